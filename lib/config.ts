@@ -1,0 +1,83 @@
+/**
+ * Defaults and limits for the whole system, in one place. Flags override them.
+ * @module
+ */
+
+/** Settings the server runs with. Every field has a default in {@linkcode DEFAULT_SERVER_CONFIG}. */
+export interface ServerConfig {
+  /** Interface to listen on. */
+  hostname: string;
+  /** TCP port; 0 lets the OS choose. */
+  port: number;
+  /** Directory holding the Deno KV database, the MOTD seed file and the blob store. */
+  dataDir: string;
+  /** Whether unknown users may create an account. */
+  registration: boolean;
+  /** Consecutive failed logins before the account is blocked. */
+  maxLoginFailures: number;
+  /** How long an account stays blocked after too many failures, in milliseconds. */
+  lockoutMs: number;
+  /** A session that sends no command for this long is logged out and disconnected, in milliseconds. */
+  idleTimeoutMs: number;
+  /** Longest request line in bytes, line ending excluded. */
+  maxLineBytes: number;
+  /** Bytes a session may have queued for sending before it is disconnected as a slow reader. */
+  maxSendQueueBytes: number;
+  /** Connections open at once, all clients together. */
+  maxConnections: number;
+  /** Connections open at once from one IP address. */
+  maxConnectionsPerIp: number;
+  /** User names that hold the admin role. */
+  admins: string[];
+  /** Password that lets any logged-in user run SHUTDOWN; empty disables it. */
+  adminPassword: string;
+  /** Largest forum upload in bytes. */
+  maxUploadBytes: number;
+  /** scrypt cost parameter N (a power of two). Lower only for tests and benchmarks. */
+  scryptCost: number;
+  /** Print one line per command and per connection. */
+  verbose: boolean;
+}
+
+/** The defaults of the design: port 4000, `data/`, 3 failures → 10 s, 10 min idle, 8 KiB lines, 1 MiB queue. */
+export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
+  hostname: "0.0.0.0",
+  port: 4000,
+  dataDir: "data",
+  registration: true,
+  maxLoginFailures: 3,
+  lockoutMs: 10_000,
+  idleTimeoutMs: 10 * 60_000,
+  maxLineBytes: 8 * 1024,
+  maxSendQueueBytes: 1024 * 1024,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 256,
+  admins: [],
+  adminPassword: "",
+  maxUploadBytes: 100 * 1024 * 1024,
+  scryptCost: 1 << 14,
+  verbose: true,
+});
+
+/** Default server port for clients too. */
+export const DEFAULT_PORT = 4000;
+
+/** Longest user name accepted at registration. */
+export const MAX_USERNAME_LENGTH = 32;
+
+/** Longest password accepted, in characters. */
+export const MAX_PASSWORD_LENGTH = 128;
+
+/** Messages of the day used when `data/motd.txt` is missing. */
+export const FALLBACK_MOTD: readonly string[] = [
+  "One can never be too rich",
+  "too thin",
+  "or have too much bandwidth",
+  "Worse is better.",
+];
+
+/** Most messages one HISTORY reply returns (the newest ones). */
+export const HISTORY_LIMIT = 1000;
+
+/** Most members a room may have. */
+export const MAX_ROOM_MEMBERS = 100;

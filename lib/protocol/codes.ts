@@ -1,0 +1,76 @@
+/**
+ * Reply and event codes of the wire protocol. 2xx ok, 3xx send more, 4xx the client's error,
+ * 5xx the server's error, 6xx events. yamotd's codes (200, 210, 401, 402, 410, 420) keep their meaning.
+ * @module
+ */
+
+/** Codes a reply to a request can carry. */
+export const Reply = {
+  OK: 200,
+  /** Done, but not for everyone (a broadcast some recipients blocked). */
+  PARTIAL: 202,
+  /** USER: the account exists, send LOGIN with the password. */
+  PASSWORD_REQUIRED: 331,
+  /** USER: no such account, REGISTER may create it. */
+  NEW_USER: 332,
+  UNKNOWN_COMMAND: 400,
+  NOT_LOGGED_IN: 401,
+  NOT_ALLOWED: 402,
+  USAGE: 403,
+  NOT_FOUND: 404,
+  BLOCKED_BY_RECIPIENT: 405,
+  ALREADY_EXISTS: 406,
+  BAD_LINE: 407,
+  ALREADY_LOGGED_IN: 409,
+  WRONG_CREDENTIALS: 410,
+  ACCOUNT_NOW_BLOCKED: 411,
+  ACCOUNT_BLOCKED: 412,
+  REGISTRATION_CLOSED: 413,
+  INVALID_VALUE: 414,
+  UNKNOWN_USER: 420,
+  /** Connection refused: too many connections in all or from this address. */
+  SERVER_BUSY: 421,
+  SERVER_ERROR: 500,
+} as const;
+
+/** Codes of events the server pushes between replies. */
+export const Event = {
+  /** Kept from yamotd: `210 the server is about to shutdown ...`. */
+  SHUTDOWN: 210,
+  PRIVATE: 600,
+  PRIVATE_OFFLINE: 601,
+  BROADCAST: 602,
+  ROOM: 603,
+  LOGIN: 604,
+  LOGOUT: 605,
+  IDLE: 606,
+  DISCONNECT: 607,
+  ROOM_CREATED: 608,
+} as const;
+
+/** A reply code. */
+export type ReplyCode = typeof Reply[keyof typeof Reply];
+/** An event code. */
+export type EventCode = typeof Event[keyof typeof Event];
+
+const EVENT_CODES: ReadonlySet<number> = new Set(Object.values(Event));
+
+/** Whether a line with this code is an event rather than the reply to a request. */
+export function isEventCode(code: number): boolean {
+  return EVENT_CODES.has(code);
+}
+
+/** The exact texts users of the five systems know. */
+export const Text = {
+  NOT_LOGGED_IN: "You are not currently logged in, login first.",
+  NOT_ALLOWED: "User not allowed to execute this command.",
+  WRONG_CREDENTIALS: "Wrong UserID or Password",
+  INVALID_PASSWORD: "Invalid Password. Please try again",
+  ACCOUNT_NOW_BLOCKED: "Invalid Password. Your account has been blocked. Please try again later",
+  ACCOUNT_BLOCKED: "Your account is blocked due to multiple login failures. Please try again later",
+  UNKNOWN_RECIPIENT: "either the user does not exist or is not logged in",
+  BLOCKED_BY_RECIPIENT: "Your message could not be delivered as the recipient has blocked you",
+  PARTIAL_BROADCAST: "Your message could not be delivered to some recipients",
+  SHUTDOWN: "the server is about to shutdown ...",
+  INVALID_COMMAND: "Error. Invalid command",
+} as const;

@@ -1,0 +1,139 @@
+/**
+ * Events the server pushes between replies: their wire form and parsing. Each event is one line
+ * `CODE text`, readable as is with `nc`.
+ * @module
+ */
+
+import { Event, Text } from "./codes.ts";
+
+/** Everything a client can be told without asking. */
+export type ChatEvent =
+  | { readonly type: "private"; readonly from: string; readonly text: string }
+  | {
+    readonly type: "private_offline";
+    readonly from: string;
+    readonly sentAt: string;
+    readonly text: string;
+  }
+  | {
+    readonly type: "broadcast";
+    readonly from: string;
+    readonly number: number;
+    readonly text: string;
+  }
+  | { readonly type: "room"; readonly room: number; readonly from: string; readonly text: string }
+  | {
+    readonly type: "room_created";
+    readonly room: number;
+    readonly by: string;
+    readonly members: readonly string[];
+  }
+  | { readonly type: "login"; readonly user: string }
+  | { readonly type: "logout"; readonly user: string }
+  | { readonly type: "idle"; readonly text: string }
+  | { readonly type: "disconnect"; readonly text: string }
+  | { readonly type: "shutdown"; readonly text: string }
+  | { readonly type: "unknown"; readonly code: number; readonly text: string };
+
+/** The line (LF-terminated) that carries an event. */
+export function formatEvent(event: ChatEvent): string {
+  return `${eventCode(event)} ${eventText(event).replace(/\r\n|[\r\n]/g, " ")}\n`;
+}
+
+function eventCode(event: ChatEvent): number {
+  switch (event.type) {
+    case "private":
+      return Event.PRIVATE;
+    case "private_offline":
+      return Event.PRIVATE_OFFLINE;
+    case "broadcast":
+      return Event.BROADCAST;
+    case "room":
+      return Event.ROOM;
+    case "room_created":
+      return Event.ROOM_CREATED;
+    case "login":
+      return Event.LOGIN;
+    case "logout":
+      return Event.LOGOUT;
+    case "idle":
+      return Event.IDLE;
+    case "disconnect":
+      return Event.DISCONNECT;
+    case "shutdown":
+      return Event.SHUTDOWN;
+    case "unknown":
+      return event.code;
+  }
+}
+
+/** The human-readable part of an event line, after the code. */
+export function eventText(event: ChatEvent): string {
+  switch (event.type) {
+    case "private":
+      return `${event.from}: ${event.text}`;
+    case "private_offline":
+      return `${event.from} (${event.sentAt}): ${event.text}`;
+    case "broadcast":
+      return `#${event.number} ${event.from}: ${event.text}`;
+    case "room":
+      return `room ${event.room} ${event.from}: ${event.text}`;
+    case "room_created":
+      return `room ${event.room} created by ${event.by}, members: ${event.members.join(",")}`;
+    case "login":
+      return `${event.user} logged in`;
+    case "logout":
+      return `${event.user} logged out`;
+    case "idle":
+    case "disconnect":
+    case "shutdown":
+    case "unknown":
+      return event.text;
+  }
+}
+
+/** Reads an event line's code and text back into a {@linkcode ChatEvent}. */
+export function parseEvent(code: number, text: string): ChatEvent {
+  let m: RegExpExecArray | null;
+  switch (code) {
+    case Event.PRIVATE:
+      if ((m = /^(\S+): (.*)$/s.exec(text))) return { type: "private", from: m[1], text: m[2] };
+      break;
+    case Event.PRIVATE_OFFLINE:
+      if ((m = /^(\S+) \(([^)]*)\): (.*)$/s.exec(text))) {
+        return { type: "private_offline", from: m[1], sentAt: m[2], text: m[3] };
+      }
+      break;
+    case Event.BROADCAST:
+      if ((m = /^#(\d+) (\S+): (.*)$/s.exec(text))) {
+        return { type: "broadcast", number: Number(m[1]), from: m[2], text: m[3] };
+      }
+      break;
+    case Event.ROOM:
+      if ((m = /^room (\d+) (\S+): (.*)$/s.exec(text))) {
+        return { type: "room", room: Number(m[1]), from: m[2], text: m[3] };
+      }
+      break;
+    case Event.ROOM_CREATED:
+      if ((m = /^room (\d+) created by (\S+), members: (\S*)$/.exec(text))) {
+        return { type: "room_created", room: Number(m[1]), by: m[2], members: m[3].split(",") };
+      }
+      break;
+    case Event.LOGIN:
+      if ((m = /^(\S+) logged in$/.exec(text))) return { type: "login", user: m[1] };
+      break;
+    case Event.LOGOUT:
+      if ((m = /^(\S+) logged out$/.exec(text))) return { type: "logout", user: m[1] };
+      break;
+    case Event.IDLE:
+      return { type: "idle", text };
+    case Event.DISCONNECT:
+      return { type: "disconnect", text };
+    case Event.SHUTDOWN:
+      return { type: "shutdown", text };
+  }
+  return { type: "unknown", code, text };
+}
+
+/** The shutdown notice every client gets. */
+export const SHUTDOWN_EVENT: ChatEvent = { type: "shutdown", text: Text.SHUTDOWN };
