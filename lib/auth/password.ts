@@ -1,0 +1,49 @@
+/**
+ * Password hashing with scrypt (memory-hard), a per-user random salt and a constant-time compare.
+ * @module
+ */
+
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+
+/** What is stored for a password; never the password itself. */
+export interface PasswordHash {
+  readonly algorithm: "scrypt";
+  /** scrypt cost N (a power of two); r = 8, p = 1. */
+  readonly cost: number;
+  /** Base64 salt, 16 random bytes. */
+  readonly salt: string;
+  /** Base64 derived key, 32 bytes. */
+  readonly hash: string;
+}
+
+const KEY_LENGTH = 32;
+const BLOCK_SIZE = 8;
+
+function derive(password: string, salt: Uint8Array, cost: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    // maxmem must cover 128 * N * r bytes with some headroom.
+    const maxmem = 256 * cost * BLOCK_SIZE;
+    scrypt(password.normalize("NFC"), salt, KEY_LENGTH, { N: cost, r: BLOCK_SIZE, p: 1, maxmem }, (
+      error,
+      key,
+    ) => error ? reject(error) : resolve(new Uint8Array(key)));
+  });
+}
+
+const toBase64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
+const fromBase64 = (text: string): Uint8Array =>
+  Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+/** Hashes a password with a fresh salt. `cost` is scrypt's N; 2^14 takes about 50 ms. */
+export async function hashPassword(password: string, cost: number): Promise<PasswordHash> {
+  const salt = new Uint8Array(randomBytes(16));
+  const key = await derive(password, salt, cost);
+  return { algorithm: "scrypt", cost, salt: toBase64(salt), hash: toBase64(key) };
+}
+
+/** Whether the password matches the stored hash; the comparison takes the same time either way. */
+export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
+  const expected = fromBase64(stored.hash);
+  const actual = await derive(password, fromBase64(stored.salt), stored.cost);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}

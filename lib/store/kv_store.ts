@@ -1,0 +1,292 @@
+/**
+ * The {@linkcode Store} on Deno KV: one embedded database file under the data directory.
+ * @module
+ */
+
+import { join } from "node:path";
+import type { LockoutState } from "../auth/lockout.ts";
+import { NO_FAILURES } from "../auth/lockout.ts";
+import type { PasswordHash } from "../auth/password.ts";
+import type {
+  HistoryQuery,
+  PrivateMessage,
+  RoomRecord,
+  SeenRecord,
+  Store,
+  StoredMessage,
+  UserRecord,
+} from "./store.ts";
+
+/** File name of the database inside the data directory. */
+export const KV_FILE = "labchat.kv";
+
+/** Deno KV allows at most this many mutations in one atomic operation. */
+const MAX_MUTATIONS = 500;
+
+type Counter = "broadcast" | "pm" | "room" | "motd";
+
+/**
+ * Counters (broadcast numbers, room ids, …) are handed out from memory so that concurrent
+ * requests never wait on each other, and are persisted with `max` in the same atomic commit as
+ * the record that uses them.
+ */
+class Counters {
+  readonly #values = new Map<Counter, number>();
+
+  async load(kv: Deno.Kv): Promise<void> {
+    for await (const entry of kv.list<Deno.KvU64>({ prefix: ["counter"] })) {
+      this.#values.set(entry.key[1] as Counter, Number(entry.value.value));
+    }
+  }
+
+  next(name: Counter): number {
+    const value = (this.#values.get(name) ?? 0) + 1;
+    this.#values.set(name, value);
+    return value;
+  }
+
+  persist(op: Deno.AtomicOperation, name: Counter, value: number): Deno.AtomicOperation {
+    return op.max(["counter", name], BigInt(value));
+  }
+}
+
+async function commit(op: Deno.AtomicOperation): Promise<void> {
+  const result = await op.commit();
+  if (!result.ok) throw new Error("Cannot store data: database commit was refused");
+}
+
+/** Opens (creating if needed) the database in `dataDir`. */
+export async function openKvStore(dataDir: string): Promise<KvStore> {
+  await Deno.mkdir(dataDir, { recursive: true });
+  const kv = await Deno.openKv(join(dataDir, KV_FILE));
+  const store = new KvStore(kv);
+  await store.load();
+  return store;
+}
+
+/** A {@linkcode Store} backed by Deno KV. Create it with {@linkcode openKvStore}. */
+export class KvStore implements Store {
+  readonly #kv: Deno.Kv;
+  readonly #counters = new Counters();
+  #motdCursor = 0;
+  #closed = false;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Reads the counters and cursors kept in memory. */
+  async load(): Promise<void> {
+    await this.#counters.load(this.#kv);
+    const cursor = await this.#kv.get<number>(["meta", "motd_cursor"]);
+    this.#motdCursor = cursor.value ?? 0;
+  }
+
+  async getUser(name: string): Promise<UserRecord | undefined> {
+    return (await this.#kv.get<UserRecord>(["user", name])).value ?? undefined;
+  }
+
+  async createUser(user: UserRecord): Promise<boolean> {
+    const key = ["user", user.name];
+    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, user)
+      .commit();
+    return result.ok;
+  }
+
+  async setPassword(name: string, password: PasswordHash): Promise<void> {
+    const entry = await this.#kv.get<UserRecord>(["user", name]);
+    if (!entry.value) throw new Error(`Cannot change password: user "${name}" does not exist`);
+    await commit(
+      this.#kv.atomic().check(entry).set(["user", name], { ...entry.value, password }),
+    );
+  }
+
+  async getLockout(name: string): Promise<LockoutState> {
+    return (await this.#kv.get<LockoutState>(["lockout", name])).value ?? NO_FAILURES;
+  }
+
+  async setLockout(name: string, state: LockoutState): Promise<void> {
+    if (state.failures === 0 && state.blockedUntil === 0) await this.#kv.delete(["lockout", name]);
+    else await this.#kv.set(["lockout", name], state);
+  }
+
+  async loadBlocks(): Promise<Map<string, Set<string>>> {
+    const blocks = new Map<string, Set<string>>();
+    for await (const entry of this.#kv.list({ prefix: ["block"] })) {
+      const [, blocker, blocked] = entry.key as [string, string, string];
+      let set = blocks.get(blocker);
+      if (!set) blocks.set(blocker, set = new Set());
+      set.add(blocked);
+    }
+    return blocks;
+  }
+
+  async setBlocked(blocker: string, blocked: string, on: boolean): Promise<void> {
+    const key = ["block", blocker, blocked];
+    if (on) await this.#kv.set(key, true);
+    else await this.#kv.delete(key);
+  }
+
+  async loadSeen(): Promise<Map<string, SeenRecord>> {
+    const seen = new Map<string, SeenRecord>();
+    for await (const entry of this.#kv.list<SeenRecord>({ prefix: ["seen"] })) {
+      seen.set(entry.value.name, entry.value);
+    }
+    return seen;
+  }
+
+  async setSeen(record: SeenRecord): Promise<void> {
+    await this.#kv.set(["seen", record.name], record);
+  }
+
+  async appendBroadcast(from: string, text: string, at: number): Promise<StoredMessage> {
+    const message = { number: this.#counters.next("broadcast"), from, text, at };
+    const op = this.#kv.atomic().set(["broadcast", message.number], message);
+    await commit(this.#counters.persist(op, "broadcast", message.number));
+    return message;
+  }
+
+  listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#history<StoredMessage>(["broadcast"], query);
+  }
+
+  async appendPrivate(
+    from: string,
+    to: string,
+    text: string,
+    at: number,
+    queueOffline: boolean,
+  ): Promise<PrivateMessage> {
+    const message = { number: this.#counters.next("pm"), from, to, text, at };
+    let op = this.#kv.atomic()
+      .set(["pm", from, message.number], message)
+      .set(["pm", to, message.number], message);
+    if (queueOffline) op = op.set(["offline", to, message.number], message);
+    await commit(this.#counters.persist(op, "pm", message.number));
+    return message;
+  }
+
+  listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
+    const filter = withUser === undefined
+      ? undefined
+      : (m: PrivateMessage) => m.from === withUser || m.to === withUser;
+    return this.#history<PrivateMessage>(["pm", user], query, filter);
+  }
+
+  async takeOffline(user: string): Promise<PrivateMessage[]> {
+    const entries: Deno.KvEntry<PrivateMessage>[] = [];
+    for await (const entry of this.#kv.list<PrivateMessage>({ prefix: ["offline", user] })) {
+      entries.push(entry);
+    }
+    for (let i = 0; i < entries.length; i += MAX_MUTATIONS) {
+      const op = this.#kv.atomic();
+      for (const entry of entries.slice(i, i + MAX_MUTATIONS)) op.delete(entry.key);
+      await commit(op);
+    }
+    return entries.map((e) => e.value);
+  }
+
+  async createRoom(
+    members: readonly string[],
+    creator: string,
+    at: number,
+  ): Promise<{ room: RoomRecord; created: boolean }> {
+    const sorted = [...members].sort();
+    const byMembers = ["room_by_members", sorted.join("\n")];
+    const existing = await this.#kv.get<number>(byMembers);
+    if (existing.value !== null) {
+      const room = await this.#kv.get<RoomRecord>(["room", existing.value]);
+      if (room.value) return { room: room.value, created: false };
+    }
+    const room: RoomRecord = {
+      id: this.#counters.next("room"),
+      members: sorted,
+      creator,
+      createdAt: at,
+    };
+    const op = this.#kv.atomic()
+      .check({ key: byMembers, versionstamp: existing.versionstamp })
+      .set(byMembers, room.id)
+      .set(["room", room.id], room);
+    const result = await this.#counters.persist(op, "room", room.id).commit();
+    if (!result.ok) return this.createRoom(members, creator, at); // lost a race: read the winner
+    return { room, created: true };
+  }
+
+  async listRooms(): Promise<RoomRecord[]> {
+    const rooms: RoomRecord[] = [];
+    for await (const entry of this.#kv.list<RoomRecord>({ prefix: ["room"] })) {
+      rooms.push(entry.value);
+    }
+    return rooms;
+  }
+
+  async appendRoomMessage(
+    room: number,
+    from: string,
+    text: string,
+    at: number,
+  ): Promise<StoredMessage> {
+    // Numbers are per room (1, 2, …); the key check makes two concurrent posts retry, not collide.
+    const last = await this.#kv.list<StoredMessage>({ prefix: ["room_msg", room] }, {
+      reverse: true,
+      limit: 1,
+    }).next();
+    const number = last.done ? 1 : last.value.value.number + 1;
+    const message = { number, from, text, at };
+    const key = ["room_msg", room, number];
+    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, message)
+      .commit();
+    if (!result.ok) return this.appendRoomMessage(room, from, text, at);
+    return message;
+  }
+
+  listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#history<StoredMessage>(["room_msg", room], query);
+  }
+
+  async listMotd(): Promise<string[]> {
+    const texts: string[] = [];
+    for await (const entry of this.#kv.list<string>({ prefix: ["motd"] })) texts.push(entry.value);
+    return texts;
+  }
+
+  async addMotd(text: string): Promise<void> {
+    const n = this.#counters.next("motd");
+    await commit(this.#counters.persist(this.#kv.atomic().set(["motd", n], text), "motd", n));
+  }
+
+  async nextMotdIndex(): Promise<number> {
+    const index = this.#motdCursor++;
+    await this.#kv.set(["meta", "motd_cursor"], this.#motdCursor);
+    return index;
+  }
+
+  /** Newest `limit` entries under `prefix` at or after `since`, returned oldest first. */
+  async #history<T extends StoredMessage>(
+    prefix: Deno.KvKey,
+    query: HistoryQuery,
+    filter?: (value: T) => boolean,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for await (const entry of this.#kv.list<T>({ prefix }, { reverse: true })) {
+      if (query.since !== undefined && entry.value.at < query.since) break;
+      if (filter && !filter(entry.value)) continue;
+      out.push(entry.value);
+      if (out.length >= query.limit) break;
+    }
+    return out.reverse();
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#kv.close();
+    }
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

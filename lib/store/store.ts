@@ -1,0 +1,109 @@
+/**
+ * What the server keeps, and the interface of the storage that keeps it.
+ * @module
+ */
+
+import type { PasswordHash } from "../auth/password.ts";
+import type { LockoutState } from "../auth/lockout.ts";
+
+/** A registered account. */
+export interface UserRecord {
+  readonly name: string;
+  readonly password: PasswordHash;
+  readonly role: "user" | "admin";
+  readonly createdAt: number;
+}
+
+/** When a user last logged in and out (epoch ms; 0 for never). */
+export interface SeenRecord {
+  readonly name: string;
+  readonly lastLogin: number;
+  readonly lastLogout: number;
+}
+
+/** A stored message of any kind. */
+export interface StoredMessage {
+  /** Position in its log: broadcast number, room message number, or a global sequence. */
+  readonly number: number;
+  readonly from: string;
+  readonly text: string;
+  /** Epoch ms when the server accepted it. */
+  readonly at: number;
+}
+
+/** A private message, as kept in both users' history and in the recipient's offline queue. */
+export interface PrivateMessage extends StoredMessage {
+  readonly to: string;
+}
+
+/** A separate room with a fixed member set. */
+export interface RoomRecord {
+  readonly id: number;
+  /** Sorted member names, creator included. */
+  readonly members: readonly string[];
+  readonly creator: string;
+  readonly createdAt: number;
+}
+
+/** Limits for reading a history. */
+export interface HistoryQuery {
+  /** Only messages at or after this epoch ms. */
+  readonly since?: number;
+  /** At most this many of the newest matching messages. */
+  readonly limit: number;
+}
+
+/**
+ * Durable storage of the server. Every method that writes resolves only when the write is
+ * committed, so a reply sent after it is a promise kept across a crash.
+ */
+export interface Store extends AsyncDisposable {
+  getUser(name: string): Promise<UserRecord | undefined>;
+  /** Creates the account unless the name is taken; false when it is. */
+  createUser(user: UserRecord): Promise<boolean>;
+  setPassword(name: string, password: PasswordHash): Promise<void>;
+
+  getLockout(name: string): Promise<LockoutState>;
+  setLockout(name: string, state: LockoutState): Promise<void>;
+
+  /** Every block: blocker → the users they blocked. */
+  loadBlocks(): Promise<Map<string, Set<string>>>;
+  setBlocked(blocker: string, blocked: string, on: boolean): Promise<void>;
+
+  loadSeen(): Promise<Map<string, SeenRecord>>;
+  setSeen(record: SeenRecord): Promise<void>;
+
+  /** Stores a broadcast and returns it with its number (1, 2, …). */
+  appendBroadcast(from: string, text: string, at: number): Promise<StoredMessage>;
+  listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]>;
+
+  /** Stores a private message in both users' history and, if asked, the recipient's offline queue. */
+  appendPrivate(
+    from: string,
+    to: string,
+    text: string,
+    at: number,
+    queueOffline: boolean,
+  ): Promise<PrivateMessage>;
+  /** A user's private messages, sent and received, optionally with one other user only. */
+  listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]>;
+  /** Removes and returns the user's offline queue, oldest first. */
+  takeOffline(user: string): Promise<PrivateMessage[]>;
+
+  /** Creates a room unless one with the same members exists; returns it and whether it is new. */
+  createRoom(
+    members: readonly string[],
+    creator: string,
+    at: number,
+  ): Promise<{ room: RoomRecord; created: boolean }>;
+  listRooms(): Promise<RoomRecord[]>;
+  appendRoomMessage(room: number, from: string, text: string, at: number): Promise<StoredMessage>;
+  listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]>;
+
+  listMotd(): Promise<string[]>;
+  addMotd(text: string): Promise<void>;
+  /** Index of the next message of the day to show, kept across restarts. */
+  nextMotdIndex(): Promise<number>;
+
+  close(): Promise<void>;
+}
