@@ -1,0 +1,259 @@
+/**
+ * The labchat server: accept loop, sessions, idle sweeper and orderly shutdown.
+ * @module
+ */
+
+import { join } from "node:path";
+import { DEFAULT_SERVER_CONFIG, FALLBACK_MOTD, type ServerConfig } from "../config.ts";
+import { Reply } from "../protocol/codes.ts";
+import { SHUTDOWN_EVENT } from "../protocol/events.ts";
+import { describeLineError } from "../protocol/line_splitter.ts";
+import { formatDuration } from "../protocol/timestamp.ts";
+import { openKvStore } from "../store/kv_store.ts";
+import type { RoomRecord, SeenRecord, Store } from "../store/store.ts";
+import { BlockList } from "./block_list.ts";
+import type { Logger, ServerContext } from "./context.ts";
+import { dispatch } from "./dispatch.ts";
+import { Hub } from "./hub.ts";
+import { logOut } from "./presence.ts";
+import { encodeEvent, Session } from "./session.ts";
+
+/** Options of {@linkcode startChatServer}: any config field, plus where to log. */
+export interface ChatServerOptions extends Partial<ServerConfig> {
+  /** Defaults to a logger that writes nothing. */
+  readonly log?: Logger;
+}
+
+const SILENT: Logger = { info() {}, error() {} };
+
+/** The mutable part of the context, owned by the server. */
+class State implements ServerContext {
+  shuttingDown = false;
+  readonly hub: Hub<Session> = new Hub<Session>();
+
+  constructor(
+    readonly config: Readonly<ServerConfig>,
+    readonly store: Store,
+    readonly blocks: BlockList,
+    readonly seen: Map<string, SeenRecord>,
+    readonly rooms: Map<number, RoomRecord>,
+    readonly motd: string[],
+    readonly log: Logger,
+    readonly requestShutdown: (reason: string) => void,
+  ) {}
+}
+
+/** Reads the MOTD seed file: one message per non-empty line. */
+async function readMotdSeed(dataDir: string): Promise<string[]> {
+  try {
+    const text = await Deno.readTextFile(join(dataDir, "motd.txt"));
+    return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [...FALLBACK_MOTD];
+    throw error;
+  }
+}
+
+async function loadMotd(store: Store, dataDir: string): Promise<string[]> {
+  const stored = await store.listMotd();
+  if (stored.length > 0) return stored;
+  const seed = await readMotdSeed(dataDir);
+  for (const text of seed) await store.addMotd(text);
+  return seed;
+}
+
+/**
+ * Opens the store under `dataDir` and starts listening. Resolves once the server accepts
+ * connections; `addr` has the real port when `port` is 0.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { startChatServer } from "./chat_server.ts";
+ * await using server = await startChatServer({ hostname: "127.0.0.1", port: 0, dataDir: "/tmp/x" });
+ * console.log(server.addr.port);
+ * ```
+ */
+export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
+  const { log = SILENT, ...overrides } = options;
+  const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...overrides };
+  const store = await openKvStore(config.dataDir);
+  try {
+    const blocks = new BlockList(await store.loadBlocks());
+    const seen = await store.loadSeen();
+    const rooms = new Map((await store.listRooms()).map((r) => [r.id, r]));
+    const motd = await loadMotd(store, config.dataDir);
+    const listener = Deno.listen({ hostname: config.hostname, port: config.port });
+    return new ChatServer(listener, config, (requestShutdown) => {
+      const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
+      return new State(config, store, blocks, seen, rooms, motd, verboseLog, requestShutdown);
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** A running server. Stop it with {@linkcode ChatServer.shutdown} (or `await using`). */
+export class ChatServer implements AsyncDisposable {
+  /** The address the server listens on. */
+  readonly addr: Deno.NetAddr;
+  readonly #listener: Deno.TcpListener;
+  readonly #ctx: State;
+  readonly #sessions = new Map<Session, Promise<void>>();
+  readonly #perIp = new Map<string, number>();
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #acceptLoop: Promise<void>;
+  #shutdown: Promise<void> | undefined;
+  readonly #finished = Promise.withResolvers<string>();
+
+  constructor(
+    listener: Deno.TcpListener,
+    config: Readonly<ServerConfig>,
+    makeState: (requestShutdown: (reason: string) => void) => State,
+  ) {
+    this.#listener = listener;
+    this.addr = listener.addr as Deno.NetAddr;
+    this.#ctx = makeState((reason) => void this.shutdown(reason));
+    const tick = Math.min(1000, Math.max(20, Math.floor(config.idleTimeoutMs / 4)));
+    this.#sweeper = setInterval(() => this.#sweepIdle(), tick);
+    this.#acceptLoop = this.#accept();
+  }
+
+  /** Resolves with the reason once the server has shut down. */
+  get finished(): Promise<string> {
+    return this.#finished.promise;
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async #accept(): Promise<void> {
+    const { config, log } = this.#ctx;
+    while (true) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#ctx.shuttingDown) return;
+        if (error instanceof Deno.errors.BadResource) return;
+        log.error("Cannot accept a connection", error);
+        continue;
+      }
+      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+      const fromIp = this.#perIp.get(ip) ?? 0;
+      if (this.#sessions.size >= config.maxConnections || fromIp >= config.maxConnectionsPerIp) {
+        log.info(`Refused connection from ${ip}: too many connections`);
+        void refuse(conn, `${Reply.SERVER_BUSY} Too many connections; try again later\n`);
+        continue;
+      }
+      conn.setNoDelay(true);
+      this.#perIp.set(ip, fromIp + 1);
+      const session = new Session(conn, {
+        maxLineBytes: config.maxLineBytes,
+        maxSendQueueBytes: config.maxSendQueueBytes,
+        onSlowReader: (s) => {
+          log.info(
+            `${s.label} disconnected: not reading (send queue over ${config.maxSendQueueBytes} bytes)`,
+          );
+          void s.close();
+        },
+      });
+      log.info(`Connected to ${session.ip}:${session.port}`);
+      this.#sessions.set(session, this.#serve(session));
+    }
+  }
+
+  async #serve(session: Session): Promise<void> {
+    const ctx = this.#ctx;
+    try {
+      await session.readFrames(async (frame) => {
+        if ("line" in frame) {
+          if (frame.line.trim() === "") return;
+          await dispatch(ctx, session, frame.line);
+        } else {
+          session.lastActivity = Date.now();
+          session.reply(Reply.BAD_LINE, describeLineError(frame.error, ctx.config.maxLineBytes));
+        }
+      });
+    } catch (error) {
+      ctx.log.error(`${session.label}: connection failed`, error);
+    } finally {
+      await logOut(ctx, session);
+      await session.close();
+      this.#sessions.delete(session);
+      const left = (this.#perIp.get(session.ip) ?? 1) - 1;
+      if (left <= 0) this.#perIp.delete(session.ip);
+      else this.#perIp.set(session.ip, left);
+    }
+  }
+
+  /** One timer for every session: logs out and disconnects those idle too long. */
+  #sweepIdle(): void {
+    const limit = this.#ctx.config.idleTimeoutMs;
+    const now = Date.now();
+    const idle = formatDuration(limit);
+    for (const session of this.#sessions.keys()) {
+      if (session.isClosed || now - session.lastActivity < limit) continue;
+      if (session.user !== undefined) {
+        this.#ctx.log.info(`${session.user} timed out after ${idle} idle`);
+        session.event({
+          type: "idle",
+          text: `You have been logged out after ${idle} of inactivity`,
+        });
+      } else {
+        session.event({ type: "disconnect", text: `Disconnected after ${idle} of inactivity` });
+      }
+      void session.close(true, 1000);
+    }
+  }
+
+  /**
+   * Tells every client, stops accepting, waits for sessions to end, flushes and closes storage.
+   * Idempotent: later calls return the first call's promise.
+   */
+  shutdown(reason = "shutdown"): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(reason);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(reason: string): Promise<void> {
+    const ctx = this.#ctx;
+    ctx.shuttingDown = true;
+    ctx.log.info(`Server shutting down (${reason})`);
+    clearInterval(this.#sweeper);
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    await this.#acceptLoop;
+    const notice = encodeEvent(SHUTDOWN_EVENT);
+    const sessions = [...this.#sessions.keys()];
+    for (const session of sessions) session.send(notice);
+    await Promise.all(sessions.map((s) => s.close(true)));
+    await Promise.all(this.#sessions.values());
+    await ctx.store.close();
+    this.#finished.resolve(reason);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown("disposed");
+  }
+}
+
+/** Tells a connection over the caps why it is refused and closes it. */
+async function refuse(conn: Deno.Conn, line: string): Promise<void> {
+  try {
+    await conn.write(new TextEncoder().encode(line));
+  } catch {
+    // the peer is gone already
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * From a request line to exactly one reply: parse, check access, run the handler, report errors.
+ * @module
+ */
+
+import { Reply, Text } from "../protocol/codes.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { parseRequest } from "../protocol/request.ts";
+import type { HandlerTable, ServerContext } from "./context.ts";
+import { accountHandlers } from "./handlers/account.ts";
+import { adminHandlers } from "./handlers/admin.ts";
+import { messagingHandlers } from "./handlers/messaging.ts";
+import { motdHandlers } from "./handlers/motd.ts";
+import { presenceHandlers } from "./handlers/presence.ts";
+import { roomHandlers } from "./handlers/rooms.ts";
+import type { Session } from "./session.ts";
+
+/** Every handler by canonical command name; a test checks it covers the command table. */
+export const HANDLERS: HandlerTable = {
+  ...accountHandlers,
+  ...presenceHandlers,
+  ...messagingHandlers,
+  ...roomHandlers,
+  ...motdHandlers,
+  ...adminHandlers,
+};
+
+/** Handles one request line from a session; every outcome, errors included, is one reply. */
+export async function dispatch(ctx: ServerContext, session: Session, line: string): Promise<void> {
+  session.lastActivity = Date.now();
+  try {
+    const { command, args } = parseRequest(line);
+    ctx.log.info(`${session.label} issued ${command.name} command`);
+    const handler = HANDLERS[command.name];
+    if (!handler) throw new ProtocolError(Reply.UNKNOWN_COMMAND, Text.INVALID_COMMAND);
+    if (command.access === "user" && session.user === undefined) {
+      throw new ProtocolError(Reply.NOT_LOGGED_IN, Text.NOT_LOGGED_IN);
+    }
+    const outcome = await handler(ctx, session, args);
+    session.reply(outcome.code, outcome.text);
+    if (outcome.after) await runAfter(ctx, session, outcome.after);
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      session.reply(error.code, error.message);
+    } else {
+      ctx.log.error(`${session.label}: request failed`, error);
+      session.reply(Reply.SERVER_ERROR, "Internal server error; the request was not completed");
+    }
+  }
+}
+
+/** Work after the reply: its failure is logged, never a second reply. */
+async function runAfter(
+  ctx: ServerContext,
+  session: Session,
+  after: () => void | Promise<void>,
+): Promise<void> {
+  try {
+    await after();
+  } catch (error) {
+    ctx.log.error(`${session.label}: follow-up work failed`, error);
+  }
+}

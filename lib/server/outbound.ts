@@ -1,0 +1,125 @@
+/**
+ * A session's bounded outbound queue, drained by its own writer so a fan-out never waits on one
+ * slow socket.
+ * @module
+ */
+
+/** Largest write handed to the socket at once; queued chunks are coalesced up to it. */
+const COALESCE_BYTES = 64 * 1024;
+
+/** Something bytes can be written to (a `Deno.Conn`). */
+export interface Writable {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * Queues bytes for one connection. When more than `maxBytes` wait to be written the peer is not
+ * reading: `onOverflow` is called once and nothing more is queued.
+ */
+export class Outbound {
+  readonly #sink: Writable;
+  readonly #maxBytes: number;
+  readonly #onOverflow: () => void;
+  readonly #onError: (error: unknown) => void;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #writing = false;
+  #closed = false;
+  #idle: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  constructor(
+    sink: Writable,
+    maxBytes: number,
+    onOverflow: () => void,
+    onError: (error: unknown) => void,
+  ) {
+    this.#sink = sink;
+    this.#maxBytes = maxBytes;
+    this.#onOverflow = onOverflow;
+    this.#onError = onError;
+  }
+
+  /** Bytes waiting to be written. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Queues bytes; false when the queue is closed or full (the overflow handler has been called). */
+  send(bytes: Uint8Array): boolean {
+    if (this.#closed) return false;
+    if (this.#queuedBytes + bytes.length > this.#maxBytes) {
+      this.#closed = true;
+      this.#drop();
+      this.#onOverflow();
+      return false;
+    }
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
+    if (!this.#writing) void this.#drain();
+    return true;
+  }
+
+  /** Resolves when everything queued so far has been written (or the queue was closed). */
+  flushed(): Promise<void> {
+    if (!this.#writing) return Promise.resolve();
+    if (!this.#idle) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => resolve = r);
+      this.#idle = { promise, resolve };
+    }
+    return this.#idle.promise;
+  }
+
+  /** Stops queueing; what is queued is still written unless `discard` is set. */
+  close(discard = false): void {
+    this.#closed = true;
+    if (discard) this.#drop();
+  }
+
+  #drop(): void {
+    this.#queue = [];
+    this.#queuedBytes = 0;
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const chunk = this.#take();
+        let offset = 0;
+        while (offset < chunk.length) offset += await this.#sink.write(chunk.subarray(offset));
+      }
+    } catch (error) {
+      this.#closed = true;
+      this.#drop();
+      this.#onError(error);
+    } finally {
+      this.#writing = false;
+      this.#idle?.resolve();
+      this.#idle = undefined;
+    }
+  }
+
+  /** Removes queued chunks up to COALESCE_BYTES and joins them into one write. */
+  #take(): Uint8Array {
+    const first = this.#queue[0];
+    if (this.#queue.length === 1 || first.length >= COALESCE_BYTES) {
+      this.#queue.shift();
+      this.#queuedBytes -= first.length;
+      return first;
+    }
+    let count = 0;
+    let size = 0;
+    while (count < this.#queue.length && size + this.#queue[count].length <= COALESCE_BYTES) {
+      size += this.#queue[count++].length;
+    }
+    const out = new Uint8Array(size);
+    let offset = 0;
+    for (const part of this.#queue.splice(0, count)) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    this.#queuedBytes -= size;
+    return out;
+  }
+}

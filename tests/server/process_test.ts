@@ -1,0 +1,89 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { connect, expectReply, quit } from "../helpers.ts";
+import { spawnServer } from "../process_helpers.ts";
+
+Deno.test("the server prints its real address and logs one line per command without passwords", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  try {
+    await using server = await spawnServer(dataDir);
+    assertMatch(server.output[0], /^labchat server listening on 127\.0\.0\.1:\d+ \(data: /);
+    const yoda = await connect(server.port);
+    await expectReply(yoda, "REGISTER yoda wise@!man", 200);
+    await expectReply(yoda, "WHO", 200);
+    await server.waitForLine(/^yoda issued WHO command$/);
+    await quit(yoda);
+    await server.waitForLine(/^yoda logout$/);
+    assertEquals(server.output.some((l) => l.includes("wise@!man")), false);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM tells clients, flushes and exits 0", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  try {
+    await using server = await spawnServer(dataDir, ["--quiet"]);
+    const yoda = await connect(server.port);
+    await expectReply(yoda, "REGISTER yoda pw", 200);
+    await expectReply(yoda, "BROADCAST last words", 200);
+    server.child.kill("SIGTERM");
+    assertEquals(await yoda.waitForEvent((e) => e.type === "shutdown"), {
+      type: "shutdown",
+      text: "the server is about to shutdown ...",
+    });
+    await yoda.done;
+    const status = await server.status;
+    assertEquals(status.code, 0);
+    assert(server.output.includes("Server stopped (signal)"), server.output.join("\n"));
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("SHUTDOWN from an admin ends the process with status 0", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  try {
+    await using server = await spawnServer(dataDir, ["--admin", "root", "--quiet"]);
+    const root = await connect(server.port);
+    await expectReply(root, "REGISTER root root01", 200);
+    await expectReply(root, "SHUTDOWN", 200, "OK");
+    await root.waitForEvent((e) => e.type === "shutdown");
+    await root.done;
+    assertEquals((await server.status).code, 0);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("every acknowledged broadcast survives SIGKILL during a burst", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  try {
+    let acknowledged: number[] = [];
+    {
+      await using server = await spawnServer(dataDir, ["--quiet"]);
+      const yoda = await connect(server.port);
+      await expectReply(yoda, "REGISTER yoda pw", 200);
+      // Pipeline 400 broadcasts, kill the server part way, keep what was acknowledged.
+      const replies = Array.from({ length: 400 }, (_, i) => yoda.request(`BROADCAST burst ${i}`));
+      await replies[50];
+      server.child.kill("SIGKILL");
+      const settled = await Promise.allSettled(replies);
+      acknowledged = settled.flatMap((r, i) =>
+        r.status === "fulfilled" && r.value.code === 200 ? [i] : []
+      );
+      await yoda.close();
+    }
+    assert(acknowledged.length >= 51, `${acknowledged.length} acknowledged`);
+    await using again = await spawnServer(dataDir, ["--quiet"]);
+    const check = await connect(again.port);
+    await expectReply(check, "LOGIN yoda pw", 200);
+    const history = await expectReply(check, "HISTORY b", 200);
+    const stored = new Set(history.lines.slice(0, -1).map((l) => l.split("; ").at(-1)));
+    for (const i of acknowledged) {
+      assert(stored.has(`burst ${i}`), `burst ${i} was acknowledged but lost`);
+    }
+    await quit(check);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
