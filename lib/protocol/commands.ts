@@ -132,10 +132,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "HISTORY",
-    args: [optional("b|p|room-id|user"), rest("since", true)],
+    args: [optional("b|p|s|room-id|user"), rest("since", true)],
     access: "user",
     summary:
-      "Broadcasts (b, the default), your private messages (p, or with one user), or a room's; optionally after a time",
+      "Broadcasts (b, the default), your private messages (p, or with one user), your rooms (s) or one room; optionally after a time",
     example: "HISTORY b 01 Jun 2022 16:00:00",
   },
   {

@@ -22,26 +22,53 @@ function words(line: string): { word: string; start: number }[] {
   return out;
 }
 
+/** A request line whose command is known; its arguments not yet checked. */
+export interface ResolvedRequest {
+  readonly command: CommandSpec;
+  readonly line: string;
+  readonly argTokens: readonly { word: string; start: number }[];
+}
+
+/**
+ * Finds the command of a request line, leaving the arguments for {@linkcode bindRequestArgs}, so
+ * a server can check access before arity.
+ *
+ * @throws {ProtocolError} 400 for an unknown command.
+ */
+export function resolveCommand(line: string): ResolvedRequest {
+  const tokens = words(line);
+  if (tokens.length === 0) throw new ProtocolError(Reply.UNKNOWN_COMMAND, Text.INVALID_COMMAND);
+  if (tokens.length > 1) {
+    const two = findCommand(`${tokens[0].word} ${tokens[1].word}`);
+    if (two) return { command: two, line, argTokens: tokens.slice(2) };
+  }
+  const one = findCommand(tokens[0].word);
+  if (!one) {
+    const shown = tokens[0].word.length > 32 ? `${tokens[0].word.slice(0, 32)}…` : tokens[0].word;
+    throw new ProtocolError(Reply.UNKNOWN_COMMAND, `${Text.INVALID_COMMAND} "${shown}"`);
+  }
+  return { command: one, line, argTokens: tokens.slice(1) };
+}
+
+/**
+ * Checks a resolved request's arguments against its command.
+ *
+ * @throws {ProtocolError} 403 with the usage for wrong arguments.
+ */
+export function bindRequestArgs(request: ResolvedRequest): ParsedRequest {
+  return {
+    command: request.command,
+    args: bindArgs(request.command, request.line, [...request.argTokens]),
+  };
+}
+
 /**
  * Parses a request line.
  *
  * @throws {ProtocolError} 400 for an unknown command, 403 with the usage for wrong arguments.
  */
 export function parseRequest(line: string): ParsedRequest {
-  const tokens = words(line);
-  if (tokens.length === 0) throw new ProtocolError(Reply.UNKNOWN_COMMAND, Text.INVALID_COMMAND);
-  let command: CommandSpec | undefined;
-  let argTokens = tokens.slice(1);
-  if (tokens.length > 1) {
-    command = findCommand(`${tokens[0].word} ${tokens[1].word}`);
-    if (command) argTokens = tokens.slice(2);
-  }
-  command ??= findCommand(tokens[0].word);
-  if (!command) {
-    const shown = tokens[0].word.length > 32 ? `${tokens[0].word.slice(0, 32)}…` : tokens[0].word;
-    throw new ProtocolError(Reply.UNKNOWN_COMMAND, `${Text.INVALID_COMMAND} "${shown}"`);
-  }
-  return { command, args: bindArgs(command, line, argTokens) };
+  return bindRequestArgs(resolveCommand(line));
 }
 
 function bindArgs(

@@ -5,7 +5,7 @@
 
 import { Reply, Text } from "../protocol/codes.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
-import { parseRequest } from "../protocol/request.ts";
+import { bindRequestArgs, resolveCommand } from "../protocol/request.ts";
 import type { HandlerTable, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
 import { adminHandlers } from "./handlers/admin.ts";
@@ -29,13 +29,16 @@ export const HANDLERS: HandlerTable = {
 export async function dispatch(ctx: ServerContext, session: Session, line: string): Promise<void> {
   session.lastActivity = Date.now();
   try {
-    const { command, args } = parseRequest(line);
+    const resolved = resolveCommand(line);
+    const command = resolved.command;
     ctx.log.info(`${session.label} issued ${command.name} command`);
     const handler = HANDLERS[command.name];
     if (!handler) throw new ProtocolError(Reply.UNKNOWN_COMMAND, Text.INVALID_COMMAND);
+    // Like IRC: a client that is not logged in learns that before any complaint about arguments.
     if (command.access === "user" && session.user === undefined) {
       throw new ProtocolError(Reply.NOT_LOGGED_IN, Text.NOT_LOGGED_IN);
     }
+    const { args } = bindRequestArgs(resolved);
     const outcome = await handler(ctx, session, args);
     session.reply(outcome.code, outcome.text);
     if (outcome.after) await runAfter(ctx, session, outcome.after);

@@ -90,6 +90,20 @@ export const messagingHandlers: HandlerTable = {
     if (target.toLowerCase() === "p") {
       return ok(historyLines(await ctx.store.listPrivate(me, query), "private message"));
     }
+    if (target.toLowerCase() === "s") {
+      // Every room of mine, merged by time: toom's `RDM s <time>`.
+      const mine = [...ctx.rooms.values()].filter((r) => r.members.includes(me));
+      const perRoom = await Promise.all(mine.map(async (room) => {
+        const messages = await ctx.store.listRoomMessages(room.id, query);
+        return messages.map((m) => ({ room: room.id, m }));
+      }));
+      const merged = perRoom.flat().sort((a, b) => a.m.at - b.m.at).slice(-HISTORY_LIMIT);
+      const lines = merged.map(({ room, m }) =>
+        `room ${room}: ${m.number}; ${formatTimestamp(m.at)}; ${m.from}; ${m.text}`
+      );
+      lines.push(`${merged.length} room message${merged.length === 1 ? "" : "s"}`);
+      return ok(lines);
+    }
     if (/^\d+$/.test(target)) {
       const room = ctx.rooms.get(Number(target));
       if (!room) throw new ProtocolError(Reply.NOT_FOUND, `Cannot find room ${target}`);
