@@ -1,0 +1,72 @@
+/**
+ * Entry point of the terminal client: `deno task client [host] [port] [options]`, compiled as
+ * `chat-client`.
+ * @module
+ */
+
+import { ChatConnection } from "./lib/client/chat_connection.ts";
+import { CLIENT_USAGE, type ClientArgs, parseClientArgs } from "./lib/cli/client_args.ts";
+import { ExitCode, runClient } from "./lib/cli/client_app.ts";
+import { palette, wantsColor } from "./lib/cli/render.ts";
+import { LineTerminal, type Terminal, TtyTerminal } from "./lib/cli/terminal.ts";
+
+async function connect(args: ClientArgs): Promise<Deno.Conn> {
+  if (!args.tls) return await Deno.connect({ hostname: args.host, port: args.port });
+  const caCerts = args.caFile ? [await Deno.readTextFile(args.caFile)] : undefined;
+  return await Deno.connectTls({ hostname: args.host, port: args.port, caCerts });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return "connection refused (is the server running?)";
+  }
+  if (error instanceof Deno.errors.NotFound) return "no such file or host";
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: ClientArgs;
+  try {
+    args = parseClientArgs(argv);
+  } catch (error) {
+    console.error(`chat-client: ${describe(error)}\nTry --help for usage.`);
+    return ExitCode.USAGE;
+  }
+  if (args.help) {
+    console.log(CLIENT_USAGE);
+    return ExitCode.OK;
+  }
+  let conn: Deno.Conn;
+  try {
+    conn = await connect(args);
+  } catch (error) {
+    console.error(`chat-client: Cannot connect to ${args.host}:${args.port}: ${describe(error)}`);
+    return ExitCode.USAGE;
+  }
+  const chat = new ChatConnection(conn);
+  const terminal: Terminal = args.exec
+    ? LineTerminal.fromCommands(args.exec)
+    : Deno.stdin.isTerminal()
+    ? new TtyTerminal()
+    : LineTerminal.fromStdin();
+  const restore = () => {
+    terminal.close();
+    Deno.exit(ExitCode.CONNECTION_LOST);
+  };
+  Deno.addSignalListener("SIGTERM", restore);
+  try {
+    const colors = palette(
+      args.color && wantsColor(Deno.stdout.isTerminal(), Deno.env.get("NO_COLOR")),
+    );
+    return await runClient(args, chat, {
+      terminal,
+      colors,
+      password: Deno.env.get("LABCHAT_PASSWORD"),
+    });
+  } finally {
+    Deno.removeSignalListener("SIGTERM", restore);
+    await chat.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

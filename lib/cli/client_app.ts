@@ -1,0 +1,245 @@
+/**
+ * The terminal client: login, the read-eval-print loop, events shown as they arrive, and the
+ * exit status. Works the same on a TTY, from a pipe and with --exec.
+ * @module
+ */
+
+import {
+  type ChatConnection,
+  type ChatReply,
+  ConnectionClosedError,
+} from "../client/chat_connection.ts";
+import { helpLines } from "../protocol/commands.ts";
+import type { ChatEvent } from "../protocol/events.ts";
+import type { ClientArgs } from "./client_args.ts";
+import {
+  commandWords,
+  type Dialect,
+  type DialectCommand,
+  dialectHelp,
+  getDialect,
+  planLine,
+  requestsFor,
+} from "./dialects.ts";
+import { loginFlow } from "./login_flow.ts";
+import { type Palette, renderEvent, renderReply } from "./render.ts";
+import type { Terminal } from "./terminal.ts";
+
+/** Exit statuses of the client. */
+export const ExitCode = {
+  OK: 0,
+  COMMAND_FAILED: 1,
+  USAGE: 2,
+  CONNECTION_LOST: 3,
+  ENDED_BY_SERVER: 4,
+} as const;
+
+/** What the client needs from its surroundings. */
+export interface ClientIo {
+  readonly terminal: Terminal;
+  readonly colors: Palette;
+  /** LABCHAT_PASSWORD, for scripted logins. */
+  readonly password?: string;
+}
+
+const ENDING_EVENTS: ReadonlySet<ChatEvent["type"]> = new Set(["shutdown", "idle", "disconnect"]);
+
+/** Runs the client on an open connection until the user quits or the connection ends. */
+export async function runClient(
+  args: ClientArgs,
+  chat: ChatConnection,
+  io: ClientIo,
+): Promise<number> {
+  const app = new ClientApp(args, chat, io);
+  try {
+    return await app.run();
+  } finally {
+    io.terminal.close();
+  }
+}
+
+class ClientApp {
+  readonly #args: ClientArgs;
+  readonly #chat: ChatConnection;
+  readonly #term: Terminal;
+  readonly #colors: Palette;
+  readonly #password: string | undefined;
+  readonly #dialect: Dialect;
+  readonly #online = new Set<string>();
+  #failures = 0;
+  #endedByServer = false;
+  #loggedIn = false;
+
+  constructor(args: ClientArgs, chat: ChatConnection, io: ClientIo) {
+    this.#args = args;
+    this.#chat = chat;
+    this.#term = io.terminal;
+    this.#colors = io.colors;
+    this.#password = io.password;
+    this.#dialect = getDialect(args.dialect);
+  }
+
+  async run(): Promise<number> {
+    const pump = this.#pumpEvents();
+    // A prompt waiting for input gives way when the connection ends.
+    void this.#chat.done.then(() => this.#term.cancel());
+    try {
+      const status = await this.#session();
+      if (status !== undefined) return status;
+    } catch (error) {
+      if (!(error instanceof ConnectionClosedError)) throw error;
+    }
+    await pump;
+    if (this.#endedByServer) return ExitCode.ENDED_BY_SERVER;
+    this.#term.printError(this.#colors.red("Connection to the server was lost"));
+    return ExitCode.CONNECTION_LOST;
+  }
+
+  /** Login and the loop; `undefined` when the connection ended under us. */
+  async #session(): Promise<number | undefined> {
+    const scripted = this.#args.exec !== undefined;
+    if (this.#dialect.loginAtStart && (!scripted || this.#args.user !== undefined)) {
+      const outcome = await loginFlow(this.#term, this.#chat, this.#colors, {
+        user: this.#args.user,
+        password: this.#password,
+      });
+      if (this.#chat.isClosed) return undefined;
+      if (outcome.kind === "blocked") return this.#quit(ExitCode.COMMAND_FAILED);
+      if (outcome.kind === "aborted") {
+        return this.#quit(this.#term.interactive ? ExitCode.OK : ExitCode.COMMAND_FAILED);
+      }
+      this.#term.print(this.#colors.green(outcome.welcome));
+      await this.#afterLogin();
+    }
+    while (true) {
+      const line = await this.#term.ask(this.#dialect.prompt, {
+        completer: (before, wordStart) => this.#complete(before, wordStart),
+      });
+      if (this.#chat.isClosed) return undefined;
+      if (line === undefined) {
+        return this.#quit(
+          this.#failures > 0 && !this.#term.interactive ? ExitCode.COMMAND_FAILED : ExitCode.OK,
+        );
+      }
+      const exits = await this.#handle(line);
+      if (exits) {
+        await this.#chat.done;
+        return this.#failures > 0 && !this.#term.interactive
+          ? ExitCode.COMMAND_FAILED
+          : ExitCode.OK;
+      }
+    }
+  }
+
+  /** Handles one typed line; true when the client should end. */
+  async #handle(line: string): Promise<boolean> {
+    const help = /^\s*help(?:\s+(.*))?$/i.exec(line);
+    if (help) {
+      this.#showHelp(help[1]?.trim());
+      return false;
+    }
+    const plan = planLine(this.#dialect, line);
+    switch (plan.kind) {
+      case "empty":
+        return false;
+      case "error":
+        this.#failures++;
+        this.#term.printError(this.#colors.red(plan.message));
+        return false;
+      case "canonical":
+        await this.#send(plan.line);
+        return plan.exits;
+      case "dialect":
+        return this.#runDialect(plan.command, plan.given, plan.missing.length);
+    }
+  }
+
+  async #runDialect(
+    command: DialectCommand,
+    given: readonly string[],
+    missing: number,
+  ): Promise<boolean> {
+    if (command.requiresLogin && !this.#loggedIn && missing > 0) {
+      // Asking for a message only to be told to log in would waste the user's typing.
+      for (const request of requestsFor(command, given)) await this.#send(request);
+      return false;
+    }
+    if (command.before && missing > 0) await this.#send(command.before);
+    const values = [...given];
+    for (const arg of command.args.slice(given.length, given.length + missing)) {
+      const value = await this.#term.ask(arg.prompt ?? `${arg.name}: `, { mask: arg.secret });
+      if (value === undefined || this.#chat.isClosed) return false;
+      values.push(value);
+    }
+    for (const request of requestsFor(command, values)) await this.#send(request);
+    return command.exits === true;
+  }
+
+  async #send(line: string): Promise<ChatReply> {
+    const reply = await this.#chat.request(line);
+    const lines = renderReply(reply, this.#dialect.showCodes, this.#colors);
+    if (reply.ok) lines.forEach((l) => this.#term.print(l));
+    else {
+      this.#failures++;
+      lines.forEach((l) => this.#term.printError(l));
+    }
+    if (reply.ok && /^(LOGIN|REGISTER)\s/i.test(line)) await this.#afterLogin();
+    if (reply.ok && /^(LOGOUT|QUIT)\b/i.test(line)) this.#loggedIn = false;
+    return reply;
+  }
+
+  async #afterLogin(): Promise<void> {
+    this.#loggedIn = true;
+    if (this.#args.udpPort !== undefined && this.#args.udpPort !== 0) {
+      await this.#chat.request(`UDP ${this.#args.udpPort}`);
+    }
+    const who = await this.#chat.request("WHO");
+    this.#online.clear();
+    for (const line of who.lines.slice(0, -1)) this.#online.add(line.split(",")[0]);
+  }
+
+  #complete(before: string, wordStart: number): string[] {
+    if (wordStart === 0) return commandWords(this.#dialect);
+    if (/^\s*help\s+\S*$/i.test(before)) return commandWords(this.#dialect);
+    return [...this.#online];
+  }
+
+  #showHelp(topic: string | undefined): void {
+    const own = dialectHelp(this.#dialect, topic) ?? [];
+    const canonical = helpLines(topic) ?? [];
+    if (own.length === 0 && canonical.length === 0) {
+      this.#term.printError(this.#colors.red(`No such command "${topic}"; type help for the list`));
+      return;
+    }
+    if (own.length > 0) {
+      this.#term.print(this.#colors.bold(`${this.#dialect.name} commands:`));
+      own.forEach((l) => this.#term.print(`  ${l}`));
+      if (!topic) this.#term.print(this.#colors.bold("labchat commands (work in every dialect):"));
+    }
+    canonical.forEach((l) => this.#term.print(topic ? l : `  ${l}`));
+  }
+
+  async #pumpEvents(): Promise<void> {
+    for await (const event of this.#chat.events()) {
+      if (event.type === "login") this.#online.add(event.user);
+      if (event.type === "logout") this.#online.delete(event.user);
+      if (ENDING_EVENTS.has(event.type)) {
+        this.#endedByServer = true;
+        this.#loggedIn = false;
+      }
+      this.#term.print(renderEvent(event, this.#colors));
+    }
+  }
+
+  /** Says QUIT if still connected, and ends with `status`. */
+  async #quit(status: number): Promise<number> {
+    if (!this.#chat.isClosed) {
+      try {
+        await this.#chat.request("QUIT");
+      } catch {
+        // the server went away first
+      }
+    }
+    return status;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * How replies and events look in the terminal. Everything that came from the network passes
+ * through {@linkcode stripControl} before it is printed.
+ * @module
+ */
+
+import type { ChatReply } from "../client/chat_connection.ts";
+import { type ChatEvent, eventText } from "../protocol/events.ts";
+import { stripControl } from "./sanitize.ts";
+
+/** ANSI colours used; empty strings when colour is off. */
+export interface Palette {
+  readonly red: (s: string) => string;
+  readonly green: (s: string) => string;
+  readonly yellow: (s: string) => string;
+  readonly blue: (s: string) => string;
+  readonly magenta: (s: string) => string;
+  readonly cyan: (s: string) => string;
+  readonly dim: (s: string) => string;
+  readonly bold: (s: string) => string;
+}
+
+const wrap = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`;
+const plain = (s: string) => s;
+
+/** Colours, or none: off when NO_COLOR is set (to anything) or the output is not a terminal. */
+export function palette(useColor: boolean): Palette {
+  if (!useColor) {
+    return {
+      red: plain,
+      green: plain,
+      yellow: plain,
+      blue: plain,
+      magenta: plain,
+      cyan: plain,
+      dim: plain,
+      bold: plain,
+    };
+  }
+  return {
+    red: wrap(31, 39),
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    blue: wrap(34, 39),
+    magenta: wrap(35, 39),
+    cyan: wrap(36, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
+}
+
+/** Whether to colour: a terminal, and NO_COLOR unset or empty (https://no-color.org). */
+export function wantsColor(isTerminal: boolean, noColor: string | undefined): boolean {
+  return isTerminal && (noColor === undefined || noColor === "");
+}
+
+/** The lines to print for a reply. */
+export function renderReply(reply: ChatReply, showCodes: boolean, colors: Palette): string[] {
+  const lines = reply.lines.map((l) => stripControl(l));
+  if (showCodes) {
+    // yamotd's users read "200 OK" and then the payload.
+    const body = lines.map((l) => reply.ok ? l : colors.red(l));
+    if (reply.ok && !(lines.length === 1 && lines[0] === "OK")) {
+      return [`${reply.code} OK`, ...body];
+    }
+    return [`${reply.code} ${body.join("\n")}`];
+  }
+  if (!reply.ok) return lines.map((l) => colors.red(l));
+  return lines;
+}
+
+/** The line to print for an event. */
+export function renderEvent(event: ChatEvent, colors: Palette): string {
+  const text = stripControl(eventText(event));
+  switch (event.type) {
+    case "private":
+    case "private_offline":
+      return colors.magenta(text);
+    case "broadcast":
+      return colors.cyan(text);
+    case "room":
+    case "room_created":
+      return colors.blue(text);
+    case "login":
+    case "logout":
+      return colors.dim(text);
+    case "shutdown":
+      return colors.yellow(`210 ${text}`);
+    case "idle":
+    case "disconnect":
+      return colors.yellow(text);
+    case "unknown":
+      return `${event.code} ${text}`;
+  }
+}
