@@ -1,0 +1,170 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { quit, registered, startTestServer } from "../helpers.ts";
+import { spawnClient } from "../client_helpers.ts";
+
+const NO_COLOR = { NO_COLOR: "1" };
+
+Deno.test("toom dialect: the seed's session of BCM, ATU, SRB, SRM, RDM and OUT", async () => {
+  await using t = await startTestServer();
+  await quit(await registered(t.port, "obiwan"));
+  await using yoda = spawnClient([
+    "127.0.0.1",
+    String(t.port),
+    "--dialect",
+    "toom",
+    "--udp-port",
+    "8001",
+  ], NO_COLOR);
+  await yoda.write("yoda", "wise@!man", "wise@!man");
+  await yoda.waitFor(/^Welcome to labchat, yoda!$/);
+  await using obiwan = spawnClient([
+    "127.0.0.1",
+    String(t.port),
+    "--dialect",
+    "toom",
+    "--udp-port",
+    "8002",
+  ], NO_COLOR);
+  await obiwan.write("obiwan", "obiwan-pw");
+  await obiwan.waitFor(/^Welcome to labchat, obiwan!$/);
+  await yoda.waitFor(/^obiwan logged in$/);
+  await yoda.write("BCM Morning");
+  await yoda.waitFor(/^Broadcast message, #1 broadcast at \d\d \w{3} \d{4} [\d:]{8}\.$/);
+  await obiwan.waitFor(/^#1 yoda: Morning$/);
+  await obiwan.write("ATU");
+  await obiwan.waitFor(/^yoda, 127\.0\.0\.1, 8001, active since \d\d \w{3} \d{4} [\d:]{8}$/);
+  await yoda.write("SRB obiwan");
+  await yoda.waitFor(
+    /^Separate chat room has been created, room ID: 1, users in this room: obiwan,yoda$/,
+  );
+  await obiwan.write("SRB yoda");
+  await obiwan.waitFor(/^a separate room \(ID: 1\) already created for these users$/);
+  await yoda.write("SRM 1 hi");
+  await obiwan.waitFor(/^room 1 yoda: hi$/);
+  await obiwan.write("RDM s 1 Jun 2022 16:00:00");
+  await obiwan.waitFor(/^room 1: 1; \d\d \w{3} \d{4} [\d:]{8}; yoda; hi$/);
+  await obiwan.write("RDM b");
+  await obiwan.waitFor(/^1; .*; yoda; Morning$/);
+  await yoda.write("OUT");
+  await yoda.waitFor(/^Bye, yoda!$/);
+  assertEquals(await yoda.exitCode, 0, yoda.lines.join("\n"));
+  await obiwan.waitFor(/^yoda logged out$/);
+  await obiwan.write("BCM Hel lo", "OUT");
+  assertEquals(
+    await obiwan.exitCode,
+    1,
+    "a piped session with a refused command (SRB yoda) exits 1",
+  );
+});
+
+Deno.test("messenger dialect: message, block, unblock, whoelse, whoelsesince and the error texts", async () => {
+  await using t = await startTestServer();
+  await using yoda = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
+  await yoda.write("yoda", "wise", "wise");
+  await yoda.waitFor(/^Welcome to labchat, yoda!$/);
+  await using hans = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
+  await hans.write("hans", "falcon", "falcon");
+  await yoda.waitFor(/^hans logged in$/);
+  await hans.write("message yoda hello, yoda");
+  await yoda.waitFor(/^hans: hello, yoda$/);
+  await hans.write("block yoda");
+  await hans.waitFor(/^yoda has been blocked$/);
+  await yoda.write("message hans hello, hans");
+  await yoda.waitFor(/^Your message could not be delivered as the recipient has blocked you$/);
+  await yoda.write("broadcast hi");
+  await yoda.waitFor(/Your message could not be delivered to some recipients$/);
+  await hans.write("unblock yoda");
+  await hans.waitFor(/^Has unblocked yoda$/);
+  await yoda.write("message hans hello, hans");
+  await hans.waitFor(/^yoda: hello, hans$/);
+  await hans.write("whoelse");
+  await hans.waitFor(/^yoda$/);
+  await yoda.write(
+    "message yoda",
+    "message yoda hello",
+    "message bbb hello",
+    "block yoda",
+    "block bbb",
+    "unlock yoda",
+    "unlock hans",
+    "unlock bbb",
+  );
+  await yoda.waitFor(/^Error\. Cannot find this user$/);
+  assertEquals(yoda.stderr.slice(-8), [
+    "Error. Invalid command. Usage: message <user> <message...>",
+    "The receiver can not be yourself.",
+    "either the user does not exist or is not logged in",
+    "Error. Cannot block self",
+    "Error. Cannot find the person",
+    "Error. Cannot unblock self",
+    "Error. This user was not already blocked",
+    "Error. Cannot find this user",
+  ]);
+  await yoda.write("logout");
+  assertEquals(await yoda.exitCode, 1, "the session had failed commands");
+  await hans.waitFor(/^yoda logged out$/);
+  await hans.write("whoelsesince 100");
+  await hans.waitFor(/^yoda$/);
+  await hans.write("logout");
+  assertEquals(await hans.exitCode, 0);
+});
+
+Deno.test("chatroom dialect: BM and PM prompt for what is missing; CH shows history; EX exits", async () => {
+  await using t = await startTestServer();
+  const jerry = await registered(t.port, "Jerry");
+  await using jack = spawnClient(["127.0.0.1", String(t.port), "--dialect", "chatroom"], NO_COLOR);
+  await jack.write("Jack", "pw", "pw");
+  await jack.waitFor(/^Welcome to labchat, Jack!$/);
+  await jack.write("BM", "hello everyone");
+  await jack.waitFor(/^Broadcast message, #1 broadcast at/);
+  await jerry.waitForEvent((e) => e.type === "broadcast" && e.text === "hello everyone");
+  await jack.write("PM");
+  await jack.waitFor(/^Jerry, 127\.0\.0\.1, -, active since /); // the list of online users first
+  await jack.write("Jerry", "just for you");
+  await jack.waitFor(/^Message sent to Jerry$/);
+  const pm = await jerry.waitForEvent((e) => e.type === "private");
+  assertEquals(pm, { type: "private", from: "Jack", text: "just for you" });
+  await jack.write("CH");
+  await jack.waitFor(/^1 private message$/);
+  assertMatch(
+    jack.stdout.join("\n"),
+    /1; .*; Jack; hello everyone\n1 broadcast\n\d+; .*; Jack -> Jerry; just for you/,
+  );
+  await jack.write("EX");
+  assertEquals(await jack.exitCode, 0);
+  await quit(jerry);
+});
+
+Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in the seed", async () => {
+  await using t = await startTestServer({ admins: ["root"] });
+  await quit(await registered(t.port, "root"));
+  await quit(await registered(t.port, "john"));
+  await using john = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
+  await john.write("MSGGET");
+  await john.waitFor(/^One can never be too rich$/);
+  assertEquals(john.stdout.slice(0, 2), ["200 OK", "One can never be too rich"]);
+  await john.write("MSGSTORE");
+  await john.waitFor(/^401 You are not currently logged in, login first\.$/);
+  await john.write("WHO");
+  await john.waitFor(/^0 users online$/);
+  await john.write("LOGIN", "john", "john-pw");
+  await john.waitFor(/^Welcome to labchat, john!$/);
+  await john.write("MSGSTORE", "MASHALLAH");
+  await john.waitFor(/^200 OK$/);
+  await using root = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
+  await root.write("LOGIN root root-pw");
+  await root.waitFor(/^Welcome to labchat, root! \(admin\)$/);
+  await root.write("SEND", "john", "HI JOHN");
+  await john.waitFor(/^root: HI JOHN$/);
+  await john.write("SEND root HELLO ROOT");
+  await root.waitFor(/^john: HELLO ROOT$/);
+  await john.write("SHUTDOWN");
+  await john.waitFor(/^402 User not allowed to execute this command\.$/);
+  await root.write("SHUTDOWN");
+  for (const client of [root, john]) {
+    await client.waitFor(/^210 the server is about to shutdown \.\.\.$/);
+    assertEquals(await client.exitCode, 4);
+  }
+  assertEquals(await t.server.finished, "SHUTDOWN by root");
+  assert(root.stdout.includes("200 OK"));
+});

@@ -1,0 +1,109 @@
+/**
+ * The client in a real terminal, driven through tmux: what a person sees.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { expectReply, quit, registered, startTestServer } from "../helpers.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+async function tmux(socket: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("tmux", {
+    args: ["-L", socket, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  if (!out.success) {
+    throw new Error(`tmux ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** A terminal of 100x30 running the client. */
+async function openTerminal(port: number) {
+  const socket = `labchat-test-${crypto.randomUUID().slice(0, 8)}`;
+  const command =
+    `${Deno.execPath()} run --allow-net --allow-read --allow-write --allow-env client.ts 127.0.0.1 ${port}; sleep 30`;
+  await tmux(socket, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "-c", ROOT, command);
+  const screen = () => tmux(socket, "capture-pane", "-p", "-t", "t");
+  return {
+    screen,
+    keys: (...keys: string[]) => tmux(socket, "send-keys", "-t", "t", ...keys),
+    /** Types text literally (no key names). */
+    type: (text: string) => tmux(socket, "send-keys", "-t", "t", "-l", text),
+    async waitFor(
+      check: (screen: string) => boolean,
+      what: string,
+      timeoutMs = 10_000,
+    ): Promise<string> {
+      const until = Date.now() + timeoutMs;
+      let last = "";
+      while (Date.now() < until) {
+        last = await screen();
+        if (check(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`Screen never showed ${what}:\n${last}`);
+    },
+    close: () => tmux(socket, "kill-server").catch(() => ""),
+  };
+}
+
+/** The line the cursor is on: the last non-empty line of the screen. */
+const promptLine = (screen: string) => screen.trimEnd().split("\n").at(-1) ?? "";
+
+Deno.test("in a terminal: masked password, events above the line being typed, tab completion", async () => {
+  await using t = await startTestServer();
+  const hans = await registered(t.port, "hans");
+  const term = await openTerminal(t.port);
+  try {
+    await term.waitFor((s) => s.includes("Username:"), "the Username prompt");
+    await term.type("yoda");
+    await term.keys("Enter");
+    await term.waitFor(
+      (s) => s.includes("Enter new password for yoda:"),
+      "the new password prompt",
+    );
+    await term.type("wise@!man");
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("Confirm the password:"), "the confirmation prompt");
+    await term.type("wise@!man");
+    await term.keys("Enter");
+    let screen = await term.waitFor((s) => s.includes("Welcome to labchat, yoda!"), "the welcome");
+    assert(!screen.includes("wise@!man"), `the password was echoed:\n${screen}`);
+    assertMatch(screen, /Enter new password for yoda: \*{9}\n/);
+
+    // An event arrives while a command is half typed: it appears above, the typing survives.
+    await term.waitFor((s) => promptLine(s) === "labchat>", "the prompt");
+    await term.type("BROADCAST half typ");
+    await term.waitFor((s) => promptLine(s) === "labchat> BROADCAST half typ", "the typed text");
+    await expectReply(hans, "MSG yoda hi there", 200);
+    screen = await term.waitFor((s) => s.includes("hans: hi there"), "the message");
+    assertEquals(promptLine(screen), "labchat> BROADCAST half typ");
+    const lines = screen.trimEnd().split("\n");
+    assertEquals(lines.at(-2), "hans: hi there");
+    await term.type("ed");
+    await term.keys("Enter");
+    await hans.waitForEvent((e) => e.type === "broadcast" && e.text === "half typed");
+
+    // Completion of a command word, then of an online user name.
+    await term.type("ms");
+    await term.keys("Tab");
+    await term.waitFor((s) => promptLine(s) === "labchat> MSG", "the completed command");
+    await term.type("ha");
+    await term.keys("Tab");
+    await term.waitFor((s) => promptLine(s) === "labchat> MSG hans", "the completed user name");
+    await term.type("done");
+    await term.keys("Enter");
+    await hans.waitForEvent((e) => e.type === "private" && e.text === "done");
+
+    // History: up arrow brings back the last command.
+    await term.keys("Up");
+    await term.waitFor((s) => promptLine(s) === "labchat> MSG hans done", "the recalled command");
+    await term.keys("C-u", "C-d");
+    await hans.waitForEvent((e) => e.type === "logout" && e.user === "yoda");
+  } finally {
+    await term.close();
+  }
+  await quit(hans);
+});

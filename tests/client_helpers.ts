@@ -1,0 +1,133 @@
+/**
+ * Running `client.ts` as a real process with piped standard input, as a script or a user would.
+ * @module
+ */
+
+import { LineSplitter } from "../lib/protocol/line_splitter.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const encoder = new TextEncoder();
+
+/** A client process: feed it lines, read what it prints. */
+export interface ClientProcess extends AsyncDisposable {
+  /** Sends lines (each gets a newline). */
+  write(...lines: string[]): Promise<void>;
+  /** Closes standard input (end of the script). */
+  end(): Promise<void>;
+  /** Waits until stdout or stderr has a line matching `pattern`; returns that line. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Every line printed so far, stdout and stderr in arrival order. */
+  readonly lines: string[];
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** Exit code once the process ends. */
+  readonly exitCode: Promise<number>;
+}
+
+/** Starts `deno run client.ts ...args` with NO_COLOR unset unless given in `env`. */
+export function spawnClient(args: string[], env: Record<string, string> = {}): ClientProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "client.ts",
+      ...args,
+    ],
+    cwd: ROOT,
+    env,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const lines: string[] = [];
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const listeners = new Set<() => void>();
+  const pump = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
+    const splitter = new LineSplitter(1 << 20);
+    for await (const chunk of stream) {
+      for (const frame of splitter.push(chunk)) {
+        if ("line" in frame) {
+          into.push(frame.line);
+          lines.push(frame.line);
+        }
+      }
+      for (const listener of listeners) listener();
+    }
+    const rest = new TextDecoder().decode(splitter.takeBuffered());
+    if (rest) {
+      into.push(rest);
+      lines.push(rest);
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout, stdout), pump(child.stderr, stderr)]);
+  const exitCode = child.status.then(async (s) => (await pumps, s.code));
+  let ended = false;
+  const end = async () => {
+    if (ended) return;
+    ended = true;
+    try {
+      await writer.close();
+    } catch {
+      // the process exited and closed its end
+    }
+  };
+  return {
+    lines,
+    stdout,
+    stderr,
+    exitCode,
+    end,
+    async write(...text: string[]) {
+      await writer.write(encoder.encode(text.map((t) => t + "\n").join("")));
+    },
+    waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+      return new Promise((resolve, reject) => {
+        let seen = 0;
+        const check = () => {
+          for (; seen < lines.length; seen++) {
+            if (pattern.test(lines[seen])) return done(() => resolve(lines[seen]));
+          }
+        };
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`No line ${pattern} in:\n${lines.join("\n")}`))),
+          timeoutMs,
+        );
+        const done = (finish: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          finish();
+        };
+        listeners.add(check);
+        void exitCode.then(() => setTimeout(check, 0));
+        check();
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      await end();
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await exitCode;
+    },
+  };
+}
+
+/** Runs a client to completion with the given standard input; returns its output and status. */
+export async function runClientScript(
+  args: string[],
+  input: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string[]; stderr: string[]; lines: string[] }> {
+  await using client = spawnClient(args, env);
+  await client.write(...input);
+  await client.end();
+  const code = await client.exitCode;
+  return { code, stdout: client.stdout, stderr: client.stderr, lines: client.lines };
+}
