@@ -88,7 +88,8 @@ export class Session {
    * reading on, so requests are answered in order and a busy client is paced by TCP.
    */
   async readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void> {
-    const buffer = new Uint8Array(64 * 1024);
+    // Chat lines are short; a small buffer per connection keeps thousands of sessions cheap.
+    const buffer = new Uint8Array(16 * 1024);
     while (!this.#closed) {
       let n: number | null;
       try {

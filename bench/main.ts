@@ -1,0 +1,327 @@
+/**
+ * `deno task bench`: measures the server on loopback and prints a table (and writes JSON to
+ * bench/results/). Every loop is bounded in count and time.
+ *
+ *   --clients 100,1000    client counts for the fan-out runs
+ *   --broadcasts 200      broadcasts per burst run
+ *   --rate 500            broadcasts per second in the paced latency run
+ *   --seconds 4           length of the paced run
+ *   --messages 2000       private messages in the persistence run
+ *   --logins 40           logins in the login-rate run (default scrypt cost)
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ChatConnection } from "../lib/client/chat_connection.ts";
+import { LineSplitter } from "../lib/protocol/line_splitter.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+interface Row {
+  readonly scenario: string;
+  readonly figures: Record<string, number | string>;
+}
+
+interface ServerProcess {
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(extra: string[] = []): Promise<ServerProcess> {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-bench-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "server.ts",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--data",
+      dataDir,
+      "--quiet",
+      "--max-per-ip",
+      "100000",
+      "--max-connections",
+      "100000",
+      "--max-queue-bytes",
+      String(16 * 1024 * 1024),
+      ...extra,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const splitter = new LineSplitter(4096);
+  const reader = child.stdout.getReader();
+  let port = 0;
+  while (port === 0) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("Server exited before listening");
+    for (const frame of splitter.push(value)) {
+      const m = "line" in frame ? /listening on [\d.]+:(\d+)/.exec(frame.line) : null;
+      if (m) port = Number(m[1]);
+    }
+  }
+  const drain = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
+  })();
+  return {
+    port,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drain;
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+/** Resident set size of a process in bytes, from `ps` (Deno needs full access for /proc). */
+async function rssOf(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(pid)],
+    stdout: "piped",
+  })
+    .output();
+  const kb = Number(new TextDecoder().decode(out.stdout).trim());
+  return out.success && kb > 0 ? kb * 1024 : NaN;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+async function inBatches<T>(
+  count: number,
+  batch: number,
+  make: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const size = Math.min(batch, count - i);
+    out.push(...await Promise.all(Array.from({ length: size }, (_, j) => make(i + j))));
+  }
+  return out;
+}
+
+async function connectUsers(
+  port: number,
+  count: number,
+  prefix: string,
+): Promise<ChatConnection[]> {
+  return await inBatches(count, 100, async (i) => {
+    const chat = await ChatConnection.connect({ hostname: "127.0.0.1", port });
+    const reply = await chat.request(`REGISTER ${prefix}${i} pw`);
+    if (reply.code !== 200) throw new Error(`REGISTER failed: ${reply.code} ${reply.text}`);
+    return chat;
+  });
+}
+
+/** Counts broadcasts each receiver gets and their latency (sent time is in the text). */
+function listen(receivers: ChatConnection[], expected: number, timeoutMs: number) {
+  const latencies: number[] = [];
+  let delivered = 0;
+  const now = () => performance.timeOrigin + performance.now();
+  const all = Promise.all(receivers.map(async (chat) => {
+    let got = 0;
+    // One deadline per receiver; a per-event timer would cost more than the events.
+    const deadline = new Promise<undefined>((r) => {
+      const timer = setTimeout(() => r(undefined), timeoutMs);
+      void chat.done.then(() => clearTimeout(timer));
+      void (async () => {
+        while (got < expected) await new Promise((w) => setTimeout(w, 100));
+        clearTimeout(timer);
+        r(undefined);
+      })();
+    });
+    while (got < expected) {
+      const event = await Promise.race([chat.nextEvent(), deadline]);
+      if (event === undefined) break;
+      if (event.type !== "broadcast") continue;
+      got++;
+      delivered++;
+      const sent = Number(/t=(\d+(?:\.\d+)?)/.exec(event.text)?.[1]);
+      if (Number.isFinite(sent)) latencies.push(now() - sent);
+    }
+  }));
+  return {
+    done: all,
+    latencies,
+    get delivered() {
+      return delivered;
+    },
+  };
+}
+
+async function fanout(
+  n: number,
+  broadcasts: number,
+  rate: number,
+  seconds: number,
+): Promise<Row[]> {
+  const server = await startServer(["--scrypt-cost", "1024"]);
+  try {
+    const baseRss = await rssOf(server.pid);
+    const clients = await connectUsers(server.port, n, "u");
+    const rss = await rssOf(server.pid);
+    const [sender, ...receivers] = clients;
+    const rows: Row[] = [{
+      scenario: `${n} idle logged-in connections`,
+      figures: {
+        "server RSS MiB": +(rss / 1048576).toFixed(1),
+        "RSS per connection KiB": +((rss - baseRss) / n / 1024).toFixed(2),
+      },
+    }];
+
+    // Burst: as fast as the sender can pipeline them.
+    const burst = listen(receivers, broadcasts, 60_000);
+    const start = performance.now();
+    const acks: Promise<unknown>[] = [];
+    for (let i = 0; i < broadcasts; i++) {
+      acks.push(sender.request(`BROADCAST b${i} t=${performance.timeOrigin + performance.now()}`));
+      if (acks.length >= 64) await acks.shift();
+    }
+    await Promise.all(acks);
+    await burst.done;
+    const elapsed = (performance.now() - start) / 1000;
+    const expected = broadcasts * receivers.length;
+    const sortedBurst = burst.latencies.sort((a, b) => a - b);
+    rows.push({
+      scenario: `broadcast burst to ${n - 1} receivers`,
+      figures: {
+        broadcasts,
+        "deliveries/s": Math.round(burst.delivered / elapsed),
+        "lost": expected - burst.delivered,
+        "p50 ms": +percentile(sortedBurst, 0.5).toFixed(1),
+        "p99 ms": +percentile(sortedBurst, 0.99).toFixed(1),
+      },
+    });
+
+    // Paced: a steady rate, for latency.
+    const total = Math.round(rate * seconds);
+    const paced = listen(receivers, total, seconds * 1000 + 30_000);
+    const pacedStart = performance.now();
+    const pacedAcks: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = pacedStart + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      pacedAcks.push(
+        sender.request(`BROADCAST p${i} t=${performance.timeOrigin + performance.now()}`),
+      );
+    }
+    await Promise.all(pacedAcks);
+    await paced.done;
+    const sortedPaced = paced.latencies.sort((a, b) => a - b);
+    rows.push({
+      scenario: `${rate} broadcasts/s for ${seconds} s to ${n - 1} receivers`,
+      figures: {
+        "deliveries/s": Math.round(paced.delivered / ((performance.now() - pacedStart) / 1000)),
+        "lost": total * receivers.length - paced.delivered,
+        "p50 ms": +percentile(sortedPaced, 0.5).toFixed(1),
+        "p99 ms": +percentile(sortedPaced, 0.99).toFixed(1),
+      },
+    });
+    await Promise.all(clients.map((c) => c.close()));
+    return rows;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function persistence(messages: number): Promise<Row> {
+  const server = await startServer(["--scrypt-cost", "1024"]);
+  try {
+    const [a, b] = await connectUsers(server.port, 2, "p");
+    const start = performance.now();
+    const acks: Promise<unknown>[] = [];
+    for (let i = 0; i < messages; i++) {
+      acks.push(a.request(`MSG p1 message ${i}`));
+      if (acks.length >= 64) await acks.shift();
+    }
+    await Promise.all(acks);
+    const elapsed = (performance.now() - start) / 1000;
+    await Promise.all([a.close(), b.close()]);
+    return {
+      scenario: "private messages stored and acknowledged (64 in flight)",
+      figures: { messages, "acks/s": Math.round(messages / elapsed) },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function logins(count: number): Promise<Row> {
+  const server = await startServer(); // default scrypt cost: what a real server pays
+  try {
+    const users = await connectUsers(server.port, Math.min(count, 20), "l");
+    await Promise.all(users.map((u) => u.request("LOGOUT")));
+    const start = performance.now();
+    await inBatches(count, 20, async (i) => {
+      const chat = users[i % users.length];
+      await chat.request(`LOGIN l${i % users.length} pw`);
+      await chat.request("LOGOUT");
+    });
+    const elapsed = (performance.now() - start) / 1000;
+    await Promise.all(users.map((u) => u.close()));
+    return {
+      scenario: "logins with scrypt N=2^14 (20 in parallel)",
+      figures: { logins: count, "logins/s": Math.round(count / elapsed) },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+function printTable(rows: Row[]): void {
+  for (const row of rows) {
+    const figures = Object.entries(row.figures).map(([k, v]) => `${k}=${v}`).join("  ");
+    console.log(`${row.scenario.padEnd(52)} ${figures}`);
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      clients: { type: "string", default: "100,1000" },
+      broadcasts: { type: "string", default: "200" },
+      rate: { type: "string", default: "500" },
+      seconds: { type: "string", default: "4" },
+      messages: { type: "string", default: "2000" },
+      logins: { type: "string", default: "40" },
+    },
+  });
+  const rows: Row[] = [];
+  for (const n of values.clients.split(",").map(Number)) {
+    const result = await fanout(
+      n,
+      Number(values.broadcasts),
+      Number(values.rate),
+      Number(values.seconds),
+    );
+    printTable(result);
+    rows.push(...result);
+  }
+  for (
+    const row of [await persistence(Number(values.messages)), await logins(Number(values.logins))]
+  ) {
+    printTable([row]);
+    rows.push(row);
+  }
+  await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+  const file = `${ROOT}bench/results/latest.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), deno: Deno.version.deno, rows }, null, 2),
+  );
+  console.log(`Wrote ${file}`);
+}
