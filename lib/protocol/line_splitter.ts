@@ -30,6 +30,10 @@ const CR = 0x0d;
 export class LineSplitter {
   readonly #maxLineBytes: number;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  /** Received chunks not yet scanned, and the scan position in the first. */
+  #input: Uint8Array[] = [];
+  #offset = 0;
+  /** The unfinished line. */
   #parts: Uint8Array[] = [];
   #size = 0;
   #discarding = false;
@@ -39,53 +43,78 @@ export class LineSplitter {
     this.#maxLineBytes = maxLineBytes;
   }
 
-  /** Bytes held for an unfinished line. */
+  /** Bytes received and not yet handed out as frames. */
   get bufferedBytes(): number {
-    return this.#size;
+    return this.#size + this.#input.reduce((n, c) => n + c.length, 0) - this.#offset;
   }
 
-  /** Feeds a chunk and returns the frames it completes, in order. */
-  push(chunk: Uint8Array): Frame[] {
-    const frames: Frame[] = [];
-    let start = 0;
-    while (start < chunk.length) {
+  /** Adds a chunk; frames come out of {@linkcode next}. The chunk is copied. */
+  feed(chunk: Uint8Array): void {
+    if (chunk.length > 0) this.#input.push(chunk.slice());
+  }
+
+  /**
+   * The next complete frame, or `undefined` until more bytes arrive. Taking frames one at a time
+   * lets the reader switch to raw bytes (an upload) right after a line.
+   */
+  next(): Frame | undefined {
+    while (this.#input.length > 0) {
+      const chunk = this.#input[0];
+      const start = this.#offset;
       const lf = chunk.indexOf(LF, start);
       const end = lf === -1 ? chunk.length : lf;
+      let frame: Frame | undefined;
       if (this.#discarding) {
         if (lf !== -1) this.#discarding = false;
       } else if (this.#size + (end - start) > this.#maxLineBytes + 1) {
         // +1 leaves room for the CR of a CRLF ending that arrives before its LF.
         this.#reset();
-        frames.push({ error: "too_long" });
+        frame = { error: "too_long" };
         this.#discarding = lf === -1;
       } else {
         if (end > start) this.#append(chunk.subarray(start, end));
-        if (lf !== -1) frames.push(this.#finishLine());
+        if (lf !== -1) frame = this.#finishLine();
       }
-      if (lf === -1) break;
-      start = lf + 1;
+      if (lf === -1 || lf + 1 >= chunk.length) {
+        this.#input.shift();
+        this.#offset = 0;
+      } else {
+        this.#offset = lf + 1;
+      }
+      if (frame) return frame;
     }
+    return undefined;
+  }
+
+  /** Feeds a chunk and returns every frame now complete, in order. */
+  push(chunk: Uint8Array): Frame[] {
+    this.feed(chunk);
+    const frames: Frame[] = [];
+    for (let frame = this.next(); frame; frame = this.next()) frames.push(frame);
     return frames;
   }
 
   /**
-   * Hands back the bytes received after the last complete line and empties the buffer. Used when
-   * the stream switches from lines to raw bytes (uploads).
+   * Hands back every byte received and not yet framed, and empties the buffer. Used when the
+   * stream switches from lines to raw bytes (uploads, downloads).
    */
   takeBuffered(): Uint8Array {
-    const bytes = this.#concat();
+    const rest = this.#input.map((c, i) => i === 0 ? c.subarray(this.#offset) : c);
+    const parts = this.#discarding ? rest : [...this.#parts, ...rest];
     this.#reset();
-    return bytes;
+    this.#input = [];
+    this.#offset = 0;
+    this.#discarding = false;
+    return concat(parts);
   }
 
   #append(bytes: Uint8Array): void {
-    // Copy: the caller may reuse the chunk's buffer.
-    this.#parts.push(bytes.slice());
+    this.#parts.push(bytes); // input chunks are private copies already
     this.#size += bytes.length;
   }
 
   #finishLine(): Frame {
-    let bytes = this.#concat();
+    let bytes = concat(this.#parts);
     this.#reset();
     if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
     if (bytes.length > this.#maxLineBytes) return { error: "too_long" };
@@ -97,21 +126,21 @@ export class LineSplitter {
     }
   }
 
-  #concat(): Uint8Array {
-    if (this.#parts.length === 1) return this.#parts[0];
-    const out = new Uint8Array(this.#size);
-    let offset = 0;
-    for (const part of this.#parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
-  }
-
   #reset(): void {
     this.#parts = [];
     this.#size = 0;
   }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /** A user-facing description of a rejected line. */

@@ -48,3 +48,15 @@ Deno.test("LineSplitter hands back bytes after the last line for raw transfers",
   assertEquals(new TextDecoder().decode(s.takeBuffered()), "RAW");
   assertEquals(s.bufferedBytes, 0);
 });
+
+Deno.test("LineSplitter hands out one frame at a time and the raw rest after it", () => {
+  const s = new LineSplitter(100);
+  s.feed(bytes("A\nUPLOAD t f 5\nhello"));
+  assertEquals(s.next(), { line: "A" });
+  assertEquals(s.next(), { line: "UPLOAD t f 5" });
+  assertEquals(new TextDecoder().decode(s.takeBuffered()), "hello");
+  assertEquals(s.next(), undefined);
+  s.feed(bytes("WHO\n"));
+  assertEquals(s.next(), { line: "WHO" });
+  assertEquals(s.bufferedBytes, 0);
+});
