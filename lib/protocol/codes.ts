@@ -7,12 +7,16 @@
 /** Codes a reply to a request can carry. */
 export const Reply = {
   OK: 200,
+  /** DOWNLOAD: `201 size sha256 name`, then exactly size raw bytes. */
+  DATA_FOLLOWS: 201,
   /** Done, but not for everyone (a broadcast some recipients blocked). */
   PARTIAL: 202,
   /** USER: the account exists, send LOGIN with the password. */
   PASSWORD_REQUIRED: 331,
   /** USER: no such account, REGISTER may create it. */
   NEW_USER: 332,
+  /** UPLOAD: send exactly the announced number of raw bytes now. */
+  SEND_DATA: 350,
   UNKNOWN_COMMAND: 400,
   NOT_LOGGED_IN: 401,
   NOT_ALLOWED: 402,
@@ -27,6 +31,10 @@ export const Reply = {
   ACCOUNT_BLOCKED: 412,
   REGISTRATION_CLOSED: 413,
   INVALID_VALUE: 414,
+  /** A file over the size limit. */
+  TOO_LARGE: 415,
+  /** The uploaded bytes do not have the announced SHA-256. */
+  CHECKSUM_MISMATCH: 416,
   UNKNOWN_USER: 420,
   /** Connection refused: too many connections in all or from this address. */
   SERVER_BUSY: 421,

@@ -54,3 +54,15 @@ export function formatDuration(ms: number): string {
   if (ms < 120_000 || ms % 60_000 !== 0) return unit(Math.round(ms / 1000), "second");
   return unit(ms / 60_000, "minute");
 }
+
+/** A byte count for people: `512 B`, `1.0 KiB`, `50.0 MiB`, `1.2 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -8,12 +8,16 @@ import type { LockoutState } from "../auth/lockout.ts";
 import { NO_FAILURES } from "../auth/lockout.ts";
 import type { PasswordHash } from "../auth/password.ts";
 import type {
+  FileItem,
   HistoryQuery,
+  PostItem,
   PrivateMessage,
   RoomRecord,
   SeenRecord,
   Store,
   StoredMessage,
+  ThreadItem,
+  ThreadRecord,
   UserRecord,
 } from "./store.ts";
 
@@ -23,7 +27,7 @@ export const KV_FILE = "labchat.kv";
 /** Deno KV allows at most this many mutations in one atomic operation. */
 const MAX_MUTATIONS = 500;
 
-type Counter = "broadcast" | "pm" | "room" | "motd";
+type Counter = "broadcast" | "pm" | "room" | "motd" | "thread_item";
 
 /**
  * Counters (broadcast numbers, room ids, …) are handed out from memory so that concurrent
@@ -243,6 +247,93 @@ export class KvStore implements Store {
 
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
     return this.#history<StoredMessage>(["room_msg", room], query);
+  }
+
+  async createThread(thread: ThreadRecord): Promise<boolean> {
+    const key = ["thread", thread.name];
+    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, thread)
+      .commit();
+    return result.ok;
+  }
+
+  async getThread(name: string): Promise<ThreadRecord | undefined> {
+    return (await this.#kv.get<ThreadRecord>(["thread", name])).value ?? undefined;
+  }
+
+  async listThreads(): Promise<ThreadRecord[]> {
+    const threads: ThreadRecord[] = [];
+    for await (const entry of this.#kv.list<ThreadRecord>({ prefix: ["thread"] })) {
+      threads.push(entry.value);
+    }
+    return threads;
+  }
+
+  async listThreadItems(thread: string): Promise<ThreadItem[]> {
+    const items: ThreadItem[] = [];
+    for await (const entry of this.#kv.list<ThreadItem>({ prefix: ["thread_item", thread] })) {
+      items.push(entry.value);
+    }
+    return items;
+  }
+
+  async addPost(thread: string, author: string, text: string, at: number): Promise<PostItem> {
+    const post: PostItem = {
+      kind: "post",
+      id: this.#counters.next("thread_item"),
+      author,
+      text,
+      at,
+    };
+    const op = this.#kv.atomic()
+      .check({ key: ["thread", thread], versionstamp: await this.#threadVersion(thread) })
+      .set(["thread_item", thread, post.id], post);
+    await commit(this.#counters.persist(op, "thread_item", post.id));
+    return post;
+  }
+
+  async addFile(
+    thread: string,
+    file: Omit<FileItem, "id" | "kind">,
+  ): Promise<FileItem | undefined> {
+    const item: FileItem = { kind: "file", id: this.#counters.next("thread_item"), ...file };
+    const byName = ["thread_file", thread, file.filename];
+    const op = this.#kv.atomic()
+      .check({ key: byName, versionstamp: null })
+      .check({ key: ["thread", thread], versionstamp: await this.#threadVersion(thread) })
+      .set(byName, item.id)
+      .set(["thread_item", thread, item.id], item);
+    const result = await this.#counters.persist(op, "thread_item", item.id).commit();
+    return result.ok ? item : undefined;
+  }
+
+  async editPost(thread: string, post: PostItem, text: string): Promise<void> {
+    await this.#kv.set(["thread_item", thread, post.id], { ...post, text });
+  }
+
+  async deletePost(thread: string, post: PostItem): Promise<void> {
+    await this.#kv.delete(["thread_item", thread, post.id]);
+  }
+
+  async removeThread(thread: string): Promise<ThreadItem[]> {
+    const items = await this.listThreadItems(thread);
+    const keys: Deno.KvKey[] = [["thread", thread]];
+    for (const item of items) {
+      keys.push(["thread_item", thread, item.id]);
+      if (item.kind === "file") keys.push(["thread_file", thread, item.filename]);
+    }
+    // The thread record goes in the last batch, so a crash midway leaves it listed and removable.
+    keys.push(keys.shift() as Deno.KvKey);
+    for (let i = 0; i < keys.length; i += MAX_MUTATIONS) {
+      const op = this.#kv.atomic();
+      for (const key of keys.slice(i, i + MAX_MUTATIONS)) op.delete(key);
+      await commit(op);
+    }
+    return items;
+  }
+
+  /** The thread's versionstamp, so a write into a thread fails if it was removed meanwhile. */
+  async #threadVersion(thread: string): Promise<string | null> {
+    return (await this.#kv.get(["thread", thread])).versionstamp;
   }
 
   async listMotd(): Promise<string[]> {

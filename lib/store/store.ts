@@ -45,6 +45,41 @@ export interface RoomRecord {
   readonly createdAt: number;
 }
 
+/** A forum thread. */
+export interface ThreadRecord {
+  readonly name: string;
+  readonly creator: string;
+  readonly createdAt: number;
+}
+
+/** A post in a thread. Its number is its position among the thread's posts, so it renumbers. */
+export interface PostItem {
+  readonly kind: "post";
+  /** Stable id, ordering items in the thread. */
+  readonly id: number;
+  readonly author: string;
+  readonly text: string;
+  readonly at: number;
+}
+
+/** A file attached to a thread. */
+export interface FileItem {
+  readonly kind: "file";
+  readonly id: number;
+  readonly uploader: string;
+  /** The name users see; never used as a path. */
+  readonly filename: string;
+  readonly size: number;
+  /** SHA-256, hex. */
+  readonly sha256: string;
+  /** Id in the blob store. */
+  readonly blob: string;
+  readonly at: number;
+}
+
+/** Something in a thread, in the order it was added. */
+export type ThreadItem = PostItem | FileItem;
+
 /** Limits for reading a history. */
 export interface HistoryQuery {
   /** Only messages at or after this epoch ms. */
@@ -99,6 +134,21 @@ export interface Store extends AsyncDisposable {
   listRooms(): Promise<RoomRecord[]>;
   appendRoomMessage(room: number, from: string, text: string, at: number): Promise<StoredMessage>;
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]>;
+
+  /** Creates the thread unless the name is taken; false when it is. */
+  createThread(thread: ThreadRecord): Promise<boolean>;
+  getThread(name: string): Promise<ThreadRecord | undefined>;
+  listThreads(): Promise<ThreadRecord[]>;
+  /** Everything in a thread, oldest first. */
+  listThreadItems(thread: string): Promise<ThreadItem[]>;
+  addPost(thread: string, author: string, text: string, at: number): Promise<PostItem>;
+  /** Attaches a file unless one with that name is in the thread; false when it is. */
+  addFile(thread: string, file: Omit<FileItem, "id" | "kind">): Promise<FileItem | undefined>;
+  /** Replaces a post's text. */
+  editPost(thread: string, post: PostItem, text: string): Promise<void>;
+  deletePost(thread: string, post: PostItem): Promise<void>;
+  /** Removes a thread and everything in it; returns what it held (to delete the blobs). */
+  removeThread(thread: string): Promise<ThreadItem[]>;
 
   listMotd(): Promise<string[]>;
   addMotd(text: string): Promise<void>;

@@ -2,7 +2,12 @@ import { assertEquals } from "@std/assert";
 import { Event } from "../../lib/protocol/codes.ts";
 import { type ChatEvent, formatEvent, parseEvent } from "../../lib/protocol/events.ts";
 import { formatReply, parseReplyLine } from "../../lib/protocol/reply.ts";
-import { formatDuration, formatTimestamp, parseTimestamp } from "../../lib/protocol/timestamp.ts";
+import {
+  formatBytes,
+  formatDuration,
+  formatTimestamp,
+  parseTimestamp,
+} from "../../lib/protocol/timestamp.ts";
 
 Deno.test("formatReply writes single and SMTP-style multi-line replies", () => {
   assertEquals(formatReply(200, "OK"), "200 OK\n");
@@ -59,4 +64,11 @@ Deno.test("durations read naturally", () => {
   assertEquals(formatDuration(1000), "1 second");
   assertEquals(formatDuration(600_000), "10 minutes");
   assertEquals(formatDuration(90_500), "91 seconds");
+});
+
+Deno.test("byte counts read naturally", () => {
+  assertEquals(formatBytes(512), "512 B");
+  assertEquals(formatBytes(1024), "1.0 KiB");
+  assertEquals(formatBytes(100 * 1024 * 1024), "100.0 MiB");
+  assertEquals(formatBytes(1.5 * 1024 ** 3), "1.5 GiB");
 });
