@@ -30,6 +30,8 @@ export interface CommandSpec {
   readonly example: string;
   /** Whether logs must not show its arguments (passwords). */
   readonly secret?: boolean;
+  /** Arguments as typed in the client, when it fills in the rest (UPLOAD computes size and hash). */
+  readonly clientArgs?: string;
 }
 
 const arg = (name: string): ArgSpec => ({ name });
@@ -188,6 +190,71 @@ export const COMMANDS: readonly CommandSpec[] = [
     example: "MOTD ADD Worse is better.",
   },
   {
+    name: "THREAD CREATE",
+    args: [arg("thread")],
+    access: "user",
+    summary: "Start a forum thread",
+    example: "THREAD CREATE networks",
+  },
+  {
+    name: "THREAD LIST",
+    args: [],
+    access: "user",
+    summary: "The forum's threads",
+    example: "THREAD LIST",
+  },
+  {
+    name: "THREAD READ",
+    args: [arg("thread")],
+    access: "user",
+    summary: "A thread's numbered messages and uploaded files, in order",
+    example: "THREAD READ networks",
+  },
+  {
+    name: "THREAD REMOVE",
+    args: [arg("thread")],
+    access: "user",
+    summary: "Remove your thread with its messages and files",
+    example: "THREAD REMOVE networks",
+  },
+  {
+    name: "POST",
+    args: [arg("thread"), rest("text")],
+    access: "user",
+    summary: "Post a message to a thread",
+    example: "POST networks hi im mike",
+  },
+  {
+    name: "EDIT",
+    args: [arg("thread"), arg("number"), rest("text")],
+    access: "user",
+    summary: "Change your message number n",
+    example: "EDIT networks 1 hi im lang",
+  },
+  {
+    name: "DELETE",
+    args: [arg("thread"), arg("number")],
+    access: "user",
+    summary: "Delete your message number n; later messages renumber",
+    example: "DELETE networks 3",
+  },
+  {
+    name: "UPLOAD",
+    args: [arg("thread"), arg("filename"), arg("size"), arg("sha256")],
+    clientArgs: "<thread> <file>",
+    access: "user",
+    summary: "Attach a file to a thread: 350, then exactly size raw bytes, then the result",
+    example:
+      `UPLOAD networks notes.txt 5 ${"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}`,
+  },
+  {
+    name: "DOWNLOAD",
+    args: [arg("thread"), arg("filename")],
+    access: "user",
+    summary: "Fetch a thread's file: 201 size sha256 name, then exactly size raw bytes",
+    example: "DOWNLOAD networks notes.txt",
+  },
+  {
     name: "SHUTDOWN",
     args: [rest("admin-password", true)],
     access: "user",
@@ -210,8 +277,9 @@ export function isCommandWord(word: string): boolean {
   return COMMANDS.some((c) => c.name === upper || c.name.startsWith(upper + " "));
 }
 
-/** `MSG <user> <text>`, `WHOELSE [secs]`. */
-export function usageOf(command: CommandSpec): string {
+/** `MSG <user> <text>`, `WHOELSE [secs]`; with `forClient`, as typed in the client. */
+export function usageOf(command: CommandSpec, forClient = false): string {
+  if (forClient && command.clientArgs) return `${command.name} ${command.clientArgs}`;
   const parts = command.args.map((a) => {
     const name = a.rest ? `${a.name}...` : a.name;
     return a.optional ? `[${name}]` : `<${name}>`;
@@ -219,14 +287,15 @@ export function usageOf(command: CommandSpec): string {
   return [command.name, ...parts].join(" ");
 }
 
-/** Lines of HELP: every command, or one command in detail. */
-export function helpLines(topic?: string): string[] | undefined {
-  if (!topic) return COMMANDS.map((c) => `${usageOf(c).padEnd(44)} ${c.summary}`);
+/** Lines of HELP: every command, or one command in detail; `forClient` shows client usage. */
+export function helpLines(topic?: string, forClient = false): string[] | undefined {
+  const usage = (c: CommandSpec) => usageOf(c, forClient);
+  if (!topic) return COMMANDS.map((c) => `${usage(c).padEnd(44)} ${c.summary}`);
   const upper = topic.trim().toUpperCase();
   const matches = COMMANDS.filter((c) => c.name === upper || c.name.startsWith(upper + " "));
   if (matches.length === 0) return undefined;
   return matches.flatMap((c) => [
-    `Usage: ${usageOf(c)}`,
+    `Usage: ${usage(c)}`,
     `  ${c.summary}${c.access === "user" ? " (login required)" : ""}`,
     `  Example: ${c.example}`,
   ]);

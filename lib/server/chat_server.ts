@@ -9,12 +9,14 @@ import { Reply } from "../protocol/codes.ts";
 import { SHUTDOWN_EVENT } from "../protocol/events.ts";
 import { describeLineError } from "../protocol/line_splitter.ts";
 import { formatDuration } from "../protocol/timestamp.ts";
+import { BlobStore } from "../store/blob_store.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import type { RoomRecord, SeenRecord, Store } from "../store/store.ts";
 import { BlockList } from "./block_list.ts";
 import type { Logger, ServerContext } from "./context.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
+import { KeyedLock } from "./keyed_lock.ts";
 import { logOut } from "./presence.ts";
 import { encodeEvent, Session } from "./session.ts";
 
@@ -30,6 +32,7 @@ const SILENT: Logger = { info() {}, error() {} };
 class State implements ServerContext {
   shuttingDown = false;
   readonly hub: Hub<Session> = new Hub<Session>();
+  readonly locks: KeyedLock = new KeyedLock();
 
   constructor(
     readonly config: Readonly<ServerConfig>,
@@ -38,6 +41,7 @@ class State implements ServerContext {
     readonly seen: Map<string, SeenRecord>,
     readonly rooms: Map<number, RoomRecord>,
     readonly motd: string[],
+    readonly blobs: BlobStore,
     readonly log: Logger,
     readonly requestShutdown: (reason: string) => void,
   ) {}
@@ -82,10 +86,21 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     const seen = await store.loadSeen();
     const rooms = new Map((await store.listRooms()).map((r) => [r.id, r]));
     const motd = await loadMotd(store, config.dataDir);
+    const blobs = await BlobStore.open(config.dataDir);
     const listener = Deno.listen({ hostname: config.hostname, port: config.port });
     return new ChatServer(listener, config, (requestShutdown) => {
       const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
-      return new State(config, store, blocks, seen, rooms, motd, verboseLog, requestShutdown);
+      return new State(
+        config,
+        store,
+        blocks,
+        seen,
+        rooms,
+        motd,
+        blobs,
+        verboseLog,
+        requestShutdown,
+      );
     });
   } catch (error) {
     await store.close();

@@ -4,9 +4,11 @@
  */
 
 import type { ServerConfig } from "../config.ts";
+import type { BlobStore } from "../store/blob_store.ts";
 import type { RoomRecord, SeenRecord, Store } from "../store/store.ts";
 import type { BlockList } from "./block_list.ts";
 import type { Hub } from "./hub.ts";
+import type { KeyedLock } from "./keyed_lock.ts";
 import type { Session } from "./session.ts";
 
 /** Where the server writes its log lines. */
@@ -27,6 +29,10 @@ export interface ServerContext {
   readonly rooms: Map<number, RoomRecord>;
   /** Messages of the day, in rotation order. */
   readonly motd: string[];
+  /** Uploaded files. */
+  readonly blobs: BlobStore;
+  /** Serialises read-modify-write work per key (`user:yoda`, `thread:a`). */
+  readonly locks: KeyedLock;
   readonly log: Logger;
   /** True once shutdown has begun: no presence notices, no new logins. */
   readonly shuttingDown: boolean;
@@ -40,6 +46,8 @@ export interface Outcome {
   readonly text: string | readonly string[];
   /** Runs after the reply is queued, so events it sends follow the reply. */
   readonly after?: () => void | Promise<void>;
+  /** Raw bytes that follow the reply line directly, with no event in between (a download). */
+  readonly stream?: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>;
 }
 
 /** Runs one command whose arguments already fit its spec. */

@@ -4,11 +4,13 @@
  */
 
 import { Reply, Text } from "../protocol/codes.ts";
+import { formatReply } from "../protocol/reply.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { bindRequestArgs, resolveCommand } from "../protocol/request.ts";
 import type { HandlerTable, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
 import { adminHandlers } from "./handlers/admin.ts";
+import { forumHandlers } from "./handlers/forum.ts";
 import { messagingHandlers } from "./handlers/messaging.ts";
 import { motdHandlers } from "./handlers/motd.ts";
 import { presenceHandlers } from "./handlers/presence.ts";
@@ -22,6 +24,7 @@ export const HANDLERS: HandlerTable = {
   ...messagingHandlers,
   ...roomHandlers,
   ...motdHandlers,
+  ...forumHandlers,
   ...adminHandlers,
 };
 
@@ -40,6 +43,10 @@ export async function dispatch(ctx: ServerContext, session: Session, line: strin
     }
     const { args } = bindRequestArgs(resolved);
     const outcome = await handler(ctx, session, args);
+    if (outcome.stream) {
+      await streamReply(ctx, session, outcome.code, outcome.text, outcome.stream);
+      return;
+    }
     session.reply(outcome.code, outcome.text);
     if (outcome.after) await runAfter(ctx, session, outcome.after);
   } catch (error) {
@@ -62,5 +69,21 @@ async function runAfter(
     await after();
   } catch (error) {
     ctx.log.error(`${session.label}: follow-up work failed`, error);
+  }
+}
+
+/** A reply followed by raw bytes. If the bytes cannot all be sent the stream is broken: disconnect. */
+async function streamReply(
+  ctx: ServerContext,
+  session: Session,
+  code: number,
+  text: string | readonly string[],
+  stream: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+): Promise<void> {
+  try {
+    await session.sendExclusive(new TextEncoder().encode(formatReply(code, text)), stream);
+  } catch (error) {
+    ctx.log.error(`${session.label}: transfer failed, disconnecting`, error);
+    await session.close();
   }
 }

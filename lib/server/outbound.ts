@@ -24,6 +24,7 @@ export class Outbound {
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #writing = false;
+  #paused = false;
   #closed = false;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
@@ -55,8 +56,34 @@ export class Outbound {
     }
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.length;
-    if (!this.#writing) void this.#drain();
+    if (!this.#writing && !this.#paused) void this.#drain();
     return true;
+  }
+
+  /**
+   * Writes what is queued so far, then runs `work` with direct, awaited writes to the socket
+   * (a download streaming a file). Anything sent meanwhile waits in the queue, within the same
+   * cap, so an event can never land inside the stream.
+   */
+  async exclusive(
+    work: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    const before = this.#queue.splice(0);
+    this.#queuedBytes = 0;
+    this.#paused = true;
+    try {
+      await this.flushed();
+      for (const bytes of before) await this.#writeAll(bytes);
+      await work((bytes) => this.#writeAll(bytes));
+    } finally {
+      this.#paused = false;
+      if (!this.#closed && this.#queue.length > 0 && !this.#writing) void this.#drain();
+    }
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) offset += await this.#sink.write(bytes.subarray(offset));
   }
 
   /** Resolves when everything queued so far has been written (or the queue was closed). */
@@ -84,11 +111,7 @@ export class Outbound {
   async #drain(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#queue.length > 0) {
-        const chunk = this.#take();
-        let offset = 0;
-        while (offset < chunk.length) offset += await this.#sink.write(chunk.subarray(offset));
-      }
+      while (this.#queue.length > 0 && !this.#paused) await this.#writeAll(this.#take());
     } catch (error) {
       this.#closed = true;
       this.#drop();

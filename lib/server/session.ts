@@ -91,17 +91,59 @@ export class Session {
     // Chat lines are short; a small buffer per connection keeps thousands of sessions cheap.
     const buffer = new Uint8Array(16 * 1024);
     while (!this.#closed) {
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buffer);
-      } catch {
-        return; // reset by peer, or closed by us
-      }
-      if (n === null) return;
-      for (const frame of this.#splitter.push(buffer.subarray(0, n))) {
+      // One frame at a time: a handler may switch to raw bytes (readRaw) after its line.
+      for (let frame = this.#splitter.next(); frame; frame = this.#splitter.next()) {
         if (this.#closed) return;
         await onFrame(frame);
       }
+      const n = await this.#read(buffer);
+      if (n === null) return;
+      this.#splitter.feed(buffer.subarray(0, n));
+    }
+  }
+
+  /**
+   * Reads exactly `size` raw bytes that follow the current line (an upload), handing them to
+   * `onChunk` in order; bytes beyond them go back to line reading.
+   *
+   * @throws {Deno.errors.UnexpectedEof} when the connection ends first.
+   */
+  async readRaw(size: number, onChunk: (bytes: Uint8Array) => Promise<void>): Promise<void> {
+    let remaining = size;
+    const take = async (bytes: Uint8Array) => {
+      const used = bytes.subarray(0, Math.min(remaining, bytes.length));
+      if (used.length > 0) await onChunk(used);
+      remaining -= used.length;
+      if (used.length < bytes.length) this.#splitter.feed(bytes.subarray(used.length));
+      this.lastActivity = Date.now();
+    };
+    await take(this.#splitter.takeBuffered());
+    const buffer = new Uint8Array(64 * 1024);
+    while (remaining > 0) {
+      const n = await this.#read(buffer);
+      if (n === null) {
+        throw new Deno.errors.UnexpectedEof(`Connection ended ${remaining} bytes before the end`);
+      }
+      await take(buffer.subarray(0, n));
+    }
+  }
+
+  /** Writes `header` and then whatever `stream` produces, with nothing else in between. */
+  sendExclusive(
+    header: Uint8Array,
+    stream: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    return this.#outbound.exclusive(async (write) => {
+      await write(header);
+      await stream(write);
+    });
+  }
+
+  async #read(buffer: Uint8Array): Promise<number | null> {
+    try {
+      return await this.#conn.read(buffer);
+    } catch {
+      return null; // reset by peer, or closed by us
     }
   }
 

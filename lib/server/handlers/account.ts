@@ -11,17 +11,8 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import type { UserRecord } from "../../store/store.ts";
 import { type HandlerTable, ok, type Outcome, type ServerContext } from "../context.ts";
-import { KeyedLock } from "../keyed_lock.ts";
 import { logIn, logOut } from "../presence.ts";
 import type { Session } from "../session.ts";
-
-const loginLocks = new WeakMap<ServerContext, KeyedLock>();
-
-function lockFor(ctx: ServerContext): KeyedLock {
-  let lock = loginLocks.get(ctx);
-  if (!lock) loginLocks.set(ctx, lock = new KeyedLock());
-  return lock;
-}
 
 function refuseIfLoggedIn(session: Session): void {
   if (session.user !== undefined) {
@@ -87,7 +78,7 @@ async function authenticate(
 export const accountHandlers: HandlerTable = {
   USER(ctx, session, [name]) {
     refuseIfLoggedIn(session);
-    return lockFor(ctx).run(name, async () => {
+    return ctx.locks.run(`user:${name}`, async () => {
       const user = await ctx.store.getUser(name);
       if (user) {
         if (isLockedOut(await ctx.store.getLockout(name), Date.now())) {
@@ -115,7 +106,7 @@ export const accountHandlers: HandlerTable = {
 
   LOGIN(ctx, session, [name, password]) {
     refuseIfLoggedIn(session);
-    return lockFor(ctx).run(name, async () => {
+    return ctx.locks.run(`user:${name}`, async () => {
       const user = await authenticate(ctx, name, password);
       return welcome(ctx, session, user);
     });
@@ -128,7 +119,7 @@ export const accountHandlers: HandlerTable = {
     }
     const problem = usernameProblem(name) ?? passwordProblem(password);
     if (problem) throw new ProtocolError(Reply.INVALID_VALUE, problem);
-    return lockFor(ctx).run(name, async () => {
+    return ctx.locks.run(`user:${name}`, async () => {
       const record: UserRecord = {
         name,
         password: await hashPassword(password, ctx.config.scryptCost),

@@ -1,0 +1,336 @@
+import { assertEquals, assertRejects } from "@std/assert";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { ChecksumError, downloadFile, hashFile, uploadFile } from "../../lib/client/transfers.ts";
+import { connect, expectReply, quit, registered, startTestServer } from "../helpers.ts";
+
+const encode = (text: string) => new TextEncoder().encode(text);
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+async function tempFile(
+  bytes: Uint8Array,
+  name = "notes.txt",
+): Promise<{ dir: string; path: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-files-" });
+  const path = join(dir, name);
+  await Deno.writeFile(path, bytes);
+  return { dir, path };
+}
+
+/** Blobs committed and uploads unfinished in a server's data directory. */
+async function blobFiles(dataDir: string) {
+  const list = async (dir: string) => {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
+    return names;
+  };
+  return {
+    blobs: await list(join(dataDir, "blobs")),
+    temporary: await list(join(dataDir, "blobs", "tmp")),
+  };
+}
+
+Deno.test("threads and posts follow the forum's rules and texts", async () => {
+  await using t = await startTestServer();
+  const mike = await registered(t.port, "mike");
+  const lang = await registered(t.port, "lang");
+  await expectReply(mike, "THREAD LIST", 200, "No threads to list");
+  await expectReply(mike, "THREAD CREATE a", 200, "Thread a created");
+  await expectReply(lang, "THREAD CREATE a", 406, "Thread a exists");
+  await expectReply(lang, "THREAD CREATE ../a", 414, /Cannot use "..\/a" as a thread name/);
+  await expectReply(mike, "THREAD READ a", 200, "Thread a is empty");
+  await expectReply(mike, "POST b hello", 404, "Thread b not exists");
+  await expectReply(mike, "POST a hi im mike", 200, "Message posted to a thread");
+  await expectReply(lang, "POST a hi", 200);
+  await expectReply(lang, "EDIT a 2 hi im lang", 200, "Message has been edited");
+  await expectReply(
+    lang,
+    "EDIT a 1 not mine",
+    402,
+    "The message belongs to another user and cannot be edited",
+  );
+  await expectReply(lang, "EDIT a 9 nope", 404, "Invalid message number");
+  await expectReply(lang, "EDIT a x nope", 404, "Invalid message number");
+  await expectReply(lang, "POST a nice to meet you", 200);
+  await expectReply(lang, "POST a nice to meet you", 200);
+  await expectReply(
+    mike,
+    "DELETE a 3",
+    402,
+    "The message belongs to another user and cannot be deleted",
+  );
+  await expectReply(lang, "DELETE a 3", 200, "Message has been deleted");
+  await expectReply(lang, "POST a nice to meet you too", 200);
+  const read = await expectReply(mike, "THREAD READ a", 200, "Thread a: 4 messages, 0 files");
+  assertEquals(read.lines.slice(0, -1), [
+    "1 mike: hi im mike",
+    "2 lang: hi im lang",
+    "3 lang: nice to meet you",
+    "4 lang: nice to meet you too",
+  ]);
+  await expectReply(lang, "THREAD CREATE b", 200);
+  const list = await expectReply(mike, "THREAD LIST", 200, "2 threads");
+  assertEquals(list.lines.slice(0, -1), ["a", "b"]);
+  await expectReply(
+    lang,
+    "THREAD REMOVE a",
+    402,
+    "The thread was created by another user and cannot be removed",
+  );
+  await expectReply(mike, "THREAD REMOVE a", 200, "The thread has been removed");
+  await expectReply(mike, "THREAD READ a", 404, "Thread a not exists");
+  await expectReply(mike, "THREAD REMOVE a", 404, "Thread a not exists");
+  await expectReply(mike, "THREAD CREATE a", 200, "Thread a created");
+  await expectReply(mike, "THREAD READ a", 200, "Thread a is empty");
+  await Promise.all([quit(mike), quit(lang)]);
+});
+
+Deno.test("a file uploads, shows in the thread in order, downloads intact; its name is taken", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  const { dir, path } = await tempFile(encode("hello, forum\n"));
+  try {
+    await expectReply(yoda, "THREAD CREATE a", 200);
+    await expectReply(yoda, "POST a before", 200);
+    const reply = await uploadFile(yoda, "a", path);
+    assertEquals([reply.code, reply.text], [200, "yoda uploaded file notes.txt to a thread"]);
+    await expectReply(yoda, "POST a after", 200);
+    const read = await expectReply(yoda, "THREAD READ a", 200, "Thread a: 2 messages, 1 file");
+    assertEquals(read.lines.slice(0, -1), [
+      "1 yoda: before",
+      "yoda uploaded notes.txt",
+      "2 yoda: after",
+    ]);
+    const again = await uploadFile(yoda, "a", path);
+    assertEquals([again.code, again.text], [406, "notes.txt already exist in Thread a"]);
+    const downloads = join(dir, "downloads");
+    const first = await downloadFile(yoda, "a", "notes.txt", downloads);
+    assertEquals(first.savedAs, join(downloads, "notes.txt"));
+    assertEquals(await Deno.readTextFile(join(downloads, "notes.txt")), "hello, forum\n");
+    const second = await downloadFile(yoda, "a", "notes.txt", downloads);
+    assertEquals(second.savedAs, join(downloads, "notes (1).txt"), "never overwrites");
+    const missing = await downloadFile(yoda, "a", "nope.txt", downloads);
+    assertEquals([missing.reply.code, missing.reply.text, missing.savedAs], [
+      404,
+      "File does not exist in Thread a",
+      undefined,
+    ]);
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(downloads))).length,
+      2,
+      "no partial files left",
+    );
+    await expectReply(yoda, "WHO", 200, "1 user online");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await quit(yoda);
+  }
+});
+
+Deno.test("upload refusals: too large, bad hash, hostile names, unknown thread", async () => {
+  await using t = await startTestServer({ maxUploadBytes: 1024 });
+  const yoda = await registered(t.port, "yoda");
+  await expectReply(yoda, "THREAD CREATE a", 200);
+  const hash = "0".repeat(64);
+  await expectReply(
+    yoda,
+    `UPLOAD a big.bin 1025 ${hash}`,
+    415,
+    "File is larger than the limit of 1.0 KiB",
+  );
+  await expectReply(yoda, `UPLOAD b x.bin 1 ${hash}`, 404, "Thread b not exists");
+  for (const name of ["../../x", "/etc/passwd", "..", ".", "a\\b", "bad\u001bname"]) {
+    await expectReply(yoda, `UPLOAD a ${name} 1 ${hash}`, 414, /as a file name: no paths/);
+  }
+  await expectReply(yoda, `UPLOAD a x.bin ten ${hash}`, 414, /as a size/);
+  await expectReply(yoda, "UPLOAD a x.bin 1 abc", 414, /SHA-256/);
+  // Right size, wrong hash: the bytes are read, then refused, and nothing is stored.
+  const reply = await yoda.upload(
+    `UPLOAD a x.bin 5 ${hash}`,
+    (async function* () {
+      yield encode("hello");
+    })(),
+  );
+  assertEquals([reply.code, reply.text], [
+    416,
+    "Upload failed: the SHA-256 does not match; nothing was stored",
+  ]);
+  assertEquals(await blobFiles(t.dataDir), { blobs: [], temporary: [] });
+  await expectReply(yoda, "THREAD READ a", 200, "Thread a is empty");
+  await expectReply(yoda, "DOWNLOAD a ../../etc/passwd", 404, "File does not exist in Thread a");
+  await quit(yoda);
+});
+
+Deno.test("a 50 MiB file makes the round trip with its SHA-256 intact", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  const size = 50 * 1024 * 1024;
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+  const { dir, path } = await tempFile(bytes, "big.bin");
+  const expected = sha256(bytes);
+  try {
+    await expectReply(yoda, "THREAD CREATE big", 200);
+    let lastProgress = 0;
+    const up = await uploadFile(yoda, "big", path, (done) => lastProgress = done);
+    assertEquals(up.code, 200, up.text);
+    assertEquals(lastProgress, size);
+    const down = await downloadFile(
+      yoda,
+      "big",
+      "big.bin",
+      join(dir, "dl"),
+      (done) => lastProgress = done,
+    );
+    assertEquals(down.savedAs, join(dir, "dl", "big.bin"));
+    assertEquals(await hashFile(join(dir, "dl", "big.bin")), { size, sha256: expected });
+    assertEquals((await blobFiles(t.dataDir)).blobs.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await quit(yoda);
+  }
+});
+
+Deno.test("two clients upload at once into one thread", async () => {
+  await using t = await startTestServer();
+  const a = await registered(t.port, "alice");
+  const b = await registered(t.port, "bob");
+  const one = await tempFile(new Uint8Array(3 * 1024 * 1024).fill(1), "one.bin");
+  const two = await tempFile(new Uint8Array(3 * 1024 * 1024).fill(2), "two.bin");
+  try {
+    await expectReply(a, "THREAD CREATE shared", 200);
+    const [ra, rb] = await Promise.all([
+      uploadFile(a, "shared", one.path),
+      uploadFile(b, "shared", two.path),
+    ]);
+    assertEquals([ra.code, rb.code], [200, 200]);
+    const read = await expectReply(
+      a,
+      "THREAD READ shared",
+      200,
+      "Thread shared: 0 messages, 2 files",
+    );
+    assertEquals(read.lines.slice(0, -1).sort(), [
+      "alice uploaded one.bin",
+      "bob uploaded two.bin",
+    ]);
+    for (const [chat, name, file] of [[a, "two.bin", two], [b, "one.bin", one]] as const) {
+      const got = await downloadFile(chat, "shared", name, join(file.dir, "dl"));
+      const other = name === "one.bin" ? one : two;
+      assertEquals(await hashFile(got.savedAs ?? ""), await hashFile(other.path));
+    }
+  } finally {
+    await Deno.remove(one.dir, { recursive: true });
+    await Deno.remove(two.dir, { recursive: true });
+    await Promise.all([quit(a), quit(b)]);
+  }
+});
+
+Deno.test("a client killed mid-upload leaves nothing behind and the name stays free", async () => {
+  await using t = await startTestServer();
+  const watcher = await registered(t.port, "watcher");
+  await expectReply(watcher, "THREAD CREATE a", 200);
+  const dying = await connect(t.port);
+  await expectReply(dying, "REGISTER dying pw", 200);
+  await expectReply(
+    dying,
+    `UPLOAD a half.bin ${10 * 1024 * 1024} ${"0".repeat(64)}`,
+    350,
+    `Send ${10 * 1024 * 1024} bytes`,
+  );
+  await dying.writeRaw(new Uint8Array(1024 * 1024));
+  await dying.close();
+  await watcher.waitForEvent((e) => e.type === "logout" && e.user === "dying");
+  const until = Date.now() + 5000;
+  while ((await blobFiles(t.dataDir)).temporary.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assertEquals(await blobFiles(t.dataDir), { blobs: [], temporary: [] });
+  await expectReply(watcher, "THREAD READ a", 200, "Thread a is empty");
+  const { dir, path } = await tempFile(encode("complete"), "half.bin");
+  try {
+    assertEquals((await uploadFile(watcher, "a", path)).code, 200);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await quit(watcher);
+});
+
+Deno.test("events sent during a download wait until its bytes are through", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  const hans = await registered(t.port, "hans");
+  const bytes = new Uint8Array(8 * 1024 * 1024);
+  crypto.getRandomValues(bytes.subarray(0, 65536));
+  const { dir, path } = await tempFile(bytes, "blob.bin");
+  try {
+    await expectReply(yoda, "THREAD CREATE a", 200);
+    assertEquals((await uploadFile(yoda, "a", path)).code, 200);
+    const download = downloadFile(yoda, "a", "blob.bin", join(dir, "dl"));
+    const chatter = (async () => {
+      for (let i = 0; i < 50; i++) await expectReply(hans, `MSG yoda ping ${i}`, 200);
+    })();
+    const result = await download;
+    await chatter;
+    assertEquals(await hashFile(result.savedAs ?? ""), await hashFile(path));
+    for (let i = 0; i < 50; i++) {
+      await yoda.waitForEvent((e) => e.type === "private" && e.text === `ping ${i}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Promise.all([quit(yoda), quit(hans)]);
+  }
+});
+
+Deno.test("removing a thread deletes its files; threads and files survive a restart", async () => {
+  const first = await startTestServer();
+  const mike = await registered(first.port, "mike");
+  const { dir, path } = await tempFile(encode("kept"), "kept.txt");
+  try {
+    await expectReply(mike, "THREAD CREATE keep", 200);
+    await expectReply(mike, "THREAD CREATE drop", 200);
+    await expectReply(mike, "POST keep still here", 200);
+    assertEquals((await uploadFile(mike, "keep", path)).code, 200);
+    assertEquals((await uploadFile(mike, "drop", path)).code, 200);
+    assertEquals((await blobFiles(first.dataDir)).blobs.length, 2);
+    await expectReply(mike, "THREAD REMOVE drop", 200);
+    assertEquals((await blobFiles(first.dataDir)).blobs.length, 1);
+    await quit(mike);
+    await using t = await first.restart();
+    const again = await connect(t.port);
+    await expectReply(again, "LOGIN mike mike-pw", 200);
+    const read = await expectReply(again, "THREAD READ keep", 200);
+    assertEquals(read.lines.slice(0, -1), ["1 mike: still here", "mike uploaded kept.txt"]);
+    const got = await downloadFile(again, "keep", "kept.txt", join(dir, "dl"));
+    assertEquals(await Deno.readTextFile(got.savedAs ?? ""), "kept");
+    await expectReply(again, "THREAD READ drop", 404);
+    await quit(again);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a download whose bytes do not match the announced hash is not kept", async () => {
+  // A fake server answers DOWNLOAD with a wrong hash.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serve = (async () => {
+    const conn = await listener.accept();
+    const buffer = new Uint8Array(1024);
+    await conn.read(buffer);
+    await conn.write(encode(`201 5 ${"0".repeat(64)} x.bin\nhello`));
+    await conn.read(buffer).catch(() => null);
+    conn.close();
+  })();
+  const { ChatConnection } = await import("../../lib/client/chat_connection.ts");
+  const chat = await ChatConnection.connect({ port: listener.addr.port });
+  const dir = await Deno.makeTempDir({ prefix: "labchat-files-" });
+  try {
+    await assertRejects(() => downloadFile(chat, "a", "x.bin", dir), ChecksumError);
+    assertEquals(await Array.fromAsync(Deno.readDir(dir)), []);
+  } finally {
+    await chat.close();
+    listener.close();
+    await serve;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
