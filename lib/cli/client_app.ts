@@ -11,6 +11,7 @@ import {
 } from "../client/chat_connection.ts";
 import { helpLines } from "../protocol/commands.ts";
 import type { ChatEvent } from "../protocol/events.ts";
+import { downloadFile, uploadFile } from "../client/transfers.ts";
 import type { ClientArgs } from "./client_args.ts";
 import {
   commandWords,
@@ -22,6 +23,7 @@ import {
   requestsFor,
 } from "./dialects.ts";
 import { loginFlow } from "./login_flow.ts";
+import { throttledProgress } from "./progress.ts";
 import { type Palette, renderEvent, renderReply } from "./render.ts";
 import type { Terminal } from "./terminal.ts";
 
@@ -147,7 +149,7 @@ class ClientApp {
         this.#term.printError(this.#colors.red(plan.message));
         return false;
       case "canonical":
-        await this.#send(plan.line);
+        await this.#sendOrTransfer(plan.line);
         return plan.exits;
       case "dialect":
         return this.#runDialect(plan.command, plan.given, plan.missing.length);
@@ -171,21 +173,66 @@ class ClientApp {
       if (value === undefined || this.#chat.isClosed) return false;
       values.push(value);
     }
-    for (const request of requestsFor(command, values)) await this.#send(request);
+    for (const request of requestsFor(command, values)) await this.#sendOrTransfer(request);
     return command.exits === true;
+  }
+
+  /** UPLOAD and DOWNLOAD move files; everything else is a plain request. */
+  async #sendOrTransfer(line: string): Promise<void> {
+    const [word, ...args] = line.trim().split(/\s+/);
+    const upper = word.toUpperCase();
+    if (upper !== "UPLOAD" && upper !== "DOWNLOAD") {
+      await this.#send(line);
+      return;
+    }
+    if (args.length !== 2) {
+      this.#fail(`Usage: ${upper} <thread> <${upper === "UPLOAD" ? "file" : "filename"}>`);
+      return;
+    }
+    const [thread, name] = args;
+    const show = throttledProgress(name, (text) => this.#term.progress(text));
+    try {
+      if (upper === "UPLOAD") {
+        this.#showReply(await uploadFile(this.#chat, thread, name, show));
+      } else {
+        const result = await downloadFile(this.#chat, thread, name, this.#args.downloads, show);
+        this.#term.progress(undefined);
+        if (result.savedAs) {
+          this.#term.print(`${name} successfully downloaded to ${result.savedAs}`);
+        } else this.#showReply(result.reply);
+      }
+    } catch (error) {
+      if (error instanceof ConnectionClosedError) throw error;
+      this.#fail(
+        error instanceof Deno.errors.NotFound
+          ? `Cannot read "${name}": no such file`
+          : describeError(error),
+      );
+    } finally {
+      this.#term.progress(undefined);
+    }
+  }
+
+  #fail(message: string): void {
+    this.#failures++;
+    this.#term.printError(this.#colors.red(message));
   }
 
   async #send(line: string): Promise<ChatReply> {
     const reply = await this.#chat.request(line);
+    this.#showReply(reply);
+    if (reply.ok && /^(LOGIN|REGISTER)\s/i.test(line)) await this.#afterLogin();
+    if (reply.ok && /^(LOGOUT|QUIT)\b/i.test(line)) this.#loggedIn = false;
+    return reply;
+  }
+
+  #showReply(reply: ChatReply): void {
     const lines = renderReply(reply, this.#dialect.showCodes, this.#colors);
     if (reply.ok) lines.forEach((l) => this.#term.print(l));
     else {
       this.#failures++;
       lines.forEach((l) => this.#term.printError(l));
     }
-    if (reply.ok && /^(LOGIN|REGISTER)\s/i.test(line)) await this.#afterLogin();
-    if (reply.ok && /^(LOGOUT|QUIT)\b/i.test(line)) this.#loggedIn = false;
-    return reply;
   }
 
   async #afterLogin(): Promise<void> {
@@ -206,7 +253,7 @@ class ClientApp {
 
   #showHelp(topic: string | undefined): void {
     const own = dialectHelp(this.#dialect, topic) ?? [];
-    const canonical = helpLines(topic) ?? [];
+    const canonical = helpLines(topic, true) ?? [];
     if (own.length === 0 && canonical.length === 0) {
       this.#term.printError(this.#colors.red(`No such command "${topic}"; type help for the list`));
       return;
@@ -227,7 +274,8 @@ class ClientApp {
         this.#endedByServer = true;
         this.#loggedIn = false;
       }
-      this.#term.print(renderEvent(event, this.#colors));
+      const custom = event.type === "shutdown" ? this.#dialect.shutdownText : undefined;
+      this.#term.print(custom ? this.#colors.yellow(custom) : renderEvent(event, this.#colors));
     }
   }
 
@@ -242,4 +290,8 @@ class ClientApp {
     }
     return status;
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

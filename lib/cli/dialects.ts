@@ -56,6 +56,8 @@ export interface Dialect {
   readonly loginAtStart: boolean;
   /** Print reply codes (`200 OK`) as yamotd's users know them. */
   readonly showCodes: boolean;
+  /** How the system announced a server shutdown, if not yamotd's `210 …` line. */
+  readonly shutdownText?: string;
   readonly commands: readonly DialectCommand[];
 }
 
@@ -125,6 +127,7 @@ const FORUM: Dialect = {
   prompt: "Enter one of the following commands: CRT MSG DLT EDT LST RDT UPD DWN RMV XIT SHT: ",
   loginAtStart: true,
   showCodes: false,
+  shutdownText: "Goodbye. Server shutting down",
   commands: [
     {
       word: "CRT",

@@ -18,6 +18,8 @@ export interface Terminal {
   print(line: string): void;
   /** Prints an error line. */
   printError(line: string): void;
+  /** Shows (or, with `undefined`, clears) a progress line that updates in place; TTY only. */
+  progress(line: string | undefined): void;
   /** Ends the prompt being shown, as if input ended. */
   cancel(): void;
   /** Restores the terminal. Idempotent. */
@@ -52,6 +54,7 @@ export class TtyTerminal implements Terminal {
   #typeAhead = "";
   #closed = false;
   #reading = false;
+  #progress: string | undefined;
 
   constructor() {
     Deno.stdin.setRaw(true);
@@ -75,12 +78,18 @@ export class TtyTerminal implements Terminal {
 
   print(line: string): void {
     const text = line.replace(/\n/g, "\r\n");
-    if (this.#pending) {
+    if (this.#pending || this.#progress !== undefined) {
       writeAll(Deno.stdout, `\r\u001b[2K${text}\r\n`);
+      if (this.#progress !== undefined) writeAll(Deno.stdout, this.#progress);
       this.#redraw();
     } else {
       writeAll(Deno.stdout, `${text}\r\n`);
     }
+  }
+
+  progress(line: string | undefined): void {
+    this.#progress = line;
+    writeAll(Deno.stdout, `\r\u001b[2K${line ?? ""}`);
   }
 
   printError(line: string): void {
@@ -229,6 +238,10 @@ export class LineTerminal implements Terminal {
 
   printError(line: string): void {
     writeAll(Deno.stderr, `${line}\n`);
+  }
+
+  progress(): void {
+    // Not a terminal: progress bars would only litter logs.
   }
 
   cancel(): void {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isEventCode } from "../protocol/codes.ts";
+import { isEventCode, Reply } from "../protocol/codes.ts";
 import { type ChatEvent, parseEvent } from "../protocol/events.ts";
 import { LineSplitter } from "../protocol/line_splitter.ts";
 import { parseReplyLine } from "../protocol/reply.ts";
@@ -38,6 +38,23 @@ export interface ConnectOptions {
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
 
+/** Receives a download: its size once known, then its raw bytes in order. */
+export interface ByteSink {
+  start?(size: number): void;
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+type ReplyWaiter = Waiter<ChatReply> & { readonly sink?: ByteSink };
+
+/** A download in progress on the read loop. */
+interface RawTransfer {
+  remaining: number;
+  readonly sink: ByteSink;
+  readonly reply: ChatReply;
+  readonly waiter: ReplyWaiter;
+  error?: Error;
+}
+
 const encoder = new TextEncoder();
 
 /**
@@ -54,10 +71,11 @@ const encoder = new TextEncoder();
  */
 export class ChatConnection implements AsyncDisposable {
   readonly #conn: Deno.Conn;
-  readonly #pending: Waiter<ChatReply>[] = [];
+  readonly #pending: ReplyWaiter[] = [];
   readonly #events: ChatEvent[] = [];
   readonly #eventWaiters: Waiter<ChatEvent | undefined>[] = [];
   #partial: string[] = [];
+  #raw: RawTransfer | undefined;
   #closed = false;
   #closeReason: string | undefined;
   readonly #done: Promise<void>;
@@ -96,6 +114,34 @@ export class ChatConnection implements AsyncDisposable {
     this.writeRaw(encoder.encode(line.replace(/[\r\n]+/g, " ") + "\n")).catch(() => {
       // the read loop notices the closed socket and rejects the pending reply
     });
+    return reply;
+  }
+
+  /**
+   * Sends an UPLOAD request; when the server answers 350, sends `body` and resolves with the
+   * final reply. Any other first reply (an error) is returned as is and nothing is sent.
+   */
+  async upload(line: string, body: AsyncIterable<Uint8Array>): Promise<ChatReply> {
+    const first = await this.request(line);
+    if (first.code !== Reply.SEND_DATA) return first;
+    const final = new Promise<ChatReply>((resolve, reject) =>
+      this.#pending.push({ resolve, reject })
+    );
+    final.catch(() => {}); // observed below; a failed write must not leave it unhandled
+    for await (const chunk of body) await this.writeRaw(chunk);
+    return await final;
+  }
+
+  /**
+   * Sends a DOWNLOAD request. On `201 size …` the next size raw bytes go to `sink` and the reply
+   * resolves once all have been handed over; any other reply resolves at once.
+   */
+  download(line: string, sink: ByteSink): Promise<ChatReply> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError(this.#closeReason));
+    const reply = new Promise<ChatReply>((resolve, reject) => {
+      this.#pending.push({ resolve, reject, sink });
+    });
+    this.writeRaw(encoder.encode(line.replace(/[\r\n]+/g, " ") + "\n")).catch(() => {});
     return reply;
   }
 
@@ -158,11 +204,13 @@ export class ChatConnection implements AsyncDisposable {
     const buffer = new Uint8Array(64 * 1024);
     try {
       while (true) {
+        for (let frame = splitter.next(); frame; frame = splitter.next()) {
+          if ("line" in frame) this.#onLine(frame.line);
+          if (this.#raw) await this.#readRaw(this.#raw, splitter, buffer);
+        }
         const n = await this.#conn.read(buffer);
         if (n === null) break;
-        for (const frame of splitter.push(buffer.subarray(0, n))) {
-          if ("line" in frame) this.#onLine(frame.line);
-        }
+        splitter.feed(buffer.subarray(0, n));
       }
     } catch (error) {
       this.#closeReason = error instanceof Error ? error.message : String(error);
@@ -190,8 +238,39 @@ export class ChatConnection implements AsyncDisposable {
     };
     const waiter = this.#pending.shift();
     // A reply nobody asked for (a refusal sent on connect) is surfaced as an event.
-    if (waiter) waiter.resolve(reply);
-    else this.#pushEvent({ type: "unknown", code: reply.code, text: reply.text });
+    if (!waiter) this.#pushEvent({ type: "unknown", code: reply.code, text: reply.text });
+    else if (waiter.sink && reply.code === Reply.DATA_FOLLOWS) {
+      const size = Number(/^(\d+) /.exec(reply.text)?.[1]);
+      const remaining = Number.isFinite(size) ? size : 0;
+      this.#raw = { remaining, sink: waiter.sink, reply, waiter };
+      waiter.sink.start?.(remaining);
+    } else waiter.resolve(reply);
+  }
+
+  /** Hands the next `remaining` bytes to the download's sink, then goes back to lines. */
+  async #readRaw(raw: RawTransfer, splitter: LineSplitter, buffer: Uint8Array): Promise<void> {
+    const deliver = async (bytes: Uint8Array) => {
+      const used = bytes.subarray(0, Math.min(raw.remaining, bytes.length));
+      raw.remaining -= used.length;
+      if (used.length > 0 && !raw.error) {
+        try {
+          await raw.sink.write(used);
+        } catch (error) {
+          // Keep reading to stay in step with the server; report the failure at the end.
+          raw.error = error instanceof Error ? error : new Error(String(error));
+        }
+      }
+      if (used.length < bytes.length) splitter.feed(bytes.subarray(used.length));
+    };
+    await deliver(splitter.takeBuffered());
+    while (raw.remaining > 0) {
+      const n = await this.#conn.read(buffer);
+      if (n === null) throw new Deno.errors.UnexpectedEof("Connection ended during a download");
+      await deliver(buffer.subarray(0, n));
+    }
+    this.#raw = undefined;
+    if (raw.error) raw.waiter.reject(raw.error);
+    else raw.waiter.resolve(raw.reply);
   }
 
   #pushEvent(event: ChatEvent): void {
@@ -208,6 +287,8 @@ export class ChatConnection implements AsyncDisposable {
       // already closed
     }
     const error = new ConnectionClosedError(this.#closeReason);
+    this.#raw?.waiter.reject(error);
+    this.#raw = undefined;
     for (const waiter of this.#pending.splice(0)) waiter.reject(error);
     for (const waiter of this.#eventWaiters.splice(0)) waiter.resolve(undefined);
   }

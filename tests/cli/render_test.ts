@@ -1,5 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { parseClientArgs } from "../../lib/cli/client_args.ts";
+import { formatProgress } from "../../lib/cli/progress.ts";
 import { palette, renderEvent, renderReply, wantsColor } from "../../lib/cli/render.ts";
 import { stripControl } from "../../lib/cli/sanitize.ts";
 
@@ -87,4 +88,19 @@ Deno.test("client arguments: defaults, positional host and port, dialect, exec",
     }
     assertEquals(threw, true, bad.join(" "));
   }
+});
+
+Deno.test("progress lines show bar, percentage, bytes, speed and time left", () => {
+  assertEquals(
+    formatProgress("a.bin", 512, 1024, 1000, 10),
+    "a.bin [#####-----] 50% 512 B/1.0 KiB 512 B/s ETA 00:01",
+  );
+  assertEquals(
+    formatProgress("big", 0, 1024 * 1024, 0, 4),
+    "big [----] 0% 0 B/1.0 MiB 0 B/s ETA --:--",
+  );
+  assertEquals(
+    formatProgress("done", 2 * 1024 * 1024, 2 * 1024 * 1024, 500, 4),
+    "done [####] 100% 2.0 MiB/2.0 MiB 4.0 MiB/s ETA 00:00",
+  );
 });

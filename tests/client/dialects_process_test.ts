@@ -168,3 +168,60 @@ Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in
   assertEquals(await t.server.finished, "SHUTDOWN by root");
   assert(root.stdout.includes("200 OK"));
 });
+
+Deno.test("forum dialect: CRT, MSG, EDT, DLT, LST, RDT, UPD, DWN, RMV, XIT and SHT as in the seed", async () => {
+  await using t = await startTestServer({ adminPassword: "SHUtdown" });
+  const files = await Deno.makeTempDir({ prefix: "labchat-forum-" });
+  try {
+    await Deno.writeTextFile(`${files}/notes.txt`, "forum notes\n");
+    await using mike = spawnClient(["127.0.0.1", String(t.port), "--dialect", "forum"], NO_COLOR);
+    await mike.write("mike", "a", "a");
+    await mike.waitFor(/^Welcome to labchat, mike!$/);
+    await mike.write("CRT a", "MSG a hi im mike", "MSG a nice to meet you");
+    await mike.waitFor(/^Thread a created$/);
+    await using lang = spawnClient(
+      ["127.0.0.1", String(t.port), "--dialect", "forum", "--downloads", `${files}/dl`],
+      NO_COLOR,
+    );
+    await lang.write("lang", "a", "a");
+    await lang.waitFor(/^Welcome to labchat, lang!$/);
+    await lang.write("CRT a");
+    await lang.waitFor(/^Thread a exists$/);
+    await lang.write("MSG a hi", "EDT a 3 hi im lang", "EDT a 1 hello");
+    await lang.waitFor(/^The message belongs to another user and cannot be edited$/);
+    assertEquals(lang.stdout.filter((l) => l === "Message has been edited").length, 1);
+    await lang.write("MSG a nice to meet you", "MSG a nice to meet you", "DLT a 4");
+    await lang.waitFor(/^Message has been deleted$/);
+    await lang.write("MSG a nice to meet you too", "DLT a 9");
+    await lang.waitFor(/^Invalid message number$/);
+    await mike.write(`UPD a ${files}/notes.txt`);
+    await mike.waitFor(/^mike uploaded file notes\.txt to a thread$/);
+    await lang.write("LST", "RDT a", "DWN a notes.txt");
+    await lang.waitFor(/^notes\.txt successfully downloaded to /);
+    assertEquals(await Deno.readTextFile(`${files}/dl/notes.txt`), "forum notes\n");
+    const read = lang.stdout.slice(lang.stdout.indexOf("1 mike: hi im mike"));
+    assertEquals(read.slice(0, 7), [
+      "1 mike: hi im mike",
+      "2 mike: nice to meet you",
+      "3 lang: hi im lang",
+      "4 lang: nice to meet you",
+      "5 lang: nice to meet you too",
+      "mike uploaded notes.txt",
+      "Thread a: 5 messages, 1 file",
+    ]);
+    await lang.write("RMV a");
+    await lang.waitFor(/^The thread was created by another user and cannot be removed$/);
+    await mike.write("RMV a");
+    await mike.waitFor(/^The thread has been removed$/);
+    await mike.write("XIT");
+    await mike.waitFor(/^Goodbye$/);
+    assertEquals(await mike.exitCode, 0);
+    await lang.write("SHT nope");
+    await lang.waitFor(/^Incorrect password$/);
+    await lang.write("SHT SHUtdown");
+    await lang.waitFor(/^Goodbye\. Server shutting down$/);
+    assertEquals(await lang.exitCode, 4);
+  } finally {
+    await Deno.remove(files, { recursive: true });
+  }
+});

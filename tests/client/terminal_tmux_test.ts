@@ -45,6 +45,8 @@ async function openTerminal(port: number) {
       }
       throw new Error(`Screen never showed ${what}:\n${last}`);
     },
+    /** Appends everything the program writes to the terminal to `file`. */
+    record: (file: string) => tmux(socket, "pipe-pane", "-o", "-t", "t", `cat >> ${file}`),
     close: () => tmux(socket, "kill-server").catch(() => ""),
   };
 }
@@ -97,7 +99,27 @@ Deno.test("in a terminal: masked password, events above the line being typed, ta
     await term.keys("Enter");
     await hans.waitForEvent((e) => e.type === "private" && e.text === "done");
 
+    // An upload shows a progress bar with speed and time left, then leaves a clean prompt.
+    const files = await Deno.makeTempDir({ prefix: "labchat-tty-" });
+    try {
+      await Deno.writeFile(`${files}/big.bin`, new Uint8Array(4 * 1024 * 1024));
+      await expectReply(hans, "THREAD CREATE t", 200);
+      await term.record(`${files}/terminal.log`);
+      await term.type(`UPLOAD t ${files}/big.bin`);
+      await term.keys("Enter");
+      screen = await term.waitFor(
+        (s) => s.includes("yoda uploaded file big.bin to t thread"),
+        "the upload result",
+      );
+      const written = await Deno.readTextFile(`${files}/terminal.log`);
+      assertMatch(written, /big\.bin \[#{20}\] 100% 4\.0 MiB\/4\.0 MiB [\d.]+ \w+\/s ETA 00:00/);
+      await term.waitFor((s) => promptLine(s) === "labchat>", "a clean prompt after the transfer");
+    } finally {
+      await Deno.remove(files, { recursive: true });
+    }
+
     // History: up arrow brings back the last command.
+    await term.keys("Up");
     await term.keys("Up");
     await term.waitFor((s) => promptLine(s) === "labchat> MSG hans done", "the recalled command");
     await term.keys("C-u", "C-d");

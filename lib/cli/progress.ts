@@ -1,0 +1,58 @@
+/**
+ * The progress line of a file transfer: bar, percentage, bytes, speed and time left.
+ * @module
+ */
+
+import { formatBytes } from "../protocol/timestamp.ts";
+
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "--:--";
+  const s = Math.max(0, Math.round(seconds));
+  const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/**
+ * `notes.txt [##########----------] 50% 1.0 MiB/2.0 MiB 4.0 MiB/s ETA 00:01`
+ *
+ * @example Usage
+ * ```ts
+ * import { formatProgress } from "./progress.ts";
+ * formatProgress("a.bin", 512, 1024, 1000, 10); // "a.bin [#####-----] 50% 512 B/1.0 KiB 512 B/s ETA 00:01"
+ * ```
+ */
+export function formatProgress(
+  label: string,
+  done: number,
+  total: number,
+  elapsedMs: number,
+  width = 20,
+): string {
+  const fraction = total > 0 ? Math.min(1, done / total) : 1;
+  const filled = Math.round(fraction * width);
+  const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
+  const eta = rate > 0 ? (total - done) / rate : Number.NaN;
+  return `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${
+    Math.floor(fraction * 100)
+  }% ` +
+    `${formatBytes(done)}/${formatBytes(total)} ${formatBytes(Math.round(rate))}/s ETA ${
+      formatEta(eta)
+    }`;
+}
+
+/** Calls `show` at most every `intervalMs`, and always for the last update. */
+export function throttledProgress(
+  label: string,
+  show: (line: string) => void,
+  intervalMs = 100,
+): (done: number, total: number) => void {
+  const started = performance.now();
+  let last = -Infinity;
+  return (done, total) => {
+    const now = performance.now();
+    if (done < total && now - last < intervalMs) return;
+    last = now;
+    show(formatProgress(label, done, total, now - started));
+  };
+}
