@@ -8,11 +8,13 @@
  *   --seconds 4           length of the paced run
  *   --messages 2000       private messages in the persistence run
  *   --logins 40           logins in the login-rate run (default scrypt cost)
+ *   --file-mib 100        size of the forum upload/download file
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { ChatConnection } from "../lib/client/chat_connection.ts";
+import { downloadFile, uploadFile } from "../lib/client/transfers.ts";
 import { LineSplitter } from "../lib/protocol/line_splitter.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -281,6 +283,76 @@ async function logins(count: number): Promise<Row> {
   }
 }
 
+/** Sends a file over a plain TCP connection to a sink that discards it: the yardstick. */
+async function plainTcpCopy(path: string): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received = (async () => {
+    const conn = await listener.accept();
+    const buffer = new Uint8Array(64 * 1024);
+    let total = 0;
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) total += n;
+    conn.close();
+    return total;
+  })();
+  const start = performance.now();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(64 * 1024);
+  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+    let offset = 0;
+    while (offset < n) offset += await conn.write(buffer.subarray(offset, n));
+  }
+  await conn.closeWrite();
+  await received;
+  const seconds = (performance.now() - start) / 1000;
+  conn.close();
+  listener.close();
+  return seconds;
+}
+
+async function forumTransfer(mib: number): Promise<Row> {
+  const server = await startServer(["--scrypt-cost", "1024", "--max-upload-mb", String(mib + 1)]);
+  const dir = await Deno.makeTempDir({ prefix: "labchat-bench-file-" });
+  try {
+    const path = `${dir}/payload.bin`;
+    {
+      using file = await Deno.open(path, { write: true, create: true });
+      const chunk = new Uint8Array(1024 * 1024);
+      for (let i = 0; i < mib; i++) {
+        for (let j = 0; j < chunk.length; j += 65536) {
+          crypto.getRandomValues(chunk.subarray(j, j + 65536));
+        }
+        await file.write(chunk);
+      }
+    }
+    const [chat] = await connectUsers(server.port, 1, "f");
+    await chat.request("THREAD CREATE bench");
+    let start = performance.now();
+    const up = await uploadFile(chat, "bench", path);
+    const upSeconds = (performance.now() - start) / 1000;
+    if (up.code !== 200) throw new Error(`Upload failed: ${up.text}`);
+    start = performance.now();
+    await downloadFile(chat, "bench", "payload.bin", `${dir}/dl`);
+    const downSeconds = (performance.now() - start) / 1000;
+    await chat.close();
+    const plain = await plainTcpCopy(path);
+    const mibps = (s: number) => +(mib / s).toFixed(1);
+    return {
+      scenario: `forum upload/download of ${mib} MiB vs plain TCP copy`,
+      figures: {
+        "upload MiB/s": mibps(upSeconds),
+        "download MiB/s": mibps(downSeconds),
+        "plain TCP MiB/s": mibps(plain),
+        "upload/plain": +(plain / upSeconds).toFixed(2),
+        "download/plain": +(plain / downSeconds).toFixed(2),
+      },
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await server.stop();
+  }
+}
+
 function printTable(rows: Row[]): void {
   for (const row of rows) {
     const figures = Object.entries(row.figures).map(([k, v]) => `${k}=${v}`).join("  ");
@@ -298,6 +370,7 @@ if (import.meta.main) {
       seconds: { type: "string", default: "4" },
       messages: { type: "string", default: "2000" },
       logins: { type: "string", default: "40" },
+      "file-mib": { type: "string", default: "100" },
     },
   });
   const rows: Row[] = [];
@@ -311,9 +384,12 @@ if (import.meta.main) {
     printTable(result);
     rows.push(...result);
   }
-  for (
-    const row of [await persistence(Number(values.messages)), await logins(Number(values.logins))]
-  ) {
+  const others = [
+    await persistence(Number(values.messages)),
+    await logins(Number(values.logins)),
+    await forumTransfer(Number(values["file-mib"])),
+  ];
+  for (const row of others) {
     printTable([row]);
     rows.push(row);
   }
