@@ -10,10 +10,13 @@ import { ExitCode, runClient } from "./lib/cli/client_app.ts";
 import { palette, wantsColor } from "./lib/cli/render.ts";
 import { LineTerminal, type Terminal, TtyTerminal } from "./lib/cli/terminal.ts";
 
-async function connect(args: ClientArgs): Promise<Deno.Conn> {
-  if (!args.tls) return await Deno.connect({ hostname: args.host, port: args.port });
+async function connect(args: ClientArgs): Promise<ChatConnection> {
   const caCerts = args.caFile ? [await Deno.readTextFile(args.caFile)] : undefined;
-  return await Deno.connectTls({ hostname: args.host, port: args.port, caCerts });
+  return await ChatConnection.connect({
+    hostname: args.host,
+    port: args.port,
+    tls: args.tls ? { caCerts } : undefined,
+  });
 }
 
 function describe(error: unknown): string {
@@ -36,14 +39,13 @@ async function main(argv: string[]): Promise<number> {
     console.log(CLIENT_USAGE);
     return ExitCode.OK;
   }
-  let conn: Deno.Conn;
+  let chat: ChatConnection;
   try {
-    conn = await connect(args);
+    chat = await connect(args);
   } catch (error) {
     console.error(`chat-client: Cannot connect to ${args.host}:${args.port}: ${describe(error)}`);
     return ExitCode.USAGE;
   }
-  const chat = new ChatConnection(conn);
   const terminal: Terminal = args.exec
     ? LineTerminal.fromCommands(args.exec)
     : Deno.stdin.isTerminal()

@@ -12,6 +12,15 @@ const log: Logger = {
   error: (line, error) => console.error(error === undefined ? line : `${line}: ${error}`),
 };
 
+async function readSecretFile(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot read ${what} file "${path}": ${reason}`);
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -26,15 +35,18 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const config = parsed.config;
-  if (parsed.adminPasswordFile) {
-    try {
-      config.adminPassword = (await Deno.readTextFile(parsed.adminPasswordFile)).trim();
-    } catch (error) {
-      console.error(
-        `chat-server: Cannot read admin password file "${parsed.adminPasswordFile}": ${error}`,
-      );
-      return 2;
+  try {
+    if (parsed.adminPasswordFile) {
+      config.adminPassword = (await readSecretFile(parsed.adminPasswordFile, "admin password"))
+        .trim();
     }
+    if (parsed.tlsCertFile && parsed.tlsKeyFile) {
+      config.tlsCert = await readSecretFile(parsed.tlsCertFile, "TLS certificate");
+      config.tlsKey = await readSecretFile(parsed.tlsKeyFile, "TLS key");
+    }
+  } catch (error) {
+    console.error(`chat-server: ${error instanceof Error ? error.message : error}`);
+    return 2;
   }
   let server;
   try {
@@ -47,7 +59,8 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   const { hostname, port } = server.addr;
-  console.log(`labchat server listening on ${hostname}:${port} (data: ${config.dataDir})`);
+  const tls = config.tlsCert ? ", TLS" : "";
+  console.log(`labchat server listening on ${hostname}:${port} (data: ${config.dataDir}${tls})`);
   const reason = await server.finished;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

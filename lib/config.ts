@@ -37,6 +37,10 @@ export interface ServerConfig {
   scryptCost: number;
   /** Print one line per command and per connection. */
   verbose: boolean;
+  /** PEM certificate chain; with `tlsKey`, the server speaks TLS only. */
+  tlsCert?: string;
+  /** PEM private key for `tlsCert`. */
+  tlsKey?: string;
 }
 
 /** The defaults of the design: port 4000, `data/`, 3 failures → 10 s, 10 min idle, 8 KiB lines, 1 MiB queue. */

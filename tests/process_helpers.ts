@@ -20,7 +20,11 @@ export interface ServerProcess extends AsyncDisposable {
 }
 
 /** Starts `deno run server.ts --host 127.0.0.1 --port 0 --data dataDir ...extra`. */
-export async function spawnServer(dataDir: string, extra: string[] = []): Promise<ServerProcess> {
+export async function spawnServer(
+  dataDir: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -40,6 +44,7 @@ export async function spawnServer(dataDir: string, extra: string[] = []): Promis
       ...extra,
     ],
     cwd: ROOT,
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

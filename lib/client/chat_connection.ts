@@ -34,6 +34,8 @@ export interface ConnectOptions {
   readonly port: number;
   /** Longest line accepted from the server (default 1 MiB: HISTORY replies are long). */
   readonly maxLineBytes?: number;
+  /** Connect with TLS; `caCerts` (PEM) are trusted besides the system's roots. */
+  readonly tls?: { readonly caCerts?: string[] };
 }
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void };
@@ -80,12 +82,12 @@ export class ChatConnection implements AsyncDisposable {
   #closeReason: string | undefined;
   readonly #done: Promise<void>;
 
-  /** Connects over TCP. */
+  /** Connects over TCP, or TLS. */
   static async connect(options: ConnectOptions): Promise<ChatConnection> {
-    const conn = await Deno.connect({
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port,
-    });
+    const address = { hostname: options.hostname ?? "127.0.0.1", port: options.port };
+    const conn = options.tls
+      ? await Deno.connectTls({ ...address, caCerts: options.tls.caCerts })
+      : await Deno.connect(address);
     return new ChatConnection(conn, options.maxLineBytes ?? 1024 * 1024);
   }
 

@@ -87,7 +87,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     const rooms = new Map((await store.listRooms()).map((r) => [r.id, r]));
     const motd = await loadMotd(store, config.dataDir);
     const blobs = await BlobStore.open(config.dataDir);
-    const listener = Deno.listen({ hostname: config.hostname, port: config.port });
+    const address = { hostname: config.hostname, port: config.port };
+    const listener: Deno.Listener = config.tlsCert && config.tlsKey
+      ? Deno.listenTls({ ...address, cert: config.tlsCert, key: config.tlsKey })
+      : Deno.listen(address);
     return new ChatServer(listener, config, (requestShutdown) => {
       const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
       return new State(
@@ -112,7 +115,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
 export class ChatServer implements AsyncDisposable {
   /** The address the server listens on. */
   readonly addr: Deno.NetAddr;
-  readonly #listener: Deno.TcpListener;
+  readonly #listener: Deno.Listener;
   readonly #ctx: State;
   readonly #sessions = new Map<Session, Promise<void>>();
   readonly #perIp = new Map<string, number>();
@@ -122,7 +125,7 @@ export class ChatServer implements AsyncDisposable {
   readonly #finished = Promise.withResolvers<string>();
 
   constructor(
-    listener: Deno.TcpListener,
+    listener: Deno.Listener,
     config: Readonly<ServerConfig>,
     makeState: (requestShutdown: (reason: string) => void) => State,
   ) {
@@ -147,7 +150,7 @@ export class ChatServer implements AsyncDisposable {
   async #accept(): Promise<void> {
     const { config, log } = this.#ctx;
     while (true) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -163,7 +166,7 @@ export class ChatServer implements AsyncDisposable {
         void refuse(conn, `${Reply.SERVER_BUSY} Too many connections; try again later\n`);
         continue;
       }
-      conn.setNoDelay(true);
+      if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
       this.#perIp.set(ip, fromIp + 1);
       const session = new Session(conn, {
         maxLineBytes: config.maxLineBytes,

@@ -34,6 +34,7 @@ Options:
   DEFAULT_SERVER_CONFIG.maxUploadBytes / 1024 / 1024
 })
       --scrypt-cost N            scrypt N for new password hashes (default ${DEFAULT_SERVER_CONFIG.scryptCost})
+      --tls-cert F, --tls-key F  serve TLS with this PEM certificate chain and key
   -q, --quiet                    do not log each command
   -h, --help                     show this help
 
@@ -47,6 +48,9 @@ export type ServerArgs =
     readonly config: ServerConfig;
     /** File to read the admin password from, if given. */
     readonly adminPasswordFile?: string;
+    /** PEM files for TLS, if given (both or neither). */
+    readonly tlsCertFile?: string;
+    readonly tlsKeyFile?: string;
   };
 
 function number(
@@ -94,6 +98,8 @@ export function parseServerArgs(
       "max-per-ip": { type: "string" },
       "max-upload-mb": { type: "string" },
       "scrypt-cost": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
     },
@@ -133,5 +139,14 @@ export function parseServerArgs(
     scryptCost,
     verbose: !values.quiet,
   };
-  return { help: false, config, adminPasswordFile: values["admin-password-file"] };
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new TypeError("Give both --tls-cert and --tls-key, or neither");
+  }
+  return {
+    help: false,
+    config,
+    adminPasswordFile: values["admin-password-file"],
+    tlsCertFile: values["tls-cert"],
+    tlsKeyFile: values["tls-key"],
+  };
 }

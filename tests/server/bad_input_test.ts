@@ -100,3 +100,24 @@ Deno.test("connections over the per-IP cap are refused with a reason", async () 
   await expectReply(b, "WHO", 200);
   await Promise.all([b.close(), c.close()]);
 });
+
+Deno.test("connections over the total cap are refused; a freed slot is usable again", async () => {
+  await using t = await startTestServer({ maxConnections: 1 });
+  const a = await connect(t.port);
+  await expectReply(a, "WHO", 200);
+  const b = await connect(t.port);
+  assertEquals(await b.waitForEvent(() => true), {
+    type: "unknown",
+    code: 421,
+    text: "Too many connections; try again later",
+  });
+  await b.done;
+  await a.close();
+  const until = Date.now() + 5000;
+  while (t.server.connectionCount > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const c = await connect(t.port);
+  await expectReply(c, "WHO", 200);
+  await c.close();
+});

@@ -87,3 +87,64 @@ Deno.test("every acknowledged broadcast survives SIGKILL during a burst", async 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("the admin password comes from a file or LABCHAT_ADMIN_PASSWORD, never the log", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  try {
+    await Deno.writeTextFile(`${dataDir}/admin.pw`, "from-file\n");
+    {
+      await using server = await spawnServer(dataDir, [
+        "--admin-password-file",
+        `${dataDir}/admin.pw`,
+      ]);
+      const lang = await connect(server.port);
+      await expectReply(lang, "REGISTER lang a", 200);
+      await expectReply(lang, "SHUTDOWN from-env", 402, "Incorrect password");
+      await expectReply(lang, "SHUTDOWN from-file", 200, "OK");
+      await lang.done;
+      assertEquals((await server.status).code, 0);
+      assertEquals(server.output.some((l) => l.includes("from-file")), false);
+    }
+    await using server = await spawnServer(dataDir, [], { LABCHAT_ADMIN_PASSWORD: "from-env" });
+    const lang = await connect(server.port);
+    await expectReply(lang, "LOGIN lang a", 200);
+    await expectReply(lang, "SHUTDOWN from-env", 200, "OK");
+    await lang.done;
+    assertEquals((await server.status).code, 0);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("bad server flags are reported with usage and status 2", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  try {
+    for (
+      const args of [["--port", "99999"], ["--tls-cert", "x.pem"], ["--frobnicate"], [
+        "--admin-password-file",
+        `${dataDir}/missing`,
+      ]]
+    ) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "server.ts",
+          "--data",
+          dataDir,
+          ...args,
+        ],
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(out.code, 2, args.join(" "));
+      assertMatch(new TextDecoder().decode(out.stderr), /^chat-server: /);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
