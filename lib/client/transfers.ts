@@ -6,6 +6,7 @@
 
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
+import { hashFile } from "../fs/hash_file.ts";
 import { safeLocalName } from "../protocol/file_names.ts";
 import type { ChatConnection, ChatReply } from "./chat_connection.ts";
 
@@ -13,19 +14,6 @@ import type { ChatConnection, ChatReply } from "./chat_connection.ts";
 export type Progress = (done: number, total: number) => void;
 
 const CHUNK = 64 * 1024;
-
-/** A file's size and SHA-256 (hex), read in chunks. */
-export async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
-  let size = 0;
-  using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(CHUNK);
-  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-    hash.update(buffer.subarray(0, n));
-    size += n;
-  }
-  return { size, sha256: hash.digest("hex") };
-}
 
 async function* fileChunks(
   path: string,
@@ -59,8 +47,10 @@ export async function uploadFile(
   );
 }
 
+export { hashFile };
+
 /** A name in `dir` that does not exist yet: `name`, else `name (1).ext`, `name (2).ext`, … */
-async function freeName(dir: string, name: string): Promise<string> {
+export async function freeName(dir: string, name: string): Promise<string> {
   const dot = name.lastIndexOf(".");
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
   for (let i = 0; i < 10_000; i++) {

@@ -1,0 +1,241 @@
+/**
+ * The peer-to-peer datagram format. Every datagram starts with a magic, a version, a type and
+ * the 16-byte token the server handed both peers; anything that does not parse is dropped.
+ *
+ * ```
+ * 0      2   3    4               20
+ * | "LC" | 1 | type | token (16)  | body ...
+ * ```
+ * @module
+ */
+
+/** Datagram types. */
+export const PacketType = {
+  OFFER: 1,
+  OFFER_ACK: 2,
+  DATA: 3,
+  ACK: 4,
+  FIN: 5,
+  FIN_ACK: 6,
+  CHAT: 7,
+  CHAT_ACK: 8,
+  BYE: 9,
+  ABORT: 10,
+} as const;
+
+/** Bytes of file data per DATA datagram: fits a 1500-byte Ethernet MTU with headers. */
+export const CHUNK_SIZE = 1200;
+/** Largest datagram accepted; larger ones are dropped unread. */
+export const MAX_DATAGRAM = 1400;
+/** Bits of selective acknowledgement after the cumulative point. */
+export const SACK_BITS = 64;
+/** Longest private message, in bytes. */
+export const MAX_CHAT_BYTES = 1200;
+
+const MAGIC_0 = 0x4c; // L
+const MAGIC_1 = 0x43; // C
+const VERSION = 1;
+const HEADER = 20;
+export const TOKEN_BYTES = 16;
+
+/** A decoded datagram. */
+export type Packet =
+  | {
+    readonly type: typeof PacketType.OFFER;
+    readonly transfer: number;
+    readonly size: number;
+    readonly sha256: Uint8Array;
+    readonly name: string;
+  }
+  | {
+    readonly type: typeof PacketType.OFFER_ACK;
+    readonly transfer: number;
+    readonly accepted: boolean;
+  }
+  | {
+    readonly type: typeof PacketType.DATA;
+    readonly transfer: number;
+    readonly seq: number;
+    readonly data: Uint8Array;
+  }
+  | {
+    readonly type: typeof PacketType.ACK;
+    readonly transfer: number;
+    /** Every chunk below this has arrived. */
+    readonly next: number;
+    /** Bit i set: chunk next + 1 + i has arrived too. */
+    readonly sack: bigint;
+  }
+  | { readonly type: typeof PacketType.FIN; readonly transfer: number }
+  | { readonly type: typeof PacketType.FIN_ACK; readonly transfer: number; readonly ok: boolean }
+  | { readonly type: typeof PacketType.CHAT; readonly id: number; readonly text: string }
+  | { readonly type: typeof PacketType.CHAT_ACK; readonly id: number }
+  | { readonly type: typeof PacketType.BYE }
+  | { readonly type: typeof PacketType.ABORT; readonly transfer: number; readonly reason: string };
+
+/** A datagram with the token it carried. */
+export interface Datagram {
+  readonly token: Uint8Array;
+  readonly packet: Packet;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Encodes a packet with its token. */
+export function encodePacket(token: Uint8Array, packet: Packet): Uint8Array {
+  const body = encodeBody(packet);
+  const out = new Uint8Array(HEADER + body.length);
+  out[0] = MAGIC_0;
+  out[1] = MAGIC_1;
+  out[2] = VERSION;
+  out[3] = packet.type;
+  out.set(token.subarray(0, TOKEN_BYTES), 4);
+  out.set(body, HEADER);
+  return out;
+}
+
+function encodeBody(packet: Packet): Uint8Array {
+  switch (packet.type) {
+    case PacketType.OFFER: {
+      const name = encoder.encode(packet.name);
+      const out = new Uint8Array(4 + 8 + 32 + 2 + name.length);
+      const view = new DataView(out.buffer);
+      view.setUint32(0, packet.transfer);
+      view.setBigUint64(4, BigInt(packet.size));
+      out.set(packet.sha256, 12);
+      view.setUint16(44, name.length);
+      out.set(name, 46);
+      return out;
+    }
+    case PacketType.OFFER_ACK:
+      return withU32(packet.transfer, 1, (v) => v.setUint8(4, packet.accepted ? 1 : 0));
+    case PacketType.DATA: {
+      const out = new Uint8Array(8 + packet.data.length);
+      const view = new DataView(out.buffer);
+      view.setUint32(0, packet.transfer);
+      view.setUint32(4, packet.seq);
+      out.set(packet.data, 8);
+      return out;
+    }
+    case PacketType.ACK:
+      return withU32(packet.transfer, 12, (v) => {
+        v.setUint32(4, packet.next);
+        v.setBigUint64(8, packet.sack);
+      });
+    case PacketType.FIN:
+      return withU32(packet.transfer, 0, () => {});
+    case PacketType.FIN_ACK:
+      return withU32(packet.transfer, 1, (v) => v.setUint8(4, packet.ok ? 1 : 0));
+    case PacketType.CHAT: {
+      const text = encoder.encode(packet.text);
+      const out = new Uint8Array(4 + text.length);
+      new DataView(out.buffer).setUint32(0, packet.id);
+      out.set(text, 4);
+      return out;
+    }
+    case PacketType.CHAT_ACK:
+      return withU32(packet.id, 0, () => {});
+    case PacketType.BYE:
+      return new Uint8Array(0);
+    case PacketType.ABORT: {
+      const reason = encoder.encode(packet.reason.slice(0, 200));
+      const out = new Uint8Array(4 + reason.length);
+      new DataView(out.buffer).setUint32(0, packet.transfer);
+      out.set(reason, 4);
+      return out;
+    }
+  }
+}
+
+function withU32(first: number, extra: number, fill: (view: DataView) => void): Uint8Array {
+  const out = new Uint8Array(4 + extra);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, first);
+  fill(view);
+  return out;
+}
+
+/**
+ * Decodes a datagram; `undefined` for anything malformed, oversized, of another version, or
+ * with a body that does not fit its type. Never throws.
+ */
+export function decodePacket(bytes: Uint8Array): Datagram | undefined {
+  if (bytes.length < HEADER || bytes.length > MAX_DATAGRAM) return undefined;
+  if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1 || bytes[2] !== VERSION) return undefined;
+  const token = bytes.slice(4, HEADER);
+  const body = bytes.subarray(HEADER);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  try {
+    const packet = decodeBody(bytes[3], body, view);
+    return packet ? { token, packet } : undefined;
+  } catch {
+    return undefined; // short bodies (RangeError) and invalid UTF-8 (TypeError)
+  }
+}
+
+function decodeBody(type: number, body: Uint8Array, view: DataView): Packet | undefined {
+  switch (type) {
+    case PacketType.OFFER: {
+      const nameLength = view.getUint16(44);
+      if (body.length !== 46 + nameLength) return undefined;
+      const size = view.getBigUint64(4);
+      if (size > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+      return {
+        type,
+        transfer: view.getUint32(0),
+        size: Number(size),
+        sha256: body.slice(12, 44),
+        name: decoder.decode(body.subarray(46)),
+      };
+    }
+    case PacketType.OFFER_ACK:
+      return body.length === 5
+        ? { type, transfer: view.getUint32(0), accepted: body[4] === 1 }
+        : undefined;
+    case PacketType.DATA:
+      if (body.length < 9 || body.length > 8 + CHUNK_SIZE) return undefined;
+      return { type, transfer: view.getUint32(0), seq: view.getUint32(4), data: body.slice(8) };
+    case PacketType.ACK:
+      return body.length === 16
+        ? { type, transfer: view.getUint32(0), next: view.getUint32(4), sack: view.getBigUint64(8) }
+        : undefined;
+    case PacketType.FIN:
+      return body.length === 4 ? { type, transfer: view.getUint32(0) } : undefined;
+    case PacketType.FIN_ACK:
+      return body.length === 5
+        ? { type, transfer: view.getUint32(0), ok: body[4] === 1 }
+        : undefined;
+    case PacketType.CHAT:
+      if (body.length < 4 || body.length > 4 + MAX_CHAT_BYTES) return undefined;
+      return { type, id: view.getUint32(0), text: decoder.decode(body.subarray(4)) };
+    case PacketType.CHAT_ACK:
+      return body.length === 4 ? { type, id: view.getUint32(0) } : undefined;
+    case PacketType.BYE:
+      return body.length === 0 ? { type } : undefined;
+    case PacketType.ABORT:
+      return body.length >= 4 && body.length <= 204
+        ? { type, transfer: view.getUint32(0), reason: decoder.decode(body.subarray(4)) }
+        : undefined;
+  }
+  return undefined;
+}
+
+/** Whether two tokens are equal, in time independent of where they differ. */
+export function sameToken(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+/** Hex form of a token, as the server sends it. */
+export function tokenToHex(token: Uint8Array): string {
+  return [...token].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A token from its hex form; `undefined` if it is not 32 hex digits. */
+export function tokenFromHex(hex: string): Uint8Array | undefined {
+  if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined;
+  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
