@@ -20,7 +20,10 @@ export interface Terminal {
   printError(line: string): void;
   /** Shows (or, with `undefined`, clears) a progress line that updates in place; TTY only. */
   progress(line: string | undefined): void;
-  /** Ends the prompt being shown, as if input ended. */
+  /**
+   * Ends input for good: the prompt being shown and every later one answer `undefined` (the
+   * connection is gone, so nothing typed could be sent).
+   */
   cancel(): void;
   /** Restores the terminal. Idempotent. */
   close(): void;
@@ -55,13 +58,16 @@ export class TtyTerminal implements Terminal {
   #closed = false;
   #reading = false;
   #progress: string | undefined;
+  /** A progress line is drawn just above the prompt (a transfer running while the user types). */
+  #progressAbove = false;
+  #cancelled = false;
 
   constructor() {
     Deno.stdin.setRaw(true);
   }
 
   ask(prompt: string, options: EditOptions = {}): Promise<string | undefined> {
-    if (this.#closed) return Promise.resolve(undefined);
+    if (this.#closed || this.#cancelled) return Promise.resolve(undefined);
     this.#editor.start(options);
     const answer = new Promise<string | undefined>((resolve) => {
       this.#pending = { prompt, resolve };
@@ -78,6 +84,7 @@ export class TtyTerminal implements Terminal {
 
   print(line: string): void {
     const text = line.replace(/\n/g, "\r\n");
+    this.#progressAbove = false; // the line printed now sits between the progress and the prompt
     if (this.#pending || this.#progress !== undefined) {
       writeAll(Deno.stdout, `\r\u001b[2K${text}\r\n`);
       if (this.#progress !== undefined) writeAll(Deno.stdout, this.#progress);
@@ -88,6 +95,14 @@ export class TtyTerminal implements Terminal {
   }
 
   progress(line: string | undefined): void {
+    if (this.#pending) {
+      // Redraw the line above the prompt, or take it away; the prompt stays where it is typed.
+      const up = this.#progressAbove ? "\u001b[1A\r\u001b[2K" : "";
+      writeAll(Deno.stdout, `\r\u001b[2K${up}${line === undefined ? "" : `${line}\r\n`}`);
+      this.#progressAbove = line !== undefined;
+      this.#redraw();
+      return;
+    }
     this.#progress = line;
     writeAll(Deno.stdout, `\r\u001b[2K${line ?? ""}`);
   }
@@ -97,6 +112,7 @@ export class TtyTerminal implements Terminal {
   }
 
   cancel(): void {
+    this.#cancelled = true;
     this.#finish(undefined);
   }
 
@@ -205,6 +221,7 @@ export class LineTerminal implements Terminal {
   readonly interactive = false;
   readonly #lines: AsyncIterator<string>;
   #cancel: (() => void) | undefined;
+  #cancelled = false;
   #closed = false;
 
   constructor(lines: AsyncIterable<string>) {
@@ -224,7 +241,7 @@ export class LineTerminal implements Terminal {
   }
 
   async ask(): Promise<string | undefined> {
-    if (this.#closed) return undefined;
+    if (this.#closed || this.#cancelled) return undefined;
     const cancelled = new Promise<undefined>((resolve) => this.#cancel = () => resolve(undefined));
     const next = this.#lines.next().then((r) => r.done ? undefined : r.value);
     const line = await Promise.race([next, cancelled]);
@@ -245,6 +262,7 @@ export class LineTerminal implements Terminal {
   }
 
   cancel(): void {
+    this.#cancelled = true;
     this.#cancel?.();
   }
 
