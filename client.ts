@@ -9,6 +9,7 @@ import { CLIENT_USAGE, type ClientArgs, parseClientArgs } from "./lib/cli/client
 import { ExitCode, runClient } from "./lib/cli/client_app.ts";
 import { palette, wantsColor } from "./lib/cli/render.ts";
 import { LineTerminal, type Terminal, TtyTerminal } from "./lib/cli/terminal.ts";
+import { PeerSocket } from "./lib/p2p/peer_socket.ts";
 
 async function connect(args: ClientArgs): Promise<ChatConnection> {
   const caCerts = args.caFile ? [await Deno.readTextFile(args.caFile)] : undefined;
@@ -46,6 +47,14 @@ async function main(argv: string[]): Promise<number> {
     console.error(`chat-client: Cannot connect to ${args.host}:${args.port}: ${describe(error)}`);
     return ExitCode.USAGE;
   }
+  let peerSocket: PeerSocket;
+  try {
+    peerSocket = new PeerSocket(args.udpPort ?? 0);
+  } catch (error) {
+    await chat.close();
+    console.error(`chat-client: Cannot use UDP port ${args.udpPort}: ${describe(error)}`);
+    return ExitCode.USAGE;
+  }
   const terminal: Terminal = args.exec
     ? LineTerminal.fromCommands(args.exec)
     : Deno.stdin.isTerminal()
@@ -60,14 +69,12 @@ async function main(argv: string[]): Promise<number> {
     const colors = palette(
       args.color && wantsColor(Deno.stdout.isTerminal(), Deno.env.get("NO_COLOR")),
     );
-    return await runClient(args, chat, {
-      terminal,
-      colors,
-      password: Deno.env.get("LABCHAT_PASSWORD"),
-    });
+    const password = Deno.env.get("LABCHAT_PASSWORD");
+    return await runClient(args, chat, { terminal, colors, password, peerSocket });
   } finally {
     Deno.removeSignalListener("SIGTERM", restore);
     await chat.close();
+    await peerSocket.close();
   }
 }
 

@@ -9,12 +9,18 @@
  *   --messages 2000       private messages in the persistence run
  *   --logins 40           logins in the login-rate run (default scrypt cost)
  *   --file-mib 100        size of the forum upload/download file
+ *   --p2p-mib 200         size of the peer-to-peer UDP transfer (run with 0% and 5% loss)
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { ChatConnection } from "../lib/client/chat_connection.ts";
 import { downloadFile, uploadFile } from "../lib/client/transfers.ts";
+import { receiveFile } from "../lib/p2p/file_receiver.ts";
+import { sendFile } from "../lib/p2p/file_sender.ts";
+import { PacketType, tokenFromHex } from "../lib/p2p/packet.ts";
+import { PeerSocket } from "../lib/p2p/peer_socket.ts";
+import { LossyRelay } from "../tests/p2p/lossy_relay.ts";
 import { LineSplitter } from "../lib/protocol/line_splitter.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -310,21 +316,80 @@ async function plainTcpCopy(path: string): Promise<number> {
   return seconds;
 }
 
+/** Writes `mib` MiB of random bytes to a new file. */
+async function randomFile(path: string, mib: number): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true });
+  const chunk = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < mib; i++) {
+    for (let j = 0; j < chunk.length; j += 65536) {
+      crypto.getRandomValues(chunk.subarray(j, j + 65536));
+    }
+    await file.write(chunk);
+  }
+}
+
+/** One UDP transfer between two sockets on loopback, through a lossy relay when loss > 0. */
+async function udpTransfer(
+  path: string,
+  dir: string,
+  loss: number,
+): Promise<{ seconds: number; retransmissions: number }> {
+  const token = tokenFromHex("00112233445566778899aabbccddeeff") ?? new Uint8Array(16);
+  await using a = new PeerSocket(0, "127.0.0.1");
+  await using b = new PeerSocket(0, "127.0.0.1");
+  await using relay = loss > 0
+    ? new LossyRelay(a.port, b.port, { drop: loss, duplicate: 0, maxDelayMs: 0 })
+    : undefined;
+  const aSeenByB = { hostname: "127.0.0.1", port: relay?.portForA ?? a.port };
+  const bSeenByA = { hostname: "127.0.0.1", port: relay?.portForB ?? b.port };
+  const received = new Promise<unknown>((resolve, reject) => {
+    const stop = b.register(token, aSeenByB, (packet) => {
+      if (packet.type !== PacketType.OFFER) return;
+      stop();
+      receiveFile(b, aSeenByB, token, packet, {
+        dir,
+        finalName: () => Promise.resolve(`received-${loss}`),
+        peerName: "a",
+        lingerMs: 0,
+      }).then(resolve, reject);
+    });
+  });
+  const result = await sendFile(a, bSeenByA, token, path, { name: "payload.bin", peerName: "b" });
+  await received;
+  return { seconds: result.seconds, retransmissions: result.retransmissions };
+}
+
+async function p2pTransfer(mib: number): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-bench-p2p-" });
+  try {
+    const path = `${dir}/payload.bin`;
+    await randomFile(path, mib);
+    const plain = await plainTcpCopy(path);
+    const rows: Row[] = [];
+    for (const loss of [0, 0.05]) {
+      const run = await udpTransfer(path, dir, loss);
+      rows.push({
+        scenario: `peer-to-peer UDP transfer of ${mib} MiB, ${loss * 100}% loss`,
+        figures: {
+          "MiB/s": +(mib / run.seconds).toFixed(1),
+          "plain TCP MiB/s": +(mib / plain).toFixed(1),
+          "udp/plain": +(plain / run.seconds).toFixed(2),
+          retransmissions: run.retransmissions,
+        },
+      });
+    }
+    return rows;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function forumTransfer(mib: number): Promise<Row> {
   const server = await startServer(["--scrypt-cost", "1024", "--max-upload-mb", String(mib + 1)]);
   const dir = await Deno.makeTempDir({ prefix: "labchat-bench-file-" });
   try {
     const path = `${dir}/payload.bin`;
-    {
-      using file = await Deno.open(path, { write: true, create: true });
-      const chunk = new Uint8Array(1024 * 1024);
-      for (let i = 0; i < mib; i++) {
-        for (let j = 0; j < chunk.length; j += 65536) {
-          crypto.getRandomValues(chunk.subarray(j, j + 65536));
-        }
-        await file.write(chunk);
-      }
-    }
+    await randomFile(path, mib);
     const [chat] = await connectUsers(server.port, 1, "f");
     await chat.request("THREAD CREATE bench");
     let start = performance.now();
@@ -371,6 +436,7 @@ if (import.meta.main) {
       messages: { type: "string", default: "2000" },
       logins: { type: "string", default: "40" },
       "file-mib": { type: "string", default: "100" },
+      "p2p-mib": { type: "string", default: "200" },
     },
   });
   const rows: Row[] = [];
@@ -388,6 +454,7 @@ if (import.meta.main) {
     await persistence(Number(values.messages)),
     await logins(Number(values.logins)),
     await forumTransfer(Number(values["file-mib"])),
+    ...await p2pTransfer(Number(values["p2p-mib"])),
   ];
   for (const row of others) {
     printTable([row]);

@@ -14,8 +14,8 @@ export interface ClientProcess extends AsyncDisposable {
   write(...lines: string[]): Promise<void>;
   /** Closes standard input (end of the script). */
   end(): Promise<void>;
-  /** Waits until stdout or stderr has a line matching `pattern`; returns that line. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Waits until a line (from line `from` on) matches `pattern`; returns that line. */
+  waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<string>;
   /** Every line printed so far, stdout and stderr in arrival order. */
   readonly lines: string[];
   readonly stdout: string[];
@@ -85,9 +85,9 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
     async write(...text: string[]) {
       await writer.write(encoder.encode(text.map((t) => t + "\n").join("")));
     },
-    waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    waitFor(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<string> {
       return new Promise((resolve, reject) => {
-        let seen = 0;
+        let seen = from;
         const check = () => {
           for (; seen < lines.length; seen++) {
             if (pattern.test(lines[seen])) return done(() => resolve(lines[seen]));

@@ -12,6 +12,11 @@ import {
 import { helpLines } from "../protocol/commands.ts";
 import type { ChatEvent } from "../protocol/events.ts";
 import { downloadFile, uploadFile } from "../client/transfers.ts";
+import { PeerService, type PeerServiceEvents } from "../client/peer_service.ts";
+import type { PeerSocket } from "../p2p/peer_socket.ts";
+import { formatBytes } from "../protocol/timestamp.ts";
+import { basename } from "node:path";
+import { stripControl } from "./sanitize.ts";
 import type { ClientArgs } from "./client_args.ts";
 import {
   commandWords,
@@ -42,6 +47,8 @@ export interface ClientIo {
   readonly colors: Palette;
   /** LABCHAT_PASSWORD, for scripted logins. */
   readonly password?: string;
+  /** The UDP socket for peer-to-peer transfers and private chat; without it they are refused. */
+  readonly peerSocket?: PeerSocket;
 }
 
 const ENDING_EVENTS: ReadonlySet<ChatEvent["type"]> = new Set(["shutdown", "idle", "disconnect"]);
@@ -71,6 +78,7 @@ class ClientApp {
   #failures = 0;
   #endedByServer = false;
   #loggedIn = false;
+  readonly #peers: PeerService | undefined;
 
   constructor(args: ClientArgs, chat: ChatConnection, io: ClientIo) {
     this.#args = args;
@@ -79,6 +87,50 @@ class ClientApp {
     this.#colors = io.colors;
     this.#password = io.password;
     this.#dialect = getDialect(args.dialect);
+    this.#peers = io.peerSocket && new PeerService(chat, io.peerSocket, {
+      downloads: args.downloads,
+      events: this.#peerEvents(),
+    });
+  }
+
+  #peerEvents(): PeerServiceEvents {
+    const term = this.#term;
+    const colors = this.#colors;
+    const shown = new Map<string, (done: number, total: number) => void>();
+    return {
+      privateMessage: (from, text) =>
+        term.print(colors.magenta(`${from} (private): ${stripControl(text)}`)),
+      privateEnded: (user, reason) =>
+        term.print(colors.dim(`Private messaging with ${user} ended: ${reason}`)),
+      fileIncoming: (from, name, size) =>
+        term.print(`${from} is sending you ${stripControl(name)} (${formatBytes(size)})`),
+      fileProgress: (from, name, done, total) => {
+        const key = `${from}/${name}`;
+        let show = shown.get(key);
+        if (!show) {
+          shown.set(
+            key,
+            show = throttledProgress(stripControl(name), (line) => term.progress(line), 250),
+          );
+        }
+        show(done, total);
+      },
+      fileReceived: (from, name, path) => {
+        shown.delete(`${from}/${name}`);
+        term.progress(undefined);
+        term.print(colors.green(`Received ${stripControl(name)} from ${from}`));
+        term.print(`Saved as ${path}`);
+      },
+      fileFailed: (from, name, reason) => {
+        shown.delete(`${from}/${name}`);
+        term.progress(undefined);
+        term.printError(
+          colors.red(
+            `Receiving ${stripControl(name)} from ${from} failed: ${stripControl(reason)}`,
+          ),
+        );
+      },
+    };
   }
 
   async run(): Promise<number> {
@@ -125,6 +177,7 @@ class ClientApp {
       }
       const exits = await this.#handle(line);
       if (exits) {
+        await this.#peers?.close();
         await this.#chat.done;
         return this.#failures > 0 && !this.#term.interactive
           ? ExitCode.COMMAND_FAILED
@@ -177,10 +230,14 @@ class ClientApp {
     return command.exits === true;
   }
 
-  /** UPLOAD and DOWNLOAD move files; everything else is a plain request. */
+  /** UPLOAD and DOWNLOAD move files, SENDFILE and PRIVATE go peer to peer; the rest is a request. */
   async #sendOrTransfer(line: string): Promise<void> {
     const [word, ...args] = line.trim().split(/\s+/);
     const upper = word.toUpperCase();
+    if (upper === "SENDFILE" || upper === "PRIVATE") {
+      await this.#peerCommand(upper, args, line);
+      return;
+    }
     if (upper !== "UPLOAD" && upper !== "DOWNLOAD") {
       await this.#send(line);
       return;
@@ -213,6 +270,47 @@ class ClientApp {
     }
   }
 
+  async #peerCommand(word: string, args: string[], line: string): Promise<void> {
+    const peers = this.#peers;
+    if (!peers) {
+      this.#fail("Peer-to-peer is not available in this client");
+      return;
+    }
+    const sub = args[0]?.toUpperCase();
+    try {
+      if (word === "SENDFILE") {
+        if (args.length !== 2) return this.#fail("Usage: SENDFILE <user> <file>");
+        const [user, path] = args;
+        const show = throttledProgress(basename(path), (text) => this.#term.progress(text));
+        await peers.sendFile(user, path, show);
+        this.#term.progress(undefined);
+        this.#term.print(this.#colors.green(`${basename(path)} has uploaded`));
+      } else if ((sub === "START" || sub === "STOP") && args.length === 2) {
+        const user = args[1];
+        if (sub === "START") {
+          await peers.startPrivate(user);
+          this.#term.print(`Start private messaging with ${user}`);
+        } else {
+          await peers.stopPrivate(user);
+          this.#term.print(`Stopped private messaging with ${user}`);
+        }
+      } else if (args.length >= 2) {
+        const text = line.trim().replace(/^\S+\s+\S+\s+/, "");
+        await peers.sendPrivate(args[0], text);
+      } else {
+        this.#fail("Usage: PRIVATE START <user> | PRIVATE <user> <text> | PRIVATE STOP <user>");
+      }
+    } catch (error) {
+      this.#term.progress(undefined);
+      if (error instanceof ConnectionClosedError) throw error;
+      this.#fail(
+        error instanceof Deno.errors.NotFound
+          ? `Cannot read "${args[1]}": no such file`
+          : describeError(error),
+      );
+    }
+  }
+
   #fail(message: string): void {
     this.#failures++;
     this.#term.printError(this.#colors.red(message));
@@ -237,9 +335,7 @@ class ClientApp {
 
   async #afterLogin(): Promise<void> {
     this.#loggedIn = true;
-    if (this.#args.udpPort !== undefined && this.#args.udpPort !== 0) {
-      await this.#chat.request(`UDP ${this.#args.udpPort}`);
-    }
+    await this.#peers?.reportPort();
     const who = await this.#chat.request("WHO");
     this.#online.clear();
     for (const line of who.lines.slice(0, -1)) this.#online.add(line.split(",")[0]);
@@ -268,6 +364,7 @@ class ClientApp {
 
   async #pumpEvents(): Promise<void> {
     for await (const event of this.#chat.events()) {
+      if (this.#peers?.handleEvent(event)) continue;
       if (event.type === "login") this.#online.add(event.user);
       if (event.type === "logout") this.#online.delete(event.user);
       if (ENDING_EVENTS.has(event.type)) {
@@ -281,6 +378,7 @@ class ClientApp {
 
   /** Says QUIT if still connected, and ends with `status`. */
   async #quit(status: number): Promise<number> {
+    await this.#peers?.close();
     if (!this.#chat.isClosed) {
       try {
         await this.#chat.request("QUIT");

@@ -84,6 +84,8 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
     case "login":
     case "logout":
       return colors.dim(text);
+    case "peer":
+      return colors.dim(`${event.from} asked to reach you directly (${event.purpose})`);
     case "shutdown":
       return colors.yellow(`210 ${text}`);
     case "idle":

@@ -37,6 +37,8 @@ export interface ReceiveResult {
 
 /** Most chunks waiting to be written before new data is dropped (the sender resends it). */
 const MAX_WRITE_QUEUE = 2048;
+/** Received data is written to disk in blocks of this size. */
+const WRITE_BLOCK = 256 * 1024;
 
 const toHex = (bytes: Uint8Array) =>
   [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -61,6 +63,7 @@ export async function receiveFile(
   const hash = createHash("sha256");
   const window = new ReceiveWindow(Math.ceil(offer.size / CHUNK_SIZE));
   const queue: Uint8Array[] = [];
+  let queuedBytes = 0;
   let written = 0;
   let writing = false;
   let lastHeard = performance.now();
@@ -85,16 +88,27 @@ export async function receiveFile(
   };
   const ack = () => socket.send(peer, token, { type: PacketType.ACK, transfer, ...window.ack() });
 
+  /** Writes queued chunks in blocks of 256 KiB (or whatever is left once all has arrived). */
   const writeQueued = async () => {
     if (writing) return;
     writing = true;
     try {
-      while (queue.length > 0 && finished === undefined) {
-        const chunk = queue.shift() ?? new Uint8Array();
-        hash.update(chunk);
+      while (
+        finished === undefined &&
+        (queuedBytes >= WRITE_BLOCK || (window.complete && queue.length > 0))
+      ) {
+        const parts = queue.splice(0, Math.ceil(WRITE_BLOCK / CHUNK_SIZE));
+        const block = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const part of parts) {
+          block.set(part, at);
+          at += part.length;
+        }
+        queuedBytes -= block.length;
+        hash.update(block);
         let offset = 0;
-        while (offset < chunk.length) offset += await file.write(chunk.subarray(offset));
-        written += chunk.length;
+        while (offset < block.length) offset += await file.write(block.subarray(offset));
+        written += block.length;
         options.onProgress?.(written, offer.size);
       }
     } catch (error) {
@@ -106,6 +120,25 @@ export async function receiveFile(
       await fail(new TransferError("aborted", `Cannot write ${offer.name}: ${error}`));
     } finally {
       writing = false;
+    }
+  };
+
+  /** Acknowledges every fourth chunk in order, at once on a gap or at the end, else after 2 ms. */
+  let unacked = 0;
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  const ackSoon = (urgent: boolean) => {
+    unacked++;
+    if (urgent || unacked >= 4) {
+      clearTimeout(ackTimer);
+      ackTimer = undefined;
+      unacked = 0;
+      void ack();
+    } else if (ackTimer === undefined) {
+      ackTimer = setTimeout(() => {
+        ackTimer = undefined;
+        unacked = 0;
+        void ack();
+      }, 2);
     }
   };
 
@@ -138,14 +171,22 @@ export async function receiveFile(
       case PacketType.OFFER:
         void socket.send(peer, token, { type: PacketType.OFFER_ACK, transfer, accepted: true });
         break;
-      case PacketType.DATA:
+      case PacketType.DATA: {
+        const before = window.next;
         if (finished === undefined && queue.length < MAX_WRITE_QUEUE) {
-          queue.push(...window.accept(packet.seq, packet.data));
+          const ready = window.accept(packet.seq, packet.data);
+          for (const chunk of ready) queuedBytes += chunk.length;
+          queue.push(...ready);
           void writeQueued().then(finish);
         }
-        void ack();
+        // In order and expected: ack lazily. A gap, a duplicate or the end: ack now.
+        const inOrder = packet.seq === before && window.next === before + 1 &&
+          window.buffered === 0;
+        ackSoon(!inOrder || window.complete);
         break;
+      }
       case PacketType.FIN:
+        ackSoon(true);
         if (finished === undefined) void writeQueued().then(finish);
         else void socket.send(peer, token, { type: PacketType.FIN_ACK, transfer, ok: finished });
         break;
@@ -175,6 +216,7 @@ export async function receiveFile(
     return await promise;
   } finally {
     clearInterval(watchdog);
+    clearTimeout(ackTimer);
     // Linger so a FIN_ACK lost on the way can be asked for again, then forget the token.
     const linger = options.lingerMs ?? 2000;
     if (linger > 0 && finished !== undefined) {

@@ -36,16 +36,36 @@ function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-/** Reads chunk after chunk of a file. */
-async function readChunk(file: Deno.FsFile): Promise<Uint8Array> {
-  const chunk = new Uint8Array(CHUNK_SIZE);
-  let filled = 0;
-  while (filled < CHUNK_SIZE) {
-    const n = await file.read(chunk.subarray(filled));
-    if (n === null) break;
-    filled += n;
+/** Reads a file front to back in chunk-sized pieces, 64 KiB from disk at a time. */
+class ChunkReader {
+  readonly #file: Deno.FsFile;
+  #block = new Uint8Array(0);
+  #offset = 0;
+  #eof = false;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
   }
-  return chunk.subarray(0, filled);
+
+  async next(): Promise<Uint8Array> {
+    if (this.#offset >= this.#block.length && !this.#eof) {
+      const block = new Uint8Array(CHUNK_SIZE * 54); // about 64 KiB
+      let filled = 0;
+      while (filled < block.length) {
+        const n = await this.#file.read(block.subarray(filled));
+        if (n === null) {
+          this.#eof = true;
+          break;
+        }
+        filled += n;
+      }
+      this.#block = block.subarray(0, filled);
+      this.#offset = 0;
+    }
+    const chunk = this.#block.subarray(this.#offset, this.#offset + CHUNK_SIZE);
+    this.#offset += chunk.length;
+    return chunk;
+  }
 }
 
 /**
@@ -70,12 +90,15 @@ export async function sendFile(
   let finAnswer: boolean | undefined;
   let abortReason: string | undefined;
   let lastHeard = performance.now();
+  // Chunks in flight are kept for resending; the rest stays on disk.
+  const held = new Map<number, Uint8Array>();
+  const release = (seq: number) => held.delete(seq);
   const unregister = socket.register(token, peer, (packet) => {
     if ("transfer" in packet && packet.transfer !== transfer) return;
     lastHeard = performance.now();
     if (packet.type === PacketType.OFFER_ACK) offerAnswer = packet.accepted;
     else if (packet.type === PacketType.ACK) {
-      window.onAck(packet.next, packet.sack, performance.now());
+      window.onAck(packet.next, packet.sack, performance.now(), release);
     } else if (packet.type === PacketType.FIN_ACK) finAnswer = packet.ok;
     else if (packet.type === PacketType.ABORT) abortReason = packet.reason;
     wake.poke();
@@ -113,21 +136,19 @@ export async function sendFile(
       throw new TransferError("refused", `${options.peerName} refused ${options.name}`);
     }
 
-    // Data: chunks in flight are kept for resending; the rest stays on disk.
-    const held = new Map<number, Uint8Array>();
+    const reader = new ChunkReader(file);
     let read = 0;
     while (!window.done) {
-      for (const seq of window.due(performance.now())) {
-        let data = held.get(seq);
-        if (!data) {
-          // New chunks come in order, so the file is read front to back.
-          while (read <= seq) held.set(read++, await readChunk(file));
-          data = held.get(seq) ?? new Uint8Array();
-        }
-        await socket.send(peer, token, { type: PacketType.DATA, transfer, seq, data });
+      const batch = window.due(performance.now());
+      const sends: Promise<boolean>[] = [];
+      for (const seq of batch) {
+        // New chunks come in order, so the file is read front to back.
+        while (read <= seq) held.set(read++, await reader.next());
+        const data = held.get(seq) ?? new Uint8Array();
+        sends.push(socket.send(peer, token, { type: PacketType.DATA, transfer, seq, data }));
         window.markSent(seq, performance.now());
       }
-      for (const seq of held.keys()) if (window.isAcked(seq)) held.delete(seq);
+      await Promise.all(sends);
       options.onProgress?.(Math.min(size, window.ackedCount * CHUNK_SIZE), size);
       checkAbort();
       if (performance.now() - lastHeard > deadMs) throw gone();

@@ -46,12 +46,16 @@ export class SendWindow {
   /** Loss responses happen once per window: until this chunk is acknowledged. */
   #recoveryUntil = -1;
   #retransmissions = 0;
+  #ackedCount = 0;
+  /** Earliest send time in flight, as of the last scan; timers are scanned at most once a ms. */
+  #earliest = Infinity;
+  #lastScan = -Infinity;
 
   constructor(total: number, options: SendWindowOptions = {}) {
     this.total = total;
     this.#acked = new Uint8Array(total);
     this.#cwnd = options.initialWindow ?? MIN_WINDOW;
-    this.#maxWindow = options.maxWindow ?? 1024;
+    this.#maxWindow = options.maxWindow ?? 256;
     this.#ssthresh = this.#maxWindow;
     this.#maxSpan = options.maxSpan ?? 2048;
     this.#minRto = options.minRtoMs ?? 20;
@@ -66,9 +70,7 @@ export class SendWindow {
 
   /** Chunks acknowledged so far. */
   get ackedCount(): number {
-    let n = this.#base;
-    for (const seq of this.#inFlight.keys()) if (this.#acked[seq]) n++;
-    return n;
+    return this.#ackedCount;
   }
 
   /** Whether a chunk has been acknowledged. */
@@ -98,20 +100,29 @@ export class SendWindow {
   due(now: number): number[] {
     const out: number[] = [];
     const rto = this.rto;
-    let timedOut = false;
-    let timedOutAgain = false;
-    for (const [seq, flight] of this.#inFlight) {
-      // Never more resends at once than the window: a burst of them is what overflowed.
-      if (out.length >= Math.max(1, this.window)) break;
-      if (now - flight.sentAt >= rto) {
-        out.push(seq);
-        if (flight.sentAt !== -Infinity) {
-          timedOut = true;
-          if (flight.retransmitted) timedOutAgain = true;
+    // Scanning every chunk in flight on every ACK would cost O(window) each time: only scan
+    // when a timer may have run out (or a chunk was marked lost), and at most once a millisecond.
+    if (now - this.#earliest >= rto && now - this.#lastScan >= 1) {
+      this.#lastScan = now;
+      let timedOut = false;
+      let timedOutAgain = false;
+      let earliest = Infinity;
+      for (const [seq, flight] of this.#inFlight) {
+        // Never more resends at once than the window: a burst of them is what overflowed.
+        if (now - flight.sentAt >= rto && out.length < Math.max(1, this.window)) {
+          out.push(seq);
+          if (flight.sentAt !== -Infinity) {
+            timedOut = true;
+            if (flight.retransmitted) timedOutAgain = true;
+          }
+        } else {
+          earliest = Math.min(earliest, flight.sentAt);
         }
       }
+      // Chunks handed out now are sent (and marked) right away.
+      this.#earliest = out.length > 0 ? Math.min(earliest, now) : earliest;
+      if (timedOut) this.#onTimeout(timedOutAgain);
     }
-    if (timedOut) this.#onTimeout(timedOutAgain);
     const room = Math.max(0, this.window - this.#inFlight.size);
     const limit = Math.min(this.total, this.#base + this.#maxSpan);
     for (let i = 0; i < room && this.#nextNew < limit; i++) out.push(this.#nextNew++);
@@ -120,6 +131,7 @@ export class SendWindow {
 
   /** Records that a chunk went out at `now`. */
   markSent(seq: number, now: number): void {
+    this.#earliest = Math.min(this.#earliest, now);
     const flight = this.#inFlight.get(seq);
     if (flight) {
       this.#retransmissions++;
@@ -135,12 +147,14 @@ export class SendWindow {
    * A chunk still in flight that was sent before one now delivered (beyond a little reordering)
    * is taken as lost and resent at once, as RACK does, instead of waiting for its timer.
    */
-  onAck(next: number, sack: bigint, now: number): number {
+  onAck(next: number, sack: bigint, now: number, onAcked?: (seq: number) => void): number {
     let newly = 0;
     let deliveredSentAt = -Infinity;
     const ack = (seq: number) => {
       if (seq >= this.total || this.#acked[seq]) return;
       this.#acked[seq] = 1;
+      this.#ackedCount++;
+      onAcked?.(seq);
       newly++;
       const flight = this.#inFlight.get(seq);
       if (flight) {
@@ -173,6 +187,10 @@ export class SendWindow {
           lost = true;
         }
       }
+      if (lost) {
+        this.#earliest = -Infinity;
+        this.#lastScan = -Infinity;
+      }
       if (lost && this.#base >= this.#recoveryUntil) this.#reduce();
     }
     return newly;
@@ -180,10 +198,8 @@ export class SendWindow {
 
   /** Milliseconds until the next chunk's timer runs out (or a large value when none is out). */
   nextTimeout(now: number): number {
-    let earliest = Infinity;
-    for (const flight of this.#inFlight.values()) earliest = Math.min(earliest, flight.sentAt);
-    if (earliest === Infinity) return this.rto;
-    return Math.max(0, earliest + this.rto - now);
+    if (this.#inFlight.size === 0 || this.#earliest === Infinity) return this.rto;
+    return Math.max(1, this.#earliest + this.rto - now);
   }
 
   #sampleRtt(sample: number): void {

@@ -54,6 +54,8 @@ export const Event = {
   IDLE: 606,
   DISCONNECT: 607,
   ROOM_CREATED: 608,
+  /** Another user asks to reach you directly over UDP (file or private chat). */
+  PEER: 620,
 } as const;
 
 /** A reply code. */

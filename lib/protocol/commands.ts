@@ -32,6 +32,8 @@ export interface CommandSpec {
   readonly secret?: boolean;
   /** Arguments as typed in the client, when it fills in the rest (UPLOAD computes size and hash). */
   readonly clientArgs?: string;
+  /** Done by the client itself (peer to peer); the server only explains that. */
+  readonly clientOnly?: boolean;
 }
 
 const arg = (name: string): ArgSpec => ({ name });
@@ -253,6 +255,46 @@ export const COMMANDS: readonly CommandSpec[] = [
     access: "user",
     summary: "Fetch a thread's file: 201 size sha256 name, then exactly size raw bytes",
     example: "DOWNLOAD networks notes.txt",
+  },
+  {
+    name: "PEER",
+    args: [arg("user"), arg("file|private")],
+    access: "user",
+    summary:
+      "Be introduced to an online user for a direct UDP transfer or private chat: host, port and a one-time token",
+    example: "PEER hans private",
+  },
+  {
+    name: "SENDFILE",
+    args: [arg("user"), arg("file")],
+    access: "user",
+    summary: "Send a file straight to a user over UDP; it is saved as sender_file (client command)",
+    example: "SENDFILE obiwan example1.mp4",
+    clientOnly: true,
+  },
+  {
+    name: "PRIVATE START",
+    args: [arg("user")],
+    access: "user",
+    summary: "Start private chat straight with a user over UDP (client command)",
+    example: "PRIVATE START hans",
+    clientOnly: true,
+  },
+  {
+    name: "PRIVATE STOP",
+    args: [arg("user")],
+    access: "user",
+    summary: "Stop private chat with a user (client command)",
+    example: "PRIVATE STOP hans",
+    clientOnly: true,
+  },
+  {
+    name: "PRIVATE",
+    args: [arg("user"), rest("text")],
+    access: "user",
+    summary: "Say something in a private chat started with PRIVATE START (client command)",
+    example: "PRIVATE hans hi, hans",
+    clientOnly: true,
   },
   {
     name: "SHUTDOWN",

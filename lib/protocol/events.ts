@@ -6,6 +6,9 @@
 
 import { Event, Text } from "./codes.ts";
 
+/** Why two clients are introduced. */
+export type PeerPurpose = "file" | "private";
+
 /** Everything a client can be told without asking. */
 export type ChatEvent =
   | { readonly type: "private"; readonly from: string; readonly text: string }
@@ -27,6 +30,15 @@ export type ChatEvent =
     readonly room: number;
     readonly by: string;
     readonly members: readonly string[];
+  }
+  | {
+    readonly type: "peer";
+    readonly from: string;
+    readonly host: string;
+    readonly port: number;
+    /** One-time token (32 hex digits) both peers put in every datagram. */
+    readonly token: string;
+    readonly purpose: PeerPurpose;
   }
   | { readonly type: "login"; readonly user: string }
   | { readonly type: "logout"; readonly user: string }
@@ -52,6 +64,8 @@ function eventCode(event: ChatEvent): number {
       return Event.ROOM;
     case "room_created":
       return Event.ROOM_CREATED;
+    case "peer":
+      return Event.PEER;
     case "login":
       return Event.LOGIN;
     case "logout":
@@ -80,6 +94,8 @@ export function eventText(event: ChatEvent): string {
       return `room ${event.room} ${event.from}: ${event.text}`;
     case "room_created":
       return `room ${event.room} created by ${event.by}, members: ${event.members.join(",")}`;
+    case "peer":
+      return `${event.from} ${event.host} ${event.port} ${event.token} ${event.purpose}`;
     case "login":
       return `${event.user} logged in`;
     case "logout":
@@ -117,6 +133,12 @@ export function parseEvent(code: number, text: string): ChatEvent {
     case Event.ROOM_CREATED:
       if ((m = /^room (\d+) created by (\S+), members: (\S*)$/.exec(text))) {
         return { type: "room_created", room: Number(m[1]), by: m[2], members: m[3].split(",") };
+      }
+      break;
+    case Event.PEER:
+      if ((m = /^(\S+) (\S+) (\d{1,5}) ([0-9a-f]{32}) (file|private)$/.exec(text))) {
+        const purpose = m[5] as PeerPurpose;
+        return { type: "peer", from: m[1], host: m[2], port: Number(m[3]), token: m[4], purpose };
       }
       break;
     case Event.LOGIN:

@@ -11,6 +11,7 @@ import type { HandlerTable, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
 import { adminHandlers } from "./handlers/admin.ts";
 import { forumHandlers } from "./handlers/forum.ts";
+import { peerHandlers } from "./handlers/peers.ts";
 import { messagingHandlers } from "./handlers/messaging.ts";
 import { motdHandlers } from "./handlers/motd.ts";
 import { presenceHandlers } from "./handlers/presence.ts";
@@ -25,6 +26,7 @@ export const HANDLERS: HandlerTable = {
   ...roomHandlers,
   ...motdHandlers,
   ...forumHandlers,
+  ...peerHandlers,
   ...adminHandlers,
 };
 
@@ -35,6 +37,12 @@ export async function dispatch(ctx: ServerContext, session: Session, line: strin
     const resolved = resolveCommand(line);
     const command = resolved.command;
     ctx.log.info(`${session.label} issued ${command.name} command`);
+    if (command.clientOnly) {
+      throw new ProtocolError(
+        Reply.UNKNOWN_COMMAND,
+        `${command.name} is done by chat-client itself, peer to peer; the server only introduces peers (PEER)`,
+      );
+    }
     const handler = HANDLERS[command.name];
     if (!handler) throw new ProtocolError(Reply.UNKNOWN_COMMAND, Text.INVALID_COMMAND);
     // Like IRC: a client that is not logged in learns that before any complaint about arguments.

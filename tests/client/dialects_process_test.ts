@@ -225,3 +225,71 @@ Deno.test("forum dialect: CRT, MSG, EDT, DLT, LST, RDT, UPD, DWN, RMV, XIT and S
     await Deno.remove(files, { recursive: true });
   }
 });
+
+Deno.test("toom UPD sends a file peer to peer: 'has uploaded' and 'Received … from yoda'", async () => {
+  await using t = await startTestServer();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-upd-" });
+  try {
+    const video = `${dir}/example1.mp4`;
+    await Deno.writeFile(video, new Uint8Array(185_695).map((_, i) => i % 251));
+    await using obiwan = spawnClient(
+      ["127.0.0.1", String(t.port), "--dialect", "toom", "--downloads", `${dir}/obiwan`],
+      NO_COLOR,
+    );
+    await obiwan.write("obiwan", "pw", "pw");
+    await obiwan.waitFor(/^Welcome to labchat, obiwan!$/);
+    await using yoda = spawnClient(["127.0.0.1", String(t.port), "--dialect", "toom"], NO_COLOR);
+    await yoda.write("yoda", "pw", "pw");
+    await yoda.waitFor(/^Welcome to labchat, yoda!$/);
+    await yoda.write(`UPD obiwan ${video}`);
+    await yoda.waitFor(/^example1\.mp4 has uploaded$/);
+    await obiwan.waitFor(/^Received example1\.mp4 from yoda$/);
+    assertEquals(
+      await Deno.readFile(`${dir}/obiwan/yoda_example1.mp4`),
+      await Deno.readFile(video),
+    );
+    await yoda.write(`UPD luke ${video}`, `UPD obiwan ${dir}/missing.mp4`, "OUT");
+    assertEquals(await yoda.exitCode, 1);
+    assertEquals(yoda.stderr, [
+      "either the user does not exist or is not logged in",
+      `Cannot read "${dir}/missing.mp4": no such file`,
+    ]);
+    await obiwan.write("OUT");
+    assertEquals(await obiwan.exitCode, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("messenger startprivate, private and stopprivate go peer to peer", async () => {
+  await using t = await startTestServer();
+  await using hans = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
+  await hans.write("hans", "falcon", "falcon");
+  await hans.waitFor(/^Welcome to labchat, hans!$/);
+  await using yoda = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
+  await yoda.write("yoda", "wise", "wise");
+  await yoda.waitFor(/^Welcome to labchat, yoda!$/);
+  await yoda.write("private hans too early");
+  await yoda.waitFor(/^Error\. Private messaging to hans not enabled$/);
+  await yoda.write("startprivate hans");
+  await yoda.waitFor(/^Start private messaging with hans$/);
+  await yoda.write("private hans hi, hans", "message hans hi, hans");
+  await hans.waitFor(/^yoda \(private\): hi, hans$/);
+  await hans.waitFor(/^yoda: hi, hans$/);
+  await hans.write("private yoda hi, yoda");
+  await yoda.waitFor(/^hans \(private\): hi, yoda$/);
+  await yoda.write("private luke hello");
+  await yoda.waitFor(/^Error\. Private messaging to luke not enabled$/);
+  await yoda.write("stopprivate hans");
+  await yoda.waitFor(/^Stopped private messaging with hans$/);
+  await hans.waitFor(/^Private messaging with yoda ended: yoda stopped private messaging$/);
+  await hans.write("private yoda are you there?");
+  await hans.waitFor(/^Error\. Private messaging to yoda not enabled$/);
+  const mark = yoda.lines.length;
+  await yoda.write("startprivate hans");
+  await yoda.waitFor(/^Start private messaging with hans$/, 10_000, mark);
+  await hans.write("logout");
+  await yoda.waitFor(/^Private messaging with hans ended: hans logged out$/);
+  await yoda.write("logout");
+  assertEquals(await yoda.exitCode, 1, "there were failed commands");
+});
