@@ -3,7 +3,7 @@
  * @module
  */
 
-import { LineSplitter } from "../lib/protocol/line_splitter.ts";
+import { OutputLines } from "./output_lines.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const encoder = new TextEncoder();
@@ -43,29 +43,15 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  const lines: string[] = [];
+  const output = new OutputLines();
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const listeners = new Set<() => void>();
-  const pump = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
-    const splitter = new LineSplitter(1 << 20);
-    for await (const chunk of stream) {
-      for (const frame of splitter.push(chunk)) {
-        if ("line" in frame) {
-          into.push(frame.line);
-          lines.push(frame.line);
-        }
-      }
-      for (const listener of listeners) listener();
-    }
-    const rest = new TextDecoder().decode(splitter.takeBuffered());
-    if (rest) {
-      into.push(rest);
-      lines.push(rest);
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout, stdout), pump(child.stderr, stderr)]);
-  const exitCode = child.status.then(async (s) => (await pumps, s.code));
+  const pumps = Promise.all([output.pump(child.stdout, stdout), output.pump(child.stderr, stderr)]);
+  const exitCode = child.status.then(async (s) => {
+    await pumps;
+    output.end();
+    return s.code;
+  });
   let ended = false;
   const end = async () => {
     if (ended) return;
@@ -77,7 +63,7 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
     }
   };
   return {
-    lines,
+    lines: output.lines,
     stdout,
     stderr,
     exitCode,
@@ -85,28 +71,7 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
     async write(...text: string[]) {
       await writer.write(encoder.encode(text.map((t) => t + "\n").join("")));
     },
-    waitFor(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<string> {
-      return new Promise((resolve, reject) => {
-        let seen = from;
-        const check = () => {
-          for (; seen < lines.length; seen++) {
-            if (pattern.test(lines[seen])) return done(() => resolve(lines[seen]));
-          }
-        };
-        const timer = setTimeout(
-          () => done(() => reject(new Error(`No line ${pattern} in:\n${lines.join("\n")}`))),
-          timeoutMs,
-        );
-        const done = (finish: () => void) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          finish();
-        };
-        listeners.add(check);
-        void exitCode.then(() => setTimeout(check, 0));
-        check();
-      });
-    },
+    waitFor: (pattern, timeoutMs, from) => output.waitFor(pattern, timeoutMs, from),
     async [Symbol.asyncDispose]() {
       await end();
       try {

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { LineSplitter } from "../lib/protocol/line_splitter.ts";
+import { OutputLines } from "./output_lines.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -49,43 +49,20 @@ export async function spawnServer(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const output: string[] = [];
-  const listeners = new Set<() => void>();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const splitter = new LineSplitter(1 << 20);
-    for await (const chunk of stream) {
-      for (const frame of splitter.push(chunk)) if ("line" in frame) output.push(frame.line);
-      for (const listener of listeners) listener();
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const status = child.status.then(async (s) => (await pumps, s));
-  const waitForLine = (pattern: RegExp, timeoutMs = 10_000): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const line = output.find((l) => pattern.test(l));
-        if (line !== undefined) done(() => resolve(line));
-      };
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`No line ${pattern} in:\n${output.join("\n")}`))),
-        timeoutMs,
-      );
-      const done = (finish: () => void) => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        finish();
-      };
-      listeners.add(check);
-      void status.then(() => setTimeout(check, 0));
-      check();
-    });
-  const started = await waitForLine(/listening on /);
+  const output = new OutputLines();
+  const pumps = Promise.all([output.pump(child.stdout), output.pump(child.stderr)]);
+  const status = child.status.then(async (s) => {
+    await pumps;
+    output.end();
+    return s;
+  });
+  const started = await output.waitFor(/listening on /);
   const port = Number(/:(\d+) /.exec(started)?.[1]);
   return {
     child,
     port,
-    output,
-    waitForLine,
+    output: output.lines,
+    waitForLine: (pattern, timeoutMs) => output.waitFor(pattern, timeoutMs),
     status,
     async [Symbol.asyncDispose]() {
       try {

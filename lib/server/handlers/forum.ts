@@ -9,7 +9,7 @@ import { Reply } from "../../protocol/codes.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatBytes } from "../../protocol/timestamp.ts";
 import type { PostItem, ThreadItem, ThreadRecord } from "../../store/store.ts";
-import { type HandlerTable, ok, type ServerContext } from "../context.ts";
+import { type HandlerTable, ok, type Outcome, type ServerContext } from "../context.ts";
 
 async function requireThread(ctx: ServerContext, name: string): Promise<ThreadRecord> {
   const problem = threadNameProblem(name);
@@ -25,6 +25,32 @@ function nthPost(items: readonly ThreadItem[], numberText: string): PostItem {
   const n = /^\d{1,9}$/.test(numberText) ? Number(numberText) : 0;
   if (n < 1 || n > posts.length) throw new ProtocolError(Reply.NOT_FOUND, "Invalid message number");
   return posts[n - 1];
+}
+
+/**
+ * EDIT and DELETE: under the thread's lock, finds post number n, checks the caller wrote it
+ * (else the seed's refusal), and applies `change`.
+ */
+function changeOwnPost(
+  ctx: ServerContext,
+  user: string | undefined,
+  name: string,
+  numberText: string,
+  verb: "edited" | "deleted",
+  change: (post: PostItem) => Promise<void>,
+): Promise<Outcome> {
+  return withThread(ctx, name, async () => {
+    await requireThread(ctx, name);
+    const post = nthPost(await ctx.store.listThreadItems(name), numberText);
+    if (post.author !== user) {
+      throw new ProtocolError(
+        Reply.NOT_ALLOWED,
+        `The message belongs to another user and cannot be ${verb}`,
+      );
+    }
+    await change(post);
+    return ok(`Message has been ${verb}`);
+  });
 }
 
 /** Runs `task` while holding the thread's lock, so numbering cannot shift underneath it. */
@@ -133,33 +159,25 @@ export const forumHandlers: HandlerTable = {
   },
 
   EDIT(ctx, session, [name, numberText, text]) {
-    return withThread(ctx, name, async () => {
-      await requireThread(ctx, name);
-      const post = nthPost(await ctx.store.listThreadItems(name), numberText);
-      if (post.author !== session.user) {
-        throw new ProtocolError(
-          Reply.NOT_ALLOWED,
-          "The message belongs to another user and cannot be edited",
-        );
-      }
-      await ctx.store.editPost(name, post, text);
-      return ok("Message has been edited");
-    });
+    return changeOwnPost(
+      ctx,
+      session.user,
+      name,
+      numberText,
+      "edited",
+      (post) => ctx.store.editPost(name, post, text),
+    );
   },
 
   DELETE(ctx, session, [name, numberText]) {
-    return withThread(ctx, name, async () => {
-      await requireThread(ctx, name);
-      const post = nthPost(await ctx.store.listThreadItems(name), numberText);
-      if (post.author !== session.user) {
-        throw new ProtocolError(
-          Reply.NOT_ALLOWED,
-          "The message belongs to another user and cannot be deleted",
-        );
-      }
-      await ctx.store.deletePost(name, post);
-      return ok("Message has been deleted");
-    });
+    return changeOwnPost(
+      ctx,
+      session.user,
+      name,
+      numberText,
+      "deleted",
+      (post) => ctx.store.deletePost(name, post),
+    );
   },
 
   async UPLOAD(ctx, session, [name, filename, sizeText, sha256]) {
