@@ -21,7 +21,7 @@ import { sendFile } from "../lib/p2p/file_sender.ts";
 import { PacketType, tokenFromHex } from "../lib/p2p/packet.ts";
 import { PeerSocket } from "../lib/p2p/peer_socket.ts";
 import { LossyRelay } from "../tests/p2p/lossy_relay.ts";
-import { LineSplitter } from "../lib/protocol/line_splitter.ts";
+import { spawnServer } from "../tests/process_helpers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -30,62 +30,35 @@ interface Row {
   readonly figures: Record<string, number | string>;
 }
 
-interface ServerProcess {
+interface BenchServer {
   readonly port: number;
   readonly pid: number;
   stop(): Promise<void>;
 }
 
-async function startServer(extra: string[] = []): Promise<ServerProcess> {
+/** The server as a separate process (so its RSS is its own), with limits raised for load. */
+async function startServer(extra: string[] = []): Promise<BenchServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "labchat-bench-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "server.ts",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--data",
-      dataDir,
-      "--quiet",
-      "--max-per-ip",
-      "100000",
-      "--max-connections",
-      "100000",
-      "--max-queue-bytes",
-      String(16 * 1024 * 1024),
-      ...extra,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const splitter = new LineSplitter(4096);
-  const reader = child.stdout.getReader();
-  let port = 0;
-  while (port === 0) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("Server exited before listening");
-    for (const frame of splitter.push(value)) {
-      const m = "line" in frame ? /listening on [\d.]+:(\d+)/.exec(frame.line) : null;
-      if (m) port = Number(m[1]);
-    }
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
-  })();
+  const server = await spawnServer(dataDir, [
+    "--quiet",
+    "--max-per-ip",
+    "100000",
+    "--max-connections",
+    "100000",
+    "--max-queue-bytes",
+    String(16 * 1024 * 1024),
+    "--connect-rate",
+    "0",
+    "--request-rate",
+    "0",
+    ...extra,
+  ]);
   return {
-    port,
-    pid: child.pid,
+    port: server.port,
+    pid: server.child.pid,
     async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
+      server.child.kill("SIGTERM");
+      await server.status;
       await Deno.remove(dataDir, { recursive: true });
     },
   };
@@ -175,7 +148,7 @@ async function fanout(
   rate: number,
   seconds: number,
 ): Promise<Row[]> {
-  const server = await startServer(["--scrypt-cost", "1024"]);
+  const server = await startServer();
   try {
     const baseRss = await rssOf(server.pid);
     const clients = await connectUsers(server.port, n, "u");
@@ -246,7 +219,7 @@ async function fanout(
 }
 
 async function persistence(messages: number): Promise<Row> {
-  const server = await startServer(["--scrypt-cost", "1024"]);
+  const server = await startServer();
   try {
     const [a, b] = await connectUsers(server.port, 2, "p");
     const start = performance.now();
@@ -268,7 +241,7 @@ async function persistence(messages: number): Promise<Row> {
 }
 
 async function logins(count: number): Promise<Row> {
-  const server = await startServer(); // default scrypt cost: what a real server pays
+  const server = await startServer(["--scrypt-cost", "16384"]); // what a real server pays
   try {
     const users = await connectUsers(server.port, Math.min(count, 20), "l");
     await Promise.all(users.map((u) => u.request("LOGOUT")));
@@ -385,7 +358,7 @@ async function p2pTransfer(mib: number): Promise<Row[]> {
 }
 
 async function forumTransfer(mib: number): Promise<Row> {
-  const server = await startServer(["--scrypt-cost", "1024", "--max-upload-mb", String(mib + 1)]);
+  const server = await startServer(["--max-upload-mb", String(mib + 1)]);
   const dir = await Deno.makeTempDir({ prefix: "labchat-bench-file-" });
   try {
     const path = `${dir}/payload.bin`;
@@ -440,26 +413,31 @@ if (import.meta.main) {
     },
   });
   const rows: Row[] = [];
-  for (const n of values.clients.split(",").map(Number)) {
-    const result = await fanout(
-      n,
-      Number(values.broadcasts),
-      Number(values.rate),
-      Number(values.seconds),
-    );
+  /** Runs one scenario, prints its rows at once; a failure is a row too, not the end of the run. */
+  const run = async (name: string, scenario: () => Promise<Row | Row[]>) => {
+    let result: Row[];
+    try {
+      const out = await scenario();
+      result = Array.isArray(out) ? out : [out];
+    } catch (error) {
+      result = [{
+        scenario: name,
+        figures: { error: error instanceof Error ? error.message : String(error) },
+      }];
+    }
     printTable(result);
     rows.push(...result);
+  };
+  for (const n of values.clients.split(",").map(Number)) {
+    await run(
+      `fan-out with ${n} clients`,
+      () => fanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
+    );
   }
-  const others = [
-    await persistence(Number(values.messages)),
-    await logins(Number(values.logins)),
-    await forumTransfer(Number(values["file-mib"])),
-    ...await p2pTransfer(Number(values["p2p-mib"])),
-  ];
-  for (const row of others) {
-    printTable([row]);
-    rows.push(row);
-  }
+  await run("persistence", () => persistence(Number(values.messages)));
+  await run("logins", () => logins(Number(values.logins)));
+  await run("forum transfer", () => forumTransfer(Number(values["file-mib"])));
+  await run("peer-to-peer transfer", () => p2pTransfer(Number(values["p2p-mib"])));
   await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
   const file = `${ROOT}bench/results/latest.json`;
   await Deno.writeTextFile(

@@ -73,6 +73,12 @@ export class LossyRelay implements AsyncDisposable {
       const copies = this.#random() < faults.duplicate ? 2 : 1;
       if (copies === 2) this.stats.duplicated++;
       for (let i = 0; i < copies; i++) {
+        if (faults.maxDelayMs === 0) {
+          // No reordering asked for: forward at once (a timer per datagram caps the relay).
+          this.stats.forwarded++;
+          await out.send(bytes, target).catch(() => {});
+          continue;
+        }
         const delay = this.#random() * faults.maxDelayMs;
         const timer = setTimeout(() => {
           this.#timers.delete(timer);
