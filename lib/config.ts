@@ -27,6 +27,12 @@ export interface ServerConfig {
   maxConnections: number;
   /** Connections open at once from one IP address. */
   maxConnectionsPerIp: number;
+  /** New connections per second from one IP address (bursts of twice that); 0 turns it off. */
+  connectRatePerIp: number;
+  /** Requests per second a connection may send (bursts of twice that); 0 turns it off. */
+  requestRate: number;
+  /** A connection held back by the request rate this long without a break is a flood, in ms. */
+  floodLimitMs: number;
   /** User names that hold the admin role. */
   admins: string[];
   /** Password that lets any logged-in user run SHUTDOWN; empty disables it. */
@@ -56,6 +62,9 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxSendQueueBytes: 1024 * 1024,
   maxConnections: 10_000,
   maxConnectionsPerIp: 256,
+  connectRatePerIp: 50,
+  requestRate: 50,
+  floodLimitMs: 10_000,
   admins: [],
   adminPassword: "",
   maxUploadBytes: 100 * 1024 * 1024,

@@ -17,6 +17,7 @@ import type { Logger, ServerContext } from "./context.ts";
 import { dispatch } from "./dispatch.ts";
 import { Hub } from "./hub.ts";
 import { KeyedLock } from "./keyed_lock.ts";
+import { TokenBucket } from "./token_bucket.ts";
 import { logOut } from "./presence.ts";
 import { encodeEvent, Session } from "./session.ts";
 
@@ -119,6 +120,9 @@ export class ChatServer implements AsyncDisposable {
   readonly #ctx: State;
   readonly #sessions = new Map<Session, Promise<void>>();
   readonly #perIp = new Map<string, number>();
+  /** New-connection buckets by address; cleared every minute so the map cannot grow for ever. */
+  #connectRate = new Map<string, TokenBucket>();
+  #connectRateSince = Date.now();
   readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #acceptLoop: Promise<void>;
   #shutdown: Promise<void> | undefined;
@@ -166,6 +170,14 @@ export class ChatServer implements AsyncDisposable {
         void refuse(conn, `${Reply.SERVER_BUSY} Too many connections; try again later\n`);
         continue;
       }
+      if (!this.#mayConnect(ip)) {
+        log.info(`Refused connection from ${ip}: connecting too fast`);
+        void refuse(
+          conn,
+          `${Reply.SERVER_BUSY} Too many new connections from your address; slow down\n`,
+        );
+        continue;
+      }
       if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
       this.#perIp.set(ip, fromIp + 1);
       const session = new Session(conn, {
@@ -183,10 +195,50 @@ export class ChatServer implements AsyncDisposable {
     }
   }
 
+  /** Per-address connection rate (bursts of twice the rate). */
+  #mayConnect(ip: string): boolean {
+    const rate = this.#ctx.config.connectRatePerIp;
+    if (rate <= 0) return true;
+    if (Date.now() - this.#connectRateSince > 60_000) {
+      this.#connectRate = new Map();
+      this.#connectRateSince = Date.now();
+    }
+    let bucket = this.#connectRate.get(ip);
+    if (!bucket) this.#connectRate.set(ip, bucket = new TokenBucket(rate, rate * 2, 0));
+    return bucket.take(performance.now()).kind === "now";
+  }
+
   async #serve(session: Session): Promise<void> {
     const ctx = this.#ctx;
+    const { requestRate, floodLimitMs } = ctx.config;
+    const bucket = requestRate > 0
+      ? new TokenBucket(requestRate, requestRate * 2, Infinity)
+      : undefined;
+    /** Since when every request of this session has had to wait: a flood once it lasts. */
+    let throttledSince: number | undefined;
     try {
       await session.readFrames(async (frame) => {
+        // Flood control: past the rate, stop reading (TCP pushes back on the client); held back
+        // for longer than the flood limit, the client is disconnected with the reason.
+        const now = performance.now();
+        const turn = bucket?.take(now);
+        if (turn?.kind === "wait") {
+          throttledSince ??= now;
+          if (now - throttledSince > floodLimitMs) {
+            ctx.log.info(`${session.label} disconnected: flooding`);
+            session.event({
+              type: "disconnect",
+              text:
+                `Disconnected: more than ${requestRate} requests per second for too long (flooding)`,
+            });
+            await session.close(true, 1000);
+            return;
+          }
+          await session.pause(turn.ms);
+        } else {
+          throttledSince = undefined;
+        }
+        if (session.isClosed) return;
         if ("line" in frame) {
           if (frame.line.trim() === "") return;
           await dispatch(ctx, session, frame.line);

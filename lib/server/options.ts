@@ -30,6 +30,11 @@ Options:
       --max-queue-bytes N        send queue per client before it is dropped as not reading (default ${DEFAULT_SERVER_CONFIG.maxSendQueueBytes})
       --max-connections N        connections at once (default ${DEFAULT_SERVER_CONFIG.maxConnections})
       --max-per-ip N             connections at once from one address (default ${DEFAULT_SERVER_CONFIG.maxConnectionsPerIp})
+      --connect-rate N           new connections per second from one address, 0 for no limit (default ${DEFAULT_SERVER_CONFIG.connectRatePerIp})
+      --request-rate N           requests per second per connection before it is slowed, 0 for no limit (default ${DEFAULT_SERVER_CONFIG.requestRate});
+                                 a connection more than ${
+  DEFAULT_SERVER_CONFIG.floodLimitMs / 1000
+} s behind is disconnected as a flood
       --max-upload-mb N          largest forum upload in MiB (default ${
   DEFAULT_SERVER_CONFIG.maxUploadBytes / 1024 / 1024
 })
@@ -96,6 +101,8 @@ export function parseServerArgs(
       "max-queue-bytes": { type: "string" },
       "max-connections": { type: "string" },
       "max-per-ip": { type: "string" },
+      "connect-rate": { type: "string" },
+      "request-rate": { type: "string" },
       "max-upload-mb": { type: "string" },
       "scrypt-cost": { type: "string" },
       "tls-cert": { type: "string" },
@@ -135,6 +142,9 @@ export function parseServerArgs(
       d.maxConnections,
     maxConnectionsPerIp: number("max-per-ip", values["max-per-ip"], 1, 1_000_000) ??
       d.maxConnectionsPerIp,
+    connectRatePerIp: number("connect-rate", values["connect-rate"], 0, 1_000_000) ??
+      d.connectRatePerIp,
+    requestRate: number("request-rate", values["request-rate"], 0, 1_000_000) ?? d.requestRate,
     maxUploadBytes: uploadMb === undefined ? d.maxUploadBytes : Math.round(uploadMb * 1024 * 1024),
     scryptCost,
     verbose: !values.quiet,

@@ -43,6 +43,7 @@ export class Session {
   readonly #conn: Deno.Conn;
   readonly #outbound: Outbound;
   readonly #splitter: LineSplitter;
+  readonly #whenClosed = Promise.withResolvers<void>();
   #closed = false;
 
   constructor(conn: Deno.Conn, options: SessionOptions) {
@@ -66,6 +67,14 @@ export class Session {
 
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** Waits `ms`, or less if the session closes first. */
+  async pause(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const elapsed = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+    await Promise.race([elapsed, this.#whenClosed.promise]);
+    clearTimeout(timer);
   }
 
   /** Queues encoded bytes (an event encoded once for many sessions). */
@@ -159,6 +168,7 @@ export class Session {
   async close(graceful = false, graceMs = 2000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#whenClosed.resolve();
     this.#outbound.close();
     if (graceful) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -58,7 +58,7 @@ Deno.test("binary garbage never crashes the server and stored data stays intact"
 });
 
 Deno.test("a client that stops reading is disconnected and server memory stays bounded", async () => {
-  await using t = await startTestServer({ maxSendQueueBytes: 64 * 1024 });
+  await using t = await startTestServer({ maxSendQueueBytes: 64 * 1024, requestRate: 0 });
   const watcher = await registered(t.port, "watcher");
   const slow = await connect(t.port);
   await expectReply(slow, "REGISTER slow slow-pw", 200);
