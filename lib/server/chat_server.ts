@@ -19,7 +19,11 @@ import { Hub } from "./hub.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import { logOut } from "./presence.ts";
+import { FlushScheduler } from "./outbound.ts";
 import { encodeEvent, Session } from "./session.ts";
+
+/** How long events wait to be coalesced into one write per connection. */
+const FLUSH_DELAY_MS = 2;
 
 /** Options of {@linkcode startChatServer}: any config field, plus where to log. */
 export interface ChatServerOptions extends Partial<ServerConfig> {
@@ -119,6 +123,7 @@ export class ChatServer implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #ctx: State;
   readonly #sessions = new Map<Session, Promise<void>>();
+  readonly #flush = new FlushScheduler(FLUSH_DELAY_MS);
   readonly #perIp = new Map<string, number>();
   /** New-connection buckets by address; cleared every minute so the map cannot grow for ever. */
   #connectRate = new Map<string, TokenBucket>();
@@ -183,6 +188,7 @@ export class ChatServer implements AsyncDisposable {
       const session = new Session(conn, {
         maxLineBytes: config.maxLineBytes,
         maxSendQueueBytes: config.maxSendQueueBytes,
+        flush: this.#flush,
         onSlowReader: (s) => {
           log.info(
             `${s.label} disconnected: not reading (send queue over ${config.maxSendQueueBytes} bytes)`,
@@ -302,6 +308,7 @@ export class ChatServer implements AsyncDisposable {
     const notice = encodeEvent(SHUTDOWN_EVENT);
     const sessions = [...this.#sessions.keys()];
     for (const session of sessions) session.send(notice);
+    this.#flush.flush();
     await Promise.all(sessions.map((s) => s.close(true)));
     await Promise.all(this.#sessions.values());
     await ctx.store.close();

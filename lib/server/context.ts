@@ -46,6 +46,11 @@ export interface Outcome {
   readonly text: string | readonly string[];
   /** Runs after the reply is queued, so events it sends follow the reply. */
   readonly after?: () => void | Promise<void>;
+  /**
+   * A write the reply must wait for: the user is told only once it is stored. The session goes
+   * on with its next request meanwhile; replies still leave in request order.
+   */
+  readonly durable?: Promise<void>;
   /** Raw bytes that follow the reply line directly, with no event in between (a download). */
   readonly stream?: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>;
 }

@@ -7,7 +7,7 @@ import { Reply, Text } from "../protocol/codes.ts";
 import { formatReply } from "../protocol/reply.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { bindRequestArgs, resolveCommand } from "../protocol/request.ts";
-import type { HandlerTable, ServerContext } from "./context.ts";
+import type { HandlerTable, Outcome, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
 import { adminHandlers } from "./handlers/admin.ts";
 import { forumHandlers } from "./handlers/forum.ts";
@@ -33,6 +33,7 @@ export const HANDLERS: HandlerTable = {
 /** Handles one request line from a session; every outcome, errors included, is one reply. */
 export async function dispatch(ctx: ServerContext, session: Session, line: string): Promise<void> {
   session.lastActivity = Date.now();
+  let outcome: Outcome;
   try {
     const resolved = resolveCommand(line);
     const command = resolved.command;
@@ -50,21 +51,36 @@ export async function dispatch(ctx: ServerContext, session: Session, line: strin
       throw new ProtocolError(Reply.NOT_LOGGED_IN, Text.NOT_LOGGED_IN);
     }
     const { args } = bindRequestArgs(resolved);
-    const outcome = await handler(ctx, session, args);
-    if (outcome.stream) {
-      await streamReply(ctx, session, outcome.code, outcome.text, outcome.stream);
-      return;
-    }
-    session.reply(outcome.code, outcome.text);
-    if (outcome.after) await runAfter(ctx, session, outcome.after);
+    outcome = await handler(ctx, session, args);
   } catch (error) {
-    if (error instanceof ProtocolError) {
-      session.reply(error.code, error.message);
-    } else {
-      ctx.log.error(`${session.label}: request failed`, error);
-      session.reply(Reply.SERVER_ERROR, "Internal server error; the request was not completed");
-    }
+    outcome = failure(ctx, session, error);
   }
+  if (outcome.stream) {
+    await session.repliesSent(); // raw bytes must not overtake earlier replies
+    await streamReply(ctx, session, outcome.code, outcome.text, outcome.stream);
+    return;
+  }
+  const { code, text, durable, after } = outcome;
+  session.inTurn(async () => {
+    if (durable) {
+      try {
+        await durable;
+      } catch (error) {
+        ctx.log.error(`${session.label}: cannot store`, error);
+        session.reply(Reply.SERVER_ERROR, "Cannot store the message; it was not acknowledged");
+        return;
+      }
+    }
+    session.reply(code, text);
+    if (after) await runAfter(ctx, session, after);
+  });
+}
+
+/** The reply for a failed request: the user's error, or a 500 that is logged. */
+function failure(ctx: ServerContext, session: Session, error: unknown): Outcome {
+  if (error instanceof ProtocolError) return { code: error.code, text: error.message };
+  ctx.log.error(`${session.label}: request failed`, error);
+  return { code: Reply.SERVER_ERROR, text: "Internal server error; the request was not completed" };
 }
 
 /** Work after the reply: its failure is logged, never a second reply. */

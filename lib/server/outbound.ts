@@ -7,6 +7,35 @@
 /** Largest write handed to the socket at once; queued chunks are coalesced up to it. */
 const COALESCE_BYTES = 64 * 1024;
 
+/**
+ * Drains many queues on one timer, so events queued within a few milliseconds reach each socket
+ * in one write (one timer for every session, not one per connection).
+ */
+export class FlushScheduler {
+  readonly #delayMs: number;
+  #dirty = new Set<Outbound>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(delayMs: number) {
+    this.#delayMs = delayMs;
+  }
+
+  /** Asks for `outbound` to be drained at the next flush. */
+  schedule(outbound: Outbound): void {
+    this.#dirty.add(outbound);
+    this.#timer ??= setTimeout(() => this.flush(), this.#delayMs);
+  }
+
+  /** Drains everything scheduled, now. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const dirty = this.#dirty;
+    this.#dirty = new Set();
+    for (const outbound of dirty) outbound.kick();
+  }
+}
+
 /** Something bytes can be written to (a `Deno.Conn`). */
 export interface Writable {
   write(bytes: Uint8Array): Promise<number>;
@@ -21,6 +50,7 @@ export class Outbound {
   readonly #maxBytes: number;
   readonly #onOverflow: () => void;
   readonly #onError: (error: unknown) => void;
+  readonly #scheduler: FlushScheduler | undefined;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #writing = false;
@@ -33,7 +63,9 @@ export class Outbound {
     maxBytes: number,
     onOverflow: () => void,
     onError: (error: unknown) => void,
+    scheduler?: FlushScheduler,
   ) {
+    this.#scheduler = scheduler;
     this.#sink = sink;
     this.#maxBytes = maxBytes;
     this.#onOverflow = onOverflow;
@@ -56,8 +88,16 @@ export class Outbound {
     }
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.length;
-    if (!this.#writing && !this.#paused) void this.#drain();
+    if (!this.#writing && !this.#paused) {
+      if (this.#scheduler) this.#scheduler.schedule(this);
+      else void this.#drain();
+    }
     return true;
+  }
+
+  /** Starts writing what is queued, unless a write is already under way. */
+  kick(): void {
+    if (!this.#writing && !this.#paused && this.#queue.length > 0) void this.#drain();
   }
 
   /**
@@ -88,6 +128,8 @@ export class Outbound {
 
   /** Resolves when everything queued so far has been written (or the queue was closed). */
   flushed(): Promise<void> {
+    // Bytes waiting for the flush timer are written now: someone is waiting for them.
+    if (!this.#writing && !this.#paused && this.#queue.length > 0) void this.#drain();
     if (!this.#writing) return Promise.resolve();
     if (!this.#idle) {
       let resolve = () => {};

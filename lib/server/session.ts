@@ -6,7 +6,7 @@
 import { type ChatEvent, formatEvent } from "../protocol/events.ts";
 import { type Frame, LineSplitter } from "../protocol/line_splitter.ts";
 import { formatReply } from "../protocol/reply.ts";
-import { Outbound } from "./outbound.ts";
+import { type FlushScheduler, Outbound } from "./outbound.ts";
 
 const encoder = new TextEncoder();
 
@@ -21,6 +21,8 @@ export interface SessionOptions {
   readonly maxSendQueueBytes: number;
   /** Called once, when the peer stops reading and the queue overflows. */
   readonly onSlowReader: (session: Session) => void;
+  /** Coalesces writes of many sessions on one timer. */
+  readonly flush?: FlushScheduler;
 }
 
 let nextSessionId = 1;
@@ -44,6 +46,8 @@ export class Session {
   readonly #outbound: Outbound;
   readonly #splitter: LineSplitter;
   readonly #whenClosed = Promise.withResolvers<void>();
+  /** Replies wait their turn here, so they leave in request order even when some wait for storage. */
+  #replies: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(conn: Deno.Conn, options: SessionOptions) {
@@ -57,6 +61,7 @@ export class Session {
       options.maxSendQueueBytes,
       () => options.onSlowReader(this),
       () => this.close(),
+      options.flush,
     );
   }
 
@@ -87,6 +92,16 @@ export class Session {
     this.#outbound.send(encoder.encode(formatReply(code, text)));
   }
 
+  /** Runs `task` after every reply queued before it (it sends the next reply). */
+  inTurn(task: () => Promise<void>): void {
+    this.#replies = this.#replies.then(task);
+  }
+
+  /** Resolves when every queued reply has gone out. */
+  repliesSent(): Promise<void> {
+    return this.#replies;
+  }
+
   /** Queues an event for this session only. */
   event(event: ChatEvent): void {
     this.#outbound.send(encodeEvent(event));
@@ -98,7 +113,7 @@ export class Session {
    */
   async readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void> {
     // Chat lines are short; a small buffer per connection keeps thousands of sessions cheap.
-    const buffer = new Uint8Array(16 * 1024);
+    const buffer = new Uint8Array(4 * 1024);
     while (!this.#closed) {
       // One frame at a time: a handler may switch to raw bytes (readRaw) after its line.
       for (let frame = this.#splitter.next(); frame; frame = this.#splitter.next()) {

@@ -10,6 +10,7 @@ import type { PasswordHash } from "../auth/password.ts";
 import type {
   FileItem,
   HistoryQuery,
+  Pending,
   PostItem,
   PrivateMessage,
   RoomRecord,
@@ -26,6 +27,13 @@ export const KV_FILE = "labchat.kv";
 
 /** Deno KV allows at most this many mutations in one atomic operation. */
 const MAX_MUTATIONS = 500;
+
+/** Most bytes of values in one group commit (Deno KV refuses atomic operations over 800 KiB). */
+const BATCH_BYTES = 256 * 1024;
+
+/** An upper bound of a message's stored size (UTF-8 takes at most 3 bytes per UTF-16 unit). */
+const sizeOf = (message: { text: string; from: string }): number =>
+  (message.text.length + message.from.length) * 3 + 256;
 
 type Counter = "broadcast" | "pm" | "room" | "motd" | "thread_item";
 
@@ -74,6 +82,15 @@ export class KvStore implements Store {
   readonly #counters = new Counters();
   #motdCursor = 0;
   #closed = false;
+  /** Accounts found so far (never names that were not found: those could grow without bound). */
+  readonly #users = new Map<string, UserRecord>();
+  /** Writes waiting for the next group commit. */
+  #batch: {
+    add: (op: Deno.AtomicOperation) => void;
+    bytes: number;
+    done: PromiseWithResolvers<void>;
+  }[] = [];
+  #committing: Promise<void> | undefined;
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -87,22 +104,27 @@ export class KvStore implements Store {
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    return (await this.#kv.get<UserRecord>(["user", name])).value ?? undefined;
+    const cached = this.#users.get(name);
+    if (cached) return cached;
+    const user = (await this.#kv.get<UserRecord>(["user", name])).value ?? undefined;
+    if (user) this.#users.set(name, user);
+    return user;
   }
 
   async createUser(user: UserRecord): Promise<boolean> {
     const key = ["user", user.name];
     const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, user)
       .commit();
+    if (result.ok) this.#users.set(user.name, user);
     return result.ok;
   }
 
   async setPassword(name: string, password: PasswordHash): Promise<void> {
     const entry = await this.#kv.get<UserRecord>(["user", name]);
     if (!entry.value) throw new Error(`Cannot change password: user "${name}" does not exist`);
-    await commit(
-      this.#kv.atomic().check(entry).set(["user", name], { ...entry.value, password }),
-    );
+    const updated = { ...entry.value, password };
+    await commit(this.#kv.atomic().check(entry).set(["user", name], updated));
+    this.#users.set(name, updated);
   }
 
   async getLockout(name: string): Promise<LockoutState> {
@@ -143,31 +165,33 @@ export class KvStore implements Store {
     await this.#kv.set(["seen", record.name], record);
   }
 
-  async appendBroadcast(from: string, text: string, at: number): Promise<StoredMessage> {
+  appendBroadcast(from: string, text: string, at: number): Pending<StoredMessage> {
     const message = { number: this.#counters.next("broadcast"), from, text, at };
-    const op = this.#kv.atomic().set(["broadcast", message.number], message);
-    await commit(this.#counters.persist(op, "broadcast", message.number));
-    return message;
+    const committed = this.#groupCommit((op) => {
+      op.set(["broadcast", message.number], message);
+      this.#counters.persist(op, "broadcast", message.number);
+    }, sizeOf(message));
+    return { value: message, committed };
   }
 
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
     return this.#history<StoredMessage>(["broadcast"], query);
   }
 
-  async appendPrivate(
+  appendPrivate(
     from: string,
     to: string,
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Promise<PrivateMessage> {
+  ): Pending<PrivateMessage> {
     const message = { number: this.#counters.next("pm"), from, to, text, at };
-    let op = this.#kv.atomic()
-      .set(["pm", from, message.number], message)
-      .set(["pm", to, message.number], message);
-    if (queueOffline) op = op.set(["offline", to, message.number], message);
-    await commit(this.#counters.persist(op, "pm", message.number));
-    return message;
+    const committed = this.#groupCommit((op) => {
+      op.set(["pm", from, message.number], message).set(["pm", to, message.number], message);
+      if (queueOffline) op.set(["offline", to, message.number], message);
+      this.#counters.persist(op, "pm", message.number);
+    }, sizeOf(message) * 3);
+    return { value: message, committed };
   }
 
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
@@ -353,6 +377,41 @@ export class KvStore implements Store {
     return index;
   }
 
+  /**
+   * Group commit: while one atomic commit is under way, new writes gather and go in the next,
+   * so the commit rate (an fsync each) does not bound the message rate.
+   */
+  #groupCommit(add: (op: Deno.AtomicOperation) => void, bytes: number): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.#batch.push({ add, bytes, done });
+    this.#committing ??= this.#drainBatches();
+    return done.promise;
+  }
+
+  async #drainBatches(): Promise<void> {
+    while (this.#batch.length > 0) {
+      // Stay well inside Deno KV's limits per atomic operation (mutations and total size).
+      let count = 0;
+      let bytes = 0;
+      while (
+        count < Math.min(100, this.#batch.length) &&
+        (count === 0 || bytes + this.#batch[count].bytes <= BATCH_BYTES)
+      ) {
+        bytes += this.#batch[count++].bytes;
+      }
+      const batch = this.#batch.splice(0, count);
+      const op = this.#kv.atomic();
+      for (const item of batch) item.add(op);
+      try {
+        await commit(op);
+        for (const item of batch) item.done.resolve();
+      } catch (error) {
+        for (const item of batch) item.done.reject(error);
+      }
+    }
+    this.#committing = undefined;
+  }
+
   /** Newest `limit` entries under `prefix` at or after `since`, returned oldest first. */
   async #history<T extends StoredMessage>(
     prefix: Deno.KvKey,
@@ -369,12 +428,11 @@ export class KvStore implements Store {
     return out.reverse();
   }
 
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#kv.close();
-    }
-    return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#committing) await this.#committing; // nothing accepted is left unwritten
+    this.#kv.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

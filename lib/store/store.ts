@@ -80,6 +80,15 @@ export interface FileItem {
 /** Something in a thread, in the order it was added. */
 export type ThreadItem = PostItem | FileItem;
 
+/**
+ * A write whose result is known at once (a message and its number) and whose commit completes
+ * later. Nothing may be acknowledged to a user before `committed` resolves.
+ */
+export interface Pending<T> {
+  readonly value: T;
+  readonly committed: Promise<void>;
+}
+
 /** Limits for reading a history. */
 export interface HistoryQuery {
   /** Only messages at or after this epoch ms. */
@@ -108,18 +117,21 @@ export interface Store extends AsyncDisposable {
   loadSeen(): Promise<Map<string, SeenRecord>>;
   setSeen(record: SeenRecord): Promise<void>;
 
-  /** Stores a broadcast and returns it with its number (1, 2, …). */
-  appendBroadcast(from: string, text: string, at: number): Promise<StoredMessage>;
+  /** Stores a broadcast, numbered 1, 2, … (group-committed with concurrent writes). */
+  appendBroadcast(from: string, text: string, at: number): Pending<StoredMessage>;
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]>;
 
-  /** Stores a private message in both users' history and, if asked, the recipient's offline queue. */
+  /**
+   * Stores a private message in both users' history and, if asked, the recipient's offline queue
+   * (group-committed with concurrent writes).
+   */
   appendPrivate(
     from: string,
     to: string,
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Promise<PrivateMessage>;
+  ): Pending<PrivateMessage>;
   /** A user's private messages, sent and received, optionally with one other user only. */
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]>;
   /** Removes and returns the user's offline queue, oldest first. */

@@ -55,17 +55,21 @@ export const messagingHandlers: HandlerTable = {
       throw new ProtocolError(Reply.BLOCKED_BY_RECIPIENT, Text.BLOCKED_BY_RECIPIENT);
     }
     const online = ctx.hub.isOnline(to);
-    await ctx.store.appendPrivate(from, to, text, Date.now(), !online);
+    const stored = ctx.store.appendPrivate(from, to, text, Date.now(), !online);
     if (online) {
       ctx.hub.sendTo(to, encodeEvent({ type: "private", from, text }));
-      return ok(`Message sent to ${to}`);
+      return { ...ok(`Message sent to ${to}`), durable: stored.committed };
     }
-    return ok(`${to} is offline; the message will be delivered at next login`);
+    return {
+      ...ok(`${to} is offline; the message will be delivered at next login`),
+      durable: stored.committed,
+    };
   },
 
-  async BROADCAST(ctx, session, [text]) {
+  BROADCAST(ctx, session, [text]) {
     const from = session.user as string;
-    const message = await ctx.store.appendBroadcast(from, text, Date.now());
+    // Delivered at once; acknowledged to the sender only once stored (the reply waits for it).
+    const { value: message, committed } = ctx.store.appendBroadcast(from, text, Date.now());
     const when = formatTimestamp(message.at);
     ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
     const bytes = encodeEvent({ type: "broadcast", from, number: message.number, text });
@@ -76,8 +80,11 @@ export const messagingHandlers: HandlerTable = {
       return true;
     });
     const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
-    if (refused) return { code: Reply.PARTIAL, text: `${summary} ${Text.PARTIAL_BROADCAST}` };
-    return ok(summary);
+    if (refused) {
+      const partial = `${summary} ${Text.PARTIAL_BROADCAST}`;
+      return Promise.resolve({ code: Reply.PARTIAL, text: partial, durable: committed });
+    }
+    return Promise.resolve({ ...ok(summary), durable: committed });
   },
 
   async HISTORY(ctx, session, args) {
