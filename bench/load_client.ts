@@ -8,7 +8,7 @@
 const LF = 0x0a;
 const encoder = new TextEncoder();
 
-/** A logged-in connection that counts the broadcast events (602) it receives. */
+/** A logged-in connection that counts the events of one code (602 broadcasts by default). */
 export class LoadClient {
   readonly #conn: Deno.TcpConn;
   /** Broadcast events received. */
@@ -16,6 +16,7 @@ export class LoadClient {
   /** Latencies (ms) of broadcasts whose text carries `t=<epoch ms>`, when sampling. */
   readonly latencies: number[] = [];
   readonly #sample: boolean;
+  readonly #code: Uint8Array;
   #atLineStart = true;
   #head = new Uint8Array(4);
   #headLength = 0;
@@ -23,13 +24,19 @@ export class LoadClient {
   readonly #decoder = new TextDecoder();
   #loop: Promise<void> | undefined;
 
-  private constructor(conn: Deno.TcpConn, sample: boolean) {
+  private constructor(conn: Deno.TcpConn, sample: boolean, code: string) {
     this.#conn = conn;
     this.#sample = sample;
+    this.#code = encoder.encode(code);
   }
 
   /** Connects and registers `name`; counting starts right after the welcome. */
-  static async register(port: number, name: string, sample: boolean): Promise<LoadClient> {
+  static async register(
+    port: number,
+    name: string,
+    sample: boolean,
+    code = "602",
+  ): Promise<LoadClient> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await writeAll(conn, encoder.encode(`REGISTER ${name} pw\n`));
     // Read the reply to REGISTER byte by byte so nothing after it is consumed here; others'
@@ -46,7 +53,7 @@ export class LoadClient {
       }
     }
     if (!line.startsWith("200 ")) throw new Error(`REGISTER ${name} failed: ${line}`);
-    const client = new LoadClient(conn, sample);
+    const client = new LoadClient(conn, sample, code);
     client.#loop = client.#read();
     return client;
   }
@@ -72,7 +79,8 @@ export class LoadClient {
         this.#atLineStart = false;
         if (this.#headLength === 4) {
           const h = this.#head;
-          if (h[0] === 0x36 && h[1] === 0x30 && h[2] === 0x32 && h[3] === 0x20) this.received++;
+          const c = this.#code;
+          if (h[0] === c[0] && h[1] === c[1] && h[2] === c[2] && h[3] === 0x20) this.received++;
           this.#headLength = 0;
         }
       }

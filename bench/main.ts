@@ -2,7 +2,7 @@
  * `deno task bench`: measures the server on loopback and prints a table (and writes JSON to
  * bench/results/). Every loop is bounded in count and time.
  *
- *   --clients 100,1000    client counts for the fan-out runs
+ *   --clients 100,1000,5000  client counts for the fan-out and idle-connection runs
  *   --broadcasts 200      broadcasts per burst run
  *   --rate 500            broadcasts per second in the paced latency run
  *   --seconds 4           length of the paced run
@@ -10,7 +10,7 @@
  *   --logins 40           logins in the login-rate run (default scrypt cost)
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer (run with 0% and 5% loss)
- *   --scenarios LIST      which to run: fanout,persistence,logins,forum,p2p (default all)
+ *   --scenarios LIST      which to run: fanout,idle,rooms,persistence,logins,forum,p2p (default all)
  * @module
  */
 
@@ -108,6 +108,30 @@ async function connectUsers(
   });
 }
 
+/** RSS per connection for `n` connections that are open but not logged in (no presence, no KV). */
+async function idleConnections(n: number): Promise<Row> {
+  const server = await startServer();
+  try {
+    const base = await rssOf(server.pid);
+    const conns: Deno.TcpConn[] = [];
+    for (let i = 0; i < n; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const rss = await rssOf(server.pid);
+    for (const conn of conns) conn.close();
+    return {
+      scenario: `${n} idle connections, not logged in`,
+      figures: {
+        "server RSS MiB": +(rss / 1048576).toFixed(1),
+        "RSS per connection KiB": +((rss - base) / n / 1024).toFixed(2),
+      },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
 /** Waits until the receivers have `expected` broadcasts between them, or `timeoutMs` passes. */
 async function untilReceived(
   receivers: LoadClient[],
@@ -177,7 +201,7 @@ async function fanout(
     await new Promise((r) => setTimeout(r, 500)); // let login notices settle
     const rss = await rssOf(server.pid);
     const rows: Row[] = [{
-      scenario: `${n} idle logged-in connections`,
+      scenario: `${n} logged in (RSS high-water: each login announced to all)`,
       figures: {
         "server RSS MiB": +(rss / 1048576).toFixed(1),
         "RSS per connection KiB": +((rss - baseRss) / n / 1024).toFixed(2),
@@ -224,6 +248,43 @@ async function fanout(
   }
 }
 
+/** ROOM SAY pipelined by one member into a room of `members`; acks/s and deliveries/s. */
+async function roomThroughput(members: number, messages: number): Promise<Row> {
+  const server = await startServer(["--scrypt-cost", "2"]);
+  try {
+    const sender = await ChatConnection.connect({ hostname: "127.0.0.1", port: server.port });
+    await sender.request("REGISTER speaker pw");
+    const others: LoadClient[] = [];
+    for (let i = 0; i < members - 1; i++) {
+      others.push(await LoadClient.register(server.port, `m${i}`, false, "603"));
+    }
+    const created = await sender.request(`ROOM CREATE ${others.map((_, i) => `m${i}`).join(" ")}`);
+    if (created.code !== 200) throw new Error(`ROOM CREATE failed: ${created.text}`);
+    const start = performance.now();
+    const acks: Promise<unknown>[] = [];
+    for (let i = 0; i < messages; i++) {
+      acks.push(sender.request(`ROOM SAY 1 message ${i}`));
+      if (acks.length >= 64) await acks.shift();
+    }
+    await Promise.all(acks);
+    const acked = (performance.now() - start) / 1000;
+    const got = await untilReceived(others, messages * others.length, 60_000);
+    const delivered = (performance.now() - start) / 1000;
+    await Promise.all([sender.close(), ...others.map((o) => o.close())]);
+    return {
+      scenario: `room of ${members}: ROOM SAY pipelined by one member (64 in flight)`,
+      figures: {
+        messages,
+        "acks/s": Math.round(messages / acked),
+        "deliveries/s": Math.round(got / delivered),
+        lost: messages * others.length - got,
+      },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
 async function persistence(messages: number): Promise<Row> {
   const server = await startServer();
   try {
@@ -238,7 +299,7 @@ async function persistence(messages: number): Promise<Row> {
     const elapsed = (performance.now() - start) / 1000;
     await Promise.all([a.close(), b.close()]);
     return {
-      scenario: "private messages stored and acknowledged (64 in flight)",
+      scenario: "private messages (MSG) stored and acknowledged (64 in flight)",
       figures: { messages, "acks/s": Math.round(messages / elapsed) },
     };
   } finally {
@@ -408,7 +469,7 @@ if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      clients: { type: "string", default: "100,1000" },
+      clients: { type: "string", default: "100,1000,5000" },
       broadcasts: { type: "string", default: "200" },
       rate: { type: "string", default: "500" },
       seconds: { type: "string", default: "4" },
@@ -416,7 +477,7 @@ if (import.meta.main) {
       logins: { type: "string", default: "40" },
       "file-mib": { type: "string", default: "100" },
       "p2p-mib": { type: "string", default: "200" },
-      scenarios: { type: "string", default: "fanout,persistence,logins,forum,p2p" },
+      scenarios: { type: "string", default: "fanout,idle,rooms,persistence,logins,forum,p2p" },
     },
   });
   const rows: Row[] = [];
@@ -443,6 +504,10 @@ if (import.meta.main) {
       () => fanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
     );
   }
+  for (const n of values.clients.split(",").map(Number)) {
+    await run(`idle ${n} connections`, () => idleConnections(n));
+  }
+  await run("rooms", () => roomThroughput(100, Number(values.messages)));
   await run("persistence", () => persistence(Number(values.messages)));
   await run("logins", () => logins(Number(values.logins)));
   await run("forum transfer", () => forumTransfer(Number(values["file-mib"])));

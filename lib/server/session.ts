@@ -113,7 +113,7 @@ export class Session {
    */
   async readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void> {
     // Chat lines are short; a small buffer per connection keeps thousands of sessions cheap.
-    const buffer = new Uint8Array(4 * 1024);
+    const buffer = new Uint8Array(2 * 1024);
     while (!this.#closed) {
       // One frame at a time: a handler may switch to raw bytes (readRaw) after its line.
       for (let frame = this.#splitter.next(); frame; frame = this.#splitter.next()) {

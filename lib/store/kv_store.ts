@@ -82,6 +82,8 @@ export class KvStore implements Store {
   readonly #counters = new Counters();
   #motdCursor = 0;
   #closed = false;
+  /** Last message number of each room, loaded at start and kept in memory. */
+  readonly #roomCounts = new Map<number, number>();
   /** Accounts found so far (never names that were not found: those could grow without bound). */
   readonly #users = new Map<string, UserRecord>();
   /** Writes waiting for the next group commit. */
@@ -101,6 +103,13 @@ export class KvStore implements Store {
     await this.#counters.load(this.#kv);
     const cursor = await this.#kv.get<number>(["meta", "motd_cursor"]);
     this.#motdCursor = cursor.value ?? 0;
+    for await (const room of this.#kv.list<RoomRecord>({ prefix: ["room"] })) {
+      const last = this.#kv.list<StoredMessage>({ prefix: ["room_msg", room.value.id] }, {
+        reverse: true,
+        limit: 1,
+      });
+      for await (const entry of last) this.#roomCounts.set(room.value.id, entry.value.number);
+    }
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
@@ -249,24 +258,14 @@ export class KvStore implements Store {
     return rooms;
   }
 
-  async appendRoomMessage(
-    room: number,
-    from: string,
-    text: string,
-    at: number,
-  ): Promise<StoredMessage> {
-    // Numbers are per room (1, 2, …); the key check makes two concurrent posts retry, not collide.
-    const last = await this.#kv.list<StoredMessage>({ prefix: ["room_msg", room] }, {
-      reverse: true,
-      limit: 1,
-    }).next();
-    const number = last.done ? 1 : last.value.value.number + 1;
+  appendRoomMessage(room: number, from: string, text: string, at: number): Pending<StoredMessage> {
+    const number = (this.#roomCounts.get(room) ?? 0) + 1;
+    this.#roomCounts.set(room, number);
     const message = { number, from, text, at };
-    const key = ["room_msg", room, number];
-    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, message)
-      .commit();
-    if (!result.ok) return this.appendRoomMessage(room, from, text, at);
-    return message;
+    const committed = this.#groupCommit((op) => {
+      op.set(["room_msg", room, number], message);
+    }, sizeOf(message));
+    return { value: message, committed };
   }
 
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {

@@ -144,7 +144,8 @@ export interface Store extends AsyncDisposable {
     at: number,
   ): Promise<{ room: RoomRecord; created: boolean }>;
   listRooms(): Promise<RoomRecord[]>;
-  appendRoomMessage(room: number, from: string, text: string, at: number): Promise<StoredMessage>;
+  /** Stores a room message, numbered 1, 2, … per room (group-committed with concurrent writes). */
+  appendRoomMessage(room: number, from: string, text: string, at: number): Pending<StoredMessage>;
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]>;
 
   /** Creates the thread unless the name is taken; false when it is. */

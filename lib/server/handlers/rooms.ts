@@ -72,10 +72,15 @@ export const roomHandlers: HandlerTable = {
     );
   },
 
-  async "ROOM SAY"(ctx, session, [idText, text]) {
+  "ROOM SAY"(ctx, session, [idText, text]) {
     const me = session.user as string;
     const room = roomFor(ctx, idText, me);
-    const message = await ctx.store.appendRoomMessage(room.id, me, text, Date.now());
+    const { value: message, committed } = ctx.store.appendRoomMessage(
+      room.id,
+      me,
+      text,
+      Date.now(),
+    );
     ctx.log.info(
       `${me} issued a message in separate room ${room.id}: ${message.number}; ${
         formatTimestamp(message.at)
@@ -85,7 +90,8 @@ export const roomHandlers: HandlerTable = {
     for (const user of room.members) {
       if (user !== me && !ctx.blocks.has(user, me)) ctx.hub.sendTo(user, bytes);
     }
-    return ok(`Message #${message.number} sent to room ${room.id}`);
+    const reply = ok(`Message #${message.number} sent to room ${room.id}`);
+    return Promise.resolve({ ...reply, durable: committed });
   },
 
   "ROOM LIST"(ctx, session) {
