@@ -61,11 +61,6 @@ export class PeerService implements AsyncDisposable {
     return this.#options.advertisedPort ?? this.#socket.port;
   }
 
-  /** Users with an open private chat. */
-  get privateUsers(): string[] {
-    return [...this.#channels.keys()];
-  }
-
   /** Tells the server where this client takes UDP traffic (after each login). */
   async reportPort(): Promise<void> {
     const reply = await this.#chat.request(`UDP ${this.udpPort}`);

@@ -73,11 +73,6 @@ export class SendWindow {
     return this.#ackedCount;
   }
 
-  /** Whether a chunk has been acknowledged. */
-  isAcked(seq: number): boolean {
-    return this.#acked[seq] === 1;
-  }
-
   /** Current retransmission timeout, ms. */
   get rto(): number {
     return Math.min(this.#maxRto, this.#rto * this.#backoff);

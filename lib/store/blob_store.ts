@@ -100,18 +100,4 @@ export class BlobStore {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
   }
-
-  /** Names of the files currently in the store (committed blobs only). */
-  async list(): Promise<string[]> {
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(this.#dir)) if (entry.isFile) names.push(entry.name);
-    return names;
-  }
-
-  /** Names of unfinished uploads (for tests and diagnostics). */
-  async listTemporary(): Promise<string[]> {
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(this.#tmp)) names.push(entry.name);
-    return names;
-  }
 }
