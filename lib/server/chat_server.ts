@@ -23,7 +23,7 @@ import { FlushScheduler } from "./outbound.ts";
 import { encodeEvent, Session } from "./session.ts";
 
 /** How long events wait to be coalesced into one write per connection. */
-const FLUSH_DELAY_MS = 2;
+const FLUSH_DELAY_MS = 4;
 
 /** Options of {@linkcode startChatServer}: any config field, plus where to log. */
 export interface ChatServerOptions extends Partial<ServerConfig> {
