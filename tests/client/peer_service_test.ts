@@ -5,6 +5,7 @@ import { hashFile } from "../../lib/fs/hash_file.ts";
 import { PeerSocket } from "../../lib/p2p/peer_socket.ts";
 import { TransferError } from "../../lib/p2p/transfer_error.ts";
 import { LossyRelay } from "../p2p/lossy_relay.ts";
+import { randomBytes } from "../random_bytes.ts";
 import { expectReply, quit, registered, startTestServer } from "../helpers.ts";
 
 /** Records what a PeerService reports. */
@@ -126,10 +127,7 @@ Deno.test("SENDFILE through the server's introduction and a lossy link arrives a
     await yodaPeers.reportPort();
     await obiwanPeers.reportPort();
     const path = join(dir, "example1.mp4");
-    const bytes = new Uint8Array(2 * 1024 * 1024 + 123);
-    for (let i = 0; i < bytes.length; i += 65536) {
-      crypto.getRandomValues(bytes.subarray(i, i + 65536));
-    }
+    const bytes = randomBytes(2 * 1024 * 1024 + 123);
     await Deno.writeFile(path, bytes);
     const result = await yodaPeers.sendFile("obiwan", path);
     assertEquals(result.bytes, bytes.length);

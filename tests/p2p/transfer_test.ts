@@ -8,18 +8,14 @@ import { type PeerAddress, PeerSocket } from "../../lib/p2p/peer_socket.ts";
 import { PrivateChannel } from "../../lib/p2p/private_chat.ts";
 import { TransferError } from "../../lib/p2p/transfer_error.ts";
 import { LossyRelay } from "./lossy_relay.ts";
+import { writeRandomFile } from "../random_bytes.ts";
 
 const TOKEN = tokenFromHex("0123456789abcdef0123456789abcdef") ?? new Uint8Array(16);
 const at = (port: number): PeerAddress => ({ hostname: "127.0.0.1", port });
 
 async function randomFile(dir: string, bytes: number, name = "example1.mp4"): Promise<string> {
   const path = join(dir, name);
-  using file = await Deno.open(path, { write: true, createNew: true });
-  const chunk = new Uint8Array(64 * 1024);
-  for (let done = 0; done < bytes; done += chunk.length) {
-    crypto.getRandomValues(chunk);
-    await file.write(chunk.subarray(0, Math.min(chunk.length, bytes - done)));
-  }
+  await writeRandomFile(path, bytes);
   return path;
 }
 

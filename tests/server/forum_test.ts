@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ChecksumError, downloadFile, hashFile, uploadFile } from "../../lib/client/transfers.ts";
 import { connect, expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import { randomBytes } from "../random_bytes.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -165,8 +166,7 @@ Deno.test("a 50 MiB file makes the round trip with its SHA-256 intact", async ()
   await using t = await startTestServer();
   const yoda = await registered(t.port, "yoda");
   const size = 50 * 1024 * 1024;
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+  const bytes = randomBytes(size);
   const { dir, path } = await tempFile(bytes, "big.bin");
   const expected = sha256(bytes);
   try {

@@ -29,39 +29,28 @@ Deno.test("with a certificate the server speaks TLS; clients that trust its CA g
     await plain.done;
     await expectReply(chat, "WHO", 200, "1 user online");
 
-    const run = await runClientScript(
-      [
-        "localhost",
-        String(t.port),
-        "--tls",
-        "--ca",
-        certs.caFile,
-        "--user",
-        "yoda",
-        "--exec",
-        "HISTORY",
-      ],
-      [],
-      { NO_COLOR: "1", LABCHAT_PASSWORD: "wise" },
-    );
+    // chat-client over TLS, trusting the test CA: log in as yoda and read the history.
+    const historyOverTls = () =>
+      runClientScript(
+        [
+          "localhost",
+          String(t.port),
+          "--tls",
+          "--ca",
+          certs.caFile,
+          "--user",
+          "yoda",
+          "--exec",
+          "HISTORY",
+        ],
+        [],
+        { NO_COLOR: "1", LABCHAT_PASSWORD: "wise" },
+      );
+    const run = await historyOverTls();
     assertEquals(run.code, 1, "yoda is still logged in on the first connection");
     assertEquals(run.stderr, ["yoda is already logged in elsewhere"]);
     await quit(chat);
-    const again = await runClientScript(
-      [
-        "localhost",
-        String(t.port),
-        "--tls",
-        "--ca",
-        certs.caFile,
-        "--user",
-        "yoda",
-        "--exec",
-        "HISTORY",
-      ],
-      [],
-      { NO_COLOR: "1", LABCHAT_PASSWORD: "wise" },
-    );
+    const again = await historyOverTls();
     assertEquals(again.code, 0, again.lines.join("\n"));
     assert(again.stdout.some((l) => l.endsWith("; yoda; over TLS")));
   } finally {
