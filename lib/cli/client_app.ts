@@ -248,66 +248,63 @@ class ClientApp {
     }
     const [thread, name] = args;
     const show = throttledProgress(name, (text) => this.#term.progress(text));
-    try {
+    await this.#attempt(name, async () => {
       if (upper === "UPLOAD") {
         this.#showReply(await uploadFile(this.#chat, thread, name, show));
-      } else {
-        const result = await downloadFile(this.#chat, thread, name, this.#args.downloads, show);
-        this.#term.progress(undefined);
-        if (result.savedAs) {
-          this.#term.print(`${name} successfully downloaded to ${result.savedAs}`);
-        } else this.#showReply(result.reply);
+        return;
       }
-    } catch (error) {
-      if (error instanceof ConnectionClosedError) throw error;
-      this.#fail(
-        error instanceof Deno.errors.NotFound
-          ? `Cannot read "${name}": no such file`
-          : describeError(error),
-      );
-    } finally {
+      const result = await downloadFile(this.#chat, thread, name, this.#args.downloads, show);
       this.#term.progress(undefined);
-    }
+      if (result.savedAs) this.#term.print(`${name} successfully downloaded to ${result.savedAs}`);
+      else this.#showReply(result.reply);
+    });
   }
 
   async #peerCommand(word: string, args: string[], line: string): Promise<void> {
     const peers = this.#peers;
-    if (!peers) {
-      this.#fail("Peer-to-peer is not available in this client");
-      return;
-    }
+    if (!peers) return this.#fail("Peer-to-peer is not available in this client");
     const sub = args[0]?.toUpperCase();
-    try {
-      if (word === "SENDFILE") {
-        if (args.length !== 2) return this.#fail("Usage: SENDFILE <user> <file>");
-        const [user, path] = args;
-        const show = throttledProgress(basename(path), (text) => this.#term.progress(text));
+    if (word === "SENDFILE") {
+      if (args.length !== 2) return this.#fail("Usage: SENDFILE <user> <file>");
+      const [user, path] = args;
+      const show = throttledProgress(basename(path), (text) => this.#term.progress(text));
+      await this.#attempt(path, async () => {
         await peers.sendFile(user, path, show);
         this.#term.progress(undefined);
         this.#term.print(this.#colors.green(`${basename(path)} has uploaded`));
-      } else if ((sub === "START" || sub === "STOP") && args.length === 2) {
-        const user = args[1];
-        if (sub === "START") {
-          await peers.startPrivate(user);
-          this.#term.print(`Start private messaging with ${user}`);
-        } else {
-          await peers.stopPrivate(user);
-          this.#term.print(`Stopped private messaging with ${user}`);
-        }
-      } else if (args.length >= 2) {
-        const text = line.trim().replace(/^\S+\s+\S+\s+/, "");
-        await peers.sendPrivate(args[0], text);
-      } else {
-        this.#fail("Usage: PRIVATE START <user> | PRIVATE <user> <text> | PRIVATE STOP <user>");
-      }
+      });
+    } else if ((sub === "START" || sub === "STOP") && args.length === 2) {
+      const user = args[1];
+      await this.#attempt(undefined, async () => {
+        if (sub === "START") await peers.startPrivate(user);
+        else await peers.stopPrivate(user);
+        this.#term.print(
+          sub === "START"
+            ? `Start private messaging with ${user}`
+            : `Stopped private messaging with ${user}`,
+        );
+      });
+    } else if (args.length >= 2) {
+      const text = line.trim().replace(/^\S+\s+\S+\s+/, "");
+      await this.#attempt(undefined, () => peers.sendPrivate(args[0], text));
+    } else {
+      this.#fail("Usage: PRIVATE START <user> | PRIVATE <user> <text> | PRIVATE STOP <user>");
+    }
+  }
+
+  /**
+   * Runs a command the client carries out itself. Its failure is reported and counted; a lost
+   * connection is not its failure and ends the session. `file` names a local file it reads.
+   */
+  async #attempt(file: string | undefined, task: () => Promise<void>): Promise<void> {
+    try {
+      await task();
     } catch (error) {
-      this.#term.progress(undefined);
       if (error instanceof ConnectionClosedError) throw error;
-      this.#fail(
-        error instanceof Deno.errors.NotFound
-          ? `Cannot read "${args[1]}": no such file`
-          : describeError(error),
-      );
+      const missing = file !== undefined && error instanceof Deno.errors.NotFound;
+      this.#fail(missing ? `Cannot read "${file}": no such file` : describeError(error));
+    } finally {
+      this.#term.progress(undefined);
     }
   }
 

@@ -47,8 +47,6 @@ export async function uploadFile(
   );
 }
 
-export { hashFile };
-
 /** A name in `dir` that does not exist yet: `name`, else `name (1).ext`, `name (2).ext`, … */
 export async function freeName(dir: string, name: string): Promise<string> {
   const dot = name.lastIndexOf(".");

@@ -171,11 +171,6 @@ export class Session {
     }
   }
 
-  /** Resolves when what is queued has been written. */
-  flushed(): Promise<void> {
-    return this.#outbound.flushed();
-  }
-
   /**
    * Closes the connection. With `graceful`, queued bytes are written first (bounded by
    * `graceMs`). Idempotent.

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { PeerService, type PeerServiceEvents } from "../../lib/client/peer_service.ts";
 import { hashFile } from "../../lib/fs/hash_file.ts";
 import { PeerSocket } from "../../lib/p2p/peer_socket.ts";
+import type { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { TransferError } from "../../lib/p2p/transfer_error.ts";
 import { LossyRelay } from "../p2p/lossy_relay.ts";
 import { randomBytes } from "../random_bytes.ts";
@@ -42,7 +43,7 @@ function recorder() {
 
 /** Feeds a connection's events to its PeerService, as the client's event pump does. */
 async function pump(
-  chat: { events(): AsyncGenerator<import("../../lib/protocol/events.ts").ChatEvent> },
+  chat: ChatConnection,
   peers: PeerService,
 ) {
   for await (const event of chat.events()) peers.handleEvent(event);

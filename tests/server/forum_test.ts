@@ -1,7 +1,9 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { ChecksumError, downloadFile, hashFile, uploadFile } from "../../lib/client/transfers.ts";
+import { ChatConnection } from "../../lib/client/chat_connection.ts";
+import { ChecksumError, downloadFile, uploadFile } from "../../lib/client/transfers.ts";
+import { hashFile } from "../../lib/fs/hash_file.ts";
 import { connect, expectReply, quit, registered, startTestServer } from "../helpers.ts";
 import { randomBytes } from "../random_bytes.ts";
 
@@ -321,7 +323,6 @@ Deno.test("a download whose bytes do not match the announced hash is not kept", 
     await conn.read(buffer).catch(() => null);
     conn.close();
   })();
-  const { ChatConnection } = await import("../../lib/client/chat_connection.ts");
   const chat = await ChatConnection.connect({ port: listener.addr.port });
   const dir = await Deno.makeTempDir({ prefix: "labchat-files-" });
   try {
