@@ -29,11 +29,19 @@ export interface ServerConfig {
   maxConnectionsPerIp: number;
   /** New connections per second from one IP address (bursts of twice that); 0 turns it off. */
   connectRatePerIp: number;
+  /**
+   * USER, LOGIN and REGISTER attempts per second from one IP address (bursts of twice that); 0
+   * turns it off. Defaults to the connect rate.
+   */
+  authRatePerIp: number;
   /** Requests per second a connection may send (bursts of twice that); 0 turns it off. */
   requestRate: number;
   /** A connection held back by the request rate this long without a break is a flood, in ms. */
   floodLimitMs: number;
-  /** User names that hold the admin role. */
+  /**
+   * Existing accounts that hold the admin role while this server runs (the operator tool grants
+   * it for good). Names without an account are reserved, and give the role to nobody.
+   */
   admins: string[];
   /** Password that lets any logged-in user run SHUTDOWN; empty disables it. */
   adminPassword: string;
@@ -43,6 +51,8 @@ export interface ServerConfig {
   scryptCost: number;
   /** Print one line per command and per connection. */
   verbose: boolean;
+  /** The process's open-file limit, when known: `maxConnections` is lowered to fit it. */
+  openFilesLimit?: number;
   /** PEM certificate chain; with `tlsKey`, the server speaks TLS only. */
   tlsCert?: string;
   /** PEM private key for `tlsCert`. */
@@ -63,6 +73,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxConnections: 10_000,
   maxConnectionsPerIp: 256,
   connectRatePerIp: 50,
+  authRatePerIp: 50,
   requestRate: 50,
   floodLimitMs: 10_000,
   admins: [],
@@ -75,12 +86,6 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
 /** Default server port for clients too. */
 export const DEFAULT_PORT = 4000;
 
-/** Longest user name accepted at registration. */
-export const MAX_USERNAME_LENGTH = 32;
-
-/** Longest password accepted, in characters. */
-export const MAX_PASSWORD_LENGTH = 128;
-
 /** Messages of the day used when `data/motd.txt` is missing. */
 export const FALLBACK_MOTD: readonly string[] = [
   "One can never be too rich",
@@ -89,7 +94,7 @@ export const FALLBACK_MOTD: readonly string[] = [
   "Worse is better.",
 ];
 
-/** Most messages one HISTORY reply returns (the newest ones). */
+/** Most messages one HISTORY reply returns when `limit N` asks for more than a page. */
 export const HISTORY_LIMIT = 1000;
 
 /** Most members a room may have. */

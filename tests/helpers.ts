@@ -6,11 +6,13 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { ChatConnection, type ChatReply } from "../lib/client/chat_connection.ts";
+import { addUser } from "../lib/admin/user_admin.ts";
 import {
   type ChatServer,
   type ChatServerOptions,
   startChatServer,
 } from "../lib/server/chat_server.ts";
+import { openKvStore } from "../lib/store/kv_store.ts";
 
 /** Cheap scrypt cost so tests that register many users stay fast; production uses 2^14. */
 export const TEST_SCRYPT_COST = 1024;
@@ -35,6 +37,8 @@ export async function startTestServer(
     port: 0,
     dataDir,
     scryptCost: TEST_SCRYPT_COST,
+    // Tests register many users from one address; the limit has tests of its own.
+    authRatePerIp: 0,
     ...options,
   });
   let handedOver = false;
@@ -52,6 +56,30 @@ export async function startTestServer(
       if (!handedOver) await Deno.remove(dataDir, { recursive: true });
     },
   };
+}
+
+/** An account the operator creates before the server starts. */
+export interface SeedAccount {
+  readonly name: string;
+  readonly password: string;
+  readonly admin?: boolean;
+}
+
+/**
+ * A fresh data directory holding these accounts, made as the operator tool makes them. Pass it
+ * to {@linkcode startTestServer} (which then removes it).
+ */
+export async function dataDirWith(accounts: readonly SeedAccount[]): Promise<string> {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-test-" });
+  const { store } = await openKvStore(dataDir);
+  try {
+    for (const a of accounts) {
+      await addUser(store, a.name, a.password, a.admin ?? false, { scryptCost: TEST_SCRYPT_COST });
+    }
+  } finally {
+    await store.close();
+  }
+  return dataDir;
 }
 
 /** Opens a client connection to the test server. */

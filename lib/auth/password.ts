@@ -5,6 +5,18 @@
 
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 
+/** Longest password accepted, in characters. */
+export const MAX_PASSWORD_LENGTH = 128;
+
+/** Why a password is not acceptable, or `undefined` when it is. */
+export function passwordProblem(password: string): string | undefined {
+  if (password.length === 0) return "Password must not be empty";
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    return `Password must be at most ${MAX_PASSWORD_LENGTH} characters`;
+  }
+  return undefined;
+}
+
 /** What is stored for a password; never the password itself. */
 export interface PasswordHash {
   readonly algorithm: "scrypt";

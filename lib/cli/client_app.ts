@@ -16,7 +16,7 @@ import { PeerService, type PeerServiceEvents } from "../client/peer_service.ts";
 import type { PeerSocket } from "../p2p/peer_socket.ts";
 import { formatBytes } from "../protocol/timestamp.ts";
 import { basename } from "node:path";
-import { stripControl } from "./sanitize.ts";
+import { sanitize } from "./sanitize.ts";
 import type { ClientArgs } from "./client_args.ts";
 import {
   commandWords,
@@ -99,18 +99,28 @@ class ClientApp {
     const shown = new Map<string, (done: number, total: number) => void>();
     return {
       privateMessage: (from, text) =>
-        term.print(colors.magenta(`${from} (private): ${stripControl(text)}`)),
+        term.print(colors.magenta(`${sanitize(from)} (private): ${sanitize(text)}`)),
       privateEnded: (user, reason) =>
-        term.print(colors.dim(`Private messaging with ${user} ended: ${reason}`)),
+        term.print(
+          colors.dim(`Private messaging with ${sanitize(user)} ended: ${sanitize(reason)}`),
+        ),
       fileIncoming: (from, name, size) =>
-        term.print(`${from} is sending you ${stripControl(name)} (${formatBytes(size)})`),
+        term.print(`${sanitize(from)} is sending you ${sanitize(name)} (${formatBytes(size)})`),
+      fileRefused: (from, name, size, reason) =>
+        term.printError(
+          colors.red(
+            `Refused ${sanitize(name)} (${formatBytes(size)}) from ${sanitize(from)}: ${
+              sanitize(reason)
+            }`,
+          ),
+        ),
       fileProgress: (from, name, done, total) => {
         const key = `${from}/${name}`;
         let show = shown.get(key);
         if (!show) {
           shown.set(
             key,
-            show = throttledProgress(stripControl(name), (line) => term.progress(line), 250),
+            show = throttledProgress(sanitize(name), (line) => term.progress(line), 250),
           );
         }
         show(done, total);
@@ -118,15 +128,15 @@ class ClientApp {
       fileReceived: (from, name, path) => {
         shown.delete(`${from}/${name}`);
         term.progress(undefined);
-        term.print(colors.green(`Received ${stripControl(name)} from ${from}`));
-        term.print(`Saved as ${path}`);
+        term.print(colors.green(`Received ${sanitize(name)} from ${sanitize(from)}`));
+        term.print(`Saved as ${sanitize(path)}`);
       },
       fileFailed: (from, name, reason) => {
         shown.delete(`${from}/${name}`);
         term.progress(undefined);
         term.printError(
           colors.red(
-            `Receiving ${stripControl(name)} from ${from} failed: ${stripControl(reason)}`,
+            `Receiving ${sanitize(name)} from ${sanitize(from)} failed: ${sanitize(reason)}`,
           ),
         );
       },
@@ -162,7 +172,7 @@ class ClientApp {
       if (outcome.kind === "aborted") {
         return this.#quit(this.#term.interactive ? ExitCode.OK : ExitCode.COMMAND_FAILED);
       }
-      this.#term.print(this.#colors.green(outcome.welcome));
+      this.#term.print(this.#colors.green(sanitize(outcome.welcome)));
       await this.#afterLogin();
     }
     while (true) {
@@ -308,9 +318,10 @@ class ClientApp {
     }
   }
 
+  /** Reports a failure; the message may carry text from the server or a peer. */
   #fail(message: string): void {
     this.#failures++;
-    this.#term.printError(this.#colors.red(message));
+    this.#term.printError(this.#colors.red(sanitize(message)));
   }
 
   async #send(line: string): Promise<ChatReply> {

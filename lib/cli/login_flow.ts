@@ -7,6 +7,7 @@
 import type { ChatConnection, ChatReply } from "../client/chat_connection.ts";
 import { Reply } from "../protocol/codes.ts";
 import type { Palette } from "./render.ts";
+import { sanitize } from "./sanitize.ts";
 import type { Terminal } from "./terminal.ts";
 
 /** How the login conversation ended. */
@@ -31,7 +32,7 @@ export async function loginFlow(
 ): Promise<LoginOutcome> {
   let presetUser = presets.user;
   let presetPassword = presets.password;
-  const fail = (reply: ChatReply) => term.printError(colors.red(reply.text));
+  const fail = (reply: ChatReply) => term.printError(colors.red(sanitize(reply.text)));
   while (true) {
     const user = presetUser ?? (await term.ask("Username: "))?.trim();
     presetUser = undefined;

@@ -1,12 +1,12 @@
 /**
  * How replies and events look in the terminal. Everything that came from the network passes
- * through {@linkcode stripControl} before it is printed.
+ * through {@linkcode sanitize} before it is printed.
  * @module
  */
 
 import type { ChatReply } from "../client/chat_connection.ts";
 import { type ChatEvent, eventText } from "../protocol/events.ts";
-import { stripControl } from "./sanitize.ts";
+import { sanitize } from "./sanitize.ts";
 
 /** ANSI colours used; empty strings when colour is off. */
 export interface Palette {
@@ -56,7 +56,7 @@ export function wantsColor(isTerminal: boolean, noColor: string | undefined): bo
 
 /** The lines to print for a reply. */
 export function renderReply(reply: ChatReply, showCodes: boolean, colors: Palette): string[] {
-  const lines = reply.lines.map((l) => stripControl(l));
+  const lines = reply.lines.map((l) => sanitize(l));
   if (showCodes) {
     // yamotd's users read "200 OK" and then the payload.
     const body = lines.map((l) => reply.ok ? l : colors.red(l));
@@ -71,7 +71,7 @@ export function renderReply(reply: ChatReply, showCodes: boolean, colors: Palett
 
 /** The line to print for an event. */
 export function renderEvent(event: ChatEvent, colors: Palette): string {
-  const text = stripControl(eventText(event));
+  const text = sanitize(eventText(event));
   switch (event.type) {
     case "private":
     case "private_offline":

@@ -7,6 +7,7 @@
 import { LineSplitter } from "../protocol/line_splitter.ts";
 import { parseKeys } from "./keys.ts";
 import { type EditOptions, LineEditor } from "./line_editor.ts";
+import { sanitizeLine } from "./sanitize.ts";
 
 /** Where the client reads what the user types and prints what happens. */
 export interface Terminal {
@@ -83,7 +84,7 @@ export class TtyTerminal implements Terminal {
   }
 
   print(line: string): void {
-    const text = line.replace(/\n/g, "\r\n");
+    const text = sanitizeLine(line).replace(/\n/g, "\r\n");
     this.#progressAbove = false; // the line printed now sits between the progress and the prompt
     if (this.#pending || this.#progress !== undefined) {
       writeAll(Deno.stdout, `\r\u001b[2K${text}\r\n`);
@@ -94,7 +95,8 @@ export class TtyTerminal implements Terminal {
     }
   }
 
-  progress(line: string | undefined): void {
+  progress(text: string | undefined): void {
+    const line = text === undefined ? undefined : sanitizeLine(text);
     if (this.#pending) {
       // Redraw the line above the prompt, or take it away; the prompt stays where it is typed.
       const up = this.#progressAbove ? "\u001b[1A\r\u001b[2K" : "";
@@ -250,11 +252,11 @@ export class LineTerminal implements Terminal {
   }
 
   print(line: string): void {
-    writeAll(Deno.stdout, `${line}\n`);
+    writeAll(Deno.stdout, `${sanitizeLine(line)}\n`);
   }
 
   printError(line: string): void {
-    writeAll(Deno.stderr, `${line}\n`);
+    writeAll(Deno.stderr, `${sanitizeLine(line)}\n`);
   }
 
   progress(): void {

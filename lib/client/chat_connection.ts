@@ -28,6 +28,32 @@ export class ConnectionClosedError extends Error {
   }
 }
 
+/** The TLS handshake failed: the server's certificate is not one to trust, or TLS is not spoken. */
+export class TlsHandshakeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsHandshakeError";
+  }
+}
+
+/** What a TLS failure means for a user, from rustls' terse reason. */
+function describeTlsFailure(error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (/UnknownIssuer|unknown ca|BadSignature/i.test(reason)) {
+    return "the server's certificate is not signed by a trusted authority (give its CA with --ca FILE)";
+  }
+  if (/NotValidForName|name/i.test(reason)) {
+    return "the server's certificate is not valid for this host name";
+  }
+  if (/Expired|NotValidYet/i.test(reason)) {
+    return "the server's certificate has expired or is not valid yet";
+  }
+  if (/InvalidContentType|corrupt message|wrong version|record/i.test(reason)) {
+    return "the server does not speak TLS on this port";
+  }
+  return `TLS handshake failed (${reason})`;
+}
+
 /** Where to connect. */
 export interface ConnectOptions {
   readonly hostname?: string;
@@ -46,7 +72,11 @@ export interface ByteSink {
   write(bytes: Uint8Array): Promise<void>;
 }
 
-type ReplyWaiter = Waiter<ChatReply> & { readonly sink?: ByteSink };
+type ReplyWaiter = Waiter<ChatReply> & {
+  readonly sink?: ByteSink;
+  /** Called for a 3xx reply, after which the waiter waits on for the final reply. */
+  onContinue?: (reply: ChatReply) => void;
+};
 
 /** A download in progress on the read loop. */
 interface RawTransfer {
@@ -81,13 +111,26 @@ export class ChatConnection implements AsyncDisposable {
   #closed = false;
   #closeReason: string | undefined;
   readonly #done: Promise<void>;
+  /** Writes go one after another: an upload's bytes never have a request line in between. */
+  #writes: Promise<void> = Promise.resolve();
 
-  /** Connects over TCP, or TLS. */
+  /**
+   * Connects over TCP, or TLS.
+   *
+   * @throws {TlsHandshakeError} when the TLS handshake fails, saying why.
+   */
   static async connect(options: ConnectOptions): Promise<ChatConnection> {
     const address = { hostname: options.hostname ?? "127.0.0.1", port: options.port };
-    const conn = options.tls
-      ? await Deno.connectTls({ ...address, caCerts: options.tls.caCerts })
-      : await Deno.connect(address);
+    if (!options.tls) {
+      return new ChatConnection(await Deno.connect(address), options.maxLineBytes ?? 1024 * 1024);
+    }
+    const conn = await Deno.connectTls({ ...address, caCerts: options.tls.caCerts });
+    try {
+      await conn.handshake();
+    } catch (error) {
+      conn.close();
+      throw new TlsHandshakeError(describeTlsFailure(error), { cause: error });
+    }
     return new ChatConnection(conn, options.maxLineBytes ?? 1024 * 1024);
   }
 
@@ -109,29 +152,23 @@ export class ChatConnection implements AsyncDisposable {
 
   /** Sends one request line and resolves with its reply. */
   request(line: string): Promise<ChatReply> {
-    if (this.#closed) return Promise.reject(new ConnectionClosedError(this.#closeReason));
-    const reply = new Promise<ChatReply>((resolve, reject) => {
-      this.#pending.push({ resolve, reject });
-    });
-    this.writeRaw(encoder.encode(line.replace(/[\r\n]+/g, " ") + "\n")).catch(() => {
-      // the read loop notices the closed socket and rejects the pending reply
-    });
-    return reply;
+    return this.#send(line, {});
   }
 
   /**
    * Sends an UPLOAD request; when the server answers 350, sends `body` and resolves with the
-   * final reply. Any other first reply (an error) is returned as is and nothing is sent.
+   * final reply. Any other first reply (an error) is returned as is and nothing is sent. Nothing
+   * else is written between the request line and the end of the body.
    */
-  async upload(line: string, body: AsyncIterable<Uint8Array>): Promise<ChatReply> {
-    const first = await this.request(line);
-    if (first.code !== Reply.SEND_DATA) return first;
-    const final = new Promise<ChatReply>((resolve, reject) =>
-      this.#pending.push({ resolve, reject })
-    );
-    final.catch(() => {}); // observed below; a failed write must not leave it unhandled
-    for await (const chunk of body) await this.writeRaw(chunk);
-    return await final;
+  upload(line: string, body: AsyncIterable<Uint8Array>): Promise<ChatReply> {
+    const go = Promise.withResolvers<ChatReply>();
+    const final = this.#send(line, { onContinue: go.resolve }, async () => {
+      // Both replies may arrive in one read (an empty file): the waiter already expects both.
+      const first = await Promise.race([go.promise, final]);
+      if (first.code !== Reply.SEND_DATA) return;
+      for await (const chunk of body) await this.#writeAll(chunk);
+    });
+    return final;
   }
 
   /**
@@ -139,16 +176,54 @@ export class ChatConnection implements AsyncDisposable {
    * resolves once all have been handed over; any other reply resolves at once.
    */
   download(line: string, sink: ByteSink): Promise<ChatReply> {
+    return this.#send(line, { sink });
+  }
+
+  /**
+   * Queues a request: its waiter now (so replies match requests in the order lines are written)
+   * and its line on the writer, followed by `more` before anything else is written.
+   */
+  #send(
+    line: string,
+    extra: Pick<ReplyWaiter, "sink" | "onContinue">,
+    more?: () => Promise<void>,
+  ): Promise<ChatReply> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError(this.#closeReason));
     const reply = new Promise<ChatReply>((resolve, reject) => {
-      this.#pending.push({ resolve, reject, sink });
+      this.#pending.push({ resolve, reject, ...extra });
     });
-    this.writeRaw(encoder.encode(line.replace(/[\r\n]+/g, " ") + "\n")).catch(() => {});
+    const bytes = encoder.encode(line.replace(/[\r\n]+/g, " ") + "\n");
+    this.#enqueue(async () => {
+      await this.#writeAll(bytes);
+      await more?.();
+    });
     return reply;
   }
 
-  /** Writes raw bytes (tests of hostile input; binary payloads). */
-  async writeRaw(bytes: Uint8Array): Promise<void> {
+  /** Runs a write job after every earlier one; a failed write is noticed by the read loop. */
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.#writes.then(job);
+    this.#writes = run.catch(() => {
+      // the read loop sees the closed socket and rejects the pending replies
+    });
+    return this.#writes;
+  }
+
+  /** Writes raw bytes in turn with requests (tests of hostile input). */
+  writeRaw(bytes: Uint8Array): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.#enqueue(async () => {
+      try {
+        await this.#writeAll(bytes);
+        done.resolve();
+      } catch (error) {
+        done.reject(error);
+      }
+    });
+    return done.promise;
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) offset += await this.#conn.write(bytes.subarray(offset));
   }
@@ -238,6 +313,13 @@ export class ChatConnection implements AsyncDisposable {
       text: parsed.text,
       ok: parsed.code >= 200 && parsed.code < 400,
     };
+    const head = this.#pending[0];
+    if (head?.onContinue && reply.code >= 300 && reply.code < 400) {
+      const onContinue = head.onContinue;
+      head.onContinue = undefined; // the next reply is the final one
+      onContinue(reply);
+      return;
+    }
     const waiter = this.#pending.shift();
     // A reply nobody asked for (a refusal sent on connect) is surfaced as an event.
     if (!waiter) this.#pushEvent({ type: "unknown", code: reply.code, text: reply.text });

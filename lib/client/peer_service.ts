@@ -7,13 +7,17 @@
 
 import { basename } from "node:path";
 import { sendFile, type SendResult } from "../p2p/file_sender.ts";
-import { receiveFile } from "../p2p/file_receiver.ts";
+import { type Offer, receiveFile } from "../p2p/file_receiver.ts";
 import { PacketType, tokenFromHex } from "../p2p/packet.ts";
 import type { PeerAddress, PeerSocket } from "../p2p/peer_socket.ts";
 import { PrivateChannel } from "../p2p/private_chat.ts";
 import { TransferError } from "../p2p/transfer_error.ts";
 import type { ChatEvent } from "../protocol/events.ts";
-import { safeLocalName } from "../protocol/file_names.ts";
+import { freeBytes } from "../fs/free_space.ts";
+import { safeLocalName } from "../protocol/names.ts";
+import { formatBytes } from "../protocol/timestamp.ts";
+import { parsePeerIntroduction } from "../protocol/replies.ts";
+import { formatRequest } from "../protocol/request.ts";
 import type { ChatConnection } from "./chat_connection.ts";
 import { freeName } from "./transfers.ts";
 
@@ -22,6 +26,8 @@ export interface PeerServiceEvents {
   privateMessage(from: string, text: string): void;
   privateEnded(user: string, reason: string): void;
   fileIncoming(from: string, name: string, size: number): void;
+  /** An offer was refused before any byte was written. */
+  fileRefused(from: string, name: string, size: number, reason: string): void;
   fileProgress(from: string, name: string, done: number, total: number): void;
   fileReceived(from: string, name: string, path: string): void;
   fileFailed(from: string, name: string, reason: string): void;
@@ -36,6 +42,23 @@ export interface PeerServiceOptions {
   readonly deadMs?: number;
   /** Port to tell the server instead of the socket's own (a test relay in between). */
   readonly advertisedPort?: number;
+  /** Largest file accepted from a peer, in bytes (default 2 GiB). */
+  readonly maxReceiveBytes?: number;
+}
+
+/** Default of {@linkcode PeerServiceOptions.maxReceiveBytes}. */
+export const DEFAULT_MAX_RECEIVE_BYTES = 2 * 1024 * 1024 * 1024;
+
+/** Space left free on the disk after a received file, so receiving never fills it completely. */
+const DISK_MARGIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The name a received file is saved under: the authenticated sender's user name, an underscore,
+ * and the base name of what the peer offered, sanitised (a peer never picks a path or a name
+ * that looks like another sender's).
+ */
+export function receivedFileName(sender: string, offered: string): string {
+  return safeLocalName(`${safeLocalName(sender)}_${safeLocalName(offered)}`);
 }
 
 interface Introduction {
@@ -63,7 +86,7 @@ export class PeerService implements AsyncDisposable {
 
   /** Tells the server where this client takes UDP traffic (after each login). */
   async reportPort(): Promise<void> {
-    const reply = await this.#chat.request(`UDP ${this.udpPort}`);
+    const reply = await this.#chat.request(formatRequest("UDP", [String(this.udpPort)]));
     if (!reply.ok) throw new Error(reply.text);
   }
 
@@ -134,14 +157,14 @@ export class PeerService implements AsyncDisposable {
   }
 
   async #introduce(user: string, purpose: "file" | "private"): Promise<Introduction> {
-    const reply = await this.#chat.request(`PEER ${user} ${purpose}`);
+    const reply = await this.#chat.request(formatRequest("PEER", [user, purpose]));
     if (!reply.ok) throw new TransferError("refused", reply.text);
-    const [, host, portText, tokenHex] = reply.text.split(" ");
-    const token = tokenFromHex(tokenHex ?? "");
-    if (!token || !host) {
+    const intro = parsePeerIntroduction(reply.text);
+    const token = intro && tokenFromHex(intro.token);
+    if (!intro || !token) {
       throw new TransferError("refused", `Cannot understand the introduction: ${reply.text}`);
     }
-    return { peer: { hostname: host, port: Number(portText) }, token };
+    return { peer: { hostname: intro.host, port: intro.port }, token };
   }
 
   #openChannel(user: string, intro: Introduction): void {
@@ -158,30 +181,68 @@ export class PeerService implements AsyncDisposable {
 
   /** Waits (bounded) for the offer that follows a file introduction, then receives it. */
   #awaitOffer(from: string, intro: Introduction): void {
-    const events = this.#options.events;
     const deadMs = this.#options.deadMs ?? 5000;
     let started = false;
     const stop = this.#socket.register(intro.token, intro.peer, (packet) => {
       if (packet.type !== PacketType.OFFER || started) return;
       started = true;
       stop();
-      const name = packet.name;
-      events.fileIncoming(from, name, packet.size);
-      receiveFile(this.#socket, intro.peer, intro.token, packet, {
-        dir: this.#options.downloads,
-        finalName: () => freeName(this.#options.downloads, safeLocalName(`${from}_${name}`)),
-        peerName: from,
-        deadMs,
-        onProgress: (done, total) => events.fileProgress(from, name, done, total),
-      }).then(
-        (result) => events.fileReceived(from, name, result.path),
-        (error) =>
-          events.fileFailed(from, name, error instanceof Error ? error.message : String(error)),
-      );
+      void this.#receive(from, intro, packet);
     });
     this.#socket.later(() => {
       if (!started) stop();
     }, deadMs * 2);
+  }
+
+  /** Why an offer of `size` bytes cannot be taken, or `undefined` when it can. */
+  async #refusal(size: number): Promise<string | undefined> {
+    const max = this.#options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
+    if (size > max) {
+      return `larger than the ${formatBytes(max)} the receiver accepts (--max-receive-mb)`;
+    }
+    await Deno.mkdir(this.#options.downloads, { recursive: true });
+    const free = await freeBytes(this.#options.downloads);
+    if (free !== undefined && size + DISK_MARGIN_BYTES > free) {
+      return `not enough disk space on the receiver (${formatBytes(free)} free)`;
+    }
+    return undefined;
+  }
+
+  async #receive(from: string, intro: Introduction, offer: Offer): Promise<void> {
+    const events = this.#options.events;
+    const deadMs = this.#options.deadMs ?? 5000;
+    const name = offer.name;
+    let refusal: string | undefined;
+    try {
+      refusal = await this.#refusal(offer.size);
+    } catch (error) {
+      refusal = `the receiver cannot save files (${
+        error instanceof Error ? error.message : error
+      })`;
+    }
+    if (refusal !== undefined) {
+      await this.#socket.send(intro.peer, intro.token, {
+        type: PacketType.OFFER_ACK,
+        transfer: offer.transfer,
+        accepted: false,
+        reason: refusal,
+      });
+      events.fileRefused(from, name, offer.size, refusal);
+      return;
+    }
+    events.fileIncoming(from, name, offer.size);
+    const dir = this.#options.downloads;
+    await receiveFile(this.#socket, intro.peer, intro.token, offer, {
+      dir,
+      finalName: () => freeName(dir, receivedFileName(from, name)),
+      peerName: from,
+      deadMs,
+      onProgress: (done, total) => events.fileProgress(from, name, done, total),
+    }).then(
+      (result) => events.fileReceived(from, name, result.path),
+      (error) =>
+        events.fileFailed(from, name, error instanceof Error ? error.message : String(error)),
+    );
   }
 
   /** Says goodbye to every private chat. */

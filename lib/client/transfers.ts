@@ -4,10 +4,18 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { hashFile } from "../fs/hash_file.ts";
-import { safeLocalName } from "../protocol/file_names.ts";
+import { VerifiedFile } from "../fs/verified_file.ts";
+import {
+  byteLength,
+  fileNameProblem,
+  fitName,
+  MAX_FILE_NAME_BYTES,
+  safeLocalName,
+} from "../protocol/names.ts";
+import { parseDownloadHeader } from "../protocol/replies.ts";
+import { formatRequest } from "../protocol/request.ts";
 import type { ChatConnection, ChatReply } from "./chat_connection.ts";
 
 /** Called as bytes move: how many so far, of how many. */
@@ -32,27 +40,39 @@ async function* fileChunks(
   }
 }
 
-/** Uploads a local file to a thread under its base name. Resolves with the server's final reply. */
+/**
+ * Uploads a local file to a thread under its base name. Resolves with the server's final reply.
+ *
+ * @throws {RangeError} when the base name cannot be a forum file name (spaces, too long).
+ */
 export async function uploadFile(
   chat: ChatConnection,
   thread: string,
   path: string,
   onProgress: Progress = () => {},
 ): Promise<ChatReply> {
-  const { size, sha256 } = await hashFile(path);
   const name = basename(path);
+  const problem = fileNameProblem(name);
+  if (problem) throw new RangeError(problem);
+  const { size, sha256 } = await hashFile(path);
   return await chat.upload(
-    `UPLOAD ${thread} ${name} ${size} ${sha256}`,
+    formatRequest("UPLOAD", [thread, name, String(size), sha256]),
     fileChunks(path, onProgress, size),
   );
 }
 
-/** A name in `dir` that does not exist yet: `name`, else `name (1).ext`, `name (2).ext`, … */
+/**
+ * A name in `dir` that does not exist yet: `name`, else `name (1).ext`, `name (2).ext`, …, each
+ * within the file-name limit in bytes.
+ */
 export async function freeName(dir: string, name: string): Promise<string> {
   const dot = name.lastIndexOf(".");
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
   for (let i = 0; i < 10_000; i++) {
-    const candidate = i === 0 ? name : `${stem} (${i})${ext}`;
+    const suffix = i === 0 ? "" : ` (${i})`;
+    const candidate = i === 0
+      ? fitName(name, MAX_FILE_NAME_BYTES)
+      : fitName(stem, MAX_FILE_NAME_BYTES - byteLength(suffix + ext)) + suffix + ext;
     try {
       await Deno.lstat(join(dir, candidate));
     } catch (error) {
@@ -89,46 +109,28 @@ export async function downloadFile(
   onProgress: Progress = () => {},
 ): Promise<DownloadResult> {
   await Deno.mkdir(dir, { recursive: true });
-  const partPath = join(dir, `.${crypto.randomUUID()}.part`);
-  const file = await Deno.open(partPath, { write: true, createNew: true });
-  const hash = createHash("sha256");
-  let received = 0;
+  const file = await VerifiedFile.create(join(dir, `.${crypto.randomUUID()}.part`));
   let total = 0;
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      file.close();
-    }
-  };
   try {
-    const reply = await chat.download(`DOWNLOAD ${thread} ${filename}`, {
+    const reply = await chat.download(formatRequest("DOWNLOAD", [thread, filename]), {
       start(size) {
         total = size;
       },
       async write(bytes) {
-        hash.update(bytes);
-        let offset = 0;
-        while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-        received += bytes.length;
-        onProgress(received, total);
+        await file.write(bytes);
+        onProgress(file.size, total);
       },
     });
-    close();
-    if (!reply.ok) {
-      await Deno.remove(partPath);
+    const header = reply.ok ? parseDownloadHeader(reply.text) : undefined;
+    if (!header) {
+      await file.abort();
       return { reply };
     }
-    const [, sizeText, sha256] = /^(\d+) ([0-9a-f]{64}) /.exec(reply.text) ?? [];
-    if (Number(sizeText) !== received || hash.digest("hex") !== sha256) {
-      throw new ChecksumError(filename);
-    }
-    const savedAs = join(dir, await freeName(dir, safeLocalName(filename)));
-    await Deno.rename(partPath, savedAs);
+    if (!(await file.verify(header))) throw new ChecksumError(filename);
+    const savedAs = await file.commitNew(dir, () => freeName(dir, safeLocalName(filename)));
     return { reply, savedAs };
   } catch (error) {
-    close();
-    await Deno.remove(partPath).catch(() => {});
+    await file.abort();
     throw error;
   }
 }

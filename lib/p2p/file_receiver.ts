@@ -4,8 +4,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { VerifiedFile } from "../fs/verified_file.ts";
 import { CHUNK_SIZE, type Packet, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
 import { ReceiveWindow } from "./receive_window.ts";
@@ -18,7 +18,10 @@ export type Offer = Extract<Packet, { type: typeof PacketType.OFFER }>;
 export interface ReceiveFileOptions {
   /** Directory the file is saved in (created if needed). */
   readonly dir: string;
-  /** Chooses the final file name in `dir` once the file is complete and verified. */
+  /**
+   * Proposes the final file name in `dir` once the file is complete and verified; asked again
+   * if that name appears meanwhile (nothing is overwritten).
+   */
   readonly finalName: () => Promise<string>;
   /** The sender's user name, for messages. */
   readonly peerName: string;
@@ -58,9 +61,7 @@ export async function receiveFile(
 ): Promise<ReceiveResult> {
   const deadMs = options.deadMs ?? 5000;
   await Deno.mkdir(options.dir, { recursive: true });
-  const partPath = join(options.dir, `.${crypto.randomUUID()}.part`);
-  const file = await Deno.open(partPath, { write: true, createNew: true });
-  const hash = createHash("sha256");
+  const file = await VerifiedFile.create(join(options.dir, `.${crypto.randomUUID()}.part`));
   const window = new ReceiveWindow(Math.ceil(offer.size / CHUNK_SIZE));
   const queue: Uint8Array[] = [];
   let queuedBytes = 0;
@@ -68,22 +69,15 @@ export async function receiveFile(
   let writing = false;
   let lastHeard = performance.now();
   let finished: boolean | undefined; // the FIN_ACK answer, once decided
-  let fileClosed = false;
+  let finishing = false; // the hash is being checked
   const transfer = offer.transfer;
   const { promise, resolve, reject } = Promise.withResolvers<ReceiveResult>();
   promise.catch(() => {}); // observed by the caller; never unhandled
 
-  const closeFile = () => {
-    if (!fileClosed) {
-      fileClosed = true;
-      file.close();
-    }
-  };
   const fail = async (error: TransferError) => {
     if (finished !== undefined) return;
     finished = false;
-    closeFile();
-    await Deno.remove(partPath).catch(() => {});
+    await file.abort();
     reject(error);
   };
   const ack = () => socket.send(peer, token, { type: PacketType.ACK, transfer, ...window.ack() });
@@ -105,9 +99,7 @@ export async function receiveFile(
           at += part.length;
         }
         queuedBytes -= block.length;
-        hash.update(block);
-        let offset = 0;
-        while (offset < block.length) offset += await file.write(block.subarray(offset));
+        await file.write(block);
         written += block.length;
         options.onProgress?.(written, offer.size);
       }
@@ -143,17 +135,17 @@ export async function receiveFile(
   };
 
   const finish = async () => {
-    if (finished !== undefined || !window.complete || writing || queue.length > 0) return;
-    const ok = toHex(offer.sha256) === hash.digest("hex");
+    if (finishing || finished !== undefined || !window.complete || writing || queue.length > 0) {
+      return;
+    }
+    finishing = true;
+    const ok = await file.verify({ size: offer.size, sha256: toHex(offer.sha256) });
     finished = ok;
-    closeFile();
     if (ok) {
-      const path = join(options.dir, await options.finalName());
-      await Deno.rename(partPath, path);
+      const path = await file.commitNew(options.dir, options.finalName);
       await socket.send(peer, token, { type: PacketType.FIN_ACK, transfer, ok });
       resolve({ path, bytes: offer.size });
     } else {
-      await Deno.remove(partPath).catch(() => {});
       await socket.send(peer, token, { type: PacketType.FIN_ACK, transfer, ok });
       reject(
         new TransferError(

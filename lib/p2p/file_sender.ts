@@ -87,6 +87,7 @@ export async function sendFile(
   const window = new SendWindow(Math.ceil(size / CHUNK_SIZE), options.window);
   const wake = new Wake();
   let offerAnswer: boolean | undefined;
+  let refusal: string | undefined;
   let finAnswer: boolean | undefined;
   let abortReason: string | undefined;
   let lastHeard = performance.now();
@@ -96,8 +97,10 @@ export async function sendFile(
   const unregister = socket.register(token, peer, (packet) => {
     if ("transfer" in packet && packet.transfer !== transfer) return;
     lastHeard = performance.now();
-    if (packet.type === PacketType.OFFER_ACK) offerAnswer = packet.accepted;
-    else if (packet.type === PacketType.ACK) {
+    if (packet.type === PacketType.OFFER_ACK) {
+      offerAnswer = packet.accepted;
+      refusal = packet.reason;
+    } else if (packet.type === PacketType.ACK) {
       window.onAck(packet.next, packet.sack, performance.now(), release);
     } else if (packet.type === PacketType.FIN_ACK) finAnswer = packet.ok;
     else if (packet.type === PacketType.ABORT) abortReason = packet.reason;
@@ -133,7 +136,8 @@ export async function sendFile(
       if (performance.now() - lastHeard > deadMs && offerAnswer === undefined) throw gone();
     }
     if (!offerAnswer) {
-      throw new TransferError("refused", `${options.peerName} refused ${options.name}`);
+      const why = refusal ? `: ${refusal}` : "";
+      throw new TransferError("refused", `${options.peerName} refused ${options.name}${why}`);
     }
 
     const reader = new ChunkReader(file);

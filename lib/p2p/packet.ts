@@ -9,6 +9,8 @@
  * @module
  */
 
+import { truncateBytes } from "../protocol/names.ts";
+
 /** Datagram types. */
 export const PacketType = {
   OFFER: 1,
@@ -51,6 +53,8 @@ export type Packet =
     readonly type: typeof PacketType.OFFER_ACK;
     readonly transfer: number;
     readonly accepted: boolean;
+    /** Why an offer was refused (at most 200 bytes). */
+    readonly reason?: string;
   }
   | {
     readonly type: typeof PacketType.DATA;
@@ -82,6 +86,9 @@ export interface Datagram {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Longest reason an ABORT or a refusing OFFER_ACK carries, in bytes. */
+const MAX_REASON_BYTES = 200;
+
 /** Encodes a packet with its token. */
 export function encodePacket(token: Uint8Array, packet: Packet): Uint8Array {
   const body = encodeBody(packet);
@@ -108,8 +115,16 @@ function encodeBody(packet: Packet): Uint8Array {
       out.set(name, 46);
       return out;
     }
-    case PacketType.OFFER_ACK:
-      return withU32(packet.transfer, 1, (v) => v.setUint8(4, packet.accepted ? 1 : 0));
+    case PacketType.OFFER_ACK: {
+      const reason = encoder.encode(truncateBytes(packet.reason ?? "", MAX_REASON_BYTES));
+      const out = withU32(
+        packet.transfer,
+        1 + reason.length,
+        (v) => v.setUint8(4, packet.accepted ? 1 : 0),
+      );
+      out.set(reason, 5);
+      return out;
+    }
     case PacketType.DATA: {
       const out = new Uint8Array(8 + packet.data.length);
       const view = new DataView(out.buffer);
@@ -139,7 +154,7 @@ function encodeBody(packet: Packet): Uint8Array {
     case PacketType.BYE:
       return new Uint8Array(0);
     case PacketType.ABORT: {
-      const reason = encoder.encode(packet.reason.slice(0, 200));
+      const reason = encoder.encode(truncateBytes(packet.reason, MAX_REASON_BYTES));
       const out = new Uint8Array(4 + reason.length);
       new DataView(out.buffer).setUint32(0, packet.transfer);
       out.set(reason, 4);
@@ -189,10 +204,11 @@ function decodeBody(type: number, body: Uint8Array, view: DataView): Packet | un
         name: decoder.decode(body.subarray(46)),
       };
     }
-    case PacketType.OFFER_ACK:
-      return body.length === 5
-        ? { type, transfer: view.getUint32(0), accepted: body[4] === 1 }
-        : undefined;
+    case PacketType.OFFER_ACK: {
+      if (body.length < 5 || body.length > 5 + MAX_REASON_BYTES) return undefined;
+      const answer = { type, transfer: view.getUint32(0), accepted: body[4] === 1 };
+      return body.length > 5 ? { ...answer, reason: decoder.decode(body.subarray(5)) } : answer;
+    }
     case PacketType.DATA:
       if (body.length < 9 || body.length > 8 + CHUNK_SIZE) return undefined;
       return { type, transfer: view.getUint32(0), seq: view.getUint32(4), data: body.slice(8) };
@@ -214,7 +230,7 @@ function decodeBody(type: number, body: Uint8Array, view: DataView): Packet | un
     case PacketType.BYE:
       return body.length === 0 ? { type } : undefined;
     case PacketType.ABORT:
-      return body.length >= 4 && body.length <= 204
+      return body.length >= 4 && body.length <= 4 + MAX_REASON_BYTES
         ? { type, transfer: view.getUint32(0), reason: decoder.decode(body.subarray(4)) }
         : undefined;
   }

@@ -4,28 +4,45 @@
  * @module
  */
 
+/**
+ * What an argument must look like; checked once, before any handler runs.
+ * - `word`: anything without spaces; `text`: the rest of the line, any text.
+ * - `user`, `thread`, `filename`: names by the rules of {@linkcode ../auth/names.ts} and
+ *   {@linkcode ./file_names.ts}.
+ * - `int`: a whole number 0–999999999; `port`: 1–65535; `sha256`: 64 hex digits.
+ */
+export type ArgKind = "word" | "text" | "user" | "thread" | "filename" | "int" | "port" | "sha256";
+
 /** One argument of a command. */
 export interface ArgSpec {
   /** Name shown in usage text. */
   readonly name: string;
+  /** How it is checked; `word` unless said. */
+  readonly kind?: ArgKind;
   /** May be left out (only trailing arguments are optional). */
   readonly optional?: boolean;
   /** Takes the rest of the line, spaces included (only the last argument). */
   readonly rest?: boolean;
+  /** How an error message calls it (`a UDP port`); the name otherwise. */
+  readonly label?: string;
 }
 
-/** Who may run a command. */
-export type Access = "anyone" | "user";
+/**
+ * Who may run a command: `anyone` (before login too), `user` (logged in), or `admin` (the admin
+ * role, or the admin password as the command's first argument where `adminPassword` says so).
+ */
+export type Access = "anyone" | "user" | "admin";
 
 /** One command of the protocol. */
 export interface CommandSpec {
   /** Canonical name, upper case; two words for sub-commands (`ROOM SAY`). */
   readonly name: string;
   readonly args: readonly ArgSpec[];
-  /** `anyone`: works before login; `user`: needs a logged-in session. */
   readonly access: Access;
-  /** One line for HELP. */
+  /** One line for HELP and docs/PROTOCOL.md: what the command does on the wire. */
   readonly summary: string;
+  /** One line for the client's `help`, where the wire details would only confuse. */
+  readonly clientSummary?: string;
   /** A request line showing typical use. */
   readonly example: string;
   /** Whether logs must not show its arguments (passwords). */
@@ -34,18 +51,37 @@ export interface CommandSpec {
   readonly clientArgs?: string;
   /** Done by the client itself (peer to peer); the server only explains that. */
   readonly clientOnly?: boolean;
+  /** Used by the client behind the scenes; its `help` does not list it. */
+  readonly clientHidden?: boolean;
+  /** With `access: "admin"`: a user without the role may give the admin password instead. */
+  readonly adminPassword?: boolean;
+  /** Moves raw bytes after its line or its reply (needs a byte-stream transport: TCP). */
+  readonly raw?: boolean;
 }
 
-const arg = (name: string): ArgSpec => ({ name });
-const optional = (name: string): ArgSpec => ({ name, optional: true });
+const arg = (name: string, kind: ArgKind = "word", label?: string): ArgSpec => ({
+  name,
+  kind,
+  label,
+});
+const optional = (name: string, kind: ArgKind = "word", label?: string): ArgSpec => ({
+  name,
+  kind,
+  label,
+  optional: true,
+});
 const rest = (name: string, isOptional = false): ArgSpec => ({
   name,
+  kind: "text",
   rest: true,
   optional: isOptional,
 });
 
-/** Every command the server understands, in the order HELP lists them. */
-export const COMMANDS: readonly CommandSpec[] = [
+/** Most entries a HISTORY or THREAD READ reply holds unless `limit` asks for fewer. */
+export const PAGE_SIZE = 100;
+
+/** The table as written: its literal types give {@linkcode CommandName} and friends. */
+const COMMAND_TABLE = [
   {
     name: "HELP",
     args: [rest("command", true)],
@@ -55,14 +91,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "USER",
-    args: [arg("user")],
+    args: [arg("user", "user")],
     access: "anyone",
     summary: "Ask whether an account exists before LOGIN or REGISTER (331 yes, 332 no)",
     example: "USER yoda",
+    clientHidden: true,
   },
   {
     name: "LOGIN",
-    args: [arg("user"), rest("password")],
+    args: [arg("user", "user"), rest("password")],
     access: "anyone",
     summary: "Sign in; 3 wrong passwords in a row block the account for a while",
     example: "LOGIN yoda wise@!man",
@@ -70,7 +107,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "REGISTER",
-    args: [arg("user"), rest("password")],
+    args: [arg("user", "user"), rest("password")],
     access: "anyone",
     summary: "Create an account and sign in (when the server allows registration)",
     example: "REGISTER hans falcon",
@@ -80,7 +117,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "PASSWD",
     args: [arg("old-password"), rest("new-password")],
     access: "user",
-    summary: "Change your password",
+    summary: "Change your password; a wrong old password counts as a failed login",
     example: "PASSWD falcon millennium",
     secret: true,
   },
@@ -100,29 +137,30 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "UDP",
-    args: [arg("port")],
+    args: [arg("port", "port", "a UDP port")],
     access: "anyone",
     summary:
       "Tell the server the UDP port your client takes peer-to-peer traffic on (WHO shows it)",
     example: "UDP 8001",
+    clientHidden: true,
   },
   {
     name: "WHO",
-    args: [],
+    args: [optional("user", "user")],
     access: "anyone",
-    summary: "Online users: name, IP, UDP port, online since",
+    summary: "Online users: name, IP, UDP port, online since; with a name, that user or 420",
     example: "WHO",
   },
   {
     name: "WHOELSE",
-    args: [optional("secs")],
+    args: [optional("secs", "int", "seconds")],
     access: "user",
     summary: "Other users online now, or online at any time in the last secs seconds",
     example: "WHOELSE 60",
   },
   {
     name: "MSG",
-    args: [arg("user"), rest("text")],
+    args: [arg("user", "user"), rest("text")],
     access: "user",
     summary: "Private message; kept and delivered at next login if the user is offline",
     example: "MSG hans hello, hans",
@@ -136,22 +174,22 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "HISTORY",
-    args: [optional("b|p|s|room-id|user"), rest("since", true)],
+    args: [optional("b|p|s|room-id|user"), rest("before N|limit N|since", true)],
     access: "user",
     summary:
-      "Broadcasts (b, the default), your private messages (p, or with one user), your rooms (s) or one room; optionally after a time",
+      `Broadcasts (b, the default), your private messages (p, or with one user), your rooms (s) or one room; the newest ${PAGE_SIZE}, or those before number N, or after a time`,
     example: "HISTORY b 01 Jun 2022 16:00:00",
   },
   {
     name: "BLOCK",
-    args: [arg("user")],
+    args: [arg("user", "user")],
     access: "user",
-    summary: "Stop messages, broadcasts and presence notices from a user",
+    summary: "Stop messages, broadcasts, rooms and presence notices from a user",
     example: "BLOCK yoda",
   },
   {
     name: "UNBLOCK",
-    args: [arg("user")],
+    args: [arg("user", "user")],
     access: "user",
     summary: "Undo BLOCK",
     example: "UNBLOCK yoda",
@@ -160,12 +198,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "ROOM CREATE",
     args: [rest("users")],
     access: "user",
-    summary: "Open a separate room with these users and you; one room per member set",
+    summary:
+      "Open a separate room with these online users and you; one room per member set; not with someone who blocked you",
     example: "ROOM CREATE obiwan gandalf",
   },
   {
     name: "ROOM SAY",
-    args: [arg("room-id"), rest("text")],
+    args: [arg("room-id", "int", "a room ID"), rest("text")],
     access: "user",
     summary: "Say something in a room you are a member of",
     example: "ROOM SAY 1 hi",
@@ -193,7 +232,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "THREAD CREATE",
-    args: [arg("thread")],
+    args: [arg("thread", "thread")],
     access: "user",
     summary: "Start a forum thread",
     example: "THREAD CREATE networks",
@@ -207,104 +246,138 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "THREAD READ",
-    args: [arg("thread")],
+    args: [arg("thread", "thread"), rest("before N", true)],
     access: "user",
-    summary: "A thread's numbered messages and uploaded files, in order",
+    summary:
+      `A thread's numbered messages and uploaded files, in order: the last ${PAGE_SIZE}, or those before message N`,
     example: "THREAD READ networks",
   },
   {
     name: "THREAD REMOVE",
-    args: [arg("thread")],
+    args: [arg("thread", "thread")],
     access: "user",
     summary: "Remove your thread with its messages and files",
     example: "THREAD REMOVE networks",
   },
   {
     name: "POST",
-    args: [arg("thread"), rest("text")],
+    args: [arg("thread", "thread"), rest("text")],
     access: "user",
     summary: "Post a message to a thread",
     example: "POST networks hi im mike",
   },
   {
     name: "EDIT",
-    args: [arg("thread"), arg("number"), rest("text")],
+    // Not an int: the forum says "Invalid message number" for anything that is not one.
+    args: [arg("thread", "thread"), arg("number"), rest("text")],
     access: "user",
     summary: "Change your message number n",
     example: "EDIT networks 1 hi im lang",
   },
   {
     name: "DELETE",
-    args: [arg("thread"), arg("number")],
+    args: [arg("thread", "thread"), arg("number")],
     access: "user",
     summary: "Delete your message number n; later messages renumber",
     example: "DELETE networks 3",
   },
   {
     name: "UPLOAD",
-    args: [arg("thread"), arg("filename"), arg("size"), arg("sha256")],
+    args: [
+      arg("thread", "thread"),
+      arg("filename", "filename"),
+      arg("size", "int", "a size in bytes"),
+      arg("sha256", "sha256", "a SHA-256"),
+    ],
     clientArgs: "<thread> <file>",
     access: "user",
+    raw: true,
     summary: "Attach a file to a thread: 350, then exactly size raw bytes, then the result",
+    clientSummary: "Attach a local file to a thread (SHA-256 checked, progress shown)",
     example:
       `UPLOAD networks notes.txt 5 ${"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}`,
   },
   {
     name: "DOWNLOAD",
-    args: [arg("thread"), arg("filename")],
+    args: [arg("thread", "thread"), arg("filename", "filename")],
     access: "user",
+    raw: true,
     summary: "Fetch a thread's file: 201 size sha256 name, then exactly size raw bytes",
+    clientSummary: "Save a thread's file in the downloads directory (SHA-256 checked)",
     example: "DOWNLOAD networks notes.txt",
   },
   {
     name: "PEER",
-    args: [arg("user"), arg("file|private")],
+    args: [arg("user", "user"), arg("file|private")],
     access: "user",
     summary:
       "Be introduced to an online user for a direct UDP transfer or private chat: host, port and a one-time token",
     example: "PEER hans private",
+    clientHidden: true,
   },
   {
     name: "SENDFILE",
-    args: [arg("user"), arg("file")],
+    args: [arg("user", "user"), arg("file")],
     access: "user",
     summary: "Send a file straight to a user over UDP; it is saved as sender_file (client command)",
+    clientSummary: "Send a file straight to a user's client; it is saved there as yourname_file",
     example: "SENDFILE obiwan example1.mp4",
     clientOnly: true,
   },
   {
     name: "PRIVATE START",
-    args: [arg("user")],
+    args: [arg("user", "user")],
     access: "user",
     summary: "Start private chat straight with a user over UDP (client command)",
+    clientSummary: "Start a private chat that goes straight to the user's client",
     example: "PRIVATE START hans",
     clientOnly: true,
   },
   {
     name: "PRIVATE STOP",
-    args: [arg("user")],
+    args: [arg("user", "user")],
     access: "user",
     summary: "Stop private chat with a user (client command)",
+    clientSummary: "Stop a private chat",
     example: "PRIVATE STOP hans",
     clientOnly: true,
   },
   {
     name: "PRIVATE",
-    args: [arg("user"), rest("text")],
+    args: [arg("user", "user"), rest("text")],
     access: "user",
     summary: "Say something in a private chat started with PRIVATE START (client command)",
+    clientSummary: "Say something in a private chat started with PRIVATE START",
     example: "PRIVATE hans hi, hans",
     clientOnly: true,
   },
   {
     name: "SHUTDOWN",
     args: [rest("admin-password", true)],
-    access: "user",
+    access: "admin",
+    adminPassword: true,
     summary: "Stop the server (admin role, or the admin password)",
     example: "SHUTDOWN",
     secret: true,
   },
-];
+] as const satisfies readonly CommandSpec[];
+
+/** Every command the server understands, in the order HELP lists them. */
+export const COMMANDS: readonly CommandSpec[] = COMMAND_TABLE;
+
+type TableEntry = typeof COMMAND_TABLE[number];
+
+/** Canonical name of any command in the table. */
+export type CommandName = TableEntry["name"];
+
+/** Names of commands the server itself carries out (not the client-only ones). */
+export type ServerCommandName = Exclude<
+  CommandName,
+  Extract<TableEntry, { clientOnly: true }>["name"]
+>;
+
+/** The access level a command was declared with. */
+export type AccessOf<N extends CommandName> = Extract<TableEntry, { name: N }>["access"];
 
 const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.map((c) => [c.name, c]));
 
@@ -329,16 +402,23 @@ export function usageOf(command: CommandSpec, forClient = false): string {
   return [command.name, ...parts].join(" ");
 }
 
-/** Lines of HELP: every command, or one command in detail; `forClient` shows client usage. */
+/**
+ * Lines of HELP: every command, or one command in detail. `forClient` shows the client's usage
+ * and summaries and leaves out what the client does behind the scenes.
+ */
 export function helpLines(topic?: string, forClient = false): string[] | undefined {
+  const all = COMMANDS.filter((c) => !(forClient && c.clientHidden));
   const usage = (c: CommandSpec) => usageOf(c, forClient);
-  if (!topic) return COMMANDS.map((c) => `${usage(c).padEnd(44)} ${c.summary}`);
+  const summary = (c: CommandSpec) => (forClient ? c.clientSummary : undefined) ?? c.summary;
+  if (!topic) return all.map((c) => `${usage(c).padEnd(44)} ${summary(c)}`);
   const upper = topic.trim().toUpperCase();
-  const matches = COMMANDS.filter((c) => c.name === upper || c.name.startsWith(upper + " "));
+  const matches = all.filter((c) => c.name === upper || c.name.startsWith(upper + " "));
   if (matches.length === 0) return undefined;
+  const needs = (c: CommandSpec) =>
+    c.access === "admin" ? " (admin)" : c.access === "user" ? " (login required)" : "";
   return matches.flatMap((c) => [
     `Usage: ${usage(c)}`,
-    `  ${c.summary}${c.access === "user" ? " (login required)" : ""}`,
+    `  ${summary(c)}${needs(c)}`,
     `  Example: ${c.example}`,
   ]);
 }

@@ -159,3 +159,40 @@ export function parseEvent(code: number, text: string): ChatEvent {
 
 /** The shutdown notice every client gets. */
 export const SHUTDOWN_EVENT: ChatEvent = { type: "shutdown", text: Text.SHUTDOWN };
+
+const encoder = new TextEncoder();
+
+/** The wire bytes of an event line. */
+export function encodeEvent(event: ChatEvent): Uint8Array {
+  return encoder.encode(formatEvent(event));
+}
+
+/**
+ * An event on its way to any number of recipients. Each wire format encodes it once, however
+ * many connections of that format receive it.
+ */
+export class OutboundEvent {
+  readonly event: ChatEvent;
+  /** When it happened, epoch ms (for a message kept offline: when it was sent). */
+  readonly at: number;
+  #line: Uint8Array | undefined;
+  #other: Map<string, Uint8Array> | undefined;
+
+  constructor(event: ChatEvent, at: number = Date.now()) {
+    this.event = event;
+    this.at = at;
+  }
+
+  /** The line protocol's bytes (TCP and WebSocket), encoded on first use. */
+  get line(): Uint8Array {
+    return this.#line ??= encodeEvent(this.event);
+  }
+
+  /** Bytes in another format (`irc`, `irc+time`), made by `encode` on first use of that key. */
+  encoded(format: string, encode: (outbound: OutboundEvent) => Uint8Array): Uint8Array {
+    this.#other ??= new Map();
+    let bytes = this.#other.get(format);
+    if (!bytes) this.#other.set(format, bytes = encode(this));
+    return bytes;
+  }
+}

@@ -4,7 +4,7 @@
  */
 
 /** Why a line was rejected. */
-export type LineErrorReason = "too_long" | "invalid_utf8" | "nul_byte";
+export type LineErrorReason = "too_long" | "invalid_utf8" | "nul_byte" | "control_char";
 
 /** One result of splitting: a text line, or the reason a line was rejected. */
 export type Frame =
@@ -13,6 +13,15 @@ export type Frame =
 
 const LF = 0x0a;
 const CR = 0x0d;
+// C0 controls but TAB, DEL and C1 controls: what could act on a terminal that shows the text.
+// deno-lint-ignore no-control-regex -- control characters are what is refused
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
+
+/** Options of a {@linkcode LineSplitter}. */
+export interface LineSplitterOptions {
+  /** Refuse lines holding control characters other than TAB (a server reading requests). */
+  readonly refuseControl?: boolean;
+}
 
 /**
  * Splits bytes into lines ending in LF (an optional CR before it is dropped). A line longer than
@@ -29,6 +38,7 @@ const CR = 0x0d;
  */
 export class LineSplitter {
   readonly #maxLineBytes: number;
+  readonly #refuseControl: boolean;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   /** Received chunks not yet scanned, and the scan position in the first. */
   #input: Uint8Array[] = [];
@@ -39,8 +49,9 @@ export class LineSplitter {
   #discarding = false;
 
   /** @param maxLineBytes longest accepted line, line ending excluded */
-  constructor(maxLineBytes: number) {
+  constructor(maxLineBytes: number, options: LineSplitterOptions = {}) {
     this.#maxLineBytes = maxLineBytes;
+    this.#refuseControl = options.refuseControl ?? false;
   }
 
   /** Bytes received and not yet handed out as frames. */
@@ -119,11 +130,14 @@ export class LineSplitter {
     if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
     if (bytes.length > this.#maxLineBytes) return { error: "too_long" };
     if (bytes.includes(0)) return { error: "nul_byte" };
+    let line: string;
     try {
-      return { line: this.#decoder.decode(bytes) };
+      line = this.#decoder.decode(bytes);
     } catch {
       return { error: "invalid_utf8" };
     }
+    if (this.#refuseControl && CONTROL.test(line)) return { error: "control_char" };
+    return { line };
   }
 
   #reset(): void {
@@ -152,5 +166,7 @@ export function describeLineError(reason: LineErrorReason, maxLineBytes: number)
       return "Cannot read request: line is not valid UTF-8";
     case "nul_byte":
       return "Cannot read request: line contains a NUL byte";
+    case "control_char":
+      return "Cannot read request: line contains control characters (only TAB is allowed)";
   }
 }

@@ -1,74 +1,84 @@
 /**
- * The labchat server: accept loop, sessions, idle sweeper and orderly shutdown.
+ * The labchat server: opens storage and the services, accepts connections on its front ends, and
+ * shuts down in order.
  * @module
  */
 
-import { join } from "node:path";
-import { DEFAULT_SERVER_CONFIG, FALLBACK_MOTD, type ServerConfig } from "../config.ts";
-import { Reply } from "../protocol/codes.ts";
-import { SHUTDOWN_EVENT } from "../protocol/events.ts";
-import { describeLineError } from "../protocol/line_splitter.ts";
-import { formatDuration } from "../protocol/timestamp.ts";
+import { HashQueue } from "../auth/hash_queue.ts";
+import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
+import { OutboundEvent, SHUTDOWN_EVENT } from "../protocol/events.ts";
 import { BlobStore } from "../store/blob_store.ts";
 import { openKvStore } from "../store/kv_store.ts";
-import type { RoomRecord, SeenRecord, Store } from "../store/store.ts";
-import { BlockList } from "./block_list.ts";
+import type { Store } from "../store/store.ts";
+import { acceptLoop } from "./accept_loop.ts";
+import { Client } from "./client.ts";
+import { ConnectionGuard } from "./connection_guard.ts";
 import type { Logger, ServerContext } from "./context.ts";
-import { dispatch } from "./dispatch.ts";
-import { Hub } from "./hub.ts";
+import { type Hub, LocalHub } from "./hub.ts";
+import { IdleSweeper } from "./idle_sweeper.ts";
 import { KeyedLock } from "./keyed_lock.ts";
-import { TokenBucket } from "./token_bucket.ts";
-import { logOut } from "./presence.ts";
+import { LineConnection } from "./line_connection.ts";
 import { FlushScheduler } from "./outbound.ts";
-import { encodeEvent, Session } from "./session.ts";
+import { logOut } from "./presence.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+import { RequestPipeline } from "./request_pipeline.ts";
+import { AccountService } from "./services/accounts.ts";
+import { BlockService } from "./services/blocks.ts";
+import { type Clock, systemClock } from "./services/clock.ts";
+import { ForumService } from "./services/forum.ts";
+import { MessageService } from "./services/messages.ts";
+import { MotdService } from "./services/motd.ts";
+import { RoomService } from "./services/rooms.ts";
+import { SeenService } from "./services/seen.ts";
 
 /** How long events wait to be coalesced into one write per connection. */
 const FLUSH_DELAY_MS = 4;
+/** File descriptors kept for the database, blobs, logs and listeners, beyond connections. */
+const RESERVED_FDS = 64;
+/** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
+const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
 
 /** Options of {@linkcode startChatServer}: any config field, plus where to log. */
 export interface ChatServerOptions extends Partial<ServerConfig> {
   /** Defaults to a logger that writes nothing. */
   readonly log?: Logger;
+  /** Defaults to the system clock. */
+  readonly clock?: Clock;
 }
 
 const SILENT: Logger = { info() {}, error() {} };
 
-/** The mutable part of the context, owned by the server. */
+/** The server's context: its services, plus the shutdown flag it owns. */
 class State implements ServerContext {
   shuttingDown = false;
-  readonly hub: Hub<Session> = new Hub<Session>();
   readonly locks: KeyedLock = new KeyedLock();
+  readonly authRate: RateLimiter;
 
   constructor(
     readonly config: Readonly<ServerConfig>,
-    readonly store: Store,
-    readonly blocks: BlockList,
-    readonly seen: Map<string, SeenRecord>,
-    readonly rooms: Map<number, RoomRecord>,
-    readonly motd: string[],
-    readonly blobs: BlobStore,
+    readonly clock: Clock,
     readonly log: Logger,
+    readonly hub: Hub,
+    readonly accounts: AccountService,
+    readonly seen: SeenService,
+    readonly blocks: BlockService,
+    readonly messages: MessageService,
+    readonly rooms: RoomService,
+    readonly motd: MotdService,
+    readonly forum: ForumService,
+    readonly hashes: HashQueue,
+    readonly store: Store,
     readonly requestShutdown: (reason: string) => void,
-  ) {}
-}
-
-/** Reads the MOTD seed file: one message per non-empty line. */
-async function readMotdSeed(dataDir: string): Promise<string[]> {
-  try {
-    const text = await Deno.readTextFile(join(dataDir, "motd.txt"));
-    return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [...FALLBACK_MOTD];
-    throw error;
+  ) {
+    this.authRate = new RateLimiter(config.authRatePerIp);
   }
 }
 
-async function loadMotd(store: Store, dataDir: string): Promise<string[]> {
-  const stored = await store.listMotd();
-  if (stored.length > 0) return stored;
-  const seed = await readMotdSeed(dataDir);
-  for (const text of seed) await store.addMotd(text);
-  return seed;
+/** The largest number of connections the open-file limit leaves room for, or `undefined`. */
+function connectionsForFdLimit(config: ServerConfig): number | undefined {
+  const limit = config.openFilesLimit;
+  if (limit === undefined || config.maxConnections <= limit - RESERVED_FDS) return undefined;
+  return Math.max(1, limit - RESERVED_FDS);
 }
 
 /**
@@ -83,33 +93,58 @@ async function loadMotd(store: Store, dataDir: string): Promise<string[]> {
  * ```
  */
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
-  const { log = SILENT, ...overrides } = options;
+  const { log = SILENT, clock = systemClock, ...overrides } = options;
   const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...overrides };
-  const store = await openKvStore(config.dataDir);
+  const { store, warnings } = await openKvStore(config.dataDir);
   try {
-    const blocks = new BlockList(await store.loadBlocks());
-    const seen = await store.loadSeen();
-    const rooms = new Map((await store.listRooms()).map((r) => [r.id, r]));
-    const motd = await loadMotd(store, config.dataDir);
+    const fdCap = connectionsForFdLimit(config);
+    if (fdCap !== undefined) {
+      warnings.push(
+        `--max-connections ${config.maxConnections} does not fit the open-file limit of ${config.openFilesLimit}; using ${fdCap} (raise it with ulimit -n)`,
+      );
+      config.maxConnections = fdCap;
+    }
+    const hashes = new HashQueue(HASH_CONCURRENCY, { verify: 256, create: 32 });
+    const policy = {
+      maxFailures: config.maxLoginFailures,
+      lockoutMs: config.lockoutMs,
+      scryptCost: config.scryptCost,
+      registration: config.registration,
+    };
+    const opened = await AccountService.open(store, hashes, policy, clock, config.admins);
+    warnings.push(...opened.warnings);
+    const seen = await SeenService.open(store);
+    const blocks = await BlockService.open(store);
+    const rooms = await RoomService.open(store);
+    const motd = await MotdService.open(store, config.dataDir);
     const blobs = await BlobStore.open(config.dataDir);
+    const { forum, removedBlobs } = await ForumService.open(store, blobs);
+    if (removedBlobs > 0) {
+      log.info(`Deleted ${removedBlobs} forum files left behind by removed threads`);
+    }
+    for (const warning of warnings) log.error(`Warning: ${warning}`);
     const address = { hostname: config.hostname, port: config.port };
     const listener: Deno.Listener = config.tlsCert && config.tlsKey
       ? Deno.listenTls({ ...address, cert: config.tlsCert, key: config.tlsKey })
       : Deno.listen(address);
-    return new ChatServer(listener, config, (requestShutdown) => {
-      const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
-      return new State(
+    const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
+    return new ChatServer(listener, (requestShutdown) =>
+      new State(
         config,
-        store,
-        blocks,
+        clock,
+        verboseLog,
+        new LocalHub(),
+        opened.accounts,
         seen,
+        blocks,
+        new MessageService(store),
         rooms,
         motd,
-        blobs,
-        verboseLog,
+        forum,
+        hashes,
+        store,
         requestShutdown,
-      );
-    });
+      ));
   } catch (error) {
     await store.close();
     throw error;
@@ -122,28 +157,30 @@ export class ChatServer implements AsyncDisposable {
   readonly addr: Deno.NetAddr;
   readonly #listener: Deno.Listener;
   readonly #ctx: State;
-  readonly #sessions = new Map<Session, Promise<void>>();
+  readonly #clients = new Map<Client, Promise<void>>();
   readonly #flush = new FlushScheduler(FLUSH_DELAY_MS);
-  readonly #perIp = new Map<string, number>();
-  /** New-connection buckets by address; cleared every minute so the map cannot grow for ever. */
-  #connectRate = new Map<string, TokenBucket>();
-  #connectRateSince = Date.now();
-  readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #guard: ConnectionGuard;
+  readonly #sweeper: IdleSweeper;
   readonly #acceptLoop: Promise<void>;
   #shutdown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<string>();
 
   constructor(
     listener: Deno.Listener,
-    config: Readonly<ServerConfig>,
     makeState: (requestShutdown: (reason: string) => void) => State,
   ) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#ctx = makeState((reason) => void this.shutdown(reason));
-    const tick = Math.min(1000, Math.max(20, Math.floor(config.idleTimeoutMs / 4)));
-    this.#sweeper = setInterval(() => this.#sweepIdle(), tick);
-    this.#acceptLoop = this.#accept();
+    const { config, clock, log } = this.#ctx;
+    this.#guard = new ConnectionGuard(config);
+    this.#sweeper = new IdleSweeper(() => this.#clients.keys(), config.idleTimeoutMs, clock, log);
+    this.#acceptLoop = acceptLoop(
+      listener,
+      (conn) => this.#admit(conn),
+      log,
+      () => this.#ctx.shuttingDown,
+    );
   }
 
   /** Resolves with the reason once the server has shut down. */
@@ -153,140 +190,51 @@ export class ChatServer implements AsyncDisposable {
 
   /** Number of open connections. */
   get connectionCount(): number {
-    return this.#sessions.size;
+    return this.#clients.size;
   }
 
-  async #accept(): Promise<void> {
+  #admit(conn: Deno.Conn): void {
     const { config, log } = this.#ctx;
-    while (true) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (this.#ctx.shuttingDown) return;
-        if (error instanceof Deno.errors.BadResource) return;
-        log.error("Cannot accept a connection", error);
-        continue;
-      }
-      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-      const fromIp = this.#perIp.get(ip) ?? 0;
-      if (this.#sessions.size >= config.maxConnections || fromIp >= config.maxConnectionsPerIp) {
-        log.info(`Refused connection from ${ip}: too many connections`);
-        void refuse(conn, `${Reply.SERVER_BUSY} Too many connections; try again later\n`);
-        continue;
-      }
-      if (!this.#mayConnect(ip)) {
-        log.info(`Refused connection from ${ip}: connecting too fast`);
-        void refuse(
-          conn,
-          `${Reply.SERVER_BUSY} Too many new connections from your address; slow down\n`,
-        );
-        continue;
-      }
-      if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-      this.#perIp.set(ip, fromIp + 1);
-      const session = new Session(conn, {
-        maxLineBytes: config.maxLineBytes,
-        maxSendQueueBytes: config.maxSendQueueBytes,
-        flush: this.#flush,
-        onSlowReader: (s) => {
-          log.info(
-            `${s.label} disconnected: not reading (send queue over ${config.maxSendQueueBytes} bytes)`,
-          );
-          void s.close();
-        },
-      });
-      log.info(`Connected to ${session.ip}:${session.port}`);
-      this.#sessions.set(session, this.#serve(session));
+    const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const refusal = this.#guard.admit(ip);
+    if (refusal !== undefined) {
+      log.info(`Refused connection from ${ip}: ${refusal.slice(4).trim()}`);
+      void refuse(conn, refusal);
+      return;
     }
+    if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
+    const client: { current?: Client } = {};
+    const connection = new LineConnection(conn, {
+      maxLineBytes: config.maxLineBytes,
+      maxSendQueueBytes: config.maxSendQueueBytes,
+      flush: this.#flush,
+      onSlowReader: () => {
+        log.info(`${client.current?.label ?? ip} disconnected: not reading its replies and events`);
+        void connection.close();
+      },
+    });
+    const admitted = client.current = new Client("tcp", ip, connection.port, connection);
+    log.info(`Connected to ${ip}:${connection.port}`);
+    this.#clients.set(admitted, this.#serve(admitted, connection));
   }
 
-  /** Per-address connection rate (bursts of twice the rate). */
-  #mayConnect(ip: string): boolean {
-    const rate = this.#ctx.config.connectRatePerIp;
-    if (rate <= 0) return true;
-    if (Date.now() - this.#connectRateSince > 60_000) {
-      this.#connectRate = new Map();
-      this.#connectRateSince = Date.now();
-    }
-    let bucket = this.#connectRate.get(ip);
-    if (!bucket) this.#connectRate.set(ip, bucket = new TokenBucket(rate, rate * 2, 0));
-    return bucket.take(performance.now()).kind === "now";
-  }
-
-  async #serve(session: Session): Promise<void> {
+  async #serve(client: Client, connection: LineConnection): Promise<void> {
     const ctx = this.#ctx;
-    const { requestRate, floodLimitMs } = ctx.config;
-    const bucket = requestRate > 0
-      ? new TokenBucket(requestRate, requestRate * 2, Infinity)
-      : undefined;
-    /** Since when every request of this session has had to wait: a flood once it lasts. */
-    let throttledSince: number | undefined;
+    const pipeline = new RequestPipeline(ctx, client, (ms) => connection.pause(ms));
     try {
-      await session.readFrames(async (frame) => {
-        // Flood control: past the rate, stop reading (TCP pushes back on the client); held back
-        // for longer than the flood limit, the client is disconnected with the reason.
-        const now = performance.now();
-        const turn = bucket?.take(now);
-        if (turn?.kind === "wait") {
-          throttledSince ??= now;
-          if (now - throttledSince > floodLimitMs) {
-            ctx.log.info(`${session.label} disconnected: flooding`);
-            session.event({
-              type: "disconnect",
-              text:
-                `Disconnected: more than ${requestRate} requests per second for too long (flooding)`,
-            });
-            await session.close(true, 1000);
-            return;
-          }
-          await session.pause(turn.ms);
-        } else {
-          throttledSince = undefined;
-        }
-        if (session.isClosed) return;
-        if ("line" in frame) {
-          if (frame.line.trim() === "") return;
-          await dispatch(ctx, session, frame.line);
-        } else {
-          session.lastActivity = Date.now();
-          session.reply(Reply.BAD_LINE, describeLineError(frame.error, ctx.config.maxLineBytes));
-        }
-      });
+      await connection.readFrames((frame) => pipeline.handle(frame));
     } catch (error) {
-      ctx.log.error(`${session.label}: connection failed`, error);
+      ctx.log.error(`${client.label}: connection failed`, error);
     } finally {
-      await logOut(ctx, session);
-      await session.close();
-      this.#sessions.delete(session);
-      const left = (this.#perIp.get(session.ip) ?? 1) - 1;
-      if (left <= 0) this.#perIp.delete(session.ip);
-      else this.#perIp.set(session.ip, left);
-    }
-  }
-
-  /** One timer for every session: logs out and disconnects those idle too long. */
-  #sweepIdle(): void {
-    const limit = this.#ctx.config.idleTimeoutMs;
-    const now = Date.now();
-    const idle = formatDuration(limit);
-    for (const session of this.#sessions.keys()) {
-      if (session.isClosed || now - session.lastActivity < limit) continue;
-      if (session.user !== undefined) {
-        this.#ctx.log.info(`${session.user} timed out after ${idle} idle`);
-        session.event({
-          type: "idle",
-          text: `You have been logged out after ${idle} of inactivity`,
-        });
-      } else {
-        session.event({ type: "disconnect", text: `Disconnected after ${idle} of inactivity` });
-      }
-      void session.close(true, 1000);
+      await logOut(ctx, client);
+      await connection.close();
+      this.#clients.delete(client);
+      this.#guard.release(client.ip);
     }
   }
 
   /**
-   * Tells every client, stops accepting, waits for sessions to end, flushes and closes storage.
+   * Tells every client, stops accepting, waits for clients to end, flushes and closes storage.
    * Idempotent: later calls return the first call's promise.
    */
   shutdown(reason = "shutdown"): Promise<void> {
@@ -298,19 +246,20 @@ export class ChatServer implements AsyncDisposable {
     const ctx = this.#ctx;
     ctx.shuttingDown = true;
     ctx.log.info(`Server shutting down (${reason})`);
-    clearInterval(this.#sweeper);
+    this.#sweeper.stop();
     try {
       this.#listener.close();
     } catch {
       // already closed
     }
     await this.#acceptLoop;
-    const notice = encodeEvent(SHUTDOWN_EVENT);
-    const sessions = [...this.#sessions.keys()];
-    for (const session of sessions) session.send(notice);
+    const notice = new OutboundEvent(SHUTDOWN_EVENT);
+    const clients = [...this.#clients.keys()];
+    for (const client of clients) client.output.event(notice);
     this.#flush.flush();
-    await Promise.all(sessions.map((s) => s.close(true)));
-    await Promise.all(this.#sessions.values());
+    await Promise.all(clients.map((c) => c.output.close(true)));
+    await Promise.all(this.#clients.values());
+    await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
     await ctx.store.close();
     this.#finished.resolve(reason);
   }

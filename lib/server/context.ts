@@ -1,15 +1,25 @@
 /**
- * What command handlers work with: the server's state and services, and the handler signature.
+ * What command handlers work with: the server's services, and the handler signatures derived
+ * from the command table (a command without a handler does not compile).
  * @module
  */
 
+import type { HashQueue } from "../auth/hash_queue.ts";
 import type { ServerConfig } from "../config.ts";
-import type { BlobStore } from "../store/blob_store.ts";
-import type { RoomRecord, SeenRecord, Store } from "../store/store.ts";
-import type { BlockList } from "./block_list.ts";
+import type { AccessOf, ServerCommandName } from "../protocol/commands.ts";
+import type { Client } from "./client.ts";
 import type { Hub } from "./hub.ts";
+import type { Identity } from "./identity.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
-import type { Session } from "./session.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
+import type { AccountService } from "./services/accounts.ts";
+import type { BlockService } from "./services/blocks.ts";
+import type { Clock } from "./services/clock.ts";
+import type { ForumService } from "./services/forum.ts";
+import type { MessageService } from "./services/messages.ts";
+import type { MotdService } from "./services/motd.ts";
+import type { RoomService } from "./services/rooms.ts";
+import type { SeenService } from "./services/seen.ts";
 
 /** Where the server writes its log lines. */
 export interface Logger {
@@ -17,55 +27,83 @@ export interface Logger {
   error(line: string, error?: unknown): void;
 }
 
-/** The state and services shared by every session. */
+/** The services shared by every client. */
 export interface ServerContext {
   readonly config: Readonly<ServerConfig>;
-  readonly store: Store;
-  readonly hub: Hub<Session>;
-  readonly blocks: BlockList;
-  /** Last login and logout of every user who ever logged in. */
-  readonly seen: Map<string, SeenRecord>;
-  /** Every room by id. */
-  readonly rooms: Map<number, RoomRecord>;
-  /** Messages of the day, in rotation order. */
-  readonly motd: string[];
-  /** Uploaded files. */
-  readonly blobs: BlobStore;
-  /** Serialises read-modify-write work per key (`user:yoda`, `thread:a`). */
-  readonly locks: KeyedLock;
+  readonly clock: Clock;
   readonly log: Logger;
+  readonly hub: Hub;
+  readonly accounts: AccountService;
+  readonly seen: SeenService;
+  readonly blocks: BlockService;
+  readonly messages: MessageService;
+  readonly rooms: RoomService;
+  readonly motd: MotdService;
+  readonly forum: ForumService;
+  /** Password hashing, shared so that logins go first. */
+  readonly hashes: HashQueue;
+  /** USER, LOGIN and REGISTER attempts per client address. */
+  readonly authRate: RateLimiter;
+  /** Serialises read-modify-write work per key (`user:yoda`). */
+  readonly locks: KeyedLock;
   /** True once shutdown has begun: no presence notices, no new logins. */
   readonly shuttingDown: boolean;
   /** Starts an orderly shutdown. */
   requestShutdown(reason: string): void;
 }
 
-/** What a handler answers: the reply, and work to do once the reply is queued. */
+/** Raw bytes a request brings after its line (an upload): where they go and what comes after. */
+export interface Receive {
+  readonly size: number;
+  write(bytes: Uint8Array): Promise<void>;
+  /** All bytes arrived: the final reply. */
+  finish(): Promise<Outcome>;
+  /** The connection ended first: undo. */
+  abort(): Promise<void>;
+}
+
+/** What a handler answers: the reply, and work to do once the reply is written. */
 export interface Outcome {
   readonly code: number;
   readonly text: string | readonly string[];
-  /** Runs after the reply is queued, so events it sends follow the reply. */
+  /** Runs after the reply is written, so events it sends follow the reply. */
   readonly after?: () => void | Promise<void>;
   /**
-   * A write the reply must wait for: the user is told only once it is stored. The session goes
+   * A write the reply must wait for: the user is told only once it is stored. The client goes
    * on with its next request meanwhile; replies still leave in request order.
    */
   readonly durable?: Promise<void>;
   /** Raw bytes that follow the reply line directly, with no event in between (a download). */
   readonly stream?: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>;
+  /** After this reply (a 350), read raw bytes from the client, then reply again (an upload). */
+  readonly receive?: Receive;
 }
 
-/** Runs one command whose arguments already fit its spec. */
-export type Handler = (
+/** The caller of a request: the client, and its identity when the command needs a login. */
+export type Caller<A> = A extends "anyone" ? { readonly client: Client }
+  : { readonly client: Client; readonly identity: Identity };
+
+/** Runs one command whose arguments already fit its spec and whose access was checked. */
+export type Handler<A> = (
   ctx: ServerContext,
-  session: Session,
+  caller: Caller<A>,
   args: readonly string[],
 ) => Promise<Outcome>;
 
-/** Handlers by canonical command name. */
-export type HandlerTable = Readonly<Record<string, Handler>>;
+/** A handler for every command the server carries out, typed by the command's access. */
+export type HandlerTable = { readonly [N in ServerCommandName]: Handler<AccessOf<N>> };
+
+/** Handlers for some commands (one area's file). */
+export type PartialHandlers<N extends ServerCommandName> = {
+  readonly [K in N]: Handler<AccessOf<K>>;
+};
 
 /** Shorthand for a successful outcome. */
 export function ok(text: string | readonly string[], after?: Outcome["after"]): Outcome {
   return { code: 200, text, after };
+}
+
+/** A number from an argument the command table declared `int`. */
+export function intArg(text: string): number {
+  return Number(text);
 }

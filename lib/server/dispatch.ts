@@ -1,24 +1,27 @@
 /**
- * From a request line to exactly one reply: parse, check access, run the handler, report errors.
+ * From a request line to exactly one reply, in request order: parse, check access and arguments,
+ * run the handler, write the outcome. Every front end calls {@linkcode dispatch}; none of them
+ * decides anything a handler decides.
  * @module
  */
 
+import { timingSafeEqual } from "node:crypto";
 import { Reply, Text } from "../protocol/codes.ts";
-import { formatReply } from "../protocol/reply.ts";
+import type { CommandSpec, ServerCommandName } from "../protocol/commands.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { bindRequestArgs, resolveCommand } from "../protocol/request.ts";
-import type { HandlerTable, Outcome, ServerContext } from "./context.ts";
+import type { Client } from "./client.ts";
+import type { Caller, Handler, HandlerTable, Outcome, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
 import { adminHandlers } from "./handlers/admin.ts";
 import { forumHandlers } from "./handlers/forum.ts";
-import { peerHandlers } from "./handlers/peers.ts";
 import { messagingHandlers } from "./handlers/messaging.ts";
 import { motdHandlers } from "./handlers/motd.ts";
+import { peerHandlers } from "./handlers/peers.ts";
 import { presenceHandlers } from "./handlers/presence.ts";
 import { roomHandlers } from "./handlers/rooms.ts";
-import type { Session } from "./session.ts";
 
-/** Every handler by canonical command name; a test checks it covers the command table. */
+/** Every handler by canonical command name; the type makes it cover the command table. */
 export const HANDLERS: HandlerTable = {
   ...accountHandlers,
   ...presenceHandlers,
@@ -30,84 +33,159 @@ export const HANDLERS: HandlerTable = {
   ...adminHandlers,
 };
 
-/** Handles one request line from a session; every outcome, errors included, is one reply. */
-export async function dispatch(ctx: ServerContext, session: Session, line: string): Promise<void> {
-  session.lastActivity = Date.now();
+const encoder = new TextEncoder();
+
+/** Compares secrets without leaking where they differ. */
+function sameSecret(given: string, expected: string): boolean {
+  const [a, b] = [encoder.encode(given), encoder.encode(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Checks who may run `command`; throws the reply for those who may not. */
+function checkAccess(
+  ctx: ServerContext,
+  client: Client,
+  command: CommandSpec,
+  args: () => readonly string[],
+): void {
+  if (command.access === "anyone") return;
+  // Like IRC: a client that is not logged in learns that before any complaint about arguments.
+  const identity = client.identity;
+  if (!identity) throw new ProtocolError(Reply.NOT_LOGGED_IN, Text.NOT_LOGGED_IN);
+  if (command.access !== "admin" || identity.admin) return;
+  const password = command.adminPassword ? args()[0] ?? "" : "";
+  if (password === "") throw new ProtocolError(Reply.NOT_ALLOWED, Text.NOT_ALLOWED);
+  if (ctx.config.adminPassword === "" || !sameSecret(password, ctx.config.adminPassword)) {
+    throw new ProtocolError(Reply.NOT_ALLOWED, "Incorrect password");
+  }
+}
+
+/** Offline messages handed over at login reached the client once it sends a request after them. */
+function settleOfflineHandover(ctx: ServerContext, client: Client): void {
+  const handover = client.offlineHandover;
+  const user = client.identity?.name;
+  if (!handover?.written || user === undefined) return;
+  client.offlineHandover = undefined;
+  ctx.messages.delivered(user, handover.upTo).catch((error) =>
+    ctx.log.error(`Cannot drop delivered offline messages of ${user}`, error)
+  );
+}
+
+/** Handles one request line from a client; every outcome, errors included, is one reply. */
+export async function dispatch(ctx: ServerContext, client: Client, line: string): Promise<void> {
+  client.touch(ctx.clock.now());
+  settleOfflineHandover(ctx, client);
   let outcome: Outcome;
   try {
     const resolved = resolveCommand(line);
     const command = resolved.command;
-    ctx.log.info(`${session.label} issued ${command.name} command`);
+    ctx.log.info(`${client.label} issued ${command.name} command`);
     if (command.clientOnly) {
       throw new ProtocolError(
         Reply.UNKNOWN_COMMAND,
         `${command.name} is done by chat-client itself, peer to peer; the server only introduces peers (PEER)`,
       );
     }
-    const handler = HANDLERS[command.name];
-    if (!handler) throw new ProtocolError(Reply.UNKNOWN_COMMAND, Text.INVALID_COMMAND);
-    // Like IRC: a client that is not logged in learns that before any complaint about arguments.
-    if (command.access === "user" && session.user === undefined) {
-      throw new ProtocolError(Reply.NOT_LOGGED_IN, Text.NOT_LOGGED_IN);
+    let bound: readonly string[] | undefined;
+    const args = () => bound ??= bindRequestArgs(resolved).args;
+    checkAccess(ctx, client, command, args);
+    if (command.raw && !client.output.rawBytes) {
+      throw new ProtocolError(
+        Reply.UNKNOWN_COMMAND,
+        `${command.name} needs a TCP connection (chat-client); the web client moves files over HTTP`,
+      );
     }
-    const { args } = bindRequestArgs(resolved);
-    outcome = await handler(ctx, session, args);
+    const handler = HANDLERS[command.name as ServerCommandName] as Handler<"user">;
+    // checkAccess made sure commands that need an identity have one.
+    const caller = { client, identity: client.identity } as Caller<"user">;
+    outcome = await handler(ctx, caller, args());
   } catch (error) {
-    outcome = failure(ctx, session, error);
+    outcome = failure(ctx, client, error);
+  }
+  await deliverOutcome(ctx, client, outcome);
+}
+
+/** Writes an outcome in its turn. */
+async function deliverOutcome(ctx: ServerContext, client: Client, outcome: Outcome): Promise<void> {
+  if (outcome.receive) {
+    await receiveUpload(ctx, client, outcome);
+    return;
   }
   if (outcome.stream) {
-    await session.repliesSent(); // raw bytes must not overtake earlier replies
-    await streamReply(ctx, session, outcome.code, outcome.text, outcome.stream);
+    const stream = outcome.stream;
+    await client.repliesSent(); // raw bytes must not overtake earlier replies
+    try {
+      await client.output.stream(outcome.code, String(outcome.text), stream);
+    } catch (error) {
+      ctx.log.error(`${client.label}: transfer failed, disconnecting`, error);
+      await client.output.close();
+    }
     return;
   }
   const { code, text, durable, after } = outcome;
-  session.inTurn(async () => {
+  client.inTurn(async () => {
     if (durable) {
       try {
         await durable;
       } catch (error) {
-        ctx.log.error(`${session.label}: cannot store`, error);
-        session.reply(Reply.SERVER_ERROR, "Cannot store the message; it was not acknowledged");
+        ctx.log.error(`${client.label}: cannot store`, error);
+        await client.output.reply(
+          Reply.SERVER_ERROR,
+          "Cannot store the message; it was not acknowledged",
+        );
         return;
       }
     }
-    session.reply(code, text);
-    if (after) await runAfter(ctx, session, after);
+    try {
+      await client.output.reply(code, text);
+    } catch (error) {
+      ctx.log.info(`${client.label}: reply not written: ${error}`);
+      return;
+    }
+    if (after) await runAfter(ctx, client, after);
   });
 }
 
+/**
+ * An upload: once every earlier reply is out, 350; then the raw bytes (the client's next line
+ * is read only after them); then the final reply.
+ */
+async function receiveUpload(ctx: ServerContext, client: Client, outcome: Outcome): Promise<void> {
+  const receive = outcome.receive as NonNullable<Outcome["receive"]>;
+  await client.repliesSent();
+  await client.output.reply(outcome.code, outcome.text);
+  let final: Outcome;
+  try {
+    await client.output.readRaw(receive.size, (bytes) => receive.write(bytes));
+    client.touch(ctx.clock.now());
+    final = await receive.finish();
+  } catch (error) {
+    await receive.abort();
+    if (error instanceof Deno.errors.UnexpectedEof) {
+      ctx.log.info(`${client.label}: upload interrupted; nothing was stored`);
+      return; // the connection is gone: nobody to answer
+    }
+    final = failure(ctx, client, error);
+  }
+  await deliverOutcome(ctx, client, final);
+}
+
 /** The reply for a failed request: the user's error, or a 500 that is logged. */
-function failure(ctx: ServerContext, session: Session, error: unknown): Outcome {
+function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
   if (error instanceof ProtocolError) return { code: error.code, text: error.message };
-  ctx.log.error(`${session.label}: request failed`, error);
+  ctx.log.error(`${client.label}: request failed`, error);
   return { code: Reply.SERVER_ERROR, text: "Internal server error; the request was not completed" };
 }
 
 /** Work after the reply: its failure is logged, never a second reply. */
 async function runAfter(
   ctx: ServerContext,
-  session: Session,
+  client: Client,
   after: () => void | Promise<void>,
 ): Promise<void> {
   try {
     await after();
   } catch (error) {
-    ctx.log.error(`${session.label}: follow-up work failed`, error);
-  }
-}
-
-/** A reply followed by raw bytes. If the bytes cannot all be sent the stream is broken: disconnect. */
-async function streamReply(
-  ctx: ServerContext,
-  session: Session,
-  code: number,
-  text: string | readonly string[],
-  stream: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
-): Promise<void> {
-  try {
-    await session.sendExclusive(new TextEncoder().encode(formatReply(code, text)), stream);
-  } catch (error) {
-    ctx.log.error(`${session.label}: transfer failed, disconnecting`, error);
-    await session.close();
+    ctx.log.error(`${client.label}: follow-up work failed`, error);
   }
 }

@@ -1,59 +1,94 @@
 /**
- * Who is online and delivery of encoded events to them. The one seam a cluster bus would replace.
+ * Who is online, and delivery of events to them: the one seam between handlers and the
+ * connections. The embedded server uses {@linkcode LocalHub}; a cluster replaces it with a hub
+ * that shares presence and events between nodes, and no handler knows which one runs.
  * @module
  */
 
-/** A logged-in connection as the hub sees it. */
-export interface Member {
-  /** Queues encoded bytes; false if the connection is gone or full. */
-  send(bytes: Uint8Array): boolean;
+import type { OutboundEvent } from "../protocol/events.ts";
+
+/** A user online somewhere, as WHO shows them. */
+export interface OnlineUser {
+  readonly name: string;
+  readonly ip: string;
+  readonly loginAt: number;
+  /** The UDP port the user's client reported, once it did. */
+  readonly udpPort?: number;
 }
 
-/** Online users and delivery to them. An event is encoded once and the same bytes go to everyone. */
-export class Hub<M extends Member> {
-  readonly #online = new Map<string, M>();
+/** Something that takes events for one online user on this server (a client). */
+export interface Recipient {
+  deliver(event: OutboundEvent): boolean;
+}
 
-  /** Marks the user online on this member; false when the user already is. */
-  add(user: string, member: M): boolean {
-    if (this.#online.has(user)) return false;
-    this.#online.set(user, member);
-    return true;
-  }
-
-  /** Marks the user offline if this member holds the user. */
-  remove(user: string, member: M): void {
-    if (this.#online.get(user) === member) this.#online.delete(user);
-  }
-
-  get(user: string): M | undefined {
-    return this.#online.get(user);
-  }
-
-  isOnline(user: string): boolean {
-    return this.#online.has(user);
-  }
-
+/** Presence and delivery. */
+export interface Hub {
+  /**
+   * Marks the user online on this recipient: the one live session of that user. False when the
+   * user is online already (on any node).
+   */
+  claim(user: OnlineUser, recipient: Recipient): Promise<boolean>;
+  /** Marks the user offline, if this recipient holds the user. */
+  release(user: string, recipient: Recipient): Promise<void>;
+  /** Records the UDP port an online user reported. */
+  setUdpPort(user: string, udpPort: number): Promise<void>;
+  /** The online user of this canonical name, or `undefined`. */
+  online(user: string): OnlineUser | undefined;
+  /** Everyone online, in login order. */
+  list(): Iterable<OnlineUser>;
   /** Number of users online. */
+  readonly size: number;
+  /** Delivers to one online user; false when offline or the connection refused it. */
+  deliver(user: string, event: OutboundEvent): boolean;
+  /** Delivers to every online user `accept` admits. */
+  fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
+}
+
+interface Entry {
+  user: OnlineUser;
+  readonly recipient: Recipient;
+}
+
+/** The hub of a single server process. */
+export class LocalHub implements Hub {
+  readonly #online = new Map<string, Entry>();
+
+  claim(user: OnlineUser, recipient: Recipient): Promise<boolean> {
+    if (this.#online.has(user.name)) return Promise.resolve(false);
+    this.#online.set(user.name, { user, recipient });
+    return Promise.resolve(true);
+  }
+
+  release(user: string, recipient: Recipient): Promise<void> {
+    if (this.#online.get(user)?.recipient === recipient) this.#online.delete(user);
+    return Promise.resolve();
+  }
+
+  setUdpPort(user: string, udpPort: number): Promise<void> {
+    const entry = this.#online.get(user);
+    if (entry) entry.user = { ...entry.user, udpPort };
+    return Promise.resolve();
+  }
+
+  online(user: string): OnlineUser | undefined {
+    return this.#online.get(user)?.user;
+  }
+
+  *list(): Iterable<OnlineUser> {
+    for (const entry of this.#online.values()) yield entry.user;
+  }
+
   get size(): number {
     return this.#online.size;
   }
 
-  /** Online users and their members, in login order. */
-  entries(): IterableIterator<[string, M]> {
-    return this.#online.entries();
+  deliver(user: string, event: OutboundEvent): boolean {
+    return this.#online.get(user)?.recipient.deliver(event) ?? false;
   }
 
-  /** Sends to one user; false when offline or the connection refused it. */
-  sendTo(user: string, bytes: Uint8Array): boolean {
-    return this.#online.get(user)?.send(bytes) ?? false;
-  }
-
-  /** Sends to every online user `accept` admits; returns how many were sent to. */
-  fanout(bytes: Uint8Array, accept: (user: string) => boolean): number {
-    let delivered = 0;
-    for (const [user, member] of this.#online) {
-      if (accept(user) && member.send(bytes)) delivered++;
+  fanout(event: OutboundEvent, accept: (user: string) => boolean): void {
+    for (const [user, entry] of this.#online) {
+      if (accept(user)) entry.recipient.deliver(event);
     }
-    return delivered;
   }
 }

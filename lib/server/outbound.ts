@@ -41,6 +41,14 @@ export interface Writable {
   write(bytes: Uint8Array): Promise<number>;
 }
 
+/** A direct write that did not complete in time: the peer has stopped reading. */
+export class WriteStalledError extends Error {
+  constructor(ms: number) {
+    super(`The peer has not read anything for ${ms} ms`);
+    this.name = "WriteStalledError";
+  }
+}
+
 /**
  * Queues bytes for one connection. When more than `maxBytes` wait to be written the peer is not
  * reading: `onOverflow` is called once and nothing more is queued.
@@ -57,14 +65,23 @@ export class Outbound {
   #paused = false;
   #closed = false;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Senders waiting for the queue to shrink (paced sending). */
+  #spaceWaiters: (() => void)[] = [];
+  readonly #stallMs: number;
 
+  /**
+   * @param stallMs a direct write (see {@linkcode exclusive}) that takes longer than this fails
+   *   with {@linkcode WriteStalledError}: the peer has stopped reading.
+   */
   constructor(
     sink: Writable,
     maxBytes: number,
     onOverflow: () => void,
     onError: (error: unknown) => void,
     scheduler?: FlushScheduler,
+    stallMs = 30_000,
   ) {
+    this.#stallMs = stallMs;
     this.#scheduler = scheduler;
     this.#sink = sink;
     this.#maxBytes = maxBytes;
@@ -95,6 +112,29 @@ export class Outbound {
     return true;
   }
 
+  /** Bytes that may be queued before the peer counts as not reading. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves once at most `limit` bytes are queued, or the queue is closed. */
+  async waitForSpace(limit: number): Promise<void> {
+    while (!this.#closed && this.#queuedBytes > limit) {
+      if (!this.#writing && !this.#paused) void this.#drain();
+      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+    }
+  }
+
+  #wakeSenders(): void {
+    const waiters = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   /** Starts writing what is queued, unless a write is already under way. */
   kick(): void {
     if (!this.#writing && !this.#paused && this.#queue.length > 0) void this.#drain();
@@ -113,8 +153,8 @@ export class Outbound {
     this.#paused = true;
     try {
       await this.flushed();
-      for (const bytes of before) await this.#writeAll(bytes);
-      await work((bytes) => this.#writeAll(bytes));
+      for (const bytes of before) await this.#writeWatched(bytes);
+      await work((bytes) => this.#writeWatched(bytes));
     } finally {
       this.#paused = false;
       if (!this.#closed && this.#queue.length > 0 && !this.#writing) void this.#drain();
@@ -124,6 +164,19 @@ export class Outbound {
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) offset += await this.#sink.write(bytes.subarray(offset));
+  }
+
+  /** A direct write that fails if the peer stops reading for longer than the stall limit. */
+  async #writeWatched(bytes: Uint8Array): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WriteStalledError(this.#stallMs)), this.#stallMs);
+    });
+    try {
+      await Promise.race([this.#writeAll(bytes), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Resolves when everything queued so far has been written (or the queue was closed). */
@@ -143,17 +196,22 @@ export class Outbound {
   close(discard = false): void {
     this.#closed = true;
     if (discard) this.#drop();
+    this.#wakeSenders();
   }
 
   #drop(): void {
     this.#queue = [];
     this.#queuedBytes = 0;
+    this.#wakeSenders();
   }
 
   async #drain(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#queue.length > 0 && !this.#paused) await this.#writeAll(this.#take());
+      while (this.#queue.length > 0 && !this.#paused) {
+        await this.#writeAll(this.#take());
+        if (this.#spaceWaiters.length > 0) this.#wakeSenders();
+      }
     } catch (error) {
       this.#closed = true;
       this.#drop();
@@ -162,6 +220,7 @@ export class Outbound {
       this.#writing = false;
       this.#idle?.resolve();
       this.#idle = undefined;
+      this.#wakeSenders();
     }
   }
 

@@ -1,55 +1,106 @@
 /**
- * Logging users in and out: the online set, the login history and presence notices.
+ * Logging users in and out: the hub's online set, the login history, presence notices, and the
+ * offline messages handed over at login.
  * @module
  */
 
 import { Reply } from "../protocol/codes.ts";
+import { type ChatEvent, OutboundEvent } from "../protocol/events.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
+import { formatTimestamp } from "../protocol/timestamp.ts";
+import type { UserRecord } from "../store/store.ts";
+import type { Client } from "./client.ts";
 import type { ServerContext } from "./context.ts";
-import { encodeEvent, type Session } from "./session.ts";
+import { Identity } from "./identity.ts";
+
+/** Offline messages read from the store per page. */
+const OFFLINE_PAGE = 100;
 
 /** Tells every online user except `user` and those with a block either way. */
 function notifyPresence(ctx: ServerContext, user: string, type: "login" | "logout"): void {
   if (ctx.shuttingDown) return;
-  const bytes = encodeEvent({ type, user });
-  ctx.hub.fanout(bytes, (other) => other !== user && !ctx.blocks.either(user, other));
+  const event = new OutboundEvent({ type, user }, ctx.clock.now());
+  ctx.hub.fanout(event, (other) => other !== user && !ctx.blocks.either(user, other));
 }
 
 /**
- * Marks the session logged in as `user`, records it and tells the others.
+ * Logs the client in as `user`, records it and tells the others. Whether the user is an admin is
+ * decided here, from the account and the server's configuration.
  *
- * @throws {ProtocolError} 409 when the user already has a live session.
+ * @throws {ProtocolError} 409 when the user already has a live session; 500 during shutdown.
  */
-export async function logIn(ctx: ServerContext, session: Session, user: string): Promise<void> {
-  if (!ctx.hub.add(user, session)) {
-    throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${user} is already logged in elsewhere`);
+export async function logIn(
+  ctx: ServerContext,
+  client: Client,
+  user: UserRecord,
+): Promise<Identity> {
+  if (ctx.shuttingDown) throw new ProtocolError(Reply.SERVER_ERROR, "Server is shutting down");
+  const now = ctx.clock.now();
+  const identity = new Identity(user.name, ctx.accounts.isAdmin(user), now);
+  const online = { name: user.name, ip: client.ip, loginAt: now, udpPort: client.udpPort };
+  if (!(await ctx.hub.claim(online, client))) {
+    throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${user.name} is already logged in elsewhere`);
   }
-  const now = Date.now();
-  session.user = user;
-  session.loginAt = now;
-  const record = { name: user, lastLogin: now, lastLogout: ctx.seen.get(user)?.lastLogout ?? 0 };
-  ctx.seen.set(user, record);
-  notifyPresence(ctx, user, "login");
+  client.signIn(identity);
+  notifyPresence(ctx, user.name, "login");
   try {
-    await ctx.store.setSeen(record);
+    client.loginNumber = await ctx.seen.loggedIn(user.name, now, client.ip, client.udpPort);
   } catch (error) {
-    ctx.log.error(`Cannot record login of ${user}`, error);
+    ctx.log.error(`Cannot record login of ${user.name}`, error);
   }
+  return identity;
 }
 
-/** Logs the session's user out (if any), records it and tells the others. Never throws. */
-export async function logOut(ctx: ServerContext, session: Session): Promise<void> {
-  const user = session.user;
-  if (user === undefined) return;
-  session.user = undefined;
-  ctx.hub.remove(user, session);
-  const record = { name: user, lastLogin: session.loginAt, lastLogout: Date.now() };
-  ctx.seen.set(user, record);
-  notifyPresence(ctx, user, "logout");
-  ctx.log.info(`${user} logout`);
+/** Logs the client's user out (if any), records it and tells the others. Never throws. */
+export async function logOut(ctx: ServerContext, client: Client): Promise<Identity | undefined> {
+  const identity = client.signOut();
+  if (!identity) return undefined;
+  const name = identity.name;
   try {
-    await ctx.store.setSeen(record);
+    await ctx.hub.release(name, client);
   } catch (error) {
-    ctx.log.error(`Cannot record logout of ${user}`, error);
+    ctx.log.error(`Cannot mark ${name} offline`, error);
   }
+  notifyPresence(ctx, name, "logout");
+  ctx.log.info(`${name} logout`);
+  try {
+    await ctx.seen.loggedOut(name, identity.loginAt, ctx.clock.now());
+  } catch (error) {
+    ctx.log.error(`Cannot record logout of ${name}`, error);
+  }
+  return identity;
+}
+
+/**
+ * Hands the user's offline messages to the client, a page at a time at the client's pace. They
+ * stay queued until the client sends a request after they were all written (see dispatch): at
+ * least once, never zero times.
+ */
+export async function deliverOffline(
+  ctx: ServerContext,
+  client: Client,
+  identity: Identity,
+): Promise<void> {
+  let after = 0;
+  while (true) {
+    const page = await ctx.messages.offline(identity.name, after, OFFLINE_PAGE);
+    if (page.length === 0) break;
+    const events = page.map((m) => {
+      const event: ChatEvent = {
+        type: "private_offline",
+        from: m.from,
+        sentAt: formatTimestamp(m.at),
+        text: m.text,
+      };
+      return new OutboundEvent(event, m.at);
+    });
+    await client.output.eventsPaced(events);
+    after = page[page.length - 1].number;
+    if (client.identity !== identity || client.output.isClosed) return;
+  }
+  if (after === 0) return;
+  const handover = { upTo: after, written: false };
+  client.offlineHandover = handover;
+  await client.output.flushed();
+  if (client.offlineHandover === handover && !client.output.isClosed) handover.written = true;
 }

@@ -1,45 +1,52 @@
 /**
- * Uploaded files on disk under `data/blobs/`, named by the server. An upload is written to a
- * temporary file while its SHA-256 is computed, and becomes visible only when committed.
+ * Uploaded files on disk under `data/blobs/`, named by the server (random UUIDs, never user
+ * input), 0600 in 0700 directories. An upload is written to a temporary file while its SHA-256 is
+ * computed, and becomes a blob only when complete and verified.
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
+import { VerifiedFile } from "../fs/verified_file.ts";
+import { ensureSubdir } from "./data_dir.ts";
 
 const BLOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** An upload in progress: write bytes, then commit (or abort). */
+/** An upload in progress. */
 export interface BlobUpload {
-  /** Bytes written so far. */
+  /** The blob's id once committed. */
+  readonly id: string;
   readonly size: number;
   write(bytes: Uint8Array): Promise<void>;
-  /** Closes the file and returns the SHA-256 (hex) of what was written. */
-  finish(): Promise<string>;
-  /** Makes the finished upload a blob; returns its id. */
-  commit(): Promise<string>;
+  /** Makes it a blob if size and SHA-256 match; false (and nothing kept) otherwise. */
+  commit(expected: { size: number; sha256: string }): Promise<boolean>;
   /** Discards the upload. Idempotent, never throws. */
   abort(): Promise<void>;
 }
 
-/** Blobs in one directory; ids are random UUIDs, never user input. */
+/** Blobs in one directory. */
 export class BlobStore {
   readonly #dir: string;
   readonly #tmp: string;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, tmp: string) {
     this.#dir = dir;
-    this.#tmp = join(dir, "tmp");
+    this.#tmp = tmp;
   }
 
-  /** Opens (creating) `dataDir/blobs` and removes uploads a crash left unfinished. */
-  static async open(dataDir: string): Promise<BlobStore> {
-    const store = new BlobStore(join(dataDir, "blobs"));
-    await Deno.remove(store.#tmp, { recursive: true }).catch((e) => {
+  /**
+   * Opens (creating) `dataDir/blobs` and removes the uploads a crash left unfinished. Each server
+   * process has its own temporary directory (`tmpName`), so nodes sharing one blob directory do
+   * not delete each other's uploads in progress.
+   */
+  static async open(dataDir: string, tmpName = "tmp"): Promise<BlobStore> {
+    const dir = join(dataDir, "blobs");
+    const tmp = join(dir, tmpName);
+    await ensureSubdir(dir);
+    await Deno.remove(tmp, { recursive: true }).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
-    await Deno.mkdir(store.#tmp, { recursive: true });
-    return store;
+    await ensureSubdir(tmp);
+    return new BlobStore(dir, tmp);
   }
 
   #path(id: string): string {
@@ -50,42 +57,16 @@ export class BlobStore {
   /** Starts an upload into a temporary file. */
   async create(): Promise<BlobUpload> {
     const id = crypto.randomUUID();
-    const tmpPath = join(this.#tmp, id);
-    const file = await Deno.open(tmpPath, { write: true, createNew: true });
-    const hash: Hash = createHash("sha256");
-    let size = 0;
-    let open = true;
-    let digest: string | undefined;
-    const close = () => {
-      if (open) {
-        open = false;
-        file.close();
-      }
-    };
+    const file = await VerifiedFile.create(join(this.#tmp, id), { sync: true });
+    const finalPath = this.#path(id);
     return {
+      id,
       get size() {
-        return size;
+        return file.size;
       },
-      async write(bytes) {
-        hash.update(bytes);
-        let offset = 0;
-        while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-        size += bytes.length;
-      },
-      async finish() {
-        await file.sync();
-        close();
-        return digest ??= hash.digest("hex");
-      },
-      commit: async () => {
-        if (digest === undefined) throw new Error("Cannot commit an upload before finish()");
-        await Deno.rename(tmpPath, this.#path(id));
-        return id;
-      },
-      async abort() {
-        close();
-        await Deno.remove(tmpPath).catch(() => {});
-      },
+      write: (bytes) => file.write(bytes),
+      commit: (expected) => file.commit(finalPath, expected),
+      abort: () => file.abort(),
     };
   }
 
@@ -99,5 +80,22 @@ export class BlobStore {
     await Deno.remove(this.#path(id)).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
+  }
+
+  /**
+   * Deletes blobs that nothing refers to and that are older than `graceMs` (a blob is committed
+   * a moment before the forum records it). Returns how many it deleted.
+   */
+  async sweepOrphans(live: ReadonlySet<string>, graceMs: number): Promise<number> {
+    let removed = 0;
+    const cutoff = Date.now() - graceMs;
+    for await (const entry of Deno.readDir(this.#dir)) {
+      if (!entry.isFile || !BLOB_ID.test(entry.name) || live.has(entry.name)) continue;
+      const info = await Deno.stat(join(this.#dir, entry.name)).catch(() => undefined);
+      if (!info || (info.mtime?.getTime() ?? 0) > cutoff) continue;
+      await this.remove(entry.name);
+      removed++;
+    }
+    return removed;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The {@linkcode Store} on Deno KV: one embedded database file under the data directory.
+ * The {@linkcode Store} on Deno KV: one embedded database file under the data directory, created
+ * 0600 inside a 0700 directory.
  * @module
  */
 
@@ -7,9 +8,13 @@ import { join } from "node:path";
 import type { LockoutState } from "../auth/lockout.ts";
 import { NO_FAILURES } from "../auth/lockout.ts";
 import type { PasswordHash } from "../auth/password.ts";
+import { foldName } from "../protocol/names.ts";
+import { ensurePrivateDir, makePrivate, touchPrivate } from "./data_dir.ts";
+import { migrateKv } from "./kv_migrations.ts";
 import type {
   FileItem,
   HistoryQuery,
+  LoginRecord,
   Pending,
   PostItem,
   PrivateMessage,
@@ -31,11 +36,14 @@ const MAX_MUTATIONS = 500;
 /** Most bytes of values in one group commit (Deno KV refuses atomic operations over 800 KiB). */
 const BATCH_BYTES = 256 * 1024;
 
+/** Thread items removed per atomic operation (each file takes three mutations). */
+const COLLECT_BATCH = 150;
+
 /** An upper bound of a message's stored size (UTF-8 takes at most 3 bytes per UTF-16 unit). */
 const sizeOf = (message: { text: string; from: string }): number =>
   (message.text.length + message.from.length) * 3 + 256;
 
-type Counter = "broadcast" | "pm" | "room" | "motd" | "thread_item";
+type Counter = "broadcast" | "pm" | "room" | "motd" | "thread_item" | "thread" | "login";
 
 /**
  * Counters (broadcast numbers, room ids, …) are handed out from memory so that concurrent
@@ -67,25 +75,38 @@ async function commit(op: Deno.AtomicOperation): Promise<void> {
   if (!result.ok) throw new Error("Cannot store data: database commit was refused");
 }
 
-/** Opens (creating if needed) the database in `dataDir`. */
-export async function openKvStore(dataDir: string): Promise<KvStore> {
-  await Deno.mkdir(dataDir, { recursive: true });
-  const kv = await Deno.openKv(join(dataDir, KV_FILE));
-  const store = new KvStore(kv);
-  await store.load();
-  return store;
+/** What opening the store found worth telling the operator. */
+export interface OpenedKvStore {
+  readonly store: KvStore;
+  readonly warnings: string[];
+}
+
+/** Opens (creating if needed, with private modes) the database in `dataDir`. */
+export async function openKvStore(dataDir: string): Promise<OpenedKvStore> {
+  const warning = await ensurePrivateDir(dataDir);
+  const path = join(dataDir, KV_FILE);
+  // SQLite gives its -wal and -shm files the mode of the database file.
+  await touchPrivate(path);
+  const kv = await Deno.openKv(path);
+  try {
+    for (const suffix of ["", "-wal", "-shm"]) await makePrivate(path + suffix);
+    await migrateKv(kv);
+    const store = new KvStore(kv);
+    await store.load();
+    return { store, warnings: warning ? [warning] : [] };
+  } catch (error) {
+    kv.close();
+    throw error;
+  }
 }
 
 /** A {@linkcode Store} backed by Deno KV. Create it with {@linkcode openKvStore}. */
 export class KvStore implements Store {
   readonly #kv: Deno.Kv;
   readonly #counters = new Counters();
-  #motdCursor = 0;
   #closed = false;
   /** Last message number of each room, loaded at start and kept in memory. */
   readonly #roomCounts = new Map<number, number>();
-  /** Accounts found so far (never names that were not found: those could grow without bound). */
-  readonly #users = new Map<string, UserRecord>();
   /** Writes waiting for the next group commit. */
   #batch: {
     add: (op: Deno.AtomicOperation) => void;
@@ -93,16 +114,16 @@ export class KvStore implements Store {
     done: PromiseWithResolvers<void>;
   }[] = [];
   #committing: Promise<void> | undefined;
+  /** Settles when every group-committed write queued so far has been committed (or failed). */
+  #lastQueued: Promise<void> = Promise.resolve();
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
   }
 
-  /** Reads the counters and cursors kept in memory. */
+  /** Reads the counters kept in memory. */
   async load(): Promise<void> {
     await this.#counters.load(this.#kv);
-    const cursor = await this.#kv.get<number>(["meta", "motd_cursor"]);
-    this.#motdCursor = cursor.value ?? 0;
     for await (const room of this.#kv.list<RoomRecord>({ prefix: ["room"] })) {
       const last = this.#kv.list<StoredMessage>({ prefix: ["room_msg", room.value.id] }, {
         reverse: true,
@@ -112,38 +133,90 @@ export class KvStore implements Store {
     }
   }
 
+  // ---- accounts ----
+
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const cached = this.#users.get(name);
-    if (cached) return cached;
-    const user = (await this.#kv.get<UserRecord>(["user", name])).value ?? undefined;
-    if (user) this.#users.set(name, user);
-    return user;
+    return (await this.#kv.get<UserRecord>(["user", foldName(name)])).value ?? undefined;
   }
 
   async createUser(user: UserRecord): Promise<boolean> {
-    const key = ["user", user.name];
+    const key = ["user", foldName(user.name)];
     const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, user)
       .commit();
-    if (result.ok) this.#users.set(user.name, user);
     return result.ok;
   }
 
-  async setPassword(name: string, password: PasswordHash): Promise<void> {
-    const entry = await this.#kv.get<UserRecord>(["user", name]);
-    if (!entry.value) throw new Error(`Cannot change password: user "${name}" does not exist`);
-    const updated = { ...entry.value, password };
-    await commit(this.#kv.atomic().check(entry).set(["user", name], updated));
-    this.#users.set(name, updated);
+  async updateUser(
+    name: string,
+    change: { readonly password?: PasswordHash; readonly role?: UserRecord["role"] },
+  ): Promise<boolean> {
+    const key = ["user", foldName(name)];
+    const entry = await this.#kv.get<UserRecord>(key);
+    if (!entry.value) return false;
+    const result = await this.#kv.atomic().check(entry).set(key, { ...entry.value, ...change })
+      .commit();
+    return result.ok || this.updateUser(name, change); // changed meanwhile: apply to the new one
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    const key = ["user", foldName(name)];
+    const entry = await this.#kv.get<UserRecord>(key);
+    if (!entry.value) return false;
+    await commit(
+      this.#kv.atomic().check(entry).delete(key).delete(["lockout", foldName(name)]),
+    );
+    return true;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const users: UserRecord[] = [];
+    for await (const entry of this.#kv.list<UserRecord>({ prefix: ["user"] })) {
+      users.push(entry.value);
+    }
+    return users;
   }
 
   async getLockout(name: string): Promise<LockoutState> {
-    return (await this.#kv.get<LockoutState>(["lockout", name])).value ?? NO_FAILURES;
+    return (await this.#kv.get<LockoutState>(["lockout", foldName(name)])).value ?? NO_FAILURES;
   }
 
   async setLockout(name: string, state: LockoutState): Promise<void> {
-    if (state.failures === 0 && state.blockedUntil === 0) await this.#kv.delete(["lockout", name]);
-    else await this.#kv.set(["lockout", name], state);
+    const key = ["lockout", foldName(name)];
+    if (state.failures === 0 && state.blockedUntil === 0) await this.#kv.delete(key);
+    else await this.#kv.set(key, state);
   }
+
+  async loadSeen(): Promise<Map<string, SeenRecord>> {
+    const seen = new Map<string, SeenRecord>();
+    for await (const entry of this.#kv.list<SeenRecord>({ prefix: ["seen"] })) {
+      seen.set(entry.value.name, entry.value);
+    }
+    return seen;
+  }
+
+  async setSeen(record: SeenRecord): Promise<void> {
+    await this.#kv.set(["seen", record.name], record);
+  }
+
+  async appendLogin(record: Omit<LoginRecord, "number">): Promise<number> {
+    const number = this.#counters.next("login");
+    const op = this.#kv.atomic().set(["login", number], { ...record, number });
+    await commit(this.#counters.persist(op, "login", number));
+    return number;
+  }
+
+  async setLoginUdpPort(number: number, udpPort: number): Promise<void> {
+    const entry = await this.#kv.get<LoginRecord>(["login", number]);
+    if (entry.value) await this.#kv.set(entry.key, { ...entry.value, udpPort });
+  }
+
+  async *listLogins(): AsyncIterable<LoginRecord> {
+    for await (const entry of this.#kv.list<LoginRecord>({ prefix: ["login"] })) {
+      yield entry.value;
+    }
+  }
+
+  // ---- blocks ----
 
   async loadBlocks(): Promise<Map<string, Set<string>>> {
     const blocks = new Map<string, Set<string>>();
@@ -162,17 +235,7 @@ export class KvStore implements Store {
     else await this.#kv.delete(key);
   }
 
-  async loadSeen(): Promise<Map<string, SeenRecord>> {
-    const seen = new Map<string, SeenRecord>();
-    for await (const entry of this.#kv.list<SeenRecord>({ prefix: ["seen"] })) {
-      seen.set(entry.value.name, entry.value);
-    }
-    return seen;
-  }
-
-  async setSeen(record: SeenRecord): Promise<void> {
-    await this.#kv.set(["seen", record.name], record);
-  }
+  // ---- messages ----
 
   appendBroadcast(from: string, text: string, at: number): Pending<StoredMessage> {
     const message = { number: this.#counters.next("broadcast"), from, text, at };
@@ -210,18 +273,24 @@ export class KvStore implements Store {
     return this.#history<PrivateMessage>(["pm", user], query, filter);
   }
 
-  async takeOffline(user: string): Promise<PrivateMessage[]> {
-    const entries: Deno.KvEntry<PrivateMessage>[] = [];
-    for await (const entry of this.#kv.list<PrivateMessage>({ prefix: ["offline", user] })) {
-      entries.push(entry);
+  async listOffline(user: string, after: number, limit: number): Promise<PrivateMessage[]> {
+    await this.#settled();
+    const out: PrivateMessage[] = [];
+    const selector = { prefix: ["offline", user], start: ["offline", user, after + 1] };
+    for await (const entry of this.#kv.list<PrivateMessage>(selector, { limit })) {
+      out.push(entry.value);
     }
-    for (let i = 0; i < entries.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic();
-      for (const entry of entries.slice(i, i + MAX_MUTATIONS)) op.delete(entry.key);
-      await commit(op);
-    }
-    return entries.map((e) => e.value);
+    return out;
   }
+
+  async ackOffline(user: string, upTo: number): Promise<void> {
+    const selector = { prefix: ["offline", user], end: ["offline", user, upTo + 1] };
+    const keys: Deno.KvKey[] = [];
+    for await (const entry of this.#kv.list(selector)) keys.push(entry.key);
+    await this.#deleteKeys(keys);
+  }
+
+  // ---- rooms ----
 
   async createRoom(
     members: readonly string[],
@@ -272,11 +341,19 @@ export class KvStore implements Store {
     return this.#history<StoredMessage>(["room_msg", room], query);
   }
 
-  async createThread(thread: ThreadRecord): Promise<boolean> {
-    const key = ["thread", thread.name];
-    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, thread)
-      .commit();
-    return result.ok;
+  // ---- forum ----
+
+  async createThread(name: string, creator: string, at: number): Promise<ThreadRecord | undefined> {
+    const key = ["thread", name];
+    const thread: ThreadRecord = {
+      id: this.#counters.next("thread"),
+      name,
+      creator,
+      createdAt: at,
+    };
+    const op = this.#kv.atomic().check({ key, versionstamp: null }).set(key, thread);
+    const result = await this.#counters.persist(op, "thread", thread.id).commit();
+    return result.ok ? thread : undefined;
   }
 
   async getThread(name: string): Promise<ThreadRecord | undefined> {
@@ -291,15 +368,28 @@ export class KvStore implements Store {
     return threads;
   }
 
-  async listThreadItems(thread: string): Promise<ThreadItem[]> {
+  async listThreadItems(thread: ThreadRecord): Promise<ThreadItem[]> {
     const items: ThreadItem[] = [];
-    for await (const entry of this.#kv.list<ThreadItem>({ prefix: ["thread_item", thread] })) {
+    for await (const entry of this.#kv.list<ThreadItem>({ prefix: ["thread_item", thread.id] })) {
       items.push(entry.value);
     }
     return items;
   }
 
-  async addPost(thread: string, author: string, text: string, at: number): Promise<PostItem> {
+  /** The thread's entry if it is still this thread (not removed, not replaced). */
+  async #liveThread(thread: ThreadRecord): Promise<Deno.KvEntryMaybe<ThreadRecord> | undefined> {
+    const entry = await this.#kv.get<ThreadRecord>(["thread", thread.name]);
+    return entry.value?.id === thread.id ? entry : undefined;
+  }
+
+  async addPost(
+    thread: ThreadRecord,
+    author: string,
+    text: string,
+    at: number,
+  ): Promise<PostItem | undefined> {
+    const live = await this.#liveThread(thread);
+    if (!live) return undefined;
     const post: PostItem = {
       kind: "post",
       id: this.#counters.next("thread_item"),
@@ -307,57 +397,108 @@ export class KvStore implements Store {
       text,
       at,
     };
-    const op = this.#kv.atomic()
-      .check({ key: ["thread", thread], versionstamp: await this.#threadVersion(thread) })
-      .set(["thread_item", thread, post.id], post);
-    await commit(this.#counters.persist(op, "thread_item", post.id));
-    return post;
+    const op = this.#kv.atomic().check(live).set(["thread_item", thread.id, post.id], post);
+    const result = await this.#counters.persist(op, "thread_item", post.id).commit();
+    return result.ok ? post : undefined;
   }
 
   async addFile(
-    thread: string,
+    thread: ThreadRecord,
     file: Omit<FileItem, "id" | "kind">,
   ): Promise<FileItem | undefined> {
+    const live = await this.#liveThread(thread);
+    if (!live) return undefined;
     const item: FileItem = { kind: "file", id: this.#counters.next("thread_item"), ...file };
-    const byName = ["thread_file", thread, file.filename];
+    const byName = ["thread_file", thread.id, file.filename];
     const op = this.#kv.atomic()
       .check({ key: byName, versionstamp: null })
-      .check({ key: ["thread", thread], versionstamp: await this.#threadVersion(thread) })
+      .check(live)
       .set(byName, item.id)
-      .set(["thread_item", thread, item.id], item);
+      .set(["thread_item", thread.id, item.id], item);
     const result = await this.#counters.persist(op, "thread_item", item.id).commit();
     return result.ok ? item : undefined;
   }
 
-  async editPost(thread: string, post: PostItem, text: string): Promise<void> {
-    await this.#kv.set(["thread_item", thread, post.id], { ...post, text });
+  async editPost(thread: ThreadRecord, post: PostItem, text: string): Promise<boolean> {
+    const live = await this.#liveThread(thread);
+    if (!live) return false;
+    const key = ["thread_item", thread.id, post.id];
+    const current = await this.#kv.get<ThreadItem>(key);
+    if (!current.value) return false;
+    const result = await this.#kv.atomic().check(live, current).set(key, { ...post, text })
+      .commit();
+    return result.ok;
   }
 
-  async deletePost(thread: string, post: PostItem): Promise<void> {
-    await this.#kv.delete(["thread_item", thread, post.id]);
+  async deletePost(thread: ThreadRecord, post: PostItem): Promise<boolean> {
+    const live = await this.#liveThread(thread);
+    if (!live) return false;
+    const key = ["thread_item", thread.id, post.id];
+    const current = await this.#kv.get<ThreadItem>(key);
+    if (!current.value) return false;
+    const result = await this.#kv.atomic().check(live, current).delete(key).commit();
+    return result.ok;
   }
 
-  async removeThread(thread: string): Promise<ThreadItem[]> {
-    const items = await this.listThreadItems(thread);
-    const keys: Deno.KvKey[] = [["thread", thread]];
-    for (const item of items) {
-      keys.push(["thread_item", thread, item.id]);
-      if (item.kind === "file") keys.push(["thread_file", thread, item.filename]);
+  async removeThread(thread: ThreadRecord): Promise<boolean> {
+    const live = await this.#liveThread(thread);
+    if (!live) return false;
+    const result = await this.#kv.atomic()
+      .check(live)
+      .delete(["thread", thread.name])
+      .set(["thread_removed", thread.id], thread)
+      .commit();
+    return result.ok;
+  }
+
+  async collectRemovedThreads(): Promise<string[]> {
+    for await (const marker of this.#kv.list<ThreadRecord>({ prefix: ["thread_removed"] })) {
+      const id = marker.value.id;
+      while (true) {
+        const op = this.#kv.atomic();
+        let count = 0;
+        const batch = this.#kv.list<ThreadItem>({ prefix: ["thread_item", id] }, {
+          limit: COLLECT_BATCH,
+        });
+        for await (const entry of batch) {
+          count++;
+          op.delete(entry.key);
+          const item = entry.value;
+          if (item.kind === "file") {
+            op.delete(["thread_file", id, item.filename]).set(["gc_blob", item.blob], true);
+          }
+        }
+        if (count === 0) {
+          await this.#kv.delete(marker.key);
+          break;
+        }
+        await commit(op);
+      }
     }
-    // The thread record goes in the last batch, so a crash midway leaves it listed and removable.
-    keys.push(keys.shift() as Deno.KvKey);
-    for (let i = 0; i < keys.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic();
-      for (const key of keys.slice(i, i + MAX_MUTATIONS)) op.delete(key);
-      await commit(op);
-    }
-    return items;
+    return this.listDoomedBlobs();
   }
 
-  /** The thread's versionstamp, so a write into a thread fails if it was removed meanwhile. */
-  async #threadVersion(thread: string): Promise<string | null> {
-    return (await this.#kv.get(["thread", thread])).versionstamp;
+  async listDoomedBlobs(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const entry of this.#kv.list({ prefix: ["gc_blob"] })) {
+      ids.push(entry.key[1] as string);
+    }
+    return ids;
   }
+
+  forgetDoomedBlobs(ids: readonly string[]): Promise<void> {
+    return this.#deleteKeys(ids.map((id) => ["gc_blob", id]));
+  }
+
+  async listLiveBlobs(): Promise<Set<string>> {
+    const blobs = new Set<string>();
+    for await (const entry of this.#kv.list<ThreadItem>({ prefix: ["thread_item"] })) {
+      if (entry.value.kind === "file") blobs.add(entry.value.blob);
+    }
+    return blobs;
+  }
+
+  // ---- message of the day ----
 
   async listMotd(): Promise<string[]> {
     const texts: string[] = [];
@@ -370,10 +511,22 @@ export class KvStore implements Store {
     await commit(this.#counters.persist(this.#kv.atomic().set(["motd", n], text), "motd", n));
   }
 
-  async nextMotdIndex(): Promise<number> {
-    const index = this.#motdCursor++;
-    await this.#kv.set(["meta", "motd_cursor"], this.#motdCursor);
-    return index;
+  async getMotdCursor(): Promise<number> {
+    return (await this.#kv.get<number>(["meta", "motd_cursor"])).value ?? 0;
+  }
+
+  async setMotdCursor(index: number): Promise<void> {
+    await this.#kv.set(["meta", "motd_cursor"], index);
+  }
+
+  // ---- machinery ----
+
+  async #deleteKeys(keys: readonly Deno.KvKey[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += MAX_MUTATIONS) {
+      const op = this.#kv.atomic();
+      for (const key of keys.slice(i, i + MAX_MUTATIONS)) op.delete(key);
+      await commit(op);
+    }
   }
 
   /**
@@ -383,8 +536,14 @@ export class KvStore implements Store {
   #groupCommit(add: (op: Deno.AtomicOperation) => void, bytes: number): Promise<void> {
     const done = Promise.withResolvers<void>();
     this.#batch.push({ add, bytes, done });
+    this.#lastQueued = done.promise.catch(() => {});
     this.#committing ??= this.#drainBatches();
     return done.promise;
+  }
+
+  /** Waits for the writes queued so far, so a read sees every write acknowledged before it. */
+  #settled(): Promise<void> {
+    return this.#lastQueued;
   }
 
   async #drainBatches(): Promise<void> {
@@ -411,14 +570,18 @@ export class KvStore implements Store {
     this.#committing = undefined;
   }
 
-  /** Newest `limit` entries under `prefix` at or after `since`, returned oldest first. */
+  /** Newest `limit` entries under `prefix` within the query, returned oldest first. */
   async #history<T extends StoredMessage>(
     prefix: Deno.KvKey,
     query: HistoryQuery,
     filter?: (value: T) => boolean,
   ): Promise<T[]> {
+    await this.#settled();
     const out: T[] = [];
-    for await (const entry of this.#kv.list<T>({ prefix }, { reverse: true })) {
+    const selector = query.before === undefined
+      ? { prefix }
+      : { prefix, end: [...prefix, query.before] };
+    for await (const entry of this.#kv.list<T>(selector, { reverse: true })) {
       if (query.since !== undefined && entry.value.at < query.since) break;
       if (filter && !filter(entry.value)) continue;
       out.push(entry.value);

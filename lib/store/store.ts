@@ -1,5 +1,10 @@
 /**
- * What the server keeps, and the interface of the storage that keeps it.
+ * What the server keeps, and the storage ports that keep it: one small interface per area, all
+ * implemented by the Deno KV store (embedded) and the Redis store (cluster).
+ *
+ * Every method that writes resolves only when the write is committed, so a reply sent after it
+ * is a promise kept across a crash. User names passed in are canonical (as registered) except
+ * where a method says it folds them.
  * @module
  */
 
@@ -8,8 +13,10 @@ import type { LockoutState } from "../auth/lockout.ts";
 
 /** A registered account. */
 export interface UserRecord {
+  /** The name as registered; lookups ignore case. */
   readonly name: string;
   readonly password: PasswordHash;
+  /** `admin` only when the operator granted it (`deno task admin user add --admin`). */
   readonly role: "user" | "admin";
   readonly createdAt: number;
 }
@@ -19,6 +26,16 @@ export interface SeenRecord {
   readonly name: string;
   readonly lastLogin: number;
   readonly lastLogout: number;
+}
+
+/** One login, as toom's `userlog.txt` records it. */
+export interface LoginRecord {
+  readonly number: number;
+  readonly at: number;
+  readonly user: string;
+  readonly ip: string;
+  /** The UDP port the client reported in that session, once it did. */
+  readonly udpPort?: number;
 }
 
 /** A stored message of any kind. */
@@ -45,8 +62,9 @@ export interface RoomRecord {
   readonly createdAt: number;
 }
 
-/** A forum thread. */
+/** A forum thread. Its id is unique for ever, so a new thread of the same name is another one. */
 export interface ThreadRecord {
+  readonly id: number;
   readonly name: string;
   readonly creator: string;
   readonly createdAt: number;
@@ -89,34 +107,51 @@ export interface Pending<T> {
   readonly committed: Promise<void>;
 }
 
-/** Limits for reading a history. */
+/** Which part of a message log to read. */
 export interface HistoryQuery {
-  /** Only messages at or after this epoch ms. */
+  /** Only messages accepted at or after this epoch ms. */
   readonly since?: number;
+  /** Only messages numbered below this. */
+  readonly before?: number;
   /** At most this many of the newest matching messages. */
   readonly limit: number;
 }
 
-/**
- * Durable storage of the server. Every method that writes resolves only when the write is
- * committed, so a reply sent after it is a promise kept across a crash.
- */
-export interface Store extends AsyncDisposable {
+/** Accounts, lockout and the login history. Names given here are folded: any case finds it. */
+export interface AccountStore {
   getUser(name: string): Promise<UserRecord | undefined>;
-  /** Creates the account unless the name is taken; false when it is. */
+  /** Creates the account unless the name is taken in any case; false when it is. */
   createUser(user: UserRecord): Promise<boolean>;
-  setPassword(name: string, password: PasswordHash): Promise<void>;
+  /** Replaces an existing account's password or role; false when there is no such account. */
+  updateUser(
+    name: string,
+    change: { readonly password?: PasswordHash; readonly role?: UserRecord["role"] },
+  ): Promise<boolean>;
+  /** Deletes an account and its lockout state; false when there was none. */
+  deleteUser(name: string): Promise<boolean>;
+  listUsers(): Promise<UserRecord[]>;
 
   getLockout(name: string): Promise<LockoutState>;
   setLockout(name: string, state: LockoutState): Promise<void>;
 
+  loadSeen(): Promise<Map<string, SeenRecord>>;
+  setSeen(record: SeenRecord): Promise<void>;
+  /** Appends a login to the login history; returns its number. */
+  appendLogin(record: Omit<LoginRecord, "number">): Promise<number>;
+  /** Records the UDP port reported during the login numbered `number`. */
+  setLoginUdpPort(number: number, udpPort: number): Promise<void>;
+  listLogins(): AsyncIterable<LoginRecord>;
+}
+
+/** Who blocked whom. */
+export interface BlockStore {
   /** Every block: blocker → the users they blocked. */
   loadBlocks(): Promise<Map<string, Set<string>>>;
   setBlocked(blocker: string, blocked: string, on: boolean): Promise<void>;
+}
 
-  loadSeen(): Promise<Map<string, SeenRecord>>;
-  setSeen(record: SeenRecord): Promise<void>;
-
+/** Broadcasts, private messages and offline queues. */
+export interface MessageStore {
   /** Stores a broadcast, numbered 1, 2, … (group-committed with concurrent writes). */
   appendBroadcast(from: string, text: string, at: number): Pending<StoredMessage>;
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]>;
@@ -134,9 +169,14 @@ export interface Store extends AsyncDisposable {
   ): Pending<PrivateMessage>;
   /** A user's private messages, sent and received, optionally with one other user only. */
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]>;
-  /** Removes and returns the user's offline queue, oldest first. */
-  takeOffline(user: string): Promise<PrivateMessage[]>;
+  /** The oldest `limit` messages of a user's offline queue numbered above `after`. */
+  listOffline(user: string, after: number, limit: number): Promise<PrivateMessage[]>;
+  /** Removes the offline messages numbered `upTo` and below: they have reached the user. */
+  ackOffline(user: string, upTo: number): Promise<void>;
+}
 
+/** Rooms and what is said in them. */
+export interface RoomStore {
   /** Creates a room unless one with the same members exists; returns it and whether it is new. */
   createRoom(
     members: readonly string[],
@@ -147,26 +187,66 @@ export interface Store extends AsyncDisposable {
   /** Stores a room message, numbered 1, 2, … per room (group-committed with concurrent writes). */
   appendRoomMessage(room: number, from: string, text: string, at: number): Pending<StoredMessage>;
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]>;
+}
 
-  /** Creates the thread unless the name is taken; false when it is. */
-  createThread(thread: ThreadRecord): Promise<boolean>;
+/**
+ * Forum threads, posts and attached files. Writes into a thread take the record read before,
+ * and fail (resolve `undefined`/`false`) when that thread has been removed meanwhile, even if a
+ * new thread of the same name exists now.
+ */
+export interface ForumStore {
+  /** Creates the thread unless the name is taken; `undefined` when it is. */
+  createThread(name: string, creator: string, at: number): Promise<ThreadRecord | undefined>;
   getThread(name: string): Promise<ThreadRecord | undefined>;
   listThreads(): Promise<ThreadRecord[]>;
   /** Everything in a thread, oldest first. */
-  listThreadItems(thread: string): Promise<ThreadItem[]>;
-  addPost(thread: string, author: string, text: string, at: number): Promise<PostItem>;
-  /** Attaches a file unless one with that name is in the thread; false when it is. */
-  addFile(thread: string, file: Omit<FileItem, "id" | "kind">): Promise<FileItem | undefined>;
-  /** Replaces a post's text. */
-  editPost(thread: string, post: PostItem, text: string): Promise<void>;
-  deletePost(thread: string, post: PostItem): Promise<void>;
-  /** Removes a thread and everything in it; returns what it held (to delete the blobs). */
-  removeThread(thread: string): Promise<ThreadItem[]>;
+  listThreadItems(thread: ThreadRecord): Promise<ThreadItem[]>;
+  addPost(
+    thread: ThreadRecord,
+    author: string,
+    text: string,
+    at: number,
+  ): Promise<PostItem | undefined>;
+  /** Attaches a file unless the thread is gone or has a file of that name; `undefined` then. */
+  addFile(thread: ThreadRecord, file: Omit<FileItem, "id" | "kind">): Promise<FileItem | undefined>;
+  editPost(thread: ThreadRecord, post: PostItem, text: string): Promise<boolean>;
+  deletePost(thread: ThreadRecord, post: PostItem): Promise<boolean>;
+  /**
+   * Removes a thread in one atomic step (it is gone for readers and writers at once) and marks
+   * its contents for collection; false if it was removed already.
+   */
+  removeThread(thread: ThreadRecord): Promise<boolean>;
+  /**
+   * Deletes the contents of removed threads, a batch at a time, turning their files into blob
+   * ids to delete. Resumable after a crash; returns the ids to delete.
+   */
+  collectRemovedThreads(): Promise<string[]>;
+  /** Blob ids waiting to be deleted (after a crash between collection and deletion). */
+  listDoomedBlobs(): Promise<string[]>;
+  /** Forgets blob ids once their files are gone. */
+  forgetDoomedBlobs(ids: readonly string[]): Promise<void>;
+  /** Every blob id a live thread refers to. */
+  listLiveBlobs(): Promise<Set<string>>;
+}
 
+/** Messages of the day and the rotation's position. */
+export interface MotdStore {
   listMotd(): Promise<string[]>;
   addMotd(text: string): Promise<void>;
-  /** Index of the next message of the day to show, kept across restarts. */
-  nextMotdIndex(): Promise<number>;
+  /** Index of the message to show next. */
+  getMotdCursor(): Promise<number>;
+  setMotdCursor(index: number): Promise<void>;
+}
 
+/** All of the server's storage. */
+export interface Store
+  extends
+    AccountStore,
+    BlockStore,
+    MessageStore,
+    RoomStore,
+    ForumStore,
+    MotdStore,
+    AsyncDisposable {
   close(): Promise<void>;
 }

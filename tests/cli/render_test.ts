@@ -2,14 +2,46 @@ import { assertEquals } from "@std/assert";
 import { parseClientArgs } from "../../lib/cli/client_args.ts";
 import { formatProgress } from "../../lib/cli/progress.ts";
 import { palette, renderEvent, renderReply, wantsColor } from "../../lib/cli/render.ts";
-import { stripControl } from "../../lib/cli/sanitize.ts";
+import { sanitize, sanitizeLine } from "../../lib/cli/sanitize.ts";
 
-Deno.test("stripControl removes escape sequences and control characters", () => {
-  assertEquals(stripControl("hi\u001b[2J\u001b[31mred\u001b[0m"), "hired");
-  assertEquals(stripControl("a\u001b]0;pwned title\u0007b"), "ab");
-  assertEquals(stripControl("a\u001b]8;;http://x\u001b\\link\u001b]8;;\u001b\\b"), "alinkb");
-  assertEquals(stripControl("bell\u0007 back\bspace\r cr \u009b2J c1"), "bell backspace cr  c1");
-  assertEquals(stripControl("tab\tand ünïcode ✓"), "tab\tand ünïcode ✓");
+Deno.test("sanitize removes escape sequences and control characters", () => {
+  assertEquals(sanitize("hi\u001b[2J\u001b[31mred\u001b[0m"), "hired");
+  assertEquals(sanitize("a\u001b]0;pwned title\u0007b"), "ab");
+  assertEquals(sanitize("a\u001b]8;;http://x\u001b\\link\u001b]8;;\u001b\\b"), "alinkb");
+  assertEquals(sanitize("bell\u0007 back\bspace\r cr \u009b2J c1"), "bell backspace cr  c1");
+  assertEquals(sanitize("tab\tand ünïcode ✓"), "tab\tand ünïcode ✓");
+});
+
+Deno.test("sanitize removes what the issue's attacker sent: OSC title and clipboard, clear, C1", () => {
+  const hostile = "x\u001b]0;title\u0007y\u001b]52;c;cGF3bmVk\u0007z\u001b[2J!";
+  assertEquals(sanitize(hostile), "xyz!");
+  assertEquals(sanitize("a\u009d0;title\u009cb\u0085c\u0090dcs\u009c"), "abcdcs");
+  assertEquals(sanitize("a\u001bPq#0;2;0;0;0\u001b\\b"), "ab", "DCS (sixel) is removed whole");
+});
+
+Deno.test("sanitize removes bidirectional overrides and isolates so names cannot display reversed", () => {
+  for (
+    const c of [
+      "\u202a",
+      "\u202b",
+      "\u202c",
+      "\u202d",
+      "\u202e",
+      "\u2066",
+      "\u2067",
+      "\u2068",
+      "\u2069",
+    ]
+  ) {
+    assertEquals(sanitize(`evil${c}gpj.exe`), "evilgpj.exe", JSON.stringify(c));
+  }
+  assertEquals(sanitize("שלום עולם"), "שלום עולם", "right-to-left text itself stays");
+});
+
+Deno.test("sanitizeLine keeps the palette's colours and nothing else", () => {
+  const red = palette(true).red;
+  assertEquals(sanitizeLine(red("a\u001b[2Jb")), red("ab"));
+  assertEquals(sanitizeLine("x\u001b]0;t\u0007y"), "xy");
 });
 
 Deno.test("events are rendered without the sender's control sequences", () => {

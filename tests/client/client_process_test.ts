@@ -1,5 +1,14 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import {
+  connect,
+  dataDirWith,
+  expectReply,
+  quit,
+  registered,
+  startTestServer,
+} from "../helpers.ts";
+import { encodePacket, PacketType, tokenFromHex } from "../../lib/p2p/packet.ts";
+import { parsePeerIntroduction } from "../../lib/protocol/replies.ts";
 import { runClientScript, spawnClient } from "../client_helpers.ts";
 import { spawnServer } from "../process_helpers.ts";
 
@@ -123,14 +132,15 @@ Deno.test("usage errors and an unreachable server exit with status 2 and a clear
 });
 
 Deno.test("server shutdown ends the client with the notice and status 4; a crash gives status 3", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "labchat-cli-" });
+  const dataDir = await dataDirWith([{ name: "root", password: "root01", admin: true }]);
   try {
     {
-      await using server = await spawnServer(dataDir, ["--admin", "root", "--quiet"]);
+      await using server = await spawnServer(dataDir, ["--quiet"]);
       await using client = spawnClient(["127.0.0.1", String(server.port)], NO_COLOR);
       await client.write("john", "john01", "john01");
       await client.waitFor(/^Welcome to labchat, john!$/);
-      const root = await registered(server.port, "root");
+      const root = await connect(server.port);
+      await expectReply(root, "LOGIN root root01", 200);
       await expectReply(root, "SHUTDOWN", 200);
       await client.waitFor(/^210 the server is about to shutdown \.\.\.$/);
       assertEquals(await client.exitCode, 4);
@@ -149,26 +159,107 @@ Deno.test("server shutdown ends the client with the notice and status 4; a crash
   }
 });
 
-Deno.test("messages with terminal escape sequences are printed without them", async () => {
+/** Escape sequences and bidirectional controls an attacker would use. */
+const HOSTILE = "\u001b[2J\u001b]0;owned\u0007\u001b]52;c;cGF3bmVk\u0007\u009b1A\u202eexe.txt";
+
+/** Whether printed output carries anything that could act on a terminal. */
+function unsafe(lines: readonly string[]): boolean {
+  // deno-lint-ignore no-control-regex
+  return /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(
+    lines.join("\n"),
+  );
+}
+
+/** A fake server that logs anyone in and then sends hostile events and replies. */
+function hostileServer(): { port: number; done: Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const encoder = new TextEncoder();
+  const done = (async () => {
+    const conn = await listener.accept();
+    listener.close();
+    const write = (text: string) => conn.write(encoder.encode(text));
+    const buffer = new Uint8Array(4096);
+    let pending = "";
+    try {
+      for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+        pending += new TextDecoder().decode(buffer.subarray(0, n));
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          if (line.startsWith("USER")) await write("331 Password required\n");
+          else if (line.startsWith("LOGIN")) {
+            await write(`200 Welcome ${HOSTILE}!\n`);
+            await write(`600 hans: hi ${HOSTILE}\n602 #1 ev${HOSTILE}il: b\n607 bye${HOSTILE}\n`);
+          } else if (line.startsWith("WHO")) await write(`200-x${HOSTILE}, 1.2.3.4, -, z\n200 1\n`);
+          else await write(`200 ok ${HOSTILE}\n`);
+        }
+      }
+    } catch {
+      // the client went away
+    } finally {
+      conn.close();
+    }
+  })();
+  return { port: (listener.addr as Deno.NetAddr).port, done };
+}
+
+Deno.test("text from a hostile server is printed without escapes, C1 or bidirectional controls", async () => {
+  const server = hostileServer();
+  const run = await runClientScript(["127.0.0.1", String(server.port), "--user", "yoda"], [
+    "pw",
+    "WHO",
+  ]);
+  await server.done;
+  assert(run.lines.some((l) => l.startsWith("hans: hi")), run.lines.join("\n"));
+  assert(run.lines.some((l) => l.includes("exe.txt")), "the visible text is kept");
+  assertEquals(unsafe(run.lines), false, JSON.stringify(run.lines));
+});
+
+Deno.test("the server refuses control characters in request lines, so nc users are safe too", async () => {
   await using t = await startTestServer();
   const hans = await registered(t.port, "hans");
-  await using client = spawnClient(["127.0.0.1", String(t.port), "--user", "yoda"], {});
-  await client.write("yoda-pw", "yoda-pw");
-  await client.waitFor(/Welcome to labchat, yoda!/);
-  await expectReply(
-    hans,
-    "MSG yoda \u001b[2J\u001b]0;owned\u0007hello\u001b[31m red\u001b[0m",
-    200,
-  );
-  const line = await client.waitFor(/^hans: /);
-  assertEquals(line, "hans: hello red");
-  await expectReply(hans, "BROADCAST \u001b[1A\u001b[2Kfake prompt", 200);
-  await client.waitFor(/^#1 hans: fake prompt$/);
-  await client.end();
-  assertEquals(await client.exitCode, 0);
-  assert(
-    !client.lines.join("\n").includes("\u001b"),
-    "no escape reached the output (not a TTY: no colour either)",
-  );
+  await expectReply(hans, "BROADCAST \u001b[2Jcleared", 407, /control characters/);
+  await expectReply(hans, "BROADCAST tab\tis fine", 200);
+  await expectReply(hans, "HISTORY", 200, "1 broadcast");
   await quit(hans);
+});
+
+Deno.test("a peer's offered name and ABORT reason reach the terminal sanitised", async () => {
+  await using t = await startTestServer();
+  await using yoda = spawnClient(["127.0.0.1", String(t.port), "--user", "yoda"], NO_COLOR);
+  await yoda.write("yoda-pw", "yoda-pw");
+  await yoda.waitFor(/Welcome to labchat, yoda!/);
+  // mallory speaks raw UDP, as an attacker would.
+  const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  using _closeUdp = { [Symbol.dispose]: () => udp.close() };
+  const mallory = await registered(t.port, "mallory");
+  await expectReply(mallory, `UDP ${(udp.addr as Deno.NetAddr).port}`, 200);
+  await yoda.write("WHO"); // yoda's client has reported its UDP port once WHO answers
+  await yoda.waitFor(/^yoda, /);
+  const intro = parsePeerIntroduction((await expectReply(mallory, "PEER yoda file", 200)).text);
+  if (!intro) throw new Error("PEER did not introduce yoda");
+  const token = tokenFromHex(intro.token) as Uint8Array;
+  const to = { transport: "udp" as const, hostname: intro.host, port: intro.port };
+  const sha256 = new Uint8Array(32);
+  await udp.send(
+    encodePacket(token, { type: PacketType.OFFER, transfer: 1, size: 10, sha256, name: HOSTILE }),
+    to,
+  );
+  await yoda.waitFor(/is sending you/);
+  // An attacker repeats itself until it is heard.
+  const abort = encodePacket(token, {
+    type: PacketType.ABORT,
+    transfer: 1,
+    reason: `no${HOSTILE}`,
+  });
+  const failed = yoda.waitFor(/failed: mallory stopped sending/);
+  let heard = false;
+  failed.then(() => heard = true, () => {});
+  for (let i = 0; i < 160 && !heard; i++) {
+    await udp.send(abort, to);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assertMatch(await failed, /stopped sending exe\.txt: noexe\.txt; nothing was kept$/);
+  assertEquals(unsafe(yoda.lines), false, JSON.stringify(yoda.lines));
+  await quit(mallory);
 });

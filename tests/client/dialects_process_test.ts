@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { quit, registered, startTestServer } from "../helpers.ts";
+import { dataDirWith, quit, registered, startTestServer } from "../helpers.ts";
 import { spawnClient } from "../client_helpers.ts";
 
 const NO_COLOR = { NO_COLOR: "1" };
@@ -136,9 +136,11 @@ Deno.test("chatroom dialect: BM and PM prompt for what is missing; CH shows hist
 });
 
 Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in the seed", async () => {
-  await using t = await startTestServer({ admins: ["root"] });
-  await quit(await registered(t.port, "root"));
-  await quit(await registered(t.port, "john"));
+  const dataDir = await dataDirWith([
+    { name: "root", password: "root01", admin: true },
+    { name: "john", password: "john01" },
+  ]);
+  await using t = await startTestServer({}, dataDir);
   await using john = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
   await john.write("MSGGET");
   await john.waitFor(/^One can never be too rich$/);
@@ -147,12 +149,12 @@ Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in
   await john.waitFor(/^401 You are not currently logged in, login first\.$/);
   await john.write("WHO");
   await john.waitFor(/^0 users online$/);
-  await john.write("LOGIN", "john", "john-pw");
+  await john.write("LOGIN", "john", "john01");
   await john.waitFor(/^Welcome to labchat, john!$/);
   await john.write("MSGSTORE", "MASHALLAH");
   await john.waitFor(/^200 OK$/);
   await using root = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
-  await root.write("LOGIN root root-pw");
+  await root.write("LOGIN root root01");
   await root.waitFor(/^Welcome to labchat, root! \(admin\)$/);
   await root.write("SEND", "john", "HI JOHN");
   await john.waitFor(/^root: HI JOHN$/);

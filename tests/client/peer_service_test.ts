@@ -24,6 +24,7 @@ function recorder() {
     privateMessage: (from, text) => push(`private ${from}: ${text}`),
     privateEnded: (user, reason) => push(`ended ${user}: ${reason}`),
     fileIncoming: (from, name, size) => push(`incoming ${from} ${name} ${size}`),
+    fileRefused: (from, name, size, reason) => push(`refused ${from} ${name} ${size}: ${reason}`),
     fileProgress: () => {},
     fileReceived: (from, name, path) => push(`received ${from} ${name} ${path}`),
     fileFailed: (from, name, reason) => push(`failed ${from} ${name}: ${reason}`),

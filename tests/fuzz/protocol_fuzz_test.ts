@@ -51,7 +51,7 @@ Deno.test("parseRequest: any string parses or fails with a ProtocolError, never 
       assert(COMMANDS.includes(request.command));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      assert(error.code === 400 || error.code === 403);
+      assert(error.code === 400 || error.code === 403 || error.code === 414);
     }
   };
   fc.assert(fc.property(fc.string({ maxLength: 200 }), check), RUNS);

@@ -28,7 +28,7 @@ Deno.test("parseRequest refuses unknown commands with 400 and wrong arity with t
   assertEquals(unknown.message, 'Error. Invalid command "FROB"');
   const usage = assertThrows(() => parseRequest("MSG hans"), ProtocolError);
   assertEquals([usage.code, usage.message], [403, "Usage: MSG <user> <text...>"]);
-  const extra = assertThrows(() => parseRequest("WHO everyone"), ProtocolError);
+  const extra = assertThrows(() => parseRequest("WHO yoda hans"), ProtocolError);
   assertEquals(extra.code, 403);
   assertEquals(assertThrows(() => parseRequest("   "), ProtocolError).code, 400);
 });

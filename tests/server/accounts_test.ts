@@ -28,7 +28,8 @@ Deno.test("REGISTER refuses taken names, bad names and is off with --no-registra
   const chat = await connect(t.port);
   await expectReply(chat, "REGISTER yoda x", 406, "User yoda already exists");
   await expectReply(chat, "REGISTER ../etc x", 414, /Cannot use "..\/etc" as a user name/);
-  await expectReply(chat, "USER a\u001b[31m", 414);
+  await expectReply(chat, "USER a#b", 200 + 132); // `#` is fine inside a name (332: new user)
+  await expectReply(chat, "USER #a", 414, /not # or - first/);
   await chat.close();
   await using closed = await startTestServer({ registration: false });
   const other = await connect(closed.port);
@@ -41,7 +42,7 @@ Deno.test("LOGIN with a wrong password or unknown user gets 410 with the seeds' 
   await using t = await startTestServer();
   await quit(await registered(t.port, "yoda"));
   const chat = await connect(t.port);
-  await expectReply(chat, "LOGIN nobody x", 410, "Wrong UserID or Password");
+  await expectReply(chat, "LOGIN nobody x", 410, "Invalid Password. Please try again");
   await expectReply(chat, "LOGIN yoda wrong", 410, "Invalid Password. Please try again");
   await expectReply(chat, "LOGIN yoda yoda-pw", 200);
   await quit(chat);

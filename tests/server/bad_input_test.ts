@@ -9,7 +9,7 @@ Deno.test("malformed lines get an error reply and the connection keeps working",
   const replies = [
     chat.request("FROB"),
     chat.request("MSG"),
-    chat.request("WHO extra"),
+    chat.request("WHO yoda extra"),
   ];
   assertEquals((await Promise.all(replies)).map((r) => r.code), [400, 403, 403]);
   const raw = [

@@ -142,9 +142,11 @@ Deno.test("upload refusals: too large, bad hash, hostile names, unknown thread",
     "File is larger than the limit of 1.0 KiB",
   );
   await expectReply(yoda, `UPLOAD b x.bin 1 ${hash}`, 404, "Thread b not exists");
-  for (const name of ["../../x", "/etc/passwd", "..", ".", "a\\b", "bad\u001bname"]) {
+  for (const name of ["../../x", "/etc/passwd", "..", ".", "a\\b", "bad\u200fname"]) {
     await expectReply(yoda, `UPLOAD a ${name} 1 ${hash}`, 414, /as a file name: no paths/);
   }
+  // Control characters do not even make it into a request line.
+  await expectReply(yoda, `UPLOAD a bad\u001bname 1 ${hash}`, 407, /control characters/);
   await expectReply(yoda, `UPLOAD a x.bin ten ${hash}`, 414, /as a size/);
   await expectReply(yoda, "UPLOAD a x.bin 1 abc", 414, /SHA-256/);
   // Right size, wrong hash: the bytes are read, then refused, and nothing is stored.
@@ -160,7 +162,8 @@ Deno.test("upload refusals: too large, bad hash, hostile names, unknown thread",
   ]);
   assertEquals(await blobFiles(t.dataDir), { blobs: [], temporary: [] });
   await expectReply(yoda, "THREAD READ a", 200, "Thread a is empty");
-  await expectReply(yoda, "DOWNLOAD a ../../etc/passwd", 404, "File does not exist in Thread a");
+  await expectReply(yoda, "DOWNLOAD a ../../etc/passwd", 414, /as a file name: no paths/);
+  await expectReply(yoda, "DOWNLOAD a nothing.txt", 404, "File does not exist in Thread a");
   await quit(yoda);
 });
 

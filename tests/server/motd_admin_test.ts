@@ -1,5 +1,12 @@
 import { assert, assertEquals } from "@std/assert";
-import { connect, expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import {
+  connect,
+  dataDirWith,
+  expectReply,
+  quit,
+  registered,
+  startTestServer,
+} from "../helpers.ts";
 
 Deno.test("MOTD rotates through data/motd.txt and MOTD ADD joins the rotation", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "labchat-test-" });
@@ -34,8 +41,10 @@ Deno.test("SHUTDOWN by a plain user is refused with 402", async () => {
 });
 
 Deno.test("SHUTDOWN by an admin tells every client with 210 and stops the server", async () => {
-  const t = await startTestServer({ admins: ["root"] });
-  const root = await registered(t.port, "root");
+  const dataDir = await dataDirWith([{ name: "root", password: "root01", admin: true }]);
+  const t = await startTestServer({}, dataDir);
+  const root = await connect(t.port);
+  await expectReply(root, "LOGIN root root01", 200, "Welcome to labchat, root! (admin)");
   const john = await registered(t.port, "john");
   const anon = await connect(t.port);
   await expectReply(root, "SHUTDOWN", 200, "OK");

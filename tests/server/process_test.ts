@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { connect, expectReply, quit } from "../helpers.ts";
+import { connect, dataDirWith, expectReply, quit } from "../helpers.ts";
 import { spawnServer } from "../process_helpers.ts";
 
 Deno.test("the server prints its real address and logs one line per command without passwords", async () => {
@@ -41,11 +41,11 @@ Deno.test("SIGTERM tells clients, flushes and exits 0", async () => {
 });
 
 Deno.test("SHUTDOWN from an admin ends the process with status 0", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  const dataDir = await dataDirWith([{ name: "root", password: "root01", admin: true }]);
   try {
-    await using server = await spawnServer(dataDir, ["--admin", "root", "--quiet"]);
+    await using server = await spawnServer(dataDir, ["--quiet"]);
     const root = await connect(server.port);
-    await expectReply(root, "REGISTER root root01", 200);
+    await expectReply(root, "LOGIN root root01", 200, "Welcome to labchat, root! (admin)");
     await expectReply(root, "SHUTDOWN", 200, "OK");
     await root.waitForEvent((e) => e.type === "shutdown");
     await root.done;
@@ -77,7 +77,7 @@ Deno.test("every acknowledged broadcast survives SIGKILL during a burst", async 
     await using again = await spawnServer(dataDir, ["--quiet"]);
     const check = await connect(again.port);
     await expectReply(check, "LOGIN yoda pw", 200);
-    const history = await expectReply(check, "HISTORY b", 200);
+    const history = await expectReply(check, "HISTORY b limit 1000", 200);
     const stored = new Set(history.lines.slice(0, -1).map((l) => l.split("; ").at(-1)));
     for (const i of acknowledged) {
       assert(stored.has(`burst ${i}`), `burst ${i} was acknowledged but lost`);

@@ -5,7 +5,7 @@ Deno.test("ROOM CREATE makes a numbered room and refuses the same member set twi
   await using t = await startTestServer();
   const yoda = await registered(t.port, "yoda");
   const obiwan = await registered(t.port, "obiwan");
-  await quit(await registered(t.port, "gandalf"));
+  const gandalf = await registered(t.port, "gandalf");
   await expectReply(
     yoda,
     "ROOM CREATE obiwan",
@@ -43,7 +43,7 @@ Deno.test("ROOM CREATE makes a numbered room and refuses the same member set twi
     420,
     'Cannot create room: user "nobody" does not exist',
   );
-  await Promise.all([quit(yoda), quit(obiwan)]);
+  await Promise.all([quit(yoda), quit(obiwan), quit(gandalf)]);
 });
 
 Deno.test("ROOM SAY reaches online members only; others are refused; history is per room", async () => {
@@ -62,7 +62,7 @@ Deno.test("ROOM SAY reaches online members only; others are refused; history is 
   await expectReply(luke, "ROOM SAY 1 let me in", 402, "You are not a member of room 1");
   await expectReply(luke, "HISTORY 1", 402, "You are not a member of room 1");
   await expectReply(luke, "ROOM SAY 7 hi", 404, "Cannot find room 7");
-  await expectReply(luke, "ROOM SAY x hi", 414, 'Cannot use "x" as a room ID: use a number');
+  await expectReply(luke, "ROOM SAY x hi", 414, 'Cannot use "x" as a room ID: use a whole number');
   await expectReply(obiwan, "ROOM SAY 1 hello there", 200, "Message #2 sent to room 1");
   const history = await expectReply(obiwan, "HISTORY 1", 200, "2 messages");
   assertMatch(history.lines[0], /^1; \d\d \w{3} \d{4} [\d:]{8}; yoda; hi$/);

@@ -5,81 +5,138 @@
 
 import { HISTORY_LIMIT } from "../../config.ts";
 import { Reply, Text } from "../../protocol/codes.ts";
+import { PAGE_SIZE } from "../../protocol/commands.ts";
+import { OutboundEvent } from "../../protocol/events.ts";
+import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp, parseTimestamp } from "../../protocol/timestamp.ts";
-import type { PrivateMessage, StoredMessage } from "../../store/store.ts";
-import { type HandlerTable, ok, type ServerContext } from "../context.ts";
-import { encodeEvent } from "../session.ts";
+import type { HistoryQuery, PrivateMessage, StoredMessage } from "../../store/store.ts";
+import { ok, type PartialHandlers, type ServerContext } from "../context.ts";
 
-/** Throws 420 unless the account exists. */
-async function requireUser(ctx: ServerContext, name: string, text: string): Promise<void> {
-  if (!(await ctx.store.getUser(name))) throw new ProtocolError(Reply.UNKNOWN_USER, text);
+/** The canonical name of an existing account; throws `text` with 420 otherwise. */
+async function requireUser(ctx: ServerContext, name: string, text: string): Promise<string> {
+  const canonical = await ctx.accounts.canonical(name);
+  if (canonical === undefined) throw new ProtocolError(Reply.UNKNOWN_USER, text);
+  return canonical;
 }
 
-function historyLines(messages: readonly StoredMessage[], what: string): string[] {
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** What HISTORY was asked for. */
+interface HistoryRequest {
+  readonly target: string;
+  readonly query: HistoryQuery;
+}
+
+/**
+ * Reads HISTORY's arguments: a target, then `before N`, `limit N` and a time in any order.
+ * A time means strictly after it, at the second the user sees.
+ */
+function historyRequest(args: readonly string[]): HistoryRequest {
+  const whole = args.join(" ").trim();
+  const asTime = parseTimestamp(whole);
+  if (whole !== "" && asTime !== undefined) {
+    return { target: "b", query: { since: afterSecond(asTime), limit: PAGE_SIZE } };
+  }
+  const target = args[0] ?? "b";
+  const words = (args[1] ?? "").split(/\s+/).filter((w) => w !== "");
+  let before: number | undefined;
+  let limit = PAGE_SIZE;
+  let i = 0;
+  for (; i + 1 < words.length; i += 2) {
+    const [word, value] = [words[i].toLowerCase(), words[i + 1]];
+    if ((word !== "before" && word !== "limit") || !/^\d{1,9}$/.test(value)) break;
+    if (word === "before") before = Number(value);
+    else limit = Math.min(HISTORY_LIMIT, Math.max(1, Number(value)));
+  }
+  const timeText = words.slice(i).join(" ");
+  let since: number | undefined;
+  if (timeText !== "") {
+    const time = parseTimestamp(timeText);
+    if (time === undefined) {
+      throw new ProtocolError(
+        Reply.INVALID_VALUE,
+        `Cannot read time "${timeText.slice(0, 40)}": use "03 Aug 2022 23:25:03" or ISO 8601`,
+      );
+    }
+    since = afterSecond(time);
+  }
+  return { target, query: { since, before, limit } };
+}
+
+/** The first millisecond of the second after `time`: "since T" means later than T as shown. */
+function afterSecond(time: number): number {
+  return (Math.floor(time / 1000) + 1) * 1000;
+}
+
+/**
+ * Lines of a history reply, and a summary that says how to read the page before when there is
+ * one (`more` is true when the log holds older matching messages).
+ */
+function historyLines(
+  messages: readonly StoredMessage[],
+  what: string,
+  more: boolean,
+  target: string,
+): string[] {
   const lines = messages.map((m) => {
     const to = "to" in m ? ` -> ${(m as PrivateMessage).to}` : "";
     return `${m.number}; ${formatTimestamp(m.at)}; ${m.from}${to}; ${m.text}`;
   });
-  lines.push(`${messages.length} ${what}${messages.length === 1 ? "" : "s"}`);
+  const summary = plural(messages.length, what);
+  lines.push(
+    more && messages.length > 0
+      ? `${summary}; older ones: HISTORY ${target} before ${messages[0].number}`
+      : summary,
+  );
   return lines;
 }
 
-/** Splits HISTORY's arguments into a target and an optional time. */
-function historyQuery(args: readonly string[]): { target: string; since?: number } {
-  const whole = args.join(" ").trim();
-  if (whole === "") return { target: "b" };
-  const asTime = parseTimestamp(whole);
-  if (asTime !== undefined) return { target: "b", since: asTime };
-  const [target, sinceText] = args;
-  if (sinceText === undefined || sinceText.trim() === "") return { target };
-  const since = parseTimestamp(sinceText);
-  if (since === undefined) {
-    throw new ProtocolError(
-      Reply.INVALID_VALUE,
-      `Cannot read time "${sinceText}": use "03 Aug 2022 23:25:03" or ISO 8601`,
-    );
-  }
-  return { target, since };
+/** Reads one page: one more than asked for tells whether older ones exist. */
+async function page<T extends StoredMessage>(
+  query: HistoryQuery,
+  read: (query: HistoryQuery) => Promise<T[]>,
+): Promise<{ messages: T[]; more: boolean }> {
+  const messages = await read({ ...query, limit: query.limit + 1 });
+  const more = messages.length > query.limit;
+  return { messages: more ? messages.slice(1) : messages, more };
 }
 
 /** Handlers of the messaging commands. */
-export const messagingHandlers: HandlerTable = {
-  async MSG(ctx, session, [to, text]) {
-    const from = session.user as string;
-    if (to === from) {
+export const messagingHandlers: PartialHandlers<
+  "MSG" | "BROADCAST" | "HISTORY" | "BLOCK" | "UNBLOCK"
+> = {
+  async MSG(ctx, { identity }, [toName, text]) {
+    const from = identity.name;
+    if (foldName(toName) === foldName(from)) {
       throw new ProtocolError(Reply.INVALID_VALUE, "The receiver can not be yourself.");
     }
-    await requireUser(ctx, to, Text.UNKNOWN_RECIPIENT);
+    const to = await requireUser(ctx, toName, Text.UNKNOWN_RECIPIENT);
     if (ctx.blocks.has(to, from)) {
       throw new ProtocolError(Reply.BLOCKED_BY_RECIPIENT, Text.BLOCKED_BY_RECIPIENT);
     }
-    const online = ctx.hub.isOnline(to);
-    const stored = ctx.store.appendPrivate(from, to, text, Date.now(), !online);
-    if (online) {
-      ctx.hub.sendTo(to, encodeEvent({ type: "private", from, text }));
-      return { ...ok(`Message sent to ${to}`), durable: stored.committed };
-    }
-    return {
-      ...ok(`${to} is offline; the message will be delivered at next login`),
-      durable: stored.committed,
-    };
+    const at = ctx.clock.now();
+    // Delivered at once when the recipient is online; kept for the next login otherwise.
+    const delivered = ctx.hub.online(to) !== undefined &&
+      ctx.hub.deliver(to, new OutboundEvent({ type: "private", from, text }, at));
+    const stored = ctx.messages.private(from, to, text, at, !delivered);
+    const reply = delivered
+      ? `Message sent to ${to}`
+      : `${to} is offline; the message will be delivered at next login`;
+    return { ...ok(reply), durable: stored.committed };
   },
 
-  BROADCAST(ctx, session, [text]) {
-    const from = session.user as string;
+  BROADCAST(ctx, { identity }, [text]) {
+    const from = identity.name;
+    const at = ctx.clock.now();
     // Delivered at once; acknowledged to the sender only once stored (the reply waits for it).
-    const { value: message, committed } = ctx.store.appendBroadcast(from, text, Date.now());
+    const { value: message, committed } = ctx.messages.broadcast(from, text, at);
     const when = formatTimestamp(message.at);
     ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
-    const bytes = encodeEvent({ type: "broadcast", from, number: message.number, text });
-    let refused = false;
-    ctx.hub.fanout(bytes, (user) => {
-      if (user === from) return false;
-      if (ctx.blocks.has(user, from)) return (refused = true, false);
-      return true;
-    });
+    const event = new OutboundEvent({ type: "broadcast", from, number: message.number, text }, at);
+    ctx.hub.fanout(event, (user) => user !== from && !ctx.blocks.has(user, from));
     const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
+    const refused = [...ctx.blocks.blockersOf(from)].some((u) => ctx.hub.online(u));
     if (refused) {
       const partial = `${summary} ${Text.PARTIAL_BROADCAST}`;
       return Promise.resolve({ code: Reply.PARTIAL, text: partial, durable: committed });
@@ -87,28 +144,37 @@ export const messagingHandlers: HandlerTable = {
     return Promise.resolve({ ...ok(summary), durable: committed });
   },
 
-  async HISTORY(ctx, session, args) {
-    const me = session.user as string;
-    const { target, since } = historyQuery(args);
-    const query = { since, limit: HISTORY_LIMIT };
-    if (target.toLowerCase() === "b") {
-      return ok(historyLines(await ctx.store.listBroadcasts(query), "broadcast"));
+  async HISTORY(ctx, { identity }, args) {
+    const me = identity.name;
+    const { target, query } = historyRequest(args);
+    const kind = target.toLowerCase();
+    if (kind === "b") {
+      const { messages, more } = await page(query, (q) => ctx.messages.broadcasts(q));
+      return ok(historyLines(messages, "broadcast", more, "b"));
     }
-    if (target.toLowerCase() === "p") {
-      return ok(historyLines(await ctx.store.listPrivate(me, query), "private message"));
+    if (kind === "p") {
+      const { messages, more } = await page(query, (q) => ctx.messages.privateOf(me, q));
+      return ok(historyLines(messages, "private message", more, "p"));
     }
-    if (target.toLowerCase() === "s") {
+    if (kind === "s") {
       // Every room of mine, merged by time: toom's `RDM s <time>`.
-      const mine = [...ctx.rooms.values()].filter((r) => r.members.includes(me));
-      const perRoom = await Promise.all(mine.map(async (room) => {
-        const messages = await ctx.store.listRoomMessages(room.id, query);
-        return messages.map((m) => ({ room: room.id, m }));
-      }));
-      const merged = perRoom.flat().sort((a, b) => a.m.at - b.m.at).slice(-HISTORY_LIMIT);
+      const perRoom = await Promise.all(
+        ctx.rooms.forMember(me).map(async (room) => {
+          const messages = await ctx.rooms.history(room.id, { ...query, limit: query.limit + 1 });
+          return messages.map((m) => ({ room: room.id, m }));
+        }),
+      );
+      const all = perRoom.flat().sort((a, b) => a.m.at - b.m.at);
+      const merged = all.slice(-query.limit);
       const lines = merged.map(({ room, m }) =>
         `room ${room}: ${m.number}; ${formatTimestamp(m.at)}; ${m.from}; ${m.text}`
       );
-      lines.push(`${merged.length} room message${merged.length === 1 ? "" : "s"}`);
+      const summary = plural(merged.length, "room message");
+      lines.push(
+        all.length > merged.length
+          ? `${summary}; older ones: HISTORY <room-id> before N, one room at a time`
+          : summary,
+      );
       return ok(lines);
     }
     if (/^\d+$/.test(target)) {
@@ -117,33 +183,37 @@ export const messagingHandlers: HandlerTable = {
       if (!room.members.includes(me)) {
         throw new ProtocolError(Reply.NOT_ALLOWED, `You are not a member of room ${target}`);
       }
-      return ok(historyLines(await ctx.store.listRoomMessages(room.id, query), "message"));
+      const { messages, more } = await page(query, (q) => ctx.rooms.history(room.id, q));
+      return ok(historyLines(messages, "message", more, target));
     }
-    await requireUser(ctx, target, `Cannot find user "${target}"`);
-    return ok(historyLines(await ctx.store.listPrivate(me, query, target), "private message"));
+    const other = await requireUser(ctx, target, `Cannot find user "${target.slice(0, 32)}"`);
+    const { messages, more } = await page(query, (q) => ctx.messages.privateOf(me, q, other));
+    return ok(historyLines(messages, "private message", more, other));
   },
 
-  async BLOCK(ctx, session, [user]) {
-    const me = session.user as string;
-    if (user === me) throw new ProtocolError(Reply.INVALID_VALUE, "Error. Cannot block self");
-    await requireUser(ctx, user, "Error. Cannot find the person");
+  async BLOCK(ctx, { identity }, [name]) {
+    const me = identity.name;
+    if (foldName(name) === foldName(me)) {
+      throw new ProtocolError(Reply.INVALID_VALUE, "Error. Cannot block self");
+    }
+    const user = await requireUser(ctx, name, "Error. Cannot find the person");
     if (ctx.blocks.has(me, user)) {
       throw new ProtocolError(Reply.ALREADY_EXISTS, `${user} is already blocked`);
     }
-    await ctx.store.setBlocked(me, user, true);
-    ctx.blocks.add(me, user);
+    await ctx.blocks.block(me, user);
     return ok(`${user} has been blocked`);
   },
 
-  async UNBLOCK(ctx, session, [user]) {
-    const me = session.user as string;
-    if (user === me) throw new ProtocolError(Reply.INVALID_VALUE, "Error. Cannot unblock self");
-    await requireUser(ctx, user, "Error. Cannot find this user");
+  async UNBLOCK(ctx, { identity }, [name]) {
+    const me = identity.name;
+    if (foldName(name) === foldName(me)) {
+      throw new ProtocolError(Reply.INVALID_VALUE, "Error. Cannot unblock self");
+    }
+    const user = await requireUser(ctx, name, "Error. Cannot find this user");
     if (!ctx.blocks.has(me, user)) {
       throw new ProtocolError(Reply.NOT_FOUND, "Error. This user was not already blocked");
     }
-    await ctx.store.setBlocked(me, user, false);
-    ctx.blocks.delete(me, user);
+    await ctx.blocks.unblock(me, user);
     return ok(`Has unblocked ${user}`);
   },
 };

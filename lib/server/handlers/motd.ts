@@ -5,21 +5,18 @@
 
 import { Reply } from "../../protocol/codes.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
-import { type HandlerTable, ok } from "../context.ts";
+import { ok, type PartialHandlers } from "../context.ts";
 
 /** Handlers of the MOTD commands. */
-export const motdHandlers: HandlerTable = {
+export const motdHandlers: PartialHandlers<"MOTD" | "MOTD ADD"> = {
   async MOTD(ctx) {
-    if (ctx.motd.length === 0) {
-      throw new ProtocolError(Reply.NOT_FOUND, "No message of the day yet");
-    }
-    const index = await ctx.store.nextMotdIndex();
-    return ok(ctx.motd[index % ctx.motd.length]);
+    const text = await ctx.motd.next();
+    if (text === undefined) throw new ProtocolError(Reply.NOT_FOUND, "No message of the day yet");
+    return ok(text);
   },
 
-  async "MOTD ADD"(ctx, _session, [text]) {
-    await ctx.store.addMotd(text);
-    ctx.motd.push(text);
+  async "MOTD ADD"(ctx, _caller, [text]) {
+    await ctx.motd.add(text);
     return ok("OK");
   },
 };

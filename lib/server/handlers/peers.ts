@@ -6,9 +6,11 @@
  */
 
 import { Reply, Text } from "../../protocol/codes.ts";
-import type { PeerPurpose } from "../../protocol/events.ts";
+import { OutboundEvent, type PeerPurpose } from "../../protocol/events.ts";
+import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
-import { type HandlerTable, ok } from "../context.ts";
+import { formatPeerIntroduction } from "../../protocol/replies.ts";
+import { ok, type PartialHandlers } from "../context.ts";
 
 const PURPOSES: readonly PeerPurpose[] = ["file", "private"];
 
@@ -19,41 +21,45 @@ function newToken(): string {
 }
 
 /** Handlers of the peer-to-peer commands. */
-export const peerHandlers: HandlerTable = {
-  PEER(ctx, session, [user, purposeText]) {
-    const me = session.user as string;
+export const peerHandlers: PartialHandlers<"PEER"> = {
+  async PEER(ctx, { client, identity }, [name, purposeText]) {
+    const me = identity.name;
     const purpose = purposeText.toLowerCase() as PeerPurpose;
     if (!PURPOSES.includes(purpose)) {
       throw new ProtocolError(
         Reply.INVALID_VALUE,
-        `Cannot use "${purposeText}": say file or private`,
+        `Cannot use "${purposeText.slice(0, 32)}": say file or private`,
       );
     }
-    if (user === me) throw new ProtocolError(Reply.INVALID_VALUE, "Cannot connect to yourself");
-    const target = ctx.hub.get(user);
+    if (foldName(name) === foldName(me)) {
+      throw new ProtocolError(Reply.INVALID_VALUE, "Cannot connect to yourself");
+    }
+    const user = await ctx.accounts.canonical(name);
+    const target = user === undefined ? undefined : ctx.hub.online(user);
     if (!target) throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT);
-    if (ctx.blocks.either(me, user)) {
+    if (ctx.blocks.either(me, target.name)) {
       throw new ProtocolError(
         Reply.BLOCKED_BY_RECIPIENT,
-        `Cannot connect to ${user}: one of you has blocked the other`,
+        `Cannot connect to ${target.name}: one of you has blocked the other`,
       );
     }
-    if (session.udpPort === undefined) {
+    if (client.udpPort === undefined) {
       throw new ProtocolError(Reply.INVALID_VALUE, "Report your UDP port first: UDP <port>");
     }
     if (target.udpPort === undefined) {
-      throw new ProtocolError(Reply.NOT_FOUND, `${user} has no UDP port for peer-to-peer`);
+      throw new ProtocolError(Reply.NOT_FOUND, `${target.name} has no UDP port for peer-to-peer`);
     }
     const token = newToken();
-    target.event({
-      type: "peer",
-      from: me,
-      host: session.ip,
-      port: session.udpPort,
-      token,
-      purpose,
-    });
-    ctx.log.info(`${me} introduced to ${user} for ${purpose}`);
-    return Promise.resolve(ok(`${user} ${target.ip} ${target.udpPort} ${token}`));
+    const event = new OutboundEvent(
+      { type: "peer", from: me, host: client.ip, port: client.udpPort, token, purpose },
+      ctx.clock.now(),
+    );
+    if (!ctx.hub.deliver(target.name, event)) {
+      throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT);
+    }
+    ctx.log.info(`${me} introduced to ${target.name} for ${purpose}`);
+    return ok(
+      formatPeerIntroduction({ user: target.name, host: target.ip, port: target.udpPort, token }),
+    );
   },
 };

@@ -5,20 +5,15 @@
 
 import { MAX_ROOM_MEMBERS } from "../../config.ts";
 import { Reply } from "../../protocol/codes.ts";
+import { OutboundEvent } from "../../protocol/events.ts";
+import { foldName, usernameProblem } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import type { RoomRecord } from "../../store/store.ts";
-import { type HandlerTable, ok, type ServerContext } from "../context.ts";
-import { encodeEvent } from "../session.ts";
+import { intArg, ok, type PartialHandlers, type ServerContext } from "../context.ts";
 
 function roomFor(ctx: ServerContext, idText: string, me: string): RoomRecord {
-  if (!/^\d{1,9}$/.test(idText)) {
-    throw new ProtocolError(
-      Reply.INVALID_VALUE,
-      `Cannot use "${idText}" as a room ID: use a number`,
-    );
-  }
-  const room = ctx.rooms.get(Number(idText));
+  const room = ctx.rooms.get(intArg(idText));
   if (!room) throw new ProtocolError(Reply.NOT_FOUND, `Cannot find room ${idText}`);
   if (!room.members.includes(me)) {
     throw new ProtocolError(Reply.NOT_ALLOWED, `You are not a member of room ${idText}`);
@@ -26,77 +21,91 @@ function roomFor(ctx: ServerContext, idText: string, me: string): RoomRecord {
   return room;
 }
 
-/** Handlers of the room commands. */
-export const roomHandlers: HandlerTable = {
-  async "ROOM CREATE"(ctx, session, [usersText]) {
-    const me = session.user as string;
-    const others = [...new Set(usersText.split(/[\s,]+/).filter((u) => u && u !== me))];
-    if (others.length === 0) {
-      throw new ProtocolError(Reply.USAGE, "Name at least one other user: ROOM CREATE <users...>");
-    }
-    if (others.length + 1 > MAX_ROOM_MEMBERS) {
+/**
+ * The other members of a new room, by their canonical names. As in toom, every one must exist and
+ * be online; and nobody who has blocked the creator can be put in a room with them.
+ */
+async function otherMembers(ctx: ServerContext, me: string, usersText: string): Promise<string[]> {
+  const named = [...new Set(usersText.split(/[\s,]+/).filter((u) => u !== ""))];
+  const others = named.filter((u) => foldName(u) !== foldName(me));
+  if (others.length === 0) {
+    throw new ProtocolError(Reply.USAGE, "Name at least one other user: ROOM CREATE <users...>");
+  }
+  if (others.length + 1 > MAX_ROOM_MEMBERS) {
+    throw new ProtocolError(Reply.INVALID_VALUE, `A room has at most ${MAX_ROOM_MEMBERS} members`);
+  }
+  const members: string[] = [];
+  for (const name of others) {
+    const problem = usernameProblem(name);
+    if (problem) throw new ProtocolError(Reply.INVALID_VALUE, problem);
+    const user = await ctx.accounts.canonical(name);
+    if (user === undefined) {
       throw new ProtocolError(
-        Reply.INVALID_VALUE,
-        `A room has at most ${MAX_ROOM_MEMBERS} members`,
+        Reply.UNKNOWN_USER,
+        `Cannot create room: user "${name}" does not exist`,
       );
     }
-    for (const user of others) {
-      if (!(await ctx.store.getUser(user))) {
-        throw new ProtocolError(
-          Reply.UNKNOWN_USER,
-          `Cannot create room: user "${user}" does not exist`,
-        );
-      }
+    if (ctx.blocks.has(user, me)) {
+      throw new ProtocolError(
+        Reply.BLOCKED_BY_RECIPIENT,
+        `Cannot create room: ${user} has blocked you`,
+      );
     }
-    const { room, created } = await ctx.store.createRoom([me, ...others], me, Date.now());
+    if (!ctx.hub.online(user)) {
+      throw new ProtocolError(Reply.UNKNOWN_USER, `Cannot create room: ${user} is not logged in`);
+    }
+    members.push(user);
+  }
+  return [...new Set(members)];
+}
+
+/** Handlers of the room commands. */
+export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LIST"> = {
+  async "ROOM CREATE"(ctx, { identity }, [usersText]) {
+    const me = identity.name;
+    const others = await otherMembers(ctx, me, usersText);
+    const now = ctx.clock.now();
+    const { room, created } = await ctx.rooms.create([me, ...others], me, now);
     if (!created) {
       throw new ProtocolError(
         Reply.ALREADY_EXISTS,
         `a separate room (ID: ${room.id}) already created for these users`,
       );
     }
-    ctx.rooms.set(room.id, room);
     const members = room.members.join(",");
     ctx.log.info(`${me} created room ${room.id} with ${members}`);
     return ok(
       `Separate chat room has been created, room ID: ${room.id}, users in this room: ${members}`,
       () => {
-        const bytes = encodeEvent({
-          type: "room_created",
-          room: room.id,
-          by: me,
-          members: room.members,
-        });
-        for (const user of room.members) if (user !== me) ctx.hub.sendTo(user, bytes);
+        const event = new OutboundEvent(
+          { type: "room_created", room: room.id, by: me, members: room.members },
+          now,
+        );
+        for (const user of room.members) if (user !== me) ctx.hub.deliver(user, event);
       },
     );
   },
 
-  "ROOM SAY"(ctx, session, [idText, text]) {
-    const me = session.user as string;
+  "ROOM SAY"(ctx, { identity }, [idText, text]) {
+    const me = identity.name;
     const room = roomFor(ctx, idText, me);
-    const { value: message, committed } = ctx.store.appendRoomMessage(
-      room.id,
-      me,
-      text,
-      Date.now(),
-    );
+    const at = ctx.clock.now();
+    const { value: message, committed } = ctx.rooms.say(room.id, me, text, at);
     ctx.log.info(
       `${me} issued a message in separate room ${room.id}: ${message.number}; ${
         formatTimestamp(message.at)
       }; ${me}; ${text}`,
     );
-    const bytes = encodeEvent({ type: "room", room: room.id, from: me, text });
+    const event = new OutboundEvent({ type: "room", room: room.id, from: me, text }, at);
     for (const user of room.members) {
-      if (user !== me && !ctx.blocks.has(user, me)) ctx.hub.sendTo(user, bytes);
+      if (user !== me && !ctx.blocks.has(user, me)) ctx.hub.deliver(user, event);
     }
     const reply = ok(`Message #${message.number} sent to room ${room.id}`);
     return Promise.resolve({ ...reply, durable: committed });
   },
 
-  "ROOM LIST"(ctx, session) {
-    const me = session.user as string;
-    const mine = [...ctx.rooms.values()].filter((r) => r.members.includes(me));
+  "ROOM LIST"(ctx, { identity }) {
+    const mine = ctx.rooms.forMember(identity.name);
     const lines = mine.map((r) =>
       `${r.id}: ${r.members.join(",")} (created by ${r.creator} at ${formatTimestamp(r.createdAt)})`
     );

@@ -1,0 +1,156 @@
+/**
+ * One connected client as the server's handlers see it, whatever carries it (TCP, WebSocket,
+ * IRC): who it is, whether it is active, and the order its replies leave in. The bytes go through
+ * a {@linkcode ClientOutput} that each front end implements.
+ * @module
+ */
+
+import type { OutboundEvent } from "../protocol/events.ts";
+import type { Identity } from "./identity.ts";
+
+/** The front ends a client can come through. */
+export type Transport = "tcp" | "ws" | "irc";
+
+/** Where a client's replies and events go; one implementation per front end. */
+export interface ClientOutput {
+  /** Whether the transport carries raw bytes after a reply (UPLOAD and DOWNLOAD). */
+  readonly rawBytes: boolean;
+  readonly isClosed: boolean;
+  /** Queues an event; false when the connection is gone or too far behind (it is then dropped). */
+  event(event: OutboundEvent): boolean;
+  /**
+   * Queues events, waiting whenever the connection falls behind: a long backlog reaches a slow
+   * reader at the reader's pace instead of overflowing its queue. Resolves once all are queued.
+   */
+  eventsPaced(events: Iterable<OutboundEvent>): Promise<void>;
+  /** Writes a reply. Resolves once queued, or for a long reply once written with back-pressure. */
+  reply(code: number, text: string | readonly string[]): Promise<void>;
+  /** Writes a reply line then raw bytes, nothing in between (downloads). */
+  stream(
+    code: number,
+    text: string,
+    body: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+  ): Promise<void>;
+  /**
+   * Reads exactly `size` raw bytes that follow the current request (uploads).
+   *
+   * @throws {Deno.errors.UnexpectedEof} when the connection ends first.
+   */
+  readRaw(size: number, onChunk: (bytes: Uint8Array) => Promise<void>): Promise<void>;
+  /** Resolves when everything queued so far has been written to the transport. */
+  flushed(): Promise<void>;
+  /** Closes, after writing what is queued when `graceful` (bounded by `graceMs`). Idempotent. */
+  close(graceful?: boolean, graceMs?: number): Promise<void>;
+}
+
+let nextClientId = 1;
+
+/** Offline messages handed to a client and not yet known to have reached it. */
+export interface OfflineHandover {
+  /** The newest offline message number written. */
+  readonly upTo: number;
+  /** True once the messages have all been written to the transport. */
+  written: boolean;
+}
+
+/** A connected client, logged in or not. */
+export class Client {
+  readonly id: number = nextClientId++;
+  readonly transport: Transport;
+  readonly ip: string;
+  readonly port: number;
+  readonly connectedAt: number = Date.now();
+  readonly output: ClientOutput;
+  #identity: Identity | undefined;
+  #udpPort: number | undefined;
+  #lastActivity: number = Date.now();
+  /** Replies wait their turn here, so they leave in request order even when some wait for storage. */
+  #turn: Promise<void> = Promise.resolve();
+  #pendingReplies = 0;
+  #offline: OfflineHandover | undefined;
+  /** Number of this login in the login history, once recorded. */
+  loginNumber: number | undefined;
+
+  constructor(transport: Transport, ip: string, port: number, output: ClientOutput) {
+    this.transport = transport;
+    this.ip = ip;
+    this.port = port;
+    this.output = output;
+  }
+
+  /** The logged-in user, if any. */
+  get identity(): Identity | undefined {
+    return this.#identity;
+  }
+
+  /** `yoda` once logged in, `127.0.0.1:5555` before. */
+  get label(): string {
+    return this.#identity?.name ?? `${this.ip}:${this.port}`;
+  }
+
+  /** UDP port the client reported for peer-to-peer, if any. */
+  get udpPort(): number | undefined {
+    return this.#udpPort;
+  }
+
+  set udpPort(port: number | undefined) {
+    this.#udpPort = port;
+  }
+
+  /** Last time the client sent a request (epoch ms); receiving is not activity. */
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
+
+  /** Records a request: the client is active. */
+  touch(now: number = Date.now()): void {
+    this.#lastActivity = now;
+  }
+
+  /** Binds the client to a logged-in user (presence does this, once the hub has it). */
+  signIn(identity: Identity): void {
+    this.#identity = identity;
+  }
+
+  /** Forgets the user; returns who it was. */
+  signOut(): Identity | undefined {
+    const identity = this.#identity;
+    this.#identity = undefined;
+    this.#offline = undefined;
+    this.loginNumber = undefined;
+    return identity;
+  }
+
+  /** Offline messages handed over at login and not yet acknowledged. */
+  get offlineHandover(): OfflineHandover | undefined {
+    return this.#offline;
+  }
+
+  set offlineHandover(handover: OfflineHandover | undefined) {
+    this.#offline = handover;
+  }
+
+  /** Delivers an event to this client (the hub calls it). */
+  deliver(event: OutboundEvent): boolean {
+    return this.output.event(event);
+  }
+
+  /** Runs `task` after every reply queued before it (it writes the next reply). */
+  inTurn(task: () => Promise<void>): void {
+    this.#pendingReplies++;
+    // Tasks report their own failures; the chain must go on for the replies after them.
+    this.#turn = this.#turn.then(task).catch(() => {}).finally(() => {
+      this.#pendingReplies--;
+    });
+  }
+
+  /** Replies waiting their turn; a client far ahead of its replies is read no further for now. */
+  get pendingReplies(): number {
+    return this.#pendingReplies;
+  }
+
+  /** Resolves when every reply queued so far has been handed to the output. */
+  repliesSent(): Promise<void> {
+    return this.#turn;
+  }
+}

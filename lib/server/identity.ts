@@ -1,0 +1,21 @@
+/**
+ * Who a logged-in client is: decided once at login from the account and the server's
+ * configuration, and never written back to storage.
+ * @module
+ */
+
+/** A logged-in user as every handler sees it. */
+export class Identity {
+  /** The account's name as registered (its canonical spelling). */
+  readonly name: string;
+  /** Holds the admin role for this session. */
+  readonly admin: boolean;
+  /** When this login happened, epoch ms. */
+  readonly loginAt: number;
+
+  constructor(name: string, admin: boolean, loginAt: number) {
+    this.name = name;
+    this.admin = admin;
+    this.loginAt = loginAt;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * What happens to each frame a client sends, whatever carries it: flood control, back-pressure
+ * when the client runs far ahead of its replies, an error reply for unreadable lines, and
+ * dispatch for the rest.
+ * @module
+ */
+
+import { Reply } from "../protocol/codes.ts";
+import { OutboundEvent } from "../protocol/events.ts";
+import { describeLineError, type Frame } from "../protocol/line_splitter.ts";
+import type { Client } from "./client.ts";
+import type { ServerContext } from "./context.ts";
+import { dispatch } from "./dispatch.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+/** Replies a client may have waiting before its further requests wait for them. */
+const MAX_PENDING_REPLIES = 64;
+
+/** Handles the frames of one client, one at a time. */
+export class RequestPipeline {
+  readonly #ctx: ServerContext;
+  readonly #client: Client;
+  readonly #pause: (ms: number) => Promise<void>;
+  readonly #bucket: TokenBucket | undefined;
+  /** Since when every request has had to wait: a flood once it lasts. */
+  #throttledSince: number | undefined;
+
+  /** @param pause waits the given time, or less if the connection closes meanwhile */
+  constructor(ctx: ServerContext, client: Client, pause: (ms: number) => Promise<void>) {
+    this.#ctx = ctx;
+    this.#client = client;
+    this.#pause = pause;
+    const rate = ctx.config.requestRate;
+    this.#bucket = rate > 0 ? new TokenBucket(rate, rate * 2, Infinity) : undefined;
+  }
+
+  /** Handles one frame; resolves when the next may be read. */
+  async handle(frame: Frame): Promise<void> {
+    const client = this.#client;
+    if (client.output.isClosed) return;
+    // A client that does not read its replies is not read either, so its requests cannot pile up.
+    if (client.pendingReplies >= MAX_PENDING_REPLIES) await client.repliesSent();
+    if (!(await this.#paced())) return;
+    if ("line" in frame) {
+      if (frame.line.trim() === "") return;
+      await dispatch(this.#ctx, client, frame.line);
+      return;
+    }
+    client.touch(this.#ctx.clock.now());
+    const text = describeLineError(frame.error, this.#ctx.config.maxLineBytes);
+    client.inTurn(() => client.output.reply(Reply.BAD_LINE, text));
+  }
+
+  /**
+   * Flood control: past the rate, requests wait (a TCP sender is pushed back); held back for
+   * longer than the flood limit, the client is disconnected with the reason. False then.
+   */
+  async #paced(): Promise<boolean> {
+    const turn = this.#bucket?.take(performance.now());
+    if (turn?.kind !== "wait") {
+      this.#throttledSince = undefined;
+      return true;
+    }
+    const now = performance.now();
+    this.#throttledSince ??= now;
+    const { requestRate, floodLimitMs } = this.#ctx.config;
+    if (now - this.#throttledSince > floodLimitMs) {
+      const client = this.#client;
+      this.#ctx.log.info(`${client.label} disconnected: flooding`);
+      client.output.event(
+        new OutboundEvent({
+          type: "disconnect",
+          text:
+            `Disconnected: more than ${requestRate} requests per second for too long (flooding)`,
+        }),
+      );
+      await client.output.close(true, 1000);
+      return false;
+    }
+    await this.#pause(turn.ms);
+    return !this.#client.output.isClosed;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Separate rooms with a fixed member set: kept in memory by id and in the store, with what is
+ * said in them.
+ * @module
+ */
+
+import type {
+  HistoryQuery,
+  Pending,
+  RoomRecord,
+  RoomStore,
+  StoredMessage,
+} from "../../store/store.ts";
+
+/** Rooms of one server. */
+export class RoomService {
+  readonly #store: RoomStore;
+  readonly #rooms: Map<number, RoomRecord>;
+
+  private constructor(store: RoomStore, rooms: Map<number, RoomRecord>) {
+    this.#store = store;
+    this.#rooms = rooms;
+  }
+
+  /** Loads every room. */
+  static async open(store: RoomStore): Promise<RoomService> {
+    return new RoomService(store, new Map((await store.listRooms()).map((r) => [r.id, r])));
+  }
+
+  get(id: number): RoomRecord | undefined {
+    return this.#rooms.get(id);
+  }
+
+  /** The rooms `user` is a member of, oldest first. */
+  forMember(user: string): RoomRecord[] {
+    return [...this.#rooms.values()].filter((r) => r.members.includes(user));
+  }
+
+  /** Creates a room unless one with the same members exists. */
+  async create(
+    members: readonly string[],
+    creator: string,
+    at: number,
+  ): Promise<{ room: RoomRecord; created: boolean }> {
+    const result = await this.#store.createRoom(members, creator, at);
+    this.applied(result.room);
+    return result;
+  }
+
+  /** Learns of a room created elsewhere (another node). */
+  applied(room: RoomRecord): void {
+    this.#rooms.set(room.id, room);
+  }
+
+  say(room: number, from: string, text: string, at: number): Pending<StoredMessage> {
+    return this.#store.appendRoomMessage(room, from, text, at);
+  }
+
+  history(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#store.listRoomMessages(room, query);
+  }
+}

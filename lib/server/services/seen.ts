@@ -1,0 +1,50 @@
+/**
+ * When each user last logged in and out (messenger's whoelsesince), and the login history toom's
+ * `userlog.txt` is exported from.
+ * @module
+ */
+
+import type { AccountStore, SeenRecord } from "../../store/store.ts";
+
+/** Login and logout times of every user who ever logged in. */
+export class SeenService {
+  readonly #store: AccountStore;
+  readonly #seen: Map<string, SeenRecord>;
+
+  private constructor(store: AccountStore, seen: Map<string, SeenRecord>) {
+    this.#store = store;
+    this.#seen = seen;
+  }
+
+  static async open(store: AccountStore): Promise<SeenService> {
+    return new SeenService(store, await store.loadSeen());
+  }
+
+  /** Every user's record. */
+  all(): IterableIterator<SeenRecord> {
+    return this.#seen.values();
+  }
+
+  /** Records a login; returns its number in the login history. */
+  async loggedIn(name: string, at: number, ip: string, udpPort?: number): Promise<number> {
+    const record = { name, lastLogin: at, lastLogout: this.#seen.get(name)?.lastLogout ?? 0 };
+    this.#seen.set(name, record);
+    const [number] = await Promise.all([
+      this.#store.appendLogin({ at, user: name, ip, udpPort }),
+      this.#store.setSeen(record),
+    ]);
+    return number;
+  }
+
+  /** Records a logout. */
+  async loggedOut(name: string, loginAt: number, at: number): Promise<void> {
+    const record = { name, lastLogin: loginAt, lastLogout: at };
+    this.#seen.set(name, record);
+    await this.#store.setSeen(record);
+  }
+
+  /** Records the UDP port reported during a login. */
+  async udpPortReported(login: number, udpPort: number): Promise<void> {
+    await this.#store.setLoginUdpPort(login, udpPort);
+  }
+}
