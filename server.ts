@@ -3,14 +3,11 @@
  * @module
  */
 
+import { join } from "node:path";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { startChatServer } from "./lib/server/chat_server.ts";
 import type { Logger } from "./lib/server/context.ts";
-
-const log: Logger = {
-  info: (line) => console.log(line),
-  error: (line, error) => console.error(error === undefined ? line : `${line}: ${error}`),
-};
+import { escapeLogLine, RotatingLog } from "./lib/server/log_file.ts";
 
 async function readSecretFile(path: string, what: string): Promise<string> {
   try {
@@ -19,6 +16,23 @@ async function readSecretFile(path: string, what: string): Promise<string> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`Cannot read ${what} file "${path}": ${reason}`);
   }
+}
+
+/** Standard output and the log file get the same lines, escaped. */
+function makeLogger(file: RotatingLog | undefined): Logger {
+  const stamp = () => new Date().toISOString();
+  return {
+    info(line) {
+      const safe = escapeLogLine(line);
+      console.log(safe);
+      file?.write(`${stamp()} ${safe}`);
+    },
+    error(line, error) {
+      const safe = escapeLogLine(error === undefined ? line : `${line}: ${error}`);
+      console.error(safe);
+      file?.write(`${stamp()} ERROR ${safe}`);
+    },
+  };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -48,10 +62,15 @@ async function main(args: string[]): Promise<number> {
     console.error(`chat-server: ${error instanceof Error ? error.message : error}`);
     return 2;
   }
+  let logFile: RotatingLog | undefined;
   let server;
   try {
-    server = await startChatServer({ ...config, log });
+    if (parsed.logDir !== false) {
+      logFile = await RotatingLog.open(parsed.logDir ?? join(config.dataDir, "logs"));
+    }
+    server = await startChatServer({ ...config, log: makeLogger(logFile) });
   } catch (error) {
+    await logFile?.close();
     console.error(`chat-server: Cannot start: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
@@ -60,11 +79,15 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   const { hostname, port } = server.addr;
   const tls = config.tlsCert ? ", TLS" : "";
-  console.log(`labchat server listening on ${hostname}:${port} (data: ${config.dataDir}${tls})`);
+  const started = `labchat server listening on ${hostname}:${port} (data: ${config.dataDir}${tls})`;
+  console.log(started);
+  logFile?.write(`${new Date().toISOString()} ${started}`);
   const reason = await server.finished;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   console.log(`Server stopped (${reason})`);
+  logFile?.write(`${new Date().toISOString()} Server stopped (${reason})`);
+  await logFile?.close();
   return 0;
 }
 

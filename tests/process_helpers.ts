@@ -19,30 +19,44 @@ export interface ServerProcess extends AsyncDisposable {
   readonly status: Promise<Deno.CommandStatus>;
 }
 
-/** Starts `deno run server.ts --host 127.0.0.1 --port 0 --data dataDir ...extra`. */
+/**
+ * Starts `deno run server.ts --host 127.0.0.1 --port 0 --data dataDir ...extra`, under `umask`
+ * and `ulimit -n` when given (through sh).
+ */
 export async function spawnServer(
   dataDir: string,
   extra: string[] = [],
   env: Record<string, string> = {},
+  umask?: string,
+  openFiles?: number,
 ): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      `--allow-read=${dataDir}`,
-      `--allow-write=${dataDir}`,
-      "--allow-env=LABCHAT_ADMIN_PASSWORD",
-      "server.ts",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--data",
-      dataDir,
-      "--scrypt-cost",
-      "1024",
-      ...extra,
-    ],
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    `--allow-read=${dataDir}`,
+    `--allow-write=${dataDir}`,
+    "--allow-env=LABCHAT_ADMIN_PASSWORD",
+    "server.ts",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--data",
+    dataDir,
+    "--scrypt-cost",
+    "1024",
+    ...extra,
+  ];
+  const limits = [
+    umask === undefined ? "" : `umask ${umask}; `,
+    openFiles === undefined ? "" : `ulimit -n ${openFiles}; `,
+  ].join("");
+  const [command, ...args] = limits === ""
+    ? deno
+    : ["sh", "-c", `${limits}exec "$0" "$@"`, ...deno];
+  const child = new Deno.Command(command, {
+    args,
     cwd: ROOT,
     env,
     stdin: "null",

@@ -22,8 +22,14 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
   }
 }
 
-/** Makes a CA and a server certificate signed by it (SAN localhost and 127.0.0.1) in `dir`. */
-export async function makeCertificates(dir: string): Promise<TestCertificates> {
+/**
+ * Makes a CA and a server certificate signed by it in `dir`, for the names in `san` (localhost
+ * and 127.0.0.1 unless said otherwise).
+ */
+export async function makeCertificates(
+  dir: string,
+  san = "DNS:localhost,IP:127.0.0.1",
+): Promise<TestCertificates> {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   await openssl(
     dir,
@@ -56,7 +62,7 @@ export async function makeCertificates(dir: string): Promise<TestCertificates> {
   );
   await Deno.writeTextFile(
     `${dir}/server.ext`,
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`,
   );
   await openssl(
     dir,

@@ -1,49 +1,11 @@
 /**
- * Command-line flags of the server, parsed into a {@linkcode ServerConfig}.
+ * Command-line flags of the server: one table gives the usage text, the parser's options and
+ * how each flag sets the {@linkcode ServerConfig}.
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
-
-/** Usage text of `deno task server` / `chat-server`. */
-export const SERVER_USAGE = `labchat server: chat, forum and file sharing for a lab or LAN
-
-Usage: chat-server [port] [options]
-
-Options:
-  -p, --port N                   TCP port (default ${DEFAULT_SERVER_CONFIG.port}; 0 lets the OS choose)
-      --host ADDR                interface to listen on (default ${DEFAULT_SERVER_CONFIG.hostname})
-      --data DIR                 data directory: database, motd.txt, uploads (default ${DEFAULT_SERVER_CONFIG.dataDir})
-      --no-registration          refuse REGISTER: only existing accounts may log in
-      --max-failures N           failed logins in a row before the account is blocked (default ${DEFAULT_SERVER_CONFIG.maxLoginFailures})
-      --lockout SECS             how long such a block lasts (default ${
-  DEFAULT_SERVER_CONFIG.lockoutMs / 1000
-})
-      --idle-timeout SECS        log out and disconnect clients idle this long (default ${
-  DEFAULT_SERVER_CONFIG.idleTimeoutMs / 1000
-})
-      --admin NAME               give NAME the admin role (repeatable)
-      --admin-password-file F    file holding the admin password for SHUTDOWN
-                                 (or set LABCHAT_ADMIN_PASSWORD; --admin-password P works but shows in ps)
-      --max-line-bytes N         longest request line (default ${DEFAULT_SERVER_CONFIG.maxLineBytes})
-      --max-queue-bytes N        send queue per client before it is dropped as not reading (default ${DEFAULT_SERVER_CONFIG.maxSendQueueBytes})
-      --max-connections N        connections at once (default ${DEFAULT_SERVER_CONFIG.maxConnections})
-      --max-per-ip N             connections at once from one address (default ${DEFAULT_SERVER_CONFIG.maxConnectionsPerIp})
-      --connect-rate N           new connections per second from one address, 0 for no limit (default ${DEFAULT_SERVER_CONFIG.connectRatePerIp})
-      --request-rate N           requests per second per connection before it is slowed, 0 for no limit (default ${DEFAULT_SERVER_CONFIG.requestRate});
-                                 a connection more than ${
-  DEFAULT_SERVER_CONFIG.floodLimitMs / 1000
-} s behind is disconnected as a flood
-      --max-upload-mb N          largest forum upload in MiB (default ${
-  DEFAULT_SERVER_CONFIG.maxUploadBytes / 1024 / 1024
-})
-      --scrypt-cost N            scrypt N for new password hashes (default ${DEFAULT_SERVER_CONFIG.scryptCost})
-      --tls-cert F, --tls-key F  serve TLS with this PEM certificate chain and key
-  -q, --quiet                    do not log each command
-  -h, --help                     show this help
-
-Stop it with SHUTDOWN from an admin, Ctrl+C or SIGTERM: clients are told, storage is flushed.`;
 
 /** What the command line asks for. */
 export type ServerArgs =
@@ -56,15 +18,36 @@ export type ServerArgs =
     /** PEM files for TLS, if given (both or neither). */
     readonly tlsCertFile?: string;
     readonly tlsKeyFile?: string;
+    /** Where the log file goes (default `<data>/logs`); `false` for none. */
+    readonly logDir?: string | false;
   };
 
-function number(
-  name: string,
-  value: string | undefined,
-  min: number,
-  max: number,
-): number | undefined {
-  if (value === undefined) return undefined;
+/** The parts of {@linkcode ServerArgs} the flags fill in besides the config. */
+interface Extras {
+  adminPasswordFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  logDir?: string | false;
+}
+
+/** One flag: how it is shown and how it is applied. */
+interface Flag {
+  readonly name: string;
+  readonly short?: string;
+  /** Placeholder of its value (`N`, `DIR`), or undefined for a switch. */
+  readonly value?: string;
+  readonly multiple?: boolean;
+  readonly help: string;
+  readonly apply: (
+    value: string | boolean | string[],
+    config: ServerConfig,
+    extras: Extras,
+  ) => void;
+}
+
+const d = DEFAULT_SERVER_CONFIG;
+
+function number(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
     throw new RangeError(
@@ -73,6 +56,232 @@ function number(
   }
   return n;
 }
+
+/** A flag taking a number, stored by `set`. */
+function numeric(
+  name: string,
+  value: string,
+  help: string,
+  min: number,
+  max: number,
+  set: (config: ServerConfig, n: number) => void,
+): Flag {
+  return {
+    name,
+    value,
+    help,
+    apply: (v, config) => set(config, number(name, String(v), min, max)),
+  };
+}
+
+/** A flag taking seconds, stored in milliseconds. */
+function seconds(
+  name: string,
+  help: string,
+  set: (config: ServerConfig, ms: number) => void,
+): Flag {
+  return numeric(name, "SECS", help, 0.01, 365 * 24 * 3600, (c, n) => set(c, Math.round(n * 1000)));
+}
+
+/** Every flag, in the order the usage text lists them. */
+const FLAGS: readonly Flag[] = [
+  numeric(
+    "port",
+    "N",
+    `TCP port (default ${d.port}; 0 lets the OS choose)`,
+    0,
+    65535,
+    (c, n) => c.port = n,
+  ),
+  {
+    name: "host",
+    value: "ADDR",
+    help: `interface to listen on (default ${d.hostname})`,
+    apply: (v, c) => c.hostname = String(v),
+  },
+  {
+    name: "data",
+    value: "DIR",
+    help: `data directory: database, motd.txt, uploads, logs (default ${d.dataDir})`,
+    apply: (v, c) => c.dataDir = String(v),
+  },
+  {
+    name: "no-registration",
+    help: "refuse REGISTER: only accounts the operator made may log in",
+    apply: (_v, c) => c.registration = false,
+  },
+  numeric(
+    "max-failures",
+    "N",
+    `failed logins in a row before the account is blocked (default ${d.maxLoginFailures})`,
+    1,
+    1000,
+    (c, n) => c.maxLoginFailures = n,
+  ),
+  seconds(
+    "lockout",
+    `how long such a block lasts (default ${d.lockoutMs / 1000})`,
+    (c, ms) => c.lockoutMs = ms,
+  ),
+  seconds(
+    "idle-timeout",
+    `log out and disconnect clients idle this long (default ${d.idleTimeoutMs / 1000})`,
+    (c, ms) => c.idleTimeoutMs = ms,
+  ),
+  {
+    name: "admin",
+    value: "NAME",
+    multiple: true,
+    help:
+      "give an existing account the admin role while this server runs (repeatable); grant it for good with deno task admin user add NAME --admin",
+    apply: (v, c) => c.admins = v as string[],
+  },
+  {
+    name: "admin-password-file",
+    value: "F",
+    help: "file holding the admin password for SHUTDOWN (or LABCHAT_ADMIN_PASSWORD)",
+    apply: (v, _c, e) => e.adminPasswordFile = String(v),
+  },
+  {
+    name: "admin-password",
+    value: "P",
+    help: "the admin password itself (shows in ps: prefer the file or the variable)",
+    apply: (v, c) => c.adminPassword = String(v),
+  },
+  numeric(
+    "max-line-bytes",
+    "N",
+    `longest request line (default ${d.maxLineBytes})`,
+    64,
+    1 << 20,
+    (c, n) => c.maxLineBytes = n,
+  ),
+  numeric(
+    "max-queue-bytes",
+    "N",
+    `send queue per client before it is dropped as not reading (default ${d.maxSendQueueBytes})`,
+    4096,
+    1 << 30,
+    (c, n) => c.maxSendQueueBytes = n,
+  ),
+  numeric(
+    "max-connections",
+    "N",
+    `connections at once (default ${d.maxConnections}, lowered to fit the open-file limit)`,
+    1,
+    1_000_000,
+    (c, n) => c.maxConnections = n,
+  ),
+  numeric(
+    "max-per-ip",
+    "N",
+    `connections at once from one address (default ${d.maxConnectionsPerIp})`,
+    1,
+    1_000_000,
+    (c, n) => c.maxConnectionsPerIp = n,
+  ),
+  numeric(
+    "connect-rate",
+    "N",
+    `new connections per second from one address, 0 for no limit (default ${d.connectRatePerIp})`,
+    0,
+    1_000_000,
+    (c, n) => c.connectRatePerIp = n,
+  ),
+  numeric(
+    "auth-rate",
+    "N",
+    "USER, LOGIN and REGISTER per second from one address, 0 for no limit (default: the connect rate)",
+    0,
+    1_000_000,
+    (c, n) => c.authRatePerIp = n,
+  ),
+  numeric(
+    "request-rate",
+    "N",
+    `requests per second per connection before it is slowed, 0 for no limit (default ${d.requestRate}); a connection ${
+      d.floodLimitMs / 1000
+    } s behind is disconnected as a flood`,
+    0,
+    1_000_000,
+    (c, n) => c.requestRate = n,
+  ),
+  numeric(
+    "max-upload-mb",
+    "N",
+    `largest forum upload in MiB (default ${d.maxUploadBytes / 1024 / 1024})`,
+    1,
+    1 << 20,
+    (c, n) => c.maxUploadBytes = Math.round(n * 1024 * 1024),
+  ),
+  numeric(
+    "scrypt-cost",
+    "N",
+    `scrypt N for new password hashes, a power of two (default ${d.scryptCost})`,
+    2,
+    1 << 20,
+    (c, n) => {
+      if ((n & (n - 1)) !== 0) {
+        throw new RangeError(`Cannot use "${n}" for --scrypt-cost: expected a power of two`);
+      }
+      c.scryptCost = n;
+    },
+  ),
+  numeric(
+    "open-files-limit",
+    "N",
+    "the process's open-file limit (the server task fills it in from ulimit -n)",
+    16,
+    1 << 30,
+    (c, n) => c.openFilesLimit = n,
+  ),
+  {
+    name: "tls-cert",
+    value: "F",
+    help: "serve TLS with this PEM certificate chain (with --tls-key)",
+    apply: (v, _c, e) => e.tlsCertFile = String(v),
+  },
+  {
+    name: "tls-key",
+    value: "F",
+    help: "the PEM private key of --tls-cert",
+    apply: (v, _c, e) => e.tlsKeyFile = String(v),
+  },
+  {
+    name: "log-dir",
+    value: "DIR",
+    help: "where server.log and its rotations go (default DATA/logs)",
+    apply: (v, _c, e) => e.logDir = String(v),
+  },
+  {
+    name: "no-log-file",
+    help: "log to standard output only",
+    apply: (_v, _c, e) => e.logDir = false,
+  },
+  {
+    name: "quiet",
+    short: "q",
+    help: "do not log each command",
+    apply: (_v, c) => c.verbose = false,
+  },
+  { name: "help", short: "h", help: "show this help", apply: () => {} },
+];
+
+function flagUsage(flag: Flag): string {
+  const short = flag.short ? `-${flag.short}, ` : "    ";
+  const left = `  ${short}--${flag.name}${flag.value ? ` ${flag.value}` : ""}`;
+  return `${left.padEnd(33)}${flag.help}`;
+}
+
+/** Usage text of `deno task server` / `chat-server`. */
+export const SERVER_USAGE = `labchat server: chat, forum and file sharing for a lab or LAN
+
+Usage: chat-server [port] [options]
+
+Options:
+${FLAGS.map(flagUsage).join("\n")}
+
+Stop it with SHUTDOWN from an admin, Ctrl+C or SIGTERM: clients are told, storage is flushed.`;
 
 /**
  * Parses the server's arguments. `env` supplies LABCHAT_ADMIN_PASSWORD.
@@ -83,80 +292,26 @@ export function parseServerArgs(
   args: string[],
   env: (name: string) => string | undefined,
 ): ServerArgs {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      port: { type: "string", short: "p" },
-      host: { type: "string" },
-      data: { type: "string" },
-      "no-registration": { type: "boolean" },
-      "max-failures": { type: "string" },
-      lockout: { type: "string" },
-      "idle-timeout": { type: "string" },
-      admin: { type: "string", multiple: true },
-      "admin-password": { type: "string" },
-      "admin-password-file": { type: "string" },
-      "max-line-bytes": { type: "string" },
-      "max-queue-bytes": { type: "string" },
-      "max-connections": { type: "string" },
-      "max-per-ip": { type: "string" },
-      "connect-rate": { type: "string" },
-      "request-rate": { type: "string" },
-      "max-upload-mb": { type: "string" },
-      "scrypt-cost": { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const options = Object.fromEntries(FLAGS.map((f) => [f.name, {
+    type: f.value ? "string" as const : "boolean" as const,
+    ...(f.short ? { short: f.short } : {}),
+    ...(f.multiple ? { multiple: true } : {}),
+  }]));
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options });
   if (values.help) return { help: true };
   if (positionals.length > 1) throw new TypeError(`Unexpected argument "${positionals[1]}"`);
-  const d = DEFAULT_SERVER_CONFIG;
-  const port = number("port", values.port ?? positionals[0], 0, 65535) ?? d.port;
-  const secs = (name: string, v: string | undefined, fallbackMs: number) => {
-    const n = number(name, v, 0.01, 365 * 24 * 3600);
-    return n === undefined ? fallbackMs : Math.round(n * 1000);
-  };
-  const scryptCost = number("scrypt-cost", values["scrypt-cost"], 2, 1 << 20) ?? d.scryptCost;
-  if ((scryptCost & (scryptCost - 1)) !== 0) {
-    throw new RangeError(`Cannot use "${scryptCost}" for --scrypt-cost: expected a power of two`);
+  const config: ServerConfig = { ...d, admins: [...d.admins] };
+  config.adminPassword = env("LABCHAT_ADMIN_PASSWORD") ?? "";
+  const extras: Extras = {};
+  const given = values as Record<string, string | boolean | string[] | undefined>;
+  if (positionals[0] !== undefined && given.port === undefined) given.port = positionals[0];
+  for (const flag of FLAGS) {
+    const value = given[flag.name];
+    if (value !== undefined && value !== false) flag.apply(value, config, extras);
   }
-  const uploadMb = number("max-upload-mb", values["max-upload-mb"], 1, 1 << 20);
-  const config: ServerConfig = {
-    ...d,
-    hostname: values.host ?? d.hostname,
-    port,
-    dataDir: values.data ?? d.dataDir,
-    registration: !values["no-registration"],
-    maxLoginFailures: number("max-failures", values["max-failures"], 1, 1000) ?? d.maxLoginFailures,
-    lockoutMs: secs("lockout", values.lockout, d.lockoutMs),
-    idleTimeoutMs: secs("idle-timeout", values["idle-timeout"], d.idleTimeoutMs),
-    admins: values.admin ?? [],
-    adminPassword: values["admin-password"] ?? env("LABCHAT_ADMIN_PASSWORD") ?? "",
-    maxLineBytes: number("max-line-bytes", values["max-line-bytes"], 64, 1 << 20) ?? d.maxLineBytes,
-    maxSendQueueBytes: number("max-queue-bytes", values["max-queue-bytes"], 4096, 1 << 30) ??
-      d.maxSendQueueBytes,
-    maxConnections: number("max-connections", values["max-connections"], 1, 1_000_000) ??
-      d.maxConnections,
-    maxConnectionsPerIp: number("max-per-ip", values["max-per-ip"], 1, 1_000_000) ??
-      d.maxConnectionsPerIp,
-    connectRatePerIp: number("connect-rate", values["connect-rate"], 0, 1_000_000) ??
-      d.connectRatePerIp,
-    requestRate: number("request-rate", values["request-rate"], 0, 1_000_000) ?? d.requestRate,
-    maxUploadBytes: uploadMb === undefined ? d.maxUploadBytes : Math.round(uploadMb * 1024 * 1024),
-    scryptCost,
-    verbose: !values.quiet,
-  };
-  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+  if (given["auth-rate"] === undefined) config.authRatePerIp = config.connectRatePerIp;
+  if ((extras.tlsCertFile === undefined) !== (extras.tlsKeyFile === undefined)) {
     throw new TypeError("Give both --tls-cert and --tls-key, or neither");
   }
-  return {
-    help: false,
-    config,
-    adminPasswordFile: values["admin-password-file"],
-    tlsCertFile: values["tls-cert"],
-    tlsKeyFile: values["tls-key"],
-  };
+  return { help: false, config, ...extras };
 }

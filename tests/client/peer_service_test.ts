@@ -1,6 +1,11 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { join } from "node:path";
-import { PeerService, type PeerServiceEvents } from "../../lib/client/peer_service.ts";
+import {
+  PeerService,
+  type PeerServiceEvents,
+  receivedFileName,
+} from "../../lib/client/peer_service.ts";
+import { encodePacket, type Packet, PacketType, tokenFromHex } from "../../lib/p2p/packet.ts";
 import { hashFile } from "../../lib/fs/hash_file.ts";
 import { PeerSocket } from "../../lib/p2p/peer_socket.ts";
 import type { ChatConnection } from "../../lib/client/chat_connection.ts";
@@ -182,5 +187,113 @@ Deno.test("private chat: START, messages both ways, not enabled without START, e
   } finally {
     await quit(yoda);
     await Promise.all(pumps);
+  }
+});
+
+Deno.test("a received file is saved as sender_basename whatever name the peer offers", () => {
+  assertEquals(receivedFileName("mallory", "../alice_report.txt"), "mallory_alice_report.txt");
+  assertEquals(receivedFileName("mallory", "/etc/passwd"), "mallory_passwd");
+  assertEquals(receivedFileName("mallory", "..\\\\..\\\\x.exe"), "mallory_x.exe");
+  assertEquals(receivedFileName("mallory", ".."), "mallory_download");
+  assertEquals(receivedFileName("mallory", "a\u202egnp.exe"), "mallory_a_gnp.exe");
+  const long = receivedFileName("mallory", `${"字".repeat(120)}.bin`);
+  assertEquals(new TextEncoder().encode(long).length <= 255, true);
+  assertEquals(long.endsWith(".bin") && long.startsWith("mallory_"), true);
+});
+
+/** A logged-in client with a raw UDP socket: an attacker, or a peer we control byte by byte. */
+async function rawPeer(port: number, name: string) {
+  const chat = await registered(port, name);
+  const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  await expectReply(chat, `UDP ${(udp.addr as Deno.NetAddr).port}`, 200);
+  return { chat, udp };
+}
+
+Deno.test("a peer offering ../name gets the file saved as its own user name and the base name", async () => {
+  await using t = await startTestServer();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-peers-" });
+  await using socket = new PeerSocket(0, "127.0.0.1");
+  const alice = await registered(t.port, "alice");
+  const recorded = recorder();
+  const peers = new PeerService(alice, socket, { downloads: dir, events: recorded.events });
+  const pumping = pump(alice, peers);
+  const mallory = await rawPeer(t.port, "mallory");
+  try {
+    await peers.reportPort();
+    const intro = await expectReply(mallory.chat, "PEER alice file", 200);
+    const [, host, portText, tokenHex] = intro.text.split(" ");
+    const token = tokenFromHex(tokenHex) as Uint8Array;
+    const to = { transport: "udp" as const, hostname: host, port: Number(portText) };
+    const data = new TextEncoder().encode("gotcha");
+    const sha256 = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", data),
+    );
+    const send = (packet: Packet) => mallory.udp.send(encodePacket(token, packet), to);
+    const offer: Packet = {
+      type: PacketType.OFFER,
+      transfer: 9,
+      size: data.length,
+      sha256,
+      name: "../alice_report.txt",
+    };
+    // Resend like a real sender until the receiver answers, then the data and FIN.
+    for (let i = 0; i < 40 && !recorded.log.some((l) => l.startsWith("incoming")); i++) {
+      await send(offer);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (let i = 0; i < 40 && !recorded.log.some((l) => l.startsWith("received")); i++) {
+      await send({ type: PacketType.DATA, transfer: 9, seq: 0, data });
+      await send({ type: PacketType.FIN, transfer: 9 });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const received = await recorded.next(/^received mallory /);
+    assertEquals(
+      received,
+      `received mallory ../alice_report.txt ${join(dir, "mallory_alice_report.txt")}`,
+    );
+    assertEquals(await Deno.readTextFile(join(dir, "mallory_alice_report.txt")), "gotcha");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["mallory_alice_report.txt"]);
+  } finally {
+    mallory.udp.close();
+    await Promise.all([quit(alice), quit(mallory.chat)]);
+    await pumping;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an offer over the receiver's limit is refused before any byte is written, both sides told", async () => {
+  await using t = await startTestServer();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-peers-" });
+  await using socketA = new PeerSocket(0, "127.0.0.1");
+  await using socketB = new PeerSocket(0, "127.0.0.1");
+  const yoda = await registered(t.port, "yoda");
+  const obiwan = await registered(t.port, "obiwan");
+  const a = recorder();
+  const b = recorder();
+  const yodaPeers = new PeerService(yoda, socketA, { downloads: join(dir, "y"), events: a.events });
+  const obiwanPeers = new PeerService(obiwan, socketB, {
+    downloads: join(dir, "o"),
+    events: b.events,
+    maxReceiveBytes: 1024,
+  });
+  const pumps = [pump(yoda, yodaPeers), pump(obiwan, obiwanPeers)];
+  try {
+    await yodaPeers.reportPort();
+    await obiwanPeers.reportPort();
+    const path = join(dir, "big.bin");
+    await Deno.writeFile(path, randomBytes(4096));
+    const refused = await assertRejects(() => yodaPeers.sendFile("obiwan", path), TransferError);
+    assertEquals(refused.code, "refused");
+    assertMatch(
+      refused.message,
+      /^obiwan refused big\.bin: larger than the 1\.0 KiB the receiver accepts \(--max-receive-mb\)$/,
+    );
+    await b.next(/^refused yoda big\.bin 4096: larger than the 1\.0 KiB/);
+    const written = await Array.fromAsync(Deno.readDir(join(dir, "o"))).catch(() => []);
+    assertEquals(written, [], "not even a partial file");
+  } finally {
+    await Promise.all([quit(yoda), quit(obiwan)]);
+    await Promise.all(pumps);
+    await Deno.remove(dir, { recursive: true });
   }
 });

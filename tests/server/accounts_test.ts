@@ -1,5 +1,13 @@
-import { assertEquals } from "@std/assert";
-import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
+import { assert, assertEquals } from "@std/assert";
+import {
+  connect,
+  dataDirWith,
+  expectReply,
+  loggedIn,
+  quit,
+  registered,
+  startTestServer,
+} from "../helpers.ts";
 
 Deno.test("USER tells a new name from an existing one, then REGISTER and LOGIN work", async () => {
   await using t = await startTestServer();
@@ -145,4 +153,103 @@ Deno.test("QUIT says goodbye and closes the connection; LOGOUT keeps it", async 
   await expectReply(chat, "QUIT", 200, "Goodbye");
   await chat.done;
   assertEquals(chat.isClosed, true);
+});
+
+Deno.test("--admin cannot be claimed by registering the name: it is reserved and grants nothing", async () => {
+  await using t = await startTestServer({ admins: ["root"] });
+  const mallory = await connect(t.port);
+  await expectReply(mallory, "REGISTER root x", 413, /reserved for the operator/);
+  await expectReply(mallory, "REGISTER ROOT x", 413, /reserved for the operator/);
+  await expectReply(mallory, "REGISTER mallory x", 200, "Welcome to labchat, mallory!");
+  await expectReply(mallory, "SHUTDOWN", 402, "User not allowed to execute this command.");
+  await quit(mallory);
+});
+
+Deno.test("admin comes from the operator's grant or --admin of an existing account, never from storage left by a flag", async () => {
+  const dataDir = await dataDirWith([
+    { name: "root", password: "root01", admin: true },
+    { name: "john", password: "john01" },
+  ]);
+  const first = await startTestServer({ admins: ["john"] }, dataDir);
+  const john = await connect(first.port);
+  await expectReply(john, "LOGIN john john01", 200, "Welcome to labchat, john! (admin)");
+  await quit(john);
+  // Without the flag, john is a user again: nothing of the flag was stored.
+  await using t = await first.restart({});
+  const again = await connect(t.port);
+  await expectReply(again, "LOGIN john john01", 200, "Welcome to labchat, john!");
+  await expectReply(again, "SHUTDOWN", 402);
+  await quit(again);
+  const root = await connect(t.port);
+  await expectReply(root, "LOGIN root root01", 200, "Welcome to labchat, root! (admin)");
+  await quit(root);
+});
+
+Deno.test("LOGIN answers an unknown user exactly like a wrong password, after the same work", async () => {
+  await using t = await startTestServer({ scryptCost: 1 << 12 });
+  await quit(await registered(t.port, "yoda"));
+  const chat = await connect(t.port);
+  const timeOf = async (line: string) => {
+    const start = performance.now();
+    const reply = await chat.request(line);
+    return { ms: performance.now() - start, code: reply.code, text: reply.text };
+  };
+  const known = [];
+  const unknown = [];
+  for (let i = 0; i < 2; i++) {
+    known.push(await timeOf("LOGIN yoda wrong"));
+    unknown.push(await timeOf(`LOGIN ghost${i} wrong`));
+  }
+  for (const r of [...known, ...unknown]) {
+    assertEquals([r.code, r.text], [410, "Invalid Password. Please try again"]);
+  }
+  // Not a timing assertion on speed: both kinds must do a hash, which is far from free at 2^12.
+  const cheapest = Math.min(...unknown.map((r) => r.ms));
+  assert(cheapest > Math.min(...known.map((r) => r.ms)) / 4, JSON.stringify({ known, unknown }));
+  // Unknown names are locked out like real ones, so the third failure does not tell either.
+  await expectReply(chat, "LOGIN ghost0 wrong", 410, "Invalid Password. Please try again");
+  await expectReply(chat, "LOGIN ghost0 wrong", 411, /has been blocked/);
+  await expectReply(chat, "LOGIN ghost0 wrong", 412, /is blocked/);
+  await chat.close();
+});
+
+Deno.test("user names are unique whatever their case, and any case finds the account", async () => {
+  await using t = await startTestServer();
+  const alice = await registered(t.port, "alice");
+  const other = await connect(t.port);
+  await expectReply(other, "REGISTER Alice x", 406, "User Alice already exists");
+  await expectReply(other, "USER ALICE", 409, "alice is already logged in elsewhere");
+  await quit(alice);
+  await expectReply(other, "LOGIN ALICE alice-pw", 200, "Welcome to labchat, alice!");
+  const bob = await registered(t.port, "bob");
+  await expectReply(bob, "MSG ALICE hi", 200, "Message sent to alice");
+  await alice.close();
+  await Promise.all([quit(other), quit(bob)]);
+});
+
+Deno.test("wrong old passwords in PASSWD count towards the lockout and end the session", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  await expectReply(yoda, "PASSWD bad1 new", 410, "Invalid Password. Please try again");
+  await expectReply(yoda, "PASSWD bad2 new", 410);
+  await expectReply(yoda, "PASSWD bad3 new", 411, /has been blocked/);
+  await expectReply(yoda, "WHO", 200, "0 users online");
+  const again = await connect(t.port);
+  await expectReply(again, "LOGIN yoda yoda-pw", 412, /is blocked/);
+  await Promise.all([yoda.close(), again.close()]);
+});
+
+Deno.test("USER, LOGIN and REGISTER are rate-limited per address", async () => {
+  await using t = await startTestServer({ authRatePerIp: 2 });
+  const chat = await connect(t.port);
+  const codes: number[] = [];
+  for (let i = 0; i < 8; i++) codes.push((await chat.request(`USER someone${i}`)).code);
+  assert(codes.slice(0, 4).every((c) => c === 332), codes.join(","));
+  assert(codes.includes(421), `the burst of 4 is followed by refusals: ${codes.join(",")}`);
+  const refused = await chat.request("LOGIN someone x");
+  assertEquals([refused.code, refused.text], [
+    421,
+    "Too many sign-in attempts from your address; wait a moment and try again",
+  ]);
+  await chat.close();
 });

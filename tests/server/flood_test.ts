@@ -56,3 +56,36 @@ Deno.test("new connections from one address are rate limited", async () => {
   await expectReply(chats[0], "WHO", 200);
   await Promise.all(chats.map((c) => c.close()));
 });
+
+Deno.test("a REGISTER flood is bounded: excess is refused as busy and logins go first", async () => {
+  // A real scrypt cost, so hashing is the bottleneck, as in production.
+  await using t = await startTestServer({ scryptCost: 1 << 14, requestRate: 0 });
+  const hans = await connect(t.port);
+  await expectReply(hans, "REGISTER hans falcon", 200);
+  await expectReply(hans, "LOGOUT", 200);
+  const flood = await Promise.all(Array.from({ length: 60 }, () => connect(t.port)));
+  const order: string[] = [];
+  const registrations = flood.map((chat, i) =>
+    chat.request(`REGISTER junk${i} pw`).then((reply) => {
+      order.push(reply.code === 200 ? "registered" : `${reply.code}`);
+      return reply;
+    })
+  );
+  // Let the flood fill the queue before the login arrives behind it.
+  await new Promise((r) => setTimeout(r, 50));
+  const login = hans.request("LOGIN hans falcon").then((reply) => {
+    order.push("login");
+    return reply;
+  });
+  assertEquals((await login).code, 200);
+  const replies = await Promise.all(registrations);
+  const busy = replies.filter((r) => r.code === 421);
+  assert(busy.length > 0, "beyond the small queue, registrations are refused at once");
+  assertEquals(busy[0].text, "Server busy: too many sign-ins at once; try again shortly");
+  const loginAt = order.indexOf("login");
+  assert(
+    order.slice(loginAt + 1).includes("registered"),
+    `the login overtook queued registrations: ${order.join(" ")}`,
+  );
+  await Promise.all([quit(hans), ...flood.map((c) => c.close())]);
+});

@@ -1,11 +1,14 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { ChecksumError, downloadFile, uploadFile } from "../../lib/client/transfers.ts";
 import { hashFile } from "../../lib/fs/hash_file.ts";
-import { connect, expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
+import { openKvStore } from "../../lib/store/kv_store.ts";
+import type { ThreadRecord } from "../../lib/store/store.ts";
 import { randomBytes } from "../random_bytes.ts";
+import { spawnServer } from "../process_helpers.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -337,4 +340,216 @@ Deno.test("a download whose bytes do not match the announced hash is not kept", 
     await serve;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Reads lines off a raw socket until one matches `until` (or 5 s pass); returns them all. */
+async function readUntil(conn: Deno.Conn, until: RegExp): Promise<string[]> {
+  const lines: string[] = [];
+  let pending = "";
+  const buffer = new Uint8Array(64 * 1024);
+  const deadline = setTimeout(() => conn.close(), 5000);
+  try {
+    while (!lines.some((l) => until.test(l))) {
+      const n = await conn.read(buffer);
+      if (n === null) throw new Error(`Connection closed; lines so far:\n${lines.join("\n")}`);
+      pending += new TextDecoder().decode(buffer.subarray(0, n));
+      const parts = pending.split("\n");
+      pending = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  return lines;
+}
+
+/** The replies among lines (events are 6xx). */
+const repliesOf = (lines: readonly string[]) => lines.filter((l) => !/^6\d\d /.test(l));
+
+Deno.test("an empty file uploads and the client goes on with the next command", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  await expectReply(yoda, "THREAD CREATE a", 200);
+  const { dir, path } = await tempFile(new Uint8Array(0), "empty.txt");
+  try {
+    // 350 and 200 arrive in one read: the client must be waiting for both already.
+    const reply = await uploadFile(yoda, "a", path);
+    assertEquals([reply.code, reply.text], [200, "yoda uploaded file empty.txt to a thread"]);
+    await expectReply(yoda, "MOTD", 200);
+    const saved = await downloadFile(yoda, "a", "empty.txt", join(dir, "dl"));
+    assertEquals(await Deno.readFile(saved.savedAs ?? ""), new Uint8Array(0));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await quit(yoda);
+});
+
+Deno.test("UPLOAD's 350 keeps request order behind pipelined replies", async () => {
+  await using t = await startTestServer({ requestRate: 0 });
+  const noisy = await registered(t.port, "noisy");
+  const chatty = Array.from({ length: 50 }, (_, i) => noisy.request(`BROADCAST noise ${i}`));
+  const yoda = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+  const body = encode("hello");
+  const lines = [
+    "REGISTER yoda pw",
+    "THREAD CREATE a",
+    ...Array.from({ length: 50 }, (_, i) => `BROADCAST x${i}`),
+    `UPLOAD a h.txt 5 ${sha256(body)}`,
+  ];
+  await yoda.write(encode(lines.map((l) => l + "\n").join("")));
+  const replies = repliesOf(await readUntil(yoda, /^350 /));
+  assertEquals(replies.length, 53, replies.join("\n"));
+  assertEquals(replies.at(-1), "350 Send 5 bytes");
+  await yoda.write(body);
+  const final = repliesOf(await readUntil(yoda, /^\d\d\d yoda uploaded/)).at(-1);
+  assertEquals(final, "200 yoda uploaded file h.txt to a thread");
+  await Promise.all(chatty);
+  yoda.close();
+  await quit(noisy);
+});
+
+Deno.test("an upload racing THREAD REMOVE is refused, its blob deleted, and a new thread stays clean", async () => {
+  await using t = await startTestServer();
+  const alice = await registered(t.port, "alice");
+  const carol = await registered(t.port, "carol");
+  await expectReply(alice, "THREAD CREATE t", 200);
+  const bytes = randomBytes(1024 * 1024);
+  const bob = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+  await bob.write(encode(`REGISTER bob pw\nUPLOAD t big.bin ${bytes.length} ${sha256(bytes)}\n`));
+  const start = repliesOf(await readUntil(bob, /^350 /));
+  assertEquals(start[1], `350 Send ${bytes.length} bytes`);
+  await bob.write(bytes.subarray(0, 512 * 1024));
+  await expectReply(alice, "THREAD REMOVE t", 200, "The thread has been removed");
+  await expectReply(carol, "THREAD CREATE t", 200);
+  await bob.write(bytes.subarray(512 * 1024));
+  const final = repliesOf(await readUntil(bob, /^404 /)).at(-1);
+  assertEquals(final, "404 Thread t was removed during the upload; nothing was stored");
+  await expectReply(carol, "THREAD READ t", 200, "Thread t is empty");
+  await expectReply(carol, "DOWNLOAD t big.bin", 404);
+  assertEquals(await blobFiles(t.dataDir), { blobs: [], temporary: [] });
+  bob.close();
+  await Promise.all([quit(alice), quit(carol)]);
+});
+
+Deno.test("a crash during THREAD REMOVE leaves no file behind once the server is back", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-crash-" });
+  try {
+    {
+      await using server = await spawnServer(dataDir, ["--quiet", "--request-rate", "0"]);
+      const yoda = await connect(server.port);
+      await expectReply(yoda, "REGISTER yoda pw", 200);
+      await expectReply(yoda, "THREAD CREATE big", 200);
+      const body = encode("a small file");
+      for (let i = 0; i < 300; i++) {
+        const reply = await yoda.upload(
+          `UPLOAD big f${i}.txt ${body.length} ${sha256(body)}`,
+          (async function* () {
+            yield body;
+          })(),
+        );
+        assertEquals(reply.code, 200);
+      }
+      assertEquals((await blobFiles(dataDir)).blobs.length, 300);
+      void yoda.request("THREAD REMOVE big").catch(() => {});
+      await new Promise((r) => setTimeout(r, 15));
+      server.child.kill("SIGKILL");
+      await server.status;
+      await yoda.close();
+    }
+    await using again = await spawnServer(dataDir, ["--quiet"]);
+    const check = await connect(again.port);
+    await expectReply(check, "LOGIN yoda pw", 200);
+    const read = await check.request("THREAD READ big");
+    const listed = read.code === 200 ? read.lines.filter((l) => / uploaded /.test(l)).length : 0;
+    // Either the removal happened (nothing left) or it did not (everything still there).
+    const { blobs } = await blobFiles(dataDir);
+    assertEquals(blobs.length, read.code === 404 ? 0 : 300, `thread: ${read.code} ${read.text}`);
+    if (read.code === 200) assertEquals(listed, Math.min(300, 100));
+    await quit(check);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("file name limits are in bytes and hold end to end", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  await expectReply(yoda, "THREAD CREATE a", 200);
+  const hash = "0".repeat(64);
+  // 100 CJK characters are 300 bytes: more than any file system takes in one name.
+  await expectReply(yoda, `UPLOAD a ${"漢".repeat(100)}.txt 1 ${hash}`, 414, /1 to 255 bytes/);
+  const name = `${"漢".repeat(80)}.txt`; // 244 bytes
+  const { dir, path } = await tempFile(encode("cjk"), name);
+  try {
+    assertEquals((await uploadFile(yoda, "a", path)).code, 200);
+    const saved = await downloadFile(yoda, "a", name, join(dir, "dl"));
+    assertEquals(await Deno.readTextFile(saved.savedAs ?? ""), "cjk");
+    // A second download must not overwrite, and its " (1)" still fits in 255 bytes.
+    const again = await downloadFile(yoda, "a", name, join(dir, "dl"));
+    assertEquals(new TextEncoder().encode(basename(again.savedAs ?? "")).length <= 255, true);
+    assertEquals(again.savedAs === saved.savedAs, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await expectReply(yoda, `THREAD CREATE ${"á".repeat(33)}`, 414, /1 to 64 bytes/);
+  await quit(yoda);
+});
+
+Deno.test("THREAD READ shows the last 100 items and pages back with before N", async () => {
+  await using t = await startTestServer({ requestRate: 0 });
+  const mike = await registered(t.port, "mike");
+  await expectReply(mike, "THREAD CREATE a", 200);
+  await Promise.all(Array.from({ length: 150 }, (_, i) => mike.request(`POST a post ${i + 1}`)));
+  const last = await expectReply(
+    mike,
+    "THREAD READ a",
+    200,
+    "Thread a: 150 messages, 0 files; earlier ones: THREAD READ a before 51",
+  );
+  assertEquals(last.lines[0], "51 mike: post 51");
+  const first = await expectReply(
+    mike,
+    "THREAD READ a before 51",
+    200,
+    "Thread a: 150 messages, 0 files",
+  );
+  assertEquals([first.lines[0], first.lines.at(-2)], ["1 mike: post 1", "50 mike: post 50"]);
+  await expectReply(mike, "THREAD READ a later", 403, "Usage: THREAD READ <thread> [before N]");
+  await quit(mike);
+});
+
+Deno.test("start-up finishes a removal a crash interrupted, and deletes files nothing refers to", async () => {
+  const first = await startTestServer();
+  const yoda = await registered(first.port, "yoda");
+  await expectReply(yoda, "THREAD CREATE doomed", 200);
+  await expectReply(yoda, "THREAD CREATE kept", 200);
+  const body = encode("file");
+  for (const thread of ["doomed", "doomed", "kept"]) {
+    const name = `f${(await blobFiles(first.dataDir)).blobs.length}.txt`;
+    const reply = await yoda.upload(
+      `UPLOAD ${thread} ${name} ${body.length} ${sha256(body)}`,
+      (async function* () {
+        yield body;
+      })(),
+    );
+    assertEquals(reply.code, 200);
+  }
+  await quit(yoda);
+  await first.server.shutdown();
+  // What a crash right after the atomic removal leaves: the thread gone, its items and files not.
+  const { store } = await openKvStore(first.dataDir);
+  const doomed = await store.getThread("doomed");
+  assertEquals(await store.removeThread(doomed as ThreadRecord), true);
+  await store.close();
+  // And a blob nothing refers to, from long ago (a crash between rename and record).
+  const stray = join(first.dataDir, "blobs", crypto.randomUUID());
+  await Deno.writeTextFile(stray, "stray");
+  await Deno.utime(stray, 0, 0);
+  await using t = await startTestServer({}, first.dataDir);
+  assertEquals((await blobFiles(t.dataDir)).blobs.length, 1, "only kept's file is left");
+  const check = await loggedIn(t.port, "yoda");
+  await expectReply(check, "THREAD READ kept", 200, "Thread kept: 0 messages, 1 file");
+  await expectReply(check, "THREAD CREATE doomed", 200);
+  await expectReply(check, "THREAD READ doomed", 200, "Thread doomed is empty");
+  await quit(check);
 });

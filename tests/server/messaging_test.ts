@@ -1,5 +1,6 @@
 import { assertEquals, assertMatch } from "@std/assert";
 import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
+import { ManualClock } from "../../lib/server/services/clock.ts";
 
 Deno.test("MSG reaches an online user at once", async () => {
   await using t = await startTestServer();
@@ -154,4 +155,106 @@ Deno.test("an unknown user gets no private history of others", async () => {
   const anon = await connect(t.port);
   await expectReply(anon, "HISTORY p", 401);
   await anon.close();
+});
+
+Deno.test("HISTORY of 200 long broadcasts is paged and never disconnects its reader", async () => {
+  await using t = await startTestServer({ requestRate: 0 });
+  const yoda = await registered(t.port, "yoda");
+  const long = "x".repeat(7000);
+  await Promise.all(Array.from({ length: 200 }, (_, i) => yoda.request(`BROADCAST ${i} ${long}`)));
+  const page = await expectReply(
+    yoda,
+    "HISTORY b",
+    200,
+    "100 broadcasts; older ones: HISTORY b before 101",
+  );
+  assertMatch(page.lines[0], /^101; .*; yoda; 100 x+$/);
+  const older = await expectReply(yoda, "HISTORY b before 101", 200, "100 broadcasts");
+  assertMatch(older.lines[0], /^1; .*; yoda; 0 x+$/);
+  assertMatch(older.lines[99], /^100; .*; yoda; 99 x+$/);
+  // More than the 1 MiB send queue in one reply: written with back-pressure, not queued.
+  const all = await expectReply(yoda, "HISTORY b limit 200", 200, "200 broadcasts");
+  assertEquals(all.lines.length, 201);
+  await expectReply(
+    yoda,
+    "HISTORY b limit 5",
+    200,
+    "5 broadcasts; older ones: HISTORY b before 196",
+  );
+  await quit(yoda);
+});
+
+Deno.test("HISTORY since a time is strictly after that second, as toom's RDM", async () => {
+  const clock = new ManualClock(new Date(2022, 7, 3, 23, 25, 3, 400).getTime());
+  await using t = await startTestServer({ clock });
+  const yoda = await registered(t.port, "yoda");
+  await expectReply(yoda, "BROADCAST at :03", 200);
+  clock.advance(1000);
+  await expectReply(yoda, "BROADCAST at :04", 200);
+  const after = await expectReply(yoda, "HISTORY b 03 Aug 2022 23:25:03", 200, "1 broadcast");
+  assertMatch(after.lines[0], /^2; 03 Aug 2022 23:25:04; yoda; at :04$/);
+  await expectReply(yoda, "HISTORY 03 Aug 2022 23:25:02", 200, "2 broadcasts");
+  await quit(yoda);
+});
+
+Deno.test("a request sees every earlier request of its connection, pipelined or not", async () => {
+  await using t = await startTestServer({ requestRate: 0 });
+  await quit(await registered(t.port, "hans"));
+  const yoda = await registered(t.port, "yoda");
+  for (let round = 0; round < 30; round++) {
+    const [, , msg, history] = await Promise.all([
+      yoda.request(`BROADCAST round ${round}`),
+      yoda.request("HISTORY b"),
+      yoda.request(`MSG hans note ${round}`),
+      yoda.request("HISTORY p"),
+    ]);
+    assertEquals(msg.code, 200);
+    assertMatch(history.lines.at(-2) ?? "", new RegExp(`yoda -> hans; note ${round}$`));
+  }
+  await quit(yoda);
+});
+
+Deno.test("offline messages survive a login whose connection dies at once", async () => {
+  await using t = await startTestServer({ requestRate: 0 });
+  await quit(await registered(t.port, "hans"));
+  const yoda = await registered(t.port, "yoda");
+  for (let i = 0; i < 20; i++) await expectReply(yoda, `MSG hans queued ${i}`, 200, /offline/);
+  // A login that dies right after sending: its delivery cannot have reached anyone.
+  const dying = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+  await dying.write(new TextEncoder().encode("LOGIN hans hans-pw\n"));
+  dying.close();
+  const hans = await connect(t.port);
+  let reply = await hans.request("LOGIN hans hans-pw");
+  for (let i = 0; i < 100 && reply.code === 409; i++) {
+    await new Promise((r) => setTimeout(r, 10)); // the dead session is being logged out
+    reply = await hans.request("LOGIN hans hans-pw");
+  }
+  assertEquals(reply.code, 200);
+  const texts = [];
+  for (let i = 0; i < 20; i++) {
+    const event = await hans.waitForEvent((e) => e.type === "private_offline");
+    if (event.type === "private_offline") texts.push(event.text);
+  }
+  assertEquals(texts, Array.from({ length: 20 }, (_, i) => `queued ${i}`));
+  // Now hans has read them and says something: they are gone from the queue.
+  await expectReply(hans, "WHO", 200);
+  await quit(hans);
+  const later = await loggedIn(t.port, "hans");
+  await expectReply(later, "WHO", 200);
+  assertEquals(later.queuedEvents.filter((e) => e.type === "private_offline").length, 0);
+  await Promise.all([quit(later), quit(yoda)]);
+});
+
+Deno.test("an offline backlog larger than the send queue arrives whole, at the reader's pace", async () => {
+  await using t = await startTestServer({ requestRate: 0, maxSendQueueBytes: 256 * 1024 });
+  await quit(await registered(t.port, "hans"));
+  const yoda = await registered(t.port, "yoda");
+  const text = "y".repeat(7000);
+  await Promise.all(Array.from({ length: 200 }, (_, i) => yoda.request(`MSG hans ${i} ${text}`)));
+  const hans = await loggedIn(t.port, "hans");
+  for (let i = 0; i < 200; i++) {
+    const event = await hans.waitForEvent((e) => e.type === "private_offline", 10_000);
+    assertEquals(event.type === "private_offline" && event.text.startsWith(`${i} `), true);
+  }
+  await Promise.all([quit(hans), quit(yoda)]);
 });

@@ -148,3 +148,45 @@ Deno.test("bad server flags are reported with usage and status 2", async () => {
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("out of file descriptors, the accept loop backs off and logs once, then recovers", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  const held: Deno.TcpConn[] = [];
+  try {
+    // ulimit -n 100 and 150 connections: accept fails with EMFILE while they are held.
+    await using server = await spawnServer(
+      dataDir,
+      ["--quiet", "--connect-rate", "0"],
+      {},
+      undefined,
+      100,
+    );
+    for (let i = 0; i < 150; i++) {
+      held.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    await server.waitForLine(/Cannot accept connections/);
+    await new Promise((r) => setTimeout(r, 2000));
+    const complaints = server.output.filter((l) => /Cannot accept connections/.test(l));
+    assert(complaints.length <= 2, `logged ${complaints.length} times:\n${complaints.join("\n")}`);
+    for (const conn of held.splice(0)) conn.close();
+    // With descriptors free again, a client is served.
+    const late = await connect(server.port);
+    await expectReply(late, "WHO", 200, "0 users online");
+    await late.close();
+  } finally {
+    for (const conn of held) conn.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("--max-connections is lowered to fit the open-file limit, with a warning", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
+  try {
+    await using server = await spawnServer(dataDir, ["--quiet", "--open-files-limit", "200"]);
+    await server.waitForLine(
+      /Warning: --max-connections 10000 does not fit the open-file limit of 200; using 136/,
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

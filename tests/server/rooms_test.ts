@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch } from "@std/assert";
-import { expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import { expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
 
 Deno.test("ROOM CREATE makes a numbered room and refuses the same member set twice", async () => {
   await using t = await startTestServer();
@@ -81,4 +81,38 @@ Deno.test("ROOM SAY reaches online members only; others are refused; history is 
   assertMatch(list.lines[0], /^1: obiwan,yoda \(created by yoda at /);
   await expectReply(luke, "ROOM LIST", 200, "1 room");
   await Promise.all([quit(yoda), quit(obiwan), quit(luke)]);
+});
+
+Deno.test("someone who blocked you cannot be put in a room by you", async () => {
+  await using t = await startTestServer();
+  const carol = await registered(t.port, "carol");
+  const dave = await registered(t.port, "dave");
+  const erin = await registered(t.port, "erin");
+  await expectReply(carol, "BLOCK dave", 200);
+  await expectReply(dave, "ROOM CREATE carol", 405, "Cannot create room: carol has blocked you");
+  await expectReply(
+    dave,
+    "ROOM CREATE erin carol",
+    405,
+    "Cannot create room: carol has blocked you",
+  );
+  await expectReply(carol, "ROOM LIST", 200, "You are not in any room");
+  // The other way round is carol's choice.
+  await expectReply(carol, "ROOM CREATE dave", 200, /room ID: 1/);
+  await Promise.all([quit(carol), quit(dave), quit(erin)]);
+});
+
+Deno.test("as in toom, every member of a new room must exist and be online", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  await quit(await registered(t.port, "gandalf"));
+  await expectReply(
+    yoda,
+    "ROOM CREATE gandalf",
+    420,
+    "Cannot create room: gandalf is not logged in",
+  );
+  const gandalf = await loggedIn(t.port, "gandalf");
+  await expectReply(yoda, "ROOM CREATE GANDALF", 200, /users in this room: gandalf,yoda$/);
+  await Promise.all([quit(yoda), quit(gandalf)]);
 });

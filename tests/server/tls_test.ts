@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { runClientScript } from "../client_helpers.ts";
 import { expectReply, quit, startTestServer } from "../helpers.ts";
@@ -74,5 +74,42 @@ Deno.test("chat-server --tls-cert/--tls-key serves TLS and says so at startup", 
     await chat.close();
   } finally {
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("certificate failures say what is wrong and exit 2, never 'connection lost'", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-tls-" });
+  try {
+    const certs = await makeCertificates(`${await Deno.makeTempDir({ dir })}`);
+    const strangers = await makeCertificates(`${await Deno.makeTempDir({ dir })}`);
+    const elsewhere = await makeCertificates(
+      `${await Deno.makeTempDir({ dir })}`,
+      "DNS:chat.example.org",
+    );
+    await using good = await startTestServer({ tlsCert: certs.cert, tlsKey: certs.key });
+    await using misnamed = await startTestServer({
+      tlsCert: elsewhere.cert,
+      tlsKey: elsewhere.key,
+    });
+    await using plain = await startTestServer();
+    const client = (port: number, ...extra: string[]) =>
+      runClientScript(["127.0.0.1", String(port), "--tls", ...extra, "--exec", "WHO"], [], {
+        NO_COLOR: "1",
+      });
+    const cases = [
+      [await client(good.port, "--ca", strangers.caFile), /not signed by a trusted authority/],
+      [await client(good.port), /not signed by a trusted authority \(give its CA with --ca FILE\)/],
+      [await client(misnamed.port, "--ca", elsewhere.caFile), /not valid for this host name/],
+      [await client(plain.port, "--ca", certs.caFile), /does not speak TLS on this port/],
+    ] as const;
+    for (const [run, reason] of cases) {
+      assertEquals(run.code, 2, run.lines.join("\n"));
+      assertEquals(run.stderr.length, 1, run.stderr.join("\n"));
+      assertMatch(run.stderr[0], /^chat-client: Cannot connect to 127\.0\.0\.1:\d+: /);
+      assertMatch(run.stderr[0], reason);
+      assert(!run.lines.some((l) => /connection .* lost/i.test(l)));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
