@@ -3,7 +3,7 @@
  * @module
  */
 
-import { OutputLines } from "./output_lines.ts";
+import { OutputLines } from "../testing/output_lines.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const encoder = new TextEncoder();

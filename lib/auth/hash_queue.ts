@@ -1,7 +1,8 @@
 /**
  * Password hashing is the server's most expensive work (scrypt takes tens of milliseconds and 16
- * MiB of memory). This queue runs a few hashes at a time, lets logins go before registrations,
- * and refuses registrations beyond a small backlog instead of letting them pile up.
+ * MiB of memory). This queue runs a few hashes at a time, keeps registrations to a share of
+ * them so a login always finds a free slot, and refuses registrations beyond a small backlog
+ * instead of letting them pile up.
  * @module
  */
 
@@ -16,29 +17,38 @@ export class HashQueueFullError extends Error {
   }
 }
 
-interface Waiting {
-  readonly start: () => void;
+/** Limits of one lane. */
+export interface LaneLimits {
+  /** Tasks of this lane running at once. */
+  readonly running: number;
+  /** Tasks that may wait before more are refused. */
+  readonly waiting: number;
 }
 
 /** Runs hashing tasks with bounded concurrency and bounded waiting lines. */
 export class HashQueue {
   readonly #concurrency: number;
-  readonly #maxWaiting: Record<HashLane, number>;
-  readonly #waiting: Record<HashLane, Waiting[]> = { verify: [], create: [] };
-  #running = 0;
+  readonly #limits: Record<HashLane, LaneLimits>;
+  readonly #waiting: Record<HashLane, (() => void)[]> = { verify: [], create: [] };
+  readonly #running: Record<HashLane, number> = { verify: 0, create: 0 };
 
   /**
-   * @param concurrency hashes at once (the cores it may use)
-   * @param maxWaiting tasks that may wait per lane before more are refused
+   * @param concurrency hashes at once, all lanes together (the cores it may use)
+   * @param limits per lane: how many may run at once and how many may wait
    */
-  constructor(concurrency: number, maxWaiting: Record<HashLane, number>) {
+  constructor(concurrency: number, limits: Record<HashLane, LaneLimits>) {
     this.#concurrency = Math.max(1, concurrency);
-    this.#maxWaiting = maxWaiting;
+    this.#limits = limits;
   }
 
   /** Tasks waiting in a lane. */
   waiting(lane: HashLane): number {
     return this.#waiting[lane].length;
+  }
+
+  #mayStart(lane: HashLane): boolean {
+    const running = this.#running.verify + this.#running.create;
+    return running < this.#concurrency && this.#running[lane] < this.#limits[lane].running;
   }
 
   /**
@@ -47,18 +57,35 @@ export class HashQueue {
    * @throws {HashQueueFullError} at once when the lane's waiting line is full.
    */
   async run<T>(lane: HashLane, task: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.#concurrency) {
-      if (this.#waiting[lane].length >= this.#maxWaiting[lane]) throw new HashQueueFullError();
-      await new Promise<void>((start) => this.#waiting[lane].push({ start }));
+    if (this.#waiting[lane].length === 0 && this.#mayStart(lane)) {
+      this.#running[lane]++;
     } else {
-      this.#running++;
+      if (this.#waiting[lane].length >= this.#limits[lane].waiting) throw new HashQueueFullError();
+      // #startNext reserves the slot before waking us, so nobody can take it in between.
+      await new Promise<void>((start) => this.#waiting[lane].push(start));
     }
     try {
       return await task();
     } finally {
-      const next = this.#waiting.verify.shift() ?? this.#waiting.create.shift();
-      if (next) next.start(); // the slot passes straight to the next task
-      else this.#running--;
+      this.#running[lane]--;
+      this.#startNext();
+    }
+  }
+
+  /** Hands free slots to waiting tasks, logins first. */
+  #startNext(): void {
+    let handed = true;
+    while (handed) {
+      handed = false;
+      for (const lane of ["verify", "create"] as const) {
+        const next = this.#waiting[lane][0];
+        if (next === undefined || !this.#mayStart(lane)) continue;
+        this.#waiting[lane].shift();
+        this.#running[lane]++;
+        next();
+        handed = true;
+        break;
+      }
     }
   }
 }

@@ -104,7 +104,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       );
       config.maxConnections = fdCap;
     }
-    const hashes = new HashQueue(HASH_CONCURRENCY, { verify: 256, create: 32 });
+    // Registrations get at most half the hashing slots: a login always finds one free.
+    const hashes = new HashQueue(HASH_CONCURRENCY, {
+      verify: { running: HASH_CONCURRENCY, waiting: 256 },
+      create: { running: Math.max(1, Math.floor(HASH_CONCURRENCY / 2)), waiting: 32 },
+    });
     const policy = {
       maxFailures: config.maxLoginFailures,
       lockoutMs: config.lockoutMs,

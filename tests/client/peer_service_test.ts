@@ -10,8 +10,8 @@ import { hashFile } from "../../lib/fs/hash_file.ts";
 import { PeerSocket } from "../../lib/p2p/peer_socket.ts";
 import type { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { TransferError } from "../../lib/p2p/transfer_error.ts";
-import { LossyRelay } from "../p2p/lossy_relay.ts";
-import { randomBytes } from "../random_bytes.ts";
+import { LossyRelay } from "../../testing/lossy_relay.ts";
+import { randomBytes } from "../../testing/random_bytes.ts";
 import { expectReply, quit, registered, startTestServer } from "../helpers.ts";
 
 /** Records what a PeerService reports. */

@@ -7,8 +7,8 @@ import { encodePacket, PacketType, tokenFromHex } from "../../lib/p2p/packet.ts"
 import { type PeerAddress, PeerSocket } from "../../lib/p2p/peer_socket.ts";
 import { PrivateChannel } from "../../lib/p2p/private_chat.ts";
 import { TransferError } from "../../lib/p2p/transfer_error.ts";
-import { LossyRelay } from "./lossy_relay.ts";
-import { writeRandomFile } from "../random_bytes.ts";
+import { LossyRelay } from "../../testing/lossy_relay.ts";
+import { writeRandomFile } from "../../testing/random_bytes.ts";
 
 const TOKEN = tokenFromHex("0123456789abcdef0123456789abcdef") ?? new Uint8Array(16);
 const at = (port: number): PeerAddress => ({ hostname: "127.0.0.1", port });

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { uploadFile } from "../../lib/client/transfers.ts";
 import { expectReply, quit, registered, startTestServer } from "../helpers.ts";
-import { spawnServer } from "../process_helpers.ts";
+import { spawnServer } from "../../testing/server_process.ts";
 
 const modeOf = async (path: string) => ((await Deno.stat(path)).mode ?? 0) & 0o777;
 

@@ -7,8 +7,8 @@ import { hashFile } from "../../lib/fs/hash_file.ts";
 import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
 import { openKvStore } from "../../lib/store/kv_store.ts";
 import type { ThreadRecord } from "../../lib/store/store.ts";
-import { randomBytes } from "../random_bytes.ts";
-import { spawnServer } from "../process_helpers.ts";
+import { randomBytes } from "../../testing/random_bytes.ts";
+import { spawnServer } from "../../testing/server_process.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");

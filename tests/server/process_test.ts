@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { connect, dataDirWith, expectReply, quit } from "../helpers.ts";
-import { spawnServer } from "../process_helpers.ts";
+import { spawnServer } from "../../testing/server_process.ts";
 
 Deno.test("the server prints its real address and logs one line per command without passwords", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { runClientScript } from "../client_helpers.ts";
 import { expectReply, quit, startTestServer } from "../helpers.ts";
-import { spawnServer } from "../process_helpers.ts";
+import { spawnServer } from "../../testing/server_process.ts";
 import { makeCertificates } from "../tls_helpers.ts";
 
 Deno.test("with a certificate the server speaks TLS; clients that trust its CA get in", async () => {

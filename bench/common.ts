@@ -1,0 +1,148 @@
+/**
+ * What the bench scenarios share: the server as a separate process with load limits raised,
+ * process RSS, percentiles, batching, and the plain TCP yardstick.
+ * @module
+ */
+
+import { ChatConnection } from "../lib/client/chat_connection.ts";
+import { spawnServer } from "../testing/server_process.ts";
+import type { LoadClient } from "./load_client.ts";
+
+/** One line of the results table. */
+export interface Row {
+  readonly scenario: string;
+  readonly figures: Record<string, number | string>;
+}
+
+/** A server process for one scenario. */
+export interface BenchServer {
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** The server as a separate process (so its RSS is its own), with limits raised for load. */
+export async function startServer(extra: string[] = []): Promise<BenchServer> {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-bench-" });
+  const server = await spawnServer(dataDir, [
+    "--quiet",
+    "--no-log-file",
+    "--max-per-ip",
+    "100000",
+    "--max-connections",
+    "100000",
+    "--max-queue-bytes",
+    String(16 * 1024 * 1024),
+    "--connect-rate",
+    "0",
+    "--request-rate",
+    "0",
+    ...extra,
+  ]);
+  return {
+    port: server.port,
+    pid: server.child.pid,
+    async stop() {
+      server.child.kill("SIGTERM");
+      await server.status;
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+/** Resident set size of a process in bytes, from `ps`. */
+export async function rssOf(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(pid)],
+    stdout: "piped",
+  })
+    .output();
+  const kb = Number(new TextDecoder().decode(out.stdout).trim());
+  return out.success && kb > 0 ? kb * 1024 : NaN;
+}
+
+/** The value at fraction `p` of sorted numbers. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Runs `make` for 0…count-1, `batch` at a time. */
+export async function inBatches<T>(
+  count: number,
+  batch: number,
+  make: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const size = Math.min(batch, count - i);
+    out.push(...await Promise.all(Array.from({ length: size }, (_, j) => make(i + j))));
+  }
+  return out;
+}
+
+/** `count` registered, logged-in full clients named prefix0, prefix1, … */
+export async function connectUsers(
+  port: number,
+  count: number,
+  prefix: string,
+): Promise<ChatConnection[]> {
+  return await inBatches(count, 100, async (i) => {
+    const chat = await ChatConnection.connect({ hostname: "127.0.0.1", port });
+    const reply = await chat.request(`REGISTER ${prefix}${i} pw`);
+    if (reply.code !== 200) throw new Error(`REGISTER failed: ${reply.code} ${reply.text}`);
+    return chat;
+  });
+}
+
+/** Waits until the receivers have `expected` events between them, or `timeoutMs` passes. */
+export async function untilReceived(
+  receivers: readonly LoadClient[],
+  expected: number,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  let got = 0;
+  while (performance.now() < deadline) {
+    got = receivers.reduce((n, r) => n + r.received, 0);
+    if (got >= expected) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return got;
+}
+
+/** p50 and p99 of the latencies the sampling receivers collected (and clears them). */
+export function latencyFigures(receivers: readonly LoadClient[]): Record<string, number> {
+  const sorted = receivers.flatMap((r) => r.latencies.splice(0)).sort((a, b) => a - b);
+  return {
+    "p50 ms": +percentile(sorted, 0.5).toFixed(1),
+    "p99 ms": +percentile(sorted, 0.99).toFixed(1),
+  };
+}
+
+/** Sends a file over a plain TCP connection to a sink that discards it: the yardstick. */
+export async function plainTcpCopy(path: string): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received = (async () => {
+    const conn = await listener.accept();
+    const buffer = new Uint8Array(64 * 1024);
+    let total = 0;
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) total += n;
+    conn.close();
+    return total;
+  })();
+  const start = performance.now();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(64 * 1024);
+  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+    let offset = 0;
+    while (offset < n) offset += await conn.write(buffer.subarray(offset, n));
+  }
+  await conn.closeWrite();
+  await received;
+  const seconds = (performance.now() - start) / 1000;
+  conn.close();
+  listener.close();
+  return seconds;
+}

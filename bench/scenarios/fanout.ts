@@ -1,0 +1,100 @@
+/**
+ * Broadcast fan-out: deliveries per second and latency, bursts and a paced rate.
+ * @module
+ */
+
+import { ChatConnection } from "../../lib/client/chat_connection.ts";
+import { latencyFigures, type Row, rssOf, startServer, untilReceived } from "../common.ts";
+import { LoadClient } from "../load_client.ts";
+
+/** Sends `count` broadcasts from `sender`, pipelined (64 in flight) or paced at `rate` per second. */
+export async function broadcastMany(
+  sender: ChatConnection,
+  count: number,
+  tag: string,
+  rate?: number,
+): Promise<void> {
+  const start = performance.now();
+  const acks: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    if (rate) {
+      const wait = start + (i * 1000) / rate - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    }
+    acks.push(
+      sender.request(`BROADCAST ${tag}${i} t=${performance.timeOrigin + performance.now()}`),
+    );
+    if (acks.length >= 64) await acks.shift();
+  }
+  await Promise.all(acks);
+}
+
+export async function fanout(
+  n: number,
+  broadcasts: number,
+  rate: number,
+  seconds: number,
+): Promise<Row[]> {
+  // scrypt N=2: registering thousands of users must not be what the RSS figure measures.
+  const server = await startServer(["--scrypt-cost", "2"]);
+  try {
+    const baseRss = await rssOf(server.pid);
+    const sender = await ChatConnection.connect({ hostname: "127.0.0.1", port: server.port });
+    await sender.request("REGISTER sender pw");
+    const receivers: LoadClient[] = [];
+    for (let i = 0; i < n - 1; i += 100) {
+      const batch = Array.from(
+        { length: Math.min(100, n - 1 - i) },
+        (_, j) => LoadClient.register(server.port, `u${i + j}`, i + j < 20),
+      );
+      receivers.push(...await Promise.all(batch));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // let login notices settle
+    const rss = await rssOf(server.pid);
+    const rows: Row[] = [{
+      scenario: `${n} logged in (RSS high-water: each login announced to all)`,
+      figures: {
+        "server RSS MiB": +(rss / 1048576).toFixed(1),
+        "RSS per connection KiB": +((rss - baseRss) / n / 1024).toFixed(2),
+      },
+    }];
+    const receiversCount = receivers.length;
+
+    // Burst: as fast as one sender can pipeline them.
+    for (const r of receivers) r.received = 0;
+    let start = performance.now();
+    await broadcastMany(sender, broadcasts, "b");
+    let got = await untilReceived(receivers, broadcasts * receiversCount, 120_000);
+    let elapsed = (performance.now() - start) / 1000;
+    rows.push({
+      scenario: `broadcast burst to ${receiversCount} receivers`,
+      figures: {
+        broadcasts,
+        "deliveries/s": Math.round(got / elapsed),
+        lost: broadcasts * receiversCount - got,
+        ...latencyFigures(receivers),
+        "server RSS MiB": +((await rssOf(server.pid)) / 1048576).toFixed(1),
+      },
+    });
+
+    // Paced: a steady rate, for latency.
+    const total = Math.round(rate * seconds);
+    for (const r of receivers) r.received = 0;
+    start = performance.now();
+    await broadcastMany(sender, total, "p", rate);
+    got = await untilReceived(receivers, total * receiversCount, 120_000);
+    elapsed = (performance.now() - start) / 1000;
+    rows.push({
+      scenario: `${rate} broadcasts/s for ${seconds} s to ${receiversCount} receivers`,
+      figures: {
+        "deliveries/s": Math.round(got / elapsed),
+        lost: total * receiversCount - got,
+        ...latencyFigures(receivers),
+      },
+    });
+    await Promise.all([sender.close(), ...receivers.map((r) => r.close())]);
+    return rows;
+  } finally {
+    await server.stop();
+  }
+}
