@@ -1,8 +1,11 @@
 /**
- * The two programs labchat ships and the least-privilege permissions each runs with. Shared by
- * `deno task compile` and `deno task bundle` so the baked-in permissions match the tasks.
+ * The two programs labchat ships as executables and the permissions each runs with: those of
+ * the launcher for their default directories (`data/`, `downloads/`), so `deno task compile`,
+ * `deno task bundle` and `deno task server|client` cannot disagree.
  * @module
  */
+
+import { permissionsFor, PROGRAM_SPECS, UNSTABLE_FLAGS } from "../lib/launch/permissions.ts";
 
 /** A shipped program. */
 export interface Program {
@@ -14,30 +17,18 @@ export interface Program {
   readonly permissions: readonly string[];
 }
 
-/** The server and the client. */
+/** The server and the client, with the permissions for their default directories. */
 export const PROGRAMS: readonly Program[] = [
   {
     name: "chat-server",
-    entry: "server.ts",
-    permissions: [
-      "--allow-net",
-      "--allow-read=data",
-      "--allow-write=data",
-      "--allow-env=LABCHAT_ADMIN_PASSWORD",
-    ],
+    entry: PROGRAM_SPECS.server.entry,
+    permissions: ["--no-prompt", ...permissionsFor("server", [])],
   },
   {
     name: "chat-client",
-    entry: "client.ts",
-    // Reads the files the user uploads or sends; writes only where downloads are saved.
-    permissions: [
-      "--allow-net",
-      "--allow-read",
-      "--allow-write=downloads",
-      "--allow-env=NO_COLOR,LABCHAT_PASSWORD",
-    ],
+    entry: PROGRAM_SPECS.client.entry,
+    permissions: ["--no-prompt", ...permissionsFor("client", [])],
   },
 ];
 
-/** Unstable APIs both programs use (Deno KV, UDP). */
-export const UNSTABLE_FLAGS: readonly string[] = ["--unstable-kv", "--unstable-net"];
+export { UNSTABLE_FLAGS };

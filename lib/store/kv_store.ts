@@ -283,6 +283,21 @@ export class KvStore implements Store {
     return out;
   }
 
+  async *allBroadcasts(): AsyncIterable<StoredMessage> {
+    for await (const entry of this.#kv.list<StoredMessage>({ prefix: ["broadcast"] })) {
+      yield entry.value;
+    }
+  }
+
+  async *allPrivate(): AsyncIterable<PrivateMessage> {
+    // Each message is kept under both users; the sender's copy stands for it. Oldest first.
+    const all: PrivateMessage[] = [];
+    for await (const entry of this.#kv.list<PrivateMessage>({ prefix: ["pm"] })) {
+      if (entry.key[1] === entry.value.from) all.push(entry.value);
+    }
+    yield* all.sort((a, b) => a.number - b.number);
+  }
+
   async ackOffline(user: string, upTo: number): Promise<void> {
     const selector = { prefix: ["offline", user], end: ["offline", user, upTo + 1] };
     const keys: Deno.KvKey[] = [];
@@ -339,6 +354,12 @@ export class KvStore implements Store {
 
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
     return this.#history<StoredMessage>(["room_msg", room], query);
+  }
+
+  async *allRoomMessages(room: number): AsyncIterable<StoredMessage> {
+    for await (const entry of this.#kv.list<StoredMessage>({ prefix: ["room_msg", room] })) {
+      yield entry.value;
+    }
   }
 
   // ---- forum ----

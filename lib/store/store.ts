@@ -171,6 +171,10 @@ export interface MessageStore {
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]>;
   /** The oldest `limit` messages of a user's offline queue numbered above `after`. */
   listOffline(user: string, after: number, limit: number): Promise<PrivateMessage[]>;
+  /** Every broadcast, oldest first (exports). */
+  allBroadcasts(): AsyncIterable<StoredMessage>;
+  /** Every private message once, oldest first (exports). */
+  allPrivate(): AsyncIterable<PrivateMessage>;
   /** Removes the offline messages numbered `upTo` and below: they have reached the user. */
   ackOffline(user: string, upTo: number): Promise<void>;
 }
@@ -187,6 +191,8 @@ export interface RoomStore {
   /** Stores a room message, numbered 1, 2, … per room (group-committed with concurrent writes). */
   appendRoomMessage(room: number, from: string, text: string, at: number): Pending<StoredMessage>;
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]>;
+  /** Every message of a room, oldest first (exports). */
+  allRoomMessages(room: number): AsyncIterable<StoredMessage>;
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * `deno task server|client|admin [args]`: runs the program with exactly the permissions its
+ * arguments need (the data directory it is given, the downloads directory, the files named),
+ * without prompts, and passes signals and the exit status through.
+ *
+ * The launcher itself may start processes; the program it starts may not.
+ * @module
+ */
+
+import {
+  permissionsFor,
+  PROGRAM_SPECS,
+  type ProgramName,
+  UNSTABLE_FLAGS,
+} from "../lib/launch/permissions.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** The soft open-file limit of this process (children inherit it), or `undefined`. */
+async function openFilesLimit(): Promise<number | undefined> {
+  try {
+    const out = await new Deno.Command("sh", { args: ["-c", "ulimit -n"], stdout: "piped" })
+      .output();
+    const n = Number(new TextDecoder().decode(out.stdout).trim());
+    return out.success && Number.isFinite(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined; // no sh (Windows): the server does without the check
+  }
+}
+
+async function main([program, ...args]: string[]): Promise<number> {
+  if (!(program in PROGRAM_SPECS)) {
+    console.error(`launch: Unknown program "${program}": use server, client or admin`);
+    return 2;
+  }
+  const name = program as ProgramName;
+  const extra: string[] = [];
+  if (name === "server" && !args.some((a) => a.startsWith("--open-files-limit"))) {
+    const limit = await openFilesLimit();
+    if (limit !== undefined) extra.push("--open-files-limit", String(limit));
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      ...UNSTABLE_FLAGS,
+      ...permissionsFor(name, args),
+      `${ROOT}${PROGRAM_SPECS[name].entry}`,
+      ...extra,
+      ...args,
+    ],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  // Ctrl+C reaches the whole process group; the program handles it, the launcher waits.
+  const forward = (signal: Deno.Signal) => () => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? [] : ["SIGINT", "SIGTERM", "SIGHUP"];
+  const handlers = signals.map((s) => [s, forward(s)] as const);
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  const status = await child.status;
+  for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  return status.signal ? 128 + (status.signal === "SIGINT" ? 2 : 15) : status.code;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

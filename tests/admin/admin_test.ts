@@ -1,0 +1,277 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { join } from "node:path";
+import { downloadFile, uploadFile } from "../../lib/client/transfers.ts";
+import { connect, expectReply, quit } from "../helpers.ts";
+import { spawnServer } from "../../testing/server_process.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Runs the operator tool as a process, with `stdin` piped in. */
+async function admin(
+  args: string[],
+  stdin = "",
+  viaTask = false,
+): Promise<{ code: number; out: string[]; err: string[] }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: viaTask ? ["task", "-q", "admin", ...args] : ["run", "-A", "admin.ts", ...args],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stdin));
+  await writer.close();
+  const output = await child.output();
+  const lines = (bytes: Uint8Array) =>
+    new TextDecoder().decode(bytes).split("\n").filter((l) => l !== "");
+  return { code: output.code, out: lines(output.stdout), err: lines(output.stderr) };
+}
+
+async function tempDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "labchat-admin-" });
+}
+
+Deno.test("user add, list, passwd, role, unlock and delete, with the server running", async () => {
+  const dir = await tempDir();
+  const data = join(dir, "data");
+  try {
+    const added = await admin(["--data", data, "user", "add", "root", "--admin"], "root01\n");
+    assertEquals([added.code, added.out.at(-1)], [0, "Created root (admin)"]);
+    assertEquals((await admin(["--data", data, "user", "add", "john"], "john01\n")).code, 0);
+    const taken = await admin(["--data", data, "user", "add", "JOHN"], "x\n");
+    assertEquals([taken.code, taken.err], [1, ["admin: User john already exists"]]);
+    await using server = await spawnServer(data, ["--quiet", "--max-failures", "2"]);
+    const root = await connect(server.port);
+    await expectReply(root, "LOGIN root root01", 200, "Welcome to labchat, root! (admin)");
+    const john = await connect(server.port);
+    await expectReply(john, "LOGIN john wrong", 410);
+    await expectReply(john, "LOGIN john wrong", 411);
+    const list = await admin(["--data", data, "user", "list"]);
+    assertEquals(list.code, 0);
+    assertMatch(list.out[0], /^NAME\s+ADMIN\s+CREATED\s+LAST LOGIN\s+LOCKED$/);
+    assertMatch(list.out[1], /^john\s+no\s+\d\d \w{3} \d{4} [\d:]{8}\s+never\s+yes$/);
+    assertMatch(list.out[2], /^root\s+yes\s+.*\d\d:\d\d:\d\d\s+no$/);
+    assertEquals(list.out[3], "2 accounts");
+    assertEquals((await admin(["--data", data, "user", "unlock", "john"])).out, ["Unlocked john"]);
+    await expectReply(john, "LOGIN john john01", 200, "Welcome to labchat, john!");
+    await quit(john);
+    assertEquals((await admin(["--data", data, "user", "passwd", "john"], "new01\n")).code, 0);
+    assertEquals((await admin(["--data", data, "user", "role", "john", "admin"])).code, 0);
+    const again = await connect(server.port);
+    await expectReply(again, "LOGIN john john01", 410);
+    await expectReply(again, "LOGIN john new01", 200, "Welcome to labchat, john! (admin)");
+    await quit(again);
+    assertEquals((await admin(["--data", data, "user", "delete", "john"])).code, 0);
+    const gone = await connect(server.port);
+    await expectReply(gone, "LOGIN john new01", 410);
+    await Promise.all([gone.close(), quit(root)]);
+    const missing = await admin(["--data", data, "user", "delete", "john"]);
+    assertEquals([missing.code, missing.err], [1, ["admin: No such user: john"]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("user import loads the seeds' credential files; bad lines are reported by number", async () => {
+  const dir = await tempDir();
+  const data = join(dir, "data");
+  try {
+    const shipped = await admin(["--data", data, "user", "import", "examples/yamotd_users.txt"]);
+    assertEquals(shipped.code, 0, shipped.err.join("\n"));
+    assertEquals(
+      shipped.out.at(-1),
+      "Imported examples/yamotd_users.txt: 4 created, 0 replaced, 0 skipped, 0 bad line(s)",
+    );
+    const kv = await Deno.readFile(join(data, "labchat.kv"));
+    assert(!new TextDecoder().decode(kv).includes("root01"), "plain passwords are not stored");
+    const file = join(dir, "credentials.txt");
+    await Deno.writeTextFile(
+      file,
+      "hans falcon\nroot newroot admin\nbad\nx y z w\nluke sky wizard\n../x pw\nhans again\n",
+    );
+    const mixed = await admin(["--data", data, "user", "import", file]);
+    assertEquals(mixed.code, 1, "bad lines make the import fail, after the good ones are in");
+    assertEquals(mixed.err, [
+      `${file}:3: expected "username password" (and optionally "admin")`,
+      `${file}:4: expected "username password" (and optionally "admin")`,
+      `${file}:5: the third word must be "admin" or "user", not "wizard"`,
+      `${file}:6: Cannot use "../x" as a user name: use letters, digits and _ . - ! @ # $ % ? (not # or - first)`,
+      `${file}:7: hans is already on line 1`,
+    ]);
+    assertEquals(mixed.out.at(-2), `${file}:2: root exists; skipped (--replace to overwrite)`);
+    assertMatch(mixed.out.at(-1) ?? "", /1 created, 0 replaced, 1 skipped, 5 bad line/);
+    const replaced = await admin(["--data", data, "user", "import", file, "--replace"]);
+    assertMatch(replaced.out.at(-1) ?? "", /0 created, 2 replaced, 0 skipped/);
+    await using server = await spawnServer(data, ["--quiet"]);
+    const root = await connect(server.port);
+    await expectReply(root, "LOGIN root newroot", 200, "Welcome to labchat, root! (admin)");
+    const mary = await connect(server.port);
+    await expectReply(mary, "LOGIN mary mary01", 200);
+    await Promise.all([quit(root), quit(mary)]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("export writes toom's logs and JSON lines of everything, no password hashes", async () => {
+  const dir = await tempDir();
+  const data = join(dir, "data");
+  try {
+    {
+      await using server = await spawnServer(data, ["--quiet"]);
+      const yoda = await connect(server.port);
+      await expectReply(yoda, "REGISTER yoda wise", 200);
+      await expectReply(yoda, "UDP 8001", 200);
+      const obiwan = await connect(server.port);
+      await expectReply(obiwan, "REGISTER obiwan jedi", 200);
+      await expectReply(yoda, "BROADCAST Hello", 200);
+      await expectReply(yoda, "BROADCAST Morning", 200);
+      await expectReply(yoda, "ROOM CREATE obiwan", 200);
+      await expectReply(yoda, "ROOM SAY 1 hi", 200);
+      await expectReply(yoda, "MSG obiwan psst", 200);
+      await expectReply(yoda, "THREAD CREATE t", 200);
+      await expectReply(obiwan, "POST t first", 200);
+      await Promise.all([quit(yoda), quit(obiwan)]);
+    }
+    const out = join(dir, "export");
+    const run = await admin(["--data", data, "export", "--out", out]);
+    assertEquals(run.code, 0, run.err.join("\n"));
+    const read = (name: string) =>
+      Deno.readTextFile(join(out, name)).then((t) => t.trimEnd().split("\n"));
+    const userlog = await read("userlog.txt");
+    assertMatch(userlog[0], /^1; \d\d \w{3} \d{4} [\d:]{8}; yoda; 127\.0\.0\.1; 8001$/);
+    assertMatch(userlog[1], /^2; .*; obiwan; 127\.0\.0\.1; -$/);
+    const messages = await read("messagelog.txt");
+    assertMatch(messages[0], /^1; .*; yoda; Hello$/);
+    assertMatch(messages[1], /^2; .*; yoda; Morning$/);
+    assertMatch((await read("SR_1_messageLog.txt"))[0], /^1; .*; yoda; hi$/);
+    const privates = (await read("private.jsonl")).map((l) => JSON.parse(l));
+    assertEquals(privates.map((p) => [p.from, p.to, p.text]), [["yoda", "obiwan", "psst"]]);
+    const posts = (await read("posts.jsonl")).map((l) => JSON.parse(l));
+    assertEquals([posts[0].thread, posts[0].number, posts[0].text], ["t", 1, "first"]);
+    const users = await Deno.readTextFile(join(out, "users.jsonl"));
+    assert(!/hash|salt|wise|jedi/.test(users), users);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("backup while the server runs, restore into an empty directory: everything comes back", async () => {
+  const dir = await tempDir();
+  const data = join(dir, "data");
+  const archive = join(dir, "lab.tar");
+  const restored = join(dir, "restored");
+  try {
+    const file = join(dir, "notes.bin");
+    await Deno.writeFile(file, crypto.getRandomValues(new Uint8Array(50_000)));
+    {
+      await using server = await spawnServer(data, ["--quiet"]);
+      const yoda = await connect(server.port);
+      await expectReply(yoda, "REGISTER yoda wise", 200);
+      await expectReply(yoda, "BROADCAST before the backup", 200);
+      await expectReply(yoda, "THREAD CREATE t", 200);
+      assertEquals((await uploadFile(yoda, "t", file)).code, 200);
+      await expectReply(yoda, "MSG ghost x", 420);
+      // Traffic goes on during the backup: the snapshot is consistent anyway.
+      const busy = Array.from({ length: 200 }, (_, i) => yoda.request(`BROADCAST during ${i}`));
+      const made = await admin(["--data", data, "backup", archive], "", true);
+      assertEquals(made.code, 0, made.err.join("\n"));
+      assertMatch(made.out.at(-1) ?? "", /^Wrote .*lab\.tar: database and 1 forum file\(s\)/);
+      await Promise.all(busy);
+      await quit(yoda);
+    }
+    const listing = new TextDecoder().decode(
+      (await new Deno.Command("tar", { args: ["tf", archive], stdout: "piped" }).output()).stdout,
+    ).trim().split("\n");
+    assertEquals(listing.slice(0, 2), [
+      "labchat-backup/manifest.json",
+      "labchat-backup/labchat.kv",
+    ]);
+    const back = await admin(["--data", restored, "restore", archive], "", true);
+    assertEquals(back.code, 0, back.err.join("\n"));
+    await using server = await spawnServer(restored, ["--quiet"]);
+    const yoda = await connect(server.port);
+    await expectReply(yoda, "LOGIN yoda wise", 200);
+    const history = await expectReply(yoda, "HISTORY b limit 1000", 200);
+    assertMatch(history.lines[0], /; yoda; before the backup$/);
+    const numbers = history.lines.slice(0, -1).map((l) => Number(l.split(";")[0]));
+    assertEquals(numbers, numbers.map((_, i) => i + 1), "a prefix of the broadcasts, no holes");
+    await expectReply(yoda, "BROADCAST after", 200, new RegExp(`#${numbers.length + 1} `));
+    const saved = await downloadFile(yoda, "t", "notes.bin", join(dir, "dl"));
+    assertEquals(await Deno.readFile(saved.savedAs ?? ""), await Deno.readFile(file));
+    await quit(yoda);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("clear errors: no data directory, locked database, not a backup, non-empty target", async () => {
+  const dir = await tempDir();
+  try {
+    const missing = await admin(["--data", join(dir, "nowhere"), "user", "list"]);
+    assertEquals(missing.code, 1);
+    assertMatch(missing.err[0], /^admin: No labchat data in .*nowhere: start the server once/);
+    assertEquals((await admin(["--data", join(dir, "data"), "user", "add", "a"], "pw\n")).code, 0);
+    const junk = join(dir, "junk.tar");
+    await Deno.writeTextFile(junk, "this is not a tar file at all".repeat(40));
+    const bad = await admin(["--data", join(dir, "new"), "restore", junk]);
+    assertEquals(bad.code, 1);
+    assertMatch(bad.err[0], /^admin: Cannot restore .*junk\.tar: /);
+    const full = await admin(["--data", join(dir, "data"), "restore", junk]);
+    assertMatch(full.err[0], /^admin: Cannot restore into .*data: it is not empty$/);
+    const usage = await admin(["user", "add"]);
+    assertEquals(usage.code, 2);
+    assertEquals(usage.err[0], "admin: Wrong number of arguments to user add");
+    const locker = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { DatabaseSync } from "node:sqlite";
+         const db = new DatabaseSync(${JSON.stringify(join(dir, "data", "labchat.kv"))});
+         db.exec("BEGIN EXCLUSIVE"); console.log("locked");
+         await new Promise((r) => setTimeout(r, 10000));`,
+      ],
+      stdout: "piped",
+    }).spawn();
+    const reader = locker.stdout.getReader();
+    await reader.read();
+    const locked = await admin(["--data", join(dir, "data"), "user", "list"]);
+    locker.kill();
+    await locker.status;
+    reader.releaseLock();
+    await locker.stdout.cancel();
+    assertEquals([locked.code, locked.err], [
+      1,
+      ["admin: The database is locked by another process; try again in a moment"],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every command explains itself with --help", async () => {
+  const top = await admin(["--help"]);
+  assertEquals(top.code, 0);
+  assertMatch(top.out[0], /^labchat operator tool$/);
+  for (
+    const command of [
+      ["user", "add"],
+      ["user", "passwd"],
+      ["user", "delete"],
+      ["user", "list"],
+      ["user", "unlock"],
+      ["user", "role"],
+      ["user", "import"],
+      ["export"],
+      ["backup"],
+      ["restore"],
+    ]
+  ) {
+    const help = await admin([...command, "--help"]);
+    assertEquals(help.code, 0);
+    assertMatch(
+      help.out[0],
+      new RegExp(`^Usage: deno task admin \\[--data DIR\\] ${command.join(" ")}`),
+    );
+  }
+});
