@@ -28,6 +28,23 @@ async function openFilesLimit(): Promise<number | undefined> {
   }
 }
 
+/** The `deno` arguments that run `program` with `args`: no prompts, exactly its permissions. */
+export function launchArgs(
+  program: ProgramName,
+  args: readonly string[],
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    ...UNSTABLE_FLAGS,
+    ...permissionsFor(program, args),
+    `${ROOT}${PROGRAM_SPECS[program].entry}`,
+    ...extra,
+    ...args,
+  ];
+}
+
 async function main([program, ...args]: string[]): Promise<number> {
   if (!(program in PROGRAM_SPECS)) {
     console.error(`launch: Unknown program "${program}": use server, client or admin`);
@@ -40,15 +57,7 @@ async function main([program, ...args]: string[]): Promise<number> {
     if (limit !== undefined) extra.push("--open-files-limit", String(limit));
   }
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      ...UNSTABLE_FLAGS,
-      ...permissionsFor(name, args),
-      `${ROOT}${PROGRAM_SPECS[name].entry}`,
-      ...extra,
-      ...args,
-    ],
+    args: launchArgs(name, args, extra),
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

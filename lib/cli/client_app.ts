@@ -4,32 +4,36 @@
  * @module
  */
 
+import { basename } from "node:path";
 import {
   type ChatConnection,
   type ChatReply,
   ConnectionClosedError,
 } from "../client/chat_connection.ts";
-import { helpLines } from "../protocol/commands.ts";
-import type { ChatEvent } from "../protocol/events.ts";
-import { downloadFile, uploadFile } from "../client/transfers.ts";
 import { PeerService, type PeerServiceEvents } from "../client/peer_service.ts";
+import { downloadFile, uploadFile } from "../client/transfers.ts";
 import type { PeerSocket } from "../p2p/peer_socket.ts";
+import { findCommand, helpLines } from "../protocol/commands.ts";
+import type { ChatEvent } from "../protocol/events.ts";
+import { parseWhoEntry } from "../protocol/replies.ts";
 import { formatBytes } from "../protocol/timestamp.ts";
-import { basename } from "node:path";
-import { sanitize } from "./sanitize.ts";
 import type { ClientArgs } from "./client_args.ts";
 import {
   commandWords,
   type Dialect,
   type DialectCommand,
   dialectHelp,
+  type DialectRequest,
   getDialect,
+  holdsSecret,
   planLine,
+  requestLine,
   requestsFor,
 } from "./dialects.ts";
 import { loginFlow } from "./login_flow.ts";
 import { throttledProgress } from "./progress.ts";
 import { type Palette, renderEvent, renderReply } from "./render.ts";
+import { sanitize } from "./sanitize.ts";
 import type { Terminal } from "./terminal.ts";
 
 /** Exit statuses of the client. */
@@ -53,6 +57,16 @@ export interface ClientIo {
 
 const ENDING_EVENTS: ReadonlySet<ChatEvent["type"]> = new Set(["shutdown", "idle", "disconnect"]);
 
+/** Requests the client carries out itself rather than sending as they are. */
+const LOCAL = new Set([
+  "UPLOAD",
+  "DOWNLOAD",
+  "SENDFILE",
+  "PRIVATE",
+  "PRIVATE START",
+  "PRIVATE STOP",
+]);
+
 /** Runs the client on an open connection until the user quits or the connection ends. */
 export async function runClient(
   args: ClientArgs,
@@ -67,6 +81,21 @@ export async function runClient(
   }
 }
 
+/** A typed canonical line as a request: sent as typed, unless the client carries it out. */
+function requestOf(line: string): DialectRequest {
+  const typed = line.trim();
+  const words = typed.split(/\s+/);
+  const two = `${words[0]} ${words[1] ?? ""}`.toUpperCase();
+  const command = findCommand(two)?.name ?? findCommand(words[0])?.name ?? words[0].toUpperCase();
+  if (!LOCAL.has(command)) return { command, typed };
+  const rest = words.slice(command.split(" ").length);
+  // PRIVATE's text keeps its spacing: everything after the user name.
+  if (command === "PRIVATE" && rest.length > 1) {
+    return { command, args: [rest[0], typed.replace(/^\S+\s+\S+\s+/, "")] };
+  }
+  return { command, args: rest };
+}
+
 class ClientApp {
   readonly #args: ClientArgs;
   readonly #chat: ChatConnection;
@@ -77,7 +106,7 @@ class ClientApp {
   readonly #online = new Set<string>();
   #failures = 0;
   #endedByServer = false;
-  #loggedIn = false;
+  #me: string | undefined;
   readonly #peers: PeerService | undefined;
 
   constructor(args: ClientArgs, chat: ChatConnection, io: ClientIo) {
@@ -90,6 +119,7 @@ class ClientApp {
     this.#peers = io.peerSocket && new PeerService(chat, io.peerSocket, {
       downloads: args.downloads,
       events: this.#peerEvents(),
+      maxReceiveBytes: args.maxReceiveBytes,
     });
   }
 
@@ -159,41 +189,55 @@ class ClientApp {
     return ExitCode.CONNECTION_LOST;
   }
 
+  /** The status for a normal end: failures count in scripts, not for a person at a terminal. */
+  #doneStatus(): number {
+    return this.#failures > 0 && !this.#term.interactive ? ExitCode.COMMAND_FAILED : ExitCode.OK;
+  }
+
   /** Login and the loop; `undefined` when the connection ended under us. */
   async #session(): Promise<number | undefined> {
     const scripted = this.#args.exec !== undefined;
     if (this.#dialect.loginAtStart && (!scripted || this.#args.user !== undefined)) {
-      const outcome = await loginFlow(this.#term, this.#chat, this.#colors, {
-        user: this.#args.user,
-        password: this.#password,
-      });
-      if (this.#chat.isClosed) return undefined;
-      if (outcome.kind === "blocked") return this.#quit(ExitCode.COMMAND_FAILED);
-      if (outcome.kind === "aborted") {
-        return this.#quit(this.#term.interactive ? ExitCode.OK : ExitCode.COMMAND_FAILED);
-      }
-      this.#term.print(this.#colors.green(sanitize(outcome.welcome)));
-      await this.#afterLogin();
+      const status = await this.#login(this.#args.user, this.#password);
+      if (status !== undefined) return status;
     }
     while (true) {
+      if (this.#chat.isClosed || this.#endedByServer) return undefined;
+      if (this.#dialect.menu && this.#term.interactive) this.#term.print(this.#dialect.menu);
       const line = await this.#term.ask(this.#dialect.prompt, {
         completer: (before, wordStart) => this.#complete(before, wordStart),
+        keepInHistory: (typed) => !holdsSecret(this.#dialect, typed),
       });
-      if (this.#chat.isClosed) return undefined;
-      if (line === undefined) {
-        return this.#quit(
-          this.#failures > 0 && !this.#term.interactive ? ExitCode.COMMAND_FAILED : ExitCode.OK,
-        );
-      }
-      const exits = await this.#handle(line);
-      if (exits) {
+      if (this.#chat.isClosed || this.#endedByServer) return undefined;
+      if (line === undefined) return this.#quit(this.#doneStatus());
+      if (await this.#handle(line)) {
         await this.#peers?.close();
         await this.#chat.done;
-        return this.#failures > 0 && !this.#term.interactive
-          ? ExitCode.COMMAND_FAILED
-          : ExitCode.OK;
+        return this.#doneStatus();
       }
     }
+  }
+
+  /** The login flow; a status when the client should end, `undefined` to go on. */
+  async #login(
+    user: string | undefined,
+    password: string | undefined,
+  ): Promise<number | undefined> {
+    const outcome = await loginFlow(this.#term, this.#chat, this.#colors, {
+      texts: this.#dialect.login,
+      user,
+      password,
+      newAccounts: this.#args.exec !== undefined && !this.#args.register ? "refuse" : "offer",
+    });
+    if (this.#chat.isClosed) return undefined;
+    if (outcome.kind === "blocked") return this.#quit(ExitCode.COMMAND_FAILED);
+    if (outcome.kind === "aborted") {
+      return this.#quit(this.#term.interactive ? ExitCode.OK : ExitCode.COMMAND_FAILED);
+    }
+    const welcome = this.#dialect.login.welcome(outcome.welcome, outcome.user, outcome.isNew);
+    if (welcome !== undefined) this.#term.print(this.#colors.green(sanitize(welcome)));
+    await this.#afterLogin(outcome.user);
+    return undefined;
   }
 
   /** Handles one typed line; true when the client should end. */
@@ -208,12 +252,10 @@ class ClientApp {
       case "empty":
         return false;
       case "error":
-        this.#failures++;
-        this.#term.printError(this.#colors.red(plan.message));
+        this.#fail(plan.message);
         return false;
       case "canonical":
-        await this.#sendOrTransfer(plan.line);
-        return plan.exits;
+        return await this.#execute(requestOf(plan.line)) === "exit" || plan.exits;
       case "dialect":
         return this.#runDialect(plan.command, plan.given, plan.missing.length);
     }
@@ -224,82 +266,153 @@ class ClientApp {
     given: readonly string[],
     missing: number,
   ): Promise<boolean> {
-    if (command.requiresLogin && !this.#loggedIn && missing > 0) {
-      // Asking for a message only to be told to log in would waste the user's typing.
-      for (const request of requestsFor(command, given)) await this.#send(request);
+    if (command.requiresLogin && this.#me === undefined && missing > 0) {
+      // Asking for a message only to be told to log in would waste the user's typing: the bare
+      // command gets the server's 401 (access is checked before arguments).
+      for (const request of requestsFor(command, given)) {
+        await this.#execute({ ...request, typed: request.command });
+      }
       return false;
     }
-    if (command.before && missing > 0) await this.#send(command.before);
-    const values = [...given];
-    for (const arg of command.args.slice(given.length, given.length + missing)) {
-      const value = await this.#term.ask(arg.prompt ?? `${arg.name}: `, { mask: arg.secret });
-      if (value === undefined || this.#chat.isClosed) return false;
+    if (command.before && missing > 0) await this.#execute(command.before);
+    if (command.intro && missing > 0) this.#term.print(command.intro);
+    const values: string[] = [];
+    for (const [i, arg] of command.args.entries()) {
+      let value: string | undefined = given[i];
+      if (value === undefined) {
+        if (arg.optional) break;
+        value = await this.#term.ask(arg.prompt ?? `${arg.name}: `, { mask: arg.secret });
+        if (value === undefined || this.#chat.isClosed) return false;
+      }
       values.push(value);
+      if (arg.check && !(await this.#check(arg.check, value))) return false;
     }
-    for (const request of requestsFor(command, values)) await this.#sendOrTransfer(request);
-    return command.exits === true;
+    let exits = command.exits === true;
+    for (const request of requestsFor(command, values)) {
+      if (await this.#execute(request) === "exit") exits = true;
+    }
+    return exits;
   }
 
-  /** UPLOAD and DOWNLOAD move files, SENDFILE and PRIVATE go peer to peer; the rest is a request. */
-  async #sendOrTransfer(line: string): Promise<void> {
-    const [word, ...args] = line.trim().split(/\s+/);
-    const upper = word.toUpperCase();
-    if (upper === "SENDFILE" || upper === "PRIVATE") {
-      await this.#peerCommand(upper, args, line);
-      return;
+  /** A dialect's check of an argument: true to go on. */
+  async #check(
+    check: NonNullable<DialectCommand["args"][number]["check"]>,
+    value: string,
+  ): Promise<boolean> {
+    const request = check.request(value);
+    const reply = await this.#chat.request(requestLine(request));
+    if (!reply.ok) {
+      this.#showReply(request, reply);
+      return false;
     }
-    if (upper !== "UPLOAD" && upper !== "DOWNLOAD") {
-      await this.#send(line);
-      return;
+    this.#term.print(check.okText);
+    return true;
+  }
+
+  /**
+   * Carries out one request: file transfers and peer-to-peer by the client itself, the rest by
+   * the server. Returns `exit` when the session is over (QUIT).
+   */
+  async #execute(request: DialectRequest): Promise<"exit" | undefined> {
+    const args = request.args ?? [];
+    switch (request.command) {
+      case "UPLOAD":
+      case "DOWNLOAD":
+        await this.#transfer(request.command, args);
+        return undefined;
+      case "SENDFILE":
+      case "PRIVATE":
+      case "PRIVATE START":
+      case "PRIVATE STOP":
+        await this.#peerCommand(request.command, args);
+        return undefined;
     }
+    let line: string;
+    try {
+      line = requestLine(request);
+    } catch (error) {
+      this.#fail(
+        error instanceof Error
+          ? error.message.replace(/^Cannot format request: /, "")
+          : String(error),
+      );
+      return undefined;
+    }
+    const reply = await this.#chat.request(line);
+    this.#showReply(request, reply);
+    const word = line.split(/\s+/)[0].toUpperCase();
+    if (reply.ok && (word === "LOGIN" || word === "REGISTER")) {
+      await this.#afterLogin(
+        /^Welcome to labchat, (\S+?)!/.exec(reply.text)?.[1] ?? line.split(/\s+/)[1],
+      );
+    }
+    if (reply.ok && word === "LOGOUT") {
+      this.#me = undefined;
+      // The masked login flow again, rather than a password typed in clear after LOGIN.
+      if (this.#term.interactive && this.#dialect.loginAtStart && !this.#chat.isClosed) {
+        const status = await this.#login(undefined, undefined);
+        if (status !== undefined) return "exit";
+      }
+    }
+    return reply.ok && word === "QUIT" ? "exit" : undefined;
+  }
+
+  async #transfer(command: "UPLOAD" | "DOWNLOAD", args: readonly string[]): Promise<void> {
     if (args.length !== 2) {
-      this.#fail(`Usage: ${upper} <thread> <${upper === "UPLOAD" ? "file" : "filename"}>`);
+      this.#fail(`Usage: ${command} <thread> <${command === "UPLOAD" ? "file" : "filename"}>`);
       return;
     }
     const [thread, name] = args;
-    const show = throttledProgress(name, (text) => this.#term.progress(text));
+    const show = throttledProgress(basename(name), (text) => this.#term.progress(text));
     await this.#attempt(name, async () => {
-      if (upper === "UPLOAD") {
-        this.#showReply(await uploadFile(this.#chat, thread, name, show));
+      if (command === "UPLOAD") {
+        this.#showReply({ command }, await uploadFile(this.#chat, thread, name, show));
         return;
       }
       const result = await downloadFile(this.#chat, thread, name, this.#args.downloads, show);
       this.#term.progress(undefined);
-      if (result.savedAs) this.#term.print(`${name} successfully downloaded to ${result.savedAs}`);
-      else this.#showReply(result.reply);
+      if (result.savedAs) {
+        this.#term.print(
+          `${sanitize(name)} successfully downloaded to ${sanitize(result.savedAs)}`,
+        );
+      } else this.#showReply({ command }, result.reply);
     });
   }
 
-  async #peerCommand(word: string, args: string[], line: string): Promise<void> {
+  async #peerCommand(command: string, args: readonly string[]): Promise<void> {
     const peers = this.#peers;
     if (!peers) return this.#fail("Peer-to-peer is not available in this client");
-    const sub = args[0]?.toUpperCase();
-    if (word === "SENDFILE") {
+    if (command === "SENDFILE") {
       if (args.length !== 2) return this.#fail("Usage: SENDFILE <user> <file>");
       const [user, path] = args;
       const show = throttledProgress(basename(path), (text) => this.#term.progress(text));
       await this.#attempt(path, async () => {
         await peers.sendFile(user, path, show);
         this.#term.progress(undefined);
-        this.#term.print(this.#colors.green(`${basename(path)} has uploaded`));
+        this.#term.print(this.#colors.green(`${sanitize(basename(path))} has uploaded`));
       });
-    } else if ((sub === "START" || sub === "STOP") && args.length === 2) {
-      const user = args[1];
+      return;
+    }
+    if (command === "PRIVATE START" || command === "PRIVATE STOP") {
+      if (args.length !== 1) return this.#fail(`Usage: ${command} <user>`);
+      const user = args[0];
       await this.#attempt(undefined, async () => {
-        if (sub === "START") await peers.startPrivate(user);
+        if (command === "PRIVATE START") await peers.startPrivate(user);
         else await peers.stopPrivate(user);
         this.#term.print(
-          sub === "START"
-            ? `Start private messaging with ${user}`
-            : `Stopped private messaging with ${user}`,
+          command === "PRIVATE START"
+            ? `Start private messaging with ${sanitize(user)}`
+            : `Stopped private messaging with ${sanitize(user)}`,
         );
       });
-    } else if (args.length >= 2) {
-      const text = line.trim().replace(/^\S+\s+\S+\s+/, "");
-      await this.#attempt(undefined, () => peers.sendPrivate(args[0], text));
-    } else {
-      this.#fail("Usage: PRIVATE START <user> | PRIVATE <user> <text> | PRIVATE STOP <user>");
+      return;
     }
+    if (args.length !== 2 || args[1] === "") {
+      return this.#fail(
+        "Usage: PRIVATE START <user> | PRIVATE <user> <text> | PRIVATE STOP <user>",
+      );
+    }
+    await this.#attempt(undefined, () => peers.sendPrivate(args[0], args[1]));
   }
 
   /**
@@ -324,29 +437,28 @@ class ClientApp {
     this.#term.printError(this.#colors.red(sanitize(message)));
   }
 
-  async #send(line: string): Promise<ChatReply> {
-    const reply = await this.#chat.request(line);
-    this.#showReply(reply);
-    if (reply.ok && /^(LOGIN|REGISTER)\s/i.test(line)) await this.#afterLogin();
-    if (reply.ok && /^(LOGOUT|QUIT)\b/i.test(line)) this.#loggedIn = false;
-    return reply;
-  }
-
-  #showReply(reply: ChatReply): void {
-    const lines = renderReply(reply, this.#dialect.showCodes, this.#colors);
-    if (reply.ok) lines.forEach((l) => this.#term.print(l));
-    else {
-      this.#failures++;
-      lines.forEach((l) => this.#term.printError(l));
+  #showReply(request: DialectRequest, reply: ChatReply): void {
+    if (!reply.ok) this.#failures++;
+    else if (request.show === "errors") return;
+    const view = this.#dialect.replyView?.(request, reply, { me: this.#me })?.map((l) =>
+      reply.ok ? sanitize(l) : this.#colors.red(sanitize(l))
+    );
+    const lines = view ?? renderReply(reply, this.#dialect.showCodes, this.#colors);
+    for (const line of lines) {
+      if (reply.ok) this.#term.print(line);
+      else this.#term.printError(line);
     }
   }
 
-  async #afterLogin(): Promise<void> {
-    this.#loggedIn = true;
+  async #afterLogin(user: string | undefined): Promise<void> {
+    this.#me = user;
     await this.#peers?.reportPort();
     const who = await this.#chat.request("WHO");
     this.#online.clear();
-    for (const line of who.lines.slice(0, -1)) this.#online.add(line.split(",")[0]);
+    for (const line of who.lines) {
+      const entry = parseWhoEntry(line);
+      if (entry) this.#online.add(entry.user);
+    }
   }
 
   #complete(before: string, wordStart: number): string[] {
@@ -359,7 +471,7 @@ class ClientApp {
     const own = dialectHelp(this.#dialect, topic) ?? [];
     const canonical = helpLines(topic, true) ?? [];
     if (own.length === 0 && canonical.length === 0) {
-      this.#term.printError(this.#colors.red(`No such command "${topic}"; type help for the list`));
+      this.#fail(`No such command "${topic}"; type help for the list`);
       return;
     }
     if (own.length > 0) {
@@ -377,11 +489,26 @@ class ClientApp {
       if (event.type === "logout") this.#online.delete(event.user);
       if (ENDING_EVENTS.has(event.type)) {
         this.#endedByServer = true;
-        this.#loggedIn = false;
+        this.#me = undefined;
+        // The session is over: no prompt may come back under the notice.
+        this.#term.cancel();
+        void this.#closeAfterGrace();
       }
       const custom = event.type === "shutdown" ? this.#dialect.shutdownText : undefined;
-      this.#term.print(custom ? this.#colors.yellow(custom) : renderEvent(event, this.#colors));
+      const view = custom
+        ? [this.#colors.yellow(custom)]
+        : this.#dialect.eventView?.(event)?.map(sanitize);
+      for (const line of view ?? [renderEvent(event, this.#colors)]) this.#term.print(line);
     }
+  }
+
+  /** The server said the session is over; if it does not close the connection, we do. */
+  async #closeAfterGrace(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, 3000));
+    await Promise.race([this.#chat.done, grace]);
+    clearTimeout(timer);
+    await this.#chat.close();
   }
 
   /** Says QUIT if still connected, and ends with `status`. */

@@ -15,9 +15,11 @@ Usage: chat-client [host] [port] [options]
   host, port            server address (default localhost ${DEFAULT_PORT})
   --udp-port N          UDP port for peer-to-peer transfers and private chat (default: any free one)
   --user NAME           log in as NAME (the password is asked, or read from LABCHAT_PASSWORD)
+  --register            with --exec, create the account --user names if it does not exist
   --dialect D           accept one system's own commands: ${DIALECT_NAMES.join("|")}
   --exec "CMD; CMD"     run these commands and exit (for scripts); also reads commands from a pipe
   --downloads DIR       where received files are saved (default downloads)
+  --max-receive-mb N    largest file accepted from a peer (default 2048); needs the disk space too
   --tls                 connect with TLS
   --ca FILE             trust this CA certificate (PEM) for --tls
   --no-color            no colours (also NO_COLOR=1, and off when output is not a terminal)
@@ -38,6 +40,10 @@ export interface ClientArgs {
   /** Commands given with --exec, split on `;`. */
   readonly exec?: readonly string[];
   readonly downloads: string;
+  /** Scripts (--exec) may create the --user account only with --register. */
+  readonly register: boolean;
+  /** Largest file accepted from a peer, in bytes. */
+  readonly maxReceiveBytes: number;
   readonly tls: boolean;
   readonly caFile?: string;
   readonly color: boolean;
@@ -51,6 +57,16 @@ function portNumber(flag: string, text: string, min: number): number {
     );
   }
   return n;
+}
+
+/** --max-receive-mb in bytes (default 2048 MiB). */
+function megabytes(text: string | undefined): number {
+  if (text === undefined) return 2048 * 1024 * 1024;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > 1 << 30) {
+    throw new RangeError(`Cannot use "${text}" for --max-receive-mb: expected a positive number`);
+  }
+  return Math.round(n * 1024 * 1024);
 }
 
 /**
@@ -68,6 +84,8 @@ export function parseClientArgs(args: string[]): ClientArgs {
       dialect: { type: "string" },
       exec: { type: "string" },
       downloads: { type: "string" },
+      register: { type: "boolean" },
+      "max-receive-mb": { type: "string" },
       tls: { type: "boolean" },
       ca: { type: "string" },
       "no-color": { type: "boolean" },
@@ -93,6 +111,8 @@ export function parseClientArgs(args: string[]): ClientArgs {
     dialect: dialect as DialectName,
     exec,
     downloads: values.downloads ?? "downloads",
+    register: values.register ?? false,
+    maxReceiveBytes: megabytes(values["max-receive-mb"]),
     tls: values.tls ?? false,
     caFile: values.ca,
     color: !values["no-color"],

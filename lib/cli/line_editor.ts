@@ -23,6 +23,8 @@ export type Completer = (line: string, wordStart: number) => readonly string[];
 export interface EditOptions {
   /** Show `*` instead of the characters (passwords); not kept in history. */
   readonly mask?: boolean;
+  /** Whether a submitted line may be kept in the history (lines with passwords may not). */
+  readonly keepInHistory?: (line: string) => boolean;
   readonly completer?: Completer;
 }
 
@@ -139,7 +141,8 @@ export class LineEditor {
 
   #submit(): EditResult {
     const line = this.line;
-    if (!this.#options.mask && line.trim() !== "" && this.#history.at(-1) !== line) {
+    const keep = this.#options.keepInHistory?.(line) ?? true;
+    if (!this.#options.mask && keep && line.trim() !== "" && this.#history.at(-1) !== line) {
       this.#history.push(line);
       if (this.#history.length > MAX_HISTORY) this.#history.shift();
     }

@@ -1,26 +1,47 @@
 /**
- * The login conversation of the seeds: Username, then Password until it is right or the server
- * blocks the account; a new name is offered registration with the password typed twice.
+ * The login conversation of the seeds: a user name, then the password until it is right or the
+ * server blocks the account; a new name is offered an account. Texts come from the dialect.
  * @module
  */
 
 import type { ChatConnection, ChatReply } from "../client/chat_connection.ts";
 import { Reply } from "../protocol/codes.ts";
+import { formatRequest } from "../protocol/request.ts";
+import type { LoginTexts } from "./dialects.ts";
 import type { Palette } from "./render.ts";
 import { sanitize } from "./sanitize.ts";
 import type { Terminal } from "./terminal.ts";
 
+/** Nothing typed in the login conversation is kept in history (a password may be typed at the wrong prompt). */
+const NOT_KEPT = { keepInHistory: () => false } as const;
+
 /** How the login conversation ended. */
 export type LoginOutcome =
-  | { readonly kind: "ok"; readonly user: string; readonly welcome: string }
+  | {
+    readonly kind: "ok";
+    readonly user: string;
+    /** The server's welcome text. */
+    readonly welcome: string;
+    /** The account was created just now. */
+    readonly isNew: boolean;
+  }
   | { readonly kind: "blocked" }
   | { readonly kind: "aborted" };
 
-/** Where the login flow gets a preset user and password from. */
-export interface LoginPresets {
+/** When a name without an account may become one. */
+export type NewAccounts =
+  /** Offer it, as the seeds did (after an earlier failure, only once the user confirms). */
+  | "offer"
+  /** Never: a script's typo must not make an account (`--register` changes this). */
+  | "refuse";
+
+/** What the login flow starts from. */
+export interface LoginOptions {
+  readonly texts: LoginTexts;
   readonly user?: string;
   /** From LABCHAT_PASSWORD: used once, without asking. */
   readonly password?: string;
+  readonly newAccounts: NewAccounts;
 }
 
 /** Runs the interactive (or piped) login. */
@@ -28,25 +49,38 @@ export async function loginFlow(
   term: Terminal,
   chat: ChatConnection,
   colors: Palette,
-  presets: LoginPresets = {},
+  options: LoginOptions,
 ): Promise<LoginOutcome> {
-  let presetUser = presets.user;
-  let presetPassword = presets.password;
-  const fail = (reply: ChatReply) => term.printError(colors.red(sanitize(reply.text)));
+  const texts = options.texts;
+  let presetUser = options.user;
+  let presetPassword = options.password;
+  /** Something went wrong already: the next thing typed may not be what the prompt asked for. */
+  let failed = false;
+  const fail = (reply: ChatReply) => {
+    failed = true;
+    term.printError(colors.red(sanitize(reply.text)));
+  };
   while (true) {
-    const user = presetUser ?? (await term.ask("Username: "))?.trim();
+    const user = presetUser ?? (await term.ask(texts.user, NOT_KEPT))?.trim();
     presetUser = undefined;
     if (user === undefined) return { kind: "aborted" };
     if (user === "") continue;
-    const check = await chat.request(`USER ${user}`);
+    if (/\s/.test(user)) {
+      failed = true;
+      term.printError(colors.red("A user name has no spaces. Please try again"));
+      continue;
+    }
+    const check = await chat.request(formatRequest("USER", [user]));
     if (check.code === Reply.PASSWORD_REQUIRED) {
       while (true) {
         const fromPreset = presetPassword !== undefined;
-        const password = presetPassword ?? await term.ask("Password: ", { mask: true });
+        const password = presetPassword ?? await term.ask(texts.password, { mask: true });
         presetPassword = undefined;
         if (password === undefined) return { kind: "aborted" };
-        const reply = await chat.request(`LOGIN ${user} ${password}`);
-        if (reply.code === Reply.OK) return { kind: "ok", user, welcome: reply.text };
+        const reply = await chat.request(formatRequest("LOGIN", [user, password]));
+        if (reply.code === Reply.OK) {
+          return { kind: "ok", user: nameIn(reply.text, user), welcome: reply.text, isNew: false };
+        }
         fail(reply);
         if (reply.code === Reply.ACCOUNT_NOW_BLOCKED || reply.code === Reply.ACCOUNT_BLOCKED) {
           return { kind: "blocked" };
@@ -56,24 +90,45 @@ export async function loginFlow(
         if (fromPreset) return { kind: "aborted" };
       }
     } else if (check.code === Reply.NEW_USER) {
-      const password = presetPassword ??
-        await term.ask(`Enter new password for ${user}: `, { mask: true });
-      if (password === undefined) return { kind: "aborted" };
-      const again = presetPassword ?? await term.ask("Confirm the password: ", { mask: true });
-      presetPassword = undefined;
-      if (again === undefined) return { kind: "aborted" };
-      if (again !== password) {
-        term.printError(colors.red("Passwords do not match. Please try again"));
-        continue;
+      if (options.newAccounts === "refuse") {
+        term.printError(
+          colors.red(`There is no account ${sanitize(user)} (--register creates one)`),
+        );
+        return { kind: "aborted" };
       }
-      const reply = await chat.request(`REGISTER ${user} ${password}`);
-      if (reply.code === Reply.OK) return { kind: "ok", user, welcome: reply.text };
+      if (failed && term.interactive) {
+        // After "already logged in elsewhere", a password typed as a name must not become one.
+        const answer = await term.ask(`There is no account ${user}. Create it? [y/N] `, NOT_KEPT);
+        if (answer === undefined) return { kind: "aborted" };
+        if (!/^y(es)?$/i.test(answer.trim())) continue;
+      }
+      const password = presetPassword ?? await term.ask(texts.newPassword(user), { mask: true });
+      if (password === undefined) return { kind: "aborted" };
+      if (texts.confirm !== undefined && presetPassword === undefined) {
+        const again = await term.ask(texts.confirm, { mask: true });
+        if (again === undefined) return { kind: "aborted" };
+        if (again !== password) {
+          failed = true;
+          term.printError(colors.red("Passwords do not match. Please try again"));
+          continue;
+        }
+      }
+      presetPassword = undefined;
+      const reply = await chat.request(formatRequest("REGISTER", [user, password]));
+      if (reply.code === Reply.OK) {
+        return { kind: "ok", user: nameIn(reply.text, user), welcome: reply.text, isNew: true };
+      }
       fail(reply);
     } else {
       fail(check);
       if (check.code === Reply.ACCOUNT_BLOCKED) return { kind: "blocked" };
     }
     // A preset user that failed must not turn scripted commands into user names.
-    if (presets.user !== undefined && !term.interactive) return { kind: "aborted" };
+    if (options.user !== undefined && !term.interactive) return { kind: "aborted" };
   }
+}
+
+/** The account's own spelling, from `Welcome to labchat, yoda!`, or what was typed. */
+function nameIn(welcome: string, typed: string): string {
+  return /^Welcome to labchat, (\S+?)!/.exec(welcome)?.[1] ?? typed;
 }

@@ -115,7 +115,9 @@ export class TtyTerminal implements Terminal {
 
   cancel(): void {
     this.#cancelled = true;
-    this.#finish(undefined);
+    // The prompt goes away; what comes next (a shutdown notice) takes its line.
+    if (this.#pending) writeAll(Deno.stdout, "\r\u001b[2K");
+    this.#finish(undefined, false);
   }
 
   close(): void {

@@ -5,14 +5,15 @@ import {
   getDialect,
   type LinePlan,
   planLine,
+  requestLine,
   requestsFor,
 } from "../../lib/cli/dialects.ts";
 
-/** The requests a fully typed dialect line turns into. */
+/** The request lines a fully typed dialect line turns into. */
 function requests(dialect: string, line: string): string[] | LinePlan {
   const plan = planLine(getDialect(dialect as (typeof DIALECT_NAMES)[number]), line);
   if (plan.kind !== "dialect") return plan;
-  return requestsFor(plan.command, plan.given);
+  return requestsFor(plan.command, plan.given).map(requestLine);
 }
 
 Deno.test("toom commands map onto the canonical protocol", () => {

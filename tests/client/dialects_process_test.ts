@@ -1,38 +1,48 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { dataDirWith, quit, registered, startTestServer } from "../helpers.ts";
-import { spawnClient } from "../client_helpers.ts";
+import { runClientScript, spawnClient } from "../client_helpers.ts";
 
 const NO_COLOR = { NO_COLOR: "1" };
+
+/** A UDP port nobody uses right now (the client binds it again, a moment later). */
+function freeUdpPort(): number {
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const port = (socket.addr as Deno.NetAddr).port;
+  socket.close();
+  return port;
+}
 
 Deno.test("toom dialect: the seed's session of BCM, ATU, SRB, SRM, RDM and OUT", async () => {
   await using t = await startTestServer();
   await quit(await registered(t.port, "obiwan"));
-  await using yoda = spawnClient([
-    "127.0.0.1",
-    String(t.port),
-    "--dialect",
-    "toom",
-    "--udp-port",
-    "8001",
-  ], NO_COLOR);
+  const [yodaUdp, obiwanUdp] = [freeUdpPort(), freeUdpPort()];
+  const toom = (udp: number) =>
+    spawnClient(
+      ["127.0.0.1", String(t.port), "--dialect", "toom", "--udp-port", String(udp)],
+      NO_COLOR,
+    );
+  await using yoda = toom(yodaUdp);
   await yoda.write("yoda", "wise@!man", "wise@!man");
-  await yoda.waitFor(/^Welcome to labchat, yoda!$/);
-  await using obiwan = spawnClient([
-    "127.0.0.1",
-    String(t.port),
-    "--dialect",
-    "toom",
-    "--udp-port",
-    "8002",
-  ], NO_COLOR);
+  await yoda.waitFor(/^Welcome to Toom!$/);
+  await yoda.write("ATU");
+  await yoda.waitFor(/^no other active user$/);
+  await using obiwan = toom(obiwanUdp);
   await obiwan.write("obiwan", "obiwan-pw");
-  await obiwan.waitFor(/^Welcome to labchat, obiwan!$/);
+  await obiwan.waitFor(/^Welcome to Toom!$/);
   await yoda.waitFor(/^obiwan logged in$/);
   await yoda.write("BCM Morning");
   await yoda.waitFor(/^Broadcast message, #1 broadcast at \d\d \w{3} \d{4} [\d:]{8}\.$/);
   await obiwan.waitFor(/^#1 yoda: Morning$/);
+  const mark = obiwan.stdout.length;
   await obiwan.write("ATU");
-  await obiwan.waitFor(/^yoda, 127\.0\.0\.1, 8001, active since \d\d \w{3} \d{4} [\d:]{8}$/);
+  const atu = await obiwan.waitFor(
+    new RegExp(`^yoda, 127\\.0\\.0\\.1, ${yodaUdp}, active since \\d\\d \\w{3} \\d{4} [\\d:]{8}$`),
+  );
+  // Only the others, as toom lists them: no line for obiwan, no count.
+  await obiwan.write("BCM after");
+  await obiwan.waitFor(/^Broadcast message, #2 /);
+  const shown = obiwan.stdout.slice(mark, obiwan.stdout.indexOf(atu) + 1);
+  assertEquals(shown.filter((l) => /active since|users? online/.test(l)), [atu]);
   await yoda.write("SRB obiwan");
   await yoda.waitFor(
     /^Separate chat room has been created, room ID: 1, users in this room: obiwan,yoda$/,
@@ -48,6 +58,7 @@ Deno.test("toom dialect: the seed's session of BCM, ATU, SRB, SRM, RDM and OUT",
   await yoda.write("OUT");
   await yoda.waitFor(/^Bye, yoda!$/);
   assertEquals(await yoda.exitCode, 0, yoda.lines.join("\n"));
+  assertEquals(yoda.lines.includes("Goodbye"), false, "toom's OUT says Bye, and no more");
   await obiwan.waitFor(/^yoda logged out$/);
   await obiwan.write("BCM Hel lo", "OUT");
   assertEquals(
@@ -61,7 +72,7 @@ Deno.test("messenger dialect: message, block, unblock, whoelse, whoelsesince and
   await using t = await startTestServer();
   await using yoda = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
   await yoda.write("yoda", "wise", "wise");
-  await yoda.waitFor(/^Welcome to labchat, yoda!$/);
+  await yoda.waitFor(/^Welcome to the greatest messaging application ever!$/);
   await using hans = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
   await hans.write("hans", "falcon", "falcon");
   await yoda.waitFor(/^hans logged in$/);
@@ -139,6 +150,7 @@ Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in
   const dataDir = await dataDirWith([
     { name: "root", password: "root01", admin: true },
     { name: "john", password: "john01" },
+    { name: "david", password: "david01" },
   ]);
   await using t = await startTestServer({}, dataDir);
   await using john = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
@@ -149,17 +161,42 @@ Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in
   await john.waitFor(/^401 You are not currently logged in, login first\.$/);
   await john.write("WHO");
   await john.waitFor(/^0 users online$/);
+  await john.write("LOGIN", "john", "wrong");
+  await john.waitFor(/^410 Wrong UserID or Password$/);
   await john.write("LOGIN", "john", "john01");
   await john.waitFor(/^Welcome to labchat, john!$/);
+  let mark = john.lines.length;
   await john.write("MSGSTORE", "MASHALLAH");
-  await john.waitFor(/^200 OK$/);
+  await john.waitFor(/^200 OK$/, 10_000, mark + 1);
+  assertEquals(john.lines.slice(mark, mark + 2), ["200 OK", "200 OK"], "asked, then stored");
+  // The rotation goes on where it was; the new message joins its end.
+  const motd: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    mark = john.lines.length;
+    await john.write("MSGGET");
+    motd.push(await john.waitFor(/^(?!200 OK)/, 10_000, mark));
+  }
+  assertEquals(motd, [
+    "too thin",
+    "or have too much bandwidth",
+    "Worse is better.",
+    "MASHALLAH",
+    "One can never be too rich",
+  ]);
   await using root = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
   await root.write("LOGIN root root01");
   await root.waitFor(/^Welcome to labchat, root! \(admin\)$/);
+  // SEND answers at once whether the user is there; the next command is not swallowed.
+  mark = root.lines.length;
+  await root.write("SEND", "david", "WHO");
+  await root.waitFor(/^420 either the user does not exist or is not logged in$/, 10_000, mark);
+  await root.waitFor(/^2 users online$/, 10_000, mark);
   await root.write("SEND", "john", "HI JOHN");
-  await john.waitFor(/^root: HI JOHN$/);
+  await john.waitFor(/^200 OK you have a new message from root$/);
+  await john.waitFor(/^HI JOHN$/);
   await john.write("SEND root HELLO ROOT");
-  await root.waitFor(/^john: HELLO ROOT$/);
+  await root.waitFor(/^200 OK you have a new message from john$/);
+  await root.waitFor(/^HELLO ROOT$/);
   await john.write("SHUTDOWN");
   await john.waitFor(/^402 User not allowed to execute this command\.$/);
   await root.write("SHUTDOWN");
@@ -177,16 +214,14 @@ Deno.test("forum dialect: CRT, MSG, EDT, DLT, LST, RDT, UPD, DWN, RMV, XIT and S
   try {
     await Deno.writeTextFile(`${files}/notes.txt`, "forum notes\n");
     await using mike = spawnClient(["127.0.0.1", String(t.port), "--dialect", "forum"], NO_COLOR);
-    await mike.write("mike", "a", "a");
-    await mike.waitFor(/^Welcome to labchat, mike!$/);
+    await mike.write("mike", "a");
     await mike.write("CRT a", "MSG a hi im mike", "MSG a nice to meet you");
     await mike.waitFor(/^Thread a created$/);
     await using lang = spawnClient(
       ["127.0.0.1", String(t.port), "--dialect", "forum", "--downloads", `${files}/dl`],
       NO_COLOR,
     );
-    await lang.write("lang", "a", "a");
-    await lang.waitFor(/^Welcome to labchat, lang!$/);
+    await lang.write("lang", "a");
     await lang.write("CRT a");
     await lang.waitFor(/^Thread a exists$/);
     await lang.write("MSG a hi", "EDT a 3 hi im lang", "EDT a 1 hello");
@@ -239,10 +274,10 @@ Deno.test("toom UPD sends a file peer to peer: 'has uploaded' and 'Received … 
       NO_COLOR,
     );
     await obiwan.write("obiwan", "pw", "pw");
-    await obiwan.waitFor(/^Welcome to labchat, obiwan!$/);
+    await obiwan.waitFor(/^Welcome to Toom!$/);
     await using yoda = spawnClient(["127.0.0.1", String(t.port), "--dialect", "toom"], NO_COLOR);
     await yoda.write("yoda", "pw", "pw");
-    await yoda.waitFor(/^Welcome to labchat, yoda!$/);
+    await yoda.waitFor(/^Welcome to Toom!$/);
     await yoda.write(`UPD obiwan ${video}`);
     await yoda.waitFor(/^example1\.mp4 has uploaded$/);
     await obiwan.waitFor(/^Received example1\.mp4 from yoda$/);
@@ -267,10 +302,10 @@ Deno.test("messenger startprivate, private and stopprivate go peer to peer", asy
   await using t = await startTestServer();
   await using hans = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
   await hans.write("hans", "falcon", "falcon");
-  await hans.waitFor(/^Welcome to labchat, hans!$/);
+  await hans.waitFor(/^Welcome to the greatest messaging application ever!$/);
   await using yoda = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
   await yoda.write("yoda", "wise", "wise");
-  await yoda.waitFor(/^Welcome to labchat, yoda!$/);
+  await yoda.waitFor(/^Welcome to the greatest messaging application ever!$/);
   await yoda.write("private hans too early");
   await yoda.waitFor(/^Error\. Private messaging to hans not enabled$/);
   await yoda.write("startprivate hans");
@@ -300,4 +335,39 @@ Deno.test("messenger startprivate, private and stopprivate go peer to peer", asy
   await yoda.waitFor(/^hans logged out$/);
   await yoda.write("logout");
   assertEquals(await yoda.exitCode, 1, "there were failed commands");
+});
+
+Deno.test("forum dialect: wrong word counts say 'Incorrect syntax', and names like Han!Solo work", async () => {
+  await using t = await startTestServer();
+  await using han = spawnClient(["127.0.0.1", String(t.port), "--dialect", "forum"], NO_COLOR);
+  await han.write("Han!Solo", "falcon");
+  await han.write("CRT a b", "LST extra", "CRT", "CRT lab#1!", "MSG lab#1! never tell me the odds");
+  await han.waitFor(/^Message posted to lab#1! thread$/);
+  assertEquals(han.stderr.slice(0, 3), [
+    "Incorrect syntax for CRT",
+    "Incorrect syntax for LST",
+    "Incorrect syntax for CRT",
+  ]);
+  await han.write("LST", "XIT");
+  await han.waitFor(/^lab#1!$/);
+  assertEquals(await han.exitCode, 1, "the refused commands count as failures");
+  await using again = spawnClient(["127.0.0.1", String(t.port), "--dialect", "forum"], NO_COLOR);
+  await again.write("han!solo", "falcon");
+  await again.waitFor(/^Welcome to the forum$/);
+  await again.write("XIT");
+  assertEquals(await again.exitCode, 0);
+});
+
+Deno.test("--exec never registers a mistyped --user, unless --register says so", async () => {
+  await using t = await startTestServer();
+  const args = ["127.0.0.1", String(t.port), "--user", "typo", "--exec", "WHO"];
+  const refused = await runClientScript(args, [], { NO_COLOR: "1", LABCHAT_PASSWORD: "pw" });
+  assertEquals(refused.code, 1);
+  assertEquals(refused.stderr, ["There is no account typo (--register creates one)"]);
+  const made = await runClientScript([...args, "--register"], [], {
+    NO_COLOR: "1",
+    LABCHAT_PASSWORD: "pw",
+  });
+  assertEquals(made.code, 0, made.lines.join("\n"));
+  assertEquals(made.stdout[0], "Welcome to labchat, typo!");
 });

@@ -2,7 +2,7 @@
  * The client in a real terminal, driven through tmux: what a person sees.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import { dataDirWith, expectReply, quit, registered, startTestServer } from "../helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -19,11 +19,13 @@ async function tmux(socket: string, ...args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
-/** A terminal of 100x30 running the client. */
-async function openTerminal(port: number) {
+/** A terminal of 100x30 running the client (with `extra` arguments). */
+async function openTerminal(port: number, ...extra: string[]) {
   const socket = `labchat-test-${crypto.randomUUID().slice(0, 8)}`;
   const command =
-    `${Deno.execPath()} run --allow-net --allow-read --allow-write --allow-env client.ts 127.0.0.1 ${port}; sleep 30`;
+    `${Deno.execPath()} run --allow-net --allow-read --allow-write --allow-env --allow-sys client.ts 127.0.0.1 ${port} ${
+      extra.join(" ")
+    }; sleep 30`;
   await tmux(socket, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "-c", ROOT, command);
   const screen = () => tmux(socket, "capture-pane", "-p", "-t", "t");
   return {
@@ -128,4 +130,90 @@ Deno.test("in a terminal: masked password, events above the line being typed, ta
     await term.close();
   }
   await quit(hans);
+});
+
+Deno.test("in a terminal: after LOGOUT the masked login comes back, and passwords never reach history", async () => {
+  await using t = await startTestServer();
+  await quit(await registered(t.port, "yoda"));
+  const hans = await registered(t.port, "hans");
+  const term = await openTerminal(t.port);
+  try {
+    await term.waitFor((s) => s.includes("Username:"), "the Username prompt");
+    // hans is online elsewhere: say so, ask again, and do not offer an account for what follows.
+    await term.type("hans");
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("hans is already logged in elsewhere"), "the refusal");
+    await term.type("p4ssw0rd");
+    await term.keys("Enter");
+    await term.waitFor(
+      (s) => promptLine(s) === "There is no account p4ssw0rd. Create it? [y/N]",
+      "a question before any account is made",
+    );
+    await term.keys("Enter");
+    await term.waitFor((s) => promptLine(s) === "Username:", "the Username prompt again");
+    await term.type("yoda");
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("Password:"), "the password prompt");
+    await term.type("yoda-pw");
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("Welcome to labchat, yoda!"), "the welcome");
+    await term.type("PASSWD yoda-pw newer-pw");
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("Password changed"), "the password change");
+    await term.type("WHO");
+    await term.keys("Enter");
+    await term.type("LOGOUT");
+    await term.keys("Enter");
+    // The login flow again, masked: not LOGIN typed in clear.
+    await term.waitFor((s) => promptLine(s) === "Username:", "the login flow after LOGOUT");
+    await term.type("yoda");
+    await term.keys("Enter");
+    await term.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
+    await term.type("newer-pw");
+    await term.keys("Enter");
+    const screen = await term.waitFor(
+      (s) => s.split("Welcome to labchat, yoda!").length === 3,
+      "the second welcome",
+    );
+    assertMatch(screen, /Username: yoda\nPassword: \*{8}\nWelcome to labchat, yoda!/);
+    // Up goes back through LOGOUT and WHO, and never to the PASSWD line.
+    await term.keys("Up", "Up", "Up");
+    await term.waitFor((s) => promptLine(s) === "labchat> WHO", "the oldest recalled command");
+    await term.keys("Up");
+    const after = await term.waitFor((s) => promptLine(s).startsWith("labchat>"), "the prompt");
+    assertEquals(promptLine(after), "labchat> WHO", "the PASSWD line is not in the history");
+    await term.keys("C-u", "C-d");
+  } finally {
+    await term.close();
+  }
+  await quit(hans);
+});
+
+Deno.test("in a terminal: yamotd lists its commands above the prompt; no prompt under a shutdown", async () => {
+  const dataDir = await dataDirWith([{ name: "root", password: "root01", admin: true }]);
+  await using t = await startTestServer({}, dataDir);
+  const term = await openTerminal(t.port, "--dialect", "yamotd");
+  try {
+    const menu = "['MSGGET', 'MSGSTORE', 'SHUTDOWN', 'LOGIN', 'LOGOUT', 'QUIT', 'WHO', 'SEND']";
+    let screen = await term.waitFor(
+      (s) => promptLine(s) === "please choose a cmd from the above options:",
+      "the yamotd prompt",
+    );
+    assertEquals(screen.trimEnd().split("\n").at(-2), menu);
+    await term.type("LOGIN root root01");
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("Welcome to labchat, root! (admin)"), "the login");
+    await term.type("SHUTDOWN");
+    await term.keys("Enter");
+    screen = await term.waitFor(
+      (s) => s.includes("210 the server is about to shutdown ..."),
+      "the shutdown notice",
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    screen = await term.screen();
+    const tail = screen.trimEnd().split("\n");
+    assertEquals(tail.at(-1), "210 the server is about to shutdown ...", screen);
+  } finally {
+    await term.close();
+  }
 });

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { COMMANDS, helpLines, usageOf } from "../../lib/protocol/commands.ts";
 import { ProtocolError } from "../../lib/protocol/protocol_error.ts";
 import { parseRequest } from "../../lib/protocol/request.ts";
@@ -40,4 +40,15 @@ Deno.test("every command has a usage, a summary and an example that parses", () 
   }
   assertEquals(helpLines("room")?.length, 9);
   assertEquals(helpLines("nope"), undefined);
+});
+
+Deno.test("the client's help speaks of what users do, not of wire details", () => {
+  const client = (helpLines(undefined, true) ?? []).join("\n");
+  for (const wire of [/\b350\b/, /\b201\b/, /^PEER /m, /^USER /m, /^UDP /m, /token/]) {
+    assert(!wire.test(client), `${wire} in the client's help`);
+  }
+  assertMatch(client, /^UPLOAD <thread> <file> +Attach a local file to a thread/m);
+  const server = (helpLines() ?? []).join("\n");
+  assertMatch(server, /^PEER <user> <file\|private>/m);
+  assertMatch(server, /350, then exactly size raw bytes/);
 });
