@@ -4,39 +4,27 @@
  * @module
  */
 
-import { HashQueue } from "../auth/hash_queue.ts";
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
 import { OutboundEvent, SHUTDOWN_EVENT } from "../protocol/events.ts";
 import { BlobStore } from "../store/blob_store.ts";
 import { openKvStore } from "../store/kv_store.ts";
-import type { Store } from "../store/store.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { Client } from "./client.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
-import type { Logger, ServerContext } from "./context.ts";
-import { type Hub, LocalHub } from "./hub.ts";
+import type { Logger } from "./context.ts";
+import { LocalHub } from "./hub.ts";
 import { IdleSweeper } from "./idle_sweeper.ts";
-import { KeyedLock } from "./keyed_lock.ts";
 import { LineConnection } from "./line_connection.ts";
 import { FlushScheduler } from "./outbound.ts";
 import { logOut } from "./presence.ts";
-import { RateLimiter } from "./rate_limiter.ts";
 import { RequestPipeline } from "./request_pipeline.ts";
-import { AccountService } from "./services/accounts.ts";
-import { BlockService } from "./services/blocks.ts";
 import { type Clock, systemClock } from "./services/clock.ts";
-import { ForumService } from "./services/forum.ts";
-import { MessageService } from "./services/messages.ts";
-import { MotdService } from "./services/motd.ts";
-import { RoomService } from "./services/rooms.ts";
-import { SeenService } from "./services/seen.ts";
+import { openServerState, type ServerState } from "./server_state.ts";
 
 /** How long events wait to be coalesced into one write per connection. */
 const FLUSH_DELAY_MS = 4;
 /** File descriptors kept for the database, blobs, logs and listeners, beyond connections. */
 const RESERVED_FDS = 64;
-/** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
-const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
 
 /** Options of {@linkcode startChatServer}: any config field, plus where to log. */
 export interface ChatServerOptions extends Partial<ServerConfig> {
@@ -47,32 +35,6 @@ export interface ChatServerOptions extends Partial<ServerConfig> {
 }
 
 const SILENT: Logger = { info() {}, error() {} };
-
-/** The server's context: its services, plus the shutdown flag it owns. */
-class State implements ServerContext {
-  shuttingDown = false;
-  readonly locks: KeyedLock = new KeyedLock();
-  readonly authRate: RateLimiter;
-
-  constructor(
-    readonly config: Readonly<ServerConfig>,
-    readonly clock: Clock,
-    readonly log: Logger,
-    readonly hub: Hub,
-    readonly accounts: AccountService,
-    readonly seen: SeenService,
-    readonly blocks: BlockService,
-    readonly messages: MessageService,
-    readonly rooms: RoomService,
-    readonly motd: MotdService,
-    readonly forum: ForumService,
-    readonly hashes: HashQueue,
-    readonly store: Store,
-    readonly requestShutdown: (reason: string) => void,
-  ) {
-    this.authRate = new RateLimiter(config.authRatePerIp);
-  }
-}
 
 /** The largest number of connections the open-file limit leaves room for, or `undefined`. */
 function connectionsForFdLimit(config: ServerConfig): number | undefined {
@@ -104,51 +66,21 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       );
       config.maxConnections = fdCap;
     }
-    // Registrations get at most half the hashing slots: a login always finds one free.
-    const hashes = new HashQueue(HASH_CONCURRENCY, {
-      verify: { running: HASH_CONCURRENCY, waiting: 256 },
-      create: { running: Math.max(1, Math.floor(HASH_CONCURRENCY / 2)), waiting: 32 },
+    const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
+    const opened = await openServerState(config, {
+      store,
+      blobs: await BlobStore.open(config.dataDir),
+      hub: new LocalHub(),
+      clock,
+      log: verboseLog,
     });
-    const policy = {
-      maxFailures: config.maxLoginFailures,
-      lockoutMs: config.lockoutMs,
-      scryptCost: config.scryptCost,
-      registration: config.registration,
-    };
-    const opened = await AccountService.open(store, hashes, policy, clock, config.admins);
-    warnings.push(...opened.warnings);
-    const seen = await SeenService.open(store);
-    const blocks = await BlockService.open(store);
-    const rooms = await RoomService.open(store);
-    const motd = await MotdService.open(store, config.dataDir);
-    const blobs = await BlobStore.open(config.dataDir);
-    const { forum, removedBlobs } = await ForumService.open(store, blobs);
-    if (removedBlobs > 0) {
-      log.info(`Deleted ${removedBlobs} forum files left behind by removed threads`);
-    }
-    for (const warning of warnings) log.error(`Warning: ${warning}`);
+    for (const note of opened.notes) log.info(note);
+    for (const warning of [...warnings, ...opened.warnings]) log.error(`Warning: ${warning}`);
     const address = { hostname: config.hostname, port: config.port };
     const listener: Deno.Listener = config.tlsCert && config.tlsKey
       ? Deno.listenTls({ ...address, cert: config.tlsCert, key: config.tlsKey })
       : Deno.listen(address);
-    const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
-    return new ChatServer(listener, (requestShutdown) =>
-      new State(
-        config,
-        clock,
-        verboseLog,
-        new LocalHub(),
-        opened.accounts,
-        seen,
-        blocks,
-        new MessageService(store),
-        rooms,
-        motd,
-        forum,
-        hashes,
-        store,
-        requestShutdown,
-      ));
+    return new ChatServer(listener, opened.state);
   } catch (error) {
     await store.close();
     throw error;
@@ -160,7 +92,7 @@ export class ChatServer implements AsyncDisposable {
   /** The address the server listens on. */
   readonly addr: Deno.NetAddr;
   readonly #listener: Deno.Listener;
-  readonly #ctx: State;
+  readonly #ctx: ServerState;
   readonly #clients = new Map<Client, Promise<void>>();
   readonly #flush = new FlushScheduler(FLUSH_DELAY_MS);
   readonly #guard: ConnectionGuard;
@@ -169,13 +101,11 @@ export class ChatServer implements AsyncDisposable {
   #shutdown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<string>();
 
-  constructor(
-    listener: Deno.Listener,
-    makeState: (requestShutdown: (reason: string) => void) => State,
-  ) {
+  constructor(listener: Deno.Listener, state: ServerState) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
-    this.#ctx = makeState((reason) => void this.shutdown(reason));
+    this.#ctx = state;
+    state.onShutdownRequest((reason) => void this.shutdown(reason));
     const { config, clock, log } = this.#ctx;
     this.#guard = new ConnectionGuard(config);
     this.#sweeper = new IdleSweeper(() => this.#clients.keys(), config.idleTimeoutMs, clock, log);

@@ -1,0 +1,112 @@
+/**
+ * The server's services, wired together over one store: what every front end and handler works
+ * with. Built the same way for the embedded server, the cluster and tests.
+ * @module
+ */
+
+import { HashQueue } from "../auth/hash_queue.ts";
+import type { ServerConfig } from "../config.ts";
+import type { BlobStore } from "../store/blob_store.ts";
+import type { Store } from "../store/store.ts";
+import type { Logger, ServerContext } from "./context.ts";
+import type { Hub } from "./hub.ts";
+import { KeyedLock } from "./keyed_lock.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+import { AccountService } from "./services/accounts.ts";
+import { BlockService } from "./services/blocks.ts";
+import type { Clock } from "./services/clock.ts";
+import { ForumService } from "./services/forum.ts";
+import { MessageService } from "./services/messages.ts";
+import { MotdService } from "./services/motd.ts";
+import { RoomService } from "./services/rooms.ts";
+import { SeenService } from "./services/seen.ts";
+
+/** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
+const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
+
+/** The server's context: its services, plus the shutdown flag it owns. */
+export class ServerState implements ServerContext {
+  shuttingDown = false;
+  readonly locks: KeyedLock = new KeyedLock();
+  readonly authRate: RateLimiter;
+  #requestShutdown: (reason: string) => void = () => {};
+
+  constructor(
+    readonly config: Readonly<ServerConfig>,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly hub: Hub,
+    readonly store: Store,
+    readonly accounts: AccountService,
+    readonly seen: SeenService,
+    readonly blocks: BlockService,
+    readonly messages: MessageService,
+    readonly rooms: RoomService,
+    readonly motd: MotdService,
+    readonly forum: ForumService,
+    readonly hashes: HashQueue,
+  ) {
+    this.authRate = new RateLimiter(config.authRatePerIp);
+  }
+
+  requestShutdown(reason: string): void {
+    this.#requestShutdown(reason);
+  }
+
+  /** Who carries out a shutdown request (the server, once it runs). */
+  onShutdownRequest(handler: (reason: string) => void): void {
+    this.#requestShutdown = handler;
+  }
+}
+
+/** What {@linkcode openServerState} needs besides the config. */
+export interface StateParts {
+  readonly store: Store;
+  readonly blobs: BlobStore;
+  readonly hub: Hub;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/**
+ * Loads every service from the store. Returns the state and what the operator should be told
+ * (admins without accounts, files collected after a crash).
+ */
+export async function openServerState(
+  config: Readonly<ServerConfig>,
+  parts: StateParts,
+): Promise<{ state: ServerState; warnings: string[]; notes: string[] }> {
+  const { store, blobs, hub, clock, log } = parts;
+  // Registrations get at most half the hashing slots: a login always finds one free.
+  const hashes = new HashQueue(HASH_CONCURRENCY, {
+    verify: { running: HASH_CONCURRENCY, waiting: 256 },
+    create: { running: Math.max(1, Math.floor(HASH_CONCURRENCY / 2)), waiting: 32 },
+  });
+  const policy = {
+    maxFailures: config.maxLoginFailures,
+    lockoutMs: config.lockoutMs,
+    scryptCost: config.scryptCost,
+    registration: config.registration,
+  };
+  const opened = await AccountService.open(store, hashes, policy, clock, config.admins);
+  const { forum, removedBlobs } = await ForumService.open(store, blobs);
+  const notes = removedBlobs > 0
+    ? [`Deleted ${removedBlobs} forum files left behind by removed threads`]
+    : [];
+  const state = new ServerState(
+    config,
+    clock,
+    log,
+    hub,
+    store,
+    opened.accounts,
+    await SeenService.open(store),
+    await BlockService.open(store),
+    new MessageService(store),
+    await RoomService.open(store),
+    await MotdService.open(store, config.dataDir),
+    forum,
+    hashes,
+  );
+  return { state, warnings: opened.warnings, notes };
+}

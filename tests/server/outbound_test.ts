@@ -1,0 +1,81 @@
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { Outbound, type Writable, WriteStalledError } from "../../lib/server/outbound.ts";
+
+/** A sink whose writes complete when the test says. */
+class Sink implements Writable {
+  readonly written: Uint8Array[] = [];
+  #gate = Promise.withResolvers<void>();
+  blocked = false;
+
+  async write(bytes: Uint8Array): Promise<number> {
+    if (this.blocked) await this.#gate.promise;
+    this.written.push(bytes.slice());
+    return bytes.length;
+  }
+
+  release(): void {
+    this.blocked = false;
+    this.#gate.resolve();
+    this.#gate = Promise.withResolvers<void>();
+  }
+
+  text(): string {
+    return this.written.map((b) => new TextDecoder().decode(b)).join("");
+  }
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("Outbound: bytes leave in order, coalesced; overflow is reported once", async () => {
+  const sink = new Sink();
+  let overflows = 0;
+  const out = new Outbound(sink, 10, () => overflows++, () => {});
+  sink.blocked = true;
+  assertEquals(out.send(bytes("abc")), true);
+  assertEquals(out.send(bytes("defg")), true);
+  assertEquals(out.send(bytes("hij")), true);
+  sink.release();
+  await out.flushed();
+  assertEquals(sink.text(), "abcdefghij");
+  sink.blocked = true;
+  out.send(bytes("12345")); // handed to the socket, which does not take it
+  assertEquals(out.send(bytes("0123456789")), true, "queued: exactly the cap");
+  assertEquals(out.send(bytes("x")), false, "over the cap: the peer is not reading");
+  assertEquals(out.send(bytes("y")), false);
+  assertEquals(overflows, 1);
+  sink.release();
+});
+
+Deno.test("Outbound: a direct stream is not interleaved with events, and stalls are noticed", async () => {
+  const sink = new Sink();
+  const out = new Outbound(sink, 1024, () => {}, () => {}, undefined, 50);
+  out.send(bytes("[before]"));
+  await out.exclusive(async (write) => {
+    await write(bytes("<stream"));
+    out.send(bytes("[event]")); // waits for the stream to end
+    await write(bytes("ing>"));
+  });
+  await out.flushed();
+  assertEquals(sink.text(), "[before]<streaming>[event]");
+  sink.blocked = true;
+  await assertRejects(
+    () => out.exclusive((write) => write(bytes("never read"))),
+    WriteStalledError,
+  );
+  sink.release();
+});
+
+Deno.test("Outbound: paced senders wait for room instead of overflowing", async () => {
+  const sink = new Sink();
+  const out = new Outbound(sink, 16, () => {}, () => {});
+  sink.blocked = true;
+  out.send(bytes("0123456789")); // being written
+  out.send(bytes("0123456789")); // waiting
+  let passed = false;
+  const waiting = out.waitForSpace(8).then(() => passed = true);
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(passed, false);
+  sink.release();
+  await waiting;
+  assert(passed);
+});
