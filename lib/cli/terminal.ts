@@ -5,7 +5,7 @@
  */
 
 import { LineSplitter } from "../protocol/line_splitter.ts";
-import { parseKeys } from "./keys.ts";
+import { type Key, parseKeys } from "./keys.ts";
 import { type EditOptions, LineEditor } from "./line_editor.ts";
 import { sanitizeLine } from "./sanitize.ts";
 
@@ -55,7 +55,8 @@ export class TtyTerminal implements Terminal {
   readonly #editor = new LineEditor();
   readonly #decoder = new TextDecoder();
   #pending: PendingAsk | undefined;
-  #typeAhead = "";
+  /** Keys typed while no prompt was up (waiting for a reply), for the next prompt. */
+  #typeAhead: Key[] = [];
   #closed = false;
   #reading = false;
   #progress: string | undefined;
@@ -74,10 +75,10 @@ export class TtyTerminal implements Terminal {
       this.#pending = { prompt, resolve };
     });
     this.#redraw();
-    if (this.#typeAhead) {
+    if (this.#typeAhead.length > 0) {
       const keys = this.#typeAhead;
-      this.#typeAhead = "";
-      this.#onInput(keys);
+      this.#typeAhead = [];
+      this.#onKeys(keys);
     }
     if (!this.#reading) void this.#readLoop();
     return answer;
@@ -151,13 +152,15 @@ export class TtyTerminal implements Terminal {
   }
 
   #onInput(input: string): void {
-    const keys = parseKeys(input);
+    this.#onKeys(parseKeys(input));
+  }
+
+  #onKeys(keys: readonly Key[]): void {
     for (let i = 0; i < keys.length; i++) {
       if (!this.#pending) {
-        // Keys typed while no prompt is up (waiting for a reply) wait for the next prompt.
-        this.#typeAhead += keys.slice(i).map((k) =>
-          k.name === "text" ? k.text : k.name === "enter" ? "\r" : ""
-        ).join("");
+        // Keys typed while no prompt is up (waiting for a reply) wait for the next prompt, arrow
+        // keys and all.
+        this.#typeAhead.push(...keys.slice(i));
         return;
       }
       const typed = this.#editor.view().text;
