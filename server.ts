@@ -82,6 +82,13 @@ async function main(args: string[]): Promise<number> {
   const started = `labchat server listening on ${hostname}:${port} (data: ${config.dataDir}${tls})`;
   console.log(started);
   logFile?.write(`${new Date().toISOString()} ${started}`);
+  if (server.httpAddr) {
+    const web = server.httpAddr;
+    const host = web.hostname === "0.0.0.0" || web.hostname === "::" ? "localhost" : web.hostname;
+    const line = `web client at ${config.tlsCert ? "https" : "http"}://${host}:${web.port}/`;
+    console.log(line);
+    logFile?.write(`${new Date().toISOString()} ${line}`);
+  }
   const reason = await server.finished;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

@@ -6,7 +6,7 @@
 
 import { ChatConnection } from "../lib/client/chat_connection.ts";
 import { spawnServer } from "../testing/server_process.ts";
-import type { LoadClient } from "./load_client.ts";
+import type { Receiver } from "./load_client.ts";
 
 /** One line of the results table. */
 export interface Row {
@@ -17,6 +17,8 @@ export interface Row {
 /** A server process for one scenario. */
 export interface BenchServer {
   readonly port: number;
+  /** The web front end's port, when `--http-port` was given. */
+  readonly webPort?: number;
   readonly pid: number;
   stop(): Promise<void>;
 }
@@ -39,8 +41,12 @@ export async function startServer(extra: string[] = []): Promise<BenchServer> {
     "0",
     ...extra,
   ]);
+  const webPort = extra.includes("--http-port")
+    ? Number(/:(\d+)\/$/.exec(await server.waitForLine(/web client at /))?.[1])
+    : undefined;
   return {
     port: server.port,
+    webPort,
     pid: server.child.pid,
     async stop() {
       server.child.kill("SIGTERM");
@@ -81,13 +87,19 @@ export async function inBatches<T>(
   return out;
 }
 
+/**
+ * Registrations sent at once while a scenario sets up: below the server's waiting line for new
+ * password hashes (32), which answers "busy, try again" beyond it.
+ */
+export const REGISTER_BATCH = 30;
+
 /** `count` registered, logged-in full clients named prefix0, prefix1, … */
 export async function connectUsers(
   port: number,
   count: number,
   prefix: string,
 ): Promise<ChatConnection[]> {
-  return await inBatches(count, 100, async (i) => {
+  return await inBatches(count, REGISTER_BATCH, async (i) => {
     const chat = await ChatConnection.connect({ hostname: "127.0.0.1", port });
     const reply = await chat.request(`REGISTER ${prefix}${i} pw`);
     if (reply.code !== 200) throw new Error(`REGISTER failed: ${reply.code} ${reply.text}`);
@@ -97,7 +109,7 @@ export async function connectUsers(
 
 /** Waits until the receivers have `expected` events between them, or `timeoutMs` passes. */
 export async function untilReceived(
-  receivers: readonly LoadClient[],
+  receivers: readonly Receiver[],
   expected: number,
   timeoutMs: number,
 ): Promise<number> {
@@ -112,7 +124,7 @@ export async function untilReceived(
 }
 
 /** p50 and p99 of the latencies the sampling receivers collected (and clears them). */
-export function latencyFigures(receivers: readonly LoadClient[]): Record<string, number> {
+export function latencyFigures(receivers: readonly Receiver[]): Record<string, number> {
   const sorted = receivers.flatMap((r) => r.latencies.splice(0)).sort((a, b) => a - b);
   return {
     "p50 ms": +percentile(sorted, 0.5).toFixed(1),

@@ -8,8 +8,17 @@
 const LF = 0x0a;
 const encoder = new TextEncoder();
 
+/** What the fan-out scenarios read from a receiving client, whatever it is connected over. */
+export interface Receiver {
+  /** Broadcast events received. */
+  received: number;
+  /** Latencies (ms) of sampled broadcasts. */
+  readonly latencies: number[];
+  close(): Promise<void>;
+}
+
 /** A logged-in connection that counts the events of one code (602 broadcasts by default). */
-export class LoadClient {
+export class LoadClient implements Receiver {
   readonly #conn: Deno.TcpConn;
   /** Broadcast events received. */
   received = 0;

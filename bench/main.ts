@@ -3,6 +3,7 @@
  * bench/results/). Every loop is bounded in count and time.
  *
  *   --clients 100,1000,5000  client counts for the fan-out and idle-connection runs
+ *   --ws-clients 1000     clients of the fan-out run over the web client's WebSocket
  *   --broadcasts 200      broadcasts per burst run
  *   --rate 500            broadcasts per second in the paced latency run
  *   --seconds 4           length of the paced run (and of the REGISTER flood)
@@ -11,8 +12,8 @@
  *   --attackers 200       connections in the REGISTER flood
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
- *   --scenarios LIST      which to run (default all): fanout, idle, rooms, persistence, logins,
- *                         register-flood, forum, p2p
+ *   --scenarios LIST      which to run (default all): fanout, websocket, idle, rooms, persistence,
+ *                         logins, register-flood, forum, p2p
  * @module
  */
 
@@ -29,7 +30,7 @@ import { roomThroughput } from "./scenarios/rooms.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-const ALL = "fanout,idle,rooms,persistence,logins,register-flood,forum,p2p";
+const ALL = "fanout,websocket,idle,rooms,persistence,logins,register-flood,forum,p2p";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -43,6 +44,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       clients: { type: "string", default: "100,1000,5000" },
+      "ws-clients": { type: "string", default: "1000" },
       broadcasts: { type: "string", default: "200" },
       rate: { type: "string", default: "500" },
       seconds: { type: "string", default: "4" },
@@ -77,6 +79,19 @@ if (import.meta.main) {
     await run(
       `fanout with ${n} clients`,
       () => fanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
+    );
+  }
+  for (const n of values["ws-clients"].split(",").map(Number)) {
+    await run(
+      `websocket fan-out with ${n} clients`,
+      () =>
+        fanout(
+          n,
+          Number(values.broadcasts),
+          Number(values.rate),
+          Number(values.seconds),
+          "websocket",
+        ),
     );
   }
   for (const n of clients) await run(`idle ${n} connections`, () => idleConnections(n));

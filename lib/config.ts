@@ -51,6 +51,12 @@ export interface ServerConfig {
   scryptCost: number;
   /** Print one line per command and per connection. */
   verbose: boolean;
+  /** Serve the web client and its WebSocket. */
+  http: boolean;
+  /** HTTP (or HTTPS) port of the web client; 0 lets the OS choose. */
+  httpPort: number;
+  /** Directory the web client's built files are served from. */
+  webRoot: string;
   /** The process's open-file limit, when known: `maxConnections` is lowered to fit it. */
   openFilesLimit?: number;
   /** PEM certificate chain; with `tlsKey`, the server speaks TLS only. */
@@ -81,6 +87,9 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxUploadBytes: 100 * 1024 * 1024,
   scryptCost: 1 << 14,
   verbose: true,
+  http: true,
+  httpPort: 8080,
+  webRoot: "web/dist",
 });
 
 /** Default server port for clients too. */

@@ -28,6 +28,33 @@ async function openFilesLimit(): Promise<number | undefined> {
   }
 }
 
+/**
+ * Builds the web client into web/dist before the server starts, unless the server will not serve
+ * it (`--no-http`) or is given its own files (`--web-root`). A failed build is reported and the
+ * server starts anyway: chat over TCP does not need the page.
+ */
+async function buildWebClient(args: readonly string[]): Promise<void> {
+  if (args.some((a) => a === "--no-http" || a === "--web-root" || a.startsWith("--web-root="))) {
+    return;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-read=${ROOT}web`,
+      `--allow-write=${ROOT}web/dist`,
+      `--allow-run=${Deno.execPath()}`,
+      `${ROOT}scripts/build_web.ts`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    console.error(new TextDecoder().decode(out.stderr).trim());
+    console.error("launch: The web client could not be built; the server starts without it");
+  }
+}
+
 /** The `deno` arguments that run `program` with `args`: no prompts, exactly its permissions. */
 export function launchArgs(
   program: ProgramName,
@@ -52,6 +79,7 @@ async function main([program, ...args]: string[]): Promise<number> {
   }
   const name = program as ProgramName;
   const extra: string[] = [];
+  if (name === "server") await buildWebClient(args);
   if (name === "server" && !args.some((a) => a.startsWith("--open-files-limit"))) {
     const limit = await openFilesLimit();
     if (limit !== undefined) extra.push("--open-files-limit", String(limit));

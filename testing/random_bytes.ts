@@ -6,7 +6,7 @@
 const MAX_FILL = 65536;
 
 /** `size` random bytes. */
-export function randomBytes(size: number): Uint8Array {
+export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i += MAX_FILL) crypto.getRandomValues(bytes.subarray(i, i + MAX_FILL));
   return bytes;

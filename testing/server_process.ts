@@ -30,11 +30,13 @@ export async function spawnServer(
   umask?: string,
   openFiles?: number,
 ): Promise<ServerProcess> {
+  const web = extra.some((a) => a.startsWith("--http-port"));
   const deno = [
     Deno.execPath(),
     "run",
     "--allow-net",
-    `--allow-read=${dataDir}`,
+    // The web front end, where a test asks for it, serves the built page (if there is one).
+    `--allow-read=${dataDir}${web ? `,${ROOT}web/dist` : ""}`,
     `--allow-write=${dataDir}`,
     "--allow-env=LABCHAT_ADMIN_PASSWORD",
     "server.ts",
@@ -46,6 +48,8 @@ export async function spawnServer(
     dataDir,
     "--scrypt-cost",
     "1024",
+    // The web front end only where a test asks for it, and never on the fixed port 8080.
+    ...(web ? [] : ["--no-http"]),
     ...extra,
   ];
   const limits = [

@@ -39,6 +39,8 @@ export async function startTestServer(
     scryptCost: TEST_SCRYPT_COST,
     // Tests register many users from one address; the limit has tests of its own.
     authRatePerIp: 0,
+    // No test may bind the web port 8080; web tests ask for port 0.
+    http: false,
     ...options,
   });
   let handedOver = false;

@@ -56,7 +56,7 @@ async function copyRepository(dir: string): Promise<void> {
 /** Runs a command that starts a server until it listens, then stops it with SIGTERM. */
 async function startAndStop(args: string[], cwd: string): Promise<string[]> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, "--port", "0", "--host", "127.0.0.1"],
+    args: [...args, "--port", "0", "--http-port", "0", "--host", "127.0.0.1"],
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -66,8 +66,20 @@ async function startAndStop(args: string[], cwd: string): Promise<string[]> {
   const pumps = Promise.all([output.pump(child.stdout), output.pump(child.stderr)]);
   try {
     await output.waitFor(/labchat server listening on 127\.0\.0\.1:\d+ /, 20_000);
+    if (args[0] === "task") {
+      // `deno task server` builds and serves the web client: the page a newcomer opens.
+      const url = /web client at (\S+)/.exec(await output.waitFor(/web client at /))?.[1] ?? "";
+      const page = await fetch(url);
+      const html = await page.text();
+      assertEquals(page.status, 200, `${url}: ${html}`);
+      assert(html.includes('<script type="module" src="app.js">'), html);
+    }
   } finally {
-    child.kill("SIGTERM");
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // it has ended by itself: its status and output say why
+    }
     const status = await child.status;
     await pumps;
     output.end();

@@ -4,8 +4,16 @@
  */
 
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
-import { latencyFigures, type Row, rssOf, startServer, untilReceived } from "../common.ts";
-import { LoadClient } from "../load_client.ts";
+import {
+  latencyFigures,
+  REGISTER_BATCH,
+  type Row,
+  rssOf,
+  startServer,
+  untilReceived,
+} from "../common.ts";
+import { LoadClient, type Receiver } from "../load_client.ts";
+import { WsLoadClient } from "../ws_load_client.ts";
 
 /** Sends `count` broadcasts from `sender`, pipelined (64 in flight) or paced at `rate` per second. */
 export async function broadcastMany(
@@ -29,30 +37,42 @@ export async function broadcastMany(
   await Promise.all(acks);
 }
 
+/**
+ * One sender over TCP and `n - 1` receivers over TCP or the web client's WebSocket: memory per
+ * connection, a burst of `broadcasts`, then `rate` per second for `seconds`.
+ */
 export async function fanout(
   n: number,
   broadcasts: number,
   rate: number,
   seconds: number,
+  over: "tcp" | "websocket" = "tcp",
 ): Promise<Row[]> {
   // scrypt N=2: registering thousands of users must not be what the RSS figure measures.
-  const server = await startServer(["--scrypt-cost", "2"]);
+  const server = await startServer(
+    over === "tcp" ? ["--scrypt-cost", "2"] : ["--scrypt-cost", "2", "--http-port", "0"],
+  );
+  const via = over === "tcp" ? "" : " over WebSocket";
   try {
     const baseRss = await rssOf(server.pid);
     const sender = await ChatConnection.connect({ hostname: "127.0.0.1", port: server.port });
     await sender.request("REGISTER sender pw");
-    const receivers: LoadClient[] = [];
-    for (let i = 0; i < n - 1; i += 100) {
+    const receivers: Receiver[] = [];
+    const join = (name: string, sample: boolean): Promise<Receiver> =>
+      over === "tcp"
+        ? LoadClient.register(server.port, name, sample)
+        : WsLoadClient.register(server.webPort ?? 0, name, sample);
+    for (let i = 0; i < n - 1; i += REGISTER_BATCH) {
       const batch = Array.from(
-        { length: Math.min(100, n - 1 - i) },
-        (_, j) => LoadClient.register(server.port, `u${i + j}`, i + j < 20),
+        { length: Math.min(REGISTER_BATCH, n - 1 - i) },
+        (_, j) => join(`u${i + j}`, i + j < 20),
       );
       receivers.push(...await Promise.all(batch));
     }
     await new Promise((r) => setTimeout(r, 500)); // let login notices settle
     const rss = await rssOf(server.pid);
     const rows: Row[] = [{
-      scenario: `${n} logged in (RSS high-water: each login announced to all)`,
+      scenario: `${n} logged in${via} (RSS high-water: each login announced to all)`,
       figures: {
         "server RSS MiB": +(rss / 1048576).toFixed(1),
         "RSS per connection KiB": +((rss - baseRss) / n / 1024).toFixed(2),
@@ -67,7 +87,7 @@ export async function fanout(
     let got = await untilReceived(receivers, broadcasts * receiversCount, 120_000);
     let elapsed = (performance.now() - start) / 1000;
     rows.push({
-      scenario: `broadcast burst to ${receiversCount} receivers`,
+      scenario: `broadcast burst to ${receiversCount} receivers${via}`,
       figures: {
         broadcasts,
         "deliveries/s": Math.round(got / elapsed),
@@ -85,7 +105,7 @@ export async function fanout(
     got = await untilReceived(receivers, total * receiversCount, 120_000);
     elapsed = (performance.now() - start) / 1000;
     rows.push({
-      scenario: `${rate} broadcasts/s for ${seconds} s to ${receiversCount} receivers`,
+      scenario: `${rate} broadcasts/s for ${seconds} s to ${receiversCount} receivers${via}`,
       figures: {
         "deliveries/s": Math.round(got / elapsed),
         lost: total * receiversCount - got,

@@ -89,6 +89,15 @@ interface RawTransfer {
 
 const encoder = new TextEncoder();
 
+/** A byte stream both ways: a TCP or TLS connection, or a WebSocket adapted to one. */
+export interface ByteTransport {
+  /** Reads into `buffer`; the number of bytes, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; the number written. */
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
 /**
  * One connection to a labchat server.
  *
@@ -102,7 +111,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export class ChatConnection implements AsyncDisposable {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteTransport;
   readonly #pending: ReplyWaiter[] = [];
   readonly #events: ChatEvent[] = [];
   readonly #eventWaiters: Waiter<ChatEvent | undefined>[] = [];
@@ -134,8 +143,8 @@ export class ChatConnection implements AsyncDisposable {
     return new ChatConnection(conn, options.maxLineBytes ?? 1024 * 1024);
   }
 
-  /** Wraps an open connection (TCP or TLS). */
-  constructor(conn: Deno.Conn, maxLineBytes = 1024 * 1024) {
+  /** Wraps an open connection (TCP, TLS, or a WebSocket through {@linkcode ByteTransport}). */
+  constructor(conn: ByteTransport, maxLineBytes = 1024 * 1024) {
     this.#conn = conn;
     this.#done = this.#readLoop(new LineSplitter(maxLineBytes));
   }

@@ -79,7 +79,7 @@ export function permissionsFor(program: ProgramName, args: readonly string[]): s
         flagValue(args, "tls-cert"),
         flagValue(args, "tls-key"),
         flagValue(args, "admin-password-file"),
-        flagValue(args, "web-root"),
+        flagValue(args, "web-root") ?? "web/dist",
       ];
       return [...fixed, ...allow("read", reads), ...allow("write", [data, logDir])];
     }

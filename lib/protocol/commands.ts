@@ -114,6 +114,14 @@ const COMMAND_TABLE = [
     secret: true,
   },
   {
+    name: "SESSION",
+    args: [],
+    access: "anyone",
+    summary: "Log in with the web session the browser's cookie carries (the web client, over /ws)",
+    example: "SESSION",
+    clientHidden: true,
+  },
+  {
     name: "PASSWD",
     args: [arg("old-password"), rest("new-password")],
     access: "user",
@@ -186,6 +194,13 @@ const COMMAND_TABLE = [
     access: "user",
     summary: "Stop messages, broadcasts, rooms and presence notices from a user",
     example: "BLOCK yoda",
+  },
+  {
+    name: "BLOCKED",
+    args: [],
+    access: "user",
+    summary: "The users you have blocked",
+    example: "BLOCKED",
   },
   {
     name: "UNBLOCK",

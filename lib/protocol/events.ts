@@ -176,6 +176,7 @@ export class OutboundEvent {
   /** When it happened, epoch ms (for a message kept offline: when it was sent). */
   readonly at: number;
   #line: Uint8Array | undefined;
+  #text: string | undefined;
   #other: Map<string, Uint8Array> | undefined;
 
   constructor(event: ChatEvent, at: number = Date.now()) {
@@ -183,9 +184,14 @@ export class OutboundEvent {
     this.at = at;
   }
 
-  /** The line protocol's bytes (TCP and WebSocket), encoded on first use. */
+  /** The line protocol's bytes (TCP), encoded on first use. */
   get line(): Uint8Array {
-    return this.#line ??= encodeEvent(this.event);
+    return this.#line ??= encoder.encode(this.text + "\n");
+  }
+
+  /** The event's line without its ending (a WebSocket frame carries it as text). */
+  get text(): string {
+    return this.#text ??= formatEvent(this.event).slice(0, -1);
   }
 
   /** Bytes in another format (`irc`, `irc+time`), made by `encode` on first use of that key. */

@@ -10,6 +10,7 @@ import { BlobStore } from "../store/blob_store.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { Client } from "./client.ts";
+import type { ClientHost, FrameSource } from "./client_host.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
 import type { Logger } from "./context.ts";
 import { LocalHub } from "./hub.ts";
@@ -20,6 +21,8 @@ import { logOut } from "./presence.ts";
 import { RequestPipeline } from "./request_pipeline.ts";
 import { type Clock, systemClock } from "./services/clock.ts";
 import { openServerState, type ServerState } from "./server_state.ts";
+import { StaticFiles } from "./web/static_files.ts";
+import { webHandler } from "./web/web_front_end.ts";
 
 /** How long events wait to be coalesced into one write per connection. */
 const FLUSH_DELAY_MS = 4;
@@ -80,7 +83,9 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     const listener: Deno.Listener = config.tlsCert && config.tlsKey
       ? Deno.listenTls({ ...address, cert: config.tlsCert, key: config.tlsKey })
       : Deno.listen(address);
-    return new ChatServer(listener, opened.state);
+    const files = config.http ? await StaticFiles.load(config.webRoot) : undefined;
+    if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
+    return new ChatServer(listener, opened.state, files);
   } catch (error) {
     await store.close();
     throw error;
@@ -91,7 +96,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
 export class ChatServer implements AsyncDisposable {
   /** The address the server listens on. */
   readonly addr: Deno.NetAddr;
+  /** The address of the web client and its WebSocket, when served. */
+  readonly httpAddr: Deno.NetAddr | undefined;
   readonly #listener: Deno.Listener;
+  readonly #http: Deno.HttpServer<Deno.NetAddr> | undefined;
   readonly #ctx: ServerState;
   readonly #clients = new Map<Client, Promise<void>>();
   readonly #flush = new FlushScheduler(FLUSH_DELAY_MS);
@@ -101,7 +109,8 @@ export class ChatServer implements AsyncDisposable {
   #shutdown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<string>();
 
-  constructor(listener: Deno.Listener, state: ServerState) {
+  /** @param files the web client's files; the web front end runs when they are given */
+  constructor(listener: Deno.Listener, state: ServerState, files?: StaticFiles) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#ctx = state;
@@ -109,12 +118,27 @@ export class ChatServer implements AsyncDisposable {
     const { config, clock, log } = this.#ctx;
     this.#guard = new ConnectionGuard(config);
     this.#sweeper = new IdleSweeper(() => this.#clients.keys(), config.idleTimeoutMs, clock, log);
+    const host: ClientHost = {
+      ctx: state,
+      flush: this.#flush,
+      admit: (ip) => this.#guard.admit(ip),
+      serve: (client, source) => this.#clients.set(client, this.#serveClient(client, source)),
+    };
     this.#acceptLoop = acceptLoop(
       listener,
-      (conn) => this.#admit(conn),
+      (conn) => this.#admit(conn, host),
       log,
       () => this.#ctx.shuttingDown,
     );
+    if (files) {
+      const secure = config.tlsCert !== undefined && config.tlsKey !== undefined;
+      const tls = secure ? { cert: config.tlsCert, key: config.tlsKey } : {};
+      this.#http = Deno.serve(
+        { hostname: config.hostname, port: config.httpPort, ...tls, onListen() {} },
+        webHandler({ host, files, secure }),
+      );
+      this.httpAddr = this.#http.addr;
+    }
   }
 
   /** Resolves with the reason once the server has shut down. */
@@ -127,10 +151,10 @@ export class ChatServer implements AsyncDisposable {
     return this.#clients.size;
   }
 
-  #admit(conn: Deno.Conn): void {
+  #admit(conn: Deno.Conn, host: ClientHost): void {
     const { config, log } = this.#ctx;
     const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-    const refusal = this.#guard.admit(ip);
+    const refusal = host.admit(ip);
     if (refusal !== undefined) {
       log.info(`Refused connection from ${ip}: ${refusal.slice(4).trim()}`);
       void refuse(conn, refusal);
@@ -149,19 +173,20 @@ export class ChatServer implements AsyncDisposable {
     });
     const admitted = client.current = new Client("tcp", ip, connection.port, connection);
     log.info(`Connected to ${ip}:${connection.port}`);
-    this.#clients.set(admitted, this.#serve(admitted, connection));
+    host.serve(admitted, connection);
   }
 
-  async #serve(client: Client, connection: LineConnection): Promise<void> {
+  /** A client's life, whatever carries it: its frames in order, then logout and release. */
+  async #serveClient(client: Client, source: FrameSource): Promise<void> {
     const ctx = this.#ctx;
-    const pipeline = new RequestPipeline(ctx, client, (ms) => connection.pause(ms));
+    const pipeline = new RequestPipeline(ctx, client, (ms) => source.pause(ms));
     try {
-      await connection.readFrames((frame) => pipeline.handle(frame));
+      await source.readFrames((frame) => pipeline.handle(frame));
     } catch (error) {
       ctx.log.error(`${client.label}: connection failed`, error);
     } finally {
       await logOut(ctx, client);
-      await connection.close();
+      await client.output.close();
       this.#clients.delete(client);
       this.#guard.release(client.ip);
     }
@@ -193,6 +218,7 @@ export class ChatServer implements AsyncDisposable {
     this.#flush.flush();
     await Promise.all(clients.map((c) => c.output.close(true)));
     await Promise.all(this.#clients.values());
+    await this.#http?.shutdown();
     await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
     await ctx.store.close();
     this.#finished.resolve(reason);

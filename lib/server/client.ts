@@ -9,7 +9,7 @@ import type { OutboundEvent } from "../protocol/events.ts";
 import type { Identity } from "./identity.ts";
 
 /** The front ends a client can come through. */
-export type Transport = "tcp" | "ws" | "irc";
+export type Transport = "tcp" | "ws" | "irc" | "http";
 
 /** Where a client's replies and events go; one implementation per front end. */
 export interface ClientOutput {
@@ -71,11 +71,24 @@ export class Client {
   /** Number of this login in the login history, once recorded. */
   loginNumber: number | undefined;
 
-  constructor(transport: Transport, ip: string, port: number, output: ClientOutput) {
+  /**
+   * What the transport carried to vouch for the user, if anything: the web session token of the
+   * browser's cookie. `SESSION` turns it into a login.
+   */
+  readonly credential: string | undefined;
+
+  constructor(
+    transport: Transport,
+    ip: string,
+    port: number,
+    output: ClientOutput,
+    credential?: string,
+  ) {
     this.transport = transport;
     this.ip = ip;
     this.port = port;
     this.output = output;
+    this.credential = credential;
   }
 
   /** The logged-in user, if any. */

@@ -20,6 +20,7 @@ import type { MessageService } from "./services/messages.ts";
 import type { MotdService } from "./services/motd.ts";
 import type { RoomService } from "./services/rooms.ts";
 import type { SeenService } from "./services/seen.ts";
+import type { WebSessionService } from "./services/web_sessions.ts";
 
 /** Where the server writes its log lines. */
 export interface Logger {
@@ -40,6 +41,7 @@ export interface ServerContext {
   readonly rooms: RoomService;
   readonly motd: MotdService;
   readonly forum: ForumService;
+  readonly webSessions: WebSessionService;
   /** Password hashing, shared so that logins go first. */
   readonly hashes: HashQueue;
   /** USER, LOGIN and REGISTER attempts per client address. */

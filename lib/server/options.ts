@@ -235,10 +235,25 @@ const FLAGS: readonly Flag[] = [
     1 << 30,
     (c, n) => c.openFilesLimit = n,
   ),
+  numeric(
+    "http-port",
+    "N",
+    `port of the web client and its WebSocket (default ${d.httpPort}; 0 lets the OS choose)`,
+    0,
+    65535,
+    (c, n) => c.httpPort = n,
+  ),
+  { name: "no-http", help: "do not serve the web client", apply: (_v, c) => c.http = false },
+  {
+    name: "web-root",
+    value: "DIR",
+    help: `where the built web client is (default ${d.webRoot}; deno task server builds it)`,
+    apply: (v, c) => c.webRoot = String(v),
+  },
   {
     name: "tls-cert",
     value: "F",
-    help: "serve TLS with this PEM certificate chain (with --tls-key)",
+    help: "serve TLS (and HTTPS/WSS) with this PEM certificate chain (with --tls-key)",
     apply: (v, _c, e) => e.tlsCertFile = String(v),
   },
   {

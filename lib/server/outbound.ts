@@ -7,13 +7,19 @@
 /** Largest write handed to the socket at once; queued chunks are coalesced up to it. */
 const COALESCE_BYTES = 64 * 1024;
 
+/** Something with queued output to write out (a TCP or a WebSocket connection's queue). */
+export interface Flushable {
+  /** Starts writing what is queued. */
+  kick(): void;
+}
+
 /**
  * Drains many queues on one timer, so events queued within a few milliseconds reach each socket
  * in one write (one timer for every session, not one per connection).
  */
 export class FlushScheduler {
   readonly #delayMs: number;
-  #dirty = new Set<Outbound>();
+  #dirty = new Set<Flushable>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(delayMs: number) {
@@ -21,7 +27,7 @@ export class FlushScheduler {
   }
 
   /** Asks for `outbound` to be drained at the next flush. */
-  schedule(outbound: Outbound): void {
+  schedule(outbound: Flushable): void {
     this.#dirty.add(outbound);
     this.#timer ??= setTimeout(() => this.flush(), this.#delayMs);
   }
@@ -53,7 +59,7 @@ export class WriteStalledError extends Error {
  * Queues bytes for one connection. When more than `maxBytes` wait to be written the peer is not
  * reading: `onOverflow` is called once and nothing more is queued.
  */
-export class Outbound {
+export class Outbound implements Flushable {
   readonly #sink: Writable;
   readonly #maxBytes: number;
   readonly #onOverflow: () => void;

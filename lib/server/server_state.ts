@@ -20,6 +20,7 @@ import { MessageService } from "./services/messages.ts";
 import { MotdService } from "./services/motd.ts";
 import { RoomService } from "./services/rooms.ts";
 import { SeenService } from "./services/seen.ts";
+import { WebSessionService } from "./services/web_sessions.ts";
 
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
 const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
@@ -29,6 +30,7 @@ export class ServerState implements ServerContext {
   shuttingDown = false;
   readonly locks: KeyedLock = new KeyedLock();
   readonly authRate: RateLimiter;
+  readonly webSessions: WebSessionService;
   #requestShutdown: (reason: string) => void = () => {};
 
   constructor(
@@ -47,6 +49,7 @@ export class ServerState implements ServerContext {
     readonly hashes: HashQueue,
   ) {
     this.authRate = new RateLimiter(config.authRatePerIp);
+    this.webSessions = new WebSessionService(store, accounts, clock);
   }
 
   requestShutdown(reason: string): void {

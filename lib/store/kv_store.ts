@@ -25,6 +25,7 @@ import type {
   ThreadItem,
   ThreadRecord,
   UserRecord,
+  WebSessionRecord,
 } from "./store.ts";
 
 /** File name of the database inside the data directory. */
@@ -517,6 +518,21 @@ export class KvStore implements Store {
       if (entry.value.kind === "file") blobs.add(entry.value.blob);
     }
     return blobs;
+  }
+
+  // ---- web sessions ----
+
+  async putWebSession(id: string, session: WebSessionRecord): Promise<void> {
+    const expireIn = Math.max(1000, session.expiresAt - Date.now());
+    await this.#kv.set(["web_session", id], session, { expireIn });
+  }
+
+  async getWebSession(id: string): Promise<WebSessionRecord | undefined> {
+    return (await this.#kv.get<WebSessionRecord>(["web_session", id])).value ?? undefined;
+  }
+
+  async deleteWebSession(id: string): Promise<void> {
+    await this.#kv.delete(["web_session", id]);
   }
 
   // ---- message of the day ----

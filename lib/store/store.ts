@@ -244,6 +244,22 @@ export interface MotdStore {
   setMotdCursor(index: number): Promise<void>;
 }
 
+/** A browser's login, as the web front end keeps it (the token itself is never stored). */
+export interface WebSessionRecord {
+  readonly user: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** A fingerprint of the password hash at login: a new password ends old sessions. */
+  readonly passwordMark: string;
+}
+
+/** Web sessions by the SHA-256 of their token. */
+export interface WebSessionStore {
+  putWebSession(id: string, session: WebSessionRecord): Promise<void>;
+  getWebSession(id: string): Promise<WebSessionRecord | undefined>;
+  deleteWebSession(id: string): Promise<void>;
+}
+
 /** All of the server's storage. */
 export interface Store
   extends
@@ -253,6 +269,7 @@ export interface Store
     RoomStore,
     ForumStore,
     MotdStore,
+    WebSessionStore,
     AsyncDisposable {
   close(): Promise<void>;
 }

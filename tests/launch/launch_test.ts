@@ -11,7 +11,7 @@ Deno.test("permissions are exactly the paths the flags name", () => {
   assertEquals(permissionsFor("server", ["--data", "/srv/lab", "--tls-cert", "c.pem"]), [
     "--allow-net",
     "--allow-env=LABCHAT_ADMIN_PASSWORD,LABCHAT_REDIS_PASSWORD",
-    "--allow-read=/srv/lab,c.pem",
+    "--allow-read=/srv/lab,c.pem,web/dist",
     "--allow-write=/srv/lab",
   ]);
   assertEquals(permissionsFor("server", []).filter((p) => p.startsWith("--allow-write")), [
@@ -31,7 +31,19 @@ Deno.test("deno task server runs on any --data directory, with access to that on
   const dir = await Deno.makeTempDir({ prefix: "labchat-launch-" });
   const data = join(dir, "lab data");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "server", "--data", data, "--port", "0", "--host", "127.0.0.1"],
+    args: [
+      "task",
+      "-q",
+      "server",
+      "--data",
+      data,
+      "--port",
+      "0",
+      "--http-port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ],
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",

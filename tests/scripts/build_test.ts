@@ -10,7 +10,8 @@ Deno.test("compile builds both programs for every target with least-privilege pe
     s.program === "chat-server" && s.target === "x86_64-pc-windows-msvc"
   );
   if (!server) throw new Error("no chat-server step for windows");
-  assert(server.args.includes("--allow-read=data") && server.args.includes("--allow-write=data"));
+  assert(server.args.includes("--allow-read=data,web/dist"), server.args.join(" "));
+  assert(server.args.includes("--allow-write=data"));
   assert(!server.args.some((a) => a === "-A" || a === "--allow-all"));
   assertEquals(server.args.slice(-3), [
     "--output",

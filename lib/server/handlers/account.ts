@@ -40,10 +40,52 @@ async function welcome(ctx: ServerContext, client: Client, user: UserRecord): Pr
   );
 }
 
+/**
+ * A browser's login (`POST /api/session`): the same checks, texts, lockout and rates as LOGIN
+ * and REGISTER, but it starts a web session instead of logging a connection in. Returns the
+ * session token for the cookie.
+ *
+ * @throws {ProtocolError} as LOGIN and REGISTER do.
+ */
+export function signInForWeb(
+  ctx: ServerContext,
+  ip: string,
+  name: string,
+  password: string,
+  register: boolean,
+): Promise<{ user: UserRecord; token: string }> {
+  if (!ctx.authRate.allow(ip)) {
+    throw new ProtocolError(
+      Reply.SERVER_BUSY,
+      "Too many sign-in attempts from your address; wait a moment and try again",
+    );
+  }
+  ctx.log.info(`${ip} issued ${register ? "REGISTER" : "LOGIN"} command (web)`);
+  return ctx.locks.run(`user:${foldName(name)}`, async () => {
+    const user = register
+      ? await ctx.accounts.register(name, password)
+      : await ctx.accounts.authenticate(name, password);
+    if (register) ctx.log.info(`${user.name} registered`);
+    return { user, token: await ctx.webSessions.create(user) };
+  });
+}
+
 /** Handlers of the account commands. */
 export const accountHandlers: PartialHandlers<
-  "USER" | "LOGIN" | "REGISTER" | "PASSWD" | "LOGOUT" | "QUIT" | "UDP"
+  "USER" | "LOGIN" | "REGISTER" | "SESSION" | "PASSWD" | "LOGOUT" | "QUIT" | "UDP"
 > = {
+  async SESSION(ctx, { client }) {
+    refuseIfLoggedIn(client);
+    if (client.credential === undefined) {
+      throw new ProtocolError(Reply.NOT_LOGGED_IN, "No web session on this connection");
+    }
+    const user = await ctx.webSessions.resolve(client.credential);
+    if (!user) {
+      throw new ProtocolError(Reply.NOT_LOGGED_IN, "Your web session has ended; log in again");
+    }
+    return welcome(ctx, client, user);
+  },
+
   async USER(ctx, { client }, [name]) {
     refuseIfLoggedIn(client);
     limitAuth(ctx, client);

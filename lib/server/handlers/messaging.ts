@@ -104,8 +104,17 @@ async function page<T extends StoredMessage>(
 
 /** Handlers of the messaging commands. */
 export const messagingHandlers: PartialHandlers<
-  "MSG" | "BROADCAST" | "HISTORY" | "BLOCK" | "UNBLOCK"
+  "MSG" | "BROADCAST" | "HISTORY" | "BLOCK" | "BLOCKED" | "UNBLOCK"
 > = {
+  BLOCKED(ctx, { identity }) {
+    const blocked = ctx.blocks.blockedBy(identity.name);
+    const lines = [...blocked].sort();
+    lines.push(
+      blocked.size === 0 ? "You have blocked nobody" : plural(blocked.size, "user") + " blocked",
+    );
+    return Promise.resolve(ok(lines));
+  },
+
   async MSG(ctx, { identity }, [toName, text]) {
     const from = identity.name;
     if (foldName(toName) === foldName(from)) {

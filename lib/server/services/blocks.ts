@@ -39,6 +39,11 @@ export class BlockService {
     return this.#blocked.get(blocker)?.has(user) ?? false;
   }
 
+  /** Whom `blocker` has blocked. */
+  blockedBy(blocker: string): ReadonlySet<string> {
+    return this.#blocked.get(blocker) ?? NONE;
+  }
+
   /** Who has blocked `user`. */
   blockersOf(user: string): ReadonlySet<string> {
     return this.#blockers.get(user) ?? NONE;

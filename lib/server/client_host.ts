@@ -1,0 +1,30 @@
+/**
+ * What a front end needs from the server: admission of a new connection under the caps, and a
+ * served life for its client (frames through the request pipeline, logged out and counted out
+ * when the connection ends, told about a shutdown, swept when idle).
+ * @module
+ */
+
+import type { Frame } from "../protocol/line_splitter.ts";
+import type { Client } from "./client.ts";
+import type { ServerContext } from "./context.ts";
+import type { FlushScheduler } from "./outbound.ts";
+
+/** A connection's source of request frames. */
+export interface FrameSource {
+  /** Hands frames to `onFrame` one at a time until the connection ends. */
+  readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void>;
+  /** Waits `ms`, or less if the connection closes first. */
+  pause(ms: number): Promise<void>;
+}
+
+/** The server as its front ends see it. */
+export interface ClientHost {
+  readonly ctx: ServerContext;
+  /** Coalesces writes of every connection on one timer. */
+  readonly flush: FlushScheduler;
+  /** Counts a new connection from `ip` in, or returns the reply line that refuses it. */
+  admit(ip: string): string | undefined;
+  /** Serves `client` until its connection ends; it was admitted with {@linkcode admit}. */
+  serve(client: Client, source: FrameSource): void;
+}

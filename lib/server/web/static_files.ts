@@ -1,0 +1,107 @@
+/**
+ * The web client's files, served from memory with their content types, ETags and the headers
+ * that keep a page with user text safe: a strict Content-Security-Policy (scripts, styles and
+ * connections from this server only; no inline script, no framing), nosniff, no referrer.
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { extname, join } from "node:path";
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+/** Headers every response of the web front end carries. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; "),
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+interface Asset {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly etag: string;
+  readonly type: string;
+}
+
+/** The files of one directory, loaded at start. */
+export class StaticFiles {
+  readonly #assets: ReadonlyMap<string, Asset>;
+  /** Why there is no page to serve, when there is none. */
+  readonly problem: string | undefined;
+
+  private constructor(assets: ReadonlyMap<string, Asset>, root: string, problem?: string) {
+    this.#assets = assets;
+    this.problem = problem ??
+      (assets.has("/index.html")
+        ? undefined
+        : `The web client is not built in ${root}: run deno task web (deno task server does)`);
+  }
+
+  /**
+   * Loads the files directly in `root`. A directory that is missing or that this process may not
+   * read leaves the page out (see {@linkcode problem}); chat over TCP goes on without it.
+   */
+  static async load(root: string): Promise<StaticFiles> {
+    const assets = new Map<string, Asset>();
+    try {
+      for await (const entry of Deno.readDir(root)) {
+        const type = CONTENT_TYPES[extname(entry.name)];
+        if (!entry.isFile || !type) continue;
+        const bytes = await Deno.readFile(join(root, entry.name));
+        const etag = `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 22)}"`;
+        assets.set(`/${entry.name}`, { bytes, etag, type });
+      }
+    } catch (error) {
+      if (
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ) {
+        return new StaticFiles(
+          new Map(),
+          root,
+          `The web client cannot be served: no read access to ${root}`,
+        );
+      }
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return new StaticFiles(assets, root);
+  }
+
+  /** The response for a GET or HEAD of `path`, or `undefined` when there is no such file. */
+  serve(path: string, request: Request): Response | undefined {
+    const asset = this.#assets.get(path === "/" ? "/index.html" : path);
+    if (!asset) return undefined;
+    const headers = {
+      ...SECURITY_HEADERS,
+      "content-type": asset.type,
+      etag: asset.etag,
+      // Always revalidate: a new build is picked up at once, an unchanged one costs a 304.
+      "cache-control": "no-cache",
+    };
+    if (request.headers.get("if-none-match") === asset.etag) {
+      return new Response(null, { status: 304, headers });
+    }
+    return new Response(request.method === "HEAD" ? null : asset.bytes, { headers });
+  }
+}

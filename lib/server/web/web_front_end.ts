@@ -1,0 +1,223 @@
+/**
+ * The web front end: the page and its files, the WebSocket at `/ws` that carries the line
+ * protocol, the browser's login (`/api/session`), and forum files over HTTP (`/api/files/…`),
+ * which run the same UPLOAD and DOWNLOAD handlers as TCP.
+ * @module
+ */
+
+import { Reply } from "../../protocol/codes.ts";
+import { OutboundEvent } from "../../protocol/events.ts";
+import { ProtocolError } from "../../protocol/protocol_error.ts";
+import { formatRequest } from "../../protocol/request.ts";
+import { Client } from "../client.ts";
+import type { ClientHost } from "../client_host.ts";
+import { dispatch } from "../dispatch.ts";
+import { signInForWeb } from "../handlers/account.ts";
+import { Identity } from "../identity.ts";
+import { RateLimiter } from "../rate_limiter.ts";
+import { WEB_SESSION_MS } from "../services/web_sessions.ts";
+import { HttpExchange, jsonReply } from "./http_exchange.ts";
+import { SECURITY_HEADERS, type StaticFiles } from "./static_files.ts";
+import { WsConnection } from "./ws_connection.ts";
+
+/** The cookie that carries a browser's session token. */
+export const SESSION_COOKIE = "labchat_session";
+/** Largest login request body. */
+const MAX_LOGIN_BODY = 8 * 1024;
+
+/** Settings of the web front end. */
+export interface WebFrontEndOptions {
+  readonly host: ClientHost;
+  readonly files: StaticFiles;
+  /** Served over TLS: cookies get `Secure`, and the page's origin is https. */
+  readonly secure: boolean;
+}
+
+/** The session token of a request's cookie, if any. */
+function sessionToken(request: Request): string | undefined {
+  const header = request.headers.get("cookie") ?? "";
+  for (const part of header.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === SESSION_COOKIE && /^[A-Za-z0-9_-]{20,100}$/.test(value.join("="))) {
+      return value.join("=");
+    }
+  }
+  return undefined;
+}
+
+function sessionCookie(token: string, secure: boolean, maxAge: number): string {
+  return `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${
+    secure ? "; Secure" : ""
+  }`;
+}
+
+/**
+ * Whether a request comes from this server's own page. A browser always sends Origin with a
+ * WebSocket upgrade and a POST; another site's page cannot pretend to be ours. A request without
+ * Origin is not from a browser page (a script, a test) and carries no cookie of ours to abuse.
+ */
+function fromOwnOrigin(request: Request): boolean {
+  const origin = request.headers.get("origin");
+  // The request's URL is built from Host (HTTP/1.1) or :authority (HTTP/2, which browsers
+  // speak over TLS), and its scheme from the listener.
+  return origin === null || origin === new URL(request.url).origin;
+}
+
+const text = (status: number, body: string) =>
+  new Response(body, {
+    status,
+    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" },
+  });
+
+/** The request handler of the web front end. */
+export function webHandler(
+  options: WebFrontEndOptions,
+): (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response> {
+  const { host, files, secure } = options;
+  const ctx = host.ctx;
+  const fileRate = new RateLimiter(ctx.config.connectRatePerIp);
+
+  /** Runs one request line for the session's user, answering through the HTTP response. */
+  async function throughDispatch(
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    line: () => string,
+  ): Promise<Response> {
+    const refuse = async (code: number, message: string) => {
+      await request.body?.cancel(); // an unread body must not linger
+      return jsonReply(code, message);
+    };
+    const token = sessionToken(request);
+    const user = token === undefined ? undefined : await ctx.webSessions.resolve(token);
+    if (!user) return await refuse(Reply.NOT_LOGGED_IN, "Log in first");
+    if (!fileRate.allow(info.remoteAddr.hostname)) {
+      return await refuse(Reply.SERVER_BUSY, "Too many requests from your address; slow down");
+    }
+    let requestLine: string;
+    try {
+      requestLine = line();
+    } catch (error) {
+      return await refuse(Reply.USAGE, error instanceof Error ? error.message : String(error));
+    }
+    const exchange = new HttpExchange(request.body);
+    const client = new Client("http", info.remoteAddr.hostname, info.remoteAddr.port, exchange);
+    client.signIn(new Identity(user.name, ctx.accounts.isAdmin(user), ctx.clock.now()));
+    dispatch(ctx, client, requestLine).catch((error) =>
+      ctx.log.error(`${user.name}: web file transfer failed`, error)
+    ).finally(() => exchange.discardBody());
+    return await exchange.response;
+  }
+
+  async function login(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) {
+    if (!(request.headers.get("content-type") ?? "").startsWith("application/json")) {
+      return jsonReply(Reply.USAGE, "Send JSON: { user, password, register }");
+    }
+    const body = await request.text();
+    if (body.length > MAX_LOGIN_BODY) return jsonReply(Reply.BAD_LINE, "Request too large");
+    let fields: { user?: unknown; password?: unknown; register?: unknown };
+    try {
+      fields = JSON.parse(body);
+    } catch {
+      return jsonReply(Reply.USAGE, "Send JSON: { user, password, register }");
+    }
+    const { user, password, register } = fields;
+    if (typeof user !== "string" || typeof password !== "string") {
+      return jsonReply(Reply.USAGE, "Give a user name and a password");
+    }
+    try {
+      // The same name and password rules as the line protocol's LOGIN and REGISTER.
+      formatRequest(register === true ? "REGISTER" : "LOGIN", [user, password]);
+      const signed = await signInForWeb(
+        ctx,
+        info.remoteAddr.hostname,
+        user,
+        password,
+        register === true,
+      );
+      const welcome = `Welcome to labchat, ${signed.user.name}!`;
+      return jsonReply(Reply.OK, welcome, {
+        "set-cookie": sessionCookie(signed.token, secure, WEB_SESSION_MS / 1000),
+      });
+    } catch (error) {
+      if (error instanceof ProtocolError) return jsonReply(error.code, error.message);
+      if (error instanceof TypeError) {
+        return jsonReply(Reply.INVALID_VALUE, "A user name has no spaces");
+      }
+      throw error;
+    }
+  }
+
+  function upgrade(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return text(426, "This is labchat's WebSocket: connect with a WebSocket client");
+    }
+    // Neither the request nor its connection info can be read once upgraded.
+    const { hostname: ip, port } = info.remoteAddr;
+    const refusal = host.admit(ip);
+    if (refusal !== undefined) return text(503, refusal.slice(4).trim());
+    const token = sessionToken(request);
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    const connection = new WsConnection(socket, {
+      maxLineBytes: ctx.config.maxLineBytes,
+      maxSendQueueBytes: ctx.config.maxSendQueueBytes,
+      flush: host.flush,
+      onSlowReader: (why) => {
+        ctx.log.info(`${client.label} disconnected: ${why}`);
+        if (why === "flooding") {
+          connection.event(
+            new OutboundEvent({
+              type: "disconnect",
+              text: "Disconnected: more requests at once than the server takes (flooding)",
+            }),
+          );
+        }
+        void connection.close(why === "flooding", 1000);
+      },
+    });
+    // The slow-reader callback runs later, once `client` is there.
+    const client = new Client("ws", ip, port, connection, token);
+    ctx.log.info(`Connected to ${ip}:${port} (WebSocket)`);
+    host.serve(client, connection);
+    return response;
+  }
+
+  return async (request, info) => {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    const api = path === "/ws" || path.startsWith("/api/");
+    if (api && !fromOwnOrigin(request)) {
+      ctx.log.info(`Refused a request for ${path} from origin ${request.headers.get("origin")}`);
+      return text(403, "Cross-origin requests are refused");
+    }
+    if (path === "/ws") return upgrade(request, info);
+    if (path === "/api/session" && request.method === "POST") return await login(request, info);
+    if (path === "/api/session" && request.method === "DELETE") {
+      const token = sessionToken(request);
+      if (token !== undefined) await ctx.webSessions.revoke(token);
+      return jsonReply(Reply.OK, "Logged out", { "set-cookie": sessionCookie("", secure, 0) });
+    }
+    const query = url.searchParams;
+    if (path === "/api/files/upload" && request.method === "POST") {
+      return await throughDispatch(request, info, () =>
+        formatRequest("UPLOAD", [
+          query.get("thread") ?? "",
+          query.get("name") ?? "",
+          query.get("size") ?? "",
+          query.get("sha256") ?? "",
+        ]));
+    }
+    if (path === "/api/files/download" && request.method === "GET") {
+      return await throughDispatch(
+        request,
+        info,
+        () => formatRequest("DOWNLOAD", [query.get("thread") ?? "", query.get("name") ?? ""]),
+      );
+    }
+    if (request.method === "GET" || request.method === "HEAD") {
+      const served = files.serve(path, request);
+      if (served) return served;
+      if (path === "/" && files.problem !== undefined) return text(503, files.problem);
+    }
+    return text(404, "Not found");
+  };
+}

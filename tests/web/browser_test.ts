@@ -1,0 +1,394 @@
+/**
+ * The web client in a real browser (Debian's chromium through playwright-core), against a real
+ * server, beside terminal-protocol clients over TCP.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import type { Browser, Page } from "playwright-core";
+import { uploadFile } from "../../lib/client/transfers.ts";
+import { CHROMIUM_PATH, chromiumInstalled, launchBrowser } from "../../testing/browser.ts";
+import { randomBytes } from "../../testing/random_bytes.ts";
+import { expectReply, quit, registered } from "../helpers.ts";
+import { makeCertificates } from "../tls_helpers.ts";
+import { builtWebClient, startWebServer, type WebTestServer } from "./web_helpers.ts";
+
+const haveBrowser = chromiumInstalled();
+if (!haveBrowser) {
+  if (Deno.env.get("LABCHAT_REQUIRE_BROWSER")) {
+    throw new Error(`The browser tests need chromium at ${CHROMIUM_PATH}`);
+  }
+  console.warn(`browser tests skipped: no chromium at ${CHROMIUM_PATH} (apt install chromium)`);
+}
+
+/** Browser tests keep playwright's pipes and timers across steps. */
+const browserTest = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, ignore: !haveBrowser, sanitizeOps: false, sanitizeResources: false, fn });
+
+/** A page of the web client, with what went wrong in it. */
+interface ChatPage {
+  readonly page: Page;
+  /** Uncaught errors and alert/confirm/prompt dialogs: a test expects none. */
+  readonly problems: string[];
+}
+
+/** A new browser profile (its own cookies) on the web client. */
+async function openPage(browser: Browser, web: string, width = 1000): Promise<ChatPage> {
+  const context = await browser.newContext({
+    viewport: { width, height: 720 },
+    acceptDownloads: true,
+    // The HTTPS test's certificate comes from a throwaway authority the browser does not know.
+    ignoreHTTPSErrors: web.startsWith("https:"),
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`error: ${error.message}`));
+  page.on("dialog", (dialog) => {
+    problems.push(`dialog: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  await page.goto(web);
+  return { page, problems };
+}
+
+/** Fills the login form and presses Log in or Create account. */
+async function submitLogin(page: Page, user: string, password: string, register: boolean) {
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: register ? "Create account" : "Log in" }).click();
+}
+
+/** A page logged in as a new user. */
+async function signedUp(browser: Browser, web: string, user: string): Promise<ChatPage> {
+  const chat = await openPage(browser, web);
+  await submitLogin(chat.page, user, `${user}-pw`, true);
+  await chat.page.getByText(`Logged in as ${user}`).waitFor();
+  return chat;
+}
+
+/** Sends a message in the conversation the page shows. */
+async function say(page: Page, text: string): Promise<void> {
+  await page.getByLabel(/^Message to /).fill(text);
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+}
+
+/** Waits until the shown conversation has a message with this exact text. */
+async function seeMessage(page: Page, text: string): Promise<void> {
+  await page.locator("ol.messages li .text").getByText(text, { exact: true }).waitFor();
+}
+
+const conversationButton = (page: Page, id: string) => page.locator(`nav [data-id="${id}"]`);
+const onlineUser = (page: Page, user: string) =>
+  page.getByRole("list", { name: "Users online" }).locator(".user").getByText(user, {
+    exact: true,
+  });
+
+async function withWebServer(
+  options: Parameters<typeof startWebServer>[0],
+  fn: (t: WebTestServer, browser: Browser) => Promise<void>,
+): Promise<void> {
+  await using t = await startWebServer(options, await builtWebClient());
+  await using browser = await launchBrowser();
+  await fn(t, browser);
+}
+
+browserTest(
+  "two browsers and a terminal user share broadcasts and presence; markup stays text",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const alice = await signedUp(browser, t.web, "alice");
+      await onlineUser(alice.page, "carol").waitFor();
+      await carol.waitForEvent((e) => e.type === "login" && e.user === "alice");
+
+      const bob = await signedUp(browser, t.web, "bob");
+      await onlineUser(alice.page, "bob").waitFor(); // presence appears live
+
+      await say(alice.page, "hello from alice");
+      await seeMessage(bob.page, "hello from alice");
+      assertEquals(
+        await bob.page.locator("ol.messages li").filter({ hasText: "hello from alice" })
+          .locator(".number").textContent(),
+        "#1",
+      );
+      assertEquals(await carol.waitForEvent((e) => e.type === "broadcast"), {
+        type: "broadcast",
+        from: "alice",
+        number: 1,
+        text: "hello from alice",
+      });
+
+      const markup = `<img src=x onerror=alert(1)> & <b>bold</b>`;
+      await say(bob.page, markup);
+      await seeMessage(alice.page, markup);
+      assertEquals(await alice.page.locator("ol.messages img, ol.messages b").count(), 0);
+
+      await expectReply(carol, "BROADCAST from the terminal", 200);
+      await seeMessage(alice.page, "from the terminal");
+      await seeMessage(bob.page, "from the terminal");
+
+      await bob.page.context().close();
+      await onlineUser(alice.page, "bob").waitFor({ state: "detached" }); // and disappears
+      await carol.waitForEvent((e) => e.type === "logout" && e.user === "bob");
+      assertEquals(alice.problems, []);
+      assertEquals(bob.problems, []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
+  "private messages and rooms go every way between pages and TCP, with unread counts",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const alice = await signedUp(browser, t.web, "alice");
+      const bob = await signedUp(browser, t.web, "bob");
+      await onlineUser(alice.page, "bob").waitFor();
+
+      // alice → bob from the user's menu; bob sees an unread count, then the message.
+      await alice.page.getByLabel("Actions for bob").click();
+      await alice.page.getByRole("button", { name: "Message bob" }).click();
+      await alice.page.getByRole("heading", { name: "bob" }).waitFor();
+      await say(alice.page, "psst, bob");
+      const fromAlice = conversationButton(bob.page, "@alice");
+      await bob.page.getByLabel("alice, 1 unread").waitFor();
+      assertMatch(await bob.page.title(), /^\(1\) labchat$/);
+      await fromAlice.click();
+      await seeMessage(bob.page, "psst, bob");
+      assertEquals(await bob.page.title(), "labchat");
+      await say(bob.page, "hi alice");
+      await seeMessage(alice.page, "hi alice"); // alice has the conversation open
+
+      // TCP → page and page → TCP.
+      await expectReply(carol, "MSG alice from the terminal", 200);
+      await alice.page.getByLabel("carol, 1 unread").waitFor();
+      await conversationButton(alice.page, "@carol").click();
+      await seeMessage(alice.page, "from the terminal");
+      await say(alice.page, "back to the terminal");
+      assertEquals(await carol.waitForEvent((e) => e.type === "private"), {
+        type: "private",
+        from: "alice",
+        text: "back to the terminal",
+      });
+
+      // A room of all three, said in from everywhere.
+      await alice.page.getByLabel("New conversation with").fill("bob carol");
+      await alice.page.getByRole("button", { name: "Create room" }).click();
+      await alice.page.getByRole("heading", { name: "Room 1: bob, carol" }).waitFor();
+      await say(alice.page, "room hello");
+      await carol.waitForEvent((e) => e.type === "room" && e.text === "room hello");
+      await conversationButton(bob.page, "room:1").click();
+      await seeMessage(bob.page, "room hello"); // history loaded when opened
+      await say(bob.page, "bob in the room");
+      await seeMessage(alice.page, "bob in the room");
+      await carol.waitForEvent((e) => e.type === "room" && e.text === "bob in the room");
+      await expectReply(carol, "ROOM SAY 1 carol in the room", 200);
+      await seeMessage(alice.page, "carol in the room");
+      await seeMessage(bob.page, "carol in the room");
+
+      // Messages kept while bob was away are there when he comes back.
+      await bob.page.context().close();
+      await carol.waitForEvent((e) => e.type === "logout" && e.user === "bob");
+      await expectReply(carol, "MSG bob while you were away", 200, /offline/i);
+      const back = await openPage(browser, t.web);
+      await submitLogin(back.page, "bob", "bob-pw", false);
+      await back.page.getByLabel("carol, 1 unread").waitFor();
+      await conversationButton(back.page, "@carol").click();
+      await seeMessage(back.page, "while you were away");
+      await conversationButton(back.page, "@alice").waitFor(); // earlier chats are listed
+
+      assertEquals([...alice.problems, ...back.problems], []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
+  "blocking from a user's menu stops their messages; unblocking lets them through",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const alice = await signedUp(browser, t.web, "alice");
+      await alice.page.getByLabel("Actions for carol").click();
+      await alice.page.getByRole("button", { name: "Block carol" }).click();
+      await alice.page.getByText("carol has been blocked").waitFor();
+      await expectReply(
+        carol,
+        "MSG alice are you there",
+        405,
+        "Your message could not be delivered as the recipient has blocked you",
+      );
+      await alice.page.getByRole("button", { name: "Unblock carol" }).first().click();
+      await alice.page.getByText("Has unblocked carol").waitFor();
+      await expectReply(carol, "MSG alice now?", 200);
+      await alice.page.getByLabel("carol, 1 unread").waitFor();
+      await quit(carol);
+    }),
+);
+
+browserTest(
+  "the forum in a browser: posts, edit and delete, upload and download checked by SHA-256",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const { page, problems } = await signedUp(browser, t.web, "alice");
+      await page.getByRole("button", { name: "Threads" }).click();
+      await page.getByLabel("New thread").fill("lab#1!");
+      await page.getByRole("button", { name: "Create thread" }).click();
+      await page.getByRole("heading", { name: "Thread lab#1!" }).waitFor();
+
+      const post = async (text: string) => {
+        await page.getByLabel("Post a message").fill(text);
+        await page.getByRole("button", { name: "Post", exact: true }).click();
+        await page.locator("ol.posts .text").getByText(text, { exact: true }).waitFor();
+      };
+      await post("first post");
+      await post("second post");
+      await page.getByRole("button", { name: "Edit message 1" }).click();
+      await page.getByLabel("New text of message 1").fill("first post, edited");
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.locator("ol.posts .text").getByText("first post, edited").waitFor();
+      await page.getByRole("button", { name: "Delete message 2" }).click();
+      await page.locator("ol.posts .text").getByText("second post").waitFor({ state: "detached" });
+      await expectReply(carol, "POST lab#1! carol was here", 200);
+
+      // Upload from the browser; carol downloads it over TCP, byte for byte.
+      const bytes = randomBytes(300_000);
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      await page.getByLabel("Attach a file").setInputFiles({
+        name: "results.bin",
+        mimeType: "application/octet-stream",
+        buffer: Buffer.from(bytes),
+      });
+      await page.getByRole("button", { name: "Upload" }).click();
+      await page.getByRole("list", { name: "Files" }).getByText("results.bin").waitFor();
+      const read = await expectReply(carol, "THREAD READ lab#1!", 200);
+      assertEquals(read.lines, [
+        "1 alice: first post, edited",
+        "2 carol: carol was here",
+        "alice uploaded results.bin",
+        "Thread lab#1!: 2 messages, 1 file",
+      ]);
+      assertEquals(
+        await page.getByRole("button", { name: "Edit message 2" }).count(),
+        0,
+        "only one's own posts can be edited",
+      );
+      const chunks: Uint8Array[] = [];
+      const got = await carol.download("DOWNLOAD lab#1! results.bin", {
+        write: (chunk) => {
+          chunks.push(chunk.slice());
+          return Promise.resolve();
+        },
+      });
+      assertEquals(got.code, 201);
+      assertEquals(createHash("sha256").update(Buffer.concat(chunks)).digest("hex"), sha256);
+
+      // carol uploads over TCP; the browser downloads it and checks its SHA-256.
+      const dir = await Deno.makeTempDir({ prefix: "labchat-web-forum-" });
+      try {
+        const fromCarol = randomBytes(200_000);
+        await Deno.writeFile(`${dir}/notes.dat`, fromCarol);
+        assertEquals((await uploadFile(carol, "lab#1!", `${dir}/notes.dat`)).code, 200);
+        await page.getByRole("button", { name: "Back to the threads" }).click();
+        await page.getByRole("button", { name: "lab#1!" }).click();
+        const downloading = page.waitForEvent("download");
+        await page.getByRole("button", { name: "Download notes.dat" }).click();
+        const download = await downloading;
+        assertEquals(download.suggestedFilename(), "notes.dat");
+        await download.saveAs(`${dir}/from-browser.dat`);
+        assertEquals(await Deno.readFile(`${dir}/from-browser.dat`), fromCarol);
+        await page.getByText(/notes\.dat downloaded; SHA-256 verified/).waitFor();
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+
+      await page.getByRole("button", { name: "Remove thread" }).click();
+      await page.getByRole("heading", { name: "Forum" }).waitFor();
+      await expectReply(carol, "THREAD LIST", 200, "No threads to list");
+      assertEquals(problems, []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
+  "wrong passwords show the lockout texts; the page never keeps the password",
+  () =>
+    withWebServer({ maxLoginFailures: 2 }, async (t, browser) => {
+      await quit(await registered(t.port, "dave"));
+      const { page, problems } = await openPage(browser, t.web, 360);
+      const error = page.locator("#login-error");
+      await submitLogin(page, "dave", "wrong", false);
+      await error.getByText("Invalid Password. Please try again").waitFor();
+      await submitLogin(page, "dave", "wrong", false);
+      await error.getByText(
+        "Invalid Password. Your account has been blocked. Please try again later",
+      ).waitFor();
+      await submitLogin(page, "dave", "dave-pw", false);
+      await error.getByText(
+        "Your account is blocked due to multiple login failures. Please try again later",
+      ).waitFor();
+      const scriptVisible = await page.evaluate("document.cookie");
+      assertEquals(scriptVisible, "", "no session cookie readable by scripts");
+      assertEquals(problems, []);
+    }),
+);
+
+browserTest(
+  "the page reconnects by itself when the server restarts, and keeps its session",
+  async () => {
+    const first = await startWebServer({}, await builtWebClient());
+    await using browser = await launchBrowser();
+    const { page, problems } = await signedUp(browser, first.web, "alice");
+    await say(page, "before the restart");
+    await seeMessage(page, "before the restart");
+    await using t = await first.restartWeb();
+    await page.getByText("Connected again.").waitFor({ timeout: 20_000 });
+    const carol = await registered(t.port, "carol");
+    await onlineUser(page, "carol").waitFor();
+    await seeMessage(page, "before the restart"); // history reloaded
+    await say(page, "after the restart");
+    assertEquals(await carol.waitForEvent((e) => e.type === "broadcast"), {
+      type: "broadcast",
+      from: "alice",
+      number: 2,
+      text: "after the restart",
+    });
+    assert(problems.every((p) => !p.startsWith("dialog")), problems.join("\n"));
+    await quit(carol);
+  },
+);
+
+browserTest(
+  "an idle page is logged out with the server's notice, and does not reconnect",
+  () =>
+    withWebServer({ idleTimeoutMs: 1500 }, async (t, browser) => {
+      const { page, problems } = await signedUp(browser, t.web, "alice");
+      await page.locator("#login-error").getByText(/after .* of inactivity/).waitFor();
+      await page.waitForTimeout(1500);
+      assertEquals(await page.getByText("Logged in as").count(), 0, "stays logged out");
+      assertEquals(problems, []);
+    }),
+);
+
+browserTest("over HTTPS the cookie is Secure and the chat runs over WSS", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-web-tls-" });
+  try {
+    const certs = await makeCertificates(dir);
+    await withWebServer({ tlsCert: certs.cert, tlsKey: certs.key }, async (t, browser) => {
+      assertMatch(t.web, /^https:/);
+      const alice = await signedUp(browser, t.web, "alice");
+      const [cookie] = await alice.page.context().cookies();
+      assertEquals(
+        [cookie.name, cookie.secure, cookie.httpOnly, cookie.sameSite],
+        ["labchat_session", true, true, "Strict"],
+      );
+      const bob = await signedUp(browser, t.web, "bob");
+      await say(bob.page, "over wss");
+      await seeMessage(alice.page, "over wss");
+      assertEquals([...alice.problems, ...bob.problems], []);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

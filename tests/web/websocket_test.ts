@@ -1,0 +1,204 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { createHash } from "node:crypto";
+import { ChatConnection } from "../../lib/client/chat_connection.ts";
+import { WebSocketTransport } from "../../lib/client/websocket_transport.ts";
+import type { ChatServerOptions } from "../../lib/server/chat_server.ts";
+import { expectReply, quit, registered } from "../helpers.ts";
+import { startWebServer } from "./web_helpers.ts";
+import { must } from "../../testing/must.ts";
+import { randomBytes } from "../../testing/random_bytes.ts";
+
+const webServer = (options: ChatServerOptions = {}) => startWebServer(options);
+
+/** A protocol client over the server's WebSocket, as the page makes one. */
+async function wsClient(web: string): Promise<ChatConnection> {
+  return new ChatConnection(await WebSocketTransport.open(`${web.replace("http", "ws")}/ws`));
+}
+
+/** The session cookie a login sets, as a Cookie header value. */
+async function login(web: string, user: string, password: string, register = false) {
+  const response = await fetch(`${web}/api/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: web },
+    body: JSON.stringify({ user, password, register }),
+  });
+  const body = await response.json();
+  const cookie = response.headers.get("set-cookie") ?? "";
+  return { status: response.status, body, cookie, session: cookie.split(";")[0] };
+}
+
+Deno.test("the WebSocket carries the same protocol as TCP: WebSocket and TCP users talk both ways", async () => {
+  await using t = await webServer();
+  const tcp = await registered(t.port, "tcpuser");
+  const ws = await wsClient(t.web);
+  await expectReply(ws, "REGISTER webuser pw", 200, "Welcome to labchat, webuser!");
+  await tcp.waitForEvent((e) => e.type === "login" && e.user === "webuser");
+  await expectReply(ws, "BROADCAST hello from the web", 200);
+  assertEquals(
+    await tcp.waitForEvent((e) => e.type === "broadcast"),
+    { type: "broadcast", from: "webuser", number: 1, text: "hello from the web" },
+  );
+  await expectReply(tcp, "MSG webuser hi back", 200, "Message sent to webuser");
+  assertEquals(await ws.waitForEvent((e) => e.type === "private"), {
+    type: "private",
+    from: "tcpuser",
+    text: "hi back",
+  });
+  await expectReply(ws, "ROOM CREATE tcpuser", 200, /room ID: 1/);
+  await expectReply(tcp, "ROOM SAY 1 in the room", 200);
+  await ws.waitForEvent((e) => e.type === "room" && e.text === "in the room");
+  const help = await expectReply(ws, "HELP", 200);
+  assert(help.lines.length > 20, "multi-line replies come through whole");
+  await quit(ws);
+  await tcp.waitForEvent((e) => e.type === "logout" && e.user === "webuser");
+  await quit(tcp);
+});
+
+Deno.test("a WebSocket upgrade from another origin is refused", async () => {
+  await using t = await webServer();
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: must(t.server.httpAddr, "web").port,
+  });
+  await conn.write(new TextEncoder().encode(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${
+      must(t.server.httpAddr, "web").port
+    }\r\nUpgrade: websocket\r\n` +
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+      "Sec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n\r\n",
+  ));
+  const buffer = new Uint8Array(1024);
+  const n = must(await conn.read(buffer), "an answer");
+  conn.close();
+  assertMatch(new TextDecoder().decode(buffer.subarray(0, n)), /^HTTP\/1\.1 403 /);
+  const crossLogin = await fetch(`${t.web}/api/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: "https://evil.example" },
+    body: JSON.stringify({ user: "x", password: "y" }),
+  });
+  assertEquals(crossLogin.status, 403);
+  await crossLogin.body?.cancel();
+});
+
+Deno.test("WebSocket frames have TCP's limits: oversized and control characters refused, floods cut", async () => {
+  await using t = await webServer({ maxLineBytes: 1024, requestRate: 20, floodLimitMs: 500 });
+  const ws = await wsClient(t.web);
+  const transport = ws as unknown as { writeRaw(b: Uint8Array): Promise<void> };
+  await transport.writeRaw(new TextEncoder().encode("x".repeat(5000) + "\n"));
+  assertEquals(await ws.waitForEvent(() => true), {
+    type: "unknown",
+    code: 407,
+    text: "Cannot read request: line is longer than 1024 bytes",
+  });
+  await transport.writeRaw(new TextEncoder().encode("WHO \u001b[2J\n"));
+  assertMatch(
+    (await ws.waitForEvent(() => true) as { text: string }).text,
+    /control characters/,
+  );
+  await expectReply(ws, "WHO", 200, "0 users online");
+  // Hundreds of requests at once: paced, then dropped as a flood, with the reason.
+  await transport.writeRaw(new TextEncoder().encode("WHO\n".repeat(400)));
+  const cut = await ws.waitForEvent((e) => e.type === "disconnect", 10_000);
+  assertMatch((cut as { text: string }).text, /flooding/);
+  await ws.done;
+});
+
+Deno.test("the browser's login sets an HttpOnly SameSite=Strict cookie; SESSION logs the socket in", async () => {
+  await using t = await webServer({ maxLoginFailures: 2 });
+  const made = await login(t.web, "yoda", "wise", true);
+  assertEquals([made.status, made.body], [200, { code: 200, text: "Welcome to labchat, yoda!" }]);
+  assertMatch(
+    made.cookie,
+    /^labchat_session=[A-Za-z0-9_-]{40,}; HttpOnly; SameSite=Strict; Path=\//,
+  );
+  const wrong = await login(t.web, "yoda", "bad");
+  assertEquals([wrong.status, wrong.body.text], [401, "Invalid Password. Please try again"]);
+  const blocked = await login(t.web, "yoda", "bad");
+  assertEquals(blocked.body, {
+    code: 411,
+    text: "Invalid Password. Your account has been blocked. Please try again later",
+  });
+  assertEquals(
+    (await login(t.web, "yoda", "wise")).body.text,
+    "Your account is blocked due to multiple login failures. Please try again later",
+  );
+  // The session from before the lockout still works on a socket that carries it.
+  const socket = new WebSocket(`${t.web.replace("http", "ws")}/ws`, {
+    headers: { cookie: made.session },
+  } as unknown as string[]);
+  const ws = await new Promise<ChatConnection>((resolve) => {
+    socket.onopen = () => resolve(new ChatConnection(wrapOpen(socket)));
+  });
+  await expectReply(ws, "SESSION", 200, "Welcome to labchat, yoda!");
+  await expectReply(ws, "WHO", 200, "1 user online");
+  await quit(ws);
+  const anonymous = await wsClient(t.web);
+  await expectReply(anonymous, "SESSION", 401, "No web session on this connection");
+  await anonymous.close();
+  const out = await fetch(`${t.web}/api/session`, {
+    method: "DELETE",
+    headers: { cookie: made.session, origin: t.web },
+  });
+  assertMatch(out.headers.get("set-cookie") ?? "", /Max-Age=0/);
+  await out.body?.cancel();
+});
+
+/** A WebSocket already open, as a transport (Deno's WebSocket takes a cookie header). */
+function wrapOpen(socket: WebSocket): WebSocketTransport {
+  return WebSocketTransport.adopt(socket);
+}
+
+Deno.test("forum files over HTTP need the session and are checked with SHA-256 as over TCP", async () => {
+  await using t = await webServer();
+  const { session } = await login(t.web, "mike", "pw", true);
+  const tcp = await registered(t.port, "lang");
+  await expectReply(tcp, "THREAD CREATE a", 200);
+  const bytes = randomBytes(100_000);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const upload = (cookie: string, hash: string) =>
+    fetch(`${t.web}/api/files/upload?thread=a&name=web.bin&size=${bytes.length}&sha256=${hash}`, {
+      method: "POST",
+      headers: { cookie, origin: t.web },
+      body: bytes,
+    });
+  const anonymous = await upload("", sha256);
+  assertEquals(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  const damaged = await upload(session, "0".repeat(64));
+  assertEquals([damaged.status, (await damaged.json()).code], [422, 416]);
+  const ok = await upload(session, sha256);
+  assertEquals(await ok.json(), { code: 200, text: "mike uploaded file web.bin to a thread" });
+  await expectReply(tcp, "THREAD READ a", 200, "Thread a: 0 messages, 1 file");
+  const download = await fetch(`${t.web}/api/files/download?thread=a&name=web.bin`, {
+    headers: { cookie: session },
+  });
+  assertEquals(download.headers.get("x-labchat-sha256"), sha256);
+  assertEquals(new Uint8Array(await download.arrayBuffer()), bytes);
+  const missing = await fetch(`${t.web}/api/files/download?thread=a&name=nope.bin`, {
+    headers: { cookie: session },
+  });
+  assertEquals([missing.status, await missing.json()], [404, {
+    code: 404,
+    text: "File does not exist in Thread a",
+  }]);
+  await quit(tcp);
+});
+
+Deno.test("the page is served with its content type, an ETag and a strict Content-Security-Policy", async () => {
+  await using t = await webServer();
+  const page = await fetch(`${t.web}/`);
+  assertEquals(page.headers.get("content-type"), "text/html; charset=utf-8");
+  const csp = page.headers.get("content-security-policy") ?? "";
+  assertMatch(csp, /default-src 'none'/);
+  assertMatch(csp, /script-src 'self'/);
+  assert(!csp.includes("unsafe-inline"), csp);
+  assertEquals(page.headers.get("x-content-type-options"), "nosniff");
+  const etag = must(page.headers.get("etag"), "an ETag");
+  await page.body?.cancel();
+  const again = await fetch(`${t.web}/`, { headers: { "if-none-match": etag } });
+  assertEquals(again.status, 304);
+  await again.body?.cancel();
+  const missing = await fetch(`${t.web}/../data/labchat.kv`);
+  assertEquals(missing.status, 404);
+  await missing.body?.cancel();
+});

@@ -1,0 +1,773 @@
+/// <reference lib="dom" />
+/**
+ * The web client: login, conversations (everyone, private chats, rooms), who is online, the
+ * forum, notices, and reconnecting when the server comes back. It speaks the line protocol over
+ * the WebSocket through the same `ChatConnection` the terminal client uses.
+ * @module
+ */
+
+import { ChatConnection, type ChatReply } from "../lib/client/chat_connection.ts";
+import { WebSocketTransport } from "../lib/client/websocket_transport.ts";
+import type { ChatEvent } from "../lib/protocol/events.ts";
+import { formatRequest } from "../lib/protocol/request.ts";
+import { downloadFile, signIn, signOut, uploadFile } from "./api.ts";
+import { append, button, h, replace, syncChildren } from "./dom.ts";
+import {
+  BROADCAST_ID,
+  ChatModel,
+  type Conversation,
+  parseBroadcastNumber,
+  parseRoomCreated,
+  parseRoomLine,
+  parseThread,
+  type ThreadFile,
+  type ThreadPost,
+} from "./model.ts";
+
+/** Waits before reconnecting, in seconds, after each failed try. */
+const BACKOFF_S = [1, 2, 4, 8, 15, 30];
+
+type View = { kind: "conversation"; id: string } | { kind: "forum" } | {
+  kind: "thread";
+  name: string;
+};
+
+/** The whole page. */
+export class WebApp {
+  readonly #root: HTMLElement;
+  readonly #model = new ChatModel();
+  #chat: ChatConnection | undefined;
+  #view: View = { kind: "conversation", id: BROADCAST_ID };
+  /** Set when the user logs out or the server says the session is over: do not reconnect. */
+  #stopped = false;
+  #retry = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #notice = h("div", { id: "notice", role: "status", "aria-live": "polite" });
+  readonly #nav = h("nav", { "aria-label": "Conversations and people" });
+  readonly #main = h("main", { id: "view", tabindex: "-1" });
+  readonly #conversationList = h("ul", {
+    class: "conversations",
+    "aria-labelledby": "conversations-title",
+  });
+  readonly #conversationItems = new Map<
+    string,
+    { li: HTMLLIElement; open: HTMLButtonElement; badge: HTMLSpanElement }
+  >();
+  readonly #onlineList = h("ul", { class: "online", "aria-label": "Users online" });
+  readonly #nobodyOnline = h("li", { class: "muted" }, "Nobody else is online");
+  readonly #userItems = new Map<string, { li: HTMLLIElement; blocked: boolean }>();
+  readonly #blockedSection = h("div", {});
+  readonly #forumButton = button("Threads", () => void this.#open({ kind: "forum" }));
+
+  constructor(root: HTMLElement) {
+    this.#root = root;
+  }
+
+  /** Starts: resume a web session if the browser has one, else show the login. */
+  async start(): Promise<void> {
+    const outcome = await this.#connect();
+    if (outcome !== "connected") this.#showLogin();
+  }
+
+  // ---- connection ----
+
+  /**
+   * Opens the WebSocket and resumes the browser's session. `unreachable` schedules another try;
+   * otherwise the server's reason why there is no session to resume.
+   */
+  async #connect(): Promise<"connected" | "unreachable" | { refused: string }> {
+    for (let attempt = 0;; attempt++) {
+      let chat: ChatConnection;
+      try {
+        const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+        chat = new ChatConnection(await WebSocketTransport.open(url));
+      } catch {
+        this.#scheduleReconnect();
+        return "unreachable";
+      }
+      const reply = await chat.request("SESSION").catch(() => undefined);
+      if (reply?.ok) {
+        this.#started(chat, reply.text);
+        await this.#loadState();
+        return "connected";
+      }
+      await chat.close();
+      if (!reply) {
+        this.#scheduleReconnect();
+        return "unreachable";
+      }
+      // A page reloaded a moment ago may still be logged in until the server sees it close.
+      if (reply.code !== 409 || attempt >= 2) return { refused: reply.text };
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  #started(chat: ChatConnection, welcome: string): void {
+    this.#chat = chat;
+    this.#retry = 0;
+    this.#stopped = false;
+    const me = /^Welcome to labchat, (\S+?)!/.exec(welcome)?.[1] ?? "";
+    this.#model.reset(me);
+    this.#showChat();
+    void this.#pump(chat);
+  }
+
+  async #pump(chat: ChatConnection): Promise<void> {
+    for await (const event of chat.events()) this.#onEvent(event);
+    if (this.#chat === chat) {
+      this.#chat = undefined;
+      if (!this.#stopped) this.#scheduleReconnect();
+    }
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped) return; // on the login page: the user tries again
+    const seconds = BACKOFF_S[Math.min(this.#retry, BACKOFF_S.length - 1)];
+    this.#retry++;
+    this.#say(`Connection to the server lost. Reconnecting in ${seconds} s…`, "warning");
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(async () => {
+      if (this.#stopped) return;
+      const outcome = await this.#connect();
+      if (outcome === "connected") this.#say("Connected again.", "info");
+      else if (outcome !== "unreachable") this.#showLogin(outcome.refused);
+    }, seconds * 1000);
+  }
+
+  async #request(line: string): Promise<ChatReply | undefined> {
+    const chat = this.#chat;
+    if (!chat) {
+      this.#say("Not connected to the server.", "warning");
+      return undefined;
+    }
+    try {
+      return await chat.request(line);
+    } catch {
+      return undefined; // the connection dropped: the pump reconnects
+    }
+  }
+
+  /** What is known at login: who is online, rooms, blocks; then the open conversation. */
+  async #loadState(): Promise<void> {
+    const [who, rooms, blocked, privates] = [
+      await this.#request("WHO"),
+      await this.#request("ROOM LIST"),
+      await this.#request("BLOCKED"),
+      await this.#request("HISTORY p"),
+    ];
+    if (who?.ok) this.#model.setOnline(who.lines);
+    if (privates?.ok) this.#model.addPrivateChats(privates.lines);
+    for (const line of rooms?.lines ?? []) {
+      const room = parseRoomLine(line);
+      if (room) this.#model.addRoom(room.id, room.members);
+    }
+    for (const line of blocked?.ok ? blocked.lines.slice(0, -1) : []) this.#model.blocked.add(line);
+    this.#renderNav();
+    await this.#open(
+      this.#view.kind === "conversation" ? this.#view : { kind: "conversation", id: BROADCAST_ID },
+    );
+  }
+
+  #onEvent(event: ChatEvent): void {
+    switch (event.type) {
+      case "shutdown":
+        this.#say("The server is shutting down. The page reconnects when it is back.", "warning");
+        return;
+      case "idle":
+        this.#stopped = true;
+        this.#showLogin(event.text);
+        return;
+      case "disconnect":
+        this.#stopped = true;
+        this.#showLogin(event.text);
+        return;
+      case "peer":
+        return; // peer-to-peer needs the terminal client
+    }
+    const shown = this.#view.kind === "conversation" ? this.#view.id : undefined;
+    const conversation = this.#model.apply(event, shown);
+    if (conversation && conversation.id === shown) this.#appendMessage(conversation);
+    this.#renderNav();
+  }
+
+  // ---- login ----
+
+  #showLogin(reason?: string): void {
+    clearTimeout(this.#retryTimer);
+    this.#stopped = true;
+    const user = h("input", {
+      id: "login-user",
+      name: "username",
+      autocomplete: "username",
+      required: true,
+      spellcheck: "false",
+    });
+    const password = h("input", {
+      id: "login-password",
+      name: "password",
+      type: "password",
+      autocomplete: "current-password",
+      required: true,
+    });
+    const error = h("p", { id: "login-error", role: "alert", class: "error" }, reason ?? "");
+    const submit = async (register: boolean) => {
+      if (!user.value || !password.value) {
+        error.textContent = "Give a user name and a password.";
+        return;
+      }
+      error.textContent = "";
+      const answer = await signIn(user.value.trim(), password.value, register);
+      if (answer.code !== 200) {
+        error.textContent = answer.text;
+        password.select();
+        return;
+      }
+      password.value = "";
+      const outcome = await this.#connect();
+      if (outcome === "unreachable") error.textContent = "Cannot reach the server; try again";
+      else if (outcome !== "connected") error.textContent = outcome.refused;
+    };
+    const form = h(
+      "form",
+      { class: "login", "aria-labelledby": "login-title" },
+      h("h1", { id: "login-title" }, "labchat"),
+      h("p", {}, "Log in, or create an account."),
+      h("label", { for: "login-user" }, "Username"),
+      user,
+      h("label", { for: "login-password" }, "Password"),
+      password,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "submit" }, "Log in"),
+        button("Create account", () => void submit(true)),
+      ),
+      error,
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void submit(false);
+    });
+    replace(this.#root, form);
+    document.title = "labchat";
+    user.focus();
+  }
+
+  // ---- the chat ----
+
+  #showChat(): void {
+    const motd = button("Message of the day", async () => {
+      const reply = await this.#request("MOTD");
+      if (reply) this.#say(reply.ok ? `Message of the day: ${reply.text}` : reply.text, "info");
+    });
+    const logout = button("Log out", async () => {
+      this.#stopped = true;
+      await this.#request("LOGOUT");
+      await this.#chat?.close();
+      this.#chat = undefined;
+      await signOut();
+      this.#showLogin("You have logged out.");
+    });
+    replace(
+      this.#root,
+      h(
+        "header",
+        {},
+        h("h1", {}, "labchat"),
+        h("span", { class: "me" }, "Logged in as ", h("strong", {}, this.#model.me)),
+        h("div", { class: "actions" }, motd, logout),
+      ),
+      this.#notice,
+      h("div", { class: "layout" }, this.#nav, this.#main),
+    );
+    this.#buildNav();
+  }
+
+  #say(text: string, kind: "info" | "warning" | "error"): void {
+    replace(this.#notice, text ? h("p", { class: kind }, text) : undefined);
+  }
+
+  /** Builds the navigation once per login; {@linkcode #renderNav} keeps it up to date. */
+  #buildNav(): void {
+    this.#conversationItems.clear();
+    this.#userItems.clear();
+    replace(
+      this.#nav,
+      h("h2", { id: "conversations-title" }, "Conversations"),
+      this.#conversationList,
+      this.#newConversationForm(),
+      h("h2", { id: "online-title" }, "Online"),
+      this.#onlineList,
+      this.#blockedSection,
+      h("h2", {}, "Forum"),
+      this.#forumButton,
+    );
+  }
+
+  /**
+   * Updates the navigation in place: elements that stay are kept, so the focus, a half-typed
+   * name and an open menu survive the events that arrive meanwhile.
+   */
+  #renderNav(): void {
+    const model = this.#model;
+    const shown = this.#view.kind === "conversation" ? this.#view.id : undefined;
+    syncChildren(
+      this.#conversationList,
+      [...model.conversations.values()].map((c) => this.#conversationItem(c, c.id === shown)),
+    );
+    const online = [...model.online.keys()].filter((u) => u !== model.me).sort();
+    for (const user of this.#userItems.keys()) {
+      if (!model.online.has(user)) this.#userItems.delete(user);
+    }
+    syncChildren(
+      this.#onlineList,
+      online.length === 0 ? [this.#nobodyOnline] : online.map((user) => this.#userItem(user)),
+    );
+    const blocked = [...model.blocked].sort();
+    replace(
+      this.#blockedSection,
+      ...(blocked.length === 0 ? [] : [
+        h("h2", {}, "Blocked"),
+        h(
+          "ul",
+          { class: "blocked", "aria-label": "Users you blocked" },
+          ...blocked.map((user) =>
+            h(
+              "li",
+              {},
+              h("span", { class: "user" }, user),
+              button("Unblock", () => void this.#setBlocked(user, false), {
+                "aria-label": `Unblock ${user}`,
+              }),
+            )
+          ),
+        ),
+      ]),
+    );
+    if (this.#view.kind === "conversation") this.#forumButton.removeAttribute("aria-current");
+    else this.#forumButton.setAttribute("aria-current", "page");
+    const unread = model.unread;
+    document.title = unread > 0 ? `(${unread}) labchat` : "labchat";
+  }
+
+  /** The navigation entry of a conversation, kept and updated. */
+  #conversationItem(c: Conversation, current: boolean): HTMLLIElement {
+    let item = this.#conversationItems.get(c.id);
+    if (!item) {
+      const open = button("", () => void this.#open({ kind: "conversation", id: c.id }), {
+        "data-id": c.id,
+      });
+      const badge = h("span", { class: "unread", "aria-hidden": "true" });
+      item = { li: h("li", {}, open, badge), open, badge };
+      this.#conversationItems.set(c.id, item);
+    }
+    const mark = c.kind === "broadcast" ? "#" : c.kind === "room" ? "⌂" : "@";
+    item.open.textContent = `${mark} ${c.title}`;
+    item.open.setAttribute("aria-label", c.unread > 0 ? `${c.title}, ${c.unread} unread` : c.title);
+    if (current) item.open.setAttribute("aria-current", "page");
+    else item.open.removeAttribute("aria-current");
+    item.badge.textContent = c.unread > 0 ? String(c.unread) : "";
+    item.badge.hidden = c.unread === 0;
+    return item.li;
+  }
+
+  /** An online user, with a menu: send a message, block or unblock. */
+  #userItem(user: string): HTMLLIElement {
+    const blocked = this.#model.blocked.has(user);
+    const kept = this.#userItems.get(user);
+    if (kept && kept.blocked === blocked) return kept.li;
+    const menu = h(
+      "details",
+      { class: "menu" },
+      h("summary", { "aria-label": `Actions for ${user}` }, "⋯"),
+      button(`Message ${user}`, () => {
+        menu.open = false;
+        this.#model.conversation("private", user);
+        void this.#open({ kind: "conversation", id: `@${user}` });
+      }),
+      button(blocked ? `Unblock ${user}` : `Block ${user}`, () => {
+        menu.open = false;
+        void this.#setBlocked(user, !blocked);
+      }),
+    );
+    const li = h("li", {}, h("span", { class: "user" }, user, blocked ? " (blocked)" : ""), menu);
+    this.#userItems.set(user, { li, blocked });
+    return li;
+  }
+
+  /** Blocks or unblocks a user, and says how it went. */
+  async #setBlocked(user: string, block: boolean): Promise<void> {
+    const reply = await this.#request(formatRequest(block ? "BLOCK" : "UNBLOCK", [user]));
+    if (!reply) return;
+    if (reply.ok) block ? this.#model.blocked.add(user) : this.#model.blocked.delete(user);
+    this.#say(reply.text, reply.ok ? "info" : "error");
+    this.#renderNav();
+  }
+
+  /** Starts a private chat (with anyone, online or not) or creates a room. */
+  #newConversationForm(): HTMLElement {
+    const names = h("input", {
+      id: "new-conversation",
+      placeholder: "user names",
+      autocomplete: "off",
+      spellcheck: "false",
+    });
+    const form = h(
+      "form",
+      { class: "new-room" },
+      h("label", { for: "new-conversation" }, "New conversation with"),
+      names,
+      h("button", { type: "submit", value: "private" }, "Message"),
+      h("button", { type: "submit", value: "room" }, "Create room"),
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const wanted = names.value.trim().split(/\s+/).filter((n) => n !== "");
+      if (wanted.length === 0) return;
+      const submitter = (e as SubmitEvent).submitter as HTMLButtonElement | null;
+      if (submitter?.value === "private") {
+        if (wanted.length > 1) {
+          this.#say("A private chat is with one user; create a room for several", "error");
+          return;
+        }
+        names.value = "";
+        this.#model.conversation("private", wanted[0]);
+        await this.#open({ kind: "conversation", id: `@${wanted[0]}` });
+        return;
+      }
+      const reply = await this.#request(formatRequest("ROOM CREATE", [wanted.join(" ")]));
+      if (!reply) return;
+      const room = reply.ok ? parseRoomCreated(reply.text) : undefined;
+      if (!room) {
+        this.#say(reply.text, "error");
+        return;
+      }
+      names.value = "";
+      const conversation = this.#model.addRoom(room.id, room.members);
+      await this.#open({ kind: "conversation", id: conversation.id });
+    });
+    return form;
+  }
+
+  // ---- views ----
+
+  async #open(view: View): Promise<void> {
+    this.#view = view;
+    if (view.kind === "forum") await this.#showForum();
+    else if (view.kind === "thread") await this.#showThread(view.name);
+    else await this.#showConversation(view.id);
+    this.#renderNav();
+  }
+
+  async #showConversation(id: string): Promise<void> {
+    const conversation = this.#model.conversations.get(id) ??
+      this.#model.conversation("broadcast", "");
+    conversation.unread = 0;
+    const input = h("input", {
+      id: "message-input",
+      autocomplete: "off",
+      maxlength: 4000,
+      "aria-describedby": "message-error",
+    });
+    const error = h("p", { id: "message-error", role: "alert", class: "error" });
+    const form = h(
+      "form",
+      { class: "compose" },
+      h(
+        "label",
+        { for: "message-input", class: "visually-hidden" },
+        `Message to ${conversation.title}`,
+      ),
+      input,
+      h("button", { type: "submit" }, "Send"),
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      error.textContent = "";
+      await this.#send(conversation, text, error);
+      input.value = "";
+    });
+    const other = conversation.kind === "private" ? conversation.target : undefined;
+    const blocked = other !== undefined && this.#model.blocked.has(other);
+    const list = h("ol", {
+      class: "messages",
+      "aria-labelledby": "conversation-title",
+      "aria-live": "polite",
+      "aria-relevant": "additions",
+    }, ...conversation.messages.map((m) => this.#messageItem(m)));
+    replace(
+      this.#main,
+      h(
+        "div",
+        { class: "title" },
+        h("h2", { id: "conversation-title" }, conversation.title),
+        other === undefined ? undefined : button(
+          blocked ? `Unblock ${other}` : `Block ${other}`,
+          async () => {
+            await this.#setBlocked(other, !blocked);
+            await this.#open({ kind: "conversation", id: conversation.id });
+          },
+        ),
+      ),
+      list,
+      form,
+      error,
+    );
+    this.#scrollDown();
+    input.focus();
+    if (conversation.loaded) return;
+    // The view is there at once; its history fills in when it arrives.
+    const target = conversation.kind === "broadcast" ? "b" : conversation.target;
+    const reply = await this.#request(formatRequest("HISTORY", [target]));
+    if (!reply?.ok) return;
+    this.#model.setHistory(conversation, reply.lines);
+    if (!list.isConnected) return; // the user has moved on
+    replace(list, ...conversation.messages.map((m) => this.#messageItem(m)));
+    this.#scrollDown();
+  }
+
+  async #send(conversation: Conversation, text: string, error: HTMLElement): Promise<void> {
+    let line: string;
+    try {
+      line = conversation.kind === "broadcast"
+        ? formatRequest("BROADCAST", [text])
+        : conversation.kind === "private"
+        ? formatRequest("MSG", [conversation.target, text])
+        : formatRequest("ROOM SAY", [conversation.target, text]);
+    } catch (e) {
+      error.textContent = e instanceof Error ? e.message : String(e);
+      return;
+    }
+    const reply = await this.#request(line);
+    if (!reply) return;
+    if (!reply.ok) {
+      error.textContent = reply.text;
+      return;
+    }
+    if (reply.code === 202) error.textContent = reply.text.replace(/^.*?\.\s/, "");
+    const number = conversation.kind === "broadcast" ? parseBroadcastNumber(reply.text) : undefined;
+    this.#model.addMessage(conversation, { number, from: this.#model.me, text }, conversation.id);
+    this.#appendMessage(conversation);
+  }
+
+  #messageItem(m: Conversation["messages"][number]): HTMLLIElement {
+    return h(
+      "li",
+      { class: m.from === this.#model.me ? "mine" : undefined },
+      m.number !== undefined ? h("span", { class: "number" }, `#${m.number}`) : undefined,
+      h("span", { class: "from" }, m.from),
+      m.time ? h("time", {}, m.time) : undefined,
+      m.offline ? h("span", { class: "offline" }, "sent while you were away") : undefined,
+      h("span", { class: "text" }, m.text),
+    );
+  }
+
+  /** Shows the newest message of the conversation on screen. */
+  #appendMessage(conversation: Conversation): void {
+    const list = this.#main.querySelector("ol.messages");
+    const newest = conversation.messages.at(-1);
+    if (!list || !newest) return;
+    append(list, this.#messageItem(newest));
+    this.#scrollDown();
+  }
+
+  #scrollDown(): void {
+    const list = this.#main.querySelector("ol.messages");
+    if (list) list.scrollTop = list.scrollHeight;
+  }
+
+  // ---- the forum ----
+
+  async #showForum(): Promise<void> {
+    const reply = await this.#request("THREAD LIST");
+    const names = reply?.ok && reply.lines.length > 1 ? reply.lines.slice(0, -1) : [];
+    const name = h("input", { id: "thread-name", autocomplete: "off", required: true });
+    const status = h("p", { role: "alert", class: "error" });
+    const form = h(
+      "form",
+      { class: "new-thread" },
+      h("label", { for: "thread-name" }, "New thread"),
+      name,
+      h("button", { type: "submit" }, "Create thread"),
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const created = await this.#request(formatRequest("THREAD CREATE", [name.value.trim()]));
+      if (!created) return;
+      if (!created.ok) status.textContent = created.text;
+      else await this.#open({ kind: "thread", name: name.value.trim() });
+    });
+    replace(
+      this.#main,
+      h("h2", {}, "Forum"),
+      h(
+        "ul",
+        { class: "threads", "aria-label": "Threads" },
+        ...(names.length === 0
+          ? [h("li", { class: "muted" }, "No threads yet")]
+          : names.map((t) =>
+            h("li", {}, button(t, () => void this.#open({ kind: "thread", name: t })))
+          )),
+      ),
+      form,
+      status,
+    );
+  }
+
+  async #showThread(thread: string): Promise<void> {
+    const reply = await this.#request(formatRequest("THREAD READ", [thread]));
+    const status = h("p", { id: "thread-status", role: "status", "aria-live": "polite" });
+    if (!reply || !reply.ok) {
+      replace(
+        this.#main,
+        h("h2", {}, `Thread ${thread}`),
+        h("p", { class: "error" }, reply?.text ?? ""),
+      );
+      return;
+    }
+    const entries = parseThread(reply.lines.slice(0, -1));
+    const refresh = () => void this.#open({ kind: "thread", name: thread });
+    const run = async (line: string, then = refresh) => {
+      const answer = await this.#request(line);
+      if (!answer) return;
+      if (!answer.ok) status.textContent = answer.text;
+      else then();
+    };
+    const posts = entries.filter((e): e is ThreadPost => e.kind === "post");
+    const files = entries.filter((e): e is ThreadFile => e.kind === "file");
+    const postForm = h(
+      "form",
+      { class: "compose" },
+      h("label", { for: "post-input" }, "Post a message"),
+      h("input", { id: "post-input", autocomplete: "off" }),
+      h("button", { type: "submit" }, "Post"),
+    );
+    postForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const input = postForm.querySelector("input") as HTMLInputElement;
+      if (input.value.trim()) void run(formatRequest("POST", [thread, input.value.trim()]));
+    });
+    const chooser = h("input", { id: "upload-file", type: "file" });
+    const progress = h("progress", { id: "upload-progress", max: 1, value: 0, hidden: true });
+    const upload = h(
+      "form",
+      { class: "upload" },
+      h("label", { for: "upload-file" }, "Attach a file"),
+      chooser,
+      h("button", { type: "submit" }, "Upload"),
+      progress,
+    );
+    upload.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const file = chooser.files?.[0];
+      if (!file) return;
+      progress.hidden = false;
+      const answer = await uploadFile(thread, file, (done, total) => {
+        progress.value = total > 0 ? done / total : 1;
+      });
+      progress.hidden = true;
+      if (answer.code !== 200) status.textContent = answer.text;
+      else refresh();
+    });
+    replace(
+      this.#main,
+      h("h2", {}, `Thread ${thread}`),
+      button("Back to the threads", () => void this.#open({ kind: "forum" })),
+      button("Remove thread", () =>
+        void run(formatRequest("THREAD REMOVE", [thread]), () => {
+          void this.#open({ kind: "forum" });
+        })),
+      h(
+        "ol",
+        { class: "posts", "aria-label": "Messages" },
+        ...posts.map((p) => this.#postItem(thread, p, run)),
+      ),
+      h("h3", {}, "Files"),
+      h(
+        "ul",
+        { class: "files", "aria-label": "Files" },
+        ...files.map((f) =>
+          h(
+            "li",
+            {},
+            h("span", { class: "text" }, f.name),
+            h("span", { class: "from" }, `from ${f.uploader}`),
+            button("Download", () => void this.#download(thread, f.name, status), {
+              "aria-label": `Download ${f.name}`,
+            }),
+          )
+        ),
+      ),
+      postForm,
+      upload,
+      status,
+    );
+  }
+
+  /** A post; the user's own have Edit (in place) and Delete. */
+  #postItem(
+    thread: string,
+    post: ThreadPost,
+    run: (line: string) => Promise<void>,
+  ): HTMLLIElement {
+    const text = h("span", { class: "text" }, post.text);
+    const item = h(
+      "li",
+      { class: post.author === this.#model.me ? "mine" : undefined, value: post.number },
+      h("span", { class: "from" }, post.author),
+      text,
+    );
+    if (post.author !== this.#model.me) return item;
+    const edit = button("Edit", () => {
+      const field = h("input", {
+        class: "edit",
+        value: post.text,
+        "aria-label": `New text of message ${post.number}`,
+      });
+      const form = h(
+        "form",
+        { class: "compose" },
+        field,
+        h("button", { type: "submit" }, "Save"),
+        button("Cancel", () => form.replaceWith(text)),
+      );
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        if (field.value.trim() !== "") {
+          void run(formatRequest("EDIT", [thread, String(post.number), field.value.trim()]));
+        }
+      });
+      text.replaceWith(form);
+      field.focus();
+    }, { "aria-label": `Edit message ${post.number}` });
+    const remove = button(
+      "Delete",
+      () => void run(formatRequest("DELETE", [thread, String(post.number)])),
+      { "aria-label": `Delete message ${post.number}` },
+    );
+    append(item, edit, remove);
+    return item;
+  }
+
+  async #download(thread: string, name: string, status: HTMLElement): Promise<void> {
+    status.textContent = `Downloading ${name}…`;
+    const result = await downloadFile(thread, name, (done, total) => {
+      status.textContent = `Downloading ${name}: ${
+        total > 0 ? Math.floor(done / total * 100) : 0
+      }%`;
+    });
+    if (!result.ok) {
+      status.textContent = result.text;
+      return;
+    }
+    const url = URL.createObjectURL(result.blob);
+    const link = h("a", { href: url, download: name, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    status.textContent = `${name} downloaded; SHA-256 verified (${result.sha256.slice(0, 16)}…)`;
+  }
+}
