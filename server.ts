@@ -89,6 +89,11 @@ async function main(args: string[]): Promise<number> {
     console.log(line);
     logFile?.write(`${new Date().toISOString()} ${line}`);
   }
+  if (server.ircAddr) {
+    const line = `IRC gateway on ${server.ircAddr.hostname}:${server.ircAddr.port}${tls}`;
+    console.log(line);
+    logFile?.write(`${new Date().toISOString()} ${line}`);
+  }
   const reason = await server.finished;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

@@ -57,6 +57,14 @@ export interface ServerConfig {
   httpPort: number;
   /** Directory the web client's built files are served from. */
   webRoot: string;
+  /** Speak IRC on `ircPort`. */
+  irc: boolean;
+  /** Port of the IRC gateway (TLS with the same certificate when `tlsCert` is set). */
+  ircPort: number;
+  /** IRC nicks that are no account may connect without a password (when registration is open). */
+  ircGuests: boolean;
+  /** The server's name as IRC clients see it. */
+  ircServerName: string;
   /** The process's open-file limit, when known: `maxConnections` is lowered to fit it. */
   openFilesLimit?: number;
   /** PEM certificate chain; with `tlsKey`, the server speaks TLS only. */
@@ -90,6 +98,10 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   http: true,
   httpPort: 8080,
   webRoot: "web/dist",
+  irc: true,
+  ircPort: 6667,
+  ircGuests: true,
+  ircServerName: "labchat",
 });
 
 /** Default server port for clients too. */

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     webRoot,
     scryptCost: 1024,
     authRatePerIp: 0,
+    irc: false,
   });
   try {
     const port = server.addr.port;

@@ -31,6 +31,7 @@ export async function spawnServer(
   openFiles?: number,
 ): Promise<ServerProcess> {
   const web = extra.some((a) => a.startsWith("--http-port"));
+  const irc = extra.some((a) => a.startsWith("--irc-port"));
   const deno = [
     Deno.execPath(),
     "run",
@@ -50,6 +51,8 @@ export async function spawnServer(
     "1024",
     // The web front end only where a test asks for it, and never on the fixed port 8080.
     ...(web ? [] : ["--no-http"]),
+    // Likewise the IRC gateway, never on the fixed port 6667.
+    ...(irc ? [] : ["--no-irc"]),
     ...extra,
   ];
   const limits = [

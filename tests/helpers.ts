@@ -41,6 +41,8 @@ export async function startTestServer(
     authRatePerIp: 0,
     // No test may bind the web port 8080; web tests ask for port 0.
     http: false,
+    // Nor the IRC port 6667; IRC tests ask for port 0.
+    irc: false,
     ...options,
   });
   let handedOver = false;

@@ -56,7 +56,7 @@ async function copyRepository(dir: string): Promise<void> {
 /** Runs a command that starts a server until it listens, then stops it with SIGTERM. */
 async function startAndStop(args: string[], cwd: string): Promise<string[]> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, "--port", "0", "--http-port", "0", "--host", "127.0.0.1"],
+    args: [...args, "--port", "0", "--http-port", "0", "--irc-port", "0", "--host", "127.0.0.1"],
     cwd,
     stdin: "null",
     stdout: "piped",

@@ -75,12 +75,22 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
   switch (event.type) {
     case "private":
     case "private_offline":
+    case "private_notice":
       return colors.magenta(text);
     case "broadcast":
       return colors.cyan(text);
     case "room":
     case "room_created":
+    case "channel_message":
+    case "channel_notice":
       return colors.blue(text);
+    case "channel_join":
+    case "channel_part":
+    case "channel_kick":
+    case "channel_topic":
+    case "channel_mode":
+    case "channel_invite":
+    case "away":
     case "login":
     case "logout":
       return colors.dim(text);

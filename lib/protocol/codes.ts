@@ -54,6 +54,17 @@ export const Event = {
   IDLE: 606,
   DISCONNECT: 607,
   ROOM_CREATED: 608,
+  /** A private message that is not kept: a notice (IRC's NOTICE). */
+  PRIVATE_NOTICE: 609,
+  CHANNEL_MESSAGE: 610,
+  CHANNEL_NOTICE: 611,
+  CHANNEL_JOIN: 612,
+  CHANNEL_PART: 613,
+  CHANNEL_KICK: 614,
+  CHANNEL_TOPIC: 615,
+  CHANNEL_MODE: 616,
+  CHANNEL_INVITE: 617,
+  AWAY: 618,
   /** Another user asks to reach you directly over UDP (file or private chat). */
   PEER: 620,
 } as const;

@@ -7,11 +7,19 @@
 /**
  * What an argument must look like; checked once, before any handler runs.
  * - `word`: anything without spaces; `text`: the rest of the line, any text.
- * - `user`, `thread`, `filename`: names by the rules of {@linkcode ../auth/names.ts} and
- *   {@linkcode ./file_names.ts}.
+ * - `user`, `channel`, `thread`, `filename`: names by the rules of {@linkcode ./names.ts}.
  * - `int`: a whole number 0–999999999; `port`: 1–65535; `sha256`: 64 hex digits.
  */
-export type ArgKind = "word" | "text" | "user" | "thread" | "filename" | "int" | "port" | "sha256";
+export type ArgKind =
+  | "word"
+  | "text"
+  | "user"
+  | "channel"
+  | "thread"
+  | "filename"
+  | "int"
+  | "port"
+  | "sha256";
 
 /** One argument of a command. */
 export interface ArgSpec {
@@ -57,6 +65,11 @@ export interface CommandSpec {
   readonly adminPassword?: boolean;
   /** Moves raw bytes after its line or its reply (needs a byte-stream transport: TCP). */
   readonly raw?: boolean;
+  /**
+   * A guest (an IRC nick without an account) may run it too; other commands that need a login
+   * need an account. Guests leave nothing behind that a later account of their name could read.
+   */
+  readonly guests?: boolean;
 }
 
 const arg = (name: string, kind: ArgKind = "word", label?: string): ArgSpec => ({
@@ -122,6 +135,15 @@ const COMMAND_TABLE = [
     clientHidden: true,
   },
   {
+    name: "GUEST",
+    args: [arg("user", "user")],
+    access: "anyone",
+    summary:
+      "Log in under a name that is no account, for this connection only (IRC clients without a password; when registration is open)",
+    example: "GUEST visitor",
+    clientHidden: true,
+  },
+  {
     name: "PASSWD",
     args: [arg("old-password"), rest("new-password")],
     access: "user",
@@ -135,6 +157,7 @@ const COMMAND_TABLE = [
     access: "user",
     summary: "End your session and stay connected",
     example: "LOGOUT",
+    guests: true,
   },
   {
     name: "QUIT",
@@ -165,6 +188,7 @@ const COMMAND_TABLE = [
     access: "user",
     summary: "Other users online now, or online at any time in the last secs seconds",
     example: "WHOELSE 60",
+    guests: true,
   },
   {
     name: "MSG",
@@ -172,6 +196,7 @@ const COMMAND_TABLE = [
     access: "user",
     summary: "Private message; kept and delivered at next login if the user is offline",
     example: "MSG hans hello, hans",
+    guests: true,
   },
   {
     name: "BROADCAST",
@@ -179,6 +204,7 @@ const COMMAND_TABLE = [
     access: "user",
     summary: "Message everyone online who has not blocked you; numbered and logged",
     example: "BROADCAST Morning",
+    guests: true,
   },
   {
     name: "HISTORY",
@@ -187,6 +213,7 @@ const COMMAND_TABLE = [
     summary:
       `Broadcasts (b, the default), your private messages (p, or with one user), your rooms (s) or one room; the newest ${PAGE_SIZE}, or those before number N, or after a time`,
     example: "HISTORY b 01 Jun 2022 16:00:00",
+    guests: true,
   },
   {
     name: "BLOCK",
@@ -201,6 +228,7 @@ const COMMAND_TABLE = [
     access: "user",
     summary: "The users you have blocked",
     example: "BLOCKED",
+    guests: true,
   },
   {
     name: "UNBLOCK",
@@ -232,6 +260,105 @@ const COMMAND_TABLE = [
     example: "ROOM LIST",
   },
   {
+    name: "JOIN",
+    args: [arg("channel", "channel"), optional("key")],
+    access: "user",
+    guests: true,
+    summary:
+      "Join a channel, creating it (with you as its operator) if nobody is in it; its key if it has one",
+    example: "JOIN #networks",
+  },
+  {
+    name: "PART",
+    args: [arg("channel", "channel"), rest("reason", true)],
+    access: "user",
+    guests: true,
+    summary: "Leave a channel",
+    example: "PART #networks lunch",
+  },
+  {
+    name: "SAY",
+    args: [arg("channel", "channel"), rest("text")],
+    access: "user",
+    guests: true,
+    summary: "Say something in a channel; numbered and kept (HISTORY #channel)",
+    example: "SAY #networks who has the lab key?",
+  },
+  {
+    name: "NOTICE",
+    args: [arg("user|channel"), rest("text")],
+    access: "user",
+    guests: true,
+    summary: "A notice to an online user or a channel: delivered now, never kept, never answered",
+    example: "NOTICE hans the build is green",
+    clientHidden: true,
+  },
+  {
+    name: "TOPIC",
+    args: [arg("channel", "channel"), rest("topic", true)],
+    access: "user",
+    guests: true,
+    summary: "Show a channel's topic, or set it (operators only unless the channel is -t)",
+    example: "TOPIC #networks exam on Friday",
+  },
+  {
+    name: "TOPIC CLEAR",
+    args: [arg("channel", "channel")],
+    access: "user",
+    guests: true,
+    summary: "Clear a channel's topic",
+    example: "TOPIC CLEAR #networks",
+  },
+  {
+    name: "NAMES",
+    args: [arg("channel", "channel")],
+    access: "user",
+    guests: true,
+    summary: "Who is in a channel (@ operator, + voice)",
+    example: "NAMES #networks",
+  },
+  {
+    name: "CHANNELS",
+    args: [optional("channel", "channel")],
+    access: "user",
+    guests: true,
+    summary: "The channels there are, with their sizes and topics",
+    example: "CHANNELS",
+  },
+  {
+    name: "KICK",
+    args: [arg("channel", "channel"), arg("user", "user"), rest("reason", true)],
+    access: "user",
+    guests: true,
+    summary: "Put someone out of a channel you are an operator of",
+    example: "KICK #networks hans spamming",
+  },
+  {
+    name: "INVITE",
+    args: [arg("user", "user"), arg("channel", "channel")],
+    access: "user",
+    guests: true,
+    summary: "Invite an online user to a channel (past +i, a key's absence and bans)",
+    example: "INVITE hans #networks",
+  },
+  {
+    name: "MODE",
+    args: [arg("channel", "channel"), rest("modes", true)],
+    access: "user",
+    guests: true,
+    summary:
+      "Show a channel's modes, or change them as an operator: +o/+v user, +b mask, +k key, +l n, +i, +m, +n, +s, +t",
+    example: "MODE #networks +o hans",
+  },
+  {
+    name: "AWAY",
+    args: [rest("message", true)],
+    access: "user",
+    guests: true,
+    summary: "Say you are away (WHO shows it; senders are told), or without a message, back",
+    example: "AWAY lunch, back at 2",
+  },
+  {
     name: "MOTD",
     args: [],
     access: "anyone",
@@ -258,6 +385,7 @@ const COMMAND_TABLE = [
     access: "user",
     summary: "The forum's threads",
     example: "THREAD LIST",
+    guests: true,
   },
   {
     name: "THREAD READ",
@@ -266,6 +394,7 @@ const COMMAND_TABLE = [
     summary:
       `A thread's numbered messages and uploaded files, in order: the last ${PAGE_SIZE}, or those before message N`,
     example: "THREAD READ networks",
+    guests: true,
   },
   {
     name: "THREAD REMOVE",

@@ -40,6 +40,57 @@ export type ChatEvent =
     readonly token: string;
     readonly purpose: PeerPurpose;
   }
+  | { readonly type: "private_notice"; readonly from: string; readonly text: string }
+  | {
+    readonly type: "channel_message";
+    readonly channel: string;
+    readonly from: string;
+    /** Its number in the channel's history. */
+    readonly number: number;
+    readonly text: string;
+  }
+  | {
+    readonly type: "channel_notice";
+    readonly channel: string;
+    readonly from: string;
+    readonly text: string;
+  }
+  | { readonly type: "channel_join"; readonly channel: string; readonly user: string }
+  | {
+    readonly type: "channel_part";
+    readonly channel: string;
+    readonly user: string;
+    readonly reason: string;
+  }
+  | {
+    readonly type: "channel_kick";
+    readonly channel: string;
+    readonly by: string;
+    readonly user: string;
+    readonly reason: string;
+  }
+  | {
+    readonly type: "channel_topic";
+    readonly channel: string;
+    readonly by: string;
+    readonly topic: string;
+  }
+  | {
+    readonly type: "channel_mode";
+    readonly channel: string;
+    readonly by: string;
+    /** The changes as applied, `+o-v`, and their arguments in order. */
+    readonly modes: string;
+    readonly args: readonly string[];
+  }
+  | {
+    readonly type: "channel_invite";
+    readonly channel: string;
+    readonly by: string;
+    readonly user: string;
+  }
+  /** `text` empty: the user is back. */
+  | { readonly type: "away"; readonly user: string; readonly text: string }
   | { readonly type: "login"; readonly user: string }
   | { readonly type: "logout"; readonly user: string }
   | { readonly type: "idle"; readonly text: string }
@@ -66,6 +117,26 @@ function eventCode(event: ChatEvent): number {
       return Event.ROOM_CREATED;
     case "peer":
       return Event.PEER;
+    case "private_notice":
+      return Event.PRIVATE_NOTICE;
+    case "channel_message":
+      return Event.CHANNEL_MESSAGE;
+    case "channel_notice":
+      return Event.CHANNEL_NOTICE;
+    case "channel_join":
+      return Event.CHANNEL_JOIN;
+    case "channel_part":
+      return Event.CHANNEL_PART;
+    case "channel_kick":
+      return Event.CHANNEL_KICK;
+    case "channel_topic":
+      return Event.CHANNEL_TOPIC;
+    case "channel_mode":
+      return Event.CHANNEL_MODE;
+    case "channel_invite":
+      return Event.CHANNEL_INVITE;
+    case "away":
+      return Event.AWAY;
     case "login":
       return Event.LOGIN;
     case "logout":
@@ -96,6 +167,26 @@ export function eventText(event: ChatEvent): string {
       return `room ${event.room} created by ${event.by}, members: ${event.members.join(",")}`;
     case "peer":
       return `${event.from} ${event.host} ${event.port} ${event.token} ${event.purpose}`;
+    case "private_notice":
+      return `${event.from}: ${event.text}`;
+    case "channel_message":
+      return `${event.channel} #${event.number} ${event.from}: ${event.text}`;
+    case "channel_notice":
+      return `${event.channel} ${event.from}: ${event.text}`;
+    case "channel_join":
+      return `${event.user} joined ${event.channel}`;
+    case "channel_part":
+      return `${event.user} left ${event.channel}: ${event.reason}`;
+    case "channel_kick":
+      return `${event.user} was kicked from ${event.channel} by ${event.by}: ${event.reason}`;
+    case "channel_topic":
+      return `${event.by} set the topic of ${event.channel}: ${event.topic}`;
+    case "channel_mode":
+      return `${event.by} set mode ${[event.modes, ...event.args].join(" ")} on ${event.channel}`;
+    case "channel_invite":
+      return `${event.by} invited ${event.user} to ${event.channel}`;
+    case "away":
+      return event.text === "" ? `${event.user} is back` : `${event.user} is away: ${event.text}`;
     case "login":
       return `${event.user} logged in`;
     case "logout":
@@ -139,6 +230,64 @@ export function parseEvent(code: number, text: string): ChatEvent {
       if ((m = /^(\S+) (\S+) (\d{1,5}) ([0-9a-f]{32}) (file|private)$/.exec(text))) {
         const purpose = m[5] as PeerPurpose;
         return { type: "peer", from: m[1], host: m[2], port: Number(m[3]), token: m[4], purpose };
+      }
+      break;
+    case Event.PRIVATE_NOTICE:
+      if ((m = /^(\S+): (.*)$/s.exec(text))) {
+        return { type: "private_notice", from: m[1], text: m[2] };
+      }
+      break;
+    case Event.CHANNEL_MESSAGE:
+      if ((m = /^(#\S+) #(\d+) (\S+): (.*)$/s.exec(text))) {
+        return {
+          type: "channel_message",
+          channel: m[1],
+          number: Number(m[2]),
+          from: m[3],
+          text: m[4],
+        };
+      }
+      break;
+    case Event.CHANNEL_NOTICE:
+      if ((m = /^(#\S+) (\S+): (.*)$/s.exec(text))) {
+        return { type: "channel_notice", channel: m[1], from: m[2], text: m[3] };
+      }
+      break;
+    case Event.CHANNEL_JOIN:
+      if ((m = /^(\S+) joined (#\S+)$/.exec(text))) {
+        return { type: "channel_join", user: m[1], channel: m[2] };
+      }
+      break;
+    case Event.CHANNEL_PART:
+      if ((m = /^(\S+) left (#\S+): (.*)$/s.exec(text))) {
+        return { type: "channel_part", user: m[1], channel: m[2], reason: m[3] };
+      }
+      break;
+    case Event.CHANNEL_KICK:
+      if ((m = /^(\S+) was kicked from (#\S+) by (\S+): (.*)$/s.exec(text))) {
+        return { type: "channel_kick", user: m[1], channel: m[2], by: m[3], reason: m[4] };
+      }
+      break;
+    case Event.CHANNEL_TOPIC:
+      if ((m = /^(\S+) set the topic of (#\S+): (.*)$/s.exec(text))) {
+        return { type: "channel_topic", by: m[1], channel: m[2], topic: m[3] };
+      }
+      break;
+    case Event.CHANNEL_MODE:
+      if ((m = /^(\S+) set mode (\S+)((?: \S+)*) on (#\S+)$/.exec(text))) {
+        const args = m[3].split(" ").filter((a) => a !== "");
+        return { type: "channel_mode", by: m[1], modes: m[2], args, channel: m[4] };
+      }
+      break;
+    case Event.CHANNEL_INVITE:
+      if ((m = /^(\S+) invited (\S+) to (#\S+)$/.exec(text))) {
+        return { type: "channel_invite", by: m[1], user: m[2], channel: m[3] };
+      }
+      break;
+    case Event.AWAY:
+      if ((m = /^(\S+) is back$/.exec(text))) return { type: "away", user: m[1], text: "" };
+      if ((m = /^(\S+) is away: (.*)$/s.exec(text))) {
+        return { type: "away", user: m[1], text: m[2] };
       }
       break;
     case Event.LOGIN:

@@ -10,6 +10,10 @@
 export const MAX_USERNAME_BYTES = 32;
 /** Longest thread name, in bytes. */
 export const MAX_THREAD_BYTES = 64;
+/** Longest channel name, in bytes, `#` included. */
+export const MAX_CHANNEL_BYTES = 50;
+/** The channel IRC users see the broadcast stream as; not a channel of its own. */
+export const BROADCAST_CHANNEL = "#lab";
 /** Longest file name, in bytes: what Linux, macOS and Windows file systems all take. */
 export const MAX_FILE_NAME_BYTES = 255;
 
@@ -64,6 +68,24 @@ export function usernameProblem(name: string): string | undefined {
     }" as a user name: use letters, digits and _ . - ! @ # $ % ? (not # or - first)`;
   }
   return undefined;
+}
+
+/** Why a channel name is not acceptable, or `undefined`: `#`, then no spaces, commas or controls. */
+export function channelNameProblem(name: string): string | undefined {
+  if (!name.startsWith("#") || name.length < 2 || byteLength(name) > MAX_CHANNEL_BYTES) {
+    return `Cannot use "${shown(name)}" as a channel: # and then 1 to ${
+      MAX_CHANNEL_BYTES - 1
+    } bytes`;
+  }
+  if (UNSEEN.test(name) || /[,:*?!@]/.test(name)) {
+    return `Cannot use "${shown(name)}" as a channel: no spaces, control characters or , : * ? ! @`;
+  }
+  return undefined;
+}
+
+/** The form two channel names are compared in: ASCII case folded (IRC's `ascii` mapping). */
+export function foldChannel(name: string): string {
+  return name.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
 /** Why a thread name is not acceptable, or `undefined`. */

@@ -5,7 +5,12 @@
 
 import { Reply, Text } from "./codes.ts";
 import { type ArgKind, type ArgSpec, type CommandSpec, findCommand, usageOf } from "./commands.ts";
-import { fileNameProblem, threadNameProblem, usernameProblem } from "./names.ts";
+import {
+  channelNameProblem,
+  fileNameProblem,
+  threadNameProblem,
+  usernameProblem,
+} from "./names.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
 /** A request whose command is known and whose arguments fit it. */
@@ -102,6 +107,7 @@ const KIND_RULES: Record<ArgKind, (value: string) => string | undefined> = {
   word: () => undefined,
   text: () => undefined,
   user: usernameProblem,
+  channel: channelNameProblem,
   thread: threadNameProblem,
   filename: fileNameProblem,
   int: (v) => /^\d{1,9}$/.test(v) ? undefined : "use a whole number",

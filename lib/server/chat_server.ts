@@ -18,7 +18,8 @@ import { IdleSweeper } from "./idle_sweeper.ts";
 import { LineConnection } from "./line_connection.ts";
 import { FlushScheduler } from "./outbound.ts";
 import { logOut } from "./presence.ts";
-import { RequestPipeline } from "./request_pipeline.ts";
+import { type LineHandler, RequestPipeline } from "./request_pipeline.ts";
+import { type IrcFrontEnd, serveIrc } from "./irc/irc_front_end.ts";
 import { type Clock, systemClock } from "./services/clock.ts";
 import { openServerState, type ServerState } from "./server_state.ts";
 import { StaticFiles } from "./web/static_files.ts";
@@ -83,9 +84,21 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     const listener: Deno.Listener = config.tlsCert && config.tlsKey
       ? Deno.listenTls({ ...address, cert: config.tlsCert, key: config.tlsKey })
       : Deno.listen(address);
+    let ircListener: Deno.Listener | undefined;
+    try {
+      const ircAddress = { hostname: config.hostname, port: config.ircPort };
+      ircListener = !config.irc
+        ? undefined
+        : config.tlsCert && config.tlsKey
+        ? Deno.listenTls({ ...ircAddress, cert: config.tlsCert, key: config.tlsKey })
+        : Deno.listen(ircAddress);
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
     const files = config.http ? await StaticFiles.load(config.webRoot) : undefined;
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
-    return new ChatServer(listener, opened.state, files);
+    return new ChatServer(listener, opened.state, files, ircListener);
   } catch (error) {
     await store.close();
     throw error;
@@ -98,6 +111,9 @@ export class ChatServer implements AsyncDisposable {
   readonly addr: Deno.NetAddr;
   /** The address of the web client and its WebSocket, when served. */
   readonly httpAddr: Deno.NetAddr | undefined;
+  /** The address of the IRC gateway, when it runs. */
+  readonly ircAddr: Deno.NetAddr | undefined;
+  readonly #irc: IrcFrontEnd | undefined;
   readonly #listener: Deno.Listener;
   readonly #http: Deno.HttpServer<Deno.NetAddr> | undefined;
   readonly #ctx: ServerState;
@@ -109,8 +125,16 @@ export class ChatServer implements AsyncDisposable {
   #shutdown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<string>();
 
-  /** @param files the web client's files; the web front end runs when they are given */
-  constructor(listener: Deno.Listener, state: ServerState, files?: StaticFiles) {
+  /**
+   * @param files the web client's files; the web front end runs when they are given
+   * @param ircListener where IRC clients connect, when the gateway runs
+   */
+  constructor(
+    listener: Deno.Listener,
+    state: ServerState,
+    files?: StaticFiles,
+    ircListener?: Deno.Listener,
+  ) {
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#ctx = state;
@@ -122,7 +146,8 @@ export class ChatServer implements AsyncDisposable {
       ctx: state,
       flush: this.#flush,
       admit: (ip) => this.#guard.admit(ip),
-      serve: (client, source) => this.#clients.set(client, this.#serveClient(client, source)),
+      serve: (client, source, lines) =>
+        this.#clients.set(client, this.#serveClient(client, source, lines)),
     };
     this.#acceptLoop = acceptLoop(
       listener,
@@ -130,6 +155,8 @@ export class ChatServer implements AsyncDisposable {
       log,
       () => this.#ctx.shuttingDown,
     );
+    this.#irc = ircListener ? serveIrc(ircListener, host) : undefined;
+    this.ircAddr = this.#irc?.addr;
     if (files) {
       const secure = config.tlsCert !== undefined && config.tlsKey !== undefined;
       const tls = secure ? { cert: config.tlsCert, key: config.tlsKey } : {};
@@ -177,9 +204,9 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /** A client's life, whatever carries it: its frames in order, then logout and release. */
-  async #serveClient(client: Client, source: FrameSource): Promise<void> {
+  async #serveClient(client: Client, source: FrameSource, lines?: LineHandler): Promise<void> {
     const ctx = this.#ctx;
-    const pipeline = new RequestPipeline(ctx, client, (ms) => source.pause(ms));
+    const pipeline = new RequestPipeline(ctx, client, (ms) => source.pause(ms), lines);
     try {
       await source.readFrames((frame) => pipeline.handle(frame));
     } catch (error) {
@@ -212,6 +239,7 @@ export class ChatServer implements AsyncDisposable {
       // already closed
     }
     await this.#acceptLoop;
+    await this.#irc?.stop();
     const notice = new OutboundEvent(SHUTDOWN_EVENT);
     const clients = [...this.#clients.keys()];
     for (const client of clients) client.output.event(notice);

@@ -7,6 +7,7 @@
 
 import type { OutboundEvent } from "../protocol/events.ts";
 import type { Identity } from "./identity.ts";
+import type { ReplyDetail } from "./reply_data.ts";
 
 /** The front ends a client can come through. */
 export type Transport = "tcp" | "ws" | "irc" | "http";
@@ -23,8 +24,11 @@ export interface ClientOutput {
    * reader at the reader's pace instead of overflowing its queue. Resolves once all are queued.
    */
   eventsPaced(events: Iterable<OutboundEvent>): Promise<void>;
-  /** Writes a reply. Resolves once queued, or for a long reply once written with back-pressure. */
-  reply(code: number, text: string | readonly string[]): Promise<void>;
+  /**
+   * Writes a reply. Resolves once queued, or for a long reply once written with back-pressure.
+   * `detail` is what the reply means, for outputs that render replies their own way.
+   */
+  reply(code: number, text: string | readonly string[], detail?: ReplyDetail): Promise<void>;
   /** Writes a reply line then raw bytes, nothing in between (downloads). */
   stream(
     code: number,
@@ -70,6 +74,9 @@ export class Client {
   #offline: OfflineHandover | undefined;
   /** Number of this login in the login history, once recorded. */
   loginNumber: number | undefined;
+  /** What an IRC client called itself (USER's username and real name). */
+  ident: string | undefined;
+  realname: string | undefined;
 
   /**
    * What the transport carried to vouch for the user, if anything: the web session token of the

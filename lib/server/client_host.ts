@@ -9,6 +9,7 @@ import type { Frame } from "../protocol/line_splitter.ts";
 import type { Client } from "./client.ts";
 import type { ServerContext } from "./context.ts";
 import type { FlushScheduler } from "./outbound.ts";
+import type { LineHandler } from "./request_pipeline.ts";
 
 /** A connection's source of request frames. */
 export interface FrameSource {
@@ -25,6 +26,9 @@ export interface ClientHost {
   readonly flush: FlushScheduler;
   /** Counts a new connection from `ip` in, or returns the reply line that refuses it. */
   admit(ip: string): string | undefined;
-  /** Serves `client` until its connection ends; it was admitted with {@linkcode admit}. */
-  serve(client: Client, source: FrameSource): void;
+  /**
+   * Serves `client` until its connection ends; it was admitted with {@linkcode admit}. Lines go
+   * to `lines` when given (another protocol), else to the line protocol's dispatcher.
+   */
+  serve(client: Client, source: FrameSource, lines?: LineHandler): void;
 }

@@ -12,6 +12,8 @@ import type { Hub } from "./hub.ts";
 import type { Identity } from "./identity.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+import type { ReplyData, ReplyDetail } from "./reply_data.ts";
+import type { ChannelService } from "./services/channels.ts";
 import type { AccountService } from "./services/accounts.ts";
 import type { BlockService } from "./services/blocks.ts";
 import type { Clock } from "./services/clock.ts";
@@ -39,6 +41,7 @@ export interface ServerContext {
   readonly blocks: BlockService;
   readonly messages: MessageService;
   readonly rooms: RoomService;
+  readonly channels: ChannelService;
   readonly motd: MotdService;
   readonly forum: ForumService;
   readonly webSessions: WebSessionService;
@@ -68,6 +71,8 @@ export interface Receive {
 export interface Outcome {
   readonly code: number;
   readonly text: string | readonly string[];
+  /** What the reply means, for front ends that render it their own way (IRC). */
+  readonly detail?: ReplyDetail;
   /** Runs after the reply is written, so events it sends follow the reply. */
   readonly after?: () => void | Promise<void>;
   /**
@@ -103,6 +108,15 @@ export type PartialHandlers<N extends ServerCommandName> = {
 /** Shorthand for a successful outcome. */
 export function ok(text: string | readonly string[], after?: Outcome["after"]): Outcome {
   return { code: 200, text, after };
+}
+
+/** A successful outcome with the data behind its text. */
+export function okWith(
+  text: string | readonly string[],
+  data: ReplyData,
+  after?: Outcome["after"],
+): Outcome {
+  return { code: 200, text, detail: { data }, after };
 }
 
 /** A number from an argument the command table declared `int`. */

@@ -20,6 +20,7 @@ import { motdHandlers } from "./handlers/motd.ts";
 import { peerHandlers } from "./handlers/peers.ts";
 import { presenceHandlers } from "./handlers/presence.ts";
 import { roomHandlers } from "./handlers/rooms.ts";
+import { channelHandlers } from "./handlers/channels.ts";
 
 /** Every handler by canonical command name; the type makes it cover the command table. */
 export const HANDLERS: HandlerTable = {
@@ -27,6 +28,7 @@ export const HANDLERS: HandlerTable = {
   ...presenceHandlers,
   ...messagingHandlers,
   ...roomHandlers,
+  ...channelHandlers,
   ...motdHandlers,
   ...forumHandlers,
   ...peerHandlers,
@@ -52,6 +54,13 @@ function checkAccess(
   // Like IRC: a client that is not logged in learns that before any complaint about arguments.
   const identity = client.identity;
   if (!identity) throw new ProtocolError(Reply.NOT_LOGGED_IN, Text.NOT_LOGGED_IN);
+  if (identity.guest && !command.guests) {
+    throw new ProtocolError(
+      Reply.NOT_ALLOWED,
+      `Guests cannot use ${command.name}: register your name first (REGISTER ${identity.name} <password>)`,
+      { reason: "guest" },
+    );
+  }
   if (command.access !== "admin" || identity.admin) return;
   const password = command.adminPassword ? args()[0] ?? "" : "";
   if (password === "") throw new ProtocolError(Reply.NOT_ALLOWED, Text.NOT_ALLOWED);
@@ -122,7 +131,7 @@ async function deliverOutcome(ctx: ServerContext, client: Client, outcome: Outco
     }
     return;
   }
-  const { code, text, durable, after } = outcome;
+  const { code, text, durable, after, detail } = outcome;
   client.inTurn(async () => {
     if (durable) {
       try {
@@ -137,7 +146,7 @@ async function deliverOutcome(ctx: ServerContext, client: Client, outcome: Outco
       }
     }
     try {
-      await client.output.reply(code, text);
+      await client.output.reply(code, text, detail);
     } catch (error) {
       ctx.log.info(`${client.label}: reply not written: ${error}`);
       return;
@@ -172,7 +181,10 @@ async function receiveUpload(ctx: ServerContext, client: Client, outcome: Outcom
 
 /** The reply for a failed request: the user's error, or a 500 that is logged. */
 function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
-  if (error instanceof ProtocolError) return { code: error.code, text: error.message };
+  if (error instanceof ProtocolError) {
+    const detail = error.reason === undefined ? undefined : { reason: error.reason };
+    return { code: error.code, text: error.message, detail };
+  }
   ctx.log.error(`${client.label}: request failed`, error);
   return { code: Reply.SERVER_ERROR, text: "Internal server error; the request was not completed" };
 }

@@ -6,6 +6,7 @@
  */
 
 import type { OutboundEvent } from "../protocol/events.ts";
+import { foldName } from "../protocol/names.ts";
 
 /** A user online somewhere, as WHO shows them. */
 export interface OnlineUser {
@@ -14,11 +15,22 @@ export interface OnlineUser {
   readonly loginAt: number;
   /** The UDP port the user's client reported, once it did. */
   readonly udpPort?: number;
+  /** Logged in without an account (an IRC nick), for that connection only. */
+  readonly guest?: boolean;
+  /** Holds the admin role in this session. */
+  readonly admin?: boolean;
+  /** Away message; absent or empty when present. */
+  readonly away?: string;
+  /** What an IRC client called itself (USER's username and real name). */
+  readonly ident?: string;
+  readonly realname?: string;
 }
 
 /** Something that takes events for one online user on this server (a client). */
 export interface Recipient {
   deliver(event: OutboundEvent): boolean;
+  /** When it last sent a request, epoch ms. */
+  readonly lastActivity?: number;
 }
 
 /** Presence and delivery. */
@@ -32,10 +44,16 @@ export interface Hub {
   release(user: string, recipient: Recipient): Promise<void>;
   /** Records the UDP port an online user reported. */
   setUdpPort(user: string, udpPort: number): Promise<void>;
+  /** Records what an online user says about itself: away (or back), an account now. */
+  update(user: string, change: Pick<OnlineUser, "away" | "guest" | "admin">): Promise<void>;
   /** The online user of this canonical name, or `undefined`. */
   online(user: string): OnlineUser | undefined;
+  /** The online user of this name in any case, or `undefined`. */
+  find(name: string): OnlineUser | undefined;
   /** Everyone online, in login order. */
   list(): Iterable<OnlineUser>;
+  /** When an online user last sent a request, epoch ms, where the hub knows. */
+  activeAt?(user: string): number | undefined;
   /** Number of users online. */
   readonly size: number;
   /** Delivers to one online user; false when offline or the connection refused it. */
@@ -52,16 +70,28 @@ interface Entry {
 /** The hub of a single server process. */
 export class LocalHub implements Hub {
   readonly #online = new Map<string, Entry>();
+  /** Canonical names by folded name. */
+  readonly #names = new Map<string, string>();
 
   claim(user: OnlineUser, recipient: Recipient): Promise<boolean> {
-    if (this.#online.has(user.name)) return Promise.resolve(false);
+    const folded = foldName(user.name);
+    if (this.#online.has(user.name) || this.#names.has(folded)) return Promise.resolve(false);
     this.#online.set(user.name, { user, recipient });
+    this.#names.set(folded, user.name);
     return Promise.resolve(true);
   }
 
   release(user: string, recipient: Recipient): Promise<void> {
-    if (this.#online.get(user)?.recipient === recipient) this.#online.delete(user);
+    if (this.#online.get(user)?.recipient === recipient) {
+      this.#online.delete(user);
+      this.#names.delete(foldName(user));
+    }
     return Promise.resolve();
+  }
+
+  find(name: string): OnlineUser | undefined {
+    const canonical = this.#names.get(foldName(name));
+    return canonical === undefined ? undefined : this.#online.get(canonical)?.user;
   }
 
   setUdpPort(user: string, udpPort: number): Promise<void> {
@@ -70,8 +100,18 @@ export class LocalHub implements Hub {
     return Promise.resolve();
   }
 
+  update(user: string, change: Pick<OnlineUser, "away" | "guest" | "admin">): Promise<void> {
+    const entry = this.#online.get(user);
+    if (entry) entry.user = { ...entry.user, ...change };
+    return Promise.resolve();
+  }
+
   online(user: string): OnlineUser | undefined {
     return this.#online.get(user)?.user;
+  }
+
+  activeAt(user: string): number | undefined {
+    return this.#online.get(user)?.recipient.lastActivity;
   }
 
   *list(): Iterable<OnlineUser> {

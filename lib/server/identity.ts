@@ -12,10 +12,13 @@ export class Identity {
   readonly admin: boolean;
   /** When this login happened, epoch ms. */
   readonly loginAt: number;
+  /** A guest: an IRC nick without an account, for this connection only. */
+  readonly guest: boolean;
 
-  constructor(name: string, admin: boolean, loginAt: number) {
+  constructor(name: string, admin: boolean, loginAt: number, guest = false) {
     this.name = name;
     this.admin = admin;
     this.loginAt = loginAt;
+    this.guest = guest;
   }
 }

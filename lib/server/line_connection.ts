@@ -25,6 +25,8 @@ export interface LineConnectionOptions {
   readonly flush?: FlushScheduler;
   /** A direct write that makes no progress this long means the peer stopped reading. */
   readonly stallMs?: number;
+  /** Refuse lines with control characters (the line protocol); IRC keeps its formatting codes. */
+  readonly refuseControl?: boolean;
 }
 
 /** One TCP connection speaking the line protocol. */
@@ -43,7 +45,9 @@ export class LineConnection implements ClientOutput {
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.ip = addr.hostname;
     this.port = addr.port;
-    this.#splitter = new LineSplitter(options.maxLineBytes, { refuseControl: true });
+    this.#splitter = new LineSplitter(options.maxLineBytes, {
+      refuseControl: options.refuseControl ?? true,
+    });
     this.#outbound = new Outbound(
       conn,
       options.maxSendQueueBytes,
@@ -65,6 +69,16 @@ export class LineConnection implements ClientOutput {
 
   event(event: OutboundEvent): boolean {
     return this.#outbound.send(event.line);
+  }
+
+  /** Queues bytes as they are (another protocol's lines); false when the connection is gone. */
+  sendBytes(bytes: Uint8Array): boolean {
+    return this.#outbound.send(bytes);
+  }
+
+  /** Resolves once the queue is at most half full: paced sending of a long backlog. */
+  waitForRoom(): Promise<void> {
+    return this.#outbound.waitForSpace(this.#outbound.maxBytes / 2);
   }
 
   async eventsPaced(events: Iterable<OutboundEvent>): Promise<void> {

@@ -250,10 +250,39 @@ const FLAGS: readonly Flag[] = [
     help: `where the built web client is (default ${d.webRoot}; deno task server builds it)`,
     apply: (v, c) => c.webRoot = String(v),
   },
+  numeric(
+    "irc-port",
+    "N",
+    `port of the IRC gateway (default ${d.ircPort}; 0 lets the OS choose)`,
+    0,
+    65535,
+    (c, n) => c.ircPort = n,
+  ),
+  { name: "no-irc", help: "do not speak IRC", apply: (_v, c) => c.irc = false },
+  {
+    name: "no-irc-guests",
+    help: "IRC nicks need an account (PASS or SASL), even when registration is open",
+    apply: (_v, c) => c.ircGuests = false,
+  },
+  {
+    name: "irc-server-name",
+    value: "NAME",
+    help: `the server's name as IRC clients see it (default ${d.ircServerName})`,
+    apply: (v, c) => {
+      const name = String(v);
+      if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(name)) {
+        throw new RangeError(
+          `--irc-server-name must be a host-like name (letters, digits, . and -)`,
+        );
+      }
+      c.ircServerName = name;
+    },
+  },
   {
     name: "tls-cert",
     value: "F",
-    help: "serve TLS (and HTTPS/WSS) with this PEM certificate chain (with --tls-key)",
+    help:
+      "serve TLS (and HTTPS/WSS, IRC over TLS) with this PEM certificate chain (with --tls-key)",
     apply: (v, _c, e) => e.tlsCertFile = String(v),
   },
   {

@@ -37,17 +37,83 @@ export async function logIn(
   if (ctx.shuttingDown) throw new ProtocolError(Reply.SERVER_ERROR, "Server is shutting down");
   const now = ctx.clock.now();
   const identity = new Identity(user.name, ctx.accounts.isAdmin(user), now);
-  const online = { name: user.name, ip: client.ip, loginAt: now, udpPort: client.udpPort };
-  if (!(await ctx.hub.claim(online, client))) {
+  if (!(await ctx.hub.claim(onlineEntry(client, identity), client))) {
     throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${user.name} is already logged in elsewhere`);
   }
   client.signIn(identity);
   notifyPresence(ctx, user.name, "login");
+  await recordLogin(ctx, client, identity);
+  return identity;
+}
+
+/** What the hub shows of a client logged in as `identity`. */
+function onlineEntry(client: Client, identity: Identity) {
+  return {
+    name: identity.name,
+    ip: client.ip,
+    loginAt: identity.loginAt,
+    udpPort: client.udpPort,
+    guest: identity.guest,
+    admin: identity.admin,
+    ident: client.ident,
+    realname: client.realname,
+  };
+}
+
+async function recordLogin(ctx: ServerContext, client: Client, identity: Identity): Promise<void> {
   try {
-    client.loginNumber = await ctx.seen.loggedIn(user.name, now, client.ip, client.udpPort);
+    client.loginNumber = await ctx.seen.loggedIn(
+      identity.name,
+      identity.loginAt,
+      client.ip,
+      client.udpPort,
+    );
   } catch (error) {
-    ctx.log.error(`Cannot record login of ${user.name}`, error);
+    ctx.log.error(`Cannot record login of ${identity.name}`, error);
   }
+}
+
+/**
+ * Logs the client in as a guest called `name`: no account, nothing recorded, for this connection
+ * only. The caller has made sure no account has that name.
+ *
+ * @throws {ProtocolError} 409 when someone online has that name; 500 during shutdown.
+ */
+export async function logInGuest(
+  ctx: ServerContext,
+  client: Client,
+  name: string,
+): Promise<Identity> {
+  if (ctx.shuttingDown) throw new ProtocolError(Reply.SERVER_ERROR, "Server is shutting down");
+  const identity = new Identity(name, false, ctx.clock.now(), true);
+  if (!(await ctx.hub.claim(onlineEntry(client, identity), client))) {
+    throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${name} is in use`, {
+      reason: "name_in_use",
+    });
+  }
+  client.signIn(identity);
+  notifyPresence(ctx, name, "login");
+  return identity;
+}
+
+/**
+ * A guest has registered its name: the same session goes on as the account's, recorded as a
+ * login from now. Nobody else is told; nothing changes for them.
+ */
+export async function becomeAccount(
+  ctx: ServerContext,
+  client: Client,
+  user: UserRecord,
+): Promise<Identity> {
+  const guest = client.identity;
+  const identity = new Identity(
+    user.name,
+    ctx.accounts.isAdmin(user),
+    guest?.loginAt ?? ctx.clock.now(),
+  );
+  client.signIn(identity);
+  await ctx.hub.update(user.name, { guest: false, admin: identity.admin });
+  await recordLogin(ctx, client, identity);
   return identity;
 }
 
@@ -61,8 +127,11 @@ export async function logOut(ctx: ServerContext, client: Client): Promise<Identi
   } catch (error) {
     ctx.log.error(`Cannot mark ${name} offline`, error);
   }
+  // Leaving the server is leaving its channels; the logout notice says so (IRC's QUIT).
+  ctx.channels.leaveAll(name);
   notifyPresence(ctx, name, "logout");
   ctx.log.info(`${name} logout`);
+  if (identity.guest) return identity;
   try {
     await ctx.seen.loggedOut(name, identity.loginAt, ctx.clock.now());
   } catch (error) {

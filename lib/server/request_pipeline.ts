@@ -7,7 +7,7 @@
 
 import { Reply } from "../protocol/codes.ts";
 import { OutboundEvent } from "../protocol/events.ts";
-import { describeLineError, type Frame } from "../protocol/line_splitter.ts";
+import { describeLineError, type Frame, type LineErrorReason } from "../protocol/line_splitter.ts";
 import type { Client } from "./client.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch } from "./dispatch.ts";
@@ -16,18 +16,36 @@ import { TokenBucket } from "./token_bucket.ts";
 /** Replies a client may have waiting before its further requests wait for them. */
 const MAX_PENDING_REPLIES = 64;
 
+/** What a front end does with a line, when it is not the line protocol (IRC). */
+export interface LineHandler {
+  /** Handles one line; resolves when the next may be read. */
+  line(text: string): Promise<void>;
+  /** Tells the client about a line that could not be read. */
+  bad(reason: LineErrorReason): void;
+}
+
 /** Handles the frames of one client, one at a time. */
 export class RequestPipeline {
   readonly #ctx: ServerContext;
   readonly #client: Client;
   readonly #pause: (ms: number) => Promise<void>;
   readonly #bucket: TokenBucket | undefined;
+  readonly #lines: LineHandler | undefined;
   /** Since when every request has had to wait: a flood once it lasts. */
   #throttledSince: number | undefined;
 
-  /** @param pause waits the given time, or less if the connection closes meanwhile */
-  constructor(ctx: ServerContext, client: Client, pause: (ms: number) => Promise<void>) {
+  /**
+   * @param pause waits the given time, or less if the connection closes meanwhile
+   * @param lines the front end's own handling of lines; the line protocol's by default
+   */
+  constructor(
+    ctx: ServerContext,
+    client: Client,
+    pause: (ms: number) => Promise<void>,
+    lines?: LineHandler,
+  ) {
     this.#ctx = ctx;
+    this.#lines = lines;
     this.#client = client;
     this.#pause = pause;
     const rate = ctx.config.requestRate;
@@ -43,10 +61,15 @@ export class RequestPipeline {
     if (!(await this.#paced())) return;
     if ("line" in frame) {
       if (frame.line.trim() === "") return;
-      await dispatch(this.#ctx, client, frame.line);
+      if (this.#lines) await this.#lines.line(frame.line);
+      else await dispatch(this.#ctx, client, frame.line);
       return;
     }
     client.touch(this.#ctx.clock.now());
+    if (this.#lines) {
+      this.#lines.bad(frame.error);
+      return;
+    }
     const text = describeLineError(frame.error, this.#ctx.config.maxLineBytes);
     client.inTurn(() => client.output.reply(Reply.BAD_LINE, text));
   }

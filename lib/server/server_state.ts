@@ -14,6 +14,7 @@ import { KeyedLock } from "./keyed_lock.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { AccountService } from "./services/accounts.ts";
 import { BlockService } from "./services/blocks.ts";
+import { ChannelService } from "./services/channels.ts";
 import type { Clock } from "./services/clock.ts";
 import { ForumService } from "./services/forum.ts";
 import { MessageService } from "./services/messages.ts";
@@ -31,6 +32,7 @@ export class ServerState implements ServerContext {
   readonly locks: KeyedLock = new KeyedLock();
   readonly authRate: RateLimiter;
   readonly webSessions: WebSessionService;
+  readonly channels: ChannelService;
   #requestShutdown: (reason: string) => void = () => {};
 
   constructor(
@@ -50,6 +52,7 @@ export class ServerState implements ServerContext {
   ) {
     this.authRate = new RateLimiter(config.authRatePerIp);
     this.webSessions = new WebSessionService(store, accounts, clock);
+    this.channels = new ChannelService(store);
   }
 
   requestShutdown(reason: string): void {

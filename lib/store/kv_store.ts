@@ -108,6 +108,8 @@ export class KvStore implements Store {
   #closed = false;
   /** Last message number of each room, loaded at start and kept in memory. */
   readonly #roomCounts = new Map<number, number>();
+  /** Last message number of each channel (by folded name), loaded at start. */
+  readonly #channelCounts = new Map<string, number>();
   /** Writes waiting for the next group commit. */
   #batch: {
     add: (op: Deno.AtomicOperation) => void;
@@ -131,6 +133,9 @@ export class KvStore implements Store {
         limit: 1,
       });
       for await (const entry of last) this.#roomCounts.set(room.value.id, entry.value.number);
+    }
+    for await (const entry of this.#kv.list<number>({ prefix: ["chan_last"] })) {
+      this.#channelCounts.set(String(entry.key[1]), entry.value);
     }
   }
 
@@ -361,6 +366,27 @@ export class KvStore implements Store {
     for await (const entry of this.#kv.list<StoredMessage>({ prefix: ["room_msg", room] })) {
       yield entry.value;
     }
+  }
+
+  // ---- channels ----
+
+  appendChannelMessage(
+    channel: string,
+    from: string,
+    text: string,
+    at: number,
+  ): Pending<StoredMessage> {
+    const number = (this.#channelCounts.get(channel) ?? 0) + 1;
+    this.#channelCounts.set(channel, number);
+    const message = { number, from, text, at };
+    const committed = this.#groupCommit((op) => {
+      op.set(["chan_msg", channel, number], message).set(["chan_last", channel], number);
+    }, sizeOf(message) + channel.length);
+    return { value: message, committed };
+  }
+
+  listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#history<StoredMessage>(["chan_msg", channel], query);
   }
 
   // ---- forum ----
@@ -607,7 +633,10 @@ export class KvStore implements Store {
     this.#committing = undefined;
   }
 
-  /** Newest `limit` entries under `prefix` within the query, returned oldest first. */
+  /**
+   * Entries under `prefix` (keyed by number) within the query, oldest first: the newest `limit`
+   * of them, or with `after`, the oldest `limit` numbered above it.
+   */
   async #history<T extends StoredMessage>(
     prefix: Deno.KvKey,
     query: HistoryQuery,
@@ -615,16 +644,37 @@ export class KvStore implements Store {
   ): Promise<T[]> {
     await this.#settled();
     const out: T[] = [];
-    const selector = query.before === undefined
-      ? { prefix }
-      : { prefix, end: [...prefix, query.before] };
-    for await (const entry of this.#kv.list<T>(selector, { reverse: true })) {
-      if (query.since !== undefined && entry.value.at < query.since) break;
+    const forward = query.after !== undefined;
+    if (
+      query.after !== undefined && query.before !== undefined && query.after + 1 >= query.before
+    ) {
+      return [];
+    }
+    const start = query.after === undefined ? undefined : [...prefix, query.after + 1];
+    const end = query.before === undefined ? undefined : [...prefix, query.before];
+    // Deno KV takes a prefix with one bound, or both bounds (which lie inside the prefix).
+    const selector: Deno.KvListSelector = start && end
+      ? { start, end }
+      : start
+      ? { prefix, start }
+      : end
+      ? { prefix, end }
+      : { prefix };
+    for await (const entry of this.#kv.list<T>(selector, { reverse: !forward })) {
+      const at = entry.value.at;
+      if (query.since !== undefined && at < query.since) {
+        if (forward) continue;
+        break;
+      }
+      if (query.until !== undefined && at >= query.until) {
+        if (forward) break;
+        continue;
+      }
       if (filter && !filter(entry.value)) continue;
       out.push(entry.value);
       if (out.length >= query.limit) break;
     }
-    return out.reverse();
+    return forward ? out : out.reverse();
   }
 
   async close(): Promise<void> {

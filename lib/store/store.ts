@@ -111,9 +111,16 @@ export interface Pending<T> {
 export interface HistoryQuery {
   /** Only messages accepted at or after this epoch ms. */
   readonly since?: number;
+  /** Only messages accepted before this epoch ms. */
+  readonly until?: number;
   /** Only messages numbered below this. */
   readonly before?: number;
-  /** At most this many of the newest matching messages. */
+  /**
+   * Only messages numbered above this; then the oldest `limit` matching messages are read
+   * rather than the newest.
+   */
+  readonly after?: number;
+  /** At most this many of the newest (or with `after`, the oldest) matching messages. */
   readonly limit: number;
 }
 
@@ -195,6 +202,18 @@ export interface RoomStore {
   allRoomMessages(room: number): AsyncIterable<StoredMessage>;
 }
 
+/** What is said in channels, by the channel's folded name (the channels themselves live in memory). */
+export interface ChannelStore {
+  /** Stores a channel message, numbered 1, 2, … per channel (group-committed). */
+  appendChannelMessage(
+    channel: string,
+    from: string,
+    text: string,
+    at: number,
+  ): Pending<StoredMessage>;
+  listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]>;
+}
+
 /**
  * Forum threads, posts and attached files. Writes into a thread take the record read before,
  * and fail (resolve `undefined`/`false`) when that thread has been removed meanwhile, even if a
@@ -267,6 +286,7 @@ export interface Store
     BlockStore,
     MessageStore,
     RoomStore,
+    ChannelStore,
     ForumStore,
     MotdStore,
     WebSessionStore,

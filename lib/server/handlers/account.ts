@@ -9,7 +9,7 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import type { UserRecord } from "../../store/store.ts";
 import type { Client } from "../client.ts";
 import { ok, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
-import { deliverOffline, logIn, logOut } from "../presence.ts";
+import { becomeAccount, deliverOffline, logIn, logInGuest, logOut } from "../presence.ts";
 
 function refuseIfLoggedIn(client: Client): void {
   if (client.identity !== undefined) {
@@ -26,6 +26,18 @@ function limitAuth(ctx: ServerContext, client: Client): void {
     throw new ProtocolError(
       Reply.SERVER_BUSY,
       "Too many sign-in attempts from your address; wait a moment and try again",
+    );
+  }
+}
+
+/** A name a guest uses now cannot be registered by anyone else meanwhile. */
+function refuseGuestName(ctx: ServerContext, name: string, client?: Client): void {
+  const online = ctx.hub.find(name);
+  if (online?.guest && client?.identity?.name !== online.name) {
+    throw new ProtocolError(
+      Reply.ALREADY_EXISTS,
+      `${online.name} is in use by a guest right now; choose another name`,
+      { reason: "name_in_use" },
     );
   }
 }
@@ -62,6 +74,7 @@ export function signInForWeb(
   }
   ctx.log.info(`${ip} issued ${register ? "REGISTER" : "LOGIN"} command (web)`);
   return ctx.locks.run(`user:${foldName(name)}`, async () => {
+    if (register) refuseGuestName(ctx, name);
     const user = register
       ? await ctx.accounts.register(name, password)
       : await ctx.accounts.authenticate(name, password);
@@ -72,8 +85,39 @@ export function signInForWeb(
 
 /** Handlers of the account commands. */
 export const accountHandlers: PartialHandlers<
-  "USER" | "LOGIN" | "REGISTER" | "SESSION" | "PASSWD" | "LOGOUT" | "QUIT" | "UDP"
+  "USER" | "LOGIN" | "REGISTER" | "SESSION" | "GUEST" | "PASSWD" | "LOGOUT" | "QUIT" | "UDP"
 > = {
+  GUEST(ctx, { client }, [name]) {
+    refuseIfLoggedIn(client);
+    if (client.transport !== "irc") {
+      throw new ProtocolError(
+        Reply.UNKNOWN_COMMAND,
+        "Guest names are for IRC clients; here, REGISTER an account",
+      );
+    }
+    if (!ctx.config.registration || !ctx.config.ircGuests) {
+      throw new ProtocolError(
+        Reply.REGISTRATION_CLOSED,
+        "This server needs an account: give its password (PASS or SASL)",
+        { reason: "guest" },
+      );
+    }
+    limitAuth(ctx, client);
+    return ctx.locks.run(`user:${foldName(name)}`, async () => {
+      const account = await ctx.accounts.find(name);
+      if (account) {
+        throw new ProtocolError(
+          Reply.ALREADY_EXISTS,
+          `${account.name} is an account: log in with its password (PASS or SASL)`,
+          { reason: "name_is_account" },
+        );
+      }
+      const identity = await logInGuest(ctx, client, name);
+      ctx.log.info(`${identity.name} joined as a guest`);
+      return ok(`Welcome to labchat, ${identity.name}! (guest)`);
+    });
+  },
+
   async SESSION(ctx, { client }) {
     refuseIfLoggedIn(client);
     if (client.credential === undefined) {
@@ -118,12 +162,24 @@ export const accountHandlers: PartialHandlers<
   },
 
   REGISTER(ctx, { client }, [name, password]) {
-    refuseIfLoggedIn(client);
+    const guest = client.identity?.guest ? client.identity : undefined;
+    if (guest && foldName(guest.name) !== foldName(name)) {
+      throw new ProtocolError(
+        Reply.ALREADY_LOGGED_IN,
+        `You are the guest ${guest.name}: register that name, or reconnect under another`,
+      );
+    }
+    if (!guest) refuseIfLoggedIn(client);
     limitAuth(ctx, client);
     return ctx.locks.run(`user:${foldName(name)}`, async () => {
-      const user = await ctx.accounts.register(name, password);
+      refuseGuestName(ctx, name, client);
+      // A guest's account keeps the spelling everyone has seen.
+      const user = await ctx.accounts.register(guest?.name ?? name, password);
       ctx.log.info(`${user.name} registered`);
-      return welcome(ctx, client, user);
+      if (!guest) return welcome(ctx, client, user);
+      // The guest's session goes on as the new account's.
+      const identity = await becomeAccount(ctx, client, user);
+      return ok(`Welcome to labchat, ${identity.name}! Your name is now your account`);
     });
   },
 

@@ -11,12 +11,14 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp, parseTimestamp } from "../../protocol/timestamp.ts";
 import type { HistoryQuery, PrivateMessage, StoredMessage } from "../../store/store.ts";
-import { ok, type PartialHandlers, type ServerContext } from "../context.ts";
+import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
 
 /** The canonical name of an existing account; throws `text` with 420 otherwise. */
 async function requireUser(ctx: ServerContext, name: string, text: string): Promise<string> {
   const canonical = await ctx.accounts.canonical(name);
-  if (canonical === undefined) throw new ProtocolError(Reply.UNKNOWN_USER, text);
+  if (canonical === undefined) {
+    throw new ProtocolError(Reply.UNKNOWN_USER, text, { reason: "no_such_user" });
+  }
   return canonical;
 }
 
@@ -29,39 +31,53 @@ interface HistoryRequest {
 }
 
 /**
- * Reads HISTORY's arguments: a target, then `before N`, `limit N` and a time in any order.
- * A time means strictly after it, at the second the user sees.
+ * Reads HISTORY's arguments: a target, then `before N`, `after N`, `limit N`, `until TIME` and
+ * a time in any order. A time means strictly after it, at the second the user sees (or to the
+ * millisecond for an ISO time with a fraction); `until` means strictly before it.
  */
 function historyRequest(args: readonly string[]): HistoryRequest {
   const whole = args.join(" ").trim();
   const asTime = parseTimestamp(whole);
   if (whole !== "" && asTime !== undefined) {
-    return { target: "b", query: { since: afterSecond(asTime), limit: PAGE_SIZE } };
+    return { target: "b", query: { since: strictlyAfter(whole, asTime), limit: PAGE_SIZE } };
   }
   const target = args[0] ?? "b";
   const words = (args[1] ?? "").split(/\s+/).filter((w) => w !== "");
   let before: number | undefined;
+  let after: number | undefined;
+  let until: number | undefined;
   let limit = PAGE_SIZE;
   let i = 0;
   for (; i + 1 < words.length; i += 2) {
     const [word, value] = [words[i].toLowerCase(), words[i + 1]];
-    if ((word !== "before" && word !== "limit") || !/^\d{1,9}$/.test(value)) break;
+    if (word === "until") {
+      until = readTime(value);
+      continue;
+    }
+    if (!["before", "after", "limit"].includes(word) || !/^\d{1,9}$/.test(value)) break;
     if (word === "before") before = Number(value);
+    else if (word === "after") after = Number(value);
     else limit = Math.min(HISTORY_LIMIT, Math.max(1, Number(value)));
   }
   const timeText = words.slice(i).join(" ");
-  let since: number | undefined;
-  if (timeText !== "") {
-    const time = parseTimestamp(timeText);
-    if (time === undefined) {
-      throw new ProtocolError(
-        Reply.INVALID_VALUE,
-        `Cannot read time "${timeText.slice(0, 40)}": use "03 Aug 2022 23:25:03" or ISO 8601`,
-      );
-    }
-    since = afterSecond(time);
+  const since = timeText === "" ? undefined : strictlyAfter(timeText, readTime(timeText));
+  return { target, query: { since, until, before, after, limit } };
+}
+
+function readTime(text: string): number {
+  const time = parseTimestamp(text);
+  if (time === undefined) {
+    throw new ProtocolError(
+      Reply.INVALID_VALUE,
+      `Cannot read time "${text.slice(0, 40)}": use "03 Aug 2022 23:25:03" or ISO 8601`,
+    );
   }
-  return { target, query: { since, before, limit } };
+  return time;
+}
+
+/** The first millisecond after `time` as written: the next second, or the next millisecond. */
+function strictlyAfter(text: string, time: number): number {
+  return /\.\d/.test(text) ? time + 1 : afterSecond(time);
 }
 
 /** The first millisecond of the second after `time`: "since T" means later than T as shown. */
@@ -70,15 +86,16 @@ function afterSecond(time: number): number {
 }
 
 /**
- * Lines of a history reply, and a summary that says how to read the page before when there is
- * one (`more` is true when the log holds older matching messages).
+ * A history reply: a line per message and a summary that says how to read the page before when
+ * there is one (`more` is true when the log holds older matching messages); its data for front
+ * ends that show history their own way.
  */
-function historyLines(
+function historyReply(
   messages: readonly StoredMessage[],
   what: string,
   more: boolean,
   target: string,
-): string[] {
+) {
   const lines = messages.map((m) => {
     const to = "to" in m ? ` -> ${(m as PrivateMessage).to}` : "";
     return `${m.number}; ${formatTimestamp(m.at)}; ${m.from}${to}; ${m.text}`;
@@ -89,7 +106,14 @@ function historyLines(
       ? `${summary}; older ones: HISTORY ${target} before ${messages[0].number}`
       : summary,
   );
-  return lines;
+  const entries = messages.map((m) => ({
+    number: m.number,
+    at: m.at,
+    from: m.from,
+    to: "to" in m ? (m as PrivateMessage).to : undefined,
+    text: m.text,
+  }));
+  return okWith(lines, { kind: "history", target, messages: entries });
 }
 
 /** Reads one page: one more than asked for tells whether older ones exist. */
@@ -99,7 +123,13 @@ async function page<T extends StoredMessage>(
 ): Promise<{ messages: T[]; more: boolean }> {
   const messages = await read({ ...query, limit: query.limit + 1 });
   const more = messages.length > query.limit;
-  return { messages: more ? messages.slice(1) : messages, more };
+  // Read from the newest, the extra one is the oldest; read forward (after N), the newest.
+  const page = !more
+    ? messages
+    : query.after === undefined
+    ? messages.slice(1)
+    : messages.slice(0, -1);
+  return { messages: page, more };
 }
 
 /** Handlers of the messaging commands. */
@@ -120,19 +150,38 @@ export const messagingHandlers: PartialHandlers<
     if (foldName(toName) === foldName(from)) {
       throw new ProtocolError(Reply.INVALID_VALUE, "The receiver can not be yourself.");
     }
-    const to = await requireUser(ctx, toName, Text.UNKNOWN_RECIPIENT);
+    const guest = ctx.hub.find(toName);
+    const to = guest?.guest ? guest.name : await requireUser(ctx, toName, Text.UNKNOWN_RECIPIENT);
     if (ctx.blocks.has(to, from)) {
-      throw new ProtocolError(Reply.BLOCKED_BY_RECIPIENT, Text.BLOCKED_BY_RECIPIENT);
+      throw new ProtocolError(Reply.BLOCKED_BY_RECIPIENT, Text.BLOCKED_BY_RECIPIENT, {
+        reason: "blocked",
+      });
     }
     const at = ctx.clock.now();
+    const recipient = ctx.hub.online(to);
+    const away = recipient?.away || undefined;
+    const event = new OutboundEvent({ type: "private", from, text }, at);
+    if (identity.guest || recipient?.guest) {
+      // A guest's messages are not kept: a later account of that name must not read them.
+      if (!recipient || !ctx.hub.deliver(to, event)) {
+        throw new ProtocolError(
+          Reply.UNKNOWN_USER,
+          `${to} is not online, and messages from or to guests are not kept`,
+          { reason: "no_such_user" },
+        );
+      }
+      return okWith(`Message sent to ${to}`, { kind: "sent", at, away });
+    }
     // Delivered at once when the recipient is online; kept for the next login otherwise.
-    const delivered = ctx.hub.online(to) !== undefined &&
-      ctx.hub.deliver(to, new OutboundEvent({ type: "private", from, text }, at));
+    const delivered = recipient !== undefined && ctx.hub.deliver(to, event);
     const stored = ctx.messages.private(from, to, text, at, !delivered);
     const reply = delivered
       ? `Message sent to ${to}`
       : `${to} is offline; the message will be delivered at next login`;
-    return { ...ok(reply), durable: stored.committed };
+    return {
+      ...okWith(reply, { kind: "sent", number: stored.value.number, at, away }),
+      durable: stored.committed,
+    };
   },
 
   BROADCAST(ctx, { identity }, [text]) {
@@ -146,11 +195,12 @@ export const messagingHandlers: PartialHandlers<
     ctx.hub.fanout(event, (user) => user !== from && !ctx.blocks.has(user, from));
     const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
     const refused = [...ctx.blocks.blockersOf(from)].some((u) => ctx.hub.online(u));
+    const detail = { data: { kind: "sent", number: message.number, at } } as const;
     if (refused) {
       const partial = `${summary} ${Text.PARTIAL_BROADCAST}`;
-      return Promise.resolve({ code: Reply.PARTIAL, text: partial, durable: committed });
+      return Promise.resolve({ code: Reply.PARTIAL, text: partial, durable: committed, detail });
     }
-    return Promise.resolve({ ...ok(summary), durable: committed });
+    return Promise.resolve({ ...ok(summary), durable: committed, detail });
   },
 
   async HISTORY(ctx, { identity }, args) {
@@ -159,11 +209,11 @@ export const messagingHandlers: PartialHandlers<
     const kind = target.toLowerCase();
     if (kind === "b") {
       const { messages, more } = await page(query, (q) => ctx.messages.broadcasts(q));
-      return ok(historyLines(messages, "broadcast", more, "b"));
+      return historyReply(messages, "broadcast", more, "b");
     }
     if (kind === "p") {
       const { messages, more } = await page(query, (q) => ctx.messages.privateOf(me, q));
-      return ok(historyLines(messages, "private message", more, "p"));
+      return historyReply(messages, "private message", more, "p");
     }
     if (kind === "s") {
       // Every room of mine, merged by time: toom's `RDM s <time>`.
@@ -186,6 +236,18 @@ export const messagingHandlers: PartialHandlers<
       );
       return ok(lines);
     }
+    if (target.startsWith("#")) {
+      const view = ctx.channels.view(target);
+      if (!view || !ctx.channels.isMember(view.name, me)) {
+        throw new ProtocolError(
+          Reply.NOT_ALLOWED,
+          `Join ${target.slice(0, 50)} to read what is said in it`,
+          { reason: "not_on_channel" },
+        );
+      }
+      const { messages, more } = await page(query, (q) => ctx.channels.history(view.name, q));
+      return historyReply(messages, "message", more, view.name);
+    }
     if (/^\d+$/.test(target)) {
       const room = ctx.rooms.get(Number(target));
       if (!room) throw new ProtocolError(Reply.NOT_FOUND, `Cannot find room ${target}`);
@@ -193,11 +255,11 @@ export const messagingHandlers: PartialHandlers<
         throw new ProtocolError(Reply.NOT_ALLOWED, `You are not a member of room ${target}`);
       }
       const { messages, more } = await page(query, (q) => ctx.rooms.history(room.id, q));
-      return ok(historyLines(messages, "message", more, target));
+      return historyReply(messages, "message", more, target);
     }
     const other = await requireUser(ctx, target, `Cannot find user "${target.slice(0, 32)}"`);
     const { messages, more } = await page(query, (q) => ctx.messages.privateOf(me, q, other));
-    return ok(historyLines(messages, "private message", more, other));
+    return historyReply(messages, "private message", more, other);
   },
 
   async BLOCK(ctx, { identity }, [name]) {

@@ -1,29 +1,70 @@
 /**
- * Who is around: WHO and WHOELSE.
+ * Who is around: WHO, WHOELSE and AWAY.
  * @module
  */
 
 import { Reply, Text } from "../../protocol/codes.ts";
+import { OutboundEvent } from "../../protocol/events.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatWhoEntry } from "../../protocol/replies.ts";
-import { ok, type PartialHandlers } from "../context.ts";
+import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import type { OnlineUser } from "../hub.ts";
+import type { UserView } from "../reply_data.ts";
+
+/** Away messages are cut to this many characters. */
+const MAX_AWAY_LENGTH = 300;
+
+/** What WHO tells of an online user. */
+function userView(ctx: ServerContext, u: OnlineUser): UserView {
+  return {
+    name: u.name,
+    ip: u.ip,
+    loginAt: u.loginAt,
+    udpPort: u.udpPort,
+    away: u.away ?? "",
+    guest: u.guest ?? false,
+    admin: u.admin ?? false,
+    ident: u.ident,
+    realname: u.realname,
+    activeAt: ctx.hub.activeAt?.(u.name) ?? u.loginAt,
+  };
+}
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Handlers of the presence commands. */
-export const presenceHandlers: PartialHandlers<"WHO" | "WHOELSE"> = {
-  async WHO(ctx, _caller, [name]) {
+export const presenceHandlers: PartialHandlers<"WHO" | "WHOELSE" | "AWAY"> = {
+  WHO(ctx, _caller, [name]) {
     if (name !== undefined) {
       // yamotd's SEND asks this first: is the user there at all?
-      const canonical = await ctx.accounts.canonical(name);
-      const user = canonical === undefined ? undefined : ctx.hub.online(canonical);
-      if (!user) throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT);
-      return ok(formatWhoEntry(user.name, user.ip, user.udpPort, user.loginAt));
+      const user = ctx.hub.find(name);
+      if (!user) {
+        throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT, {
+          reason: "no_such_user",
+        });
+      }
+      return Promise.resolve(
+        okWith(formatWhoEntry(user.name, user.ip, user.udpPort, user.loginAt), {
+          kind: "users",
+          users: [userView(ctx, user)],
+        }),
+      );
     }
-    const lines: string[] = [];
-    for (const u of ctx.hub.list()) lines.push(formatWhoEntry(u.name, u.ip, u.udpPort, u.loginAt));
+    const users = [...ctx.hub.list()];
+    const lines = users.map((u) => formatWhoEntry(u.name, u.ip, u.udpPort, u.loginAt));
     lines.push(`${plural(lines.length, "user")} online`);
-    return ok(lines);
+    return Promise.resolve(
+      okWith(lines, { kind: "users", users: users.map((u) => userView(ctx, u)) }),
+    );
+  },
+
+  async AWAY(ctx, { identity }, [message]) {
+    const me = identity.name;
+    const text = (message ?? "").trim().slice(0, MAX_AWAY_LENGTH);
+    await ctx.hub.update(me, { away: text });
+    const event = new OutboundEvent({ type: "away", user: me, text }, ctx.clock.now());
+    ctx.hub.fanout(event, (other) => other !== me && !ctx.blocks.either(me, other));
+    return ok(text === "" ? "You are back" : `You are away: ${text}`);
   },
 
   WHOELSE(ctx, { identity }, [secsText]) {

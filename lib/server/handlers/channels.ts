@@ -1,0 +1,291 @@
+/**
+ * Channels: JOIN, PART, SAY, NOTICE, TOPIC, NAMES, CHANNELS, KICK, INVITE, MODE. Who hears what
+ * is decided here, for every front end alike: members hear each other, except whom they blocked.
+ * @module
+ */
+
+import { Reply } from "../../protocol/codes.ts";
+import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
+import { foldName } from "../../protocol/names.ts";
+import { ProtocolError } from "../../protocol/protocol_error.ts";
+import { formatTimestamp } from "../../protocol/timestamp.ts";
+import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import type { ChannelView } from "../reply_data.ts";
+
+/** `nick!ident@host` of an online user, what bans are matched against. */
+export function maskOf(ctx: ServerContext, user: string): string {
+  const online = ctx.hub.online(user);
+  return `${user}!${online?.ident ?? user}@${online?.ip ?? "unknown"}`;
+}
+
+/** Tells the channel's members (but `except`, and those who blocked `from`). */
+function tellChannel(
+  ctx: ServerContext,
+  channel: string,
+  event: ChatEvent,
+  except: string,
+  from: string = except,
+): void {
+  const outbound = new OutboundEvent(event, ctx.clock.now());
+  for (const member of ctx.channels.members(channel)) {
+    if (member !== except && !ctx.blocks.has(member, from)) ctx.hub.deliver(member, outbound);
+  }
+}
+
+/** `@yoda +hans obiwan`: members with their ranks. */
+function memberList(view: ChannelView): string {
+  return view.members.map((m) => `${m.op ? "@" : m.voice ? "+" : ""}${m.name}`).join(" ");
+}
+
+/** The online user called `name` in any case. @throws {ProtocolError} 420 when not online. */
+function onlineUser(ctx: ServerContext, name: string): string {
+  const online = ctx.hub.find(name);
+  if (!online) {
+    throw new ProtocolError(Reply.UNKNOWN_USER, `${name.slice(0, 32)} is not online`, {
+      reason: "no_such_user",
+    });
+  }
+  return online.name;
+}
+
+/** Handlers of the channel commands. */
+export const channelHandlers: PartialHandlers<
+  | "JOIN"
+  | "PART"
+  | "SAY"
+  | "NOTICE"
+  | "TOPIC"
+  | "TOPIC CLEAR"
+  | "NAMES"
+  | "CHANNELS"
+  | "KICK"
+  | "INVITE"
+  | "MODE"
+> = {
+  JOIN(ctx, { identity }, [name, key]) {
+    const me = identity.name;
+    const joined = ctx.channels.join(me, name, key, maskOf(ctx, me), ctx.clock.now());
+    const channel = joined.channel;
+    const data = { kind: "joined", channel, already: joined.already } as const;
+    if (joined.already) return Promise.resolve(okWith(`You are on ${channel.name} already`, data));
+    ctx.log.info(`${me} joined ${channel.name}${joined.created ? " (new)" : ""}`);
+    const topic = channel.topic === "" ? "no topic" : `topic: ${channel.topic}`;
+    return Promise.resolve(okWith(
+      `Joined ${channel.name}: ${memberList(channel)}; ${topic}`,
+      data,
+      () =>
+        tellChannel(
+          ctx,
+          channel.name,
+          { type: "channel_join", channel: channel.name, user: me },
+          me,
+        ),
+    ));
+  },
+
+  PART(ctx, { identity }, [name, reason]) {
+    const me = identity.name;
+    const channel = ctx.channels.part(me, name);
+    ctx.log.info(`${me} left ${channel.name}`);
+    const event: ChatEvent = {
+      type: "channel_part",
+      channel: channel.name,
+      user: me,
+      reason: reason ?? "",
+    };
+    // The others still in it hear of it; the channel may be gone now, so name them from before.
+    const outbound = new OutboundEvent(event, ctx.clock.now());
+    for (const member of channel.members) {
+      if (member.name !== me && !ctx.blocks.has(member.name, me)) {
+        ctx.hub.deliver(member.name, outbound);
+      }
+    }
+    return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
+  },
+
+  SAY(ctx, { identity }, [name, text]) {
+    const me = identity.name;
+    const channel = ctx.channels.checkSpeaker(name, me, maskOf(ctx, me));
+    const at = ctx.clock.now();
+    const { value: message, committed } = ctx.channels.say(channel, me, text, at);
+    ctx.log.info(`${me} said #${message.number} in ${channel}`);
+    tellChannel(ctx, channel, {
+      type: "channel_message",
+      channel,
+      from: me,
+      number: message.number,
+      text,
+    }, me);
+    const reply = okWith(`Message #${message.number} sent to ${channel}`, {
+      kind: "sent",
+      number: message.number,
+      at,
+    });
+    return Promise.resolve({ ...reply, durable: committed });
+  },
+
+  NOTICE(ctx, { identity }, [target, text]) {
+    const me = identity.name;
+    if (target.startsWith("#")) {
+      const channel = ctx.channels.checkSpeaker(target, me, maskOf(ctx, me));
+      tellChannel(ctx, channel, { type: "channel_notice", channel, from: me, text }, me);
+      return Promise.resolve(ok(`Notice sent to ${channel}`));
+    }
+    const to = onlineUser(ctx, target);
+    if (!ctx.blocks.has(to, me)) {
+      ctx.hub.deliver(to, new OutboundEvent({ type: "private_notice", from: me, text }));
+    }
+    return Promise.resolve(ok(`Notice sent to ${to}`));
+  },
+
+  TOPIC(ctx, { identity }, [name, topic]) {
+    const me = identity.name;
+    if (topic === undefined || topic === "") {
+      const shown = ctx.channels.topic(name, me);
+      const text = shown.topic === ""
+        ? `${shown.channel} has no topic`
+        : `${shown.channel}: ${shown.topic} (set by ${shown.by} at ${formatTimestamp(shown.at)})`;
+      return Promise.resolve(okWith(text, { kind: "topic", ...shown }));
+    }
+    return Promise.resolve(setTopic(ctx, me, name, topic));
+  },
+
+  "TOPIC CLEAR"(ctx, { identity }, [name]) {
+    return Promise.resolve(setTopic(ctx, identity.name, name, ""));
+  },
+
+  NAMES(ctx, { identity }, [name]) {
+    const view = ctx.channels.view(name);
+    if (!view || (view.secret && !view.members.some((m) => m.name === identity.name))) {
+      throw new ProtocolError(Reply.NOT_FOUND, `No such channel ${name}`, {
+        reason: "no_such_channel",
+      });
+    }
+    return Promise.resolve(
+      okWith(`${view.name}: ${memberList(view)}`, { kind: "channel", channel: view }),
+    );
+  },
+
+  CHANNELS(ctx, { identity }, [name]) {
+    const views = ctx.channels.list(identity.name).filter((c) =>
+      name === undefined || foldName(c.name) === foldName(name)
+    );
+    const channels = views.map((c) => ({
+      name: c.name,
+      members: c.members.length,
+      topic: c.topic,
+    }));
+    const lines = channels.map((c) => `${c.name} ${c.members}${c.topic ? `: ${c.topic}` : ""}`);
+    lines.push(`${channels.length} channel${channels.length === 1 ? "" : "s"}`);
+    return Promise.resolve(okWith(lines, { kind: "channels", channels }));
+  },
+
+  KICK(ctx, { identity }, [name, who, reason]) {
+    const me = identity.name;
+    const target = ctx.hub.find(who)?.name ?? who;
+    const channel = ctx.channels.view(name)?.name ?? name;
+    const members = ctx.channels.members(channel);
+    ctx.channels.kick(name, me, target);
+    ctx.log.info(`${me} kicked ${target} from ${channel}`);
+    const event = new OutboundEvent(
+      { type: "channel_kick", channel, by: me, user: target, reason: reason ?? me },
+      ctx.clock.now(),
+    );
+    for (const member of members) if (member !== me) ctx.hub.deliver(member, event);
+    return Promise.resolve(ok(`Kicked ${target} from ${channel}`));
+  },
+
+  INVITE(ctx, { identity }, [who, name]) {
+    const me = identity.name;
+    const target = onlineUser(ctx, who);
+    const channel = ctx.channels.invite(name, me, target);
+    ctx.log.info(`${me} invited ${target} to ${channel}`);
+    if (!ctx.blocks.has(target, me)) {
+      ctx.hub.deliver(
+        target,
+        new OutboundEvent({ type: "channel_invite", channel, by: me, user: target }),
+      );
+    }
+    const away = ctx.hub.online(target)?.away || undefined;
+    return Promise.resolve(
+      okWith(`Invited ${target} to ${channel}`, { kind: "invited", channel, user: target, away }),
+    );
+  },
+
+  MODE(ctx, { identity }, [name, modesText]) {
+    const me = identity.name;
+    const view = ctx.channels.view(name);
+    if (!view) {
+      throw new ProtocolError(Reply.NOT_FOUND, `No such channel ${name}`, {
+        reason: "no_such_channel",
+      });
+    }
+    const [modeString, ...args] = (modesText ?? "").split(/\s+/).filter((w) => w !== "");
+    if (modeString === undefined) {
+      const text = `${view.name} ${[view.modes, ...view.modeArgs].join(" ")}`;
+      return Promise.resolve(okWith(text, {
+        kind: "modes",
+        channel: view.name,
+        changed: "",
+        changedArgs: [],
+        view,
+      }));
+    }
+    if (/^[+-]?b$/.test(modeString) && args.length === 0) {
+      const bans = ctx.channels.bans(view.name);
+      const lines = bans.map((b) => `${b.mask} set by ${b.by} at ${formatTimestamp(b.at)}`);
+      lines.push(`${bans.length} ban${bans.length === 1 ? "" : "s"} on ${view.name}`);
+      return Promise.resolve(okWith(lines, {
+        kind: "modes",
+        channel: view.name,
+        changed: "",
+        changedArgs: [],
+        view,
+        bans,
+      }));
+    }
+    const change = ctx.channels.setModes(
+      view.name,
+      me,
+      modeString,
+      args,
+      (user) => ctx.hub.find(user)?.name,
+      ctx.clock.now(),
+    );
+    if (change.modes === "" && change.unknown.length > 0) {
+      throw new ProtocolError(Reply.INVALID_VALUE, `Unknown mode ${change.unknown[0]}`, {
+        reason: "unknown_mode",
+      });
+    }
+    const now = ctx.channels.view(view.name) ?? view;
+    if (change.modes !== "") {
+      ctx.log.info(`${me} set mode ${change.modes} on ${view.name}`);
+      tellChannel(ctx, view.name, {
+        type: "channel_mode",
+        channel: view.name,
+        by: me,
+        modes: change.modes,
+        args: change.args,
+      }, me);
+    }
+    const shown = change.modes === ""
+      ? "nothing changed"
+      : [change.modes, ...change.args].join(" ");
+    return Promise.resolve(okWith(`${view.name}: ${shown}`, {
+      kind: "modes",
+      channel: view.name,
+      changed: change.modes,
+      changedArgs: change.args,
+      view: now,
+    }));
+  },
+};
+
+function setTopic(ctx: ServerContext, me: string, name: string, topic: string) {
+  const at = ctx.clock.now();
+  const channel = ctx.channels.setTopic(name, me, topic, at);
+  ctx.log.info(`${me} set the topic of ${channel}`);
+  tellChannel(ctx, channel, { type: "channel_topic", channel, by: me, topic }, me);
+  const text = topic === "" ? `Topic of ${channel} cleared` : `Topic of ${channel} set`;
+  return okWith(text, { kind: "topic", channel, topic, by: me, at });
+}

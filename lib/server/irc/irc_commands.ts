@@ -1,0 +1,194 @@
+/**
+ * Every IRC command the gateway understands, before and after registration, and the handling of
+ * one line: length limit, parsing, the right handler or the right error numeric.
+ * @module
+ */
+
+import { foldName } from "../../protocol/names.ts";
+import { byteLength } from "../../protocol/names.ts";
+import { invite, join, kick, list, mode, names, part, topic } from "./irc_channels.ts";
+import { serviceNotice } from "./irc_events.ts";
+import {
+  ison,
+  sendLusers,
+  sendMotd,
+  serverInfo,
+  userhost,
+  who,
+  whois,
+  whowas,
+} from "./irc_info.ts";
+import { type IrcMessage, parseIrcMessage, withoutTags } from "./irc_message.ts";
+import { away, chathistory, privmsg, silence } from "./irc_messages.ts";
+import { nameOfNick } from "./irc_nick.ts";
+import { authenticate, cap, nick, pass, tryRegister, user } from "./irc_registration.ts";
+import { identOf, type IrcHandler, type IrcSession } from "./irc_session.ts";
+import { Numeric } from "./numerics.ts";
+
+/** Longest line without its tags, CR LF excluded (RFC 1459: 512 with CR LF). */
+export const MAX_IRC_LINE_BYTES = 510;
+/** Longest tag section a client may send (IRCv3 message-tags), plus the line. */
+export const MAX_IRC_FRAME_BYTES = 4096 + MAX_IRC_LINE_BYTES;
+
+function ping(session: IrcSession, message: IrcMessage): void {
+  const [token] = message.params;
+  if (token === undefined || token === "") {
+    session.numeric(Numeric.ERR_NOORIGIN, "No origin specified");
+    return;
+  }
+  session.send({
+    source: session.serverName,
+    command: "PONG",
+    params: [session.serverName, token],
+  });
+}
+
+async function quit(session: IrcSession, message: IrcMessage): Promise<void> {
+  const reason = message.params[0] ?? "Client quit";
+  const host = `${identOf(session.client.ident ?? "user")}@${session.client.ip}`;
+  await session.closeWith(`Closing link: (${host}) [Quit: ${reason.slice(0, 200)}]`);
+}
+
+/** NICK after registration: labchat names are fixed for a session. */
+function nickChange(session: IrcSession, message: IrcMessage): void {
+  const [wanted] = message.params;
+  if (wanted === undefined || wanted === "") {
+    session.numeric(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
+    return;
+  }
+  const decoded = nameOfNick(wanted);
+  if ("problem" in decoded) {
+    session.numeric(Numeric.ERR_ERRONEUSNICKNAME, wanted, decoded.problem);
+    return;
+  }
+  if (foldName(decoded.name) === foldName(session.me ?? "")) return;
+  if (session.ctx.hub.find(decoded.name)) {
+    session.numeric(Numeric.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use");
+    return;
+  }
+  session.numeric(
+    Numeric.ERR_NONICKCHANGE,
+    "Cannot change nickname: your labchat name is fixed for the session (reconnect to change it)",
+  );
+}
+
+function help(session: IrcSession, message: IrcMessage): void {
+  const subject = (message.params[0] ?? "*").toUpperCase();
+  if (subject !== "*" && !(subject in REGISTERED)) {
+    session.numeric("524", subject, "No help available on this topic");
+    return;
+  }
+  session.numeric("704", subject, "labchat IRC gateway");
+  const lines = subject === "*"
+    ? [
+      "Commands: " + Object.keys(REGISTERED).sort().join(" "),
+      "#lab is the broadcast stream; &room-N are labchat rooms; #others are channels.",
+      "Forum, history and the other labchat commands: /msg labchat HELP",
+    ]
+    : [`${subject}: see RFC 2812 and docs/IRC.md`];
+  for (const line of lines) session.numeric("705", subject, line);
+  session.numeric("706", subject, "End of /HELP");
+}
+
+const noOper: IrcHandler = (session) =>
+  session.numeric(
+    Numeric.ERR_NOOPERHOST,
+    "No O-lines for your host: labchat admins use chat-client",
+  );
+const noPrivileges: IrcHandler = (session) =>
+  session.numeric(Numeric.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator");
+const alreadyRegistered: IrcHandler = (session) =>
+  session.numeric(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
+
+/** Commands before registration; NICK, USER, CAP END and AUTHENTICATE may complete it. */
+const UNREGISTERED: Record<string, IrcHandler> = {
+  CAP: cap,
+  AUTHENTICATE: authenticate,
+  PASS: pass,
+  NICK: nick,
+  USER: user,
+  PING: ping,
+  PONG: () => {},
+  QUIT: quit,
+};
+
+/** Commands once registered. */
+const REGISTERED: Record<string, IrcHandler> = {
+  CAP: cap,
+  AUTHENTICATE: authenticate,
+  PASS: alreadyRegistered,
+  USER: alreadyRegistered,
+  NICK: nickChange,
+  PING: ping,
+  PONG: () => {},
+  QUIT: quit,
+  PRIVMSG: privmsg,
+  NOTICE: privmsg,
+  JOIN: join,
+  PART: part,
+  TOPIC: topic,
+  NAMES: names,
+  LIST: list,
+  MODE: mode,
+  KICK: kick,
+  INVITE: invite,
+  WHO: who,
+  WHOIS: whois,
+  WHOWAS: whowas,
+  ISON: ison,
+  USERHOST: userhost,
+  AWAY: away,
+  SILENCE: silence,
+  CHATHISTORY: chathistory,
+  MOTD: (session) => sendMotd(session),
+  LUSERS: sendLusers,
+  VERSION: serverInfo,
+  TIME: serverInfo,
+  ADMIN: serverInfo,
+  INFO: serverInfo,
+  HELP: help,
+  HELPOP: help,
+  OPER: noOper,
+  KILL: noPrivileges,
+  DIE: noPrivileges,
+  RESTART: noPrivileges,
+  REHASH: noPrivileges,
+  SQUIT: noPrivileges,
+  CONNECT: noPrivileges,
+  WALLOPS: noPrivileges,
+  USERS: (session) => session.numeric("446", "USERS has been disabled"),
+  SUMMON: (session) => session.numeric("445", "SUMMON has been disabled"),
+  LINKS: (session, message) =>
+    session.numeric("365", message.params.at(-1) ?? "*", "End of /LINKS list"),
+  STATS: (session, message) =>
+    session.numeric("219", message.params[0] ?? "*", "End of /STATS report"),
+  SETNAME: (session) => serviceNotice(session, "Your real name is fixed for the session"),
+};
+
+/** Handles one line from an IRC client. */
+export async function handleIrcLine(session: IrcSession, line: string): Promise<void> {
+  if (byteLength(withoutTags(line)) > MAX_IRC_LINE_BYTES) {
+    session.numeric(Numeric.ERR_INPUTTOOLONG, "Input line was too long");
+    return;
+  }
+  const message = parseIrcMessage(line);
+  if (!message) return;
+  session.client.touch(session.ctx.clock.now());
+  if (!session.registered) {
+    const handler = UNREGISTERED[message.command];
+    if (!handler) {
+      if (/^\d{3}$/.test(message.command)) return;
+      session.numeric(Numeric.ERR_NOTREGISTERED, "You have not registered");
+      return;
+    }
+    await handler(session, message);
+    if (!session.isClosed) await tryRegister(session);
+    return;
+  }
+  const handler = REGISTERED[message.command];
+  if (!handler) {
+    session.numeric(Numeric.ERR_UNKNOWNCOMMAND, message.command, "Unknown command");
+    return;
+  }
+  await handler(session, message);
+}

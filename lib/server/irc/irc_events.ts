@@ -1,0 +1,202 @@
+/**
+ * The hub's events as IRC lines for one client: messages as PRIVMSG and NOTICE, presence as
+ * JOIN and QUIT in `#lab`, channel changes as JOIN, PART, KICK, TOPIC, MODE and INVITE.
+ * @module
+ */
+
+import type { OutboundEvent } from "../../protocol/events.ts";
+import { BROADCAST_CHANNEL } from "../../protocol/names.ts";
+import type { OutgoingMessage } from "./irc_message.ts";
+import { nickOf } from "./irc_nick.ts";
+import type { IrcSession } from "./irc_session.ts";
+import { joinMessage, roomChannel, showRoomJoined } from "./irc_views.ts";
+
+/** The nick of the service that answers labchat commands. */
+export const SERVICE_NICK = "labchat";
+
+/** Tags of a message event: time, msgid and account, as the client's capabilities allow. */
+export function messageTags(
+  session: IrcSession,
+  at: number,
+  from: string,
+  msgid?: string,
+): Record<string, string | undefined> {
+  const tags: Record<string, string | undefined> = { time: session.timeTag(at) };
+  if (session.caps.has("message-tags") && msgid !== undefined) tags.msgid = msgid;
+  if (session.caps.has("account-tag") && !session.ctx.hub.online(from)?.guest) {
+    tags.account = nickOf(from);
+  }
+  return tags;
+}
+
+/** The text of a broadcast as `#lab` shows it: its number first. */
+export function labText(number: number, text: string): string {
+  return `[#${number}] ${text}`;
+}
+
+/** A notice from the service nick. */
+export function serviceNotice(session: IrcSession, text: string): void {
+  session.send({
+    source: `${SERVICE_NICK}!${SERVICE_NICK}@${session.serverName}`,
+    command: "NOTICE",
+    params: [session.target, text],
+  });
+}
+
+/** Renders one event for `session`. */
+export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
+  const event = outbound.event;
+  const at = outbound.at;
+  const me = nickOf(session.me ?? "");
+  const send = (message: OutgoingMessage) => session.send(message);
+  switch (event.type) {
+    case "private":
+      send({
+        tags: messageTags(session, at, event.from),
+        source: session.maskOf(event.from),
+        command: "PRIVMSG",
+        params: [me, event.text],
+      });
+      return;
+    case "private_offline": {
+      const text = session.caps.has("server-time") ? event.text : `[${event.sentAt}] ${event.text}`;
+      send({
+        tags: messageTags(session, at, event.from),
+        source: session.maskOf(event.from),
+        command: "PRIVMSG",
+        params: [me, text],
+      });
+      return;
+    }
+    case "private_notice":
+      send({
+        tags: messageTags(session, at, event.from),
+        source: session.maskOf(event.from),
+        command: "NOTICE",
+        params: [me, event.text],
+      });
+      return;
+    case "broadcast":
+      if (!session.inLab) return;
+      send({
+        tags: messageTags(session, at, event.from, `b${event.number}`),
+        source: session.maskOf(event.from),
+        command: "PRIVMSG",
+        params: [BROADCAST_CHANNEL, labText(event.number, event.text)],
+      });
+      return;
+    case "room":
+      if (!session.rooms.has(event.room) && !showRoomJoined(session, event.room)) return;
+      send({
+        tags: messageTags(session, at, event.from),
+        source: session.maskOf(event.from),
+        command: "PRIVMSG",
+        params: [roomChannel(event.room), event.text],
+      });
+      return;
+    case "room_created":
+      showRoomJoined(session, event.room);
+      return;
+    case "channel_message":
+      send({
+        tags: messageTags(session, at, event.from, `c${event.number}`),
+        source: session.maskOf(event.from),
+        command: "PRIVMSG",
+        params: [event.channel, event.text],
+      });
+      return;
+    case "channel_notice":
+      send({
+        tags: messageTags(session, at, event.from),
+        source: session.maskOf(event.from),
+        command: "NOTICE",
+        params: [event.channel, event.text],
+      });
+      return;
+    case "channel_join":
+      send(joinMessage(session, event.user, event.channel, at));
+      return;
+    case "channel_part":
+      send({
+        tags: { time: session.timeTag(at) },
+        source: session.maskOf(event.user),
+        command: "PART",
+        params: event.reason === "" ? [event.channel] : [event.channel, event.reason],
+      });
+      return;
+    case "channel_kick":
+      send({
+        tags: { time: session.timeTag(at) },
+        source: session.maskOf(event.by),
+        command: "KICK",
+        params: [event.channel, nickOf(event.user), event.reason],
+      });
+      return;
+    case "channel_topic":
+      send({
+        tags: { time: session.timeTag(at) },
+        source: session.maskOf(event.by),
+        command: "TOPIC",
+        params: [event.channel, event.topic],
+      });
+      return;
+    case "channel_mode":
+      send({
+        tags: { time: session.timeTag(at) },
+        source: session.maskOf(event.by),
+        command: "MODE",
+        params: [event.channel, event.modes, ...event.args.map(modeArg)],
+      });
+      return;
+    case "channel_invite":
+      send({
+        source: session.maskOf(event.by),
+        command: "INVITE",
+        params: [nickOf(event.user), event.channel],
+      });
+      return;
+    case "away":
+      if (!session.caps.has("away-notify")) return;
+      send({
+        source: session.maskOf(event.user),
+        command: "AWAY",
+        params: event.text === "" ? [] : [event.text],
+      });
+      return;
+    case "login":
+      if (session.inLab) send(joinMessage(session, event.user, BROADCAST_CHANNEL, at));
+      return;
+    case "logout":
+      send({
+        tags: { time: session.timeTag(at) },
+        source: `${nickOf(event.user)}!${nickOf(event.user)}@${session.serverName}`,
+        command: "QUIT",
+        params: ["Quit"],
+      });
+      return;
+    case "peer":
+      serviceNotice(
+        session,
+        `${event.from} wants to ${
+          event.purpose === "file" ? "send you a file" : "talk privately"
+        } peer to peer; that needs chat-client`,
+      );
+      return;
+    case "idle":
+    case "disconnect":
+      session.send({ command: "ERROR", params: [event.text] });
+      return;
+    case "shutdown":
+      session.notice(event.text);
+      session.send({ command: "ERROR", params: [event.text] });
+      return;
+    case "unknown":
+      session.notice(event.text);
+      return;
+  }
+}
+
+/** A mode argument: a user name becomes its nick; masks and keys stay. */
+function modeArg(arg: string): string {
+  return /^[^!@*?]+$/.test(arg) && !/^\d+$/.test(arg) ? nickOf(arg) : arg;
+}

@@ -1,0 +1,86 @@
+/**
+ * The IRC front end: a listener whose connections speak IRC. Each connection is a client of the
+ * same server as TCP and WebSocket ones, served by the same host (caps, flood control, idle sweep,
+ * logout, shutdown); only the lines in and out differ.
+ * @module
+ */
+
+import { acceptLoop } from "../accept_loop.ts";
+import { Client } from "../client.ts";
+import type { ClientHost } from "../client_host.ts";
+import { LineConnection } from "../line_connection.ts";
+import { handleIrcLine, MAX_IRC_FRAME_BYTES } from "./irc_commands.ts";
+import { formatIrcMessage } from "./irc_message.ts";
+import { renderEvent } from "./irc_events.ts";
+import { IrcSession } from "./irc_session.ts";
+
+const encoder = new TextEncoder();
+
+/** A running IRC listener. */
+export interface IrcFrontEnd {
+  readonly addr: Deno.NetAddr;
+  /** Stops accepting; resolves when the accept loop has ended. */
+  stop(): Promise<void>;
+}
+
+/** Listens for IRC clients on `listener` and serves each through `host`. */
+export function serveIrc(listener: Deno.Listener, host: ClientHost): IrcFrontEnd {
+  const startedAt = Date.now();
+  const { ctx } = host;
+  const loop = acceptLoop(
+    listener,
+    (conn) => admit(conn, host, startedAt),
+    ctx.log,
+    () => ctx.shuttingDown,
+  );
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    async stop() {
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      await loop;
+    },
+  };
+}
+
+function admit(conn: Deno.Conn, host: ClientHost, startedAt: number): void {
+  const { ctx } = host;
+  const { config, log } = ctx;
+  const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+  const refusal = host.admit(ip);
+  if (refusal !== undefined) {
+    log.info(`Refused IRC connection from ${ip}: ${refusal.slice(4).trim()}`);
+    const line = formatIrcMessage({ command: "ERROR", params: [refusal.slice(4).trim()] });
+    void conn.write(encoder.encode(line + "\r\n")).catch(() => {}).finally(() => {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    });
+    return;
+  }
+  if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
+  const holder: { session?: IrcSession } = {};
+  const connection = new LineConnection(conn, {
+    maxLineBytes: MAX_IRC_FRAME_BYTES,
+    maxSendQueueBytes: config.maxSendQueueBytes,
+    flush: host.flush,
+    refuseControl: false,
+    onSlowReader: () => {
+      log.info(`${holder.session?.client.label ?? ip} disconnected: not reading its IRC lines`);
+      void connection.close();
+    },
+  });
+  const session = holder.session = new IrcSession({ ctx, connection, startedAt });
+  session.render = renderEvent;
+  const client = session.client = new Client("irc", ip, connection.port, session);
+  log.info(`IRC connection from ${ip}:${connection.port}`);
+  host.serve(client, connection, {
+    line: (line) => handleIrcLine(session, line),
+    bad: (reason) => session.badLine(reason),
+  });
+}

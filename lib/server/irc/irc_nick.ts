@@ -1,0 +1,40 @@
+/**
+ * labchat user names as IRC nicks and back. labchat names may hold `. ! @ # $ % ?`, which IRC
+ * nicks cannot; such characters (and a leading digit) travel as `\` and two hex digits, so every
+ * labchat name has exactly one nick and every such nick names exactly one user. The other
+ * characters IRC allows in nicks (`[ ] ^ { } | \``) are not labchat names.
+ * @module
+ */
+
+import { MAX_USERNAME_BYTES, usernameProblem } from "../../protocol/names.ts";
+
+const PLAIN = /[A-Za-z0-9_-]/;
+
+/** The nick IRC clients see for a labchat user name. */
+export function nickOf(name: string): string {
+  let nick = "";
+  for (const [i, c] of [...name].entries()) {
+    const plain = PLAIN.test(c) && !(i === 0 && /[0-9-]/.test(c));
+    nick += plain ? c : `\\${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  }
+  return nick;
+}
+
+/** The labchat name a nick stands for, or why it cannot be one (for ERR_ERRONEUSNICKNAME). */
+export function nameOfNick(nick: string): { name: string } | { problem: string } {
+  if (nick === "" || nick.length > MAX_USERNAME_BYTES * 3) {
+    return { problem: "Erroneous nickname" };
+  }
+  const name = nick.replace(
+    /\\([0-9a-fA-F]{2})/g,
+    (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+  );
+  if (/[\[\]\\`^{}|]/.test(name)) {
+    return {
+      problem: "Erroneous nickname: labchat names use letters, digits and _ . - ! @ # $ % ?",
+    };
+  }
+  const problem = usernameProblem(name);
+  if (problem !== undefined) return { problem: `Erroneous nickname: ${problem}` };
+  return { name };
+}

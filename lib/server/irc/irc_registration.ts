@@ -1,0 +1,305 @@
+/**
+ * Connection registration: CAP negotiation, SASL PLAIN, PASS, NICK and USER, and the welcome
+ * burst. Who may log in, with what password, at what rate and with what lockout is decided by
+ * the same LOGIN, REGISTER and GUEST requests every front end uses.
+ *
+ * - SASL PLAIN or PASS with an account's name: LOGIN.
+ * - PASS with a name that is no account: REGISTER (when registration is open).
+ * - No password: a guest under that nick, for this connection only (when registration is open
+ *   and `--no-irc-guests` is not given); a nick that is an account needs its password (433).
+ * @module
+ */
+
+import { Reply } from "../../protocol/codes.ts";
+import { foldName } from "../../protocol/names.ts";
+import type { IrcMessage } from "./irc_message.ts";
+import { nameOfNick, nickOf } from "./irc_nick.ts";
+import { type CoreReply, identOf, type IrcSession } from "./irc_session.ts";
+import { SERVICE_NICK } from "./irc_events.ts";
+import { sendLusers, sendMotd, supportTokens } from "./irc_info.ts";
+import { showLabJoined, showRoomJoined } from "./irc_views.ts";
+import { Numeric } from "./numerics.ts";
+
+/** The version string IRC clients see. */
+export const IRC_VERSION = "labchat-0.1.0";
+
+/** Capabilities offered, with their CAP LS 302 values. */
+export function offeredCaps(session: IrcSession): Map<string, string> {
+  const caps = new Map<string, string>([
+    ["account-tag", ""],
+    ["away-notify", ""],
+    ["batch", ""],
+    ["cap-notify", ""],
+    ["draft/chathistory", ""],
+    ["echo-message", ""],
+    ["extended-join", ""],
+    ["message-tags", ""],
+    ["multi-prefix", ""],
+    ["sasl", "PLAIN"],
+    ["server-time", ""],
+    ["userhost-in-names", ""],
+  ]);
+  if (session.registered && session.me !== undefined) caps.delete("sasl");
+  return caps;
+}
+
+/** Longest SASL response, base64, before it is refused (RFC 4616 fields fit easily). */
+const MAX_SASL_BYTES = 1200;
+
+/** CAP LS, LIST, REQ, END. */
+export function cap(session: IrcSession, message: IrcMessage): void {
+  const [sub = "", arg = ""] = message.params;
+  const target = session.target;
+  const reply = (...params: string[]) =>
+    session.send({ source: session.serverName, command: "CAP", params: [target, ...params] });
+  switch (sub.toUpperCase()) {
+    case "LS": {
+      if (!session.registered) session.negotiating = true;
+      if (Number(arg) >= 302) {
+        session.capVersion = 302;
+        session.caps.add("cap-notify");
+      }
+      const offered = offeredCaps(session);
+      const list = [...offered].map(([name, value]) =>
+        session.capVersion >= 302 && value !== "" ? `${name}=${value}` : name
+      );
+      reply("LS", list.join(" "));
+      return;
+    }
+    case "LIST":
+      reply("LIST", [...session.caps].join(" "));
+      return;
+    case "REQ": {
+      if (!session.registered) session.negotiating = true;
+      const offered = offeredCaps(session);
+      const wanted = arg.split(" ").filter((c) => c !== "");
+      const known = wanted.every((c) => offered.has(c.replace(/^-/, "")));
+      if (!known || wanted.length === 0) {
+        reply("NAK", arg);
+        return;
+      }
+      for (const c of wanted) {
+        if (c.startsWith("-")) session.caps.delete(c.slice(1));
+        else session.caps.add(c);
+      }
+      reply("ACK", arg);
+      return;
+    }
+    case "END":
+      if (session.registered) return;
+      session.negotiating = false;
+      return;
+    default:
+      session.numeric("410", sub, "Invalid CAP command");
+  }
+}
+
+/** AUTHENTICATE: SASL PLAIN, checked by LOGIN. */
+export async function authenticate(session: IrcSession, message: IrcMessage): Promise<void> {
+  const [data = ""] = message.params;
+  if (session.me !== undefined) {
+    session.numeric(Numeric.ERR_SASLALREADY, "You have already authenticated using SASL");
+    return;
+  }
+  if (data === "*") {
+    session.sasl = undefined;
+    session.numeric(Numeric.ERR_SASLABORTED, "SASL authentication aborted");
+    return;
+  }
+  if (!session.sasl) {
+    if (data.toUpperCase() !== "PLAIN") {
+      session.numeric(Numeric.RPL_SASLMECHS, "PLAIN", "are available SASL mechanisms");
+      session.numeric(Numeric.ERR_SASLFAIL, "SASL authentication failed");
+      return;
+    }
+    session.sasl = { buffer: "" };
+    session.send({ command: "AUTHENTICATE", params: ["+"] });
+    return;
+  }
+  if (data !== "+") session.sasl.buffer += data;
+  if (session.sasl.buffer.length > MAX_SASL_BYTES) {
+    session.sasl = undefined;
+    session.numeric(Numeric.ERR_SASLTOOLONG, "SASL message too long");
+    return;
+  }
+  if (data.length === 400) return; // more chunks follow
+  const encoded = session.sasl.buffer;
+  session.sasl = undefined;
+  const fields = decodePlain(encoded);
+  if (!fields) {
+    session.numeric(Numeric.ERR_SASLFAIL, "SASL authentication failed: malformed PLAIN response");
+    return;
+  }
+  const reply = await session.ask("LOGIN", [fields.user, fields.password]);
+  if (reply.code !== Reply.OK) {
+    session.numeric(Numeric.ERR_SASLFAIL, `SASL authentication failed: ${reply.lines[0]}`);
+    return;
+  }
+  // LOGIN signed the client in (the check above was before it).
+  const account = session.client.identity?.name ?? fields.user;
+  session.saslAccount = account;
+  const mask = `${session.nick ?? nickOf(account)}!${
+    identOf(session.client.ident ?? account)
+  }@${session.client.ip}`;
+  session.numeric(
+    Numeric.RPL_LOGGEDIN,
+    mask,
+    nickOf(account),
+    `You are now logged in as ${nickOf(account)}`,
+  );
+  session.numeric(Numeric.RPL_SASLSUCCESS, "SASL authentication successful");
+}
+
+/** `authzid NUL authcid NUL password`, base64; the authorization id must be empty or the same. */
+function decodePlain(encoded: string): { user: string; password: string } | undefined {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)),
+    );
+  } catch {
+    return undefined;
+  }
+  const parts = text.split("\0");
+  if (parts.length !== 3) return undefined;
+  const [authz, user, password] = parts;
+  if (user === "" || password === "" || (authz !== "" && foldName(authz) !== foldName(user))) {
+    return undefined;
+  }
+  return { user, password };
+}
+
+/** PASS before registration. */
+export function pass(session: IrcSession, message: IrcMessage): void {
+  if (session.registered) {
+    session.numeric(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
+    return;
+  }
+  const [password] = message.params;
+  if (password === undefined || password === "") {
+    session.numeric(Numeric.ERR_NEEDMOREPARAMS, "PASS", "Not enough parameters");
+    return;
+  }
+  session.password = password;
+}
+
+/** NICK before registration (after it, see the command table). */
+export function nick(session: IrcSession, message: IrcMessage): void {
+  const [wanted] = message.params;
+  if (wanted === undefined || wanted === "") {
+    session.numeric(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
+    return;
+  }
+  const decoded = nameOfNick(wanted);
+  if ("problem" in decoded || foldName(decoded.name) === SERVICE_NICK) {
+    const why = "problem" in decoded ? decoded.problem : "That nick is the labchat service";
+    session.numeric(Numeric.ERR_ERRONEUSNICKNAME, wanted, why);
+    return;
+  }
+  if (session.me === undefined && session.ctx.hub.find(decoded.name)) {
+    session.numeric(Numeric.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use");
+    return;
+  }
+  session.nick = nickOf(decoded.name);
+}
+
+/** USER before registration. */
+export function user(session: IrcSession, message: IrcMessage): void {
+  if (session.registered) {
+    session.numeric(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
+    return;
+  }
+  const [username = "", , , realname = ""] = message.params;
+  if (message.params.length < 4 || username === "" || realname === "") {
+    session.numeric(Numeric.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters");
+    return;
+  }
+  session.client.ident = identOf(username);
+  session.client.realname = realname.slice(0, 100);
+  session.userGiven = true;
+}
+
+/** Completes registration once NICK and USER are in and CAP negotiation (if any) has ended. */
+export async function tryRegister(session: IrcSession): Promise<void> {
+  if (session.registered || session.negotiating || session.sasl) return;
+  if (session.nick === undefined || !session.userGiven) return;
+  if (session.me === undefined) {
+    const name = (nameOfNick(session.nick) as { name: string }).name;
+    const refused = await logIn(session, name);
+    if (refused) return;
+  }
+  welcome(session);
+}
+
+/** Logs in as `name` by PASS, or as a guest; true when refused (and told why). */
+async function logIn(session: IrcSession, name: string): Promise<boolean> {
+  const password = session.password;
+  let reply: CoreReply;
+  if (password !== undefined) {
+    const known = await session.ask("USER", [name]);
+    if (known.code === Reply.NEW_USER) reply = await session.ask("REGISTER", [name, password]);
+    else if (known.code === Reply.PASSWORD_REQUIRED) {
+      reply = await session.ask("LOGIN", [name, password]);
+    } else reply = known;
+  } else {
+    reply = await session.ask("GUEST", [name]);
+  }
+  if (reply.code === Reply.OK) return false;
+  const text = reply.lines[0] ?? "Cannot log in";
+  if (
+    reply.code === Reply.ALREADY_LOGGED_IN ||
+    reply.detail?.reason === "name_is_account" ||
+    reply.detail?.reason === "name_in_use"
+  ) {
+    session.numeric(Numeric.ERR_NICKNAMEINUSE, session.nick ?? name, text);
+    session.nick = undefined;
+    return true;
+  }
+  session.numeric(Numeric.ERR_PASSWDMISMATCH, text);
+  await session.closeWith(`Closing link: ${text}`);
+  return true;
+}
+
+/** 001–005, LUSERS, MOTD, then `#lab` and the user's rooms. */
+export function welcome(session: IrcSession): void {
+  const me = session.me as string;
+  session.nick = nickOf(me);
+  session.password = undefined;
+  const { serverName } = session;
+  session.numeric(
+    Numeric.RPL_WELCOME,
+    `Welcome to the labchat IRC gateway, ${session.maskOf(me)}`,
+  );
+  session.numeric(
+    Numeric.RPL_YOURHOST,
+    `Your host is ${serverName}, running version ${IRC_VERSION}`,
+  );
+  session.numeric(
+    Numeric.RPL_CREATED,
+    `This server was created ${new Date(session.startedAt).toUTCString()}`,
+  );
+  session.send({
+    source: serverName,
+    command: Numeric.RPL_MYINFO,
+    params: [session.target, serverName, IRC_VERSION, "i", "biklmnostv", "bklov"],
+  });
+  const tokens = supportTokens(session);
+  for (let i = 0; i < tokens.length; i += 12) {
+    session.numeric(
+      Numeric.RPL_ISUPPORT,
+      ...tokens.slice(i, i + 12),
+      "are supported by this server",
+    );
+  }
+  sendLusers(session);
+  session.welcomed();
+  void sendMotd(session, () => {
+    if (session.isClosed || session.me === undefined) return;
+    if (!session.inLab) showLabJoined(session);
+    if (!session.client.identity?.guest) {
+      for (const room of session.ctx.rooms.forMember(me)) {
+        if (!session.rooms.has(room.id)) showRoomJoined(session, room.id);
+      }
+    }
+  });
+}

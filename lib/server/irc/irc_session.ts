@@ -1,0 +1,240 @@
+/**
+ * One IRC client's connection: the state IRC keeps per client (nick, capabilities, registration,
+ * the pseudo-channels it shows), requests into the shared dispatcher, and their replies and the
+ * hub's events rendered as IRC lines. It is the IRC front end's {@linkcode ClientOutput}.
+ * @module
+ */
+
+import type { OutboundEvent } from "../../protocol/events.ts";
+import type { LineErrorReason } from "../../protocol/line_splitter.ts";
+import { formatRequest } from "../../protocol/request.ts";
+import type { Client, ClientOutput } from "../client.ts";
+import type { ServerContext } from "../context.ts";
+import { dispatch } from "../dispatch.ts";
+import type { LineConnection } from "../line_connection.ts";
+import type { ReplyDetail } from "../reply_data.ts";
+import { formatIrcMessage, type IrcMessage, type OutgoingMessage } from "./irc_message.ts";
+import { nickOf } from "./irc_nick.ts";
+import { Numeric } from "./numerics.ts";
+
+/** A reply of the shared dispatcher, as the gateway reads it. */
+export interface CoreReply {
+  readonly code: number;
+  readonly lines: readonly string[];
+  readonly detail?: ReplyDetail;
+}
+
+/** Events held for a client that has not finished registering, at most. */
+const MAX_HELD_EVENTS = 1000;
+
+const encoder = new TextEncoder();
+
+/** What the session needs from the server around it. */
+export interface IrcSessionOptions {
+  readonly ctx: ServerContext;
+  readonly connection: LineConnection;
+  /** When the server started, for RPL_CREATED. */
+  readonly startedAt: number;
+}
+
+/** The per-client state of the IRC front end. */
+export class IrcSession implements ClientOutput {
+  readonly rawBytes = false;
+  readonly ctx: ServerContext;
+  readonly connection: LineConnection;
+  readonly startedAt: number;
+  /** Set once the server made the client for this session. */
+  client!: Client;
+  /** The nick the client asked for, then the one it has. */
+  nick: string | undefined;
+  /** USER was given. */
+  userGiven = false;
+  /** PASS, kept until registration uses it. */
+  password: string | undefined;
+  /** Capabilities the client enabled. */
+  readonly caps = new Set<string>();
+  /** Registration waits while capabilities are negotiated (CAP LS or REQ until CAP END). */
+  negotiating = false;
+  /** The client said `CAP LS 302` (values and multi-line replies allowed, cap-notify implied). */
+  capVersion = 301;
+  /** SASL exchange under way: the mechanism and the base64 received so far. */
+  sasl: { buffer: string } | undefined;
+  /** Logged in to an account by SASL before registration completed. */
+  saslAccount: string | undefined;
+  /** 001 has been sent. */
+  registered = false;
+  /** Shows the broadcast stream as `#lab`. */
+  inLab = false;
+  /** labchat rooms shown as `&room-N` channels. */
+  readonly rooms = new Set<number>();
+  #held: OutboundEvent[] | undefined = [];
+  #welcomed = Promise.withResolvers<void>();
+  /** Reply handlers of requests sent to the dispatcher, oldest first. */
+  readonly #waiting: ((reply: CoreReply) => void)[] = [];
+  #batch = 0;
+
+  constructor(options: IrcSessionOptions) {
+    this.ctx = options.ctx;
+    this.connection = options.connection;
+    this.startedAt = options.startedAt;
+  }
+
+  get serverName(): string {
+    return this.ctx.config.ircServerName;
+  }
+
+  /** The labchat name of the logged-in user, if any. */
+  get me(): string | undefined {
+    return this.client.identity?.name;
+  }
+
+  /** The first parameter of numerics: the nick, or `*` before there is one. */
+  get target(): string {
+    return this.nick ?? "*";
+  }
+
+  get isClosed(): boolean {
+    return this.connection.isClosed;
+  }
+
+  /** `nick!ident@host` of a labchat user (the hub knows those online). */
+  maskOf(name: string): string {
+    const online = this.ctx.hub.online(name);
+    const ident = identOf(online?.ident ?? name);
+    return `${nickOf(name)}!${ident}@${online?.ip ?? this.serverName}`;
+  }
+
+  /** A fresh batch reference tag. */
+  nextBatch(): string {
+    return `b${++this.#batch}`;
+  }
+
+  /** Sends one message now (queued behind what is queued). False if the connection is gone. */
+  send(message: OutgoingMessage): boolean {
+    return this.connection.sendBytes(encoder.encode(formatIrcMessage(message) + "\r\n"));
+  }
+
+  /** Sends a numeric from the server, with the client's nick first. */
+  numeric(code: string, ...params: string[]): void {
+    this.send({ source: this.serverName, command: code, params: [this.target, ...params] });
+  }
+
+  /** A notice from the server to this client. */
+  notice(text: string): void {
+    this.send({ source: this.serverName, command: "NOTICE", params: [this.target, text] });
+  }
+
+  /** Server-time tag for an event at `at` (epoch ms), when the client asked for it. */
+  timeTag(at: number): string | undefined {
+    return this.caps.has("server-time") ? new Date(at).toISOString() : undefined;
+  }
+
+  /**
+   * Sends a request line to the shared dispatcher; `onReply` renders its reply synchronously,
+   * in request order, before any event that follows it.
+   */
+  request(
+    name: string,
+    args: readonly string[],
+    onReply: (reply: CoreReply) => void,
+  ): Promise<void> {
+    return this.requestLine(formatRequest(name, args), onReply);
+  }
+
+  /** {@linkcode request} with a request line as a user typed it (the service nick). */
+  async requestLine(line: string, onReply: (reply: CoreReply) => void): Promise<void> {
+    this.#waiting.push(onReply);
+    await dispatch(this.ctx, this.client, line);
+  }
+
+  /** {@linkcode request} for a caller that waits for the reply. */
+  ask(name: string, args: readonly string[]): Promise<CoreReply> {
+    const answer = Promise.withResolvers<CoreReply>();
+    void this.request(name, args, answer.resolve);
+    return answer.promise;
+  }
+
+  /** A line too long or unreadable: the client hears why and goes on. */
+  badLine(reason: LineErrorReason): void {
+    if (reason === "too_long") this.numeric(Numeric.ERR_INPUTTOOLONG, "Input line was too long");
+    else if (reason === "invalid_utf8") {
+      this.send({
+        source: this.serverName,
+        command: "FAIL",
+        params: ["*", "INVALID_UTF8", "Message rejected: it is not valid UTF-8"],
+      });
+    } else this.notice("Message rejected: it holds a NUL byte");
+  }
+
+  /** Registration done: events held meanwhile go out now. */
+  welcomed(): void {
+    this.registered = true;
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const event of held) this.event(event);
+    this.#welcomed.resolve();
+  }
+
+  /** Set by the front end: renders one event for this client. */
+  render: (session: IrcSession, event: OutboundEvent) => void = () => {};
+
+  // ClientOutput
+
+  event(event: OutboundEvent): boolean {
+    if (this.connection.isClosed) return false;
+    if (this.#held) {
+      if (this.#held.length >= MAX_HELD_EVENTS) return false;
+      this.#held.push(event);
+      return true;
+    }
+    this.render(this, event);
+    return !this.connection.isClosed;
+  }
+
+  async eventsPaced(events: Iterable<OutboundEvent>): Promise<void> {
+    await Promise.race([this.#welcomed.promise, this.connection.whenClosed]);
+    for (const event of events) {
+      await this.connection.waitForRoom();
+      if (!this.event(event)) return;
+    }
+  }
+
+  reply(code: number, text: string | readonly string[], detail?: ReplyDetail): Promise<void> {
+    const onReply = this.#waiting.shift();
+    const lines = typeof text === "string" ? [text] : text;
+    onReply?.({ code, lines, detail });
+    return Promise.resolve();
+  }
+
+  stream(): Promise<void> {
+    return Promise.reject(new Error("IRC carries no raw bytes"));
+  }
+
+  readRaw(): Promise<void> {
+    return Promise.reject(new Error("IRC carries no raw bytes"));
+  }
+
+  flushed(): Promise<void> {
+    return this.connection.flushed();
+  }
+
+  close(graceful?: boolean, graceMs?: number): Promise<void> {
+    this.#welcomed.resolve();
+    return this.connection.close(graceful, graceMs);
+  }
+
+  /** Sends `ERROR :text` and closes. */
+  async closeWith(text: string): Promise<void> {
+    this.send({ command: "ERROR", params: [text] });
+    await this.close(true, 1000);
+  }
+}
+
+/** A USER name as the ident part of a mask: no spaces or mask syntax, at most 10 characters. */
+export function identOf(username: string): string {
+  const clean = username.replace(/[^A-Za-z0-9_.\-]/g, "").slice(0, 10);
+  return clean === "" ? "user" : clean;
+}
+
+/** Splits a message for an IRC handler. */
+export type IrcHandler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;

@@ -1,0 +1,121 @@
+/**
+ * How labchat's places look as IRC channels: `#lab` (the broadcast stream, everyone online),
+ * `&room-N` (a labchat room, its members), and real channels; NAMES lists and topics for each.
+ * @module
+ */
+
+import { BROADCAST_CHANNEL, foldChannel } from "../../protocol/names.ts";
+import type { MemberView } from "../reply_data.ts";
+import { nickOf } from "./irc_nick.ts";
+import type { IrcSession } from "./irc_session.ts";
+import { Numeric } from "./numerics.ts";
+
+/** The topic of `#lab`. */
+export const LAB_TOPIC =
+  "labchat broadcast stream: every message is numbered [#N] and kept; /msg labchat HELP for the rest";
+
+/** Whether an IRC channel name means the broadcast stream. */
+export function isLab(channel: string): boolean {
+  return foldChannel(channel) === BROADCAST_CHANNEL;
+}
+
+/** `&room-7` → 7, or `undefined` for other names. */
+export function roomIdOf(channel: string): number | undefined {
+  const match = /^&room-([1-9][0-9]{0,8})$/i.exec(channel);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The IRC name of labchat room `id`. */
+export function roomChannel(id: number): string {
+  return `&room-${id}`;
+}
+
+/** Members of `#lab`: everyone online; admins shown as operators. */
+export function labMembers(session: IrcSession): MemberView[] {
+  return [...session.ctx.hub.list()].map((u) => ({
+    name: u.name,
+    op: u.admin ?? false,
+    voice: false,
+  }));
+}
+
+/** Members of a room, as a channel. */
+export function roomMembers(session: IrcSession, id: number): MemberView[] | undefined {
+  const room = session.ctx.rooms.get(id);
+  return room?.members.map((name) => ({ name, op: name === room.creator, voice: false }));
+}
+
+/** `@nick`, `+nick`, `@+nick` (multi-prefix) or `nick!ident@host` (userhost-in-names). */
+export function memberName(session: IrcSession, member: MemberView): string {
+  const multi = session.caps.has("multi-prefix");
+  const prefix = member.op ? (multi && member.voice ? "@+" : "@") : member.voice ? "+" : "";
+  const who = session.caps.has("userhost-in-names")
+    ? session.maskOf(member.name)
+    : nickOf(member.name);
+  return prefix + who;
+}
+
+/** RPL_NAMREPLY lines (each under 512 bytes) and RPL_ENDOFNAMES. */
+export function sendNames(
+  session: IrcSession,
+  channel: string,
+  members: readonly MemberView[],
+  secret = false,
+): void {
+  const symbol = secret ? "@" : "=";
+  const base = session.serverName.length + session.target.length + channel.length + 20;
+  let line: string[] = [];
+  let size = base;
+  for (const member of members) {
+    const name = memberName(session, member);
+    if (line.length > 0 && size + name.length + 1 > 500) {
+      session.numeric(Numeric.RPL_NAMREPLY, symbol, channel, line.join(" "));
+      line = [];
+      size = base;
+    }
+    line.push(name);
+    size += name.length + 1;
+  }
+  if (line.length > 0) session.numeric(Numeric.RPL_NAMREPLY, symbol, channel, line.join(" "));
+  session.numeric(Numeric.RPL_ENDOFNAMES, channel, "End of /NAMES list");
+}
+
+/** The JOIN line of `name` joining `channel`, extended-join aware. */
+export function joinMessage(session: IrcSession, name: string, channel: string, at?: number) {
+  const online = session.ctx.hub.online(name);
+  const params = session.caps.has("extended-join")
+    ? [channel, online?.guest ? "*" : nickOf(name), online?.realname ?? name]
+    : [channel];
+  return {
+    tags: at === undefined ? undefined : { time: session.timeTag(at) },
+    source: session.maskOf(name),
+    command: "JOIN",
+    params,
+  };
+}
+
+/** Shows `#lab` joined: JOIN, topic, names. */
+export function showLabJoined(session: IrcSession): void {
+  const me = session.me as string;
+  session.inLab = true;
+  session.send(joinMessage(session, me, BROADCAST_CHANNEL));
+  session.numeric(Numeric.RPL_TOPIC, BROADCAST_CHANNEL, LAB_TOPIC);
+  sendNames(session, BROADCAST_CHANNEL, labMembers(session));
+}
+
+/** Shows a room joined: JOIN and names. False when there is no such room of the user's. */
+export function showRoomJoined(session: IrcSession, id: number): boolean {
+  const me = session.me as string;
+  const members = roomMembers(session, id);
+  if (!members?.some((m) => m.name === me)) return false;
+  session.rooms.add(id);
+  const channel = roomChannel(id);
+  session.send(joinMessage(session, me, channel));
+  session.numeric(
+    Numeric.RPL_TOPIC,
+    channel,
+    `labchat room ${id}: its members are fixed; what is said here is kept (HISTORY ${id})`,
+  );
+  sendNames(session, channel, members, true);
+  return true;
+}

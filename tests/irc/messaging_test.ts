@@ -1,0 +1,200 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { IrcTestClient } from "../../testing/irc_client.ts";
+import { connect, expectReply, quit, registered } from "../helpers.ts";
+import { ircUser, startIrcServer } from "./irc_helpers.ts";
+
+Deno.test("IRC: #lab is the broadcast stream, both ways, with numbers and presence", async () => {
+  await using server = await startIrcServer();
+  await using irc = await ircUser(server.ircPort, "yoda");
+  const tcp = await registered(server.port, "hans");
+  try {
+    const { message: joined } = await irc.expect("JOIN");
+    assertEquals(joined.source?.split("!")[0], "hans");
+    assertEquals(joined.params, ["#lab"]);
+    await expectReply(tcp, "BROADCAST Morning all", 200);
+    const { message: said } = await irc.expect("PRIVMSG");
+    assertEquals(said.params, ["#lab", "[#1] Morning all"]);
+    assertEquals(said.source?.split("!")[0], "hans");
+    await irc.send("PRIVMSG #lab :Hello from irssi");
+    const event = await tcp.waitForEvent((e) => e.type === "broadcast");
+    assertEquals(event, { type: "broadcast", from: "yoda", number: 2, text: "Hello from irssi" });
+  } finally {
+    await quit(tcp);
+  }
+  const { message: gone } = await irc.expect("QUIT");
+  assertEquals(gone.source?.split("!")[0], "hans");
+});
+
+Deno.test("IRC: PRIVMSG nick is MSG; 401 for nobody; offline delivery carries its time", async () => {
+  await using server = await startIrcServer();
+  const tcp = await registered(server.port, "hans");
+  await expectReply(tcp, "LOGOUT", 200);
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("PASS hans-pw", "CAP LS 302", "CAP REQ :server-time echo-message", "CAP END");
+  await irc.register("hans");
+  await irc.drain(50);
+  await using other = await ircUser(server.ircPort, "leia");
+  await irc.send("PRIVMSG nobody :hi");
+  const { message: none } = await irc.expect("401");
+  assertEquals(none.params.slice(0, 2), ["hans", "nobody"]);
+  await other.send("PRIVMSG hans :hello hans");
+  const { message: got } = await irc.expect("PRIVMSG");
+  assertEquals(got.params, ["hans", "hello hans"]);
+  assert(got.tags.has("time"));
+  await irc.send("PRIVMSG leia :hi leia");
+  const { message: echo } = await irc.expect("PRIVMSG");
+  assertEquals(echo.params, ["leia", "hi leia"]);
+  await other.expect("PRIVMSG", (m) => m.params[1] === "hi leia");
+  // An offline message reaches the IRC user at the next connect, stamped with when it was sent.
+  await irc.send("QUIT");
+  await irc.waitClosed();
+  await using sender = await registered(server.port, "obiwan");
+  await expectReply(sender, "MSG hans while you were out", 200, /offline/);
+  await using back = await IrcTestClient.connect(server.ircPort);
+  await back.send("CAP LS 302", "CAP REQ server-time", "CAP END", "PASS hans-pw");
+  await back.send("NICK hans", "USER hans 0 * :Hans");
+  const { message: offline } = await back.expect("PRIVMSG");
+  assertEquals(offline.params, ["hans", "while you were out"]);
+  assertMatch(offline.tags.get("time") ?? "", /^\d{4}-\d\d-\d\dT/);
+  await quit(sender);
+});
+
+Deno.test("IRC: channels shared with TCP users: join, names, say, topic, modes, kick", async () => {
+  await using server = await startIrcServer();
+  await using op = await ircUser(server.ircPort, "yoda");
+  await using guest = await ircUser(server.ircPort, "luke");
+  await op.send("JOIN #jedi");
+  const { before } = await op.expect("366");
+  assertEquals(before.find((m) => m.command === "JOIN" && m.source?.startsWith("yoda!"))?.params, [
+    "#jedi",
+  ]);
+  assertEquals(before.find((m) => m.command === "353")?.params.slice(2), ["#jedi", "@yoda"]);
+  const tcp = await connect(server.port);
+  try {
+    await expectReply(tcp, "REGISTER hans hans-pw", 200);
+    await expectReply(tcp, "JOIN #jedi", 200, /@yoda hans/);
+    await op.expect("JOIN", (m) => m.source?.startsWith("hans!") ?? false);
+    await guest.send("JOIN #jedi");
+    await guest.expect("366");
+    await op.send("PRIVMSG #jedi :trust the force");
+    const said = await tcp.waitForEvent((e) => e.type === "channel_message");
+    assertEquals(said, {
+      type: "channel_message",
+      channel: "#jedi",
+      from: "yoda",
+      number: 1,
+      text: "trust the force",
+    });
+    const { message: heard } = await guest.expect("PRIVMSG");
+    assertEquals(heard.params, ["#jedi", "trust the force"]);
+    await guest.send("TOPIC #jedi :a new topic");
+    await guest.expect("482");
+    await op.send("TOPIC #jedi :training");
+    await op.expect("TOPIC");
+    const { message: topic } = await guest.expect("TOPIC");
+    assertEquals(topic.params, ["#jedi", "training"]);
+    await op.send("MODE #jedi +m");
+    await guest.expect("MODE");
+    await guest.send("PRIVMSG #jedi :can I speak?");
+    await guest.expect("404");
+    await op.send("MODE #jedi +v luke");
+    const { message: voiced } = await guest.expect("MODE");
+    assertEquals(voiced.params, ["#jedi", "+v", "luke"]);
+    await op.send("KICK #jedi hans :enough");
+    const kicked = await tcp.waitForEvent((e) => e.type === "channel_kick");
+    assertEquals(kicked, {
+      type: "channel_kick",
+      channel: "#jedi",
+      by: "yoda",
+      user: "hans",
+      reason: "enough",
+    });
+    const { message: kick } = await guest.expect("KICK");
+    assertEquals(kick.params, ["#jedi", "hans", "enough"]);
+    await guest.send("KICK #jedi yoda");
+    await guest.expect("482");
+    await guest.send("PART #nowhere");
+    await guest.expect("403");
+    await op.send("MODE #jedi");
+    const { message: modes } = await op.expect("324");
+    assertEquals(modes.params.slice(1), ["#jedi", "+mnt"]);
+  } finally {
+    await quit(tcp);
+  }
+});
+
+Deno.test("IRC: WHO, WHOIS, AWAY with 301, ISON and USERHOST", async () => {
+  await using server = await startIrcServer();
+  await using yoda = await ircUser(server.ircPort, "yoda");
+  await using luke = await ircUser(server.ircPort, "luke");
+  await luke.send("AWAY :on Dagobah");
+  await luke.expect("306");
+  await yoda.send("WHO #lab");
+  const { message: row, before } = await yoda.expect("315");
+  const rows = before.filter((m) => m.command === "352");
+  assertEquals(rows.map((m) => m.params[5]).sort(), ["luke", "yoda"]);
+  assertEquals(rows.find((m) => m.params[5] === "luke")?.params[6], "G");
+  assertEquals(row.params.slice(1, 2), ["#lab"]);
+  await yoda.send("WHOIS luke");
+  const whois = await yoda.expect("318");
+  const codes = whois.before.map((m) => m.command);
+  assert(codes.includes("311") && codes.includes("301") && codes.includes("317"), `${codes}`);
+  await yoda.send("PRIVMSG luke :are you there?");
+  const { message: away } = await yoda.expect("301");
+  assertEquals(away.params.slice(1), ["luke", "on Dagobah"]);
+  await yoda.send("ISON luke nobody yoda");
+  const { message: ison } = await yoda.expect("303");
+  assertEquals(ison.params[1], "luke yoda");
+  await yoda.send("USERHOST luke");
+  const { message: userhost } = await yoda.expect("302");
+  assertMatch(userhost.params[1], /^luke=-luke@127\.0\.0\.1$/);
+  await luke.send("AWAY");
+  await luke.expect("305");
+});
+
+Deno.test("IRC: the service nick runs labchat commands; SILENCE blocks", async () => {
+  await using server = await startIrcServer();
+  await using irc = await ircUser(server.ircPort, "rey");
+  // Blocks are kept, so only an account can be blocked: kylo registers by PASS.
+  await using other = await ircUser(server.ircPort, "kylo", "kylo-password");
+  await irc.send("PRIVMSG labchat :REGISTER rey-password");
+  const { message: registeredNotice } = await irc.expect("NOTICE");
+  assertMatch(registeredNotice.params[1], /account/);
+  await irc.send("PRIVMSG labchat :THREAD CREATE lightsabers");
+  await irc.expect("NOTICE");
+  await irc.send("PRIVMSG labchat :THREAD LIST");
+  const { message: list } = await irc.expect("NOTICE", (m) => /lightsabers/.test(m.params[1]));
+  assertEquals(list.source?.split("!")[0], "labchat");
+  await irc.send("SILENCE +kylo");
+  await irc.expect("SILENCE");
+  await irc.send("SILENCE");
+  const { message: silenced } = await irc.expect("271");
+  assertMatch(silenced.params[1], /^kylo/);
+  await other.send("PRIVMSG rey :hello?");
+  await other.expect("NOTICE", (m) => /blocked/i.test(m.params[1]));
+});
+
+Deno.test("IRC: CHATHISTORY reads #lab from HISTORY in a batch", async () => {
+  await using server = await startIrcServer();
+  const tcp = await registered(server.port, "hans");
+  try {
+    for (const n of [1, 2, 3]) await expectReply(tcp, `BROADCAST message ${n}`, 200);
+  } finally {
+    await quit(tcp);
+  }
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("CAP REQ :batch server-time message-tags draft/chathistory", "CAP END");
+  await irc.register("yoda");
+  await irc.drain(50);
+  await irc.send("CHATHISTORY LATEST #lab * 2");
+  const { message: start } = await irc.expect("BATCH");
+  assertEquals(start.params.slice(1), ["chathistory", "#lab"]);
+  const { message: end, before } = await irc.expect("BATCH");
+  assertEquals(end.params[0], `-${start.params[0].slice(1)}`);
+  assertEquals(before.map((m) => m.params[1]), ["[#2] message 2", "[#3] message 3"]);
+  assertEquals(before.map((m) => m.tags.get("msgid")), ["b2", "b3"]);
+  await irc.send("CHATHISTORY BEFORE #lab msgid=b2 10");
+  await irc.expect("BATCH");
+  const older = await irc.expect("BATCH");
+  assertEquals(older.before.map((m) => m.params[1]), ["[#1] message 1"]);
+});

@@ -1,0 +1,113 @@
+import { assert, assertEquals } from "@std/assert";
+import { IrcTestClient } from "../../testing/irc_client.ts";
+import { dataDirWith } from "../helpers.ts";
+import { ircUser, startIrcServer } from "./irc_helpers.ts";
+
+Deno.test("IRC: a nick without a password joins as a guest, with the whole welcome burst", async () => {
+  await using server = await startIrcServer();
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("NICK yoda", "USER yoda 0 * :Master Yoda");
+  const { message: welcome } = await irc.expect("001");
+  assertEquals(welcome.params[0], "yoda");
+  const burst = await irc.expect("366");
+  const commands = burst.before.map((m) => m.command);
+  for (const code of ["002", "003", "004", "005", "251", "255"]) {
+    assert(commands.includes(code), `missing ${code} in ${commands}`);
+  }
+  assert(commands.includes("422") || commands.includes("376"));
+  const isupport = burst.before.filter((m) => m.command === "005").flatMap((m) => m.params);
+  assert(isupport.includes("CASEMAPPING=ascii"));
+  assert(isupport.includes("PREFIX=(ov)@+"));
+  const join = burst.before.find((m) => m.command === "JOIN");
+  assertEquals(join?.params, ["#lab"]);
+  assertEquals(join?.source?.split("!")[0], "yoda");
+  const names = burst.before.find((m) => m.command === "353");
+  assertEquals(names?.params.slice(2), ["#lab", "yoda"]);
+});
+
+Deno.test("IRC: PING is answered, QUIT ends with ERROR and a close", async () => {
+  await using server = await startIrcServer();
+  await using irc = await ircUser(server.ircPort, "hans");
+  await irc.send("PING :abc 123");
+  const { message: pong } = await irc.expect("PONG");
+  assertEquals(pong.params, ["labchat", "abc 123"]);
+  await irc.send("PING");
+  const { message: noOrigin } = await irc.expect("409");
+  assertEquals(noOrigin.params[0], "hans");
+  await irc.send("QUIT :bye");
+  await irc.expect("ERROR");
+  assert(await irc.waitClosed());
+});
+
+Deno.test("IRC: PASS logs in to an account, a wrong one gets 464 and ERROR", async () => {
+  const dataDir = await dataDirWith([
+    { name: "obiwan", password: "kenobi99" },
+    { name: "quigon", password: "jinn1234" },
+  ]);
+  await using server = await startIrcServer({}, dataDir);
+  await using ok = await IrcTestClient.connect(server.ircPort);
+  const welcome = await ok.register("obiwan", "kenobi99");
+  assertEquals(welcome.params[0], "obiwan");
+  await using bad = await IrcTestClient.connect(server.ircPort);
+  await bad.send("PASS wrong", "NICK quigon", "USER q 0 * :Q");
+  const { message } = await bad.expect("464");
+  assertEquals(message.params[0], "quigon");
+  await bad.expect("ERROR");
+  assert(await bad.waitClosed());
+});
+
+Deno.test("IRC: a guest cannot take an account's nick without its password (433)", async () => {
+  const dataDir = await dataDirWith([{ name: "obiwan", password: "kenobi99" }]);
+  await using server = await startIrcServer({}, dataDir);
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("NICK obiwan", "USER o 0 * :O");
+  const { message } = await irc.expect("433");
+  assertEquals(message.params[1], "obiwan");
+  await irc.send("NICK ben");
+  const { message: welcome } = await irc.expect("001");
+  assertEquals(welcome.params[0], "ben");
+});
+
+Deno.test("IRC: SASL PLAIN logs in; a wrong password is 904", async () => {
+  const dataDir = await dataDirWith([{ name: "leia", password: "organa77" }]);
+  await using server = await startIrcServer({}, dataDir);
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("CAP LS 302", "NICK leia", "USER leia 0 * :Leia");
+  const { message: ls } = await irc.expect("CAP");
+  assert(ls.params[2].split(" ").includes("sasl=PLAIN"), ls.params[2]);
+  await irc.send("CAP REQ :sasl server-time");
+  const { message: ack } = await irc.expect("CAP");
+  assertEquals(ack.params.slice(1), ["ACK", "sasl server-time"]);
+  await irc.send("AUTHENTICATE PLAIN");
+  await irc.expect("AUTHENTICATE", (m) => m.params[0] === "+");
+  await irc.send(`AUTHENTICATE ${btoa("\0leia\0wrong")}`);
+  await irc.expect("904");
+  await irc.send("AUTHENTICATE PLAIN");
+  await irc.expect("AUTHENTICATE");
+  await irc.send(`AUTHENTICATE ${btoa("leia\0leia\0organa77")}`);
+  const { message: loggedIn } = await irc.expect("900");
+  assertEquals(loggedIn.params[2], "leia");
+  await irc.expect("903");
+  await irc.send("CAP END");
+  const { message: welcome } = await irc.expect("001");
+  assertEquals(welcome.params[0], "leia");
+});
+
+Deno.test("IRC: commands before registration get 451; a long line gets 417 and the session goes on", async () => {
+  await using server = await startIrcServer();
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("PRIVMSG #lab :hi");
+  await irc.expect("451");
+  await irc.send("NICK bad[nick]");
+  await irc.expect("432");
+  await irc.send("USER x 0 * :");
+  await irc.expect("461");
+  await irc.register("luke");
+  await irc.send(`PRIVMSG #lab :${"x".repeat(600)}`);
+  await irc.expect("417");
+  await irc.send("PING :still");
+  await irc.expect("PONG");
+  await irc.send("FROBNICATE");
+  const { message } = await irc.expect("421");
+  assertEquals(message.params.slice(0, 2), ["luke", "FROBNICATE"]);
+});
