@@ -19,6 +19,8 @@ export interface BenchServer {
   readonly port: number;
   /** The web front end's port, when `--http-port` was given. */
   readonly webPort?: number;
+  /** The IRC gateway's port, when `--irc-port` was given. */
+  readonly ircPort?: number;
   readonly pid: number;
   stop(): Promise<void>;
 }
@@ -44,9 +46,13 @@ export async function startServer(extra: string[] = []): Promise<BenchServer> {
   const webPort = extra.includes("--http-port")
     ? Number(/:(\d+)\/$/.exec(await server.waitForLine(/web client at /))?.[1])
     : undefined;
+  const ircPort = extra.includes("--irc-port")
+    ? Number(/:(\d+)(?:,|$)/.exec(await server.waitForLine(/IRC gateway on /))?.[1])
+    : undefined;
   return {
     port: server.port,
     webPort,
+    ircPort,
     pid: server.child.pid,
     async stop() {
       server.child.kill("SIGTERM");

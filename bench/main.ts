@@ -4,6 +4,7 @@
  *
  *   --clients 100,1000,5000  client counts for the fan-out and idle-connection runs
  *   --ws-clients 1000     clients of the fan-out run over the web client's WebSocket
+ *   --irc-clients 1000    IRC clients of the fan-out run through the gateway (and ngircd)
  *   --broadcasts 200      broadcasts per burst run
  *   --rate 500            broadcasts per second in the paced latency run
  *   --seconds 4           length of the paced run (and of the REGISTER flood)
@@ -12,8 +13,8 @@
  *   --attackers 200       connections in the REGISTER flood
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
- *   --scenarios LIST      which to run (default all): fanout, websocket, idle, rooms, persistence,
- *                         logins, register-flood, forum, p2p
+ *   --scenarios LIST      which to run (default all): fanout, websocket, irc, idle, rooms,
+ *                         persistence, logins, register-flood, forum, p2p
  * @module
  */
 
@@ -22,6 +23,7 @@ import type { Row } from "./common.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { forumTransfer } from "./scenarios/forum.ts";
 import { idleConnections } from "./scenarios/idle.ts";
+import { ircFanout } from "./scenarios/irc.ts";
 import { logins } from "./scenarios/logins.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
 import { persistence } from "./scenarios/persistence.ts";
@@ -30,7 +32,7 @@ import { roomThroughput } from "./scenarios/rooms.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-const ALL = "fanout,websocket,idle,rooms,persistence,logins,register-flood,forum,p2p";
+const ALL = "fanout,websocket,irc,idle,rooms,persistence,logins,register-flood,forum,p2p";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -45,6 +47,7 @@ if (import.meta.main) {
     options: {
       clients: { type: "string", default: "100,1000,5000" },
       "ws-clients": { type: "string", default: "1000" },
+      "irc-clients": { type: "string", default: "1000" },
       broadcasts: { type: "string", default: "200" },
       rate: { type: "string", default: "500" },
       seconds: { type: "string", default: "4" },
@@ -92,6 +95,12 @@ if (import.meta.main) {
           Number(values.seconds),
           "websocket",
         ),
+    );
+  }
+  for (const n of values["irc-clients"].split(",").map(Number)) {
+    await run(
+      `irc fan-out with ${n} clients`,
+      () => ircFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
     );
   }
   for (const n of clients) await run(`idle ${n} connections`, () => idleConnections(n));

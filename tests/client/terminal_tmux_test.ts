@@ -3,54 +3,17 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { dataDirWith, expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import { openTmux, type TmuxTerminal } from "../../testing/tmux_terminal.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-async function tmux(socket: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("tmux", {
-    args: ["-L", socket, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  if (!out.success) {
-    throw new Error(`tmux ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
 /** A terminal of 100x30 running the client (with `extra` arguments). */
-async function openTerminal(port: number, ...extra: string[]) {
-  const socket = `labchat-test-${crypto.randomUUID().slice(0, 8)}`;
+function openTerminal(port: number, ...extra: string[]): Promise<TmuxTerminal> {
   const command =
     `${Deno.execPath()} run --allow-net --allow-read --allow-write --allow-env --allow-sys client.ts 127.0.0.1 ${port} ${
       extra.join(" ")
     }; sleep 30`;
-  await tmux(socket, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "-c", ROOT, command);
-  const screen = () => tmux(socket, "capture-pane", "-p", "-t", "t");
-  return {
-    screen,
-    keys: (...keys: string[]) => tmux(socket, "send-keys", "-t", "t", ...keys),
-    /** Types text literally (no key names). */
-    type: (text: string) => tmux(socket, "send-keys", "-t", "t", "-l", text),
-    async waitFor(
-      check: (screen: string) => boolean,
-      what: string,
-      timeoutMs = 10_000,
-    ): Promise<string> {
-      const until = Date.now() + timeoutMs;
-      let last = "";
-      while (Date.now() < until) {
-        last = await screen();
-        if (check(last)) return last;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`Screen never showed ${what}:\n${last}`);
-    },
-    /** Appends everything the program writes to the terminal to `file`. */
-    record: (file: string) => tmux(socket, "pipe-pane", "-o", "-t", "t", `cat >> ${file}`),
-    close: () => tmux(socket, "kill-server").catch(() => ""),
-  };
+  return openTmux(command, ROOT);
 }
 
 /** The line the cursor is on: the last non-empty line of the screen. */

@@ -6,7 +6,7 @@
 
 import type { OutboundEvent } from "../../protocol/events.ts";
 import { BROADCAST_CHANNEL } from "../../protocol/names.ts";
-import type { OutgoingMessage } from "./irc_message.ts";
+import { formatIrcMessage, type OutgoingMessage } from "./irc_message.ts";
 import { nickOf } from "./irc_nick.ts";
 import type { IrcSession } from "./irc_session.ts";
 import { joinMessage, roomChannel, showRoomJoined } from "./irc_views.ts";
@@ -43,12 +43,57 @@ export function serviceNotice(session: IrcSession, text: string): void {
   });
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * Events whose IRC line is the same for every recipient with the same capabilities: encoded once
+ * per variant however many clients receive them (a broadcast to a thousand IRC clients is one
+ * encoding, as it is for TCP).
+ */
+const SHARED = new Set([
+  "broadcast",
+  "channel_message",
+  "channel_notice",
+  "channel_join",
+  "channel_part",
+]);
+
+/** Which capabilities change a shared line: server-time, message-tags, account-tag, extended-join. */
+function variantOf(session: IrcSession): string {
+  const caps = session.caps;
+  return `irc:${caps.has("server-time") ? "t" : ""}${caps.has("message-tags") ? "m" : ""}${
+    caps.has("account-tag") ? "a" : ""
+  }${caps.has("extended-join") ? "x" : ""}`;
+}
+
 /** Renders one event for `session`. */
 export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
   const event = outbound.event;
+  if (SHARED.has(event.type)) {
+    if (event.type === "broadcast" && !session.inLab) return;
+    const bytes = outbound.encoded(variantOf(session), () => {
+      let line = "";
+      renderOne(session, outbound, (message) => {
+        line = formatIrcMessage(message) + "\r\n";
+        return true;
+      });
+      return encoder.encode(line);
+    });
+    session.connection.sendBytes(bytes);
+    return;
+  }
+  renderOne(session, outbound, (message) => session.send(message));
+}
+
+/** Renders one event as messages handed to `send`. */
+function renderOne(
+  session: IrcSession,
+  outbound: OutboundEvent,
+  send: (message: OutgoingMessage) => boolean,
+): void {
+  const event = outbound.event;
   const at = outbound.at;
   const me = nickOf(session.me ?? "");
-  const send = (message: OutgoingMessage) => session.send(message);
   switch (event.type) {
     case "private":
       send({

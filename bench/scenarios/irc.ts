@@ -1,0 +1,126 @@
+/**
+ * Broadcast fan-out through IRC: one IRC client says lines in `#lab`, `n - 1` IRC clients in it
+ * receive them. Run against labchat's gateway and against ngircd on the same machine with the
+ * same load clients, so the figures compare.
+ * @module
+ */
+
+import { latencyFigures, type Row, rssOf, startServer, untilReceived } from "../common.ts";
+import { IrcLoadClient } from "../irc_load_client.ts";
+import { hasNgircd, startNgircd } from "../ngircd.ts";
+
+/** IRC clients registering at once while the run sets up. */
+const JOIN_BATCH = 50;
+
+/** Says `count` lines in `#lab`, as fast as the socket takes them or paced at `rate` per second. */
+async function sayMany(sender: IrcLoadClient, count: number, tag: string, rate?: number) {
+  const start = performance.now();
+  const chunk = rate ? 1 : 50;
+  for (let i = 0; i < count; i += chunk) {
+    if (rate) {
+      const wait = start + (i * 1000) / rate - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    }
+    let lines = "";
+    for (let j = i; j < Math.min(count, i + chunk); j++) {
+      lines += `PRIVMSG #lab :${tag}${j} t=${performance.timeOrigin + performance.now()}\r\n`;
+    }
+    await sender.send(lines);
+  }
+}
+
+/** The run against one server listening on `port`. */
+async function runOn(
+  label: string,
+  port: number,
+  pid: number,
+  n: number,
+  broadcasts: number,
+  rate: number,
+  seconds: number,
+): Promise<Row[]> {
+  const baseRss = await rssOf(pid);
+  const sender = await IrcLoadClient.join(port, "sender", false);
+  const receivers: IrcLoadClient[] = [];
+  const started = performance.now();
+  for (let i = 0; i < n - 1; i += JOIN_BATCH) {
+    const batch = Array.from(
+      { length: Math.min(JOIN_BATCH, n - 1 - i) },
+      (_, j) => IrcLoadClient.join(port, `u${i + j}`, i + j < 20),
+    );
+    receivers.push(...await Promise.all(batch));
+  }
+  const joinSeconds = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 500)); // let JOIN notices settle
+  const rss = await rssOf(pid);
+  const rows: Row[] = [{
+    scenario: `${label}: ${n} IRC clients in #lab`,
+    figures: {
+      "joined in s": +joinSeconds.toFixed(2),
+      "server RSS MiB": +(rss / 1048576).toFixed(1),
+      "RSS per client KiB": +((rss - baseRss) / n / 1024).toFixed(2),
+    },
+  }];
+  const count = receivers.length;
+  try {
+    for (const r of receivers) r.received = 0;
+    let start = performance.now();
+    await sayMany(sender, broadcasts, "b");
+    let got = await untilReceived(receivers, broadcasts * count, 120_000);
+    let elapsed = (performance.now() - start) / 1000;
+    rows.push({
+      scenario: `${label}: burst of ${broadcasts} to ${count} IRC receivers`,
+      figures: {
+        "deliveries/s": Math.round(got / elapsed),
+        lost: broadcasts * count - got,
+        ...latencyFigures(receivers),
+      },
+    });
+    const total = Math.round(rate * seconds);
+    for (const r of receivers) r.received = 0;
+    start = performance.now();
+    await sayMany(sender, total, "p", rate);
+    got = await untilReceived(receivers, total * count, 120_000);
+    elapsed = (performance.now() - start) / 1000;
+    rows.push({
+      scenario: `${label}: ${rate}/s for ${seconds} s to ${count} IRC receivers`,
+      figures: {
+        "deliveries/s": Math.round(got / elapsed),
+        lost: total * count - got,
+        ...latencyFigures(receivers),
+      },
+    });
+  } finally {
+    await Promise.all([sender.close(), ...receivers.map((r) => r.close())]);
+  }
+  return rows;
+}
+
+/** labchat's IRC gateway, then ngircd (when installed), with `n` IRC clients each. */
+export async function ircFanout(
+  n: number,
+  broadcasts: number,
+  rate: number,
+  seconds: number,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const server = await startServer(["--irc-port", "0", "--max-line-bytes", "8192"]);
+  try {
+    rows.push(
+      ...await runOn("labchat IRC", server.ircPort ?? 0, server.pid, n, broadcasts, rate, seconds),
+    );
+  } finally {
+    await server.stop();
+  }
+  if (!(await hasNgircd())) {
+    rows.push({ scenario: "ngircd", figures: { skipped: "not installed (apt install ngircd)" } });
+    return rows;
+  }
+  const ngircd = await startNgircd();
+  try {
+    rows.push(...await runOn("ngircd", ngircd.port, ngircd.pid, n, broadcasts, rate, seconds));
+  } finally {
+    await ngircd.stop();
+  }
+  return rows;
+}
