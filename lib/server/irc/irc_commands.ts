@@ -19,7 +19,7 @@ import {
   whowas,
 } from "./irc_info.ts";
 import { type IrcMessage, parseIrcMessage, withoutTags } from "./irc_message.ts";
-import { away, chathistory, privmsg, silence } from "./irc_messages.ts";
+import { away, chathistory, cleanText, privmsg, silence } from "./irc_messages.ts";
 import { nameOfNick } from "./irc_nick.ts";
 import { authenticate, cap, nick, pass, tryRegister, user } from "./irc_registration.ts";
 import { identOf, type IrcHandler, type IrcSession } from "./irc_session.ts";
@@ -171,8 +171,10 @@ export async function handleIrcLine(session: IrcSession, line: string): Promise<
     session.numeric(Numeric.ERR_INPUTTOOLONG, "Input line was too long");
     return;
   }
-  const message = parseIrcMessage(line);
-  if (!message) return;
+  const parsed = parseIrcMessage(line);
+  if (!parsed) return;
+  // Topics, reasons, real names and away texts reach other users' terminals: no escapes in them.
+  const message = { ...parsed, params: parsed.params.map(cleanText) };
   session.client.touch(session.ctx.clock.now());
   if (!session.registered) {
     const handler = UNREGISTERED[message.command];

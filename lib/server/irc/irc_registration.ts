@@ -215,7 +215,9 @@ export function user(session: IrcSession, message: IrcMessage): void {
     return;
   }
   session.client.ident = identOf(username);
-  session.client.realname = realname.slice(0, 100);
+  // No formatting either: the real name shows in WHO and WHOIS of every client type.
+  // deno-lint-ignore no-control-regex
+  session.client.realname = realname.replace(/[\x00-\x1f\x7f-\x9f]/g, "").slice(0, 100);
   session.userGiven = true;
 }
 

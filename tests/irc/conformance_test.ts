@@ -1,0 +1,107 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { IrcTestClient } from "../../testing/irc_client.ts";
+import { makeCertificates } from "../tls_helpers.ts";
+import { ircUser, startIrcServer } from "./irc_helpers.ts";
+
+Deno.test("IRC: CAP LIST, NAK for unknown capabilities, LS without 302 has no values", async () => {
+  await using server = await startIrcServer();
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("CAP LIST");
+  const { message: empty } = await irc.expect("CAP");
+  assertEquals(empty.params, ["*", "LIST", ""]);
+  await irc.send("CAP LS");
+  const { message: ls } = await irc.expect("CAP");
+  assert(!ls.params[2].includes("="), ls.params[2]);
+  await irc.send("CAP REQ :server-time no-such-cap");
+  const { message: nak } = await irc.expect("CAP");
+  assertEquals(nak.params.slice(1), ["NAK", "server-time no-such-cap"]);
+  await irc.send("NICK poe", "USER poe 0 * :Poe");
+  // Registration waits for CAP END.
+  assertEquals(await irc.drain(200), []);
+  await irc.send("CAP END");
+  await irc.expect("001");
+});
+
+Deno.test("IRC: INVITE, LIST, NAMES, TOPIC query and the errors of each", async () => {
+  await using server = await startIrcServer();
+  await using op = await ircUser(server.ircPort, "mace");
+  await using other = await ircUser(server.ircPort, "windu");
+  await op.send("JOIN #council", "MODE #council +i");
+  await op.expect("MODE");
+  await other.send("JOIN #council");
+  const { message: inviteOnly } = await other.expect("473");
+  assertEquals(inviteOnly.params.slice(1, 2), ["#council"]);
+  await op.send("INVITE windu #council");
+  const { message: inviting } = await op.expect("341");
+  assertEquals(inviting.params.slice(1), ["windu", "#council"]);
+  const { message: invited } = await other.expect("INVITE");
+  assertEquals(invited.params, ["windu", "#council"]);
+  await other.send("JOIN #council");
+  await other.expect("366");
+  await op.send("INVITE windu #council");
+  await op.expect("443");
+  await op.send("INVITE nobody #council");
+  await op.expect("401");
+  await op.send("TOPIC #council");
+  await op.expect("331");
+  await op.send("LIST");
+  const { before } = await op.expect("323");
+  const listed = before.filter((m) => m.command === "322").map((m) => [m.params[1], m.params[2]]);
+  assertEquals(listed, [["#lab", "2"], ["#council", "2"]]);
+  await op.send("NAMES #council");
+  const { message: names } = await op.expect("353");
+  assertEquals(names.params[3].split(" ").sort(), ["@mace", "windu"]);
+  await op.send("JOIN");
+  await op.expect("461");
+  await op.send("NICK other");
+  await op.expect("447");
+  await op.send("OPER admin secret");
+  await op.expect("491");
+});
+
+Deno.test("IRC: bad bytes get an answer and the session goes on; escapes never reach others", async () => {
+  await using server = await startIrcServer();
+  await using a = await ircUser(server.ircPort, "ahsoka");
+  await using b = await ircUser(server.ircPort, "rex");
+  await a.sendBytes(new Uint8Array([0x50, 0x52, 0x49, 0xff, 0xfe, 0x0d, 0x0a]));
+  const { message: fail } = await a.expect("FAIL");
+  assertEquals(fail.params.slice(0, 2), ["*", "INVALID_UTF8"]);
+  await a.send("PRIVMSG rex :\x1b]0;pwned\x07\x1b[2Jhello \x02bold\x02 \x01ACTION waves\x01");
+  const { message } = await b.expect("PRIVMSG");
+  assertEquals(message.params[1], "]0;pwned[2Jhello \x02bold\x02 \x01ACTION waves\x01");
+  await a.send("AWAY :\x1b[31mred");
+  await a.expect("306");
+  await b.send("WHOIS ahsoka");
+  const { message: away } = await b.expect("301");
+  assertMatch(away.params[2], /^\[31mred$/);
+  await a.send("PING :ok");
+  await a.expect("PONG");
+});
+
+Deno.test("IRC over TLS with the server's certificate", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-irc-tls-" });
+  try {
+    const certs = await makeCertificates(dir);
+    await using server = await startIrcServer({ tlsCert: certs.cert, tlsKey: certs.key });
+    const conn = await Deno.connectTls({
+      hostname: "localhost",
+      port: server.ircPort,
+      caCerts: [certs.ca],
+    });
+    try {
+      await conn.write(new TextEncoder().encode("NICK tls\r\nUSER tls 0 * :TLS\r\n"));
+      const buffer = new Uint8Array(4096);
+      let text = "";
+      while (!text.includes(" 001 ")) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+      }
+      assertMatch(text, /:labchat 001 tls :Welcome/);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
