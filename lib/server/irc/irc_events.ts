@@ -70,7 +70,8 @@ function variantOf(session: IrcSession): string {
 export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
   const event = outbound.event;
   if (SHARED.has(event.type)) {
-    if (event.type === "broadcast" && !session.inLab) return;
+    if ((event.type === "broadcast" || event.type === "login") && !session.inLab) return;
+    if (event.type === "away" && !session.caps.has("away-notify")) return;
     const bytes = outbound.encoded(variantOf(session), () => {
       let line = "";
       renderOne(session, outbound, (message) => {
