@@ -26,6 +26,7 @@ import { idleConnections } from "./scenarios/idle.ts";
 import { ircFanout } from "./scenarios/irc.ts";
 import { logins } from "./scenarios/logins.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
+import { netlabTransfers } from "./scenarios/netlab.ts";
 import { persistence } from "./scenarios/persistence.ts";
 import { registerFlood } from "./scenarios/register_flood.ts";
 import { roomThroughput } from "./scenarios/rooms.ts";
@@ -113,6 +114,7 @@ if (import.meta.main) {
   );
   await run("forum transfer", () => forumTransfer(Number(values["file-mib"])));
   await run("p2p transfer", () => p2pTransfer(Number(values["p2p-mib"])));
+  await run("p2p on the test bed", () => netlabTransfers(Number(values["p2p-mib"])));
   await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
   const file = `${ROOT}bench/results/latest.json`;
   await Deno.writeTextFile(

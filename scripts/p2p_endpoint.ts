@@ -1,0 +1,121 @@
+/**
+ * One end of a peer-to-peer file transfer, without a server: what chat-client does after PEER,
+ * for the network test bed (each end runs in its own namespace).
+ *
+ *   deno run --allow-net --allow-read --allow-write scripts/p2p_endpoint.ts \
+ *     send|receive --bind ADDR:PORT --peer ADDR:PORT --token HEX32 (--file PATH | --dir DIR)
+ *   ... tcp-send --peer ADDR:PORT --file PATH     the same file over plain TCP, the yardstick
+ *   ... tcp-receive --bind ADDR:PORT              counts what arrives
+ *
+ * The sender prints `sent BYTES SECONDS RETRANSMISSIONS CPU`, the receiver `received PATH BYTES
+ * CPU`, CPU being the process's user + system seconds.
+ * @module
+ */
+
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { receiveFile } from "../lib/p2p/file_receiver.ts";
+import { sendFile } from "../lib/p2p/file_sender.ts";
+import { PacketType, tokenFromHex } from "../lib/p2p/packet.ts";
+import { PeerSocket } from "../lib/p2p/peer_socket.ts";
+
+/** User + system CPU seconds of this process so far. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+function address(text: string): { hostname: string; port: number } {
+  const at = text.lastIndexOf(":");
+  return { hostname: text.slice(0, at), port: Number(text.slice(at + 1)) };
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      bind: { type: "string" },
+      peer: { type: "string" },
+      token: { type: "string" },
+      file: { type: "string" },
+      dir: { type: "string" },
+    },
+  });
+  if (positionals[0] === "tcp-send") {
+    return await tcpSend(address(values.peer ?? ""), values.file ?? "");
+  }
+  if (positionals[0] === "tcp-receive") return await tcpReceive(address(values.bind ?? ""));
+  const token = tokenFromHex(values.token ?? "");
+  if (!values.bind || !values.peer || !token) {
+    console.error("usage: send|receive --bind ADDR:PORT --peer ADDR:PORT --token HEX32 ...");
+    return 2;
+  }
+  const bind = address(values.bind);
+  const peer = address(values.peer);
+  await using socket = new PeerSocket(bind.port, bind.hostname);
+  if (positionals[0] === "send") {
+    const path = values.file ?? "";
+    const result = await sendFile(socket, peer, token, path, {
+      name: "payload.bin",
+      peerName: "b",
+    });
+    console.log(`sent ${result.bytes} ${result.seconds} ${result.retransmissions} ${cpuSeconds()}`);
+    return 0;
+  }
+  const dir = values.dir ?? ".";
+  const saved = await new Promise<{ path: string; bytes: number }>((resolve, reject) => {
+    const stop = socket.register(token, peer, (packet) => {
+      if (packet.type !== PacketType.OFFER) return;
+      stop();
+      receiveFile(socket, peer, token, packet, {
+        dir,
+        finalName: () => Promise.resolve("received.bin"),
+        peerName: "a",
+        lingerMs: 500,
+        deadMs: 30_000,
+      }).then(resolve, reject);
+    });
+  });
+  console.log(`received ${saved.path} ${saved.bytes} ${cpuSeconds()}`);
+  return 0;
+}
+
+async function tcpSend(peer: { hostname: string; port: number }, path: string): Promise<number> {
+  const start = performance.now();
+  let conn: Deno.TcpConn | undefined;
+  for (let attempt = 0; conn === undefined; attempt++) {
+    try {
+      conn = await Deno.connect(peer);
+    } catch (error) {
+      if (attempt > 50) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(256 * 1024);
+  let bytes = 0;
+  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+    for (let at = 0; at < n;) at += await conn.write(buffer.subarray(at, n));
+    bytes += n;
+  }
+  await conn.closeWrite();
+  await conn.read(new Uint8Array(1)); // the receiver closes once it has everything
+  conn.close();
+  console.log(`sent ${bytes} ${(performance.now() - start) / 1000} 0 ${cpuSeconds()}`);
+  return 0;
+}
+
+async function tcpReceive(bind: { hostname: string; port: number }): Promise<number> {
+  const listener = Deno.listen(bind);
+  const conn = await listener.accept();
+  const buffer = new Uint8Array(256 * 1024);
+  let bytes = 0;
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) bytes += n;
+  conn.close();
+  listener.close();
+  console.log(`received tcp ${bytes} ${cpuSeconds()}`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

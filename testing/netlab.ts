@@ -1,0 +1,238 @@
+/**
+ * A real network link for tests and the bench: two network namespaces joined by a veth pair
+ * (MTU 1500), shaped by a `tbf` qdisc on both ends, with random loss dropped by the kernel
+ * (`iptables -m statistic --mode random`) on every packet entering either namespace, UDP and TCP
+ * alike. Needs root, `ip`, `tc` and `iptables`. The addresses exist only inside the namespaces,
+ * and {@linkcode NetLab.close} removes everything, also after a failure.
+ * @module
+ */
+
+/** How the link is shaped. */
+export interface LinkOptions {
+  /** Rate in Mbit/s on each direction (default 1000). */
+  readonly rateMbit?: number;
+  /** Fraction of packets dropped on entering each side, 0–1 (default 0). */
+  readonly loss?: number;
+  /** MTU of both ends (default 1500). */
+  readonly mtu?: number;
+}
+
+/** A command's outcome. */
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const decoder = new TextDecoder();
+const ROOT = new URL("../", import.meta.url).pathname;
+
+async function run(command: string, args: string[], allowFailure = false): Promise<RunResult> {
+  const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const result = {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+  if (!out.success && !allowFailure) {
+    throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr.trim()}`);
+  }
+  return result;
+}
+
+/** Why the link cannot be built here (not root, a tool missing), or `undefined` when it can. */
+export async function netLabUnavailable(): Promise<string | undefined> {
+  const uid = await run("id", ["-u"], true).catch(() => ({ stdout: "" }));
+  if (uid.stdout.trim() !== "0") return "needs root (ip netns, tc, iptables)";
+  for (const tool of ["ip", "tc", "iptables"]) {
+    try {
+      await new Deno.Command(tool, { args: ["-V"], stdout: "null", stderr: "null" }).output();
+    } catch {
+      return `${tool} is not installed (apt-get install iproute2 iptables)`;
+    }
+  }
+  return undefined;
+}
+
+/** A link between namespace `a` (address `addressA`) and namespace `b` (`addressB`). */
+export class NetLab implements AsyncDisposable {
+  readonly a: string;
+  readonly b: string;
+  readonly addressA: string;
+  readonly addressB: string;
+  #closed = false;
+
+  private constructor(id: string, subnet: number) {
+    this.a = `lcA${id}`;
+    this.b = `lcB${id}`;
+    this.addressA = `10.231.${subnet}.1`;
+    this.addressB = `10.231.${subnet}.2`;
+  }
+
+  /** Builds the link; on failure, removes what was built and throws. */
+  static async open(options: LinkOptions = {}): Promise<NetLab> {
+    const id = crypto.randomUUID().slice(0, 6);
+    const lab = new NetLab(id, 1 + Math.floor(Math.random() * 250));
+    try {
+      await lab.#build(id, options);
+    } catch (error) {
+      await lab.close();
+      throw error;
+    }
+    return lab;
+  }
+
+  async #build(id: string, options: LinkOptions): Promise<void> {
+    const rate = options.rateMbit ?? 1000;
+    const mtu = options.mtu ?? 1500;
+    const loss = options.loss ?? 0;
+    const vethA = `lca${id}`;
+    const vethB = `lcb${id}`;
+    await run("ip", ["netns", "add", this.a]);
+    await run("ip", ["netns", "add", this.b]);
+    await run("ip", ["link", "add", vethA, "type", "veth", "peer", "name", vethB]);
+    for (
+      const [ns, dev, address] of [[this.a, vethA, this.addressA], [this.b, vethB, this.addressB]]
+    ) {
+      await run("ip", ["link", "set", dev, "netns", ns]);
+      await run("ip", ["-n", ns, "addr", "add", `${address}/24`, "dev", dev]);
+      await run("ip", ["-n", ns, "link", "set", dev, "mtu", String(mtu), "up"]);
+      await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      // A token bucket at the link rate; the burst must cover a timer tick at that rate.
+      const burstBytes = Math.max(32 * 1024, Math.round((rate * 1e6) / 8 / 250));
+      await run("ip", [
+        "netns",
+        "exec",
+        ns,
+        "tc",
+        "qdisc",
+        "add",
+        "dev",
+        dev,
+        "root",
+        "tbf",
+        "rate",
+        `${rate}mbit`,
+        "burst",
+        String(burstBytes),
+        "latency",
+        "5ms",
+      ]);
+      if (loss > 0) {
+        await run("ip", [
+          "netns",
+          "exec",
+          ns,
+          "iptables",
+          "-A",
+          "INPUT",
+          "-i",
+          dev,
+          "-m",
+          "statistic",
+          "--mode",
+          "random",
+          "--probability",
+          String(loss),
+          "-j",
+          "DROP",
+        ]);
+      }
+    }
+  }
+
+  /** Runs a program inside namespace `ns` and waits for it. */
+  exec(ns: string, command: string, args: string[]): Promise<RunResult> {
+    return run("ip", ["netns", "exec", ns, command, ...args], true);
+  }
+
+  /** Starts a program inside namespace `ns`. */
+  spawn(ns: string, command: string, args: string[]): Deno.ChildProcess {
+    return new Deno.Command("ip", {
+      args: ["netns", "exec", ns, command, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  }
+
+  /** Removes both namespaces (and with them the veth pair and the firewall rules). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await run("ip", ["netns", "del", this.a], true);
+    await run("ip", ["netns", "del", this.b], true);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+const TOKEN = "00112233445566778899aabbccddeeff";
+const ENDPOINT = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  `${ROOT}scripts/p2p_endpoint.ts`,
+];
+
+/** What one transfer across the lab measured. */
+export interface TransferAcross {
+  readonly seconds: number;
+  readonly retransmissions: number;
+  /** User + system CPU seconds of each end's process. */
+  readonly senderCpu: number;
+  readonly receiverCpu: number;
+}
+
+/**
+ * Sends the file at `path` from namespace a to b: labchat's peer-to-peer transfer
+ * (`scripts/p2p_endpoint.ts`), or plain TCP when `tcp`. The receiver saves into `dir` as
+ * `received.bin`, which is left for the caller. Throws when either end fails.
+ */
+export async function transferAcross(
+  lab: NetLab,
+  dir: string,
+  path: string,
+  tcp: boolean,
+): Promise<TransferAcross> {
+  const receiverArgs = tcp ? ["tcp-receive", "--bind", `${lab.addressB}:40002`] : [
+    "receive",
+    "--bind",
+    `${lab.addressB}:40001`,
+    "--peer",
+    `${lab.addressA}:40000`,
+    "--token",
+    TOKEN,
+    "--dir",
+    dir,
+  ];
+  const senderArgs = tcp ? ["tcp-send", "--peer", `${lab.addressB}:40002`, "--file", path] : [
+    "send",
+    "--bind",
+    `${lab.addressA}:40000`,
+    "--peer",
+    `${lab.addressB}:40001`,
+    "--token",
+    TOKEN,
+    "--file",
+    path,
+  ];
+  const receiver = lab.spawn(lab.b, Deno.execPath(), [...ENDPOINT, ...receiverArgs]);
+  await new Promise((r) => setTimeout(r, 300)); // the receiver binds first
+  const sent = await lab.exec(lab.a, Deno.execPath(), [...ENDPOINT, ...senderArgs]);
+  const received = await receiver.output();
+  if (sent.code !== 0 || !received.success) {
+    throw new Error(`transfer failed: ${sent.stderr} ${new TextDecoder().decode(received.stderr)}`);
+  }
+  const [, , seconds, retransmissions, senderCpu] = sent.stdout.trim().split(" ");
+  const receiverCpu = new TextDecoder().decode(received.stdout).trim().split(" ").at(-1);
+  return {
+    seconds: Number(seconds),
+    retransmissions: Number(retransmissions),
+    senderCpu: Number(senderCpu),
+    receiverCpu: Number(receiverCpu),
+  };
+}
