@@ -8,7 +8,7 @@
  *   ... tcp-receive --bind ADDR:PORT              counts what arrives
  *
  * The sender prints `sent BYTES SECONDS RETRANSMISSIONS CPU`, the receiver `received PATH BYTES
- * CPU`, CPU being the process's user + system seconds.
+ * CPU`, CPU being the process's user + system seconds; a receiver prints `ready` once bound.
  * @module
  */
 
@@ -64,6 +64,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const dir = values.dir ?? ".";
+  console.log("ready");
   const saved = await new Promise<{ path: string; bytes: number }>((resolve, reject) => {
     const stop = socket.register(token, peer, (packet) => {
       if (packet.type !== PacketType.OFFER) return;
@@ -108,6 +109,7 @@ async function tcpSend(peer: { hostname: string; port: number }, path: string): 
 
 async function tcpReceive(bind: { hostname: string; port: number }): Promise<number> {
   const listener = Deno.listen(bind);
+  console.log("ready");
   const conn = await listener.accept();
   const buffer = new Uint8Array(256 * 1024);
   let bytes = 0;

@@ -221,14 +221,24 @@ export async function transferAcross(
     path,
   ];
   const receiver = lab.spawn(lab.b, Deno.execPath(), [...ENDPOINT, ...receiverArgs]);
-  await new Promise((r) => setTimeout(r, 300)); // the receiver binds first
-  const sent = await lab.exec(lab.a, Deno.execPath(), [...ENDPOINT, ...senderArgs]);
-  const received = await receiver.output();
-  if (sent.code !== 0 || !received.success) {
-    throw new Error(`transfer failed: ${sent.stderr} ${new TextDecoder().decode(received.stderr)}`);
+  const receiverErr = new Response(receiver.stderr).text();
+  // The receiver binds first (its first start may type-check for seconds).
+  const lines = receiver.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("ready\n")) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    out += value;
   }
+  const sent = await lab.exec(lab.a, Deno.execPath(), [...ENDPOINT, ...senderArgs]);
+  for (let chunk = await lines.read(); !chunk.done; chunk = await lines.read()) out += chunk.value;
+  const status = await receiver.status;
+  if (sent.code !== 0 || !status.success) {
+    throw new Error(`transfer failed: ${sent.stderr} ${await receiverErr}`);
+  }
+  await receiverErr;
   const [, , seconds, retransmissions, senderCpu] = sent.stdout.trim().split(" ");
-  const receiverCpu = new TextDecoder().decode(received.stdout).trim().split(" ").at(-1);
+  const receiverCpu = out.trim().split(" ").at(-1);
   return {
     seconds: Number(seconds),
     retransmissions: Number(retransmissions),
