@@ -94,7 +94,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
         : Deno.listen(ircAddress);
     } catch (error) {
       listener.close();
-      throw error;
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      throw new Deno.errors.AddrInUse(
+        `the IRC port ${config.hostname}:${config.ircPort} is in use (choose another with --irc-port N, or --no-irc)`,
+      );
     }
     const files = config.http ? await StaticFiles.load(config.webRoot) : undefined;
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);

@@ -111,3 +111,17 @@ Deno.test("IRC: commands before registration get 451; a long line gets 417 and t
   const { message } = await irc.expect("421");
   assertEquals(message.params.slice(0, 2), ["luke", "FROBNICATE"]);
 });
+
+Deno.test("IRC: a busy IRC port stops the start with a message that names it and the way out", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (busy.addr as Deno.NetAddr).port;
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-test-" });
+  const error = await startIrcServer({ ircPort: port }, dataDir).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  await Deno.remove(dataDir, { recursive: true });
+  assert(error instanceof Deno.errors.AddrInUse, String(error));
+  const message = error instanceof Error ? error.message : "";
+  assert(message.includes(`${port}`) && message.includes("--no-irc"), message);
+});
