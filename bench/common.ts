@@ -129,6 +129,28 @@ export async function untilReceived(
   return got;
 }
 
+/**
+ * Counts deliveries of `messages` messages to every receiver, sent by `send`: deliveries per
+ * second from the first send to the last delivery, those lost, and p50/p99 latency.
+ */
+export async function measureDeliveries(
+  receivers: readonly Receiver[],
+  messages: number,
+  send: () => Promise<void>,
+): Promise<Record<string, number>> {
+  for (const r of receivers) r.received = 0;
+  const start = performance.now();
+  await send();
+  const expected = messages * receivers.length;
+  const got = await untilReceived(receivers, expected, 120_000);
+  const elapsed = (performance.now() - start) / 1000;
+  return {
+    "deliveries/s": Math.round(got / elapsed),
+    lost: expected - got,
+    ...latencyFigures(receivers),
+  };
+}
+
 /** p50 and p99 of the latencies the sampling receivers collected (and clears them). */
 export function latencyFigures(receivers: readonly Receiver[]): Record<string, number> {
   const sorted = receivers.flatMap((r) => r.latencies.splice(0)).sort((a, b) => a - b);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Receiver } from "./load_client.ts";
+import { type Receiver, writeAll } from "./load_client.ts";
 
 const encoder = new TextEncoder();
 const MARK = encoder.encode(" PRIVMSG #lab :");
@@ -108,8 +108,4 @@ export class IrcLoadClient implements Receiver {
     }
     await this.#loop;
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
 }

@@ -4,14 +4,7 @@
  */
 
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
-import {
-  latencyFigures,
-  REGISTER_BATCH,
-  type Row,
-  rssOf,
-  startServer,
-  untilReceived,
-} from "../common.ts";
+import { measureDeliveries, REGISTER_BATCH, type Row, rssOf, startServer } from "../common.ts";
 import { LoadClient, type Receiver } from "../load_client.ts";
 import { WsLoadClient } from "../ws_load_client.ts";
 
@@ -81,36 +74,29 @@ export async function fanout(
     const receiversCount = receivers.length;
 
     // Burst: as fast as one sender can pipeline them.
-    for (const r of receivers) r.received = 0;
-    let start = performance.now();
-    await broadcastMany(sender, broadcasts, "b");
-    let got = await untilReceived(receivers, broadcasts * receiversCount, 120_000);
-    let elapsed = (performance.now() - start) / 1000;
+    const burst = await measureDeliveries(
+      receivers,
+      broadcasts,
+      () => broadcastMany(sender, broadcasts, "b"),
+    );
     rows.push({
       scenario: `broadcast burst to ${receiversCount} receivers${via}`,
       figures: {
         broadcasts,
-        "deliveries/s": Math.round(got / elapsed),
-        lost: broadcasts * receiversCount - got,
-        ...latencyFigures(receivers),
+        ...burst,
         "server RSS MiB": +((await rssOf(server.pid)) / 1048576).toFixed(1),
       },
     });
 
     // Paced: a steady rate, for latency.
     const total = Math.round(rate * seconds);
-    for (const r of receivers) r.received = 0;
-    start = performance.now();
-    await broadcastMany(sender, total, "p", rate);
-    got = await untilReceived(receivers, total * receiversCount, 120_000);
-    elapsed = (performance.now() - start) / 1000;
     rows.push({
       scenario: `${rate} broadcasts/s for ${seconds} s to ${receiversCount} receivers${via}`,
-      figures: {
-        "deliveries/s": Math.round(got / elapsed),
-        lost: total * receiversCount - got,
-        ...latencyFigures(receivers),
-      },
+      figures: await measureDeliveries(
+        receivers,
+        total,
+        () => broadcastMany(sender, total, "p", rate),
+      ),
     });
     await Promise.all([sender.close(), ...receivers.map((r) => r.close())]);
     return rows;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { latencyFigures, type Row, rssOf, startServer, untilReceived } from "../common.ts";
+import { measureDeliveries, type Row, rssOf, startServer } from "../common.ts";
 import { IrcLoadClient } from "../irc_load_client.ts";
 import { hasNgircd, startNgircd } from "../ngircd.ts";
 
@@ -63,32 +63,18 @@ async function runOn(
   }];
   const count = receivers.length;
   try {
-    for (const r of receivers) r.received = 0;
-    let start = performance.now();
-    await sayMany(sender, broadcasts, "b");
-    let got = await untilReceived(receivers, broadcasts * count, 120_000);
-    let elapsed = (performance.now() - start) / 1000;
     rows.push({
       scenario: `${label}: burst of ${broadcasts} to ${count} IRC receivers`,
-      figures: {
-        "deliveries/s": Math.round(got / elapsed),
-        lost: broadcasts * count - got,
-        ...latencyFigures(receivers),
-      },
+      figures: await measureDeliveries(
+        receivers,
+        broadcasts,
+        () => sayMany(sender, broadcasts, "b"),
+      ),
     });
     const total = Math.round(rate * seconds);
-    for (const r of receivers) r.received = 0;
-    start = performance.now();
-    await sayMany(sender, total, "p", rate);
-    got = await untilReceived(receivers, total * count, 120_000);
-    elapsed = (performance.now() - start) / 1000;
     rows.push({
       scenario: `${label}: ${rate}/s for ${seconds} s to ${count} IRC receivers`,
-      figures: {
-        "deliveries/s": Math.round(got / elapsed),
-        lost: total * count - got,
-        ...latencyFigures(receivers),
-      },
+      figures: await measureDeliveries(receivers, total, () => sayMany(sender, total, "p", rate)),
     });
   } finally {
     await Promise.all([sender.close(), ...receivers.map((r) => r.close())]);
@@ -104,7 +90,7 @@ export async function ircFanout(
   seconds: number,
 ): Promise<Row[]> {
   const rows: Row[] = [];
-  const server = await startServer(["--irc-port", "0", "--max-line-bytes", "8192"]);
+  const server = await startServer(["--irc-port", "0"]);
   try {
     rows.push(
       ...await runOn("labchat IRC", server.ircPort ?? 0, server.pid, n, broadcasts, rate, seconds),

@@ -69,8 +69,11 @@ function checkAccess(
   }
 }
 
-/** Offline messages handed over at login reached the client once it sends a request after them. */
-function settleOfflineHandover(ctx: ServerContext, client: Client): void {
+/**
+ * Offline messages handed over at login reached the client once it sends a request after them
+ * (for IRC, any line: a PING counts).
+ */
+export function settleOfflineHandover(ctx: ServerContext, client: Client): void {
   const handover = client.offlineHandover;
   const user = client.identity?.name;
   if (!handover?.written || user === undefined) return;

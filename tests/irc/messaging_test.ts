@@ -56,6 +56,15 @@ Deno.test("IRC: PRIVMSG nick is MSG; 401 for nobody; offline delivery carries it
   const { message: offline } = await back.expect("PRIVMSG");
   assertEquals(offline.params, ["hans", "while you were out"]);
   assertMatch(offline.tags.get("time") ?? "", /^\d{4}-\d\d-\d\dT/);
+  // A line after the message (a PING will do) says it arrived: the next connect has nothing.
+  await back.send("PING :got-it");
+  await back.expect("PONG");
+  await back.send("QUIT");
+  await back.waitClosed();
+  await using again = await IrcTestClient.connect(server.ircPort);
+  await again.register("hans", "hans-pw");
+  await again.drain(300);
+  assertEquals(again.log.filter((line) => line.includes(" PRIVMSG ")), []);
   await quit(sender);
 });
 

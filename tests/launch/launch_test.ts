@@ -41,6 +41,8 @@ Deno.test("deno task server runs on any --data directory, with access to that on
       "0",
       "--http-port",
       "0",
+      "--irc-port",
+      "0",
       "--host",
       "127.0.0.1",
     ],

@@ -27,18 +27,16 @@ function needMore(session: IrcSession, command: string): void {
   session.numeric(Numeric.ERR_NEEDMOREPARAMS, command, "Not enough parameters");
 }
 
+/** RPL_TOPIC and RPL_TOPICWHOTIME. */
+function sendTopic(session: IrcSession, channel: string, topic: string, by: string, at: number) {
+  session.numeric(Numeric.RPL_TOPIC, channel, topic);
+  session.numeric(Numeric.RPL_TOPICWHOTIME, channel, nickOf(by), String(Math.floor(at / 1000)));
+}
+
 /** Topic, topic setter and names of a channel just joined. */
 function showJoined(session: IrcSession, view: ChannelView): void {
   session.send(joinMessage(session, session.me as string, view.name));
-  if (view.topic !== "") {
-    session.numeric(Numeric.RPL_TOPIC, view.name, view.topic);
-    session.numeric(
-      Numeric.RPL_TOPICWHOTIME,
-      view.name,
-      nickOf(view.topicBy),
-      String(Math.floor(view.topicAt / 1000)),
-    );
-  }
+  if (view.topic !== "") sendTopic(session, view.name, view.topic, view.topicBy, view.topicAt);
   sendNames(session, view.name, view.members, view.secret);
 }
 
@@ -146,15 +144,7 @@ export async function topic(session: IrcSession, message: IrcMessage): Promise<v
         sendFailure(session, reply, { command: "TOPIC", channel });
       } else if (data.topic === "") {
         session.numeric(Numeric.RPL_NOTOPIC, data.channel, "No topic is set");
-      } else {
-        session.numeric(Numeric.RPL_TOPIC, data.channel, data.topic);
-        session.numeric(
-          Numeric.RPL_TOPICWHOTIME,
-          data.channel,
-          nickOf(data.by),
-          String(Math.floor(data.at / 1000)),
-        );
-      }
+      } else sendTopic(session, data.channel, data.topic, data.by, data.at);
     });
     return;
   }

@@ -5,6 +5,7 @@
  */
 
 import { foldName } from "../../protocol/names.ts";
+import { settleOfflineHandover } from "../dispatch.ts";
 import { byteLength } from "../../protocol/names.ts";
 import { invite, join, kick, list, mode, names, part, topic } from "./irc_channels.ts";
 import { serviceNotice } from "./irc_events.ts";
@@ -176,6 +177,7 @@ export async function handleIrcLine(session: IrcSession, line: string): Promise<
   // Topics, reasons, real names and away texts reach other users' terminals: no escapes in them.
   const message = { ...parsed, params: parsed.params.map(cleanText) };
   session.client.touch(session.ctx.clock.now());
+  settleOfflineHandover(session.ctx, session.client);
   if (!session.registered) {
     const handler = UNREGISTERED[message.command];
     if (!handler) {

@@ -58,21 +58,13 @@ const SHARED = new Set([
   "channel_part",
 ]);
 
-/** Which capabilities change a shared line: server-time, message-tags, account-tag, extended-join. */
-function variantOf(session: IrcSession): string {
-  const caps = session.caps;
-  return `irc:${caps.has("server-time") ? "t" : ""}${caps.has("message-tags") ? "m" : ""}${
-    caps.has("account-tag") ? "a" : ""
-  }${caps.has("extended-join") ? "x" : ""}`;
-}
-
 /** Renders one event for `session`. */
 export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
   const event = outbound.event;
   if (SHARED.has(event.type)) {
     if ((event.type === "broadcast" || event.type === "login") && !session.inLab) return;
     if (event.type === "away" && !session.caps.has("away-notify")) return;
-    const bytes = outbound.encoded(variantOf(session), () => {
+    const bytes = outbound.encoded(session.variant, () => {
       let line = "";
       renderOne(session, outbound, (message) => {
         line = formatIrcMessage(message) + "\r\n";

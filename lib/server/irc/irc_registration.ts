@@ -57,7 +57,7 @@ export function cap(session: IrcSession, message: IrcMessage): void {
       if (!session.registered) session.negotiating = true;
       if (Number(arg) >= 302) {
         session.capVersion = 302;
-        session.caps.add("cap-notify");
+        session.setCap("cap-notify", true);
       }
       const offered = offeredCaps(session);
       const list = [...offered].map(([name, value]) =>
@@ -79,8 +79,7 @@ export function cap(session: IrcSession, message: IrcMessage): void {
         return;
       }
       for (const c of wanted) {
-        if (c.startsWith("-")) session.caps.delete(c.slice(1));
-        else session.caps.add(c);
+        session.setCap(c.replace(/^-/, ""), !c.startsWith("-"));
       }
       reply("ACK", arg);
       return;

@@ -51,8 +51,10 @@ export class IrcSession implements ClientOutput {
   userGiven = false;
   /** PASS, kept until registration uses it. */
   password: string | undefined;
-  /** Capabilities the client enabled. */
-  readonly caps = new Set<string>();
+  /** Capabilities the client enabled; change them with {@linkcode setCap}. */
+  readonly caps: ReadonlySet<string> = new Set<string>();
+  /** Which encoding of shared events this client gets, by its capabilities (see `variant`). */
+  #variant: string | undefined;
   /** Registration waits while capabilities are negotiated (CAP LS or REQ until CAP END). */
   negotiating = false;
   /** The client said `CAP LS 302` (values and multi-line replies allowed, cap-notify implied). */
@@ -102,6 +104,26 @@ export class IrcSession implements ClientOutput {
     const online = this.ctx.hub.online(name);
     const ident = identOf(online?.ident ?? name);
     return `${nickOf(name)}!${ident}@${online?.ip ?? this.serverName}`;
+  }
+
+  /** Enables or disables a capability. */
+  setCap(name: string, enabled: boolean): void {
+    const caps = this.caps as Set<string>;
+    if (enabled) caps.add(name);
+    else caps.delete(name);
+    this.#variant = undefined;
+  }
+
+  /**
+   * The key of this client's encoding of events that read the same for every recipient: only
+   * server-time, message-tags, account-tag and extended-join change them. Kept until a CAP
+   * change, so the fan-out path builds no string per recipient.
+   */
+  get variant(): string {
+    const has = (cap: string, flag: string) => this.caps.has(cap) ? flag : "";
+    return this.#variant ??= `irc:${has("server-time", "t")}${has("message-tags", "m")}${
+      has("account-tag", "a")
+    }${has("extended-join", "x")}`;
   }
 
   /** A fresh batch reference tag. */
