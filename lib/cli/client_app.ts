@@ -126,7 +126,7 @@ class ClientApp {
   #peerEvents(): PeerServiceEvents {
     const term = this.#term;
     const colors = this.#colors;
-    const shown = new Map<string, (done: number, total: number) => void>();
+    const shown = new Map<string, (done: number, total: number, lossPercent?: number) => void>();
     return {
       privateMessage: (from, text) =>
         term.print(colors.magenta(`${sanitize(from)} (private): ${sanitize(text)}`)),
@@ -144,7 +144,7 @@ class ClientApp {
             }`,
           ),
         ),
-      fileProgress: (from, name, done, total) => {
+      fileProgress: (from, name, done, total, lossPercent) => {
         const key = `${from}/${name}`;
         let show = shown.get(key);
         if (!show) {
@@ -153,7 +153,7 @@ class ClientApp {
             show = throttledProgress(sanitize(name), (line) => term.progress(line), 250),
           );
         }
-        show(done, total);
+        show(done, total, lossPercent);
       },
       fileReceived: (from, name, path) => {
         shown.delete(`${from}/${name}`);

@@ -1,5 +1,6 @@
 /**
- * The progress line of a file transfer: bar, percentage, bytes, speed and time left.
+ * The progress line of a file transfer: bar, percentage, bytes, speed, time left and, for
+ * peer-to-peer transfers, the share of data that had to be resent.
  * @module
  */
 
@@ -13,8 +14,17 @@ function formatEta(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+/** What a progress line may add. */
+export interface ProgressExtra {
+  /** Share of the data resent, shown as ` loss 4.9%`. */
+  readonly lossPercent?: number;
+  /** Bytes already there when the clock started (a resumed transfer): not counted in the rate. */
+  readonly startedAt?: number;
+}
+
 /**
- * `notes.txt [##########----------] 50% 1.0 MiB/2.0 MiB 4.0 MiB/s ETA 00:01`
+ * `notes.txt [##########----------] 50% 1.0 MiB/2.0 MiB 4.0 MiB/s ETA 00:01`, followed by
+ * ` loss 4.9%` when `lossPercent` is given.
  *
  * @example Usage
  * ```ts
@@ -28,17 +38,19 @@ export function formatProgress(
   total: number,
   elapsedMs: number,
   width = 20,
+  extra: ProgressExtra = {},
 ): string {
+  const { lossPercent, startedAt = 0 } = extra;
   const fraction = total > 0 ? Math.min(1, done / total) : 1;
   const filled = Math.round(fraction * width);
-  const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
+  const rate = elapsedMs > 0 ? Math.max(0, done - startedAt) / (elapsedMs / 1000) : 0;
   const eta = rate > 0 ? (total - done) / rate : Number.NaN;
   return `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${
     Math.floor(fraction * 100)
   }% ` +
     `${formatBytes(done)}/${formatBytes(total)} ${formatBytes(Math.round(rate))}/s ETA ${
       formatEta(eta)
-    }`;
+    }` + (lossPercent === undefined ? "" : ` loss ${lossPercent.toFixed(1)}%`);
 }
 
 /** Calls `show` at most every `intervalMs`, and always for the last update. */
@@ -46,13 +58,15 @@ export function throttledProgress(
   label: string,
   show: (line: string) => void,
   intervalMs = 100,
-): (done: number, total: number) => void {
+): (done: number, total: number, lossPercent?: number) => void {
   const started = performance.now();
   let last = -Infinity;
-  return (done, total) => {
+  let startedAt: number | undefined;
+  return (done, total, lossPercent) => {
     const now = performance.now();
+    startedAt ??= done; // a resumed transfer starts part way
     if (done < total && now - last < intervalMs) return;
     last = now;
-    show(formatProgress(label, done, total, now - started));
+    show(formatProgress(label, done, total, now - started, 20, { lossPercent, startedAt }));
   };
 }

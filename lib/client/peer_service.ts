@@ -7,7 +7,7 @@
 
 import { basename } from "node:path";
 import { sendFile, type SendResult } from "../p2p/file_sender.ts";
-import { type Offer, receiveFile } from "../p2p/file_receiver.ts";
+import { type Offer, receiveFile, resumablePartName } from "../p2p/file_receiver.ts";
 import { PacketType, tokenFromHex } from "../p2p/packet.ts";
 import type { PeerAddress, PeerSocket } from "../p2p/peer_socket.ts";
 import { PrivateChannel } from "../p2p/private_chat.ts";
@@ -28,7 +28,8 @@ export interface PeerServiceEvents {
   fileIncoming(from: string, name: string, size: number): void;
   /** An offer was refused before any byte was written. */
   fileRefused(from: string, name: string, size: number, reason: string): void;
-  fileProgress(from: string, name: string, done: number, total: number): void;
+  /** `lossPercent`: the share of chunks that had to be sent again. */
+  fileProgress(from: string, name: string, done: number, total: number, lossPercent: number): void;
   fileReceived(from: string, name: string, path: string): void;
   fileFailed(from: string, name: string, reason: string): void;
 }
@@ -116,7 +117,7 @@ export class PeerService implements AsyncDisposable {
   async sendFile(
     user: string,
     path: string,
-    onProgress?: (done: number, total: number) => void,
+    onProgress?: (done: number, total: number, lossPercent: number) => void,
   ): Promise<SendResult> {
     await Deno.stat(path); // a missing file is reported before anyone is disturbed
     const intro = await this.#introduce(user, "file");
@@ -225,6 +226,7 @@ export class PeerService implements AsyncDisposable {
         type: PacketType.OFFER_ACK,
         transfer: offer.transfer,
         accepted: false,
+        resumeFrom: 0,
         reason: refusal,
       });
       events.fileRefused(from, name, offer.size, refusal);
@@ -237,7 +239,8 @@ export class PeerService implements AsyncDisposable {
       finalName: () => freeName(dir, receivedFileName(from, name)),
       peerName: from,
       deadMs,
-      onProgress: (done, total) => events.fileProgress(from, name, done, total),
+      partName: resumablePartName(from, offer),
+      onProgress: (done, total, loss) => events.fileProgress(from, name, done, total, loss),
     }).then(
       (result) => events.fileReceived(from, name, result.path),
       (error) =>

@@ -40,6 +40,37 @@ export class VerifiedFile {
     return new VerifiedFile(tempPath, file, options.sync ?? false);
   }
 
+  /**
+   * Reopens a temporary file kept by {@linkcode keep}, keeping its first `keepBytes` bytes (less
+   * if it is shorter) and hashing them again, so writing continues where it stopped.
+   */
+  static async resume(
+    tempPath: string,
+    keepBytes: number,
+    options: VerifiedFileOptions = {},
+  ): Promise<VerifiedFile> {
+    const file = await Deno.open(tempPath, { read: true, write: true });
+    try {
+      const kept = Math.min(keepBytes, (await file.stat()).size);
+      await file.truncate(kept);
+      const verified = new VerifiedFile(tempPath, file, options.sync ?? false);
+      const buffer = new Uint8Array(1 << 20);
+      while (verified.#size < kept) {
+        const n = await file.read(
+          buffer.subarray(0, Math.min(buffer.length, kept - verified.#size)),
+        );
+        if (n === null) break;
+        verified.#hash.update(buffer.subarray(0, n));
+        verified.#size += n;
+      }
+      await file.seek(verified.#size, Deno.SeekMode.Start);
+      return verified;
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
   /** Bytes written so far. */
   get size(): number {
     return this.#size;
@@ -102,6 +133,12 @@ export class VerifiedFile {
       return path;
     }
     throw new Error(`Cannot find a free name in ${dir}`);
+  }
+
+  /** Closes the file and leaves it in place, for {@linkcode resume}. Never throws. */
+  keep(): void {
+    this.#close();
+    this.#settled = true;
   }
 
   /** Discards the file. Idempotent, never throws. */

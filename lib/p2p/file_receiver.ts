@@ -4,9 +4,10 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { VerifiedFile } from "../fs/verified_file.ts";
-import { CHUNK_SIZE, type Packet, PacketType } from "./packet.ts";
+import { type Packet, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
 import { ReceiveWindow } from "./receive_window.ts";
 import { TransferError } from "./transfer_error.ts";
@@ -25,32 +26,98 @@ export interface ReceiveFileOptions {
   readonly finalName: () => Promise<string>;
   /** The sender's user name, for messages. */
   readonly peerName: string;
-  readonly onProgress?: (done: number, total: number) => void;
+  /** Bytes on disk so far, of how many, and the share of chunks that had to be resent (%). */
+  readonly onProgress?: (done: number, total: number, lossPercent: number) => void;
   /** Give up when nothing has arrived for this long (default 5 s). */
   readonly deadMs?: number;
   /** Keep answering a repeated FIN this long after finishing (default 2 s). */
   readonly lingerMs?: number;
+  /**
+   * Name (in `dir`) of the temporary file, for a transfer that can be resumed: when it exists,
+   * what it holds is kept and the sender is asked to continue after it; when the sender vanishes
+   * it is kept for next time. Without it the temporary name is random and nothing is kept.
+   */
+  readonly partName?: string;
 }
 
 /** Where a received file was saved. */
 export interface ReceiveResult {
   readonly path: string;
   readonly bytes: number;
+  /** Bytes that were already there from an earlier, broken transfer. */
+  readonly resumedBytes: number;
 }
 
-/** Most chunks waiting to be written before new data is dropped (the sender resends it). */
-const MAX_WRITE_QUEUE = 2048;
-/** Received data is written to disk in blocks of this size. */
+/** Received data is written to disk once this much is ready in order. */
 const WRITE_BLOCK = 256 * 1024;
+/** Chunks buffered past the first one not yet written (about 6 MiB of 1444-byte chunks). */
+const RECEIVE_SPAN = 4096;
+/** In-order chunks acknowledged together; a gap, a duplicate or the end is acknowledged at once. */
+const ACK_EVERY = 64;
+/** Chunks left unacknowledged are acknowledged after this long. */
+const ACK_DELAY_MS = 2;
+
+/** Temporary files of resumable transfers now being received, so two never share one. */
+const partsInUse = new Set<string>();
 
 const toHex = (bytes: Uint8Array) =>
   [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /**
+ * The hidden name under which a transfer of this file from `sender` is kept while it arrives,
+ * and after it breaks, so that sending the same file again resumes it. Only hex digits: nothing
+ * the peer chose reaches the file system.
+ */
+export function resumablePartName(sender: string, offer: Offer): string {
+  const key = createHash("sha256")
+    .update(`${sender}\0${offer.size}\0`)
+    .update(offer.sha256)
+    .digest("hex");
+  return `.labchat-${key.slice(0, 32)}.part`;
+}
+
+/** Opens the temporary file: the kept part of a broken transfer when there is one. */
+async function openPart(
+  dir: string,
+  offer: Offer,
+  partName: string | undefined,
+): Promise<{ file: VerifiedFile; firstChunk: number; release: () => void }> {
+  const random = async () => ({
+    file: await VerifiedFile.create(join(dir, `.${crypto.randomUUID()}.part`)),
+    firstChunk: 0,
+    release: () => {},
+  });
+  if (partName === undefined) return await random();
+  const path = join(dir, partName);
+  if (partsInUse.has(path)) return await random();
+  partsInUse.add(path);
+  const release = () => partsInUse.delete(path);
+  try {
+    const info = await Deno.lstat(path).catch(() => undefined);
+    if (info?.isFile) {
+      const firstChunk = Math.min(
+        Math.floor(info.size / offer.chunk),
+        Math.floor(offer.size / offer.chunk),
+      );
+      return {
+        file: await VerifiedFile.resume(path, firstChunk * offer.chunk),
+        firstChunk,
+        release,
+      };
+    }
+    if (info) await Deno.remove(path, { recursive: true }); // not ours to resume from
+    return { file: await VerifiedFile.create(path), firstChunk: 0, release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
  * Accepts `offer` from `peer` and receives the file. Resolves with where it was saved.
  *
  * @throws {TransferError} when the sender vanishes or the file does not match its hash; no
- * partial file is left behind.
+ * partial file is left behind under a real name (a resumable transfer keeps its hidden part).
  */
 export async function receiveFile(
   socket: PeerSocket,
@@ -61,11 +128,17 @@ export async function receiveFile(
 ): Promise<ReceiveResult> {
   const deadMs = options.deadMs ?? 5000;
   await Deno.mkdir(options.dir, { recursive: true });
-  const file = await VerifiedFile.create(join(options.dir, `.${crypto.randomUUID()}.part`));
-  const window = new ReceiveWindow(Math.ceil(offer.size / CHUNK_SIZE));
-  const queue: Uint8Array[] = [];
-  let queuedBytes = 0;
-  let written = 0;
+  const part = await openPart(options.dir, offer, options.partName);
+  const file = part.file;
+  const total = Math.ceil(offer.size / offer.chunk);
+  const window = new ReceiveWindow(
+    offer.size,
+    offer.chunk,
+    Math.max(1, Math.min(RECEIVE_SPAN, total)),
+    part.firstChunk,
+  );
+  const resumedBytes = file.size;
+  let written = file.size;
   let writing = false;
   let lastHeard = performance.now();
   let finished: boolean | undefined; // the FIN_ACK answer, once decided
@@ -73,35 +146,37 @@ export async function receiveFile(
   const transfer = offer.transfer;
   const { promise, resolve, reject } = Promise.withResolvers<ReceiveResult>();
   promise.catch(() => {}); // observed by the caller; never unhandled
+  const keptNote = options.partName === undefined
+    ? "nothing was kept"
+    : "what arrived is kept: send it again to resume";
+  const lossPercent = () => window.accepted > 0 ? (100 * window.filled) / window.accepted : 0;
 
+  /** Fails the transfer; a resumable one keeps its part unless the data itself was bad. */
   const fail = async (error: TransferError) => {
     if (finished !== undefined) return;
     finished = false;
-    await file.abort();
+    if (options.partName !== undefined && error.code !== "hash_mismatch") file.keep();
+    else await file.abort();
     reject(error);
   };
   const ack = () => socket.send(peer, token, { type: PacketType.ACK, transfer, ...window.ack() });
 
-  /** Writes queued chunks in blocks of 256 KiB (or whatever is left once all has arrived). */
-  const writeQueued = async () => {
+  /** Writes the in-order chunks in blocks of 256 KiB (or whatever is left at the end). */
+  const writeReady = async () => {
     if (writing) return;
     writing = true;
     try {
       while (
         finished === undefined &&
-        (queuedBytes >= WRITE_BLOCK || (window.complete && queue.length > 0))
+        (window.readyCount * window.chunkSize >= WRITE_BLOCK ||
+          (window.complete && window.readyCount > 0))
       ) {
-        const parts = queue.splice(0, Math.ceil(WRITE_BLOCK / CHUNK_SIZE));
-        const block = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-        let at = 0;
-        for (const part of parts) {
-          block.set(part, at);
-          at += part.length;
+        for (const view of window.takeReady()) {
+          await file.write(view);
+          written += view.length;
         }
-        queuedBytes -= block.length;
-        await file.write(block);
-        written += block.length;
-        options.onProgress?.(written, offer.size);
+        window.release();
+        options.onProgress?.(written, offer.size, lossPercent());
       }
     } catch (error) {
       await socket.send(peer, token, {
@@ -115,12 +190,11 @@ export async function receiveFile(
     }
   };
 
-  /** Acknowledges every fourth chunk in order, at once on a gap or at the end, else after 2 ms. */
   let unacked = 0;
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
   const ackSoon = (urgent: boolean) => {
     unacked++;
-    if (urgent || unacked >= 4) {
+    if (urgent || unacked >= ACK_EVERY) {
       clearTimeout(ackTimer);
       ackTimer = undefined;
       unacked = 0;
@@ -130,21 +204,20 @@ export async function receiveFile(
         ackTimer = undefined;
         unacked = 0;
         void ack();
-      }, 2);
+      }, ACK_DELAY_MS);
     }
   };
 
   const finish = async () => {
-    if (finishing || finished !== undefined || !window.complete || writing || queue.length > 0) {
-      return;
-    }
+    if (finishing || finished !== undefined || !window.complete || writing) return;
+    if (window.readyCount > 0) return;
     finishing = true;
     const ok = await file.verify({ size: offer.size, sha256: toHex(offer.sha256) });
     finished = ok;
     if (ok) {
       const path = await file.commitNew(options.dir, options.finalName);
       await socket.send(peer, token, { type: PacketType.FIN_ACK, transfer, ok });
-      resolve({ path, bytes: offer.size });
+      resolve({ path, bytes: offer.size, resumedBytes });
     } else {
       await socket.send(peer, token, { type: PacketType.FIN_ACK, transfer, ok });
       reject(
@@ -155,51 +228,54 @@ export async function receiveFile(
       );
     }
   };
+  const accepted = {
+    type: PacketType.OFFER_ACK,
+    transfer,
+    accepted: true,
+    resumeFrom: part.firstChunk,
+  } as const;
 
   const unregister = socket.register(token, peer, (packet) => {
     if (!("transfer" in packet) || packet.transfer !== transfer) return;
     lastHeard = performance.now();
     switch (packet.type) {
       case PacketType.OFFER:
-        void socket.send(peer, token, { type: PacketType.OFFER_ACK, transfer, accepted: true });
+        void socket.send(peer, token, accepted);
         break;
       case PacketType.DATA: {
-        const before = window.next;
-        if (finished === undefined && queue.length < MAX_WRITE_QUEUE) {
-          const ready = window.accept(packet.seq, packet.data);
-          for (const chunk of ready) queuedBytes += chunk.length;
-          queue.push(...ready);
-          void writeQueued().then(finish);
+        const highest = window.highest;
+        const fresh = finished === undefined && window.accept(packet.seq, packet.data);
+        if (fresh && window.readyCount * window.chunkSize >= WRITE_BLOCK) {
+          void writeReady();
         }
-        // In order and expected: ack lazily. A gap, a duplicate or the end: ack now.
-        const inOrder = packet.seq === before && window.next === before + 1 &&
-          window.buffered === 0;
-        ackSoon(!inOrder || window.complete);
+        if (window.complete) void writeReady().then(finish);
+        // Acknowledge lazily, but a new gap, a duplicate or the end at once.
+        ackSoon(!fresh || packet.seq > highest + 1 || window.complete);
         break;
       }
       case PacketType.FIN:
         ackSoon(true);
-        if (finished === undefined) void writeQueued().then(finish);
+        if (finished === undefined) void writeReady().then(finish);
         else void socket.send(peer, token, { type: PacketType.FIN_ACK, transfer, ok: finished });
         break;
       case PacketType.ABORT:
         void fail(
           new TransferError(
             "aborted",
-            `${options.peerName} stopped sending ${offer.name}: ${packet.reason}; nothing was kept`,
+            `${options.peerName} stopped sending ${offer.name}: ${packet.reason}; ${keptNote}`,
           ),
         );
         break;
     }
   });
 
-  await socket.send(peer, token, { type: PacketType.OFFER_ACK, transfer, accepted: true });
+  await socket.send(peer, token, accepted);
   const watchdog = setInterval(() => {
     if (finished === undefined && performance.now() - lastHeard > deadMs) {
       void fail(
         new TransferError(
           "peer_gone",
-          `${options.peerName} stopped sending ${offer.name}; nothing was kept`,
+          `${options.peerName} stopped sending ${offer.name}; ${keptNote}`,
         ),
       );
     }
@@ -209,6 +285,7 @@ export async function receiveFile(
   } finally {
     clearInterval(watchdog);
     clearTimeout(ackTimer);
+    part.release();
     // Linger so a FIN_ACK lost on the way can be asked for again, then forget the token.
     const linger = options.lingerMs ?? 2000;
     if (linger > 0 && finished !== undefined) {

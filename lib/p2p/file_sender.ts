@@ -5,7 +5,7 @@
  */
 
 import { hashFile } from "../fs/hash_file.ts";
-import { CHUNK_SIZE, PacketType } from "./packet.ts";
+import { CHUNK_SIZE, CHUNK_SIZE_IPV6, encodeData, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
 import { SendWindow, type SendWindowOptions } from "./send_window.ts";
 import { TransferError } from "./transfer_error.ts";
@@ -17,10 +17,13 @@ export interface SendFileOptions {
   readonly name: string;
   /** The peer's user name, for messages. */
   readonly peerName: string;
-  readonly onProgress?: (done: number, total: number) => void;
+  /** Bytes acknowledged so far, of how many, and the share of datagrams that were resends (%). */
+  readonly onProgress?: (done: number, total: number, lossPercent: number) => void;
   /** Give up when the peer has not answered for this long (default 5 s). */
   readonly deadMs?: number;
   readonly window?: SendWindowOptions;
+  /** Bytes of file data per datagram (default: the most that fits one Ethernet frame). */
+  readonly chunkSize?: number;
 }
 
 /** What a finished transfer measured. */
@@ -28,28 +31,52 @@ export interface SendResult {
   readonly bytes: number;
   readonly seconds: number;
   readonly retransmissions: number;
+  /** Datagrams of data sent, resends included. */
+  readonly datagrams: number;
+  /** Bytes the receiver already had from an earlier, broken transfer. */
+  readonly resumedBytes: number;
+  /** Lowest and smoothed round-trip times measured, ms. */
+  readonly minRttMs: number;
+  readonly srttMs: number;
 }
 
 const OFFER_RETRY_MS = 250;
+/** The pacer lets out at most this many milliseconds' worth of chunks at once. */
+const BURST_MS = 2;
+
+/** The largest chunk whose datagram fits an Ethernet frame on the way to `hostname`. */
+export function chunkSizeFor(hostname: string): number {
+  return hostname.includes(":") ? CHUNK_SIZE_IPV6 : CHUNK_SIZE;
+}
 
 function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-/** Reads a file front to back in chunk-sized pieces, 64 KiB from disk at a time. */
+/** Reads a file front to back in chunk-sized pieces, about 64 KiB from disk at a time. */
 class ChunkReader {
   readonly #file: Deno.FsFile;
+  readonly #chunk: number;
   #block = new Uint8Array(0);
   #offset = 0;
   #eof = false;
 
-  constructor(file: Deno.FsFile) {
+  constructor(file: Deno.FsFile, chunk: number) {
     this.#file = file;
+    this.#chunk = chunk;
+  }
+
+  /** The next chunk if it is already read, without waiting (the common case). */
+  nextReady(): Uint8Array | undefined {
+    if (this.#offset >= this.#block.length) return undefined;
+    const chunk = this.#block.subarray(this.#offset, this.#offset + this.#chunk);
+    this.#offset += chunk.length;
+    return chunk;
   }
 
   async next(): Promise<Uint8Array> {
     if (this.#offset >= this.#block.length && !this.#eof) {
-      const block = new Uint8Array(CHUNK_SIZE * 54); // about 64 KiB
+      const block = new Uint8Array(this.#chunk * Math.ceil(256 * 1024 / this.#chunk));
       let filled = 0;
       while (filled < block.length) {
         const n = await this.#file.read(block.subarray(filled));
@@ -62,7 +89,7 @@ class ChunkReader {
       this.#block = block.subarray(0, filled);
       this.#offset = 0;
     }
-    const chunk = this.#block.subarray(this.#offset, this.#offset + CHUNK_SIZE);
+    const chunk = this.#block.subarray(this.#offset, this.#offset + this.#chunk);
     this.#offset += chunk.length;
     return chunk;
   }
@@ -84,9 +111,12 @@ export async function sendFile(
   const deadMs = options.deadMs ?? 5000;
   const { size, sha256 } = await hashFile(path);
   const transfer = crypto.getRandomValues(new Uint32Array(1))[0];
-  const window = new SendWindow(Math.ceil(size / CHUNK_SIZE), options.window);
+  const chunk = options.chunkSize ?? chunkSizeFor(peer.hostname);
+  const total = Math.ceil(size / chunk);
+  let window = new SendWindow(total, options.window);
   const wake = new Wake();
   let offerAnswer: boolean | undefined;
+  let resumeFrom = 0;
   let refusal: string | undefined;
   let finAnswer: boolean | undefined;
   let abortReason: string | undefined;
@@ -98,10 +128,11 @@ export async function sendFile(
     if ("transfer" in packet && packet.transfer !== transfer) return;
     lastHeard = performance.now();
     if (packet.type === PacketType.OFFER_ACK) {
-      offerAnswer = packet.accepted;
+      offerAnswer ??= packet.accepted;
       refusal = packet.reason;
+      resumeFrom = Math.min(total, packet.resumeFrom);
     } else if (packet.type === PacketType.ACK) {
-      window.onAck(packet.next, packet.sack, performance.now(), release);
+      window.onAck(packet.next, packet.received, performance.now(), release);
     } else if (packet.type === PacketType.FIN_ACK) finAnswer = packet.ok;
     else if (packet.type === PacketType.ABORT) abortReason = packet.reason;
     wake.poke();
@@ -129,6 +160,7 @@ export async function sendFile(
         transfer,
         size,
         sha256: hexToBytes(sha256),
+        chunk,
         name: options.name,
       });
       await wake.wait(OFFER_RETRY_MS);
@@ -140,25 +172,47 @@ export async function sendFile(
       throw new TransferError("refused", `${options.peerName} refused ${options.name}${why}`);
     }
 
-    const reader = new ChunkReader(file);
-    let read = 0;
+    // The receiver may already hold the start of the file from a broken transfer.
+    window = new SendWindow(total, { ...options.window, firstChunk: resumeFrom });
+    await file.seek(resumeFrom * chunk, Deno.SeekMode.Start);
+    const reader = new ChunkReader(file, chunk);
+    const resumedBytes = Math.min(size, resumeFrom * chunk);
+    const lossPercent = () => window.sent > 0 ? (100 * window.retransmissions) / window.sent : 0;
+    let read = resumeFrom;
+    let tokens = 0;
+    let lastRefill = performance.now();
     while (!window.done) {
-      const batch = window.due(performance.now());
-      const sends: Promise<boolean>[] = [];
-      for (const seq of batch) {
-        // New chunks come in order, so the file is read front to back.
-        while (read <= seq) held.set(read++, await reader.next());
-        const data = held.get(seq) ?? new Uint8Array();
-        sends.push(socket.send(peer, token, { type: PacketType.DATA, transfer, seq, data }));
-        window.markSent(seq, performance.now());
+      const now = performance.now();
+      // Pacing: a token bucket filled at the window's rate, holding at most BURST_MS of it.
+      const rate = window.pacingRate;
+      tokens = Math.min(Math.max(8, rate * BURST_MS), tokens + rate * (now - lastRefill));
+      lastRefill = now;
+      const batch = tokens >= 1 ? window.due(now, Math.floor(tokens)) : [];
+      if (batch.length > 0) {
+        tokens -= batch.length;
+        const sends: Promise<boolean>[] = [];
+        for (const seq of batch) {
+          // New chunks come in order, so the file is read front to back.
+          while (read <= seq) held.set(read++, reader.nextReady() ?? await reader.next());
+          const data = held.get(seq) ?? new Uint8Array();
+          sends.push(socket.sendBytes(peer, encodeData(token, transfer, seq, data)));
+          // Each chunk's own send time: the delivery-rate estimate needs the spacing.
+          window.markSent(seq, performance.now());
+        }
+        await Promise.all(sends);
+        options.onProgress?.(
+          Math.min(size, resumedBytes + window.ackedCount * chunk),
+          size,
+          lossPercent(),
+        );
       }
-      await Promise.all(sends);
-      options.onProgress?.(Math.min(size, window.ackedCount * CHUNK_SIZE), size);
       checkAbort();
       if (performance.now() - lastHeard > deadMs) throw gone();
-      await wake.wait(window.nextTimeout(performance.now()));
+      if (batch.length > 0 && !window.windowLimited) continue;
+      // Wait for an ACK (it pokes), the next pacing token, or the oldest chunk's timer.
+      const untilToken = window.windowLimited ? Infinity : Math.max(0, (1 - tokens) / rate);
+      await wake.wait(Math.min(untilToken, window.nextTimeout(performance.now())));
     }
-
     // Finish: the receiver checks the whole file's hash.
     while (finAnswer === undefined) {
       await socket.send(peer, token, { type: PacketType.FIN, transfer });
@@ -172,11 +226,15 @@ export async function sendFile(
         `${options.peerName} received ${options.name} damaged; nothing was kept`,
       );
     }
-    options.onProgress?.(size, size);
+    options.onProgress?.(size, size, lossPercent());
     return {
       bytes: size,
       seconds: (performance.now() - started) / 1000,
       retransmissions: window.retransmissions,
+      datagrams: window.sent,
+      resumedBytes,
+      minRttMs: window.minRtt,
+      srttMs: window.srtt ?? Number.NaN,
     };
   } catch (error) {
     if (!(error instanceof TransferError) || error.code !== "aborted") {

@@ -25,18 +25,23 @@ export const PacketType = {
   ABORT: 10,
 } as const;
 
-/** Bytes of file data per DATA datagram: fits a 1500-byte Ethernet MTU with headers. */
-export const CHUNK_SIZE = 1200;
-/** Largest datagram accepted; larger ones are dropped unread. */
-export const MAX_DATAGRAM = 1400;
-/** Bits of selective acknowledgement after the cumulative point. */
-export const SACK_BITS = 64;
+/**
+ * Largest datagram sent or accepted: the UDP payload of one 1500-byte Ethernet frame over IPv4
+ * (1500 - 20 IP - 8 UDP), so nothing is ever fragmented. Larger datagrams are dropped unread.
+ */
+export const MAX_DATAGRAM = 1472;
+/** Bytes of file data per DATA datagram over IPv4: the largest that fits {@linkcode MAX_DATAGRAM}. */
+export const CHUNK_SIZE = MAX_DATAGRAM - 20 - 8;
+/** Bytes of file data per DATA datagram over IPv6, whose header is 20 bytes longer. */
+export const CHUNK_SIZE_IPV6 = CHUNK_SIZE - 20;
+/** Most bytes of received-chunk bitmap an ACK carries (8192 chunks past the cumulative point). */
+export const MAX_ACK_BITMAP_BYTES = 1024;
 /** Longest private message, in bytes. */
 export const MAX_CHAT_BYTES = 1200;
 
 const MAGIC_0 = 0x4c; // L
 const MAGIC_1 = 0x43; // C
-const VERSION = 1;
+const VERSION = 2;
 const HEADER = 20;
 export const TOKEN_BYTES = 16;
 
@@ -47,12 +52,16 @@ export type Packet =
     readonly transfer: number;
     readonly size: number;
     readonly sha256: Uint8Array;
+    /** Bytes of file data in every DATA datagram but the last. */
+    readonly chunk: number;
     readonly name: string;
   }
   | {
     readonly type: typeof PacketType.OFFER_ACK;
     readonly transfer: number;
     readonly accepted: boolean;
+    /** The first chunk the receiver still needs: above 0 when it resumes a broken transfer. */
+    readonly resumeFrom: number;
     /** Why an offer was refused (at most 200 bytes). */
     readonly reason?: string;
   }
@@ -60,6 +69,7 @@ export type Packet =
     readonly type: typeof PacketType.DATA;
     readonly transfer: number;
     readonly seq: number;
+    /** The chunk; when decoded, a view into the receive buffer, valid only until the handler returns. */
     readonly data: Uint8Array;
   }
   | {
@@ -67,8 +77,8 @@ export type Packet =
     readonly transfer: number;
     /** Every chunk below this has arrived. */
     readonly next: number;
-    /** Bit i set: chunk next + 1 + i has arrived too. */
-    readonly sack: bigint;
+    /** Bit i (byte i >> 3, bit i & 7) set: chunk next + 1 + i has arrived too. */
+    readonly received: Uint8Array;
   }
   | { readonly type: typeof PacketType.FIN; readonly transfer: number }
   | { readonly type: typeof PacketType.FIN_ACK; readonly transfer: number; readonly ok: boolean }
@@ -91,38 +101,75 @@ const MAX_REASON_BYTES = 200;
 
 /** Encodes a packet with its token. */
 export function encodePacket(token: Uint8Array, packet: Packet): Uint8Array {
+  if (packet.type === PacketType.DATA) {
+    return encodeData(token, packet.transfer, packet.seq, packet.data);
+  }
   const body = encodeBody(packet);
   const out = new Uint8Array(HEADER + body.length);
+  writeHeader(out, packet.type, token);
+  out.set(body, HEADER);
+  return out;
+}
+
+function writeHeader(out: Uint8Array, type: number, token: Uint8Array): void {
   out[0] = MAGIC_0;
   out[1] = MAGIC_1;
   out[2] = VERSION;
-  out[3] = packet.type;
+  out[3] = type;
   out.set(token.subarray(0, TOKEN_BYTES), 4);
-  out.set(body, HEADER);
+}
+
+/** The hot path of a transfer: one DATA datagram built with a single allocation and copy. */
+export function encodeData(
+  token: Uint8Array,
+  transfer: number,
+  seq: number,
+  data: Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(HEADER + 8 + data.length);
+  writeHeader(out, PacketType.DATA, token);
+  writeUint32(out, HEADER, transfer);
+  writeUint32(out, HEADER + 4, seq);
+  out.set(data, HEADER + 8);
   return out;
+}
+
+/** Big-endian, like DataView's, without allocating one per datagram. */
+function writeUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
+/** The token a datagram claims, as a view, when its header is well formed. */
+export function datagramToken(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length < HEADER || bytes.length > MAX_DATAGRAM) return undefined;
+  if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1 || bytes[2] !== VERSION) return undefined;
+  return bytes.subarray(4, HEADER);
 }
 
 function encodeBody(packet: Packet): Uint8Array {
   switch (packet.type) {
     case PacketType.OFFER: {
       const name = encoder.encode(packet.name);
-      const out = new Uint8Array(4 + 8 + 32 + 2 + name.length);
+      const out = new Uint8Array(4 + 8 + 32 + 2 + 2 + name.length);
       const view = new DataView(out.buffer);
       view.setUint32(0, packet.transfer);
       view.setBigUint64(4, BigInt(packet.size));
       out.set(packet.sha256, 12);
-      view.setUint16(44, name.length);
-      out.set(name, 46);
+      view.setUint16(44, packet.chunk);
+      view.setUint16(46, name.length);
+      out.set(name, 48);
       return out;
     }
     case PacketType.OFFER_ACK: {
       const reason = encoder.encode(truncateBytes(packet.reason ?? "", MAX_REASON_BYTES));
-      const out = withU32(
-        packet.transfer,
-        1 + reason.length,
-        (v) => v.setUint8(4, packet.accepted ? 1 : 0),
-      );
-      out.set(reason, 5);
+      const out = withU32(packet.transfer, 5 + reason.length, (v) => {
+        v.setUint8(4, packet.accepted ? 1 : 0);
+        v.setUint32(5, packet.resumeFrom);
+      });
+      out.set(reason, 9);
       return out;
     }
     case PacketType.DATA: {
@@ -133,11 +180,12 @@ function encodeBody(packet: Packet): Uint8Array {
       out.set(packet.data, 8);
       return out;
     }
-    case PacketType.ACK:
-      return withU32(packet.transfer, 12, (v) => {
-        v.setUint32(4, packet.next);
-        v.setBigUint64(8, packet.sack);
-      });
+    case PacketType.ACK: {
+      const bitmap = packet.received.subarray(0, MAX_ACK_BITMAP_BYTES);
+      const out = withU32(packet.transfer, 4 + bitmap.length, (v) => v.setUint32(4, packet.next));
+      out.set(bitmap, 8);
+      return out;
+    }
     case PacketType.FIN:
       return withU32(packet.transfer, 0, () => {});
     case PacketType.FIN_ACK:
@@ -176,9 +224,8 @@ function withU32(first: number, extra: number, fill: (view: DataView) => void): 
  * with a body that does not fit its type. Never throws.
  */
 export function decodePacket(bytes: Uint8Array): Datagram | undefined {
-  if (bytes.length < HEADER || bytes.length > MAX_DATAGRAM) return undefined;
-  if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1 || bytes[2] !== VERSION) return undefined;
-  const token = bytes.slice(4, HEADER);
+  const token = datagramToken(bytes);
+  if (!token) return undefined;
   const body = bytes.subarray(HEADER);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   try {
@@ -192,30 +239,42 @@ export function decodePacket(bytes: Uint8Array): Datagram | undefined {
 function decodeBody(type: number, body: Uint8Array, view: DataView): Packet | undefined {
   switch (type) {
     case PacketType.OFFER: {
-      const nameLength = view.getUint16(44);
-      if (body.length !== 46 + nameLength) return undefined;
+      const nameLength = view.getUint16(46);
+      if (body.length !== 48 + nameLength) return undefined;
       const size = view.getBigUint64(4);
       if (size > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+      const chunk = view.getUint16(44);
+      if (chunk < 1 || chunk > CHUNK_SIZE) return undefined;
       return {
         type,
         transfer: view.getUint32(0),
         size: Number(size),
         sha256: body.slice(12, 44),
-        name: decoder.decode(body.subarray(46)),
+        chunk,
+        name: decoder.decode(body.subarray(48)),
       };
     }
     case PacketType.OFFER_ACK: {
-      if (body.length < 5 || body.length > 5 + MAX_REASON_BYTES) return undefined;
-      const answer = { type, transfer: view.getUint32(0), accepted: body[4] === 1 };
-      return body.length > 5 ? { ...answer, reason: decoder.decode(body.subarray(5)) } : answer;
+      if (body.length < 9 || body.length > 9 + MAX_REASON_BYTES) return undefined;
+      const answer = {
+        type,
+        transfer: view.getUint32(0),
+        accepted: body[4] === 1,
+        resumeFrom: view.getUint32(5),
+      };
+      return body.length > 9 ? { ...answer, reason: decoder.decode(body.subarray(9)) } : answer;
     }
     case PacketType.DATA:
-      if (body.length < 9 || body.length > 8 + CHUNK_SIZE) return undefined;
-      return { type, transfer: view.getUint32(0), seq: view.getUint32(4), data: body.slice(8) };
+      if (body.length < 9) return undefined;
+      return { type, transfer: view.getUint32(0), seq: view.getUint32(4), data: body.subarray(8) };
     case PacketType.ACK:
-      return body.length === 16
-        ? { type, transfer: view.getUint32(0), next: view.getUint32(4), sack: view.getBigUint64(8) }
-        : undefined;
+      if (body.length < 8 || body.length > 8 + MAX_ACK_BITMAP_BYTES) return undefined;
+      return {
+        type,
+        transfer: view.getUint32(0),
+        next: view.getUint32(4),
+        received: body.slice(8),
+      };
     case PacketType.FIN:
       return body.length === 4 ? { type, transfer: view.getUint32(0) } : undefined;
     case PacketType.FIN_ACK:
@@ -245,9 +304,13 @@ export function sameToken(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** Hex form of a token, as the server sends it. */
 export function tokenToHex(token: Uint8Array): string {
-  return [...token].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let out = "";
+  for (const byte of token) out += HEX[byte];
+  return out;
 }
 
 /** A token from its hex form; `undefined` if it is not 32 hex digits. */

@@ -5,7 +5,15 @@
  * @module
  */
 
-import { decodePacket, encodePacket, type Packet, tokenToHex } from "./packet.ts";
+import {
+  datagramToken,
+  decodePacket,
+  encodePacket,
+  MAX_DATAGRAM,
+  type Packet,
+  sameToken,
+  tokenToHex,
+} from "./packet.ts";
 
 /** Where a peer's datagrams come from and go to. */
 export interface PeerAddress {
@@ -17,6 +25,7 @@ export interface PeerAddress {
 export type PacketHandler = (packet: Packet) => void;
 
 interface Route {
+  readonly token: Uint8Array;
   readonly peer: PeerAddress;
   readonly handler: PacketHandler;
 }
@@ -34,6 +43,8 @@ export class PeerSocket implements AsyncDisposable {
   readonly stats: SocketStats = { received: 0, dropped: 0 };
   readonly #loop: Promise<void>;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** The route of the last datagram: a transfer's datagrams come in long runs. */
+  #lastRoute: Route | undefined;
   #closed = false;
 
   /** Binds a UDP port (0: any free one). */
@@ -50,10 +61,12 @@ export class PeerSocket implements AsyncDisposable {
   /** Routes datagrams carrying `token` and coming from `peer` to `handler`; returns an unregister. */
   register(token: Uint8Array, peer: PeerAddress, handler: PacketHandler): () => void {
     const key = tokenToHex(token);
-    const route = { peer, handler };
+    const route = { token: token.slice(), peer, handler };
     this.#routes.set(key, route);
+    this.#lastRoute = undefined;
     return () => {
       if (this.#routes.get(key) === route) this.#routes.delete(key);
+      if (this.#lastRoute === route) this.#lastRoute = undefined;
     };
   }
 
@@ -68,18 +81,36 @@ export class PeerSocket implements AsyncDisposable {
   }
 
   /** Sends a packet; false if the socket refused (closed, unreachable). */
-  async send(peer: PeerAddress, token: Uint8Array, packet: Packet): Promise<boolean> {
+  send(peer: PeerAddress, token: Uint8Array, packet: Packet): Promise<boolean> {
+    return this.sendBytes(peer, encodePacket(token, packet));
+  }
+
+  /** Sends an encoded datagram (the transfer's hot path); false if the socket refused. */
+  async sendBytes(peer: PeerAddress, datagram: Uint8Array): Promise<boolean> {
     if (this.#closed) return false;
     try {
-      await this.#conn.send(encodePacket(token, packet), { transport: "udp", ...peer });
+      await this.#conn.send(datagram, {
+        transport: "udp",
+        hostname: peer.hostname,
+        port: peer.port,
+      });
       return true;
     } catch {
       return false;
     }
   }
 
+  #route(token: Uint8Array): Route | undefined {
+    const last = this.#lastRoute;
+    if (last && sameToken(last.token, token)) return last;
+    const route = this.#routes.get(tokenToHex(token));
+    if (route) this.#lastRoute = route;
+    return route;
+  }
+
   async #receive(): Promise<void> {
-    const buffer = new Uint8Array(2048);
+    // One buffer for every datagram: handlers copy what they keep before returning.
+    const buffer = new Uint8Array(MAX_DATAGRAM + 1);
     while (!this.#closed) {
       let datagram: [Uint8Array, Deno.Addr];
       try {
@@ -90,16 +121,20 @@ export class PeerSocket implements AsyncDisposable {
       }
       this.stats.received++;
       const [bytes, addr] = datagram;
-      const decoded = decodePacket(bytes);
       const from = addr as Deno.NetAddr;
-      const route = decoded && this.#routes.get(tokenToHex(decoded.token));
-      if (
-        !decoded || !route || route.peer.hostname !== from.hostname || route.peer.port !== from.port
-      ) {
+      const token = datagramToken(bytes);
+      const route = token && this.#route(token);
+      const decoded = route && route.peer.port === from.port &&
+        route.peer.hostname === from.hostname && decodePacket(bytes);
+      if (!route || !decoded) {
         this.stats.dropped++;
         continue;
       }
-      route.handler(decoded.packet);
+      try {
+        route.handler(decoded.packet);
+      } catch {
+        this.stats.dropped++; // a handler's bug must not stop the socket
+      }
     }
   }
 

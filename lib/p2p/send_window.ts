@@ -1,66 +1,147 @@
 /**
- * The sender's side of the reliable transfer, without I/O: which chunks to send or resend and
- * when, from selective acknowledgements, an RTT estimate (RFC 6298) and an AIMD window.
+ * The sender's side of the reliable transfer, without I/O: which chunks to send or resend, and
+ * how fast. Rate-based, in the spirit of BBR: the sender estimates the bottleneck bandwidth (the
+ * highest recent delivery rate) and the minimum round-trip time, paces at that rate and keeps
+ * about two bandwidth-delay products in flight. A lost chunk is resent, but loss does not lower
+ * the rate: on a lab LAN or Wi-Fi it is mostly random, not a full queue. Losses are found from the
+ * receiver's bitmap of received chunks the way RACK does (a chunk sent well before one that has
+ * arrived is lost), with a retransmission timer (RFC 6298) for the tail.
  * @module
  */
 
-import { SACK_BITS } from "./packet.ts";
-
 /** Tuning of the send window. */
 export interface SendWindowOptions {
-  /** Chunks in flight at the start. */
-  readonly initialWindow?: number;
-  /** Most chunks in flight. */
-  readonly maxWindow?: number;
-  /** How far past the first unacknowledged chunk the receiver buffers. */
+  /** How far past the first unacknowledged chunk the receiver buffers (chunks). */
   readonly maxSpan?: number;
   readonly minRtoMs?: number;
   readonly maxRtoMs?: number;
+  /** Pacing rate before the first delivery-rate sample, in chunks per millisecond. */
+  readonly initialRate?: number;
+  /** Chunks below this were delivered before (a resumed transfer). */
+  readonly firstChunk?: number;
 }
 
-/** The window never shrinks below this: lab links lose packets at random, not from congestion. */
-const MIN_WINDOW = 16;
+/** The phases of the rate controller. */
+export type SendMode = "startup" | "drain" | "probe_bw";
 
-interface InFlight {
-  sentAt: number;
-  retransmitted: boolean;
+const STARTUP_GAIN = 2.885; // 2/ln 2: doubles the delivery rate every round
+/** ProbeBW: one phase above the estimate to find more bandwidth, one below to drain the queue. */
+const CYCLE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
+const CWND_GAIN = 2;
+/** Fewest chunks allowed in flight, so a slow start or a tiny RTT never stalls the transfer. */
+const MIN_CWND = 64;
+/**
+ * Time added to the minimum RTT when sizing the window: acknowledgements come in batches (the
+ * receiver acknowledges every few chunks, and event loops on both ends run in turns), so on a LAN
+ * whose RTT is tens of microseconds, two bandwidth-delay products alone would starve the pacer.
+ * Pacing, not the window, keeps the queue short.
+ */
+const ACK_SLACK_MS = 4;
+/** The bandwidth estimate is the highest sample of the last 10 rounds and at least this long. */
+const BW_WINDOW_MS = 100;
+const BW_WINDOW_ROUNDS = 10;
+/** A phase of the probe cycle lasts one minimum RTT, but not less than this. */
+const MIN_PHASE_MS = 4;
+/** Delivery-rate samples over intervals shorter than this are too noisy to use. */
+const MIN_SAMPLE_MS = 1;
+/** The minimum RTT is forgotten after this long, so a changed path is noticed. */
+const MIN_RTT_WINDOW_MS = 10_000;
+
+const NOT_SENT = 0;
+const IN_FLIGHT = 1;
+const LOST = 2;
+const ACKED = 3;
+
+/** A first-in, first-out queue of numbers that reuses its storage. */
+class NumberQueue {
+  #items: number[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(value: number): void {
+    this.#items.push(value);
+  }
+
+  peek(): number {
+    return this.#items[this.#head];
+  }
+
+  shift(): number {
+    const value = this.#items[this.#head++];
+    if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return value;
+  }
 }
 
 /** Tracks one transfer of `total` chunks. */
 export class SendWindow {
   readonly total: number;
-  readonly #acked: Uint8Array;
-  readonly #inFlight = new Map<number, InFlight>();
-  readonly #maxWindow: number;
-  readonly #maxSpan: number;
+  readonly #span: number;
   readonly #minRto: number;
   readonly #maxRto: number;
-  #base = 0;
-  #nextNew = 0;
-  #cwnd: number;
-  #ssthresh: number;
+  // Per-chunk state in rings indexed by seq % span: only [base, base + span) is ever live.
+  readonly #state: Uint8Array;
+  readonly #resent: Uint8Array;
+  readonly #sentAt: Float64Array;
+  readonly #deliveredAtSend: Float64Array;
+  readonly #deliveredTimeAtSend: Float64Array;
+  readonly #firstSentAtSend: Float64Array;
+  /** Chunks in the order they were (re)sent, for RACK; stale entries are skipped. */
+  readonly #sendOrder = new NumberQueue();
+  readonly #lostQueue = new NumberQueue();
+  #base: number;
+  #nextNew: number;
+  #inFlight = 0;
+  #ackedCount = 0;
+  #retransmissions = 0;
+  #sent = 0;
+  // Delivery-rate estimation (draft-cheng-iccrg-delivery-rate-estimation).
+  #delivered = 0;
+  #deliveredTime = 0;
+  #firstSentTime = 0;
+  // Rounds: one ends when a chunk sent after the previous end is delivered.
+  #round = 0;
+  #nextRoundDelivered = 0;
+  #roundMax = 0;
+  #phaseStart = 0;
+  /** Send time of the latest-sent chunk known delivered (RACK). */
+  #rackSentAt = -Infinity;
+  readonly #bwSamples: { round: number; at: number; rate: number }[] = [];
+  #btlBw = 0;
+  #fullBw = 0;
+  #fullBwRounds = 0;
+  #mode: SendMode = "startup";
+  #cycleIndex = 0;
+  #minRtt = Infinity;
+  #minRttAt = 0;
   #srtt: number | undefined;
   #rttvar = 0;
-  #rto: number;
+  #rto = 200;
   #backoff = 1;
-  /** Loss responses happen once per window: until this chunk is acknowledged. */
-  #recoveryUntil = -1;
-  #retransmissions = 0;
-  #ackedCount = 0;
-  /** Earliest send time in flight, as of the last scan; timers are scanned at most once a ms. */
-  #earliest = Infinity;
-  #lastScan = -Infinity;
+  readonly #initialRate: number;
+  /** Set by {@linkcode due} when the window, not the pacing, held chunks back. */
+  #windowLimited = false;
 
   constructor(total: number, options: SendWindowOptions = {}) {
     this.total = total;
-    this.#acked = new Uint8Array(total);
-    this.#cwnd = options.initialWindow ?? MIN_WINDOW;
-    this.#maxWindow = options.maxWindow ?? 256;
-    this.#ssthresh = this.#maxWindow;
-    this.#maxSpan = options.maxSpan ?? 2048;
+    this.#span = Math.max(MIN_CWND, options.maxSpan ?? 4096);
     this.#minRto = options.minRtoMs ?? 20;
     this.#maxRto = options.maxRtoMs ?? 2000;
-    this.#rto = 200;
+    this.#initialRate = options.initialRate ?? 8;
+    this.#base = Math.min(total, Math.max(0, options.firstChunk ?? 0));
+    this.#nextNew = this.#base;
+    this.#state = new Uint8Array(this.#span);
+    this.#resent = new Uint8Array(this.#span);
+    this.#sentAt = new Float64Array(this.#span);
+    this.#deliveredAtSend = new Float64Array(this.#span);
+    this.#deliveredTimeAtSend = new Float64Array(this.#span);
+    this.#firstSentAtSend = new Float64Array(this.#span);
   }
 
   /** All chunks acknowledged. */
@@ -68,7 +149,12 @@ export class SendWindow {
     return this.#base >= this.total;
   }
 
-  /** Chunks acknowledged so far. */
+  /** The first chunk not yet acknowledged. */
+  get base(): number {
+    return this.#base;
+  }
+
+  /** Chunks acknowledged by this window (not counting a resumed transfer's first part). */
   get ackedCount(): number {
     return this.#ackedCount;
   }
@@ -83,121 +169,215 @@ export class SendWindow {
     return this.#srtt;
   }
 
+  /** Lowest RTT seen recently, ms (Infinity before the first sample). */
+  get minRtt(): number {
+    return this.#minRtt;
+  }
+
+  /** Estimated bottleneck bandwidth, chunks per ms (0 before the first sample). */
+  get bandwidth(): number {
+    return this.#btlBw;
+  }
+
+  get mode(): SendMode {
+    return this.#mode;
+  }
+
+  /** Chunks sent and neither acknowledged nor given up as lost. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Most chunks allowed in flight now. */
   get window(): number {
-    return Math.floor(this.#cwnd);
+    if (this.#btlBw === 0 || !Number.isFinite(this.#minRtt)) {
+      return Math.min(this.#span, 4 * MIN_CWND);
+    }
+    const gain = this.#mode === "startup" ? STARTUP_GAIN : CWND_GAIN;
+    const bdp = this.#btlBw * (this.#minRtt + ACK_SLACK_MS);
+    return Math.min(this.#span, Math.max(MIN_CWND, Math.ceil(gain * bdp)));
+  }
+
+  /** The rate to send at now, chunks per ms. */
+  get pacingRate(): number {
+    if (this.#btlBw === 0) return this.#initialRate;
+    const gain = this.#mode === "startup"
+      ? STARTUP_GAIN
+      : this.#mode === "drain"
+      ? 1 / STARTUP_GAIN
+      : CYCLE_GAINS[this.#cycleIndex];
+    return gain * this.#btlBw;
+  }
+
+  /** Whether the last {@linkcode due} was held back by the window (an ACK will free it). */
+  get windowLimited(): boolean {
+    return this.#windowLimited;
   }
 
   get retransmissions(): number {
     return this.#retransmissions;
   }
 
-  /** Chunks to send now: overdue ones first, then new ones while the window allows. */
-  due(now: number): number[] {
+  /** Datagrams of data sent, first sends and resends. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /**
+   * Up to `budget` chunks to send now: chunks found lost first, then new ones, while the window
+   * allows. The caller sends them at once and calls {@linkcode markSent} for each.
+   */
+  due(now: number, budget: number): number[] {
+    this.#checkTimer(now);
     const out: number[] = [];
-    const rto = this.rto;
-    // Scanning every chunk in flight on every ACK would cost O(window) each time: only scan
-    // when a timer may have run out (or a chunk was marked lost), and at most once a millisecond.
-    if (now - this.#earliest >= rto && now - this.#lastScan >= 1) {
-      this.#lastScan = now;
-      let timedOut = false;
-      let timedOutAgain = false;
-      let earliest = Infinity;
-      for (const [seq, flight] of this.#inFlight) {
-        // Never more resends at once than the window: a burst of them is what overflowed.
-        if (now - flight.sentAt >= rto && out.length < Math.max(1, this.window)) {
-          out.push(seq);
-          if (flight.sentAt !== -Infinity) {
-            timedOut = true;
-            if (flight.retransmitted) timedOutAgain = true;
-          }
-        } else {
-          earliest = Math.min(earliest, flight.sentAt);
-        }
+    const window = this.window;
+    this.#windowLimited = false;
+    while (out.length < budget && this.#lostQueue.size > 0) {
+      if (this.#inFlight + out.length >= window) {
+        this.#windowLimited = true;
+        return out;
       }
-      // Chunks handed out now are sent (and marked) right away.
-      this.#earliest = out.length > 0 ? Math.min(earliest, now) : earliest;
-      if (timedOut) this.#onTimeout(timedOutAgain);
+      const seq = this.#lostQueue.shift();
+      if (this.#state[seq % this.#span] === LOST && seq >= this.#base) out.push(seq);
     }
-    const room = Math.max(0, this.window - this.#inFlight.size);
-    const limit = Math.min(this.total, this.#base + this.#maxSpan);
-    for (let i = 0; i < room && this.#nextNew < limit; i++) out.push(this.#nextNew++);
+    const limit = Math.min(this.total, this.#base + this.#span);
+    while (out.length < budget && this.#nextNew < limit) {
+      if (this.#inFlight + out.length >= window) {
+        this.#windowLimited = true;
+        break;
+      }
+      out.push(this.#nextNew++);
+    }
+    if (this.#nextNew >= limit && this.#nextNew < this.total) this.#windowLimited = true;
     return out;
   }
 
   /** Records that a chunk went out at `now`. */
   markSent(seq: number, now: number): void {
-    this.#earliest = Math.min(this.#earliest, now);
-    const flight = this.#inFlight.get(seq);
-    if (flight) {
+    const i = seq % this.#span;
+    if (this.#state[i] === LOST) {
       this.#retransmissions++;
-      flight.sentAt = now;
-      flight.retransmitted = true;
+      this.#resent[i] = 1;
+    } else if (this.#state[i] === IN_FLIGHT) {
+      return; // already out (a caller's duplicate): nothing changes
     } else {
-      this.#inFlight.set(seq, { sentAt: now, retransmitted: false });
+      this.#resent[i] = 0;
     }
+    if (this.#inFlight === 0) this.#firstSentTime = this.#deliveredTime = now;
+    this.#state[i] = IN_FLIGHT;
+    this.#sentAt[i] = now;
+    this.#deliveredAtSend[i] = this.#delivered;
+    this.#deliveredTimeAtSend[i] = this.#deliveredTime;
+    this.#firstSentAtSend[i] = this.#firstSentTime;
+    this.#inFlight++;
+    this.#sent++;
+    this.#sendOrder.push(seq);
   }
 
   /**
-   * Applies an acknowledgement: all below `next`, plus the SACK bits. Returns chunks newly acked.
-   * A chunk still in flight that was sent before one now delivered (beyond a little reordering)
-   * is taken as lost and resent at once, as RACK does, instead of waiting for its timer.
+   * Applies an acknowledgement: every chunk below `next`, and chunk `next + 1 + i` for each bit i
+   * set in `received`. Calls `onAcked` for each chunk newly acknowledged; returns how many.
+   * Chunks never sent are ignored, so a lying receiver cannot skip data.
    */
-  onAck(next: number, sack: bigint, now: number, onAcked?: (seq: number) => void): number {
+  onAck(
+    next: number,
+    received: Uint8Array,
+    now: number,
+    onAcked?: (seq: number) => void,
+  ): number {
     let newly = 0;
-    let deliveredSentAt = -Infinity;
+    let newestIndex = -1;
     const ack = (seq: number) => {
-      if (seq >= this.total || this.#acked[seq]) return;
-      this.#acked[seq] = 1;
+      if (seq < this.#base || seq >= this.#nextNew) return;
+      const i = seq % this.#span;
+      const state = this.#state[i];
+      if (state === ACKED || state === NOT_SENT) return;
+      if (state === IN_FLIGHT) this.#inFlight--;
+      this.#state[i] = ACKED;
       this.#ackedCount++;
-      onAcked?.(seq);
+      this.#delivered++;
       newly++;
-      const flight = this.#inFlight.get(seq);
-      if (flight) {
-        if (Number.isFinite(flight.sentAt)) {
-          deliveredSentAt = Math.max(deliveredSentAt, flight.sentAt);
-          // Karn: only chunks sent exactly once give an RTT sample.
-          if (!flight.retransmitted) this.#sampleRtt(now - flight.sentAt);
-        }
-        this.#inFlight.delete(seq);
-      }
+      onAcked?.(seq);
+      const sentAt = this.#sentAt[i];
+      if (newestIndex < 0 || sentAt > this.#sentAt[newestIndex]) newestIndex = i;
+      if (sentAt > this.#rackSentAt) this.#rackSentAt = sentAt;
+      // Karn: only chunks sent exactly once give an RTT sample.
+      if (!this.#resent[i]) this.#sampleRtt(now - sentAt, now);
     };
-    for (let seq = this.#base; seq < Math.min(next, this.total); seq++) ack(seq);
-    for (let i = 0; i < SACK_BITS; i++) {
-      if ((sack >> BigInt(i)) & 1n) ack(next + 1 + i);
+    const cumulative = Math.min(next, this.#nextNew);
+    for (let seq = this.#base; seq < cumulative; seq++) ack(seq);
+    for (let byte = 0; byte < received.length; byte++) {
+      const bits = received[byte];
+      if (bits === 0) continue;
+      for (let bit = 0; bit < 8; bit++) {
+        if (bits & (1 << bit)) ack(next + 1 + byte * 8 + bit);
+      }
     }
-    while (this.#base < this.total && this.#acked[this.#base]) this.#base++;
+    while (this.#base < this.#nextNew && this.#state[this.#base % this.#span] === ACKED) {
+      this.#state[this.#base % this.#span] = NOT_SENT;
+      this.#base++;
+    }
     if (newly > 0) {
       this.#backoff = 1;
-      this.#grow(newly);
-    }
-    // Holes exist only when SACK bits are set; in-order delivery costs no scan. A sequence rule
-    // (three later chunks arrived) was tried and resent most chunks twice on a reordering link.
-    if (sack !== 0n && deliveredSentAt > -Infinity) {
-      const reorderMs = Math.max(2, (this.#srtt ?? 0) / 2);
-      let lost = false;
-      for (const flight of this.#inFlight.values()) {
-        if (Number.isFinite(flight.sentAt) && flight.sentAt + reorderMs < deliveredSentAt) {
-          flight.sentAt = -Infinity; // due at once
-          flight.retransmitted = true;
-          lost = true;
-        }
-      }
-      if (lost) {
-        this.#earliest = -Infinity;
-        this.#lastScan = -Infinity;
-      }
-      if (lost && this.#base >= this.#recoveryUntil) this.#reduce();
+      this.#deliveredTime = now;
+      this.#sampleRate(newestIndex, now);
+      this.#detectLosses();
     }
     return newly;
   }
 
-  /** Milliseconds until the next chunk's timer runs out (or a large value when none is out). */
+  /** Milliseconds until the retransmission timer of the oldest chunk in flight runs out. */
   nextTimeout(now: number): number {
-    if (this.#inFlight.size === 0 || this.#earliest === Infinity) return this.rto;
-    return Math.max(1, this.#earliest + this.rto - now);
+    const oldest = this.#oldestInFlight();
+    if (oldest < 0) return this.rto;
+    return Math.max(0.5, this.#sentAt[oldest % this.#span] + this.rto - now);
   }
 
-  #sampleRtt(sample: number): void {
+  /** The oldest chunk in flight (dropping stale entries of the send order), or -1. */
+  #oldestInFlight(): number {
+    while (this.#sendOrder.size > 0) {
+      const seq = this.#sendOrder.peek();
+      if (seq >= this.#base && this.#state[seq % this.#span] === IN_FLIGHT) return seq;
+      this.#sendOrder.shift();
+    }
+    return -1;
+  }
+
+  #markLost(seq: number): void {
+    this.#state[seq % this.#span] = LOST;
+    this.#inFlight--;
+    this.#lostQueue.push(seq);
+    this.#sendOrder.shift();
+  }
+
+  /** RACK: chunks sent a reordering window before a delivered one are lost. */
+  #detectLosses(): void {
+    const reorder = Math.min(
+      5,
+      Math.max(0.05, (Number.isFinite(this.#minRtt) ? this.#minRtt : 1) / 4),
+    );
+    for (let seq = this.#oldestInFlight(); seq >= 0; seq = this.#oldestInFlight()) {
+      if (this.#sentAt[seq % this.#span] + reorder >= this.#rackSentAt) break;
+      this.#markLost(seq);
+    }
+  }
+
+  /** The tail: a chunk whose timer ran out is lost; a resent one lost again backs the timer off. */
+  #checkTimer(now: number): void {
+    const rto = this.rto;
+    for (let seq = this.#oldestInFlight(); seq >= 0; seq = this.#oldestInFlight()) {
+      const i = seq % this.#span;
+      if (now - this.#sentAt[i] < rto) break;
+      if (this.#resent[i]) this.#backoff = Math.min(this.#backoff * 2, 64);
+      this.#markLost(seq);
+    }
+  }
+
+  #sampleRtt(sample: number, now: number): void {
+    if (sample < this.#minRtt || now - this.#minRttAt > MIN_RTT_WINDOW_MS) {
+      this.#minRtt = sample;
+      this.#minRttAt = now;
+    }
     if (this.#srtt === undefined) {
       this.#srtt = sample;
       this.#rttvar = sample / 2;
@@ -208,30 +388,62 @@ export class SendWindow {
     this.#rto = Math.max(this.#minRto, Math.min(this.#maxRto, this.#srtt + 4 * this.#rttvar));
   }
 
-  #grow(newly: number): void {
-    for (let i = 0; i < newly; i++) {
-      this.#cwnd += this.#cwnd < this.#ssthresh ? 1 : 1 / this.#cwnd;
+  /** Counts deliveries; every SAMPLE_MS, a delivery-rate sample and the model's update. */
+  /** One delivery-rate sample from the newest chunk this ACK delivered, then the model update. */
+  #sampleRate(i: number, now: number): void {
+    // The interval is the longer of the send and the ACK intervals of the chunks delivered
+    // meanwhile, so a burst of late ACKs cannot make the link look faster than it was fed.
+    const sendElapsed = this.#sentAt[i] - this.#firstSentAtSend[i];
+    const ackElapsed = now - this.#deliveredTimeAtSend[i];
+    const interval = Math.max(sendElapsed, ackElapsed);
+    this.#firstSentTime = this.#sentAt[i];
+    if (interval >= MIN_SAMPLE_MS) {
+      const rate = (this.#delivered - this.#deliveredAtSend[i]) / interval;
+      if (rate > this.#roundMax) this.#roundMax = rate;
     }
-    this.#cwnd = Math.min(this.#cwnd, this.#maxWindow);
+    if (this.#deliveredAtSend[i] >= this.#nextRoundDelivered) {
+      this.#nextRoundDelivered = this.#delivered;
+      this.#endRound(now);
+    }
+    if (this.#mode === "drain") {
+      const bdp = this.#btlBw * (Number.isFinite(this.#minRtt) ? this.#minRtt : 1);
+      if (this.#inFlight <= Math.max(MIN_CWND, bdp)) {
+        this.#mode = "probe_bw";
+        this.#cycleIndex = 0;
+        this.#phaseStart = now;
+      }
+    } else if (this.#mode === "probe_bw" && now - this.#phaseStart >= this.#phaseMs()) {
+      this.#cycleIndex = (this.#cycleIndex + 1) % CYCLE_GAINS.length;
+      this.#phaseStart = now;
+    }
   }
 
-  /** Loss seen through SACK: shrink gently, once per window. */
-  #reduce(): void {
-    this.#ssthresh = Math.max(MIN_WINDOW, this.#cwnd * 0.7);
-    this.#cwnd = this.#ssthresh;
-    this.#recoveryUntil = this.#nextNew;
+  #phaseMs(): number {
+    return Math.max(MIN_PHASE_MS, Number.isFinite(this.#minRtt) ? this.#minRtt : 0);
   }
 
-  /**
-   * A timer ran out. Once per window, restart from a small window. The timer itself backs off
-   * only when a resent chunk is lost again: random loss is not an outage.
-   */
-  #onTimeout(again: boolean): void {
-    if (again) this.#backoff = Math.min(this.#backoff * 2, 64);
-    if (this.#base >= this.#recoveryUntil) {
-      this.#ssthresh = Math.max(MIN_WINDOW, this.#cwnd / 2);
-      this.#cwnd = MIN_WINDOW;
-      this.#recoveryUntil = this.#nextNew;
+  /** A round ended: the windowed maximum of the rounds' best samples, and startup's exit. */
+  #endRound(now: number): void {
+    this.#round++;
+    if (this.#roundMax > 0) {
+      this.#bwSamples.push({ round: this.#round, at: now, rate: this.#roundMax });
+    }
+    this.#roundMax = 0;
+    while (
+      this.#bwSamples.length > 1 &&
+      this.#bwSamples[0].round <= this.#round - BW_WINDOW_ROUNDS &&
+      this.#bwSamples[0].at < now - BW_WINDOW_MS
+    ) this.#bwSamples.shift();
+    let max = 0;
+    for (const sample of this.#bwSamples) max = Math.max(max, sample.rate);
+    if (max > 0) this.#btlBw = max;
+    if (this.#mode === "startup") {
+      if (this.#btlBw >= this.#fullBw * 1.25) {
+        this.#fullBw = this.#btlBw;
+        this.#fullBwRounds = 0;
+      } else if (++this.#fullBwRounds >= 3) {
+        this.#mode = "drain";
+      }
     }
   }
 }

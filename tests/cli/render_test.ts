@@ -135,4 +135,9 @@ Deno.test("progress lines show bar, percentage, bytes, speed and time left", () 
     formatProgress("done", 2 * 1024 * 1024, 2 * 1024 * 1024, 500, 4),
     "done [####] 100% 2.0 MiB/2.0 MiB 4.0 MiB/s ETA 00:00",
   );
+  // A resumed peer-to-peer transfer: the rate counts only this run, and loss is shown.
+  assertEquals(
+    formatProgress("r.bin", 3 * 1024, 4 * 1024, 1000, 4, { lossPercent: 4.94, startedAt: 2048 }),
+    "r.bin [###-] 75% 3.0 KiB/4.0 KiB 1.0 KiB/s ETA 00:01 loss 4.9%",
+  );
 });

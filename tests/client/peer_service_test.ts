@@ -234,6 +234,7 @@ Deno.test("a peer offering ../name gets the file saved as its own user name and 
       transfer: 9,
       size: data.length,
       sha256,
+      chunk: 1444,
       name: "../alice_report.txt",
     };
     // Resend like a real sender until the receiver answers, then the data and FIN.

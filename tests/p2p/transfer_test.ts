@@ -28,6 +28,7 @@ function acceptNext(
   peer: PeerAddress,
   dir: string,
   deadMs = 5000,
+  partName?: string,
 ): Promise<{ result: Promise<ReceiveResult> }> {
   return new Promise((resolve) => {
     const stop = socket.register(TOKEN, peer, (packet) => {
@@ -38,6 +39,7 @@ function acceptNext(
         finalName: () => Promise.resolve(`yoda_${packet.name}`),
         peerName: "yoda",
         deadMs,
+        partName,
       });
       result.catch(() => {});
       resolve({ result });
@@ -67,6 +69,73 @@ Deno.test("a file crosses 127.0.0.1 over UDP with its SHA-256 intact", async () 
       1,
       "no part file left",
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a broken transfer resumes from what arrived, and the whole file is verified", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });
+  await using a = new PeerSocket(0, "127.0.0.1");
+  await using b = new PeerSocket(0, "127.0.0.1");
+  try {
+    const size = 6 * 1024 * 1024 + 5;
+    const path = await randomFile(dir, size);
+    const inbox = join(dir, "in");
+    const part = ".labchat-test.part";
+    // The first attempt breaks after 2 MiB: the sender stops, the receiver keeps its part.
+    const first = acceptNext(b, at(a.port), inbox, 5000, part);
+    const broken = await assertRejects(() =>
+      sendFile(a, at(b.port), TOKEN, path, {
+        name: "example1.mp4",
+        peerName: "obiwan",
+        onProgress: (done) => {
+          if (done >= 2 * 1024 * 1024 && done < size) throw new Error("cable cut");
+        },
+      })
+    );
+    assert(broken instanceof Error && broken.message === "cable cut");
+    const failed = await assertRejects(async () => await (await first).result);
+    assert(failed instanceof Error && /what arrived is kept/.test(failed.message), `${failed}`);
+    const kept = (await Deno.stat(join(inbox, part))).size;
+    assert(kept >= 2 * 1024 * 1024 - 256 * 1024 && kept < size, `kept ${kept} bytes`);
+    // Sending the same file again continues after what is on disk.
+    const second = acceptNext(b, at(a.port), inbox, 5000, part);
+    const sent = await sendFile(a, at(b.port), TOKEN, path, {
+      name: "example1.mp4",
+      peerName: "obiwan",
+    });
+    const received = await (await second).result;
+    assert(sent.resumedBytes > 0 && sent.resumedBytes <= kept, `resumed ${sent.resumedBytes}`);
+    assertEquals(received.resumedBytes, sent.resumedBytes);
+    assertEquals(await hashFile(received.path), await hashFile(path));
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(inbox))).map((e) => e.name),
+      ["yoda_example1.mp4"],
+      "the part is gone once the file is complete",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a resumed part that does not match the file is discarded, never kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });
+  await using a = new PeerSocket(0, "127.0.0.1");
+  await using b = new PeerSocket(0, "127.0.0.1");
+  try {
+    const path = await randomFile(dir, 1024 * 1024);
+    const inbox = join(dir, "in");
+    await Deno.mkdir(inbox);
+    const part = ".labchat-test.part";
+    await Deno.writeFile(join(inbox, part), new Uint8Array(300 * 1024).fill(7)); // not the file
+    const receiving = acceptNext(b, at(a.port), inbox, 5000, part);
+    const error = await assertRejects(() =>
+      sendFile(a, at(b.port), TOKEN, path, { name: "example1.mp4", peerName: "obiwan" })
+    );
+    assert(error instanceof TransferError && error.code === "hash_mismatch", `${error}`);
+    await assertRejects(async () => await (await receiving).result);
+    assertEquals((await Array.fromAsync(Deno.readDir(inbox))).length, 0, "nothing kept");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -2,7 +2,9 @@ import { assert, assertEquals } from "@std/assert";
 import {
   CHUNK_SIZE,
   decodePacket,
+  encodeData,
   encodePacket,
+  MAX_DATAGRAM,
   PacketType,
   tokenFromHex,
   tokenToHex,
@@ -19,11 +21,13 @@ Deno.test("packets round-trip and malformed datagrams are refused", () => {
       transfer: 7,
       size: 123456789,
       sha256: new Uint8Array(32).fill(9),
+      chunk: CHUNK_SIZE,
       name: "example1.mp4",
     },
-    { type: PacketType.OFFER_ACK, transfer: 7, accepted: true },
+    { type: PacketType.OFFER_ACK, transfer: 7, accepted: true, resumeFrom: 0 },
+    { type: PacketType.OFFER_ACK, transfer: 7, accepted: false, resumeFrom: 0, reason: "too big" },
     { type: PacketType.DATA, transfer: 7, seq: 42, data: new Uint8Array(CHUNK_SIZE).fill(1) },
-    { type: PacketType.ACK, transfer: 7, next: 40, sack: 0b1011n },
+    { type: PacketType.ACK, transfer: 7, next: 40, received: Uint8Array.from([0b1011, 0, 1]) },
     { type: PacketType.FIN, transfer: 7 },
     { type: PacketType.FIN_ACK, transfer: 7, ok: false },
     { type: PacketType.CHAT, id: 3, text: "hi, hans ✓" },
@@ -46,78 +50,150 @@ Deno.test("packets round-trip and malformed datagrams are refused", () => {
     Uint8Array.from([...good.slice(0, 2), 9, ...good.slice(3)]), // other version
     Uint8Array.from([...good.slice(0, 3), 99, ...good.slice(4)]), // unknown type
     good.slice(0, 22), // short body
-    new Uint8Array(1500), // oversized
+    new Uint8Array(1473), // oversized: more than one Ethernet frame's UDP payload
     encodePacket(token, { type: PacketType.CHAT, id: 1, text: "x" }).with(24, 0xff), // invalid UTF-8
   ];
   for (const bytes of bad) assertEquals(decodePacket(bytes), undefined);
   assertEquals(tokenFromHex("xyz"), undefined);
+  // A full chunk fills one Ethernet frame exactly: no IP fragmentation.
+  assertEquals(encodeData(token, 1, 2, new Uint8Array(CHUNK_SIZE)).length, MAX_DATAGRAM);
+  assertEquals(MAX_DATAGRAM, 1500 - 20 - 8);
 });
 
-Deno.test("ReceiveWindow reorders, drops duplicates and far-ahead chunks, and SACKs", () => {
-  const w = new ReceiveWindow(10, 4);
-  const chunk = (n: number) => new Uint8Array([n]);
-  assertEquals(w.accept(1, chunk(1)), []);
-  assertEquals(w.accept(3, chunk(3)), []);
-  assertEquals(w.ack(), { next: 0, sack: 0b101n });
-  assertEquals(w.accept(9, chunk(9)), [], "too far ahead: dropped");
-  assertEquals(w.accept(0, chunk(0)).map((c) => c[0]), [0, 1]);
-  assertEquals(w.accept(1, chunk(1)), []);
+/** Bitmap bytes with the given offsets (bit i: chunk next + 1 + i) set. */
+function bits(...offsets: number[]): Uint8Array {
+  const out = new Uint8Array(Math.ceil((Math.max(-1, ...offsets) + 1) / 8));
+  for (const i of offsets) out[i >> 3] |= 1 << (i & 7);
+  return out;
+}
+
+Deno.test("ReceiveWindow reorders into its ring, drops duplicates and far-ahead chunks", () => {
+  // 10 chunks of 2 bytes, the last one 1 byte; a span of 4 chunks.
+  const w = new ReceiveWindow(19, 2, 4);
+  const chunk = (n: number) => new Uint8Array([n, n]);
+  assert(w.accept(1, chunk(1)));
+  assert(w.accept(3, chunk(3)));
+  assertEquals(w.ack(), { next: 0, received: bits(0, 2) });
+  assert(!w.accept(4, chunk(4)), "past the span: dropped");
+  assert(!w.accept(2, new Uint8Array(3)), "wrong length: dropped");
+  assert(w.accept(0, chunk(0)));
+  assert(!w.accept(1, chunk(1)));
   assertEquals(w.duplicates, 1);
-  assertEquals(w.ack(), { next: 2, sack: 0b1n });
-  assertEquals(w.accept(2, chunk(2)).map((c) => c[0]), [2, 3]);
-  for (let i = 4; i < 10; i++) w.accept(i, chunk(i));
+  assertEquals(w.ack(), { next: 2, received: bits(0) });
+  assertEquals(w.readyCount, 2);
+  assertEquals(w.takeReady(), [Uint8Array.from([0, 0, 1, 1])]);
+  assert(!w.accept(4, chunk(4)), "slots not yet released stay pinned");
+  w.release();
+  assert(w.accept(2, chunk(2)));
+  assertEquals(w.filled, 2, "0 and 2 filled holes");
+  for (let i = 4; i < 9; i++) {
+    assert(w.accept(i, chunk(i)), `chunk ${i}`);
+    if (w.readyCount >= 3) {
+      w.takeReady();
+      w.release();
+    }
+  }
+  assert(w.accept(9, new Uint8Array([9])));
   assert(w.complete);
-  assertEquals(w.accept(42, chunk(0)), []);
+  const rest = w.takeReady().flatMap((v) => [...v]);
+  assertEquals(rest.at(-1), 9);
+  assert(!w.accept(42, chunk(0)));
 });
 
-Deno.test("SendWindow sends within the window, resends on timeout and on SACK holes", () => {
-  const w = new SendWindow(100, { initialWindow: 4, minRtoMs: 10 });
-  assertEquals(w.due(0), [0, 1, 2, 3]);
+Deno.test("ReceiveWindow resumes after the chunks already on disk", () => {
+  const w = new ReceiveWindow(10, 2, 4, 3);
+  assertEquals(w.next, 3);
+  assert(!w.accept(1, new Uint8Array(2)));
+  assert(w.accept(3, new Uint8Array(2)));
+  assertEquals(w.ack(), { next: 4, received: new Uint8Array(0) });
+  assert(w.accept(4, new Uint8Array(2)));
+  assert(w.complete);
+});
+
+Deno.test("SendWindow resends a chunk sent before delivered ones at once (RACK)", () => {
+  const w = new SendWindow(100, { minRtoMs: 10 });
+  const first = w.due(0, 4);
+  assertEquals(first, [0, 1, 2, 3]);
   w.markSent(0, 0);
   for (const seq of [1, 2, 3]) w.markSent(seq, 5);
-  // 0 is lost; 1, 2 and 3, sent later, arrive: 0 is resent at once, not after a timeout (RACK).
-  w.onAck(0, 0b111n, 10);
-  const after = w.due(10);
-  assertEquals(after[0], 0);
-  for (const seq of after) w.markSent(seq, 10);
+  // 0 is lost; 1, 2 and 3, sent later, arrive: 0 is resent at once, not after a timeout.
+  w.onAck(0, bits(0, 1, 2), 10);
+  assertEquals(w.due(10, 1), [0]);
+  w.markSent(0, 10);
   assertEquals(w.retransmissions, 1);
-  w.onAck(after.at(-1) ?? 0, 0n, 14);
-  assert(w.ackedCount >= 4);
-  assert((w.srtt ?? 0) >= 4 && (w.srtt ?? 0) <= 5, `srtt ${w.srtt} from samples of 5 and 4 ms`);
+  w.onAck(4, new Uint8Array(0), 14);
+  assertEquals(w.ackedCount, 4);
+  assertEquals(w.base, 4);
+  assert((w.srtt ?? 0) >= 5 && (w.srtt ?? 0) <= 5.1, `srtt ${w.srtt} from samples of 5 ms`);
+  assertEquals(w.minRtt, 5);
   // Chunks reordered by less than the allowance are not taken as lost.
-  const x = new SendWindow(10, { initialWindow: 4 });
-  x.due(0);
-  for (const seq of [0, 1, 2, 3]) x.markSent(seq, 0);
-  x.onAck(0, 0b111n, 1);
-  assert(!x.due(1.5).includes(0), "no spurious resend of chunk 0");
-  // Nothing acked for longer than the RTO: in flight chunks are due again; a second loss backs off.
-  const inFlight = w.due(14);
-  for (const seq of inFlight) w.markSent(seq, 14);
+  const x = new SendWindow(10);
+  for (const seq of x.due(0, 4)) x.markSent(seq, seq * 0.001);
+  x.onAck(0, bits(0, 1, 2), 1);
+  assert(!x.due(1.5, 4).includes(0), "no spurious resend of chunk 0");
+});
+
+Deno.test("SendWindow resends on timeout and backs off when a resend is lost again", () => {
+  const w = new SendWindow(10, { minRtoMs: 10 });
+  for (const seq of w.due(0, 2)) w.markSent(seq, 0);
   const rto = w.rto;
-  const resent = w.due(14 + rto);
-  assert(resent.length > 0);
-  for (const seq of resent) w.markSent(seq, 14 + rto);
-  w.due(14 + 2 * rto + 1);
+  assertEquals(w.due(rto - 1, 10).filter((s) => s < 2), [], "not before the timer");
+  const resent = w.due(rto, 2);
+  assertEquals(resent, [0, 1]);
+  for (const seq of resent) w.markSent(seq, rto);
+  assertEquals(w.due(2 * rto, 2), [0, 1]);
   assert(w.rto >= rto * 2, `backoff after a resend was lost again: ${rto} -> ${w.rto}`);
 });
 
-Deno.test("SendWindow completes when every chunk is acknowledged", () => {
-  const w = new SendWindow(10, { initialWindow: 16 });
-  const seqs = w.due(0);
+Deno.test("SendWindow: random loss does not slow the sender down", () => {
+  // Simulate a link of 100 chunks per ms with 1 ms RTT that drops every 20th datagram.
+  const w = new SendWindow(200_000);
+  const inFlight: { seq: number; arrives: number }[] = [];
+  const received = new Set<number>();
+  let next = 0;
+  let tokens = 0;
+  let sentCount = 0;
+  for (let now = 0; now < 400 && !w.done; now += 0.1) {
+    tokens = Math.min(w.pacingRate * 2, tokens + w.pacingRate * 0.1);
+    const link = Math.min(Math.floor(tokens), 10); // the link carries 100 chunks per ms
+    for (const seq of w.due(now, link)) {
+      w.markSent(seq, now);
+      tokens--;
+      if (++sentCount % 20 !== 0) inFlight.push({ seq, arrives: now + 1 });
+    }
+    while (inFlight.length > 0 && inFlight[0].arrives <= now) {
+      received.add(inFlight.shift()?.seq ?? -1);
+    }
+    while (received.has(next)) received.delete(next++);
+    const offsets = [...received].map((seq) => seq - next - 1).filter((i) => i < 8192);
+    w.onAck(next, bits(...offsets), now);
+  }
+  const rate = w.ackedCount / 400;
+  assert(rate > 80, `delivered ${rate.toFixed(1)} chunks/ms on a 100/ms link at 5% loss`);
+  assert(w.bandwidth > 80 && w.bandwidth < 110, `bandwidth estimate ${w.bandwidth}`);
+  assertEquals(w.mode, "probe_bw");
+});
+
+Deno.test("SendWindow completes when every chunk is acknowledged and ignores unsent ones", () => {
+  const w = new SendWindow(10);
+  const seqs = w.due(0, 16);
   assertEquals(seqs.length, 10);
-  for (const seq of seqs) w.markSent(seq, 0);
-  w.onAck(10, 0n, 1);
+  for (const seq of seqs.slice(0, 5)) w.markSent(seq, 0);
+  w.onAck(10, new Uint8Array(0), 1);
+  assert(!w.done, "an ACK for chunks never sent does not count");
+  for (const seq of seqs.slice(5)) w.markSent(seq, 1);
+  w.onAck(10, new Uint8Array(0), 2);
   assert(w.done);
-  assertEquals(w.due(2), []);
+  assertEquals(w.due(3, 16), []);
 });
 
 Deno.test("SendWindow takes no RTT sample from a retransmitted chunk (Karn)", () => {
-  const w = new SendWindow(1, { initialWindow: 1 });
-  w.markSent(w.due(0)[0], 0);
-  const again = w.due(1000);
+  const w = new SendWindow(1);
+  w.markSent(w.due(0, 1)[0], 0);
+  const again = w.due(1000, 1);
   assertEquals(again, [0], "overdue after the initial RTO");
   w.markSent(0, 1000);
-  w.onAck(1, 0n, 1001);
+  w.onAck(1, new Uint8Array(0), 1001);
   assert(w.done);
   assertEquals(w.srtt, undefined);
 });
