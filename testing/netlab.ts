@@ -56,7 +56,28 @@ export async function netLabUnavailable(): Promise<string | undefined> {
 }
 
 /** A link between namespace `a` (address `addressA`) and namespace `b` (`addressB`). */
-export class NetLab implements AsyncDisposable {
+/** Two places to run the ends of a transfer, and the addresses they reach each other at. */
+export interface Link {
+  readonly a: string;
+  readonly b: string;
+  readonly addressA: string;
+  readonly addressB: string;
+  exec(place: string, command: string, args: string[]): Promise<RunResult>;
+  spawn(place: string, command: string, args: string[]): Deno.ChildProcess;
+}
+
+/** Both ends on this machine's loopback, unshaped: the ceiling of the code itself. */
+export const loopbackLink: Link = {
+  a: "",
+  b: "",
+  addressA: "127.0.0.1",
+  addressB: "127.0.0.1",
+  exec: (_place, command, args) => run(command, args, true),
+  spawn: (_place, command, args) =>
+    new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).spawn(),
+};
+
+export class NetLab implements AsyncDisposable, Link {
   readonly a: string;
   readonly b: string;
   readonly addressA: string;
@@ -193,7 +214,7 @@ export interface TransferAcross {
  * `received.bin`, which is left for the caller. Throws when either end fails.
  */
 export async function transferAcross(
-  lab: NetLab,
+  lab: Link,
   dir: string,
   path: string,
   tcp: boolean,
