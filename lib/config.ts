@@ -63,6 +63,8 @@ export interface ServerConfig {
   ircPort: number;
   /** IRC nicks that are no account may connect without a password (when registration is open). */
   ircGuests: boolean;
+  /** Login and logout notices in one second above which they are announced in batches. */
+  presenceStormPerSecond: number;
   /** The server's name as IRC clients see it. */
   ircServerName: string;
   /** The process's open-file limit, when known: `maxConnections` is lowered to fit it. */
@@ -101,6 +103,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   irc: true,
   ircPort: 6667,
   ircGuests: true,
+  presenceStormPerSecond: 50,
   ircServerName: "labchat",
 });
 

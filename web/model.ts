@@ -246,6 +246,10 @@ export class ChatModel {
       case "logout":
         this.online.delete(event.user);
         return undefined;
+      case "presence":
+        for (const user of event.logins) this.online.set(user, { since: "just now" });
+        for (const user of event.logouts) this.online.delete(user);
+        return undefined;
       default:
         return undefined;
     }

@@ -487,6 +487,10 @@ class ClientApp {
       if (this.#peers?.handleEvent(event)) continue;
       if (event.type === "login") this.#online.add(event.user);
       if (event.type === "logout") this.#online.delete(event.user);
+      if (event.type === "presence") {
+        for (const user of event.logins) this.#online.add(user);
+        for (const user of event.logouts) this.#online.delete(user);
+      }
       if (ENDING_EVENTS.has(event.type)) {
         this.#endedByServer = true;
         this.#me = undefined;

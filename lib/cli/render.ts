@@ -69,6 +69,22 @@ export function renderReply(reply: ChatReply, showCodes: boolean, colors: Palett
   return lines;
 }
 
+/** Most names a presence summary lists before "and N more". */
+const SUMMARY_NAMES = 8;
+
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, SUMMARY_NAMES).join(", ");
+  return names.length > SUMMARY_NAMES ? `${shown} and ${names.length - SUMMARY_NAMES} more` : shown;
+}
+
+/** `12 logged in: a, b, … and 4 more; 3 logged out: x, y, z` for a storm's coalesced notice. */
+export function presenceSummary(logins: readonly string[], logouts: readonly string[]): string {
+  const parts: string[] = [];
+  if (logins.length > 0) parts.push(`${logins.length} logged in: ${listNames(logins)}`);
+  if (logouts.length > 0) parts.push(`${logouts.length} logged out: ${listNames(logouts)}`);
+  return parts.join("; ");
+}
+
 /** The line to print for an event. */
 export function renderEvent(event: ChatEvent, colors: Palette): string {
   const text = sanitize(eventText(event));
@@ -94,6 +110,8 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
     case "login":
     case "logout":
       return colors.dim(text);
+    case "presence":
+      return colors.dim(sanitize(presenceSummary(event.logins, event.logouts)));
     case "peer":
       return colors.dim(`${event.from} asked to reach you directly (${event.purpose})`);
     case "shutdown":

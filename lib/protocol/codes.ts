@@ -65,6 +65,8 @@ export const Event = {
   CHANNEL_MODE: 616,
   CHANNEL_INVITE: 617,
   AWAY: 618,
+  /** Logins and logouts of a storm, announced together once a second. */
+  PRESENCE: 619,
   /** Another user asks to reach you directly over UDP (file or private chat). */
   PEER: 620,
 } as const;

@@ -93,6 +93,12 @@ export type ChatEvent =
   | { readonly type: "away"; readonly user: string; readonly text: string }
   | { readonly type: "login"; readonly user: string }
   | { readonly type: "logout"; readonly user: string }
+  /** Many logins and logouts at once (a storm), in place of one event each. */
+  | {
+    readonly type: "presence";
+    readonly logins: readonly string[];
+    readonly logouts: readonly string[];
+  }
   | { readonly type: "idle"; readonly text: string }
   | { readonly type: "disconnect"; readonly text: string }
   | { readonly type: "shutdown"; readonly text: string }
@@ -141,6 +147,8 @@ function eventCode(event: ChatEvent): number {
       return Event.LOGIN;
     case "logout":
       return Event.LOGOUT;
+    case "presence":
+      return Event.PRESENCE;
     case "idle":
       return Event.IDLE;
     case "disconnect":
@@ -191,6 +199,8 @@ export function eventText(event: ChatEvent): string {
       return `${event.user} logged in`;
     case "logout":
       return `${event.user} logged out`;
+    case "presence":
+      return `logged in: ${event.logins.join(",")}; logged out: ${event.logouts.join(",")}`;
     case "idle":
     case "disconnect":
     case "shutdown":
@@ -295,6 +305,12 @@ export function parseEvent(code: number, text: string): ChatEvent {
       break;
     case Event.LOGOUT:
       if ((m = /^(\S+) logged out$/.exec(text))) return { type: "logout", user: m[1] };
+      break;
+    case Event.PRESENCE:
+      if ((m = /^logged in: (\S*); logged out: (\S*)$/.exec(text))) {
+        const names = (list: string) => list === "" ? [] : list.split(",");
+        return { type: "presence", logins: names(m[1]), logouts: names(m[2]) };
+      }
       break;
     case Event.IDLE:
       return { type: "idle", text };

@@ -234,6 +234,7 @@ export class ChatServer implements AsyncDisposable {
   async #doShutdown(reason: string): Promise<void> {
     const ctx = this.#ctx;
     ctx.shuttingDown = true;
+    ctx.presence.stop();
     ctx.log.info(`Server shutting down (${reason})`);
     this.#sweeper.stop();
     try {

@@ -11,6 +11,7 @@ import type { Client } from "./client.ts";
 import type { Hub } from "./hub.ts";
 import type { Identity } from "./identity.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
+import type { PresenceNotices } from "./presence_notices.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { ReplyData, ReplyDetail } from "./reply_data.ts";
 import type { ChannelService } from "./services/channels.ts";
@@ -39,6 +40,8 @@ export interface ServerContext {
   readonly accounts: AccountService;
   readonly seen: SeenService;
   readonly blocks: BlockService;
+  /** Login and logout notices, gathered during storms. */
+  readonly presence: PresenceNotices;
   readonly messages: MessageService;
   readonly rooms: RoomService;
   readonly channels: ChannelService;

@@ -16,11 +16,10 @@ import { Identity } from "./identity.ts";
 /** Offline messages read from the store per page. */
 const OFFLINE_PAGE = 100;
 
-/** Tells every online user except `user` and those with a block either way. */
+/** Tells every online user except `user` and those with a block either way (see PresenceNotices). */
 function notifyPresence(ctx: ServerContext, user: string, type: "login" | "logout"): void {
   if (ctx.shuttingDown) return;
-  const event = new OutboundEvent({ type, user }, ctx.clock.now());
-  ctx.hub.fanout(event, (other) => other !== user && !ctx.blocks.either(user, other));
+  ctx.presence.announce(user, type);
 }
 
 /**

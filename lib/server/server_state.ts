@@ -23,6 +23,8 @@ import { RoomService } from "./services/rooms.ts";
 import { SeenService } from "./services/seen.ts";
 import { WebSessionService } from "./services/web_sessions.ts";
 
+import { PresenceNotices } from "./presence_notices.ts";
+
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
 const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
 
@@ -33,6 +35,7 @@ export class ServerState implements ServerContext {
   readonly authRate: RateLimiter;
   readonly webSessions: WebSessionService;
   readonly channels: ChannelService;
+  readonly presence: PresenceNotices;
   #requestShutdown: (reason: string) => void = () => {};
 
   constructor(
@@ -53,6 +56,9 @@ export class ServerState implements ServerContext {
     this.authRate = new RateLimiter(config.authRatePerIp);
     this.webSessions = new WebSessionService(store, accounts, clock);
     this.channels = new ChannelService(store);
+    this.presence = new PresenceNotices(hub, blocks, clock, {
+      stormPerSecond: config.presenceStormPerSecond,
+    });
   }
 
   requestShutdown(reason: string): void {

@@ -1,7 +1,13 @@
 import { assertEquals } from "@std/assert";
 import { parseClientArgs } from "../../lib/cli/client_args.ts";
 import { formatProgress } from "../../lib/cli/progress.ts";
-import { palette, renderEvent, renderReply, wantsColor } from "../../lib/cli/render.ts";
+import {
+  palette,
+  presenceSummary,
+  renderEvent,
+  renderReply,
+  wantsColor,
+} from "../../lib/cli/render.ts";
 import { sanitize, sanitizeLine } from "../../lib/cli/sanitize.ts";
 
 Deno.test("sanitize removes escape sequences and control characters", () => {
@@ -140,4 +146,13 @@ Deno.test("progress lines show bar, percentage, bytes, speed and time left", () 
     formatProgress("r.bin", 3 * 1024, 4 * 1024, 1000, 4, { lossPercent: 4.94, startedAt: 2048 }),
     "r.bin [###-] 75% 3.0 KiB/4.0 KiB 1.0 KiB/s ETA 00:01 loss 4.9%",
   );
+});
+
+Deno.test("a storm's presence notice lists a few names and counts the rest", () => {
+  const names = Array.from({ length: 11 }, (_, i) => `u${i}`);
+  assertEquals(
+    presenceSummary(names, ["hans"]),
+    "11 logged in: u0, u1, u2, u3, u4, u5, u6, u7 and 3 more; 1 logged out: hans",
+  );
+  assertEquals(presenceSummary([], ["a", "b"]), "2 logged out: a, b");
 });

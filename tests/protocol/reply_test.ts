@@ -38,6 +38,8 @@ Deno.test("events survive a format and parse round trip", () => {
       purpose: "file",
     },
     { type: "logout", user: "hans" },
+    { type: "presence", logins: ["luke", "leia"], logouts: [] },
+    { type: "presence", logins: [], logouts: ["hans"] },
     { type: "shutdown", text: "the server is about to shutdown ..." },
     { type: "idle", text: "You have been logged out" },
   ];

@@ -84,3 +84,49 @@ Deno.test("commands other than HELP, USER, LOGIN, REGISTER, WHO, MOTD, UDP, QUIT
   }
   await chat.close();
 });
+
+Deno.test("a login storm is announced in batches, each login once, and blocks still hold", async () => {
+  await using t = await startTestServer({ presenceStormPerSecond: 5 });
+  const yoda = await registered(t.port, "yoda");
+  const luke = await registered(t.port, "luke");
+  const mallory = await registered(t.port, "mallory");
+  await expectReply(mallory, "BLOCK yoda", 200, "yoda has been blocked");
+  await quit(mallory);
+  await new Promise((r) => setTimeout(r, 1100)); // four notices so far: under the threshold
+  const names = Array.from({ length: 12 }, (_, i) => `storm${i}`);
+  const seenBy = (chat: typeof yoda) => {
+    const seen: string[] = [];
+    const logouts: string[] = [];
+    let batches = 0;
+    const done = (async () => {
+      for await (const event of chat.events()) {
+        if (event.type === "login") seen.push(event.user);
+        if (event.type === "presence") {
+          batches++;
+          seen.push(...event.logins);
+          logouts.push(...event.logouts);
+        }
+        if (seen.includes("last")) break;
+      }
+      return { seen, batches, logouts };
+    })();
+    return done;
+  };
+  // Past the notices from before the storm.
+  await luke.waitForEvent((e) => e.type === "logout" && e.user === "mallory");
+  await yoda.waitForEvent((e) => e.type === "login" && e.user === "mallory");
+  const yodaSees = seenBy(yoda);
+  const lukeSees = seenBy(luke);
+  const storm = await Promise.all(names.map((name) => registered(t.port, name)));
+  const back = await connect(t.port);
+  await expectReply(back, "LOGIN mallory mallory-pw", 200);
+  await new Promise((r) => setTimeout(r, 1100)); // the batch is announced within a second
+  const last = await registered(t.port, "last");
+  const [y, l] = await Promise.all([yodaSees, lukeSees]);
+  assert(y.batches >= 1, "the storm came in at least one batch");
+  assertEquals([...y.logouts, ...l.logouts], []);
+  assertEquals(y.seen.filter((n) => n !== "last").sort(), [...names].sort(), "each login once");
+  assert(!y.seen.includes("mallory"), "mallory blocked yoda: yoda is not told");
+  assertEquals(l.seen.filter((n) => n !== "last").sort(), [...names, "mallory"].sort());
+  await Promise.all([...storm, back, last, yoda, luke].map(quit));
+});

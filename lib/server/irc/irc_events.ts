@@ -58,6 +58,15 @@ const SHARED = new Set([
   "channel_part",
 ]);
 
+function quitMessage(session: IrcSession, user: string, at: number): OutgoingMessage {
+  return {
+    tags: { time: session.timeTag(at) },
+    source: `${nickOf(user)}!${nickOf(user)}@${session.serverName}`,
+    command: "QUIT",
+    params: ["Quit"],
+  };
+}
+
 /** Renders one event for `session`. */
 export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
   const event = outbound.event;
@@ -205,12 +214,16 @@ function renderOne(
       if (session.inLab) send(joinMessage(session, event.user, BROADCAST_CHANNEL, at));
       return;
     case "logout":
-      send({
-        tags: { time: session.timeTag(at) },
-        source: `${nickOf(event.user)}!${nickOf(event.user)}@${session.serverName}`,
-        command: "QUIT",
-        params: ["Quit"],
-      });
+      send(quitMessage(session, event.user, at));
+      return;
+    case "presence":
+      // IRC clients keep their member lists from JOIN and QUIT: one line per user still.
+      if (session.inLab) {
+        for (const user of event.logins) {
+          if (user !== session.me) send(joinMessage(session, user, BROADCAST_CHANNEL, at));
+        }
+      }
+      for (const user of event.logouts) send(quitMessage(session, user, at));
       return;
     case "peer":
       serviceNotice(
