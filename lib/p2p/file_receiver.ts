@@ -151,13 +151,29 @@ export async function receiveFile(
     : "what arrived is kept: send it again to resume";
   const lossPercent = () => window.accepted > 0 ? (100 * window.filled) / window.accepted : 0;
 
-  /** Fails the transfer; a resumable one keeps its part unless the data itself was bad. */
-  const fail = async (error: TransferError) => {
+  /**
+   * Fails the transfer. A resumable one keeps its part, with every chunk that arrived in order
+   * written first (the sender counts them delivered), unless the data itself was bad.
+   */
+  const fail = async (error: TransferError, flush = true) => {
     if (finished !== undefined) return;
     finished = false;
-    if (options.partName !== undefined && error.code !== "hash_mismatch") file.keep();
-    else await file.abort();
+    if (options.partName !== undefined && error.code !== "hash_mismatch") {
+      if (flush) await writeRestForResume();
+      file.keep();
+    } else {
+      await file.abort();
+    }
     reject(error);
+  };
+  const writeRestForResume = async () => {
+    while (writing) await new Promise((resolve) => setTimeout(resolve, 1));
+    try {
+      for (const view of window.takeReady()) await file.write(view);
+      window.release();
+    } catch {
+      // what is on disk stays a valid prefix: the final hash decides anyway
+    }
   };
   const ack = () => socket.send(peer, token, { type: PacketType.ACK, transfer, ...window.ack() });
 
@@ -184,7 +200,7 @@ export async function receiveFile(
         transfer,
         reason: "receiver cannot write",
       });
-      await fail(new TransferError("aborted", `Cannot write ${offer.name}: ${error}`));
+      await fail(new TransferError("aborted", `Cannot write ${offer.name}: ${error}`), false);
     } finally {
       writing = false;
     }
