@@ -28,6 +28,8 @@ const STARTUP_GAIN = 2.885; // 2/ln 2: doubles the delivery rate every round
 /** ProbeBW: one phase above the estimate to find more bandwidth, one below to drain the queue. */
 const CYCLE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 const CWND_GAIN = 2;
+/** Slowest pacing, chunks per ms (about 140 KB/s). */
+const MIN_RATE = 0.1;
 /** Fewest chunks allowed in flight, so a slow start or a tiny RTT never stalls the transfer. */
 const MIN_CWND = 64;
 /**
@@ -206,7 +208,9 @@ export class SendWindow {
       : this.#mode === "drain"
       ? 1 / STARTUP_GAIN
       : CYCLE_GAINS[this.#cycleIndex];
-    return gain * this.#btlBw;
+    // A floor: an estimate dragged down by a stalled peer must not starve the samples that
+    // would raise it again (nothing sent, nothing acknowledged, the transfer given up).
+    return Math.max(MIN_RATE, gain * this.#btlBw);
   }
 
   /** Whether the last {@linkcode due} was held back by the window (an ACK will free it). */
