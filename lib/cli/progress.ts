@@ -61,12 +61,17 @@ export function throttledProgress(
 ): (done: number, total: number, lossPercent?: number) => void {
   const started = performance.now();
   let last = -Infinity;
-  let startedAt: number | undefined;
+  let first: { done: number; at: number } | undefined;
   return (done, total, lossPercent) => {
     const now = performance.now();
-    startedAt ??= done; // a resumed transfer starts part way
+    // A resumed transfer starts part way: once there are two reports, the rate is measured from
+    // the first one, so bytes that were already there do not count as moved now.
+    first ??= { done, at: now };
     if (done < total && now - last < intervalMs) return;
     last = now;
-    show(formatProgress(label, done, total, now - started, 20, { lossPercent, startedAt }));
+    const from = now > first.at ? first : { done: 0, at: started };
+    show(
+      formatProgress(label, done, total, now - from.at, 20, { lossPercent, startedAt: from.done }),
+    );
   };
 }

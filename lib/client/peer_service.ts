@@ -7,7 +7,7 @@
 
 import { basename } from "node:path";
 import { sendFile, type SendResult } from "../p2p/file_sender.ts";
-import { type Offer, receiveFile, resumablePartName } from "../p2p/file_receiver.ts";
+import { type Offer, receiveFile } from "../p2p/file_receiver.ts";
 import { PacketType, tokenFromHex } from "../p2p/packet.ts";
 import type { PeerAddress, PeerSocket } from "../p2p/peer_socket.ts";
 import { PrivateChannel } from "../p2p/private_chat.ts";
@@ -239,7 +239,7 @@ export class PeerService implements AsyncDisposable {
       finalName: () => freeName(dir, receivedFileName(from, name)),
       peerName: from,
       deadMs,
-      partName: resumablePartName(from, offer),
+      resumeSender: from,
       onProgress: (done, total, loss) => events.fileProgress(from, name, done, total, loss),
     }).then(
       (result) => events.fileReceived(from, name, result.path),

@@ -33,11 +33,13 @@ export interface ReceiveFileOptions {
   /** Keep answering a repeated FIN this long after finishing (default 2 s). */
   readonly lingerMs?: number;
   /**
-   * Name (in `dir`) of the temporary file, for a transfer that can be resumed: when it exists,
-   * what it holds is kept and the sender is asked to continue after it; when the sender vanishes
-   * it is kept for next time. Without it the temporary name is random and nothing is kept.
+   * The sender's user name, to make the transfer resumable: the temporary file gets a name from
+   * the sender and the file ({@linkcode resumablePartName}); when it exists, what it holds is kept
+   * and the sender is asked to continue after it; when the transfer breaks it is kept for next
+   * time. One part is kept per sender: starting another file deletes the sender's older part, so a
+   * peer cannot fill the disk with abandoned parts. Without it nothing is kept.
    */
-  readonly partName?: string;
+  readonly resumeSender?: string;
 }
 
 /** Where a received file was saved. */
@@ -63,36 +65,56 @@ const partsInUse = new Set<string>();
 const toHex = (bytes: Uint8Array) =>
   [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 
+const hexDigest = (...parts: (string | Uint8Array)[]) => {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest("hex").slice(0, 32);
+};
+
+/** The start of every kept part's name from `sender`. */
+function partPrefix(sender: string): string {
+  return `.labchat-${hexDigest(sender)}-`;
+}
+
 /**
- * The hidden name under which a transfer of this file from `sender` is kept while it arrives,
- * and after it breaks, so that sending the same file again resumes it. Only hex digits: nothing
- * the peer chose reaches the file system.
+ * The hidden name under which a file of `size` bytes and this SHA-256 from `sender` is kept while
+ * it arrives, and after it breaks, so that sending the same file again resumes it. Only hex
+ * digits: nothing the peer chose reaches the file system.
  */
-export function resumablePartName(sender: string, offer: Offer): string {
-  const key = createHash("sha256")
-    .update(`${sender}\0${offer.size}\0`)
-    .update(offer.sha256)
-    .digest("hex");
-  return `.labchat-${key.slice(0, 32)}.part`;
+export function resumablePartName(sender: string, size: number, sha256: Uint8Array): string {
+  return `${partPrefix(sender)}${hexDigest(`${size}\0`, sha256)}.part`;
+}
+
+/** Deletes `sender`'s kept parts other than `keep` (not those being received). */
+async function dropOtherParts(dir: string, sender: string, keep: string): Promise<void> {
+  const prefix = partPrefix(sender);
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.name.startsWith(prefix) && entry.name !== keep && !partsInUse.has(path)) {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    }
+  }
 }
 
 /** Opens the temporary file: the kept part of a broken transfer when there is one. */
 async function openPart(
   dir: string,
   offer: Offer,
-  partName: string | undefined,
+  sender: string | undefined,
 ): Promise<{ file: VerifiedFile; firstChunk: number; release: () => void }> {
   const random = async () => ({
     file: await VerifiedFile.create(join(dir, `.${crypto.randomUUID()}.part`)),
     firstChunk: 0,
     release: () => {},
   });
-  if (partName === undefined) return await random();
+  if (sender === undefined) return await random();
+  const partName = resumablePartName(sender, offer.size, offer.sha256);
   const path = join(dir, partName);
   if (partsInUse.has(path)) return await random();
   partsInUse.add(path);
   const release = () => partsInUse.delete(path);
   try {
+    await dropOtherParts(dir, sender, partName);
     const info = await Deno.lstat(path).catch(() => undefined);
     if (info?.isFile) {
       const firstChunk = Math.min(
@@ -128,7 +150,7 @@ export async function receiveFile(
 ): Promise<ReceiveResult> {
   const deadMs = options.deadMs ?? 5000;
   await Deno.mkdir(options.dir, { recursive: true });
-  const part = await openPart(options.dir, offer, options.partName);
+  const part = await openPart(options.dir, offer, options.resumeSender);
   const file = part.file;
   const total = Math.ceil(offer.size / offer.chunk);
   const window = new ReceiveWindow(
@@ -139,14 +161,16 @@ export async function receiveFile(
   );
   const resumedBytes = file.size;
   let written = file.size;
-  let writing = false;
+  /** The loop writing in-order chunks to disk, while it runs. */
+  let writer: Promise<void> | undefined;
   let lastHeard = performance.now();
   let finished: boolean | undefined; // the FIN_ACK answer, once decided
   let finishing = false; // the hash is being checked
   const transfer = offer.transfer;
   const { promise, resolve, reject } = Promise.withResolvers<ReceiveResult>();
   promise.catch(() => {}); // observed by the caller; never unhandled
-  const keptNote = options.partName === undefined
+  const resumable = options.resumeSender !== undefined;
+  const keptNote = !resumable
     ? "nothing was kept"
     : "what arrived is kept: send it again to resume";
   const lossPercent = () => window.accepted > 0 ? (100 * window.filled) / window.accepted : 0;
@@ -158,7 +182,7 @@ export async function receiveFile(
   const fail = async (error: TransferError, flush = true) => {
     if (finished !== undefined) return;
     finished = false;
-    if (options.partName !== undefined && error.code !== "hash_mismatch") {
+    if (resumable && error.code !== "hash_mismatch") {
       if (flush) await writeRestForResume();
       file.keep();
     } else {
@@ -167,7 +191,7 @@ export async function receiveFile(
     reject(error);
   };
   const writeRestForResume = async () => {
-    while (writing) await new Promise((resolve) => setTimeout(resolve, 1));
+    await writer; // it stops at the next block: the transfer is decided
     try {
       for (const view of window.takeReady()) await file.write(view);
       window.release();
@@ -178,9 +202,11 @@ export async function receiveFile(
   const ack = () => socket.send(peer, token, { type: PacketType.ACK, transfer, ...window.ack() });
 
   /** Writes the in-order chunks in blocks of 256 KiB (or whatever is left at the end). */
-  const writeReady = async () => {
-    if (writing) return;
-    writing = true;
+  const writeReady = (): Promise<void> =>
+    writer ??= writeLoop().finally(() => {
+      writer = undefined;
+    });
+  const writeLoop = async () => {
     try {
       while (
         finished === undefined &&
@@ -201,8 +227,6 @@ export async function receiveFile(
         reason: "receiver cannot write",
       });
       await fail(new TransferError("aborted", `Cannot write ${offer.name}: ${error}`), false);
-    } finally {
-      writing = false;
     }
   };
 
@@ -225,7 +249,7 @@ export async function receiveFile(
   };
 
   const finish = async () => {
-    if (finishing || finished !== undefined || !window.complete || writing) return;
+    if (finishing || finished !== undefined || !window.complete || writer) return;
     if (window.readyCount > 0) return;
     finishing = true;
     const ok = await file.verify({ size: offer.size, sha256: toHex(offer.sha256) });

@@ -31,13 +31,8 @@ export interface SendResult {
   readonly bytes: number;
   readonly seconds: number;
   readonly retransmissions: number;
-  /** Datagrams of data sent, resends included. */
-  readonly datagrams: number;
   /** Bytes the receiver already had from an earlier, broken transfer. */
   readonly resumedBytes: number;
-  /** Lowest and smoothed round-trip times measured, ms. */
-  readonly minRttMs: number;
-  readonly srttMs: number;
 }
 
 const OFFER_RETRY_MS = 250;
@@ -113,7 +108,8 @@ export async function sendFile(
   const transfer = crypto.getRandomValues(new Uint32Array(1))[0];
   const chunk = options.chunkSize ?? chunkSizeFor(peer.hostname);
   const total = Math.ceil(size / chunk);
-  let window = new SendWindow(total, options.window);
+  // Made once the receiver has said where to start (a resumed transfer starts part way).
+  let window: SendWindow | undefined;
   const wake = new Wake();
   let offerAnswer: boolean | undefined;
   let resumeFrom = 0;
@@ -132,7 +128,7 @@ export async function sendFile(
       refusal = packet.reason;
       resumeFrom = Math.min(total, packet.resumeFrom);
     } else if (packet.type === PacketType.ACK) {
-      window.onAck(packet.next, packet.received, performance.now(), release);
+      window?.onAck(packet.next, packet.received, performance.now(), release);
     } else if (packet.type === PacketType.FIN_ACK) finAnswer = packet.ok;
     else if (packet.type === PacketType.ABORT) abortReason = packet.reason;
     wake.poke();
@@ -173,21 +169,22 @@ export async function sendFile(
     }
 
     // The receiver may already hold the start of the file from a broken transfer.
-    window = new SendWindow(total, { ...options.window, firstChunk: resumeFrom });
+    const sending = new SendWindow(total, { ...options.window, firstChunk: resumeFrom });
+    window = sending;
     await file.seek(resumeFrom * chunk, Deno.SeekMode.Start);
     const reader = new ChunkReader(file, chunk);
     const resumedBytes = Math.min(size, resumeFrom * chunk);
-    const lossPercent = () => window.sent > 0 ? (100 * window.retransmissions) / window.sent : 0;
+    const lossPercent = () => sending.sent > 0 ? (100 * sending.retransmissions) / sending.sent : 0;
     let read = resumeFrom;
     let tokens = 0;
     let lastRefill = performance.now();
-    while (!window.done) {
+    while (!sending.done) {
       const now = performance.now();
       // Pacing: a token bucket filled at the window's rate, holding at most BURST_MS of it.
-      const rate = window.pacingRate;
+      const rate = sending.pacingRate;
       tokens = Math.min(Math.max(8, rate * BURST_MS), tokens + rate * (now - lastRefill));
       lastRefill = now;
-      const batch = tokens >= 1 ? window.due(now, Math.floor(tokens)) : [];
+      const batch = tokens >= 1 ? sending.due(now, Math.floor(tokens)) : [];
       if (batch.length > 0) {
         tokens -= batch.length;
         const sends: Promise<boolean>[] = [];
@@ -197,26 +194,26 @@ export async function sendFile(
           const data = held.get(seq) ?? new Uint8Array();
           sends.push(socket.sendBytes(peer, encodeData(token, transfer, seq, data)));
           // Each chunk's own send time: the delivery-rate estimate needs the spacing.
-          window.markSent(seq, performance.now());
+          sending.markSent(seq, performance.now());
         }
         await Promise.all(sends);
         options.onProgress?.(
-          Math.min(size, resumedBytes + window.ackedCount * chunk),
+          Math.min(size, resumedBytes + sending.ackedCount * chunk),
           size,
           lossPercent(),
         );
       }
       checkAbort();
       if (performance.now() - lastHeard > deadMs) throw gone();
-      if (batch.length > 0 && !window.windowLimited) continue;
+      if (batch.length > 0 && !sending.windowLimited) continue;
       // Wait for an ACK (it pokes), the next pacing token, or the oldest chunk's timer.
-      const untilToken = window.windowLimited ? Infinity : Math.max(0, (1 - tokens) / rate);
-      await wake.wait(Math.min(untilToken, window.nextTimeout(performance.now())));
+      const untilToken = sending.windowLimited ? Infinity : Math.max(0, (1 - tokens) / rate);
+      await wake.wait(Math.min(untilToken, sending.nextTimeout(performance.now())));
     }
     // Finish: the receiver checks the whole file's hash.
     while (finAnswer === undefined) {
       await socket.send(peer, token, { type: PacketType.FIN, transfer });
-      await wake.wait(Math.max(50, window.rto));
+      await wake.wait(Math.max(50, sending.rto));
       checkAbort();
       if (performance.now() - lastHeard > deadMs && finAnswer === undefined) throw gone();
     }
@@ -230,11 +227,8 @@ export async function sendFile(
     return {
       bytes: size,
       seconds: (performance.now() - started) / 1000,
-      retransmissions: window.retransmissions,
-      datagrams: window.sent,
+      retransmissions: sending.retransmissions,
       resumedBytes,
-      minRttMs: window.minRtt,
-      srttMs: window.srtt ?? Number.NaN,
     };
   } catch (error) {
     if (!(error instanceof TransferError) || error.code !== "aborted") {

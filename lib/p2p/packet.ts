@@ -87,7 +87,7 @@ export type Packet =
   | { readonly type: typeof PacketType.BYE }
   | { readonly type: typeof PacketType.ABORT; readonly transfer: number; readonly reason: string };
 
-/** A datagram with the token it carried. */
+/** A datagram with the token it carried (views into the datagram's bytes, not copies). */
 export interface Datagram {
   readonly token: Uint8Array;
   readonly packet: Packet;

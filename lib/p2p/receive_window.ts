@@ -70,19 +70,6 @@ export class ReceiveWindow {
     return this.#accepted;
   }
 
-  /** Chunks held out of order. */
-  get buffered(): number {
-    return Math.max(0, this.#highest - this.#next + 1) - this.#countMissing();
-  }
-
-  #countMissing(): number {
-    let missing = 0;
-    for (let seq = this.#next; seq <= this.#highest; seq++) {
-      if (!this.#have[seq % this.#span]) missing++;
-    }
-    return missing;
-  }
-
   /** Bytes in chunk `seq` (the last one may be short). */
   lengthOf(seq: number): number {
     return seq === this.total - 1 ? this.#size - seq * this.chunkSize : this.chunkSize;

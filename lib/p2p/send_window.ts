@@ -185,11 +185,6 @@ export class SendWindow {
     return this.#mode;
   }
 
-  /** Chunks sent and neither acknowledged nor given up as lost. */
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
   /** Most chunks allowed in flight now. */
   get window(): number {
     if (this.#btlBw === 0 || !Number.isFinite(this.#minRtt)) {

@@ -3,6 +3,7 @@
  * (except where a block stands either way). During a storm, when more than a threshold arrive in
  * a second, they are gathered and announced together once a second as one `presence` event:
  * 5000 users logging in at once cost five thousand lines per flush instead of 12.5 million.
+ * During a storm a newcomer's messages may arrive before the notice of its login; WHO is exact.
  * @module
  */
 
@@ -44,11 +45,6 @@ export class PresenceNotices {
     this.#clock = clock;
     this.#stormPerSecond = options.stormPerSecond ?? 50;
     this.#flushMs = options.flushMs ?? 1000;
-  }
-
-  /** Whether notices are being gathered now. */
-  get gathering(): boolean {
-    return this.#pending.size > 0;
   }
 
   /** Tells the others that `user` logged in or out: now, or with the storm's next batch. */

@@ -1,6 +1,6 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { parseClientArgs } from "../../lib/cli/client_args.ts";
-import { formatProgress } from "../../lib/cli/progress.ts";
+import { formatProgress, throttledProgress } from "../../lib/cli/progress.ts";
 import {
   palette,
   presenceSummary,
@@ -155,4 +155,18 @@ Deno.test("a storm's presence notice lists a few names and counts the rest", () 
     "11 logged in: u0, u1, u2, u3, u4, u5, u6, u7 and 3 more; 1 logged out: hans",
   );
   assertEquals(presenceSummary([], ["a", "b"]), "2 logged out: a, b");
+});
+
+Deno.test("throttled progress: a lone final report has a rate; a resumed one counts only new bytes", async () => {
+  const lines: string[] = [];
+  throttledProgress("small", (line) => lines.push(line), 0)(100, 100);
+  assertMatch(lines[0], /100% 100 B\/100 B [1-9][\d.]* (B|KiB|MiB|GiB)\/s ETA 00:00$/);
+  const mib = 1024 * 1024;
+  const show = throttledProgress("resumed", (line) => lines.push(line), 0);
+  show(10 * mib, 20 * mib); // half was there from a broken transfer
+  await new Promise((r) => setTimeout(r, 100));
+  show(20 * mib, 20 * mib);
+  // 10 MiB moved in at least 100 ms: at most 100 MiB/s (counting the old half would say 200).
+  const rate = /([\d.]+) MiB\/s/.exec(lines.at(-1) ?? "");
+  assert(rate && Number(rate[1]) > 0 && Number(rate[1]) <= 100, lines.at(-1));
 });

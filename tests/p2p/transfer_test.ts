@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { join } from "node:path";
 import { hashFile } from "../../lib/fs/hash_file.ts";
-import { receiveFile, type ReceiveResult } from "../../lib/p2p/file_receiver.ts";
+import { receiveFile, type ReceiveResult, resumablePartName } from "../../lib/p2p/file_receiver.ts";
 import { sendFile } from "../../lib/p2p/file_sender.ts";
 import { encodePacket, PacketType, tokenFromHex } from "../../lib/p2p/packet.ts";
 import { type PeerAddress, PeerSocket } from "../../lib/p2p/peer_socket.ts";
@@ -11,6 +11,7 @@ import { LossyRelay } from "../../testing/lossy_relay.ts";
 import { writeRandomFile } from "../../testing/random_bytes.ts";
 
 const TOKEN = tokenFromHex("0123456789abcdef0123456789abcdef") ?? new Uint8Array(16);
+const hexBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 const at = (port: number): PeerAddress => ({ hostname: "127.0.0.1", port });
 
 async function randomFile(dir: string, bytes: number, name = "example1.mp4"): Promise<string> {
@@ -28,7 +29,7 @@ function acceptNext(
   peer: PeerAddress,
   dir: string,
   deadMs = 5000,
-  partName?: string,
+  resumeSender?: string,
 ): Promise<{ result: Promise<ReceiveResult> }> {
   return new Promise((resolve) => {
     const stop = socket.register(TOKEN, peer, (packet) => {
@@ -39,7 +40,7 @@ function acceptNext(
         finalName: () => Promise.resolve(`yoda_${packet.name}`),
         peerName: "yoda",
         deadMs,
-        partName,
+        resumeSender,
       });
       result.catch(() => {});
       resolve({ result });
@@ -82,9 +83,17 @@ Deno.test("a broken transfer resumes from what arrived, and the whole file is ve
     const size = 6 * 1024 * 1024 + 5;
     const path = await randomFile(dir, size);
     const inbox = join(dir, "in");
-    const part = ".labchat-test.part";
+    const part = resumablePartName("yoda", size, hexBytes((await hashFile(path)).sha256));
+    // A part of another file from the same sender is dropped: one kept part per sender.
+    await Deno.mkdir(inbox);
+    await Deno.writeFile(
+      join(inbox, resumablePartName("yoda", 5, new Uint8Array(32))),
+      new Uint8Array(5),
+    );
+    const luke = resumablePartName("luke", 5, new Uint8Array(32));
+    await Deno.writeFile(join(inbox, luke), new Uint8Array(5));
     // The first attempt breaks after 2 MiB: the sender stops, the receiver keeps its part.
-    const first = acceptNext(b, at(a.port), inbox, 5000, part);
+    const first = acceptNext(b, at(a.port), inbox, 5000, "yoda");
     const broken = await assertRejects(() =>
       sendFile(a, at(b.port), TOKEN, path, {
         name: "example1.mp4",
@@ -101,7 +110,7 @@ Deno.test("a broken transfer resumes from what arrived, and the whole file is ve
     // Everything that had arrived in order is kept, not only what was already written.
     assert(kept >= 1024 * 1024 && kept < size, `kept ${kept} bytes`);
     // Sending the same file again continues after what is on disk.
-    const second = acceptNext(b, at(a.port), inbox, 5000, part);
+    const second = acceptNext(b, at(a.port), inbox, 5000, "yoda");
     const sent = await sendFile(a, at(b.port), TOKEN, path, {
       name: "example1.mp4",
       peerName: "obiwan",
@@ -111,9 +120,9 @@ Deno.test("a broken transfer resumes from what arrived, and the whole file is ve
     assertEquals(received.resumedBytes, sent.resumedBytes);
     assertEquals(await hashFile(received.path), await hashFile(path));
     assertEquals(
-      (await Array.fromAsync(Deno.readDir(inbox))).map((e) => e.name),
-      ["yoda_example1.mp4"],
-      "the part is gone once the file is complete",
+      (await Array.fromAsync(Deno.readDir(inbox))).map((e) => e.name).sort(),
+      [luke, "yoda_example1.mp4"].sort(),
+      "yoda's parts are gone once the file is complete; luke's is not yoda's to drop",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -128,9 +137,9 @@ Deno.test("a resumed part that does not match the file is discarded, never kept"
     const path = await randomFile(dir, 1024 * 1024);
     const inbox = join(dir, "in");
     await Deno.mkdir(inbox);
-    const part = ".labchat-test.part";
+    const part = resumablePartName("yoda", 1024 * 1024, hexBytes((await hashFile(path)).sha256));
     await Deno.writeFile(join(inbox, part), new Uint8Array(300 * 1024).fill(7)); // not the file
-    const receiving = acceptNext(b, at(a.port), inbox, 5000, part);
+    const receiving = acceptNext(b, at(a.port), inbox, 5000, "yoda");
     const error = await assertRejects(() =>
       sendFile(a, at(b.port), TOKEN, path, { name: "example1.mp4", peerName: "obiwan" })
     );
