@@ -17,7 +17,10 @@ export interface SendFileOptions {
   readonly name: string;
   /** The peer's user name, for messages. */
   readonly peerName: string;
-  /** Bytes acknowledged so far, of how many, and the share of datagrams that were resends (%). */
+  /**
+   * Bytes the receiver holds in order (what a resume would keep), of how many, and the share of
+   * datagrams that were resends (%).
+   */
   readonly onProgress?: (done: number, total: number, lossPercent: number) => void;
   /** Give up when the peer has not answered for this long (default 5 s). */
   readonly deadMs?: number;
@@ -198,7 +201,7 @@ export async function sendFile(
         }
         await Promise.all(sends);
         options.onProgress?.(
-          Math.min(size, resumedBytes + sending.ackedCount * chunk),
+          Math.min(size, sending.base * chunk),
           size,
           lossPercent(),
         );
