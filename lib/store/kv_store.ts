@@ -243,13 +243,13 @@ export class KvStore implements Store {
 
   // ---- messages ----
 
-  appendBroadcast(from: string, text: string, at: number): Pending<StoredMessage> {
+  appendBroadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
     const message = { number: this.#counters.next("broadcast"), from, text, at };
     const committed = this.#groupCommit((op) => {
       op.set(["broadcast", message.number], message);
       this.#counters.persist(op, "broadcast", message.number);
     }, sizeOf(message));
-    return { value: message, committed };
+    return Promise.resolve({ value: message, committed });
   }
 
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
@@ -262,14 +262,14 @@ export class KvStore implements Store {
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Pending<PrivateMessage> {
+  ): Promise<Pending<PrivateMessage>> {
     const message = { number: this.#counters.next("pm"), from, to, text, at };
     const committed = this.#groupCommit((op) => {
       op.set(["pm", from, message.number], message).set(["pm", to, message.number], message);
       if (queueOffline) op.set(["offline", to, message.number], message);
       this.#counters.persist(op, "pm", message.number);
     }, sizeOf(message) * 3);
-    return { value: message, committed };
+    return Promise.resolve({ value: message, committed });
   }
 
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
@@ -348,14 +348,19 @@ export class KvStore implements Store {
     return rooms;
   }
 
-  appendRoomMessage(room: number, from: string, text: string, at: number): Pending<StoredMessage> {
+  appendRoomMessage(
+    room: number,
+    from: string,
+    text: string,
+    at: number,
+  ): Promise<Pending<StoredMessage>> {
     const number = (this.#roomCounts.get(room) ?? 0) + 1;
     this.#roomCounts.set(room, number);
     const message = { number, from, text, at };
     const committed = this.#groupCommit((op) => {
       op.set(["room_msg", room, number], message);
     }, sizeOf(message));
-    return { value: message, committed };
+    return Promise.resolve({ value: message, committed });
   }
 
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
@@ -375,14 +380,14 @@ export class KvStore implements Store {
     from: string,
     text: string,
     at: number,
-  ): Pending<StoredMessage> {
+  ): Promise<Pending<StoredMessage>> {
     const number = (this.#channelCounts.get(channel) ?? 0) + 1;
     this.#channelCounts.set(channel, number);
     const message = { number, from, text, at };
     const committed = this.#groupCommit((op) => {
       op.set(["chan_msg", channel, number], message).set(["chan_last", channel], number);
     }, sizeOf(message) + channel.length);
-    return { value: message, committed };
+    return Promise.resolve({ value: message, committed });
   }
 
   listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]> {

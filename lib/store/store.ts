@@ -99,8 +99,9 @@ export interface FileItem {
 export type ThreadItem = PostItem | FileItem;
 
 /**
- * A write whose result is known at once (a message and its number) and whose commit completes
- * later. Nothing may be acknowledged to a user before `committed` resolves.
+ * A write whose result (a message and its number) is known before its commit completes: the
+ * embedded store numbers at once and commits in groups, the Redis store numbers and commits in
+ * one step. Nothing may be acknowledged to a user before `committed` resolves.
  */
 export interface Pending<T> {
   readonly value: T;
@@ -160,7 +161,7 @@ export interface BlockStore {
 /** Broadcasts, private messages and offline queues. */
 export interface MessageStore {
   /** Stores a broadcast, numbered 1, 2, … (group-committed with concurrent writes). */
-  appendBroadcast(from: string, text: string, at: number): Pending<StoredMessage>;
+  appendBroadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>>;
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]>;
 
   /**
@@ -173,7 +174,7 @@ export interface MessageStore {
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Pending<PrivateMessage>;
+  ): Promise<Pending<PrivateMessage>>;
   /** A user's private messages, sent and received, optionally with one other user only. */
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]>;
   /** The oldest `limit` messages of a user's offline queue numbered above `after`. */
@@ -196,7 +197,12 @@ export interface RoomStore {
   ): Promise<{ room: RoomRecord; created: boolean }>;
   listRooms(): Promise<RoomRecord[]>;
   /** Stores a room message, numbered 1, 2, … per room (group-committed with concurrent writes). */
-  appendRoomMessage(room: number, from: string, text: string, at: number): Pending<StoredMessage>;
+  appendRoomMessage(
+    room: number,
+    from: string,
+    text: string,
+    at: number,
+  ): Promise<Pending<StoredMessage>>;
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]>;
   /** Every message of a room, oldest first (exports). */
   allRoomMessages(room: number): AsyncIterable<StoredMessage>;
@@ -210,7 +216,7 @@ export interface ChannelStore {
     from: string,
     text: string,
     at: number,
-  ): Pending<StoredMessage>;
+  ): Promise<Pending<StoredMessage>>;
   listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]>;
 }
 

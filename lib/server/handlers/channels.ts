@@ -103,11 +103,11 @@ export const channelHandlers: PartialHandlers<
     return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
   },
 
-  SAY(ctx, { identity }, [name, text]) {
+  async SAY(ctx, { identity }, [name, text]) {
     const me = identity.name;
     const channel = ctx.channels.checkSpeaker(name, me, maskOf(ctx, me));
     const at = ctx.clock.now();
-    const { value: message, committed } = ctx.channels.say(channel, me, text, at);
+    const { value: message, committed } = await ctx.channels.say(channel, me, text, at);
     ctx.log.info(`${me} said #${message.number} in ${channel}`);
     tellChannel(ctx, channel, {
       type: "channel_message",
@@ -121,7 +121,7 @@ export const channelHandlers: PartialHandlers<
       number: message.number,
       at,
     });
-    return Promise.resolve({ ...reply, durable: committed });
+    return { ...reply, durable: committed };
   },
 
   NOTICE(ctx, { identity }, [target, text]) {

@@ -174,7 +174,7 @@ export const messagingHandlers: PartialHandlers<
     }
     // Delivered at once when the recipient is online; kept for the next login otherwise.
     const delivered = recipient !== undefined && ctx.hub.deliver(to, event);
-    const stored = ctx.messages.private(from, to, text, at, !delivered);
+    const stored = await ctx.messages.private(from, to, text, at, !delivered);
     const reply = delivered
       ? `Message sent to ${to}`
       : `${to} is offline; the message will be delivered at next login`;
@@ -184,11 +184,11 @@ export const messagingHandlers: PartialHandlers<
     };
   },
 
-  BROADCAST(ctx, { identity }, [text]) {
+  async BROADCAST(ctx, { identity }, [text]) {
     const from = identity.name;
     const at = ctx.clock.now();
     // Delivered at once; acknowledged to the sender only once stored (the reply waits for it).
-    const { value: message, committed } = ctx.messages.broadcast(from, text, at);
+    const { value: message, committed } = await ctx.messages.broadcast(from, text, at);
     const when = formatTimestamp(message.at);
     ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
     const event = new OutboundEvent({ type: "broadcast", from, number: message.number, text }, at);
@@ -198,9 +198,9 @@ export const messagingHandlers: PartialHandlers<
     const detail = { data: { kind: "sent", number: message.number, at } } as const;
     if (refused) {
       const partial = `${summary} ${Text.PARTIAL_BROADCAST}`;
-      return Promise.resolve({ code: Reply.PARTIAL, text: partial, durable: committed, detail });
+      return { code: Reply.PARTIAL, text: partial, durable: committed, detail };
     }
-    return Promise.resolve({ ...ok(summary), durable: committed, detail });
+    return { ...ok(summary), durable: committed, detail };
   },
 
   async HISTORY(ctx, { identity }, args) {

@@ -86,11 +86,11 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
     );
   },
 
-  "ROOM SAY"(ctx, { identity }, [idText, text]) {
+  async "ROOM SAY"(ctx, { identity }, [idText, text]) {
     const me = identity.name;
     const room = roomFor(ctx, idText, me);
     const at = ctx.clock.now();
-    const { value: message, committed } = ctx.rooms.say(room.id, me, text, at);
+    const { value: message, committed } = await ctx.rooms.say(room.id, me, text, at);
     ctx.log.info(
       `${me} issued a message in separate room ${room.id}: ${message.number}; ${
         formatTimestamp(message.at)
@@ -101,7 +101,7 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
       if (user !== me && !ctx.blocks.has(user, me)) ctx.hub.deliver(user, event);
     }
     const reply = ok(`Message #${message.number} sent to room ${room.id}`);
-    return Promise.resolve({ ...reply, durable: committed });
+    return { ...reply, durable: committed };
   },
 
   "ROOM LIST"(ctx, { identity }) {

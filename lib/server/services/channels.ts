@@ -317,7 +317,7 @@ export class ChannelService {
   }
 
   /** Stores a message said in the channel. */
-  say(name: string, from: string, text: string, at: number): Pending<StoredMessage> {
+  say(name: string, from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
     return this.#store.appendChannelMessage(foldChannel(name), from, text, at);
   }
 

@@ -19,7 +19,7 @@ export class MessageService {
     this.#store = store;
   }
 
-  broadcast(from: string, text: string, at: number): Pending<StoredMessage> {
+  broadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
     return this.#store.appendBroadcast(from, text, at);
   }
 
@@ -30,7 +30,7 @@ export class MessageService {
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Pending<PrivateMessage> {
+  ): Promise<Pending<PrivateMessage>> {
     return this.#store.appendPrivate(from, to, text, at, queueOffline);
   }
 

@@ -52,7 +52,7 @@ export class RoomService {
     this.#rooms.set(room.id, room);
   }
 
-  say(room: number, from: string, text: string, at: number): Pending<StoredMessage> {
+  say(room: number, from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
     return this.#store.appendRoomMessage(room, from, text, at);
   }
 

@@ -1,0 +1,107 @@
+/**
+ * Connections to the Redis server a cluster shares: one place that sets how they fail and
+ * reconnect. While Redis is unreachable, commands fail at once with
+ * {@linkcode StoreUnavailableError} (never queued, so nothing is acknowledged that was not
+ * stored), and the connection is retried in the background; losing and regaining it is logged.
+ * @module
+ */
+
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  type RedisClientType,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+} from "redis";
+
+/** A connection to Redis (the `redis` npm package's client). */
+export type RedisClient = RedisClientType;
+
+/** The shared store cannot be reached; the request was not carried out. */
+export class StoreUnavailableError extends Error {
+  readonly code = "store_unavailable";
+  constructor(cause: unknown) {
+    super("The shared store (Redis) is unreachable", { cause });
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/** Whether `error` means Redis could not be reached (rather than a refused command). */
+export function isConnectionError(error: unknown): boolean {
+  return error instanceof StoreUnavailableError || error instanceof ClientOfflineError ||
+    error instanceof ClientClosedError || error instanceof SocketClosedUnexpectedlyError ||
+    error instanceof ConnectionTimeoutError || error instanceof SocketTimeoutError;
+}
+
+/** Runs a Redis command, turning a lost connection into {@linkcode StoreUnavailableError}. */
+export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isConnectionError(error) && !(error instanceof StoreUnavailableError)) {
+      throw new StoreUnavailableError(error);
+    }
+    throw error;
+  }
+}
+
+/** Options of {@linkcode connectRedis}. */
+export interface RedisConnectOptions {
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. */
+  readonly url: string;
+  /** What the connection is for, in log lines (`store`, `events`). */
+  readonly role: string;
+  /** Where losing and regaining the connection is reported. */
+  readonly log: (line: string) => void;
+  /** Give up on the first connection after this long (default 5 s). */
+  readonly connectTimeoutMs?: number;
+}
+
+/** The URL without its password, for log lines. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an unreadable URL)";
+  }
+}
+
+/**
+ * Connects to Redis. Rejects when the first connection fails; afterwards the client reconnects
+ * by itself (backing off to once a second) and logs each outage once.
+ */
+export async function connectRedis(options: RedisConnectOptions): Promise<RedisClient> {
+  const where = redactUrl(options.url);
+  let down = false;
+  let first = true;
+  const client = createClient({
+    url: options.url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      // The first connection is not retried: a wrong address is reported at start.
+      reconnectStrategy: (retries: number) => first ? false : Math.min(1000, 50 * 2 ** retries),
+    },
+  });
+  client.on("error", (error: unknown) => {
+    if (first || down) return;
+    down = true;
+    options.log(`Lost the ${options.role} connection to Redis at ${where}: ${error}; retrying`);
+  });
+  client.on("ready", () => {
+    if (!down) return;
+    down = false;
+    options.log(`Reconnected the ${options.role} connection to Redis at ${where}`);
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new StoreUnavailableError(error);
+  }
+  first = false;
+  return client;
+}

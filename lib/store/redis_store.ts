@@ -1,0 +1,614 @@
+/**
+ * The {@linkcode Store} on Redis, shared by the nodes of a cluster. Every record is JSON under
+ * keys that start with one prefix (`labchat:` by default). Numbers (broadcasts, private
+ * messages, rooms, threads, …) come from counters in Redis, taken in the same Lua script that
+ * stores the record, so a number is handed out once across every node. Writes resolve when Redis
+ * has replied: with `appendfsync always` that is after the append-only file was synced.
+ * @module
+ */
+
+import type { LockoutState } from "../auth/lockout.ts";
+import { NO_FAILURES } from "../auth/lockout.ts";
+import type { PasswordHash } from "../auth/password.ts";
+import { foldName } from "../protocol/names.ts";
+import { redisCall, type RedisClient } from "./redis_client.ts";
+import type {
+  FileItem,
+  HistoryQuery,
+  LoginRecord,
+  Pending,
+  PostItem,
+  PrivateMessage,
+  RoomRecord,
+  SeenRecord,
+  Store,
+  StoredMessage,
+  ThreadItem,
+  ThreadRecord,
+  UserRecord,
+  WebSessionRecord,
+} from "./store.ts";
+
+/** Messages read per round trip while paging through a history. */
+const HISTORY_PAGE = 200;
+
+/** Lua: the thread called ARGV[1] is still the one numbered ARGV[2] (KEYS[1] holds threads). */
+const LIVE_THREAD = `
+local function live(threads, name, id)
+  local current = redis.call('HGET', threads, name)
+  return current and cjson.decode(current).id == tonumber(id)
+end
+`;
+
+/**
+ * Lua scripts, each one atomic. Records are built as `{"<field>":<number>` + the rest of the
+ * record's JSON, so the number taken from the counter is inside the stored record.
+ */
+const SCRIPTS = {
+  /** KEYS: counters, then sorted sets. ARGV: counter field, rest of the JSON. Returns the number. */
+  append: `
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+local json = '{"number":' .. n .. ARGV[2]
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], n, json) end
+return n`,
+  /** KEYS: by members, rooms, counters. ARGV: members key, rest of the JSON. */
+  createRoom: `
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then
+  local room = redis.call('HGET', KEYS[2], existing)
+  if room then return {0, room} end
+end
+local id = redis.call('HINCRBY', KEYS[3], 'room', 1)
+local json = '{"id":' .. id .. ARGV[2]
+redis.call('HSET', KEYS[2], id, json)
+redis.call('HSET', KEYS[1], ARGV[1], id)
+return {1, json}`,
+  /** KEYS: threads, counters. ARGV: name, rest of the JSON. */
+  createThread: `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return false end
+local id = redis.call('HINCRBY', KEYS[2], 'thread', 1)
+local json = '{"id":' .. id .. ARGV[2]
+redis.call('HSET', KEYS[1], ARGV[1], json)
+return json`,
+  /** KEYS: threads, items, counters, files. ARGV: name, thread id, rest of the JSON, file name. */
+  addItem: LIVE_THREAD + `
+if not live(KEYS[1], ARGV[1], ARGV[2]) then return false end
+if ARGV[4] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[4]) == 1 then return false end
+local id = redis.call('HINCRBY', KEYS[3], 'thread_item', 1)
+local json = '{"id":' .. id .. ARGV[3]
+redis.call('HSET', KEYS[2], id, json)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], id) end
+return json`,
+  /** KEYS: threads, items. ARGV: name, thread id, item id, new JSON ('' deletes). */
+  changeItem: LIVE_THREAD + `
+if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
+if ARGV[4] == '' then redis.call('HDEL', KEYS[2], ARGV[3])
+else redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+return 1`,
+  /** KEYS: threads, removed. ARGV: name, thread id, thread JSON. */
+  removeThread: LIVE_THREAD + `
+if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1`,
+  /** KEYS: a hash. ARGV: field, expected value, new value. Compare and set. */
+  replace: `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`,
+} as const;
+
+/** `{"a":1,"b":2}` → `,"a":1,"b":2}`: what follows the number a script puts first. */
+const restOf = (record: object): string => `,${JSON.stringify(record).slice(1)}`;
+
+/** A {@linkcode Store} on Redis; see the module documentation. */
+export class RedisStore implements Store {
+  readonly #redis: RedisClient;
+  readonly #prefix: string;
+  readonly #scripts = new Map<string, string>();
+  #closed = false;
+
+  private constructor(redis: RedisClient, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  /**
+   * A store on `redis` (owned from now on: closed with the store) whose keys all start with
+   * `prefix`. Loads the scripts first, so that every command is sent in call order: a read sees
+   * every write started before it.
+   */
+  static async open(redis: RedisClient, prefix = "labchat:"): Promise<RedisStore> {
+    const store = new RedisStore(redis, prefix);
+    for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
+      store.#scripts.set(name, await redisCall(() => redis.scriptLoad(SCRIPTS[name])));
+    }
+    return store;
+  }
+
+  #key(...parts: (string | number)[]): string {
+    return this.#prefix + parts.join(":");
+  }
+
+  /** Runs a script by its SHA-1, or by its text when Redis lost it (a restart). */
+  async #script(name: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
+    return await redisCall(async () => {
+      const sha = this.#scripts.get(name) ?? "";
+      try {
+        return await this.#redis.evalSha(sha, { keys, arguments: args });
+      } catch (error) {
+        if (!String(error).includes("NOSCRIPT")) throw error;
+        return await this.#redis.eval(SCRIPTS[name], { keys, arguments: args });
+      }
+    });
+  }
+
+  #call<T>(call: (redis: RedisClient) => Promise<T>): Promise<T> {
+    return redisCall(() => call(this.#redis));
+  }
+
+  async #hashGet<T>(key: string, field: string): Promise<T | undefined> {
+    const json = await this.#call((r) => r.hGet(key, field));
+    return json == null ? undefined : JSON.parse(json) as T;
+  }
+
+  async #hashValues<T>(key: string): Promise<T[]> {
+    return (await this.#call((r) => r.hVals(key))).map((json) => JSON.parse(json) as T);
+  }
+
+  /** Applies `change` to the JSON in a hash field unless it changed meanwhile (then retries). */
+  async #update<T>(key: string, field: string, change: (value: T) => T): Promise<boolean> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const json = await this.#call((r) => r.hGet(key, field));
+      if (json == null) return false;
+      const next = JSON.stringify(change(JSON.parse(json) as T));
+      if (await this.#script("replace", [key], [field, json, next]) === 1) return true;
+    }
+    throw new Error(`Cannot update ${key}: it keeps changing`);
+  }
+
+  // ---- accounts ----
+
+  getUser(name: string): Promise<UserRecord | undefined> {
+    return this.#hashGet<UserRecord>(this.#key("user"), foldName(name));
+  }
+
+  async createUser(user: UserRecord): Promise<boolean> {
+    const key = this.#key("user");
+    return await this.#call((r) => r.hSetNX(key, foldName(user.name), JSON.stringify(user))) ===
+      1;
+  }
+
+  updateUser(
+    name: string,
+    change: { readonly password?: PasswordHash; readonly role?: UserRecord["role"] },
+  ): Promise<boolean> {
+    return this.#update<UserRecord>(
+      this.#key("user"),
+      foldName(name),
+      (user) => ({ ...user, ...change }),
+    );
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    const folded = foldName(name);
+    const [deleted] = await this.#call((r) =>
+      r.multi().hDel(this.#key("user"), folded).hDel(this.#key("lockout"), folded).exec()
+    );
+    return Number(deleted) === 1;
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.#hashValues<UserRecord>(this.#key("user"));
+  }
+
+  async getLockout(name: string): Promise<LockoutState> {
+    return await this.#hashGet<LockoutState>(this.#key("lockout"), foldName(name)) ??
+      NO_FAILURES;
+  }
+
+  async setLockout(name: string, state: LockoutState): Promise<void> {
+    const key = this.#key("lockout");
+    const field = foldName(name);
+    if (state.failures === 0 && state.blockedUntil === 0) {
+      await this.#call((r) => r.hDel(key, field));
+    } else await this.#call((r) => r.hSet(key, field, JSON.stringify(state)));
+  }
+
+  async loadSeen(): Promise<Map<string, SeenRecord>> {
+    const records = await this.#hashValues<SeenRecord>(this.#key("seen"));
+    return new Map(records.map((record) => [record.name, record]));
+  }
+
+  async setSeen(record: SeenRecord): Promise<void> {
+    await this.#call((r) => r.hSet(this.#key("seen"), record.name, JSON.stringify(record)));
+  }
+
+  async appendLogin(record: Omit<LoginRecord, "number">): Promise<number> {
+    const number = await this.#call((r) => r.hIncrBy(this.#key("counter"), "login", 1));
+    const login: LoginRecord = { ...record, number };
+    await this.#call((r) => r.hSet(this.#key("login"), number, JSON.stringify(login)));
+    return number;
+  }
+
+  async setLoginUdpPort(number: number, udpPort: number): Promise<void> {
+    await this.#update<LoginRecord>(this.#key("login"), String(number), (l) => ({ ...l, udpPort }));
+  }
+
+  async *listLogins(): AsyncIterable<LoginRecord> {
+    const logins = await this.#hashValues<LoginRecord>(this.#key("login"));
+    yield* logins.sort((a, b) => a.number - b.number);
+  }
+
+  // ---- blocks ----
+
+  async loadBlocks(): Promise<Map<string, Set<string>>> {
+    const blocks = new Map<string, Set<string>>();
+    for (const pair of await this.#call((r) => r.sMembers(this.#key("block")))) {
+      const [blocker, blocked] = pair.split("\n");
+      let set = blocks.get(blocker);
+      if (!set) blocks.set(blocker, set = new Set());
+      set.add(blocked);
+    }
+    return blocks;
+  }
+
+  async setBlocked(blocker: string, blocked: string, on: boolean): Promise<void> {
+    const key = this.#key("block");
+    const pair = `${blocker}\n${blocked}`;
+    if (on) await this.#call((r) => r.sAdd(key, pair));
+    else await this.#call((r) => r.sRem(key, pair));
+  }
+
+  // ---- numbered messages ----
+
+  /** Numbers a record from `counter` and adds it to each sorted set in `logs`. */
+  async #append<T extends object>(
+    counter: string,
+    logs: string[],
+    record: T,
+  ): Promise<Pending<T & { number: number }>> {
+    const number = Number(
+      await this.#script("append", [this.#key("counter"), ...logs], [counter, restOf(record)]),
+    );
+    return { value: { number, ...record }, committed: Promise.resolve() };
+  }
+
+  appendBroadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
+    return this.#append("broadcast", [this.#key("broadcast")], { from, text, at });
+  }
+
+  listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#history<StoredMessage>(this.#key("broadcast"), query);
+  }
+
+  appendPrivate(
+    from: string,
+    to: string,
+    text: string,
+    at: number,
+    queueOffline: boolean,
+  ): Promise<Pending<PrivateMessage>> {
+    const logs = [this.#key("pm", from), this.#key("pm", to)];
+    if (queueOffline) logs.push(this.#key("offline", to));
+    return this.#append("pm", logs, { from, to, text, at });
+  }
+
+  listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
+    const filter = withUser === undefined
+      ? undefined
+      : (m: PrivateMessage) => m.from === withUser || m.to === withUser;
+    return this.#history<PrivateMessage>(this.#key("pm", user), query, filter);
+  }
+
+  async listOffline(user: string, after: number, limit: number): Promise<PrivateMessage[]> {
+    const key = this.#key("offline", user);
+    const page = await this.#call((r) =>
+      r.zRange(key, `(${after}`, "+inf", { BY: "SCORE", LIMIT: { offset: 0, count: limit } })
+    );
+    return page.map((json) => JSON.parse(json) as PrivateMessage);
+  }
+
+  async *allBroadcasts(): AsyncIterable<StoredMessage> {
+    yield* this.#all<StoredMessage>(this.#key("broadcast"));
+  }
+
+  async *allPrivate(): AsyncIterable<PrivateMessage> {
+    // Each message is kept under both users; the sender's copy stands for it. Oldest first.
+    const all: PrivateMessage[] = [];
+    const prefix = this.#key("pm", "");
+    for await (const keys of this.#redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      for (const key of keys) {
+        const user = key.slice(prefix.length);
+        for await (const m of this.#all<PrivateMessage>(key)) if (m.from === user) all.push(m);
+      }
+    }
+    yield* all.sort((a, b) => a.number - b.number);
+  }
+
+  async ackOffline(user: string, upTo: number): Promise<void> {
+    await this.#call((r) => r.zRemRangeByScore(this.#key("offline", user), "-inf", upTo));
+  }
+
+  // ---- rooms ----
+
+  async createRoom(
+    members: readonly string[],
+    creator: string,
+    at: number,
+  ): Promise<{ room: RoomRecord; created: boolean }> {
+    const sorted = [...members].sort();
+    const reply = await this.#script(
+      "createRoom",
+      [this.#key("room_by_members"), this.#key("room"), this.#key("counter")],
+      [sorted.join("\n"), restOf({ members: sorted, creator, createdAt: at })],
+    ) as [number, string];
+    return { room: JSON.parse(reply[1]) as RoomRecord, created: reply[0] === 1 };
+  }
+
+  listRooms(): Promise<RoomRecord[]> {
+    return this.#hashValues<RoomRecord>(this.#key("room"));
+  }
+
+  appendRoomMessage(
+    room: number,
+    from: string,
+    text: string,
+    at: number,
+  ): Promise<Pending<StoredMessage>> {
+    return this.#append(`room:${room}`, [this.#key("room_msg", room)], { from, text, at });
+  }
+
+  listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#history<StoredMessage>(this.#key("room_msg", room), query);
+  }
+
+  async *allRoomMessages(room: number): AsyncIterable<StoredMessage> {
+    yield* this.#all<StoredMessage>(this.#key("room_msg", room));
+  }
+
+  // ---- channels ----
+
+  appendChannelMessage(
+    channel: string,
+    from: string,
+    text: string,
+    at: number,
+  ): Promise<Pending<StoredMessage>> {
+    return this.#append(`chan:${channel}`, [this.#key("chan_msg", channel)], { from, text, at });
+  }
+
+  listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#history<StoredMessage>(this.#key("chan_msg", channel), query);
+  }
+
+  // ---- forum ----
+
+  async createThread(name: string, creator: string, at: number): Promise<ThreadRecord | undefined> {
+    const json = await this.#script(
+      "createThread",
+      [this.#key("thread"), this.#key("counter")],
+      [name, restOf({ name, creator, createdAt: at })],
+    );
+    return typeof json === "string" ? JSON.parse(json) as ThreadRecord : undefined;
+  }
+
+  getThread(name: string): Promise<ThreadRecord | undefined> {
+    return this.#hashGet<ThreadRecord>(this.#key("thread"), name);
+  }
+
+  listThreads(): Promise<ThreadRecord[]> {
+    return this.#hashValues<ThreadRecord>(this.#key("thread"));
+  }
+
+  async listThreadItems(thread: ThreadRecord): Promise<ThreadItem[]> {
+    const items = await this.#hashValues<ThreadItem>(this.#key("thread_item", thread.id));
+    return items.sort((a, b) => a.id - b.id);
+  }
+
+  async #addItem<T extends ThreadItem>(
+    thread: ThreadRecord,
+    item: Omit<T, "id">,
+    filename = "",
+  ): Promise<T | undefined> {
+    const json = await this.#script(
+      "addItem",
+      [
+        this.#key("thread"),
+        this.#key("thread_item", thread.id),
+        this.#key("counter"),
+        this.#key("thread_file", thread.id),
+      ],
+      [thread.name, String(thread.id), restOf(item), filename],
+    );
+    return typeof json === "string" ? JSON.parse(json) as T : undefined;
+  }
+
+  addPost(
+    thread: ThreadRecord,
+    author: string,
+    text: string,
+    at: number,
+  ): Promise<PostItem | undefined> {
+    return this.#addItem<PostItem>(thread, { kind: "post", author, text, at });
+  }
+
+  addFile(
+    thread: ThreadRecord,
+    file: Omit<FileItem, "id" | "kind">,
+  ): Promise<FileItem | undefined> {
+    return this.#addItem<FileItem>(thread, { kind: "file", ...file }, file.filename);
+  }
+
+  async #changeItem(thread: ThreadRecord, post: PostItem, json: string): Promise<boolean> {
+    const changed = await this.#script(
+      "changeItem",
+      [this.#key("thread"), this.#key("thread_item", thread.id)],
+      [thread.name, String(thread.id), String(post.id), json],
+    );
+    return changed === 1;
+  }
+
+  editPost(thread: ThreadRecord, post: PostItem, text: string): Promise<boolean> {
+    return this.#changeItem(thread, post, JSON.stringify({ ...post, text }));
+  }
+
+  deletePost(thread: ThreadRecord, post: PostItem): Promise<boolean> {
+    return this.#changeItem(thread, post, "");
+  }
+
+  async removeThread(thread: ThreadRecord): Promise<boolean> {
+    const removed = await this.#script(
+      "removeThread",
+      [this.#key("thread"), this.#key("thread_removed")],
+      [thread.name, String(thread.id), JSON.stringify(thread)],
+    );
+    return removed === 1;
+  }
+
+  async collectRemovedThreads(): Promise<string[]> {
+    const removed = await this.#call((r) => r.hKeys(this.#key("thread_removed")));
+    for (const id of removed) {
+      const items = await this.#hashValues<ThreadItem>(this.#key("thread_item", id));
+      const blobs = items.flatMap((item) => item.kind === "file" ? [item.blob] : []);
+      await this.#call((r) => {
+        const multi = r.multi();
+        if (blobs.length > 0) multi.sAdd(this.#key("gc_blob"), blobs);
+        return multi
+          .del([this.#key("thread_item", id), this.#key("thread_file", id)])
+          .hDel(this.#key("thread_removed"), id)
+          .exec();
+      });
+    }
+    return this.listDoomedBlobs();
+  }
+
+  listDoomedBlobs(): Promise<string[]> {
+    return this.#call((r) => r.sMembers(this.#key("gc_blob")));
+  }
+
+  async forgetDoomedBlobs(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.#call((r) => r.sRem(this.#key("gc_blob"), [...ids]));
+  }
+
+  async listLiveBlobs(): Promise<Set<string>> {
+    const blobs = new Set<string>();
+    for (const thread of await this.listThreads()) {
+      for (const item of await this.listThreadItems(thread)) {
+        if (item.kind === "file") blobs.add(item.blob);
+      }
+    }
+    return blobs;
+  }
+
+  // ---- web sessions ----
+
+  async putWebSession(id: string, session: WebSessionRecord): Promise<void> {
+    const ms = Math.max(1000, Math.round(session.expiresAt - Date.now()));
+    await this.#call((r) =>
+      r.set(this.#key("web_session", id), JSON.stringify(session), { PX: ms } as const)
+    );
+  }
+
+  async getWebSession(id: string): Promise<WebSessionRecord | undefined> {
+    const json = await this.#call((r) => r.get(this.#key("web_session", id)));
+    return json == null ? undefined : JSON.parse(json) as WebSessionRecord;
+  }
+
+  async deleteWebSession(id: string): Promise<void> {
+    await this.#call((r) => r.del(this.#key("web_session", id)));
+  }
+
+  // ---- message of the day ----
+
+  listMotd(): Promise<string[]> {
+    return this.#call((r) => r.lRange(this.#key("motd"), 0, -1));
+  }
+
+  async addMotd(text: string): Promise<void> {
+    await this.#call((r) => r.rPush(this.#key("motd"), text));
+  }
+
+  async getMotdCursor(): Promise<number> {
+    return Number(await this.#call((r) => r.get(this.#key("motd_cursor"))) ?? 0);
+  }
+
+  async setMotdCursor(index: number): Promise<void> {
+    await this.#call((r) => r.set(this.#key("motd_cursor"), String(index)));
+  }
+
+  // ---- machinery ----
+
+  /** Every record of a sorted set, oldest first, a page at a time. */
+  async *#all<T>(key: string): AsyncIterable<T> {
+    let after = "-inf";
+    while (true) {
+      const min = after;
+      const page = await this.#call((r) =>
+        r.zRange(key, min, "+inf", {
+          BY: "SCORE",
+          LIMIT: { offset: 0, count: HISTORY_PAGE },
+        })
+      );
+      for (const json of page) yield JSON.parse(json) as T;
+      if (page.length < HISTORY_PAGE) return;
+      after = `(${(JSON.parse(page[page.length - 1]) as { number: number }).number}`;
+    }
+  }
+
+  /**
+   * Records of a sorted set (scored by number) within the query, oldest first: the newest
+   * `limit` of them, or with `after`, the oldest `limit` numbered above it.
+   */
+  async #history<T extends StoredMessage>(
+    key: string,
+    query: HistoryQuery,
+    filter?: (value: T) => boolean,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    const forward = query.after !== undefined;
+    const upper = query.before === undefined ? "+inf" : `(${query.before}`;
+    let bound = forward ? `(${query.after}` : upper;
+    while (out.length < query.limit) {
+      const from = bound;
+      const page = await this.#call((r) =>
+        forward
+          ? r.zRange(key, from, upper, { BY: "SCORE", LIMIT: { offset: 0, count: HISTORY_PAGE } })
+          : r.zRange(key, from, "-inf", {
+            BY: "SCORE",
+            REV: true,
+            LIMIT: { offset: 0, count: HISTORY_PAGE },
+          })
+      );
+      for (const json of page) {
+        const message = JSON.parse(json) as T;
+        const at = message.at;
+        if (query.since !== undefined && at < query.since) {
+          if (forward) continue;
+          return out.reverse();
+        }
+        if (query.until !== undefined && at >= query.until) {
+          if (forward) return out;
+          continue;
+        }
+        if (filter && !filter(message)) continue;
+        out.push(message);
+        if (out.length >= query.limit) break;
+      }
+      if (page.length < HISTORY_PAGE) break;
+      bound = `(${(JSON.parse(page[page.length - 1]) as T).number}`;
+    }
+    return forward ? out : out.reverse();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#redis.close().catch(() => this.#redis.destroy());
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

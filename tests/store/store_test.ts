@@ -1,0 +1,176 @@
+import { assert, assertEquals } from "@std/assert";
+import { hashPassword } from "../../lib/auth/password.ts";
+import { KV_SCHEMA, migrateKv } from "../../lib/store/kv_migrations.ts";
+import { KvStore } from "../../lib/store/kv_store.ts";
+import { connectRedis } from "../../lib/store/redis_client.ts";
+import { RedisStore } from "../../lib/store/redis_store.ts";
+import type { Store } from "../../lib/store/store.ts";
+import { must } from "../../testing/must.ts";
+import { TestRedis } from "../../testing/redis_server.ts";
+
+/** The embedded store and the cluster's Redis store keep the same promises: each test runs on both. */
+function storeTest(name: string, fn: (store: Store) => Promise<void>): void {
+  Deno.test(`KvStore: ${name}`, async () => {
+    const kv = await Deno.openKv(":memory:");
+    await migrateKv(kv);
+    await using store = new KvStore(kv);
+    await store.load();
+    await fn(store);
+  });
+  Deno.test(`RedisStore: ${name}`, async () => {
+    await using redis = await TestRedis.start();
+    const client = await connectRedis({ url: redis.url, role: "store", log: () => {} });
+    await using store = await RedisStore.open(client, "test:");
+    await fn(store);
+  });
+}
+
+const user = async (name: string) => ({
+  name,
+  password: await hashPassword("pw", 16),
+  role: "user" as const,
+  createdAt: 0,
+});
+
+storeTest("accounts are found in any case and unique whatever the case", async (store) => {
+  assertEquals(await store.createUser(await user("Alice")), true);
+  assertEquals(await store.createUser(await user("alice")), false);
+  assertEquals((await store.getUser("ALICE"))?.name, "Alice");
+  assertEquals(await store.updateUser("alice", { role: "admin" }), true);
+  assertEquals((await store.getUser("Alice"))?.role, "admin");
+  await store.setLockout("ALICE", { failures: 2, blockedUntil: 0 });
+  assertEquals((await store.getLockout("alice")).failures, 2);
+  assertEquals(await store.deleteUser("aLiCe"), true);
+  assertEquals(await store.getLockout("alice"), { failures: 0, blockedUntil: 0 });
+  assertEquals(await store.updateUser("alice", { role: "user" }), false);
+});
+
+storeTest("history pages by number and time, and reads its own writes", async (store) => {
+  for (let i = 1; i <= 250; i++) void store.appendBroadcast("yoda", `b${i}`, i * 1000);
+  // Not awaited: reads wait for writes queued before them.
+  const newest = await store.listBroadcasts({ limit: 100 });
+  assertEquals([newest[0].number, newest.at(-1)?.number], [151, 250]);
+  const before = await store.listBroadcasts({ limit: 100, before: 151 });
+  assertEquals([before[0].number, before.at(-1)?.number], [51, 150]);
+  const since = await store.listBroadcasts({ limit: 1000, since: 240_000 });
+  assertEquals(since.map((m) => m.number), [240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250]);
+  const all = [];
+  for await (const m of store.allBroadcasts()) all.push(m.number);
+  assertEquals(all.length, 250);
+});
+
+storeTest(
+  "the offline queue is read in pages and cleared only up to what was delivered",
+  async (store) => {
+    const sent = [];
+    for (let i = 0; i < 5; i++) {
+      sent.push((await store.appendPrivate("yoda", "hans", `m${i}`, i, true)).value);
+    }
+    const first = await store.listOffline("hans", 0, 3);
+    assertEquals(first.map((m) => m.text), ["m0", "m1", "m2"]);
+    await store.ackOffline("hans", first[2].number);
+    assertEquals((await store.listOffline("hans", 0, 10)).map((m) => m.text), ["m3", "m4"]);
+    const privates = [];
+    for await (const m of store.allPrivate()) privates.push(m.text);
+    assertEquals(privates, ["m0", "m1", "m2", "m3", "m4"], "each message once, in order");
+    assertEquals(sent.length, 5);
+  },
+);
+
+storeTest(
+  "a removed thread is gone at once; a new one of the same name is another",
+  async (store) => {
+    const old = must(await store.createThread("t", "alice", 0), "a new thread");
+    await store.addPost(old, "alice", "old post", 1);
+    const file = must(
+      await store.addFile(old, {
+        uploader: "alice",
+        filename: "f.txt",
+        size: 1,
+        sha256: "0".repeat(64),
+        blob: crypto.randomUUID(),
+        at: 2,
+      }),
+      "the attached file",
+    );
+    assertEquals(await store.removeThread(old), true);
+    assertEquals(await store.getThread("t"), undefined);
+    assertEquals(await store.removeThread(old), false, "removed once only");
+    const fresh = must(await store.createThread("t", "carol", 3), "a thread of the same name");
+    assert(fresh.id !== old.id);
+    // Writes naming the old thread fail, even though a thread "t" exists again.
+    assertEquals(await store.addPost(old, "bob", "late", 4), undefined);
+    assertEquals(await store.listThreadItems(fresh), []);
+    assertEquals(await store.collectRemovedThreads(), [file.blob]);
+    assertEquals(await store.listLiveBlobs(), new Set());
+    await store.forgetDoomedBlobs([file.blob]);
+    assertEquals(await store.listDoomedBlobs(), []);
+  },
+);
+
+Deno.test("KvStore: migration from the first layout folds user keys and keys threads by id", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await kv.set(["user", "Alice"], await user("Alice"));
+    await kv.set(["thread", "t"], { name: "t", creator: "Alice", createdAt: 0 });
+    await kv.set(["thread_item", "t", 1], {
+      kind: "post",
+      id: 1,
+      author: "Alice",
+      text: "hi",
+      at: 0,
+    });
+    await migrateKv(kv);
+    assertEquals((await kv.get(["meta", "schema"])).value, KV_SCHEMA);
+    const store = new KvStore(kv);
+    await store.load();
+    assertEquals((await store.getUser("alice"))?.name, "Alice");
+    const thread = must(await store.getThread("t"), "the migrated thread");
+    assert(thread.id > 0);
+    assertEquals((await store.listThreadItems(thread)).map((i) => i.kind === "post" && i.text), [
+      "hi",
+    ]);
+  } finally {
+    kv.close();
+  }
+});
+
+storeTest("rooms, blocks, logins, last seen, MOTD and web sessions round-trip", async (store) => {
+  const first = await store.createRoom(["yoda", "hans"], "yoda", 1);
+  assertEquals(first.created, true);
+  const again = await store.createRoom(["hans", "yoda"], "hans", 2);
+  assertEquals([again.created, again.room.id], [false, first.room.id], "same members, same room");
+  const said = await store.appendRoomMessage(first.room.id, "yoda", "hi", 3);
+  await said.committed;
+  assertEquals((await store.listRoomMessages(first.room.id, { limit: 10 })).map((m) => m.text), [
+    "hi",
+  ]);
+  assertEquals((await store.listRooms()).map((r) => r.members), [["hans", "yoda"]]);
+  await store.setBlocked("yoda", "hans", true);
+  await store.setBlocked("yoda", "luke", true);
+  await store.setBlocked("yoda", "luke", false);
+  assertEquals(await store.loadBlocks(), new Map([["yoda", new Set(["hans"])]]));
+  const login = await store.appendLogin({ at: 5, user: "yoda", ip: "127.0.0.1" });
+  await store.setLoginUdpPort(login, 4000);
+  const logins = [];
+  for await (const l of store.listLogins()) logins.push(l);
+  assertEquals(logins, [{ number: login, at: 5, user: "yoda", ip: "127.0.0.1", udpPort: 4000 }]);
+  await store.setSeen({ name: "yoda", lastLogin: 5, lastLogout: 6 });
+  assertEquals((await store.loadSeen()).get("yoda")?.lastLogout, 6);
+  await store.addMotd("one");
+  await store.addMotd("two");
+  await store.setMotdCursor(1);
+  assertEquals([await store.listMotd(), await store.getMotdCursor()], [["one", "two"], 1]);
+  const session = { user: "yoda", createdAt: 0, expiresAt: Date.now() + 60_000, passwordMark: "m" };
+  await store.putWebSession("abc", session);
+  assertEquals(await store.getWebSession("abc"), session);
+  await store.deleteWebSession("abc");
+  assertEquals(await store.getWebSession("abc"), undefined);
+  const pm = await store.appendPrivate("yoda", "hans", "to hans", 7, false);
+  await store.appendPrivate("luke", "yoda", "to yoda", 8, false);
+  await pm.committed;
+  assertEquals((await store.listPrivate("yoda", { limit: 10 }, "hans")).map((m) => m.text), [
+    "to hans",
+  ]);
+  assertEquals((await store.listPrivate("yoda", { limit: 10, after: pm.value.number })).length, 1);
+});
