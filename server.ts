@@ -66,7 +66,10 @@ async function main(args: string[]): Promise<number> {
   let server;
   try {
     if (parsed.logDir !== false) {
-      logFile = await RotatingLog.open(parsed.logDir ?? join(config.dataDir, "logs"));
+      if (config.cluster !== undefined) config.node ??= `node-${Deno.pid}`;
+      // Nodes of a cluster may share the data directory: each logs to its own.
+      const logs = join(config.dataDir, "logs", ...(config.node ? [config.node] : []));
+      logFile = await RotatingLog.open(parsed.logDir ?? logs);
     }
     server = await startChatServer({ ...config, log: makeLogger(logFile) });
   } catch (error) {

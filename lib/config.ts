@@ -69,6 +69,15 @@ export interface ServerConfig {
   ircServerName: string;
   /** The process's open-file limit, when known: `maxConnections` is lowered to fit it. */
   openFilesLimit?: number;
+  /**
+   * Redis URL (`redis://host:port`, `rediss://` for TLS) of the cluster this server joins as a
+   * node; absent, the server keeps everything in its embedded Deno KV store.
+   */
+  cluster?: string;
+  /** This node's name, unique in the cluster (default: `node-` and the process id). */
+  node?: string;
+  /** Set SO_REUSEPORT on the listeners, so nodes on one machine share their ports. */
+  reusePort: boolean;
   /** PEM certificate chain; with `tlsKey`, the server speaks TLS only. */
   tlsCert?: string;
   /** PEM private key for `tlsCert`. */
@@ -80,6 +89,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   hostname: "0.0.0.0",
   port: 4000,
   dataDir: "data",
+  reusePort: false,
   registration: true,
   maxLoginFailures: 3,
   lockoutMs: 10_000,

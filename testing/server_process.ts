@@ -39,7 +39,7 @@ export async function spawnServer(
     // The web front end, where a test asks for it, serves the built page (if there is one).
     `--allow-read=${dataDir}${web ? `,${ROOT}web/dist` : ""}`,
     `--allow-write=${dataDir}`,
-    "--allow-env=LABCHAT_ADMIN_PASSWORD",
+    "--allow-env=LABCHAT_ADMIN_PASSWORD,LABCHAT_REDIS_PASSWORD,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
     "server.ts",
     "--host",
     "127.0.0.1",

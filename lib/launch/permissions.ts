@@ -21,7 +21,11 @@ export interface ProgramSpec {
 export const PROGRAM_SPECS: Readonly<Record<ProgramName, ProgramSpec>> = {
   server: {
     entry: "server.ts",
-    fixed: ["--allow-net", "--allow-env=LABCHAT_ADMIN_PASSWORD,LABCHAT_REDIS_PASSWORD"],
+    // The Redis client (cluster mode) reads its two debugging switches.
+    fixed: [
+      "--allow-net",
+      "--allow-env=LABCHAT_ADMIN_PASSWORD,LABCHAT_REDIS_PASSWORD,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+    ],
   },
   client: {
     entry: "client.ts",

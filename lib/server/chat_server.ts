@@ -8,6 +8,8 @@ import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
 import { OutboundEvent, SHUTDOWN_EVENT } from "../protocol/events.ts";
 import { BlobStore } from "../store/blob_store.ts";
 import { openKvStore } from "../store/kv_store.ts";
+import { redactUrl } from "../store/redis_client.ts";
+import { openCluster } from "./cluster/open_cluster.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { Client } from "./client.ts";
 import type { ClientHost, FrameSource } from "./client_host.ts";
@@ -61,7 +63,10 @@ function connectionsForFdLimit(config: ServerConfig): number | undefined {
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   const { log = SILENT, clock = systemClock, ...overrides } = options;
   const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...overrides };
-  const { store, warnings } = await openKvStore(config.dataDir);
+  if (config.cluster !== undefined) config.node ??= `node-${Deno.pid}`;
+  const { store, hub, warnings } = config.cluster === undefined
+    ? { ...(await openKvStore(config.dataDir)), hub: new LocalHub() }
+    : { ...(await openCluster(config.cluster, config.node ?? "", log)), warnings: [] as string[] };
   try {
     const fdCap = connectionsForFdLimit(config);
     if (fdCap !== undefined) {
@@ -73,20 +78,28 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
     const opened = await openServerState(config, {
       store,
-      blobs: await BlobStore.open(config.dataDir),
-      hub: new LocalHub(),
+      // Nodes may share one blob directory; each has its own for uploads under way.
+      blobs: await BlobStore.open(
+        config.dataDir,
+        config.node === undefined ? undefined : `tmp-${config.node}`,
+      ),
+      hub,
       clock,
       log: verboseLog,
     });
     for (const note of opened.notes) log.info(note);
     for (const warning of [...warnings, ...opened.warnings]) log.error(`Warning: ${warning}`);
-    const address = { hostname: config.hostname, port: config.port };
+    if (config.cluster !== undefined) {
+      log.info(`Node ${config.node} joined the cluster at ${redactUrl(config.cluster)}`);
+    }
+    const reusePort = config.reusePort;
+    const address = { hostname: config.hostname, port: config.port, reusePort };
     const listener: Deno.Listener = config.tlsCert && config.tlsKey
       ? Deno.listenTls({ ...address, cert: config.tlsCert, key: config.tlsKey })
       : Deno.listen(address);
     let ircListener: Deno.Listener | undefined;
     try {
-      const ircAddress = { hostname: config.hostname, port: config.ircPort };
+      const ircAddress = { hostname: config.hostname, port: config.ircPort, reusePort };
       ircListener = !config.irc
         ? undefined
         : config.tlsCert && config.tlsKey
@@ -103,6 +116,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
     return new ChatServer(listener, opened.state, files, ircListener);
   } catch (error) {
+    await hub.close();
     await store.close();
     throw error;
   }
@@ -164,7 +178,13 @@ export class ChatServer implements AsyncDisposable {
       const secure = config.tlsCert !== undefined && config.tlsKey !== undefined;
       const tls = secure ? { cert: config.tlsCert, key: config.tlsKey } : {};
       this.#http = Deno.serve(
-        { hostname: config.hostname, port: config.httpPort, ...tls, onListen() {} },
+        {
+          hostname: config.hostname,
+          port: config.httpPort,
+          reusePort: config.reusePort,
+          ...tls,
+          onListen() {},
+        },
         webHandler({ host, files, secure }),
       );
       this.httpAddr = this.#http.addr;
@@ -252,6 +272,7 @@ export class ChatServer implements AsyncDisposable {
     await Promise.all(this.#clients.values());
     await this.#http?.shutdown();
     await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
+    await ctx.hub.close().catch((error) => ctx.log.error("Cannot leave the cluster", error));
     await ctx.store.close();
     this.#finished.resolve(reason);
   }

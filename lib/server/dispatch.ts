@@ -5,6 +5,7 @@
  * @module
  */
 
+import { StoreUnavailableError } from "../store/store_unavailable.ts";
 import { timingSafeEqual } from "node:crypto";
 import { Reply, Text } from "../protocol/codes.ts";
 import type { CommandSpec, ServerCommandName } from "../protocol/commands.ts";
@@ -187,6 +188,13 @@ function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
   if (error instanceof ProtocolError) {
     const detail = error.reason === undefined ? undefined : { reason: error.reason };
     return { code: error.code, text: error.message, detail };
+  }
+  if (error instanceof StoreUnavailableError) {
+    ctx.log.error(`${client.label}: request refused: ${error.message}`);
+    return {
+      code: Reply.SERVER_ERROR,
+      text: "Storage is unreachable for now; the request was not carried out. Try again shortly",
+    };
   }
   ctx.log.error(`${client.label}: request failed`, error);
   return { code: Reply.SERVER_ERROR, text: "Internal server error; the request was not completed" };

@@ -7,6 +7,7 @@
 
 import type { OutboundEvent } from "../protocol/events.ts";
 import { foldName } from "../protocol/names.ts";
+import type { SharedChange } from "./shared_changes.ts";
 
 /** A user online somewhere, as WHO shows them. */
 export interface OnlineUser {
@@ -31,6 +32,14 @@ export interface Recipient {
   deliver(event: OutboundEvent): boolean;
   /** When it last sent a request, epoch ms. */
   readonly lastActivity?: number;
+}
+
+/** What the server does with news from other nodes (a cluster's hub has some). */
+export interface HubListener {
+  /** Another node changed state every node keeps in memory. */
+  applyChange?(change: SharedChange): void;
+  /** These users were on a node that died; they are offline now. */
+  usersGone?(users: readonly OnlineUser[]): void;
 }
 
 /** Presence and delivery. */
@@ -60,6 +69,14 @@ export interface Hub {
   deliver(user: string, event: OutboundEvent): boolean;
   /** Delivers to every online user `accept` admits. */
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
+  /** Whether there are other nodes to tell of changes ({@linkcode share} does something). */
+  readonly shared: boolean;
+  /** Tells the other nodes of a change to state kept in memory (nobody, on a single server). */
+  share(change: SharedChange): void;
+  /** Sets who hears of changes and departures on other nodes. */
+  attach(listener: HubListener): void;
+  /** Leaves: a cluster's node removes its users and closes its connections. */
+  close(): Promise<void>;
 }
 
 interface Entry {
@@ -130,5 +147,15 @@ export class LocalHub implements Hub {
     for (const [user, entry] of this.#online) {
       if (accept(user)) entry.recipient.deliver(event);
     }
+  }
+
+  readonly shared = false;
+
+  share(_change: SharedChange): void {}
+
+  attach(_listener: HubListener): void {}
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

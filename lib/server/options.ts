@@ -292,6 +292,36 @@ const FLAGS: readonly Flag[] = [
     apply: (v, _c, e) => e.tlsKeyFile = String(v),
   },
   {
+    name: "cluster",
+    value: "URL",
+    help:
+      "join a cluster of nodes sharing this Redis (redis://HOST:PORT, rediss:// for TLS; password from LABCHAT_REDIS_PASSWORD)",
+    apply: (v, c) => {
+      const url = String(v);
+      if (!/^rediss?:\/\/[^\s]+$/.test(url)) {
+        throw new RangeError(`--cluster needs a redis:// or rediss:// URL, not "${url}"`);
+      }
+      c.cluster = url;
+    },
+  },
+  {
+    name: "node",
+    value: "NAME",
+    help: "this node's name in the cluster (default node-PID); logs go to DATA/logs/NAME",
+    apply: (v, c) => {
+      const name = String(v);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+        throw new RangeError(`--node must be letters, digits, ., _ and - (up to 63)`);
+      }
+      c.node = name;
+    },
+  },
+  {
+    name: "reuse-port",
+    help: "share the ports with other nodes on this machine (SO_REUSEPORT, Linux)",
+    apply: (_v, c) => c.reusePort = true,
+  },
+  {
     name: "log-dir",
     value: "DIR",
     help: "where server.log and its rotations go (default DATA/logs)",
@@ -354,6 +384,15 @@ export function parseServerArgs(
     if (value !== undefined && value !== false) flag.apply(value, config, extras);
   }
   if (given["auth-rate"] === undefined) config.authRatePerIp = config.connectRatePerIp;
+  if (config.node !== undefined && config.cluster === undefined) {
+    throw new TypeError("--node names a node of a cluster: give --cluster too");
+  }
+  const redisPassword = config.cluster === undefined ? undefined : env("LABCHAT_REDIS_PASSWORD");
+  if (config.cluster !== undefined && redisPassword) {
+    const url = new URL(config.cluster);
+    if (!url.password) url.password = redisPassword;
+    config.cluster = url.toString();
+  }
   if ((extras.tlsCertFile === undefined) !== (extras.tlsKeyFile === undefined)) {
     throw new TypeError("Give both --tls-cert and --tls-key, or neither");
   }

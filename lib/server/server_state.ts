@@ -24,6 +24,7 @@ import { SeenService } from "./services/seen.ts";
 import { WebSessionService } from "./services/web_sessions.ts";
 
 import { PresenceNotices } from "./presence_notices.ts";
+import { applySharedChange, type SharedChange } from "./shared_changes.ts";
 
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
 const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
@@ -58,6 +59,34 @@ export class ServerState implements ServerContext {
     this.channels = new ChannelService(store);
     this.presence = new PresenceNotices(hub, blocks, clock, {
       stormPerSecond: config.presenceStormPerSecond,
+    });
+    this.#joinCluster();
+  }
+
+  /**
+   * In a cluster, what this node changes in memory is told to the others, what they change is
+   * applied here, and the users of a node that died are logged out (the first node to notice
+   * records it; every node announces it to its own users through the hub).
+   */
+  #joinCluster(): void {
+    if (!this.hub.shared) return;
+    const share = (change: SharedChange) => this.hub.share(change);
+    this.accounts.share = this.blocks.share = this.rooms.share = share;
+    this.seen.share = this.motd.share = share;
+    this.channels.share = (name, state) => share({ kind: "channel", name, state });
+    this.hub.attach({
+      applyChange: (change) => applySharedChange(this, change),
+      usersGone: (users) => {
+        const now = this.clock.now();
+        for (const user of users) {
+          this.channels.leaveAll(user.name);
+          if (!this.shuttingDown) this.presence.announce(user.name, "logout");
+          if (user.guest) continue;
+          this.seen.loggedOut(user.name, user.loginAt, now).catch((error) =>
+            this.log.error(`Cannot record logout of ${user.name}`, error)
+          );
+        }
+      },
     });
   }
 

@@ -15,18 +15,12 @@ import {
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
 } from "redis";
+import { StoreUnavailableError } from "./store_unavailable.ts";
 
 /** A connection to Redis (the `redis` npm package's client). */
 export type RedisClient = RedisClientType;
 
-/** The shared store cannot be reached; the request was not carried out. */
-export class StoreUnavailableError extends Error {
-  readonly code = "store_unavailable";
-  constructor(cause: unknown) {
-    super("The shared store (Redis) is unreachable", { cause });
-    this.name = "StoreUnavailableError";
-  }
-}
+export { StoreUnavailableError };
 
 /** Whether `error` means Redis could not be reached (rather than a refused command). */
 export function isConnectionError(error: unknown): boolean {

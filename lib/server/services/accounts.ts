@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ShareChange } from "../shared_changes.ts";
 import { type HashQueue, HashQueueFullError } from "../../auth/hash_queue.ts";
 import { isLockedOut, type LockoutState, NO_FAILURES, recordFailure } from "../../auth/lockout.ts";
 import {
@@ -48,6 +49,8 @@ export class AccountService {
   readonly #dummy: PasswordHash;
   readonly #ghosts = new Map<string, LockoutState>();
   readonly #cache = new Map<string, { user: UserRecord; until: number }>();
+  /** Tells the other nodes of a cluster what changed. */
+  share: ShareChange = () => {};
 
   private constructor(
     store: AccountStore,
@@ -204,6 +207,7 @@ export class AccountService {
       throw new ProtocolError(Reply.NOT_FOUND, `Cannot find account ${name}`);
     }
     this.forget(name);
+    this.share({ kind: "account", name });
   }
 
   async #verify(password: string, hash: PasswordHash): Promise<boolean> {

@@ -5,6 +5,7 @@
  */
 
 import type { BlockStore } from "../../store/store.ts";
+import type { ShareChange } from "../shared_changes.ts";
 
 const NONE: ReadonlySet<string> = new Set();
 
@@ -14,6 +15,8 @@ export class BlockService {
   readonly #blocked: Map<string, Set<string>>;
   /** The reverse: user → who blocked them. */
   readonly #blockers = new Map<string, Set<string>>();
+  /** Tells the other nodes of a cluster what changed. */
+  share: ShareChange = () => {};
 
   private constructor(store: BlockStore, blocked: Map<string, Set<string>>) {
     this.#store = store;
@@ -58,12 +61,14 @@ export class BlockService {
   async block(blocker: string, user: string): Promise<void> {
     await this.#store.setBlocked(blocker, user, true);
     this.applied(blocker, user, true);
+    this.share({ kind: "block", blocker, blocked: user, on: true });
   }
 
   /** Stores and lifts a block. */
   async unblock(blocker: string, user: string): Promise<void> {
     await this.#store.setBlocked(blocker, user, false);
     this.applied(blocker, user, false);
+    this.share({ kind: "block", blocker, blocked: user, on: false });
   }
 
   /** Updates the memory only: a block stored by someone else (another node). */

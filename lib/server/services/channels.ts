@@ -46,6 +46,25 @@ interface Member {
   voice: boolean;
 }
 
+/** A channel's whole state as data (what a cluster's nodes pass each other). */
+export interface ChannelSnapshot {
+  readonly name: string;
+  readonly createdAt: number;
+  readonly topic: string;
+  readonly topicBy: string;
+  readonly topicAt: number;
+  readonly flags: string;
+  readonly key?: string;
+  readonly limit?: number;
+  readonly bans: readonly Ban[];
+  readonly invited: readonly string[];
+  readonly members: readonly {
+    readonly name: string;
+    readonly op: boolean;
+    readonly voice: boolean;
+  }[];
+}
+
 /** One channel's state. */
 class Channel {
   readonly name: string;
@@ -69,6 +88,41 @@ class Channel {
 
   isOp(user: string): boolean {
     return this.members.get(user)?.op ?? false;
+  }
+
+  /** The whole state as data, for the other nodes of a cluster. */
+  snapshot(): ChannelSnapshot {
+    return {
+      name: this.name,
+      createdAt: this.createdAt,
+      topic: this.topic,
+      topicBy: this.topicBy,
+      topicAt: this.topicAt,
+      flags: [...this.flags].join(""),
+      key: this.key,
+      limit: this.limit,
+      bans: [...this.bans],
+      invited: [...this.invited],
+      members: [...this.members.values()].map((m) => ({ ...m })),
+    };
+  }
+
+  /** A channel with the state of a snapshot. */
+  static from(snapshot: ChannelSnapshot): Channel {
+    const channel = new Channel(snapshot.name, snapshot.createdAt);
+    channel.topic = snapshot.topic;
+    channel.topicBy = snapshot.topicBy;
+    channel.topicAt = snapshot.topicAt;
+    channel.flags.clear();
+    for (const flag of snapshot.flags) if (FLAGS.includes(flag)) channel.flags.add(flag);
+    channel.key = snapshot.key;
+    channel.limit = snapshot.limit;
+    channel.bans.push(...snapshot.bans.slice(0, MAX_BANS));
+    for (const name of snapshot.invited) channel.invited.add(name);
+    for (const m of snapshot.members) {
+      channel.members.set(m.name, { name: m.name, op: m.op === true, voice: m.voice === true });
+    }
+    return channel;
   }
 
   view(): ChannelView {
@@ -127,8 +181,39 @@ export class ChannelService {
   /** Folded channel names each user is in. */
   readonly #joined = new Map<string, Set<string>>();
 
+  /**
+   * Tells the other nodes of a cluster a channel's new state (`undefined`: nobody is in it any
+   * more).
+   */
+  share: (name: string, snapshot: ChannelSnapshot | undefined) => void = () => {};
+
   constructor(store: ChannelStore) {
     this.#store = store;
+  }
+
+  #changed(channel: Channel): void {
+    const key = foldChannel(channel.name);
+    this.share(key, this.#channels.has(key) ? channel.snapshot() : undefined);
+  }
+
+  /**
+   * Takes a channel's state from the cluster (every node applies every snapshot in the order
+   * Redis passed them, its own included, so all end with the same state).
+   */
+  applied(name: string, snapshot: ChannelSnapshot | undefined): void {
+    const old = this.#channels.get(name);
+    for (const member of old?.members.keys() ?? []) this.#joined.get(member)?.delete(name);
+    if (snapshot === undefined || snapshot.members.length === 0) {
+      this.#channels.delete(name);
+      return;
+    }
+    const channel = Channel.from(snapshot);
+    this.#channels.set(name, channel);
+    for (const member of channel.members.keys()) {
+      let mine = this.#joined.get(member);
+      if (!mine) this.#joined.set(member, mine = new Set());
+      mine.add(name);
+    }
   }
 
   /**
@@ -267,6 +352,7 @@ export class ChannelService {
     channel.members.set(user, { name: user, op: created, voice: false });
     mine.add(folded);
     this.#joined.set(user, mine);
+    this.#changed(channel);
     return { channel: channel.view(), created, already: false };
   }
 
@@ -275,6 +361,7 @@ export class ChannelService {
     const channel = this.#asMember(name, user);
     const view = channel.view();
     this.#remove(channel, user);
+    this.#changed(channel);
     return view;
   }
 
@@ -286,6 +373,7 @@ export class ChannelService {
       if (!channel) continue;
       names.push(channel.name);
       this.#remove(channel, user);
+      this.#changed(channel);
     }
     this.#joined.delete(user);
     return names;
@@ -353,6 +441,7 @@ export class ChannelService {
     channel.topic = topic.slice(0, MAX_TOPIC_LENGTH);
     channel.topicBy = user;
     channel.topicAt = at;
+    this.#changed(channel);
     return channel.name;
   }
 
@@ -367,6 +456,7 @@ export class ChannelService {
       );
     }
     this.#remove(channel, target);
+    this.#changed(channel);
     return channel.name;
   }
 
@@ -388,6 +478,7 @@ export class ChannelService {
       );
     }
     channel.invited.add(foldName(target));
+    this.#changed(channel);
     return channel.name;
   }
 
@@ -484,6 +575,7 @@ export class ChannelService {
       if (change.sign !== last) modes += last = change.sign;
       modes += change.mode;
     }
+    if (applied.length > 0) this.#changed(channel);
     const changedArgs = applied.flatMap((c) => c.arg === undefined ? [] : [c.arg]);
     return { modes, args: changedArgs, unknown };
   }

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { FALLBACK_MOTD } from "../../config.ts";
 import type { MotdStore } from "../../store/store.ts";
+import type { ShareChange } from "../shared_changes.ts";
 
 /** Reads the MOTD seed file: one message per non-empty line. */
 async function readSeed(dataDir: string): Promise<string[]> {
@@ -24,6 +25,8 @@ export class MotdService {
   readonly #store: MotdStore;
   readonly #messages: string[];
   #cursor: number;
+  /** Tells the other nodes of a cluster what changed. */
+  share: ShareChange = () => {};
 
   private constructor(store: MotdStore, messages: string[], cursor: number) {
     this.#store = store;
@@ -53,6 +56,12 @@ export class MotdService {
   /** Adds a message at the end of the rotation. */
   async add(text: string): Promise<void> {
     await this.#store.addMotd(text);
+    this.#messages.push(text);
+    this.share({ kind: "motd", text });
+  }
+
+  /** Learns of a message added on another node. */
+  applied(text: string): void {
     this.#messages.push(text);
   }
 }

@@ -11,11 +11,14 @@ import type {
   RoomStore,
   StoredMessage,
 } from "../../store/store.ts";
+import type { ShareChange } from "../shared_changes.ts";
 
 /** Rooms of one server. */
 export class RoomService {
   readonly #store: RoomStore;
   readonly #rooms: Map<number, RoomRecord>;
+  /** Tells the other nodes of a cluster what changed. */
+  share: ShareChange = () => {};
 
   private constructor(store: RoomStore, rooms: Map<number, RoomRecord>) {
     this.#store = store;
@@ -44,6 +47,7 @@ export class RoomService {
   ): Promise<{ room: RoomRecord; created: boolean }> {
     const result = await this.#store.createRoom(members, creator, at);
     this.applied(result.room);
+    if (result.created) this.share({ kind: "room", room: result.room });
     return result;
   }
 

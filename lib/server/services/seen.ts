@@ -5,11 +5,14 @@
  */
 
 import type { AccountStore, SeenRecord } from "../../store/store.ts";
+import type { ShareChange } from "../shared_changes.ts";
 
 /** Login and logout times of every user who ever logged in. */
 export class SeenService {
   readonly #store: AccountStore;
   readonly #seen: Map<string, SeenRecord>;
+  /** Tells the other nodes of a cluster what changed. */
+  share: ShareChange = () => {};
 
   private constructor(store: AccountStore, seen: Map<string, SeenRecord>) {
     this.#store = store;
@@ -29,6 +32,7 @@ export class SeenService {
   async loggedIn(name: string, at: number, ip: string, udpPort?: number): Promise<number> {
     const record = { name, lastLogin: at, lastLogout: this.#seen.get(name)?.lastLogout ?? 0 };
     this.#seen.set(name, record);
+    this.share({ kind: "seen", record });
     const [number] = await Promise.all([
       this.#store.appendLogin({ at, user: name, ip, udpPort }),
       this.#store.setSeen(record),
@@ -40,7 +44,13 @@ export class SeenService {
   async loggedOut(name: string, loginAt: number, at: number): Promise<void> {
     const record = { name, lastLogin: loginAt, lastLogout: at };
     this.#seen.set(name, record);
+    this.share({ kind: "seen", record });
     await this.#store.setSeen(record);
+  }
+
+  /** Learns of a login or logout on another node. */
+  applied(record: SeenRecord): void {
+    this.#seen.set(record.name, record);
   }
 
   /** Records the UDP port reported during a login. */

@@ -1,0 +1,508 @@
+/**
+ * The hub of a node in a cluster: presence and delivery shared through Redis.
+ *
+ * - Who is online is one Redis hash (folded name → user, node, session). A login claims its name
+ *   there atomically, so a user has one live session across every node. Each node keeps a copy
+ *   of the hash, updated from a presence channel, so WHO and the delivery path never wait.
+ * - Events go to the nodes that hold their recipients, over one channel per node. Everything a
+ *   node sends in one turn of the event loop leaves in one MULTI, and a node's own users are
+ *   reached the same way, so every node sees every delivery in the same order (Redis runs the
+ *   publishes one after another).
+ * - Each node refreshes a heartbeat key that expires; when a node's key is gone, the first node
+ *   to notice removes that node's users, and they are announced as logged out.
+ * - Changes to state every node keeps in memory (blocks, rooms, …) travel on a third channel.
+ * @module
+ */
+
+import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
+import { foldName } from "../../protocol/names.ts";
+import { redisCall, type RedisClient } from "../../store/redis_client.ts";
+import type { Hub, HubListener, OnlineUser, Recipient } from "../hub.ts";
+import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
+
+/** An online user as the shared hash holds them. */
+interface Presence {
+  readonly user: OnlineUser;
+  readonly node: string;
+  readonly session: string;
+}
+
+/** A message on the presence channel. */
+type PresenceMessage =
+  | { readonly op: "set"; readonly entry: Presence }
+  | { readonly op: "del"; readonly name: string; readonly session: string };
+
+/** A delivery for one node: an event and who on that node gets it. */
+interface Delivery {
+  readonly event: ChatEvent;
+  readonly at: number;
+  readonly to: string[];
+}
+
+/** Options of {@linkcode ClusterHub.open}. */
+export interface ClusterHubOptions {
+  /** This node's name, unique in the cluster. */
+  readonly node: string;
+  /** Key and channel prefix shared with the store (`labchat:`). */
+  readonly prefix?: string;
+  /** How often the heartbeat is refreshed and dead nodes are looked for (default 1 s). */
+  readonly heartbeatMs?: number;
+  /** A node whose heartbeat is this old is dead (default 4 s). */
+  readonly expireMs?: number;
+  /** Where trouble is reported. */
+  readonly log: (line: string) => void;
+}
+
+const SCRIPTS = {
+  /**
+   * Claims a name. KEYS: online, heartbeat prefix. ARGV: folded name, entry JSON, presence
+   * channel, presence message. A holder whose node is dead loses the name.
+   */
+  claim: `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local node = cjson.decode(current).node
+  if redis.call('EXISTS', KEYS[2] .. node) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`,
+  /** Replaces or deletes (ARGV[3] empty) an entry if it is still this session's. */
+  change: `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current or cjson.decode(current).session ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1`,
+  /** Removes every entry of a dead node. KEYS: online, its heartbeat. ARGV: node, channel. */
+  reap: `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+local gone = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local entry = cjson.decode(all[i + 1])
+  if entry.node == ARGV[1] then
+    redis.call('HDEL', KEYS[1], all[i])
+    redis.call('PUBLISH', ARGV[2], cjson.encode({op = 'del', name = entry.user.name, session = entry.session}))
+    table.insert(gone, all[i + 1])
+  end
+end
+return gone`,
+} as const;
+
+/** The cluster's {@linkcode Hub}; see the module documentation. */
+export class ClusterHub implements Hub {
+  readonly node: string;
+  readonly #redis: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #prefix: string;
+  readonly #log: (line: string) => void;
+  readonly #heartbeatMs: number;
+  readonly #expireMs: number;
+  readonly #shas = new Map<keyof typeof SCRIPTS, string>();
+  /** Everyone online on any node, by canonical name (the copy of the shared hash). */
+  readonly #online = new Map<string, Presence>();
+  /** Canonical names by folded name. */
+  readonly #names = new Map<string, string>();
+  /** This node's users and their connections. */
+  readonly #local = new Map<string, { recipient: Recipient; session: string }>();
+  /** Deliveries gathered this turn, per node, sent together. */
+  #outbox = new Map<string, Delivery[]>();
+  #flushQueued = false;
+  #listener: HubListener = {};
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  private constructor(
+    redis: RedisClient,
+    subscriber: RedisClient,
+    options: ClusterHubOptions,
+  ) {
+    this.#redis = redis;
+    this.#subscriber = subscriber;
+    this.node = options.node;
+    this.#prefix = options.prefix ?? "labchat:";
+    this.#log = options.log;
+    this.#heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#expireMs = options.expireMs ?? 4000;
+  }
+
+  /**
+   * Joins the cluster: `redis` sends commands and `subscriber` listens (both owned from now on).
+   * Refuses a node name another live node uses.
+   */
+  static async open(
+    redis: RedisClient,
+    subscriber: RedisClient,
+    options: ClusterHubOptions,
+  ): Promise<ClusterHub> {
+    const hub = new ClusterHub(redis, subscriber, options);
+    try {
+      await hub.#start();
+    } catch (error) {
+      await hub.close();
+      throw error;
+    }
+    return hub;
+  }
+
+  #key(name: string): string {
+    return this.#prefix + name;
+  }
+
+  get #presenceChannel(): string {
+    return this.#key("presence");
+  }
+
+  get #changesChannel(): string {
+    return this.#key("changes");
+  }
+
+  #nodeChannel(node: string): string {
+    return this.#key(`to:${node}`);
+  }
+
+  #heartbeatKey(node: string): string {
+    return this.#key(`node:${node}`);
+  }
+
+  async #start(): Promise<void> {
+    for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
+      this.#shas.set(name, await this.#redis.scriptLoad(SCRIPTS[name]));
+    }
+    const taken = await this.#redis.set(this.#heartbeatKey(this.node), String(Date.now()), {
+      NX: true,
+      PX: this.#expireMs,
+    });
+    if (taken === null) {
+      throw new Error(
+        `Another live node is called ${this.node}; give each node its own --node name`,
+      );
+    }
+    await this.#subscriber.subscribe(this.#presenceChannel, (m) => this.#onPresence(m));
+    await this.#subscriber.subscribe(this.#changesChannel, (m) => this.#onChange(m));
+    await this.#subscriber.subscribe(this.#nodeChannel(this.node), (m) => this.#onDelivery(m));
+    await this.#resync();
+    // After an outage: the copy may have missed messages, and a reaper may have removed us.
+    this.#subscriber.on("ready", () => void this.#afterReconnect());
+    this.#timer = setInterval(() => void this.#tick(), this.#heartbeatMs);
+  }
+
+  /** Attaches what the server does with changes and departures other nodes report. */
+  attach(listener: HubListener): void {
+    this.#listener = listener;
+  }
+
+  async #script(name: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
+    return await redisCall(async () => {
+      try {
+        return await this.#redis.evalSha(this.#shas.get(name) ?? "", { keys, arguments: args });
+      } catch (error) {
+        if (!String(error).includes("NOSCRIPT")) throw error;
+        return await this.#redis.eval(SCRIPTS[name], { keys, arguments: args });
+      }
+    });
+  }
+
+  // ---- presence ----
+
+  #remember(entry: Presence): void {
+    const name = entry.user.name;
+    const folded = foldName(name);
+    const previous = this.#names.get(folded);
+    if (previous !== undefined && previous !== name) this.#online.delete(previous);
+    this.#online.set(name, entry);
+    this.#names.set(folded, name);
+  }
+
+  #forget(name: string, session?: string): Presence | undefined {
+    const entry = this.#online.get(name);
+    if (!entry || (session !== undefined && entry.session !== session)) return undefined;
+    this.#online.delete(name);
+    this.#names.delete(foldName(name));
+    return entry;
+  }
+
+  async claim(user: OnlineUser, recipient: Recipient): Promise<boolean> {
+    const session = crypto.randomUUID();
+    const entry: Presence = { user, node: this.node, session };
+    const json = JSON.stringify(entry);
+    const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
+    const claimed = await this.#script(
+      "claim",
+      [this.#key("online"), this.#heartbeatKey("")],
+      [foldName(user.name), json, this.#presenceChannel, message],
+    );
+    if (claimed !== 1) return false;
+    this.#local.set(user.name, { recipient, session });
+    this.#remember(entry);
+    return true;
+  }
+
+  async release(user: string, recipient: Recipient): Promise<void> {
+    const local = this.#local.get(user);
+    if (local?.recipient !== recipient) return;
+    this.#local.delete(user);
+    this.#forget(user, local.session);
+    const message = JSON.stringify(
+      { op: "del", name: user, session: local.session } satisfies PresenceMessage,
+    );
+    await this.#script(
+      "change",
+      [this.#key("online")],
+      [foldName(user), local.session, "", this.#presenceChannel, message],
+    );
+  }
+
+  async #changeLocal(user: string, change: Partial<OnlineUser>): Promise<void> {
+    const local = this.#local.get(user);
+    const entry = this.#online.get(user);
+    if (!local || !entry) return;
+    const next: Presence = { ...entry, user: { ...entry.user, ...change } };
+    this.#remember(next);
+    const message = JSON.stringify({ op: "set", entry: next } satisfies PresenceMessage);
+    await this.#script(
+      "change",
+      [this.#key("online")],
+      [foldName(user), local.session, JSON.stringify(next), this.#presenceChannel, message],
+    );
+  }
+
+  setUdpPort(user: string, udpPort: number): Promise<void> {
+    return this.#changeLocal(user, { udpPort });
+  }
+
+  update(user: string, change: Pick<OnlineUser, "away" | "guest" | "admin">): Promise<void> {
+    return this.#changeLocal(user, change);
+  }
+
+  online(user: string): OnlineUser | undefined {
+    return this.#online.get(user)?.user;
+  }
+
+  find(name: string): OnlineUser | undefined {
+    const canonical = this.#names.get(foldName(name));
+    return canonical === undefined ? undefined : this.#online.get(canonical)?.user;
+  }
+
+  *list(): Iterable<OnlineUser> {
+    const users = [...this.#online.values()].map((entry) => entry.user);
+    yield* users.sort((a, b) => a.loginAt - b.loginAt);
+  }
+
+  activeAt(user: string): number | undefined {
+    return this.#local.get(user)?.recipient.lastActivity;
+  }
+
+  get size(): number {
+    return this.#online.size;
+  }
+
+  /** Users online on this node. */
+  get localSize(): number {
+    return this.#local.size;
+  }
+
+  #onPresence(raw: string): void {
+    let message: PresenceMessage;
+    try {
+      message = JSON.parse(raw) as PresenceMessage;
+    } catch {
+      return;
+    }
+    if (message.op === "set" && message.entry?.user?.name) {
+      // Our own users are kept as this node decided, not as an echo says.
+      if (this.#local.has(message.entry.user.name) && message.entry.node !== this.node) return;
+      this.#remember(message.entry);
+    } else if (message.op === "del" && typeof message.name === "string") {
+      if (this.#local.get(message.name)?.session === message.session) return;
+      this.#forget(message.name, message.session);
+    }
+  }
+
+  /** Reads the whole shared hash again. */
+  async #resync(): Promise<void> {
+    const all = await this.#redis.hVals(this.#key("online"));
+    this.#online.clear();
+    this.#names.clear();
+    for (const json of all) {
+      try {
+        this.#remember(JSON.parse(json) as Presence);
+      } catch {
+        // a damaged entry is skipped
+      }
+    }
+  }
+
+  /** After an outage: claims this node's users again and rereads everyone. */
+  async #afterReconnect(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#heartbeat();
+      for (const [name, local] of this.#local) {
+        const entry = this.#online.get(name);
+        if (!entry || entry.session !== local.session) continue;
+        await this.#script(
+          "claim",
+          [this.#key("online"), this.#heartbeatKey("")],
+          [
+            foldName(name),
+            JSON.stringify(entry),
+            this.#presenceChannel,
+            JSON.stringify({ op: "set", entry } satisfies PresenceMessage),
+          ],
+        );
+      }
+      await this.#resync();
+      for (const [name, local] of this.#local) {
+        if (this.#online.get(name)?.session !== local.session) {
+          this.#log(`${name} logged in on another node during the outage; that session wins`);
+        }
+      }
+    } catch (error) {
+      this.#log(`Cannot rejoin the cluster after reconnecting: ${error}`);
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    await this.#redis.set(this.#heartbeatKey(this.node), String(Date.now()), {
+      PX: this.#expireMs,
+    });
+  }
+
+  /** Refreshes the heartbeat and removes the users of nodes whose heartbeat has expired. */
+  async #tick(): Promise<void> {
+    if (this.#closed || !this.#redis.isReady) return;
+    try {
+      await this.#heartbeat();
+      const nodes = new Set<string>();
+      for (const entry of this.#online.values()) {
+        if (entry.node !== this.node) nodes.add(entry.node);
+      }
+      for (const node of nodes) {
+        if (await this.#redis.exists(this.#heartbeatKey(node))) continue;
+        const gone = await this.#script(
+          "reap",
+          [this.#key("online"), this.#heartbeatKey(node)],
+          [node, this.#presenceChannel],
+        ) as string[];
+        const users = gone.map((json) => (JSON.parse(json) as Presence).user);
+        for (const user of users) this.#forget(user.name);
+        if (users.length > 0) {
+          this.#log(`Node ${node} stopped answering; ${users.length} of its users are offline`);
+          this.#listener.usersGone?.(users);
+        }
+      }
+    } catch (error) {
+      if (!this.#closed) this.#log(`Cluster heartbeat failed: ${error}`);
+    }
+  }
+
+  // ---- delivery ----
+
+  deliver(user: string, event: OutboundEvent): boolean {
+    const entry = this.#online.get(user);
+    if (!entry) return false;
+    this.#queue(entry.node, user, event);
+    return true;
+  }
+
+  fanout(event: OutboundEvent, accept: (user: string) => boolean): void {
+    for (const [user, entry] of this.#online) {
+      if (accept(user)) this.#queue(entry.node, user, event);
+    }
+  }
+
+  /** Adds a delivery to this turn's outbox; the same event to the same node goes once. */
+  #queue(node: string, user: string, event: OutboundEvent): void {
+    let deliveries = this.#outbox.get(node);
+    if (!deliveries) this.#outbox.set(node, deliveries = []);
+    const last = deliveries[deliveries.length - 1];
+    if (last && last.event === event.event && last.at === event.at) last.to.push(user);
+    else deliveries.push({ event: event.event, at: event.at, to: [user] });
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    const outbox = this.#outbox;
+    this.#outbox = new Map();
+    if (outbox.size === 0 || this.#closed) return;
+    const multi = this.#redis.multi();
+    for (const [node, deliveries] of outbox) {
+      multi.publish(this.#nodeChannel(node), JSON.stringify(deliveries));
+    }
+    multi.exec().catch((error) => {
+      if (!this.#closed) this.#log(`Cannot pass events to the cluster: ${error}`);
+    });
+  }
+
+  #onDelivery(raw: string): void {
+    let deliveries: Delivery[];
+    try {
+      deliveries = JSON.parse(raw) as Delivery[];
+    } catch {
+      return;
+    }
+    if (!Array.isArray(deliveries)) return;
+    for (const delivery of deliveries) {
+      if (!Array.isArray(delivery?.to)) continue;
+      const outbound = new OutboundEvent(delivery.event, delivery.at);
+      for (const user of delivery.to) this.#local.get(user)?.recipient.deliver(outbound);
+    }
+  }
+
+  // ---- shared changes ----
+
+  readonly shared = true;
+
+  share(change: SharedChange): void {
+    const message = JSON.stringify({ node: this.node, change });
+    redisCall(() => this.#redis.publish(this.#changesChannel, message)).catch((error) => {
+      this.#log(`Cannot tell the cluster of a ${change.kind} change: ${error}`);
+    });
+  }
+
+  #onChange(raw: string): void {
+    let message: { node?: unknown; change?: unknown };
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (!isSharedChange(message.change)) return;
+    if (message.node === this.node && !APPLIED_BY_SENDER.has(message.change.kind)) return;
+    this.#listener.applyChange?.(message.change);
+  }
+
+  /** Leaves the cluster: this node's users are removed, the connections closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+    clearInterval(this.#timer);
+    try {
+      if (this.#redis.isReady) {
+        for (const [name, local] of this.#local) {
+          await this.#script("change", [this.#key("online")], [
+            foldName(name),
+            local.session,
+            "",
+            this.#presenceChannel,
+            JSON.stringify({ op: "del", name, session: local.session } satisfies PresenceMessage),
+          ]);
+        }
+        await this.#redis.del(this.#heartbeatKey(this.node));
+      }
+    } catch {
+      // Redis is gone: the heartbeat expires and another node removes our users
+    }
+    for (const client of [this.#subscriber, this.#redis]) {
+      await client.close().catch(() => client.destroy());
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Changes one node makes to state every node keeps in memory (blocks, rooms, last seen, MOTD,
+ * cached accounts). In a cluster the hub passes them to the other nodes, which apply them; the
+ * embedded server has nobody to tell.
+ * @module
+ */
+
+import type { RoomRecord, SeenRecord } from "../store/store.ts";
+import type { ChannelSnapshot } from "./services/channels.ts";
+
+/** One change, as data (it crosses the network as JSON). */
+export type SharedChange =
+  | {
+    readonly kind: "block";
+    readonly blocker: string;
+    readonly blocked: string;
+    readonly on: boolean;
+  }
+  | { readonly kind: "room"; readonly room: RoomRecord }
+  | { readonly kind: "seen"; readonly record: SeenRecord }
+  | { readonly kind: "motd"; readonly text: string }
+  /** An account changed (password, role, deleted): forget what is cached of it. */
+  | { readonly kind: "account"; readonly name: string }
+  /** A channel's whole new state (by folded name); absent when it is empty and gone. */
+  | { readonly kind: "channel"; readonly name: string; readonly state?: ChannelSnapshot };
+
+/** Kinds every node applies, the one that made the change too (see ChannelService.applied). */
+export const APPLIED_BY_SENDER: ReadonlySet<SharedChange["kind"]> = new Set(["channel"]);
+
+/** Where a service reports the changes it made, for the other nodes. */
+export type ShareChange = (change: SharedChange) => void;
+
+/** The services a shared change is applied to. */
+export interface ChangeTargets {
+  readonly blocks: { applied(blocker: string, blocked: string, on: boolean): void };
+  readonly rooms: { applied(room: RoomRecord): void };
+  readonly seen: { applied(record: SeenRecord): void };
+  readonly motd: { applied(text: string): void };
+  readonly accounts: { forget(name: string): void };
+  readonly channels: { applied(name: string, state: ChannelSnapshot | undefined): void };
+}
+
+/** Applies a change another node made to this node's memory. */
+export function applySharedChange(targets: ChangeTargets, change: SharedChange): void {
+  switch (change.kind) {
+    case "block":
+      targets.blocks.applied(change.blocker, change.blocked, change.on);
+      break;
+    case "room":
+      targets.rooms.applied(change.room);
+      break;
+    case "seen":
+      targets.seen.applied(change.record);
+      break;
+    case "motd":
+      targets.motd.applied(change.text);
+      break;
+    case "account":
+      targets.accounts.forget(change.name);
+      break;
+    case "channel":
+      targets.channels.applied(change.name, change.state);
+      break;
+  }
+}
+
+/** Whether a value that came over the network is a change this version knows. */
+export function isSharedChange(value: unknown): value is SharedChange {
+  if (typeof value !== "object" || value === null) return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === "block" || kind === "room" || kind === "seen" || kind === "motd" ||
+    kind === "account" || kind === "channel";
+}

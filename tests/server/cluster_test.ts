@@ -1,0 +1,217 @@
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import type { ChatEvent } from "../../lib/protocol/events.ts";
+import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
+import type { TestServer } from "../helpers.ts";
+import { TestRedis } from "../../testing/redis_server.ts";
+import { spawnServer } from "../../testing/server_process.ts";
+
+/** Nodes of one cluster on loopback, sharing a Redis and one data directory (the blobs). */
+async function cluster(redis: TestRedis, count: number, dataDir?: string): Promise<TestServer[]> {
+  const dir = dataDir ?? await Deno.makeTempDir({ prefix: "labchat-cluster-" });
+  const nodes: TestServer[] = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push(await startTestServer({ cluster: redis.url, node: `n${i + 1}` }, dir));
+  }
+  return nodes;
+}
+
+/** Shuts every node down, then removes the shared data directory. */
+async function stopAll(nodes: TestServer[]): Promise<void> {
+  for (const node of nodes) await node.server.shutdown();
+  await Deno.remove(nodes[0].dataDir, { recursive: true }).catch(() => {});
+}
+
+const broadcastNumbers = (events: readonly ChatEvent[]) =>
+  events.flatMap((e) => e.type === "broadcast" ? [e.number] : []);
+
+Deno.test("cluster: accounts, private messages, WHO and one session per user span the nodes", async () => {
+  await using redis = await TestRedis.start();
+  const [a, b, c] = await cluster(redis, 3);
+  try {
+    const yoda = await registered(a.port, "yoda");
+    // The account made on node 1 exists on node 2, whatever the case.
+    await expectReply(await connect(b.port), "REGISTER Yoda x", 406);
+    const hans = await registered(b.port, "hans");
+    const luke = await registered(c.port, "luke");
+    // One live session per user, across nodes.
+    await expectReply(await connect(c.port), "LOGIN yoda yoda-pw", 409);
+    // WHO on any node lists everyone.
+    const who = await expectReply(luke, "WHO", 200);
+    for (const name of ["yoda", "hans", "luke"]) {
+      assert(who.lines.some((l) => l.startsWith(`${name}, 127.0.0.1`)), `${name} in WHO`);
+    }
+    // A private message to a user on another node arrives at once.
+    await expectReply(yoda, "MSG hans hello from node 1", 200, "Message sent to hans");
+    assertEquals(await hans.waitForEvent((e) => e.type === "private"), {
+      type: "private",
+      from: "yoda",
+      text: "hello from node 1",
+    });
+    // Offline on every node: queued, and delivered at the next login on another node.
+    await quit(luke);
+    await expectReply(hans, "MSG luke are you there", 200, /luke is offline/);
+    const lukeAgain = await loggedIn(a.port, "luke");
+    const queued = await lukeAgain.waitForEvent((e) => e.type === "private_offline");
+    assertEquals(queued.type === "private_offline" && queued.text, "are you there");
+    await Promise.all([quit(yoda), quit(hans), quit(lukeAgain)]);
+  } finally {
+    await stopAll([a, b, c]);
+  }
+});
+
+Deno.test("cluster: broadcasts are numbered once and reach every node in the same order", async () => {
+  await using redis = await TestRedis.start();
+  const [a, b] = await cluster(redis, 2);
+  try {
+    const senders = [await registered(a.port, "s1"), await registered(b.port, "s2")];
+    const listeners = [await registered(a.port, "l1"), await registered(b.port, "l2")];
+    const perSender = 20;
+    await Promise.all(senders.map(async (sender, i) => {
+      for (let n = 0; n < perSender; n++) {
+        await expectReply(sender, `BROADCAST from ${i} number ${n}`, 200);
+      }
+    }));
+    const seen: number[][] = [];
+    for (const listener of listeners) {
+      while (broadcastNumbers(listener.queuedEvents).length < 2 * perSender) {
+        await listener.waitForEvent((e) => e.type === "broadcast");
+      }
+      seen.push(broadcastNumbers(listener.queuedEvents));
+    }
+    const all = [...seen[0]].sort((x, y) => x - y);
+    assertEquals(all, Array.from({ length: 2 * perSender }, (_, i) => i + 1), "each number once");
+    assertEquals(seen[0], seen[1], "the same order on both nodes");
+    // History on either node has them all.
+    const history = await expectReply(listeners[1], "HISTORY b limit 100", 200);
+    assertEquals(history.lines.filter((l) => /from \d number/.test(l)).length, 2 * perSender);
+    await Promise.all([...senders, ...listeners].map(quit));
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+Deno.test("cluster: blocks, rooms and lockout made on one node hold on the others", async () => {
+  await using redis = await TestRedis.start();
+  const [a, b] = await cluster(redis, 2);
+  try {
+    const yoda = await registered(a.port, "yoda");
+    const hans = await registered(b.port, "hans");
+    await expectReply(hans, "BLOCK yoda", 200);
+    // The block, made on node 2, is known on node 1 (it travels with the cluster's changes).
+    let refused = false;
+    for (let i = 0; i < 50 && !refused; i++) {
+      refused = (await yoda.request("MSG hans hello")).code === 405;
+      if (!refused) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert(refused, "node 1 learnt of the block");
+    await expectReply(hans, "UNBLOCK yoda", 200);
+    const luke = await registered(b.port, "luke");
+    await expectReply(yoda, "ROOM CREATE luke", 200);
+    const created = await luke.waitForEvent((e) => e.type === "room_created");
+    const room = created.type === "room_created" ? created.room : -1;
+    await expectReply(luke, `ROOM SAY ${room} hi from node 2`, 200);
+    const said = await yoda.waitForEvent((e) => e.type === "room");
+    assertEquals(said.type === "room" && said.text, "hi from node 2");
+    // Failed logins count on every node: three wrong passwords across two nodes lock it.
+    await quit(luke);
+    for (const [port, code] of [[a.port, 410], [b.port, 410], [a.port, 411]]) {
+      await expectReply(await connect(port), "LOGIN luke wrong", code);
+    }
+    await expectReply(await connect(b.port), "LOGIN luke luke-pw", 412);
+    await Promise.all([quit(yoda), quit(hans)]);
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+Deno.test("cluster: a channel is one channel across nodes: members, messages, the topic and its +t", async () => {
+  await using redis = await TestRedis.start();
+  const [a, b] = await cluster(redis, 2);
+  try {
+    const yoda = await registered(a.port, "yoda");
+    const hans = await registered(b.port, "hans");
+    await expectReply(yoda, "JOIN #dev", 200);
+    // Joining on the other node finds the channel yoda made, and yoda hears of it.
+    let joined = false;
+    for (let i = 0; i < 50 && !joined; i++) {
+      await expectReply(hans, "JOIN #dev", 200);
+      joined = (await expectReply(hans, "NAMES #dev", 200)).text.includes("@yoda");
+      if (!joined) {
+        await expectReply(hans, "PART #dev", 200);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    assert(joined, "node 2 sees yoda as the channel's operator");
+    await yoda.waitForEvent((e) => e.type === "channel_join" && e.user === "hans");
+    await expectReply(hans, "SAY #dev hello from node 2", 200);
+    const heard = await yoda.waitForEvent((e) => e.type === "channel_message");
+    assertEquals(heard.type === "channel_message" && heard.text, "hello from node 2");
+    await expectReply(yoda, "TOPIC #dev plans for friday", 200);
+    await hans.waitForEvent((e) => e.type === "channel_topic");
+    const topic = await expectReply(hans, "TOPIC #dev", 200);
+    assertMatch(topic.text, /plans for friday/);
+    // Only an operator may set the topic (+t), whichever node the operator is on.
+    await expectReply(hans, "TOPIC #dev mine now", 402);
+    await Promise.all([quit(yoda), quit(hans)]);
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+Deno.test("cluster: a node killed with SIGKILL has its users offline within seconds, and they log in elsewhere", async () => {
+  await using redis = await TestRedis.start();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-cluster-" });
+  const [a] = await cluster(redis, 1, dir);
+  await using doomed = await spawnServer(dir, ["--cluster", redis.url, "--node", "doomed"]);
+  try {
+    const watcher = await registered(a.port, "watcher");
+    const victim = await registered(doomed.port, "victim");
+    await expectReply(victim, "BROADCAST acknowledged before the crash", 200);
+    await watcher.waitForEvent((e) => e.type === "login" && e.user === "victim");
+    doomed.child.kill("SIGKILL");
+    await doomed.status;
+    const started = Date.now();
+    const gone = await watcher.waitForEvent((e) => e.type === "logout" && e.user === "victim");
+    const seconds = (Date.now() - started) / 1000;
+    assert(gone.type === "logout" && seconds < 10, `offline after ${seconds} s`);
+    // The user logs in on the surviving node; what was acknowledged is there.
+    const back = await loggedIn(a.port, "victim");
+    const history = await expectReply(back, "HISTORY b limit 10", 200);
+    assert(history.lines.some((l) => l.includes("acknowledged before the crash")));
+    await Promise.all([quit(watcher), quit(back)]);
+  } finally {
+    await stopAll([a]);
+  }
+});
+
+Deno.test("cluster: while Redis restarts, requests get a clear 5xx; then the nodes carry on", async () => {
+  await using redis = await TestRedis.start();
+  const lines: string[] = [];
+  const dir = await Deno.makeTempDir({ prefix: "labchat-cluster-" });
+  const log = { info: () => {}, error: (line: string) => lines.push(line) };
+  const a = await startTestServer({ cluster: redis.url, node: "n1", log }, dir);
+  try {
+    const yoda = await registered(a.port, "yoda");
+    await expectReply(yoda, "BROADCAST before", 200);
+    await redis.stop();
+    const during = await yoda.request("BROADCAST during");
+    assert(during.code >= 500 && during.code < 600, `got ${during.code} ${during.text}`);
+    assertMatch(during.text, /Storage is unreachable for now; the request was not carried out/);
+    await redis.restart();
+    let after = 0;
+    for (let i = 0; i < 100 && after !== 200; i++) {
+      after = (await yoda.request("BROADCAST after")).code;
+      if (after !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals(after, 200, "the node reconnected");
+    assert(lines.some((l) => /Lost the .* connection to Redis/.test(l)), lines.join("\n"));
+    assert(lines.some((l) => /Reconnected/.test(l)), lines.join("\n"));
+    const history = await expectReply(yoda, "HISTORY b limit 10", 200);
+    const texts = history.lines.filter((l) => /before|during|after/.test(l));
+    assert(texts.some((l) => l.includes("before")), "acknowledged before the outage: kept");
+    assert(!texts.some((l) => l.includes("during")), "refused during the outage: not stored");
+    await quit(yoda);
+  } finally {
+    await stopAll([a]);
+  }
+});
