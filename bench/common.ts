@@ -25,9 +25,15 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** The server as a separate process (so its RSS is its own), with limits raised for load. */
-export async function startServer(extra: string[] = []): Promise<BenchServer> {
-  const dataDir = await Deno.makeTempDir({ prefix: "labchat-bench-" });
+/**
+ * The server as a separate process (so its RSS is its own), with limits raised for load. Nodes
+ * of a cluster share `sharedDataDir` (the caller removes it).
+ */
+export async function startServer(
+  extra: string[] = [],
+  sharedDataDir?: string,
+): Promise<BenchServer> {
+  const dataDir = sharedDataDir ?? await Deno.makeTempDir({ prefix: "labchat-bench-" });
   const server = await spawnServer(dataDir, [
     "--quiet",
     "--no-log-file",
@@ -57,7 +63,7 @@ export async function startServer(extra: string[] = []): Promise<BenchServer> {
     async stop() {
       server.child.kill("SIGTERM");
       await server.status;
-      await Deno.remove(dataDir, { recursive: true });
+      if (sharedDataDir === undefined) await Deno.remove(dataDir, { recursive: true });
     },
   };
 }

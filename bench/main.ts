@@ -13,13 +13,15 @@
  *   --attackers 200       connections in the REGISTER flood
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
- *   --scenarios LIST      which to run (default all): fanout, websocket, irc, idle, rooms,
- *                         persistence, logins, register-flood, forum, p2p
+ *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
+ *   --scenarios LIST      which to run (default all): fanout, websocket, irc, cluster, idle,
+ *                         rooms, persistence, logins, register-flood, forum, p2p
  * @module
  */
 
 import { parseArgs } from "node:util";
 import type { Row } from "./common.ts";
+import { clusterFanout } from "./scenarios/cluster.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { forumTransfer } from "./scenarios/forum.ts";
 import { idleConnections } from "./scenarios/idle.ts";
@@ -33,7 +35,7 @@ import { roomThroughput } from "./scenarios/rooms.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-const ALL = "fanout,websocket,irc,idle,rooms,persistence,logins,register-flood,forum,p2p";
+const ALL = "fanout,websocket,irc,cluster,idle,rooms,persistence,logins,register-flood,forum,p2p";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -49,6 +51,7 @@ if (import.meta.main) {
       clients: { type: "string", default: "100,1000,5000" },
       "ws-clients": { type: "string", default: "1000" },
       "irc-clients": { type: "string", default: "1000" },
+      "cluster-clients": { type: "string", default: "5000" },
       broadcasts: { type: "string", default: "200" },
       rate: { type: "string", default: "500" },
       seconds: { type: "string", default: "4" },
@@ -102,6 +105,13 @@ if (import.meta.main) {
     await run(
       `irc fan-out with ${n} clients`,
       () => ircFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
+    );
+  }
+  for (const n of values["cluster-clients"].split(",").map(Number)) {
+    await run(
+      `cluster fan-out with ${n} clients`,
+      () =>
+        clusterFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
     );
   }
   for (const n of clients) await run(`idle ${n} connections`, () => idleConnections(n));

@@ -9,11 +9,14 @@
 export class TestRedis implements AsyncDisposable {
   readonly port: number;
   readonly dir: string;
+  /** Redis's `appendfsync`: `always` (the default here, as docs ask), `everysec` or `no`. */
+  readonly fsync: string;
   #child: Deno.ChildProcess | undefined;
 
-  private constructor(port: number, dir: string) {
+  private constructor(port: number, dir: string, fsync: string) {
     this.port = port;
     this.dir = dir;
+    this.fsync = fsync;
   }
 
   /** `redis://127.0.0.1:<port>`. */
@@ -22,12 +25,12 @@ export class TestRedis implements AsyncDisposable {
   }
 
   /** Starts a new, empty Redis. */
-  static async start(): Promise<TestRedis> {
+  static async start(fsync: "always" | "everysec" | "no" = "always"): Promise<TestRedis> {
     const dir = await Deno.makeTempDir({ prefix: "labchat-redis-" });
     const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = probe.addr.port;
     probe.close();
-    const redis = new TestRedis(port, dir);
+    const redis = new TestRedis(port, dir, fsync);
     await redis.restart();
     return redis;
   }
@@ -48,7 +51,7 @@ export class TestRedis implements AsyncDisposable {
         "--appendonly",
         "yes",
         "--appendfsync",
-        "always",
+        this.fsync,
       ],
       stdout: "null",
       stderr: "null",
