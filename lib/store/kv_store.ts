@@ -71,9 +71,17 @@ class Counters {
   }
 }
 
+/** A commit refused because one of its checks failed (something changed meanwhile). */
+class CommitRefused extends Error {
+  constructor() {
+    super("Cannot store data: database commit was refused");
+    this.name = "CommitRefused";
+  }
+}
+
 async function commit(op: Deno.AtomicOperation): Promise<void> {
   const result = await op.commit();
-  if (!result.ok) throw new Error("Cannot store data: database commit was refused");
+  if (!result.ok) throw new CommitRefused();
 }
 
 /** What opening the store found worth telling the operator. */
@@ -147,9 +155,17 @@ export class KvStore implements Store {
 
   async createUser(user: UserRecord): Promise<boolean> {
     const key = ["user", foldName(user.name)];
-    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, user)
-      .commit();
-    return result.ok;
+    // Group-committed: a login storm of new accounts is not one fsync per account.
+    try {
+      await this.#groupCommit(
+        (op) => op.check({ key, versionstamp: null }).set(key, user),
+        JSON.stringify(user).length + 256,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof CommitRefused) return false; // the name is taken
+      throw error;
+    }
   }
 
   async updateUser(
@@ -201,13 +217,15 @@ export class KvStore implements Store {
   }
 
   async setSeen(record: SeenRecord): Promise<void> {
-    await this.#kv.set(["seen", record.name], record);
+    await this.#groupCommit((op) => op.set(["seen", record.name], record), 512);
   }
 
   async appendLogin(record: Omit<LoginRecord, "number">): Promise<number> {
     const number = this.#counters.next("login");
-    const op = this.#kv.atomic().set(["login", number], { ...record, number });
-    await commit(this.#counters.persist(op, "login", number));
+    await this.#groupCommit((op) => {
+      op.set(["login", number], { ...record, number });
+      this.#counters.persist(op, "login", number);
+    }, 512);
     return number;
   }
 
@@ -632,7 +650,16 @@ export class KvStore implements Store {
         await commit(op);
         for (const item of batch) item.done.resolve();
       } catch (error) {
-        for (const item of batch) item.done.reject(error);
+        if (!(error instanceof CommitRefused) || batch.length === 1) {
+          for (const item of batch) item.done.reject(error);
+          continue;
+        }
+        // A check failed (a name taken meanwhile): each write alone, so only that one fails.
+        for (const item of batch) {
+          const alone = this.#kv.atomic();
+          item.add(alone);
+          await commit(alone).then(() => item.done.resolve(), (e) => item.done.reject(e));
+        }
       }
     }
     this.#committing = undefined;

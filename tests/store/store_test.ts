@@ -5,6 +5,7 @@ import { KvStore } from "../../lib/store/kv_store.ts";
 import { connectRedis } from "../../lib/store/redis_client.ts";
 import { RedisStore } from "../../lib/store/redis_store.ts";
 import type { Store } from "../../lib/store/store.ts";
+import { foldName } from "../../lib/protocol/names.ts";
 import { must } from "../../testing/must.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
 
@@ -174,3 +175,14 @@ storeTest("rooms, blocks, logins, last seen, MOTD and web sessions round-trip", 
   ]);
   assertEquals((await store.listPrivate("yoda", { limit: 10, after: pm.value.number })).length, 1);
 });
+
+storeTest(
+  "accounts created at once: one per name wins, the others are told it is taken",
+  async (store) => {
+    const names = ["Ann", "ann", "ANN", "bob", "carl", "aNN"];
+    const made = await Promise.all(names.map(async (n) => store.createUser(await user(n))));
+    assertEquals(made.filter((ok, i) => ok && foldName(names[i]) === "ann").length, 1);
+    assertEquals([made[3], made[4]], [true, true], "other names in the same group commit are made");
+    assertEquals((await store.listUsers()).length, 3);
+  },
+);
