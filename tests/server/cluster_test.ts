@@ -178,6 +178,17 @@ Deno.test("cluster: a node killed with SIGKILL has its users offline within seco
     const back = await loggedIn(a.port, "victim");
     const history = await expectReply(back, "HISTORY b limit 10", 200);
     assert(history.lines.some((l) => l.includes("acknowledged before the crash")));
+    // Killed again, with a user online, and restarted at once under its name: the new run waits
+    // for the old heartbeat, and the user it left online is offline.
+    await using again = await spawnServer(dir, ["--cluster", redis.url, "--node", "doomed"]);
+    const stranded = await registered(again.port, "stranded");
+    await watcher.waitForEvent((e) => e.type === "login" && e.user === "stranded");
+    again.child.kill("SIGKILL");
+    await again.status;
+    await using restarted = await spawnServer(dir, ["--cluster", redis.url, "--node", "doomed"]);
+    await watcher.waitForEvent((e) => e.type === "logout" && e.user === "stranded");
+    await expectReply(await connect(restarted.port), "LOGIN stranded stranded-pw", 200);
+    await stranded.close();
     await Promise.all([quit(watcher), quit(back)]);
   } finally {
     await stopAll([a]);

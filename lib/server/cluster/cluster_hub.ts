@@ -75,9 +75,12 @@ if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
 else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1`,
-  /** Removes every entry of a dead node. KEYS: online, its heartbeat. ARGV: node, channel. */
+  /**
+   * Removes every entry of a dead node. KEYS: online, its heartbeat. ARGV: node, channel, and
+   * 'restart' when the node itself clears what its previous run left.
+   */
   reap: `
-if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+if ARGV[3] ~= 'restart' and redis.call('EXISTS', KEYS[2]) == 1 then return {} end
 local gone = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -111,6 +114,8 @@ export class ClusterHub implements Hub {
   #outbox = new Map<string, Delivery[]>();
   #flushQueued = false;
   #listener: HubListener = {};
+  /** Users a previous run of this node left online, told to the listener once attached. */
+  #leftOver: OnlineUser[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -171,15 +176,24 @@ export class ClusterHub implements Hub {
     for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
       this.#shas.set(name, await this.#redis.scriptLoad(SCRIPTS[name]));
     }
-    const taken = await this.#redis.set(this.#heartbeatKey(this.node), String(Date.now()), {
-      NX: true,
-      PX: this.#expireMs,
-    });
-    if (taken === null) {
-      throw new Error(
-        `Another live node is called ${this.node}; give each node its own --node name`,
-      );
+    // A node restarted at once after a crash waits for its old heartbeat to expire; a live node
+    // of the same name keeps it fresh, and then this one gives up.
+    const deadline = Date.now() + this.#expireMs + 2 * this.#heartbeatMs;
+    while (
+      await this.#redis.set(this.#heartbeatKey(this.node), String(Date.now()), {
+        NX: true,
+        PX: this.#expireMs,
+      }) === null
+    ) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Another live node is called ${this.node}; give each node its own --node name`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // A previous run of this node that was killed may have left users online: they are not.
+    this.#leftOver = await this.#reap(this.node, "restart");
     await this.#subscriber.subscribe(this.#presenceChannel, (m) => this.#onPresence(m));
     await this.#subscriber.subscribe(this.#changesChannel, (m) => this.#onChange(m));
     await this.#subscriber.subscribe(this.#nodeChannel(this.node), (m) => this.#onDelivery(m));
@@ -192,6 +206,20 @@ export class ClusterHub implements Hub {
   /** Attaches what the server does with changes and departures other nodes report. */
   attach(listener: HubListener): void {
     this.#listener = listener;
+    const leftOver = this.#leftOver.splice(0);
+    if (leftOver.length > 0) listener.usersGone?.(leftOver);
+  }
+
+  /** Removes a dead node's users from the shared hash; returns them (only to one caller). */
+  async #reap(node: string, mode = ""): Promise<OnlineUser[]> {
+    const gone = await this.#script(
+      "reap",
+      [this.#key("online"), this.#heartbeatKey(node)],
+      [node, this.#presenceChannel, mode],
+    ) as string[];
+    const users = gone.map((json) => (JSON.parse(json) as Presence).user);
+    for (const user of users) this.#forget(user.name);
+    return users;
   }
 
   async #script(name: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
@@ -245,13 +273,16 @@ export class ClusterHub implements Hub {
     if (local?.recipient !== recipient) return;
     this.#local.delete(user);
     this.#forget(user, local.session);
-    const message = JSON.stringify(
-      { op: "del", name: user, session: local.session } satisfies PresenceMessage,
-    );
+    await this.#removeEntry(user, local.session);
+  }
+
+  /** Deletes a user's shared entry if it is still that session's, and tells every node. */
+  async #removeEntry(name: string, session: string): Promise<void> {
+    const message = JSON.stringify({ op: "del", name, session } satisfies PresenceMessage);
     await this.#script(
       "change",
       [this.#key("online")],
-      [foldName(user), local.session, "", this.#presenceChannel, message],
+      [foldName(name), session, "", this.#presenceChannel, message],
     );
   }
 
@@ -360,6 +391,12 @@ export class ClusterHub implements Hub {
           this.#log(`${name} logged in on another node during the outage; that session wins`);
         }
       }
+      // Users who left while Redis was away could not be marked offline then: now they are.
+      for (const entry of [...this.#online.values()]) {
+        if (entry.node !== this.node || this.#local.has(entry.user.name)) continue;
+        this.#forget(entry.user.name, entry.session);
+        await this.#removeEntry(entry.user.name, entry.session);
+      }
     } catch (error) {
       this.#log(`Cannot rejoin the cluster after reconnecting: ${error}`);
     }
@@ -382,13 +419,7 @@ export class ClusterHub implements Hub {
       }
       for (const node of nodes) {
         if (await this.#redis.exists(this.#heartbeatKey(node))) continue;
-        const gone = await this.#script(
-          "reap",
-          [this.#key("online"), this.#heartbeatKey(node)],
-          [node, this.#presenceChannel],
-        ) as string[];
-        const users = gone.map((json) => (JSON.parse(json) as Presence).user);
-        for (const user of users) this.#forget(user.name);
+        const users = await this.#reap(node);
         if (users.length > 0) {
           this.#log(`Node ${node} stopped answering; ${users.length} of its users are offline`);
           this.#listener.usersGone?.(users);
@@ -487,15 +518,7 @@ export class ClusterHub implements Hub {
     clearInterval(this.#timer);
     try {
       if (this.#redis.isReady) {
-        for (const [name, local] of this.#local) {
-          await this.#script("change", [this.#key("online")], [
-            foldName(name),
-            local.session,
-            "",
-            this.#presenceChannel,
-            JSON.stringify({ op: "del", name, session: local.session } satisfies PresenceMessage),
-          ]);
-        }
+        for (const [name, local] of this.#local) await this.#removeEntry(name, local.session);
         await this.#redis.del(this.#heartbeatKey(this.node));
       }
     } catch {
