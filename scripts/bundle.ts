@@ -24,7 +24,9 @@ async function main(): Promise<number> {
       return 1;
     }
     console.log(`Built ${output}; run it with:`);
-    console.log(`  deno run ${[...UNSTABLE_FLAGS, ...p.permissions].join(" ")} ${output}`);
+    console.log(
+      `  deno run ${[...UNSTABLE_FLAGS, ...p.runtime, ...p.permissions].join(" ")} ${output}`,
+    );
   }
   return 0;
 }

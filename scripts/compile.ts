@@ -57,6 +57,7 @@ export function compilePlan(
         args: [
           "compile",
           ...UNSTABLE_FLAGS,
+          ...p.runtime,
           ...p.permissions,
           "--target",
           target,

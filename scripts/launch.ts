@@ -65,6 +65,7 @@ export function launchArgs(
     "run",
     "--no-prompt",
     ...UNSTABLE_FLAGS,
+    ...PROGRAM_SPECS[program].runtime ?? [],
     ...permissionsFor(program, args),
     `${ROOT}${PROGRAM_SPECS[program].entry}`,
     ...extra,

@@ -15,6 +15,8 @@ export interface Program {
   readonly entry: string;
   /** Deno permission flags baked into the binary, or needed to run the bundle. */
   readonly permissions: readonly string[];
+  /** Runtime flags baked in likewise. */
+  readonly runtime: readonly string[];
 }
 
 /** The server and the client, with the permissions for their default directories. */
@@ -23,11 +25,13 @@ export const PROGRAMS: readonly Program[] = [
     name: "chat-server",
     entry: PROGRAM_SPECS.server.entry,
     permissions: ["--no-prompt", ...permissionsFor("server", [])],
+    runtime: PROGRAM_SPECS.server.runtime ?? [],
   },
   {
     name: "chat-client",
     entry: PROGRAM_SPECS.client.entry,
     permissions: ["--no-prompt", ...permissionsFor("client", [])],
+    runtime: PROGRAM_SPECS.client.runtime ?? [],
   },
 ];
 

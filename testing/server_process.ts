@@ -3,6 +3,7 @@
  * @module
  */
 
+import { PROGRAM_SPECS } from "../lib/launch/permissions.ts";
 import { OutputLines } from "./output_lines.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -35,6 +36,7 @@ export async function spawnServer(
   const deno = [
     Deno.execPath(),
     "run",
+    ...PROGRAM_SPECS.server.runtime ?? [],
     "--allow-net",
     // The web front end, where a test asks for it, serves the built page (if there is one).
     `--allow-read=${dataDir}${web ? `,${ROOT}web/dist` : ""}`,
