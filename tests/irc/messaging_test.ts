@@ -207,3 +207,37 @@ Deno.test("IRC: CHATHISTORY reads #lab from HISTORY in a batch", async () => {
   const older = await irc.expect("BATCH");
   assertEquals(older.before.map((m) => m.params[1]), ["[#1] message 1"]);
 });
+
+Deno.test("IRC: a login storm still reaches IRC clients as one JOIN per user, their own left out", async () => {
+  await using server = await startIrcServer({ presenceStormPerSecond: 3 });
+  await using watcher = await ircUser(server.ircPort, "watcher");
+  await using plain = await IrcTestClient.connect(server.ircPort);
+  await plain.send("CAP LS 302", "CAP REQ :extended-join server-time", "CAP END");
+  await plain.register("plain");
+  await plain.drain(50);
+  // IRC clients joining during the storm are in the batch they receive.
+  const storm = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => ircUser(server.ircPort, `storm${i}`)),
+  );
+  const joinsOf = async (client: IrcTestClient, until: string) => {
+    const joins: string[] = [];
+    while (!joins.includes(until)) {
+      const { message } = await client.expect("JOIN");
+      joins.push(message.source?.split("!")[0] ?? "");
+    }
+    return joins;
+  };
+  const expected = Array.from({ length: 8 }, (_, i) => `storm${i}`);
+  const [seen, seenPlain] = await Promise.all([
+    joinsOf(watcher, "storm7"),
+    joinsOf(plain, "storm7"),
+  ]);
+  for (const joins of [seen, seenPlain]) {
+    assertEquals(joins.filter((n) => n.startsWith("storm")).sort(), expected, "each JOIN once");
+  }
+  // A storm member has seen its own JOIN when it joined #lab; the batch does not repeat it.
+  const own = await storm[7].drain(1500);
+  const ownJoins = own.filter((m) => m.command === "JOIN" && m.source?.startsWith("storm7!"));
+  assertEquals(ownJoins.length, 0, "storm7's own JOIN is not in its batch");
+  for (const client of storm) await client.close();
+});

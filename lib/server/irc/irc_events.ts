@@ -67,9 +67,70 @@ function quitMessage(session: IrcSession, user: string, at: number): OutgoingMes
   };
 }
 
+/** A presence batch as IRC lines, encoded once per variant: JOINs (with where each is) and QUITs. */
+interface PresenceLines {
+  readonly joins: Uint8Array;
+  readonly joinAt: ReadonlyMap<string, readonly [number, number]>;
+  readonly quits: Uint8Array;
+}
+
+const presenceLines = new WeakMap<OutboundEvent, Map<string, PresenceLines>>();
+
+/**
+ * Sends a batch of logins and logouts as one JOIN or QUIT per user (IRC clients keep their member
+ * lists from them). The lines are the same for every client of one variant, so they are encoded
+ * once; a client that is itself in the batch gets the bytes around its own JOIN.
+ */
+function renderPresence(
+  session: IrcSession,
+  outbound: OutboundEvent,
+  logins: readonly string[],
+  logouts: readonly string[],
+): void {
+  let variants = presenceLines.get(outbound);
+  if (!variants) presenceLines.set(outbound, variants = new Map());
+  let lines = variants.get(session.variant);
+  if (!lines) {
+    const joinAt = new Map<string, readonly [number, number]>();
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for (const user of logins) {
+      const bytes = encoder.encode(
+        formatIrcMessage(joinMessage(session, user, BROADCAST_CHANNEL, outbound.at)) + "\r\n",
+      );
+      joinAt.set(user, [length, length + bytes.length]);
+      parts.push(bytes);
+      length += bytes.length;
+    }
+    const joins = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      joins.set(part, offset);
+      offset += part.length;
+    }
+    const quits = encoder.encode(
+      logouts.map((u) => formatIrcMessage(quitMessage(session, u, outbound.at)) + "\r\n").join(""),
+    );
+    variants.set(session.variant, lines = { joins, joinAt, quits });
+  }
+  if (session.inLab && lines.joins.length > 0) {
+    const own = session.me === undefined ? undefined : lines.joinAt.get(session.me);
+    if (own === undefined) session.connection.sendBytes(lines.joins);
+    else {
+      if (own[0] > 0) session.connection.sendBytes(lines.joins.subarray(0, own[0]));
+      if (own[1] < lines.joins.length) session.connection.sendBytes(lines.joins.subarray(own[1]));
+    }
+  }
+  if (lines.quits.length > 0) session.connection.sendBytes(lines.quits);
+}
+
 /** Renders one event for `session`. */
 export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
   const event = outbound.event;
+  if (event.type === "presence") {
+    renderPresence(session, outbound, event.logins, event.logouts);
+    return;
+  }
   if (SHARED.has(event.type)) {
     if ((event.type === "broadcast" || event.type === "login") && !session.inLab) return;
     if (event.type === "away" && !session.caps.has("away-notify")) return;
@@ -217,14 +278,7 @@ function renderOne(
       send(quitMessage(session, event.user, at));
       return;
     case "presence":
-      // IRC clients keep their member lists from JOIN and QUIT: one line per user still.
-      if (session.inLab) {
-        for (const user of event.logins) {
-          if (user !== session.me) send(joinMessage(session, user, BROADCAST_CHANNEL, at));
-        }
-      }
-      for (const user of event.logouts) send(quitMessage(session, user, at));
-      return;
+      return; // renderPresence
     case "peer":
       serviceNotice(
         session,
