@@ -2,6 +2,8 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import type { ChatEvent } from "../../lib/protocol/events.ts";
 import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
 import type { TestServer } from "../helpers.ts";
+import { join } from "node:path";
+import { downloadFile, uploadFile } from "../../lib/client/transfers.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
 import { spawnServer } from "../../testing/server_process.ts";
 
@@ -155,6 +157,49 @@ Deno.test("cluster: a channel is one channel across nodes: members, messages, th
     await Promise.all([quit(yoda), quit(hans)]);
   } finally {
     await stopAll([a, b]);
+  }
+});
+
+Deno.test("cluster: forum threads and files are shared; nodes on one machine can share a port", async () => {
+  await using redis = await TestRedis.start();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-cluster-" });
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const nodes: TestServer[] = [];
+  for (const node of ["n1", "n2"]) {
+    nodes.push(
+      await startTestServer({ cluster: redis.url, node, port, reusePort: true }, dir),
+    );
+  }
+  try {
+    assertEquals(nodes.map((n) => n.port), [port, port], "both nodes listen on one port");
+    // The kernel spreads connections over the nodes.
+    const conns = await Promise.all(Array.from({ length: 40 }, () => connect(port)));
+    await new Promise((r) => setTimeout(r, 100));
+    const counts = nodes.map((n) => n.server.connectionCount);
+    assert(counts.every((c) => c > 0), `connections per node: ${counts}`);
+    await Promise.all(conns.map((c) => c.close()));
+    // A file uploaded through one node downloads, checked, through the other (two more nodes on
+    // ports of their own, so each client knows which node it is on).
+    const a = await startTestServer({ cluster: redis.url, node: "n3" }, dir);
+    nodes.push(a);
+    const b = await startTestServer({ cluster: redis.url, node: "n4" }, dir);
+    nodes.push(b);
+    const yoda = await registered(a.port, "yoda");
+    const hans = await registered(b.port, "hans");
+    await expectReply(yoda, "THREAD CREATE plans", 200);
+    const path = join(dir, "notes.txt");
+    await Deno.writeTextFile(path, "shared across nodes\n");
+    assertEquals((await uploadFile(yoda, "plans", path)).code, 200);
+    await expectReply(hans, "POST plans sounds good", 200);
+    const read = await expectReply(yoda, "THREAD READ plans", 200);
+    assert(read.lines.some((l) => l.includes("sounds good")), read.lines.join("\n"));
+    const saved = await downloadFile(hans, "plans", "notes.txt", join(dir, "downloads"));
+    assertEquals(await Deno.readTextFile(saved.savedAs ?? ""), "shared across nodes\n");
+    await Promise.all([quit(yoda), quit(hans)]);
+  } finally {
+    await stopAll(nodes);
   }
 });
 
