@@ -1,12 +1,14 @@
 /**
  * The README's commands, run as a newcomer would, from a copy of the repository: every
  * `npx -y deno@2.9.6 …` line in a `sh` block. Servers are started on port 0 and stopped once they
- * listen; `/tmp/…` paths are moved into the test's own directory. Lines that need a person, a
+ * listen; `/tmp/…` paths are moved into the test's own directory, and the cluster's Redis is one
+ * the test starts on a free port. Lines that need a person, a
  * network or minutes (the interactive client, compile, bench) are left out, and say why below.
  */
 import { assert, assertEquals } from "@std/assert";
 import { dirname, join } from "node:path";
 import { OutputLines } from "../testing/output_lines.ts";
+import { TestRedis } from "../testing/redis_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const NPX = "npx -y deno@2.9.6 ";
@@ -91,13 +93,19 @@ async function startAndStop(args: string[], cwd: string): Promise<string[]> {
 Deno.test("every command the README gives works as written", async () => {
   const dir = await Deno.makeTempDir({ prefix: "labchat-readme-" });
   const repo = join(dir, "labchat");
+  let redis: TestRedis | undefined;
   try {
     await copyRepository(repo);
     const commands = await readmeCommands();
     let ran = 0;
     for (const command of commands) {
       if (LEFT_OUT.some(([pattern]) => pattern.test(command))) continue;
-      const args = words(command.replaceAll(/\/tmp\/([\w-]+)/g, `${dir}/$1`));
+      let line = command.replaceAll(/\/tmp\/([\w-]+)/g, `${dir}/$1`);
+      if (/--cluster redis:\/\/127\.0\.0\.1:6379\b/.test(line)) {
+        redis ??= await TestRedis.start();
+        line = line.replace("redis://127.0.0.1:6379", redis.url);
+      }
+      const args = words(line);
       const startsServer =
         (args[0] === "task" && args[1] === "server" && !args.includes("--help")) ||
         (args[0] === "run" && args.at(-1)?.endsWith("chat-server.js"));
@@ -123,6 +131,7 @@ Deno.test("every command the README gives works as written", async () => {
     }
     assert(ran >= 12, `only ${ran} of ${commands.length} commands ran`);
   } finally {
+    await redis?.[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });
   }
 });
