@@ -6,6 +6,10 @@
  *     send|receive --bind ADDR:PORT --peer ADDR:PORT --token HEX32 (--file PATH | --dir DIR)
  *   ... tcp-send --peer ADDR:PORT --file PATH     the same file over plain TCP, the yardstick
  *   ... tcp-receive --bind ADDR:PORT              counts what arrives
+ *   ... echo --bind ADDR:PORT                     sends every datagram back (until killed)
+ *   ... ping --bind ADDR:PORT --peer ADDR:PORT --seconds S
+ *                                                 a 64-byte probe every 10 ms; prints the round
+ *                                                 trip's `rtt P50 P99 MAX LOST` in ms
  *
  * The sender prints `sent BYTES SECONDS RETRANSMISSIONS CPU`, the receiver `received PATH BYTES
  * CPU`, CPU being the process's user + system seconds; a receiver prints `ready` once bound.
@@ -18,6 +22,9 @@ import { receiveFile } from "../lib/p2p/file_receiver.ts";
 import { sendFile } from "../lib/p2p/file_sender.ts";
 import { PacketType, tokenFromHex } from "../lib/p2p/packet.ts";
 import { PeerSocket } from "../lib/p2p/peer_socket.ts";
+
+/** How long a receiver keeps answering the sender's FIN after the file is saved. */
+const LINGER_MS = 1000;
 
 /** User + system CPU seconds of this process so far. */
 function cpuSeconds(): number {
@@ -40,8 +47,17 @@ async function main(): Promise<number> {
       token: { type: "string" },
       file: { type: "string" },
       dir: { type: "string" },
+      seconds: { type: "string" },
     },
   });
+  if (positionals[0] === "echo") return await echo(address(values.bind ?? ""));
+  if (positionals[0] === "ping") {
+    return await ping(
+      address(values.bind ?? ""),
+      address(values.peer ?? ""),
+      Number(values.seconds ?? "2"),
+    );
+  }
   if (positionals[0] === "tcp-send") {
     return await tcpSend(address(values.peer ?? ""), values.file ?? "");
   }
@@ -73,12 +89,15 @@ async function main(): Promise<number> {
         dir,
         finalName: () => Promise.resolve("received.bin"),
         peerName: "a",
-        lingerMs: 500,
+        lingerMs: LINGER_MS,
         deadMs: 30_000,
       }).then(resolve, reject);
     });
   });
   console.log(`received ${saved.path} ${saved.bytes} ${cpuSeconds()}`);
+  // Stay to answer a FIN whose FIN_ACK was lost: closing the socket now would leave the sender
+  // asking until it gives up on a transfer that succeeded.
+  await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
   return 0;
 }
 
@@ -117,6 +136,51 @@ async function tcpReceive(bind: { hostname: string; port: number }): Promise<num
   conn.close();
   listener.close();
   console.log(`received tcp ${bytes} ${cpuSeconds()}`);
+  return 0;
+}
+
+async function echo(bind: { hostname: string; port: number }): Promise<number> {
+  const socket = Deno.listenDatagram({ transport: "udp", ...bind });
+  console.log("ready");
+  for await (const [data, from] of socket) await socket.send(data, from);
+  return 0;
+}
+
+/** Round trips of small probes, sent every 10 ms for `seconds`: what a queue on the way adds. */
+async function ping(
+  bind: { hostname: string; port: number },
+  peer: { hostname: string; port: number },
+  seconds: number,
+): Promise<number> {
+  const socket = Deno.listenDatagram({ transport: "udp", ...bind });
+  const sentAt = new Map<number, number>();
+  const rtts: number[] = [];
+  const target = { transport: "udp" as const, ...peer };
+  const receiving = (async () => {
+    for await (const [data] of socket) {
+      const seq = new DataView(data.buffer, data.byteOffset).getUint32(0);
+      const at = sentAt.get(seq);
+      if (at !== undefined) rtts.push(performance.now() - at);
+      sentAt.delete(seq);
+    }
+  })().catch(() => {});
+  const probe = new Uint8Array(64);
+  const count = Math.round(seconds * 100);
+  for (let seq = 0; seq < count; seq++) {
+    new DataView(probe.buffer).setUint32(0, seq);
+    sentAt.set(seq, performance.now());
+    await socket.send(probe, target);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  socket.close();
+  await receiving;
+  rtts.sort((a, b) => a - b);
+  const at = (p: number) => (rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))] ?? NaN);
+  const ms = (v: number) => v.toFixed(3);
+  console.log(
+    `rtt ${ms(at(0.5))} ${ms(at(0.99))} ${ms(rtts.at(-1) ?? NaN)} ${count - rtts.length}`,
+  );
   return 0;
 }
 

@@ -39,6 +39,8 @@ export interface SendResult {
 }
 
 const OFFER_RETRY_MS = 250;
+/** Longest wait between FINs while the receiver's verdict is awaited. */
+const FIN_RETRY_MAX_MS = 200;
 /** The pacer lets out at most this many milliseconds' worth of chunks at once. */
 const BURST_MS = 2;
 
@@ -216,7 +218,9 @@ export async function sendFile(
     // Finish: the receiver checks the whole file's hash.
     while (finAnswer === undefined) {
       await socket.send(peer, token, { type: PacketType.FIN, transfer });
-      await wake.wait(Math.max(50, sending.rto));
+      // Often enough to fall inside the receiver's linger even when a loaded machine has pushed
+      // the RTO up to seconds (a lost FIN_ACK then cost the whole transfer).
+      await wake.wait(Math.min(FIN_RETRY_MAX_MS, Math.max(50, sending.rto)));
       checkAbort();
       if (performance.now() - lastHeard > deadMs && finAnswer === undefined) throw gone();
     }
