@@ -211,31 +211,34 @@ export interface TransferAcross {
 /**
  * Sends the file at `path` from namespace a to b: labchat's peer-to-peer transfer
  * (`scripts/p2p_endpoint.ts`), or plain TCP when `tcp`. The receiver saves into `dir` as
- * `received.bin`, which is left for the caller. Throws when either end fails.
+ * `received.bin`, which is left for the caller. Throws when either end fails. Transfers with
+ * different `flow` numbers (and directories) can run at once.
  */
 export async function transferAcross(
   lab: Link,
   dir: string,
   path: string,
   tcp: boolean,
+  flow = 0,
 ): Promise<TransferAcross> {
-  const receiverArgs = tcp ? ["tcp-receive", "--bind", `${lab.addressB}:40002`] : [
+  const base = 40000 + 10 * flow;
+  const receiverArgs = tcp ? ["tcp-receive", "--bind", `${lab.addressB}:${base + 2}`] : [
     "receive",
     "--bind",
-    `${lab.addressB}:40001`,
+    `${lab.addressB}:${base + 1}`,
     "--peer",
-    `${lab.addressA}:40000`,
+    `${lab.addressA}:${base}`,
     "--token",
     TOKEN,
     "--dir",
     dir,
   ];
-  const senderArgs = tcp ? ["tcp-send", "--peer", `${lab.addressB}:40002`, "--file", path] : [
+  const senderArgs = tcp ? ["tcp-send", "--peer", `${lab.addressB}:${base + 2}`, "--file", path] : [
     "send",
     "--bind",
-    `${lab.addressA}:40000`,
+    `${lab.addressA}:${base}`,
     "--peer",
-    `${lab.addressB}:40001`,
+    `${lab.addressB}:${base + 1}`,
     "--token",
     TOKEN,
     "--file",
@@ -266,4 +269,59 @@ export async function transferAcross(
     senderCpu: Number(senderCpu),
     receiverCpu: Number(receiverCpu),
   };
+}
+
+/** Round-trip times of small probes across the link, ms. */
+export interface RoundTrips {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly lost: number;
+}
+
+/**
+ * Measures the round trip from a to b for `seconds` with a probe every 10 ms (through the same
+ * shaped queue as a transfer from a to b), while `during` runs, if given.
+ */
+export async function roundTrips(
+  lab: Link,
+  seconds: number,
+  during?: () => Promise<unknown>,
+): Promise<RoundTrips> {
+  const echo = lab.spawn(lab.b, Deno.execPath(), [
+    ...ENDPOINT,
+    "echo",
+    "--bind",
+    `${lab.addressB}:40900`,
+  ]);
+  const lines = echo.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let out = "";
+    while (!out.includes("ready\n")) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error("the echo end did not start");
+      out += value;
+    }
+    const load = during?.();
+    // With a load, probe once it is under way (its processes start and type-check first).
+    if (load) await new Promise((r) => setTimeout(r, 1500));
+    const probe = await lab.exec(lab.a, Deno.execPath(), [
+      ...ENDPOINT,
+      "ping",
+      "--bind",
+      `${lab.addressA}:40901`,
+      "--peer",
+      `${lab.addressB}:40900`,
+      "--seconds",
+      String(seconds),
+    ]);
+    await load;
+    const [, p50, p99, max, lost] = probe.stdout.trim().split(" ").map(Number);
+    return { p50, p99, max, lost };
+  } finally {
+    echo.kill("SIGKILL");
+    await echo.status;
+    await lines.cancel().catch(() => {});
+    await new Response(echo.stderr).text().catch(() => "");
+  }
 }
