@@ -37,6 +37,12 @@ Deno.test("cluster: accounts, private messages, WHO and one session per user spa
     const luke = await registered(c.port, "luke");
     // One live session per user, across nodes.
     await expectReply(await connect(c.port), "LOGIN yoda yoda-pw", 409);
+    // A second node under a live node's name is refused, and does not disturb that node.
+    const clash = await startTestServer({ cluster: redis.url, node: "n2" }, a.dataDir).then(
+      () => "started",
+      (error: Error) => error.message,
+    );
+    assertMatch(clash, /Another live node is called n2/);
     // WHO on any node lists everyone.
     const who = await expectReply(luke, "WHO", 200);
     for (const name of ["yoda", "hans", "luke"]) {

@@ -117,6 +117,8 @@ export class ClusterHub implements Hub {
   /** Users a previous run of this node left online, told to the listener once attached. */
   #leftOver: OnlineUser[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** This node holds its heartbeat key (it is its to delete). */
+  #joined = false;
   #closed = false;
 
   private constructor(
@@ -192,6 +194,7 @@ export class ClusterHub implements Hub {
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    this.#joined = true;
     // A previous run of this node that was killed may have left users online: they are not.
     this.#leftOver = await this.#reap(this.node, "restart");
     await this.#subscriber.subscribe(this.#presenceChannel, (m) => this.#onPresence(m));
@@ -519,7 +522,7 @@ export class ClusterHub implements Hub {
     try {
       if (this.#redis.isReady) {
         for (const [name, local] of this.#local) await this.#removeEntry(name, local.session);
-        await this.#redis.del(this.#heartbeatKey(this.node));
+        if (this.#joined) await this.#redis.del(this.#heartbeatKey(this.node));
       }
     } catch {
       // Redis is gone: the heartbeat expires and another node removes our users
