@@ -11,6 +11,9 @@ import { isLockedOut } from "../auth/lockout.ts";
 import { DEFAULT_SERVER_CONFIG } from "../config.ts";
 import { formatTimestamp } from "../protocol/timestamp.ts";
 import { KV_FILE, openKvStore } from "../store/kv_store.ts";
+import { connectRedis, redactUrl, withPassword } from "../store/redis_client.ts";
+import { RedisStore } from "../store/redis_store.ts";
+import { CHANGES_CHANNEL } from "../server/cluster/cluster_hub.ts";
 import type { Store } from "../store/store.ts";
 import { backup, restore } from "./backup.ts";
 import { parseCredentials } from "./credentials.ts";
@@ -74,7 +77,13 @@ Commands:
   backup FILE                    a consistent archive, also while the server runs
   restore FILE                   an archive into an empty data directory
 
---data DIR is the server's data directory (default data). Add --help to a command for details.`;
+--data DIR is the server's data directory (default data). With --cluster redis://HOST:PORT the
+accounts, lockouts and export are those of a cluster's Redis (password from LABCHAT_REDIS_PASSWORD),
+and running nodes forget what they cached of a changed account; back a cluster up with Redis's own
+persistence and a copy of the shared data directory. Add --help to a command for details.`;
+
+const CLUSTER_BACKUP =
+  "A cluster keeps its data in Redis: back it up with Redis's own persistence (its append-only file, or BGSAVE) and a copy of the shared data directory's blobs";
 
 class UsageError extends Error {
   constructor(message: string) {
@@ -115,7 +124,7 @@ function checkNotLocked(database: string): void {
   }
 }
 
-/** Opens the store; `create` allows a new data directory (accounts made before a first start). */
+/** Opens the embedded store; `create` allows a new data directory (accounts made before a first start). */
 async function openStore(dataDir: string, create: boolean, io: AdminIo): Promise<Store> {
   const database = join(dataDir, KV_FILE);
   if (!(await exists(database))) {
@@ -138,6 +147,47 @@ async function openStore(dataDir: string, create: boolean, io: AdminIo): Promise
     }
     throw error;
   }
+}
+
+/** What the tool works on: a data directory's embedded store, or a cluster's Redis. */
+interface Target {
+  open(create: boolean): Promise<Store>;
+  /** Tells running nodes that an account changed (a cluster's nodes cache accounts briefly). */
+  accountChanged(name: string): Promise<void>;
+  readonly cluster: boolean;
+}
+
+function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Target {
+  if (cluster === undefined) {
+    return {
+      open: (create) => openStore(dataDir, create, io),
+      accountChanged: () => Promise.resolve(),
+      cluster: false,
+    };
+  }
+  const url = withPassword(cluster, Deno.env.get("LABCHAT_REDIS_PASSWORD"));
+  const connect = async () => {
+    try {
+      return await connectRedis({ url, role: "admin", log: (line) => io.err(line) });
+    } catch (error) {
+      throw new AdminError(`Cannot reach Redis at ${redactUrl(url)}: ${error}`);
+    }
+  };
+  return {
+    open: async () => await RedisStore.open(await connect()),
+    async accountChanged(name) {
+      const client = await connect();
+      try {
+        await client.publish(
+          CHANGES_CHANNEL,
+          JSON.stringify({ node: "admin", change: { kind: "account", name } }),
+        );
+      } finally {
+        await client.close();
+      }
+    },
+    cluster: true,
+  };
 }
 
 /** A new password: asked twice on a terminal, read once from a pipe. */
@@ -168,6 +218,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
         admin: { type: "boolean" },
         replace: { type: "boolean" },
         out: { type: "string" },
+        cluster: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -185,7 +236,8 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
     return AdminExit.OK;
   }
   try {
-    return await run(command, positionals, values, dataDir, io);
+    const target = targetOf(dataDir, values.cluster, io);
+    return await run(command, positionals, values, dataDir, target, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`admin: ${error.message}`);
@@ -205,6 +257,7 @@ async function run(
   positionals: string[],
   values: { admin?: boolean; replace?: boolean; out?: string },
   dataDir: string,
+  target: Target,
   io: AdminIo,
 ): Promise<number> {
   const operands = command.startsWith("user ") ? positionals.slice(2) : positionals.slice(1);
@@ -216,29 +269,31 @@ async function run(
     case "user add": {
       expect(1);
       const password = await newPassword(io, operands[0]);
-      await using store = await openStore(dataDir, true, io);
+      await using store = await target.open(true);
       const user = await addUser(store, operands[0], password, values.admin ?? false, options);
       io.out(`Created ${user.name}${user.role === "admin" ? " (admin)" : ""}`);
       return AdminExit.OK;
     }
     case "user passwd": {
       expect(1);
-      await using store = await openStore(dataDir, false, io);
+      await using store = await target.open(false);
       if (!(await store.getUser(operands[0]))) throw new AdminError(`No such user: ${operands[0]}`);
       await setPassword(store, operands[0], await newPassword(io, operands[0]), options);
+      await target.accountChanged(operands[0]);
       io.out(`Password of ${operands[0]} changed`);
       return AdminExit.OK;
     }
     case "user delete": {
       expect(1);
-      await using store = await openStore(dataDir, false, io);
+      await using store = await target.open(false);
       await deleteUser(store, operands[0]);
+      await target.accountChanged(operands[0]);
       io.out(`Deleted ${operands[0]}`);
       return AdminExit.OK;
     }
     case "user unlock": {
       expect(1);
-      await using store = await openStore(dataDir, false, io);
+      await using store = await target.open(false);
       await unlockUser(store, operands[0]);
       io.out(`Unlocked ${operands[0]}`);
       return AdminExit.OK;
@@ -249,16 +304,17 @@ async function run(
       if (role !== "admin" && role !== "user") {
         throw new UsageError('The role is "admin" or "user"');
       }
-      await using store = await openStore(dataDir, false, io);
+      await using store = await target.open(false);
       if (!(await store.updateUser(operands[0], { role }))) {
         throw new AdminError(`No such user: ${operands[0]}`);
       }
+      await target.accountChanged(operands[0]);
       io.out(`${operands[0]} is now ${role === "admin" ? "an admin" : "a user"}`);
       return AdminExit.OK;
     }
     case "user list": {
       expect(0);
-      await using store = await openStore(dataDir, false, io);
+      await using store = await target.open(false);
       const seen = await store.loadSeen();
       const rows = [["NAME", "ADMIN", "CREATED", "LAST LOGIN", "LOCKED"]];
       const users = (await store.listUsers()).sort((a, b) => a.name.localeCompare(b.name));
@@ -279,10 +335,10 @@ async function run(
     }
     case "user import":
       expect(1);
-      return await importFile(operands[0], values.replace ?? false, dataDir, io);
+      return await importFile(operands[0], values.replace ?? false, target, io);
     case "export": {
       expect(0);
-      await using store = await openStore(dataDir, false, io);
+      await using store = await target.open(false);
       const out = values.out ?? "export";
       const counts = await exportAll(store, out);
       for (const [file, lines] of Object.entries(counts)) {
@@ -292,6 +348,7 @@ async function run(
     }
     case "backup": {
       expect(1);
+      if (target.cluster) throw new AdminError(CLUSTER_BACKUP);
       const summary = await backup(dataDir, operands[0]);
       const dropped = summary.dropped > 0
         ? `; ${summary.dropped} file(s) removed meanwhile were left out with their posts`
@@ -305,6 +362,7 @@ async function run(
     }
     case "restore": {
       expect(1);
+      if (target.cluster) throw new AdminError(CLUSTER_BACKUP);
       const { files } = await restore(operands[0], dataDir);
       io.out(`Restored ${operands[0]} into ${dataDir}: database and ${files} forum file(s)`);
       return AdminExit.OK;
@@ -317,7 +375,7 @@ async function run(
 async function importFile(
   path: string,
   replace: boolean,
-  dataDir: string,
+  target: Target,
   io: AdminIo,
 ): Promise<number> {
   let text: string;
@@ -330,7 +388,7 @@ async function importFile(
   }
   const { entries, problems } = parseCredentials(text);
   for (const problem of problems) io.err(`${path}:${problem.line}: ${problem.message}`);
-  await using store = await openStore(dataDir, true, io);
+  await using store = await target.open(true);
   const options = { scryptCost: DEFAULT_SERVER_CONFIG.scryptCost };
   let created = 0;
   let replaced = 0;
@@ -344,6 +402,7 @@ async function importFile(
         continue;
       }
       await setPassword(store, entry.name, entry.password, options, role);
+      await target.accountChanged(entry.name);
       replaced++;
       continue;
     }

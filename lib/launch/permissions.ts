@@ -61,6 +61,22 @@ function flagValue(args: readonly string[], name: string): string | undefined {
   return value;
 }
 
+/** The network and environment a cluster's Redis at `url` needs (none without one). */
+function redisAccess(url: string | undefined): string[] {
+  if (url === undefined) return [];
+  let host: string;
+  try {
+    const parsed = new URL(url);
+    host = `${parsed.hostname}:${parsed.port || "6379"}`;
+  } catch {
+    return []; // the tool reports the bad URL
+  }
+  return [
+    `--allow-net=${host}`,
+    "--allow-env=LABCHAT_REDIS_PASSWORD,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+  ];
+}
+
 function allow(kind: "read" | "write", paths: readonly (string | undefined)[]): string[] {
   const given = [...new Set(paths.filter((p): p is string => p !== undefined && p !== ""))];
   return given.length === 0 ? [] : [`--allow-${kind}=${given.join(",")}`];
@@ -100,7 +116,11 @@ export function permissionsFor(program: ProgramName, args: readonly string[]): s
         args: [...args],
         strict: false,
         allowPositionals: true,
-        options: { data: { type: "string" }, out: { type: "string" } },
+        options: {
+          data: { type: "string" },
+          out: { type: "string" },
+          cluster: { type: "string" },
+        },
       });
       const [area, verb, operand] = positionals.map(String);
       const reads = [data];
@@ -112,7 +132,12 @@ export function permissionsFor(program: ProgramName, args: readonly string[]): s
       }
       if (area === "restore") reads.push(verb);
       if (area === "export") writes.push(flagValue(args, "out") ?? "export");
-      return [...fixed, ...allow("read", reads), ...allow("write", writes)];
+      return [
+        ...fixed,
+        ...redisAccess(flagValue(args, "cluster")),
+        ...allow("read", reads),
+        ...allow("write", writes),
+      ];
     }
   }
 }

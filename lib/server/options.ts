@@ -6,6 +6,7 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
+import { withPassword } from "../store/redis_client.ts";
 
 /** What the command line asks for. */
 export type ServerArgs =
@@ -387,11 +388,8 @@ export function parseServerArgs(
   if (config.node !== undefined && config.cluster === undefined) {
     throw new TypeError("--node names a node of a cluster: give --cluster too");
   }
-  const redisPassword = config.cluster === undefined ? undefined : env("LABCHAT_REDIS_PASSWORD");
-  if (config.cluster !== undefined && redisPassword) {
-    const url = new URL(config.cluster);
-    if (!url.password) url.password = redisPassword;
-    config.cluster = url.toString();
+  if (config.cluster !== undefined) {
+    config.cluster = withPassword(config.cluster, env("LABCHAT_REDIS_PASSWORD"));
   }
   if ((extras.tlsCertFile === undefined) !== (extras.tlsKeyFile === undefined)) {
     throw new TypeError("Give both --tls-cert and --tls-key, or neither");

@@ -53,6 +53,17 @@ export interface RedisConnectOptions {
   readonly connectTimeoutMs?: number;
 }
 
+/**
+ * The URL with `password` in it, unless it has one already (LABCHAT_REDIS_PASSWORD keeps the
+ * password off the command line).
+ */
+export function withPassword(url: string, password: string | undefined): string {
+  if (!password) return url;
+  const parsed = new URL(url);
+  if (!parsed.password) parsed.password = password;
+  return parsed.toString();
+}
+
 /** The URL without its password, for log lines. */
 export function redactUrl(url: string): string {
   try {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { downloadFile, uploadFile } from "../../lib/client/transfers.ts";
 import { connect, expectReply, quit } from "../helpers.ts";
 import { spawnServer } from "../../testing/server_process.ts";
+import { TestRedis } from "../../testing/redis_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -273,5 +274,36 @@ Deno.test("every command explains itself with --help", async () => {
       help.out[0],
       new RegExp(`^Usage: deno task admin \\[--data DIR\\] ${command.join(" ")}`),
     );
+  }
+});
+
+Deno.test("with --cluster the tool manages a cluster's accounts; running nodes see changes at once", async () => {
+  await using redis = await TestRedis.start();
+  const dir = await tempDir();
+  try {
+    const cluster = ["--cluster", redis.url];
+    const added = await admin([...cluster, "user", "add", "root", "--admin"], "root01\n", true);
+    assertEquals([added.code, added.out.at(-1)], [0, "Created root (admin)"], added.err.join("\n"));
+    await using node = await spawnServer(join(dir, "data"), ["--cluster", redis.url, "--quiet"]);
+    const root = await connect(node.port);
+    await expectReply(root, "LOGIN root root01", 200, "Welcome to labchat, root! (admin)");
+    await quit(root);
+    assertEquals((await admin([...cluster, "user", "passwd", "root"], "root02\n", true)).code, 0);
+    await expectReply(await connect(node.port), "LOGIN root root01", 410);
+    const yoda = await connect(node.port);
+    await expectReply(yoda, "REGISTER yoda yoda-pw1", 200);
+    // The node caches accounts it has looked up; a deleted one is gone there at once all the same.
+    assertEquals((await admin([...cluster, "user", "add", "hans"], "hans01\n", true)).code, 0);
+    await expectReply(yoda, "MSG hans are you there", 200, /hans is offline/);
+    assertEquals((await admin([...cluster, "user", "delete", "hans"], "", true)).code, 0);
+    await expectReply(yoda, "MSG hans still there", 420);
+    await quit(yoda);
+    const list = await admin([...cluster, "user", "list"], "", true);
+    assertMatch(list.out[1] ?? "", /^root\s+yes/);
+    const backup = await admin([...cluster, "backup", join(dir, "b.tar")], "", true);
+    assertEquals(backup.code, 1);
+    assertMatch(backup.err.join(" "), /keeps its data in Redis/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -43,8 +43,6 @@ interface Delivery {
 export interface ClusterHubOptions {
   /** This node's name, unique in the cluster. */
   readonly node: string;
-  /** Key and channel prefix shared with the store (`labchat:`). */
-  readonly prefix?: string;
   /** How often the heartbeat is refreshed and dead nodes are looked for (default 1 s). */
   readonly heartbeatMs?: number;
   /** A node whose heartbeat is this old is dead (default 4 s). */
@@ -94,12 +92,17 @@ end
 return gone`,
 } as const;
 
+/** What every key and channel of the cluster starts with (the store's default prefix too). */
+const KEY_PREFIX = "labchat:";
+
+/** The channel of shared changes (the operator tool publishes account changes on it too). */
+export const CHANGES_CHANNEL = `${KEY_PREFIX}changes`;
+
 /** The cluster's {@linkcode Hub}; see the module documentation. */
 export class ClusterHub implements Hub {
   readonly node: string;
   readonly #redis: RedisClient;
   readonly #subscriber: RedisClient;
-  readonly #prefix: string;
   readonly #log: (line: string) => void;
   readonly #heartbeatMs: number;
   readonly #expireMs: number;
@@ -129,7 +132,6 @@ export class ClusterHub implements Hub {
     this.#redis = redis;
     this.#subscriber = subscriber;
     this.node = options.node;
-    this.#prefix = options.prefix ?? "labchat:";
     this.#log = options.log;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#expireMs = options.expireMs ?? 4000;
@@ -155,7 +157,7 @@ export class ClusterHub implements Hub {
   }
 
   #key(name: string): string {
-    return this.#prefix + name;
+    return KEY_PREFIX + name;
   }
 
   get #presenceChannel(): string {
@@ -163,7 +165,7 @@ export class ClusterHub implements Hub {
   }
 
   get #changesChannel(): string {
-    return this.#key("changes");
+    return CHANGES_CHANNEL;
   }
 
   #nodeChannel(node: string): string {
