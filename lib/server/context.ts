@@ -89,6 +89,15 @@ export interface Outcome {
   readonly receive?: Receive;
 }
 
+/**
+ * An outcome decided later (it waits for the store's number): the connection goes on with its
+ * next request meanwhile, and the reply still leaves in request order. Whatever the work sends
+ * to others keeps its place through a {@linkcode Hub.hold}.
+ */
+export interface Deferred {
+  readonly deferred: Promise<Outcome>;
+}
+
 /** The caller of a request: the client, and its identity when the command needs a login. */
 export type Caller<A> = A extends "anyone" ? { readonly client: Client }
   : { readonly client: Client; readonly identity: Identity };
@@ -98,7 +107,7 @@ export type Handler<A> = (
   ctx: ServerContext,
   caller: Caller<A>,
   args: readonly string[],
-) => Promise<Outcome>;
+) => Promise<Outcome | Deferred>;
 
 /** A handler for every command the server carries out, typed by the command's access. */
 export type HandlerTable = { readonly [N in ServerCommandName]: Handler<AccessOf<N>> };

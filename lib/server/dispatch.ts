@@ -12,7 +12,7 @@ import type { CommandSpec, ServerCommandName } from "../protocol/commands.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { bindRequestArgs, resolveCommand } from "../protocol/request.ts";
 import type { Client } from "./client.ts";
-import type { Caller, Handler, HandlerTable, Outcome, ServerContext } from "./context.ts";
+import type { Caller, Deferred, Handler, HandlerTable, Outcome, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
 import { adminHandlers } from "./handlers/admin.ts";
 import { forumHandlers } from "./handlers/forum.ts";
@@ -88,7 +88,7 @@ export function settleOfflineHandover(ctx: ServerContext, client: Client): void 
 export async function dispatch(ctx: ServerContext, client: Client, line: string): Promise<void> {
   client.touch(ctx.clock.now());
   settleOfflineHandover(ctx, client);
-  let outcome: Outcome;
+  let outcome: Outcome | Deferred;
   try {
     const resolved = resolveCommand(line);
     const command = resolved.command;
@@ -119,7 +119,16 @@ export async function dispatch(ctx: ServerContext, client: Client, line: string)
 }
 
 /** Writes an outcome in its turn. */
-async function deliverOutcome(ctx: ServerContext, client: Client, outcome: Outcome): Promise<void> {
+async function deliverOutcome(
+  ctx: ServerContext,
+  client: Client,
+  outcome: Outcome | Deferred,
+): Promise<void> {
+  if ("deferred" in outcome) {
+    const decided = outcome.deferred.catch((error) => failure(ctx, client, error));
+    client.inTurn(async () => await replyInTurn(ctx, client, await decided));
+    return;
+  }
   if (outcome.receive) {
     await receiveUpload(ctx, client, outcome);
     return;
@@ -135,28 +144,31 @@ async function deliverOutcome(ctx: ServerContext, client: Client, outcome: Outco
     }
     return;
   }
+  client.inTurn(() => replyInTurn(ctx, client, outcome));
+}
+
+/** The reply of an outcome, once its turn has come: after its write is stored, then its work. */
+async function replyInTurn(ctx: ServerContext, client: Client, outcome: Outcome): Promise<void> {
   const { code, text, durable, after, detail } = outcome;
-  client.inTurn(async () => {
-    if (durable) {
-      try {
-        await durable;
-      } catch (error) {
-        ctx.log.error(`${client.label}: cannot store`, error);
-        await client.output.reply(
-          Reply.SERVER_ERROR,
-          "Cannot store the message; it was not acknowledged",
-        );
-        return;
-      }
-    }
+  if (durable) {
     try {
-      await client.output.reply(code, text, detail);
+      await durable;
     } catch (error) {
-      ctx.log.info(`${client.label}: reply not written: ${error}`);
+      ctx.log.error(`${client.label}: cannot store`, error);
+      await client.output.reply(
+        Reply.SERVER_ERROR,
+        "Cannot store the message; it was not acknowledged",
+      );
       return;
     }
-    if (after) await runAfter(ctx, client, after);
-  });
+  }
+  try {
+    await client.output.reply(code, text, detail);
+  } catch (error) {
+    ctx.log.info(`${client.label}: reply not written: ${error}`);
+    return;
+  }
+  if (after) await runAfter(ctx, client, after);
 }
 
 /**

@@ -34,6 +34,14 @@ export interface Recipient {
   readonly lastActivity?: number;
 }
 
+/** A place in the order of deliveries, kept for work that finishes later (a numbered message). */
+export interface HubHold {
+  deliver(user: string, event: OutboundEvent): boolean;
+  fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
+  /** Done (also on failure): the deliveries made through it leave, then those held behind it. */
+  release(): void;
+}
+
 /** What the server does with news from other nodes (a cluster's hub has some). */
 export interface HubListener {
   /** Another node changed state every node keeps in memory. */
@@ -71,6 +79,11 @@ export interface Hub {
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
   /** Whether there are other nodes to tell of changes ({@linkcode share} does something). */
   readonly shared: boolean;
+  /**
+   * Keeps the current place in the order of deliveries: what is delivered through the hold later
+   * reaches recipients before anything delivered on the hub after this call. Release it always.
+   */
+  hold(): HubHold;
   /** Tells the other nodes of a change to state kept in memory (nobody, on a single server). */
   share(change: SharedChange): void;
   /** Sets who hears of changes and departures on other nodes. */
@@ -150,6 +163,18 @@ export class LocalHub implements Hub {
   }
 
   readonly shared = false;
+
+  /**
+   * Delivers at once: with the embedded store a message is numbered the moment it is stored,
+   * so work that holds a place finishes in order anyway (in the same turn of the event loop).
+   */
+  hold(): HubHold {
+    return {
+      deliver: (user, event) => this.deliver(user, event),
+      fanout: (event, accept) => this.fanout(event, accept),
+      release() {},
+    };
+  }
 
   share(_change: SharedChange): void {}
 

@@ -89,9 +89,27 @@ Deno.test("cluster: broadcasts are numbered once and reach every node in the sam
     const all = [...seen[0]].sort((x, y) => x - y);
     assertEquals(all, Array.from({ length: 2 * perSender }, (_, i) => i + 1), "each number once");
     assertEquals(seen[0], seen[1], "the same order on both nodes");
+    // One sender's broadcasts and private messages, pipelined, reach a user on another node in
+    // the order they were sent (a broadcast waits for its number; the messages behind it wait too).
+    const sent: string[] = [];
+    const requests: Promise<unknown>[] = [];
+    for (let n = 0; n < 10; n++) {
+      const kind = n % 3 === 0 ? "MSG l2" : "BROADCAST";
+      sent.push(`${kind === "MSG l2" ? "m" : "b"}${n}`);
+      requests.push(senders[0].request(`${kind} fifo ${sent.at(-1)}`));
+    }
+    await Promise.all(requests);
+    const heard: string[] = [];
+    for await (const event of listeners[1].events()) {
+      const text = event.type === "broadcast" || event.type === "private" ? event.text : "";
+      if (text.startsWith("fifo ")) heard.push(text.slice(5));
+      if (heard.length === sent.length) break;
+    }
+    assertEquals(heard, sent, "one sender's events in the order sent");
     // History on either node has them all.
     const history = await expectReply(listeners[1], "HISTORY b limit 100", 200);
     assertEquals(history.lines.filter((l) => /from \d number/.test(l)).length, 2 * perSender);
+    assertEquals(history.lines.filter((l) => / fifo b\d/.test(l)).length, 6);
     await Promise.all([...senders, ...listeners].map(quit));
   } finally {
     await stopAll([a, b]);

@@ -17,7 +17,7 @@
 import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
 import { redisCall, type RedisClient } from "../../store/redis_client.ts";
-import type { Hub, HubListener, OnlineUser, Recipient } from "../hub.ts";
+import type { Hub, HubHold, HubListener, OnlineUser, Recipient } from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
 
 /** An online user as the shared hash holds them. */
@@ -37,6 +37,12 @@ interface Delivery {
   readonly event: ChatEvent;
   readonly at: number;
   readonly to: string[];
+}
+
+/** Deliveries per node, in order; an open segment belongs to a hold not yet released. */
+interface Segment {
+  readonly deliveries: Map<string, Delivery[]>;
+  open: boolean;
 }
 
 /** Options of {@linkcode ClusterHub.open}. */
@@ -113,8 +119,11 @@ export class ClusterHub implements Hub {
   readonly #names = new Map<string, string>();
   /** This node's users and their connections. */
   readonly #local = new Map<string, { recipient: Recipient; session: string }>();
-  /** Deliveries gathered this turn, per node, sent together. */
-  #outbox = new Map<string, Delivery[]>();
+  /**
+   * Deliveries not yet sent, in order: each segment holds deliveries per node; a hold's segment
+   * stays open until released, and everything after it waits (see {@linkcode hold}).
+   */
+  #segments: Segment[] = [];
   #flushQueued = false;
   #listener: HubListener = {};
   /** Users a previous run of this node left online, told to the listener once attached. */
@@ -438,38 +447,82 @@ export class ClusterHub implements Hub {
   // ---- delivery ----
 
   deliver(user: string, event: OutboundEvent): boolean {
-    const entry = this.#online.get(user);
-    if (!entry) return false;
-    this.#queue(entry.node, user, event);
-    return true;
+    return this.#deliverInto(this.#plainSegment(), user, event);
   }
 
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void {
+    this.#fanoutInto(this.#plainSegment(), event, accept);
+  }
+
+  hold(): HubHold {
+    const segment: Segment = { deliveries: new Map(), open: true };
+    this.#segments.push(segment);
+    return {
+      deliver: (user, event) => this.#deliverInto(segment, user, event),
+      fanout: (event, accept) => this.#fanoutInto(segment, event, accept),
+      release: () => {
+        segment.open = false;
+        this.#flushSoon();
+      },
+    };
+  }
+
+  /** The segment plain deliveries go to now: the last one, unless that is a hold's. */
+  #plainSegment(): Segment {
+    const last = this.#segments[this.#segments.length - 1];
+    if (last && !last.open) return last;
+    const segment: Segment = { deliveries: new Map(), open: false };
+    this.#segments.push(segment);
+    return segment;
+  }
+
+  #deliverInto(segment: Segment, user: string, event: OutboundEvent): boolean {
+    const entry = this.#online.get(user);
+    if (!entry) return false;
+    this.#queue(segment, entry.node, user, event);
+    return true;
+  }
+
+  #fanoutInto(segment: Segment, event: OutboundEvent, accept: (user: string) => boolean): void {
     for (const [user, entry] of this.#online) {
-      if (accept(user)) this.#queue(entry.node, user, event);
+      if (accept(user)) this.#queue(segment, entry.node, user, event);
     }
   }
 
-  /** Adds a delivery to this turn's outbox; the same event to the same node goes once. */
-  #queue(node: string, user: string, event: OutboundEvent): void {
-    let deliveries = this.#outbox.get(node);
-    if (!deliveries) this.#outbox.set(node, deliveries = []);
+  /** Adds a delivery to a segment; the same event to the same node goes once. */
+  #queue(segment: Segment, node: string, user: string, event: OutboundEvent): void {
+    let deliveries = segment.deliveries.get(node);
+    if (!deliveries) segment.deliveries.set(node, deliveries = []);
     const last = deliveries[deliveries.length - 1];
     if (last && last.event === event.event && last.at === event.at) last.to.push(user);
     else deliveries.push({ event: event.event, at: event.at, to: [user] });
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
-    }
+    this.#flushSoon();
   }
 
+  #flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  /** Sends every segment up to the first open hold, in order, in one MULTI. */
   #flush(): void {
     this.#flushQueued = false;
-    const outbox = this.#outbox;
-    this.#outbox = new Map();
-    if (outbox.size === 0 || this.#closed) return;
+    if (this.#closed) return;
+    const ready = new Map<string, Delivery[]>();
+    let count = 0;
+    while (count < this.#segments.length && !this.#segments[count].open) {
+      for (const [node, deliveries] of this.#segments[count].deliveries) {
+        const all = ready.get(node);
+        if (all) all.push(...deliveries);
+        else ready.set(node, deliveries);
+      }
+      count++;
+    }
+    this.#segments.splice(0, count);
+    if (ready.size === 0) return;
     const multi = this.#redis.multi();
-    for (const [node, deliveries] of outbox) {
+    for (const [node, deliveries] of ready) {
       multi.publish(this.#nodeChannel(node), JSON.stringify(deliveries));
     }
     multi.exec().catch((error) => {

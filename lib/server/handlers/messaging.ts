@@ -11,7 +11,7 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp, parseTimestamp } from "../../protocol/timestamp.ts";
 import type { HistoryQuery, PrivateMessage, StoredMessage } from "../../store/store.ts";
-import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import { ok, okWith, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
 
 /** The canonical name of an existing account; throws `text` with 420 otherwise. */
 async function requireUser(ctx: ServerContext, name: string, text: string): Promise<string> {
@@ -184,23 +184,36 @@ export const messagingHandlers: PartialHandlers<
     };
   },
 
-  async BROADCAST(ctx, { identity }, [text]) {
+  BROADCAST(ctx, { identity }, [text]) {
     const from = identity.name;
     const at = ctx.clock.now();
-    // Delivered at once; acknowledged to the sender only once stored (the reply waits for it).
-    const { value: message, committed } = await ctx.messages.broadcast(from, text, at);
-    const when = formatTimestamp(message.at);
-    ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
-    const event = new OutboundEvent({ type: "broadcast", from, number: message.number, text }, at);
-    ctx.hub.fanout(event, (user) => user !== from && !ctx.blocks.has(user, from));
-    const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
-    const refused = [...ctx.blocks.blockersOf(from)].some((u) => ctx.hub.online(u));
-    const detail = { data: { kind: "sent", number: message.number, at } } as const;
-    if (refused) {
-      const partial = `${summary} ${Text.PARTIAL_BROADCAST}`;
-      return { code: Reply.PARTIAL, text: partial, durable: committed, detail };
-    }
-    return { ...ok(summary), durable: committed, detail };
+    // The number comes from the store (a round trip in a cluster): the connection goes on with
+    // its next request meanwhile, and the broadcast keeps its place among the deliveries.
+    const place = ctx.hub.hold();
+    const deferred = (async (): Promise<Outcome> => {
+      try {
+        const { value: message, committed } = await ctx.messages.broadcast(from, text, at);
+        const when = formatTimestamp(message.at);
+        ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
+        const event = new OutboundEvent(
+          { type: "broadcast", from, number: message.number, text },
+          at,
+        );
+        // Delivered at once; acknowledged to the sender only once stored (the reply waits).
+        place.fanout(event, (user) => user !== from && !ctx.blocks.has(user, from));
+        const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
+        const refused = [...ctx.blocks.blockersOf(from)].some((u) => ctx.hub.online(u));
+        const detail = { data: { kind: "sent", number: message.number, at } } as const;
+        if (refused) {
+          const partial = `${summary} ${Text.PARTIAL_BROADCAST}`;
+          return { code: Reply.PARTIAL, text: partial, durable: committed, detail };
+        }
+        return { ...ok(summary), durable: committed, detail };
+      } finally {
+        place.release();
+      }
+    })();
+    return Promise.resolve({ deferred });
   },
 
   async HISTORY(ctx, { identity }, args) {
