@@ -11,7 +11,7 @@ import { isLockedOut } from "../auth/lockout.ts";
 import { DEFAULT_SERVER_CONFIG } from "../config.ts";
 import { formatTimestamp } from "../protocol/timestamp.ts";
 import { KV_FILE, openKvStore } from "../store/kv_store.ts";
-import { connectRedis, redactUrl, withPassword } from "../store/redis_client.ts";
+import { closeQuietly, connectRedis, redactUrl, withPassword } from "../store/redis_client.ts";
 import { RedisStore } from "../store/redis_store.ts";
 import { CHANGES_CHANNEL } from "../server/cluster/cluster_hub.ts";
 import type { Store } from "../store/store.ts";
@@ -183,7 +183,7 @@ function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Ta
           JSON.stringify({ node: "admin", change: { kind: "account", name } }),
         );
       } finally {
-        await client.close();
+        await closeQuietly(client);
       }
     },
     cluster: true,

@@ -64,6 +64,20 @@ export function withPassword(url: string, password: string | undefined): string 
   return parsed.toString();
 }
 
+/** Closes a connection if it is open (waiting for replies under way); never throws. */
+export async function closeQuietly(client: RedisClient): Promise<void> {
+  if (!client.isOpen) return;
+  try {
+    await client.close();
+  } catch {
+    try {
+      client.destroy();
+    } catch {
+      // closed meanwhile
+    }
+  }
+}
+
 /** The URL without its password, for log lines. */
 export function redactUrl(url: string): string {
   try {

@@ -11,7 +11,7 @@ import type { LockoutState } from "../auth/lockout.ts";
 import { NO_FAILURES } from "../auth/lockout.ts";
 import type { PasswordHash } from "../auth/password.ts";
 import { foldName } from "../protocol/names.ts";
-import { redisCall, type RedisClient } from "./redis_client.ts";
+import { closeQuietly, redisCall, type RedisClient } from "./redis_client.ts";
 import type {
   FileItem,
   HistoryQuery,
@@ -605,7 +605,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#redis.close().catch(() => this.#redis.destroy());
+    await closeQuietly(this.#redis);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

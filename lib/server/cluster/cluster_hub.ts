@@ -16,7 +16,7 @@
 
 import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
-import { redisCall, type RedisClient } from "../../store/redis_client.ts";
+import { closeQuietly, redisCall, type RedisClient } from "../../store/redis_client.ts";
 import type { Hub, HubHold, HubListener, OnlineUser, Recipient } from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
 
@@ -582,8 +582,6 @@ export class ClusterHub implements Hub {
     } catch {
       // Redis is gone: the heartbeat expires and another node removes our users
     }
-    for (const client of [this.#subscriber, this.#redis]) {
-      await client.close().catch(() => client.destroy());
-    }
+    for (const client of [this.#subscriber, this.#redis]) await closeQuietly(client);
   }
 }

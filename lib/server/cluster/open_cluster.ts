@@ -3,7 +3,12 @@
  * @module
  */
 
-import { connectRedis, redactUrl } from "../../store/redis_client.ts";
+import {
+  closeQuietly,
+  connectRedis,
+  redactUrl,
+  type RedisClient,
+} from "../../store/redis_client.ts";
 import { RedisStore } from "../../store/redis_store.ts";
 import type { Logger } from "../context.ts";
 import { ClusterHub } from "./cluster_hub.ts";
@@ -15,26 +20,30 @@ export interface ClusterParts {
 }
 
 /**
- * Connects to the cluster's Redis at `url` as node `node`.
+ * Connects to the cluster's Redis at `url` as node `node`: one connection for the store, one for
+ * the hub's commands, one for its subscriptions.
  *
- * @throws {StoreUnavailableError} when Redis cannot be reached; an Error when the node name is
- * taken by a live node.
+ * @throws {Error} when Redis cannot be reached (saying where), or a live node has that name.
  */
 export async function openCluster(url: string, node: string, log: Logger): Promise<ClusterParts> {
   const report = (line: string) => log.error(line);
-  const connect = (role: string) => connectRedis({ url, role, log: report });
-  const storeClient = await connect("store").catch((error) => {
-    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${error.cause ?? error}`);
-  });
-  const store = await RedisStore.open(storeClient);
+  const connect = async (role: string): Promise<RedisClient> => {
+    try {
+      return await connectRedis({ url, role, log: report });
+    } catch (error) {
+      const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+      throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${cause}`);
+    }
+  };
+  const opened: RedisClient[] = [];
   try {
-    const hub = await ClusterHub.open(await connect("hub"), await connect("events"), {
-      node,
-      log: report,
-    });
+    opened.push(await connect("store"));
+    const store = await RedisStore.open(opened[0]);
+    opened.push(await connect("hub"), await connect("events"));
+    const hub = await ClusterHub.open(opened[1], opened[2], { node, log: report });
     return { store, hub };
   } catch (error) {
-    await store.close();
+    for (const client of opened) await closeQuietly(client);
     throw error;
   }
 }
