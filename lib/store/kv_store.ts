@@ -208,6 +208,22 @@ export class KvStore implements Store {
     else await this.#kv.set(key, state);
   }
 
+  async updateLockout(
+    name: string,
+    change: (state: LockoutState) => LockoutState,
+  ): Promise<LockoutState> {
+    const key = ["lockout", foldName(name)];
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const entry = await this.#kv.get<LockoutState>(key);
+      const next = change(entry.value ?? NO_FAILURES);
+      const op = this.#kv.atomic().check(entry);
+      if (next.failures === 0 && next.blockedUntil === 0) op.delete(key);
+      else op.set(key, next);
+      if ((await op.commit()).ok) return next;
+    }
+    throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
+  }
+
   async loadSeen(): Promise<Map<string, SeenRecord>> {
     const seen = new Map<string, SeenRecord>();
     for await (const entry of this.#kv.list<SeenRecord>({ prefix: ["seen"] })) {

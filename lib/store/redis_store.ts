@@ -92,10 +92,14 @@ if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 1`,
-  /** KEYS: a hash. ARGV: field, expected value, new value. Compare and set. */
+  /**
+   * KEYS: a hash. ARGV: field, expected value, new value. Compare and set; '' stands for a
+   * missing field, as expected value and as new value (which deletes).
+   */
   replace: `
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
 return 1`,
 } as const;
 
@@ -214,6 +218,21 @@ export class RedisStore implements Store {
     if (state.failures === 0 && state.blockedUntil === 0) {
       await this.#call((r) => r.hDel(key, field));
     } else await this.#call((r) => r.hSet(key, field, JSON.stringify(state)));
+  }
+
+  async updateLockout(
+    name: string,
+    change: (state: LockoutState) => LockoutState,
+  ): Promise<LockoutState> {
+    const key = this.#key("lockout");
+    const field = foldName(name);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const json = await this.#call((r) => r.hGet(key, field)) ?? "";
+      const next = change(json === "" ? NO_FAILURES : JSON.parse(json) as LockoutState);
+      const written = next.failures === 0 && next.blockedUntil === 0 ? "" : JSON.stringify(next);
+      if (await this.#script("replace", [key], [field, json, written]) === 1) return next;
+    }
+    throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
   }
 
   async loadSeen(): Promise<Map<string, SeenRecord>> {

@@ -141,6 +141,12 @@ export interface AccountStore {
 
   getLockout(name: string): Promise<LockoutState>;
   setLockout(name: string, state: LockoutState): Promise<void>;
+  /**
+   * Changes the lockout state in one atomic step (read, `change`, write; again if another
+   * process changed it meanwhile), so failures counted at once on several nodes all count.
+   * Returns the state written.
+   */
+  updateLockout(name: string, change: (state: LockoutState) => LockoutState): Promise<LockoutState>;
 
   loadSeen(): Promise<Map<string, SeenRecord>>;
   setSeen(record: SeenRecord): Promise<void>;

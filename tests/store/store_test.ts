@@ -186,3 +186,18 @@ storeTest(
     assertEquals((await store.listUsers()).length, 3);
   },
 );
+
+storeTest("lockout changes made at once are all counted", async (store) => {
+  await store.createUser(await user("yoda"));
+  const bump = (s: { failures: number; blockedUntil: number }) => ({
+    ...s,
+    failures: s.failures + 1,
+  });
+  await Promise.all(Array.from({ length: 20 }, () => store.updateLockout("YODA", bump)));
+  assertEquals((await store.getLockout("yoda")).failures, 20);
+  assertEquals(await store.updateLockout("yoda", () => ({ failures: 0, blockedUntil: 0 })), {
+    failures: 0,
+    blockedUntil: 0,
+  });
+  assertEquals(await store.getLockout("yoda"), { failures: 0, blockedUntil: 0 }, "cleared");
+});

@@ -236,9 +236,14 @@ export class AccountService {
 
   async #fail(name: string, lockout: LockoutState, exists: boolean): Promise<never> {
     const policy = { maxFailures: this.#policy.maxFailures, lockoutMs: this.#policy.lockoutMs };
-    const failure = recordFailure(lockout, policy, this.#clock.now());
-    if (exists) await this.#store.setLockout(name, failure.state);
-    else {
+    let failure = recordFailure(lockout, policy, this.#clock.now());
+    if (exists) {
+      // Counted atomically on the stored state: other nodes may be counting failures too.
+      await this.#store.updateLockout(name, (current) => {
+        failure = recordFailure(current, policy, this.#clock.now());
+        return failure.state;
+      });
+    } else {
       const key = foldName(name);
       this.#ghosts.delete(key);
       if (this.#ghosts.size >= MAX_GHOSTS) {
