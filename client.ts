@@ -70,7 +70,13 @@ async function main(argv: string[]): Promise<number> {
       args.color && wantsColor(Deno.stdout.isTerminal(), Deno.env.get("NO_COLOR")),
     );
     const password = Deno.env.get("LABCHAT_PASSWORD");
-    return await runClient(args, chat, { terminal, colors, password, peerSocket });
+    return await runClient(args, chat, {
+      terminal,
+      colors,
+      password,
+      peerSocket,
+      reconnect: () => connect(args),
+    });
   } finally {
     Deno.removeSignalListener("SIGTERM", restore);
     await chat.close();

@@ -16,6 +16,8 @@ import type { PeerSocket } from "../p2p/peer_socket.ts";
 import { findCommand, helpLines } from "../protocol/commands.ts";
 import type { ChatEvent } from "../protocol/events.ts";
 import { parseWhoEntry } from "../protocol/replies.ts";
+import { Reply } from "../protocol/codes.ts";
+import { formatRequest } from "../protocol/request.ts";
 import { formatBytes } from "../protocol/timestamp.ts";
 import type { ClientArgs } from "./client_args.ts";
 import {
@@ -53,7 +55,23 @@ export interface ClientIo {
   readonly password?: string;
   /** The UDP socket for peer-to-peer transfers and private chat; without it they are refused. */
   readonly peerSocket?: PeerSocket;
+  /**
+   * Opens a new connection to the server (or, behind a load balancer or `--reuse-port`, another
+   * node of the cluster). Given, an interactive session whose connection is lost logs in again.
+   */
+  readonly reconnect?: () => Promise<ChatConnection>;
 }
+
+/** A login that worked, kept in memory to log in again after a lost connection. */
+interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** How long a lost interactive session keeps trying to come back. */
+const RECONNECT_FOR_MS = 30_000;
+/** Pause between attempts. */
+const RECONNECT_EVERY_MS = 1000;
 
 const ENDING_EVENTS: ReadonlySet<ChatEvent["type"]> = new Set(["shutdown", "idle", "disconnect"]);
 
@@ -67,18 +85,74 @@ const LOCAL = new Set([
   "PRIVATE STOP",
 ]);
 
-/** Runs the client on an open connection until the user quits or the connection ends. */
+/**
+ * Runs the client on an open connection until the user quits or the connection ends. An
+ * interactive session that loses its connection after a login reconnects (see
+ * {@linkcode ClientIo.reconnect}) and logs in again as the same user.
+ */
 export async function runClient(
   args: ClientArgs,
   chat: ChatConnection,
   io: ClientIo,
 ): Promise<number> {
-  const app = new ClientApp(args, chat, io);
+  let app = new ClientApp(args, chat, io);
   try {
-    return await app.run();
+    while (true) {
+      const status = await app.run();
+      const credentials = app.credentials;
+      await app.close();
+      if (
+        status !== ExitCode.CONNECTION_LOST || !io.reconnect || !io.terminal.interactive ||
+        credentials === undefined
+      ) {
+        return status;
+      }
+      const again = await reconnectAs(io, credentials);
+      if (!again) return status;
+      io.terminal.resume();
+      app = new ClientApp(args, again, io, credentials);
+    }
   } finally {
+    await app.close();
     io.terminal.close();
   }
+}
+
+/**
+ * Connects again and logs in as before, once a second for 30 s. A node that died is still
+ * holding the user for a few seconds (409): that is waited out too.
+ */
+async function reconnectAs(
+  io: ClientIo,
+  credentials: Credentials,
+): Promise<ChatConnection | undefined> {
+  const { terminal, colors } = io;
+  const reconnect = io.reconnect as NonNullable<ClientIo["reconnect"]>;
+  terminal.print(colors.yellow(`Reconnecting (for up to ${RECONNECT_FOR_MS / 1000} s)…`));
+  const deadline = Date.now() + RECONNECT_FOR_MS;
+  let last = "the server does not answer";
+  while (Date.now() < deadline) {
+    let chat: ChatConnection | undefined;
+    try {
+      chat = await reconnect();
+      const reply = await chat.request(
+        formatRequest("LOGIN", [credentials.user, credentials.password]),
+      );
+      if (reply.ok) {
+        terminal.print(colors.green(`Reconnected as ${sanitize(credentials.user)}`));
+        return chat;
+      }
+      last = reply.text;
+      await chat.close();
+      if (reply.code !== Reply.ALREADY_LOGGED_IN) break; // a changed password, a lockout: stop
+    } catch (error) {
+      last = describeError(error);
+      await chat?.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_EVERY_MS));
+  }
+  terminal.printError(colors.red(`Cannot reconnect: ${sanitize(last)}`));
+  return undefined;
 }
 
 /** A typed canonical line as a request: sent as typed, unless the client carries it out. */
@@ -108,10 +182,17 @@ class ClientApp {
   #endedByServer = false;
   #me: string | undefined;
   readonly #peers: PeerService | undefined;
+  /** The login that worked in this session, if it came from the login flow or a typed LOGIN. */
+  #credentials: Credentials | undefined;
+  /** Logged in already (a reconnected session): no login conversation. */
+  readonly #resumed: boolean;
 
-  constructor(args: ClientArgs, chat: ChatConnection, io: ClientIo) {
+  /** `resumed`: the connection is logged in already, as these credentials' user. */
+  constructor(args: ClientArgs, chat: ChatConnection, io: ClientIo, resumed?: Credentials) {
     this.#args = args;
     this.#chat = chat;
+    this.#credentials = resumed;
+    this.#resumed = resumed !== undefined;
     this.#term = io.terminal;
     this.#colors = io.colors;
     this.#password = io.password;
@@ -194,10 +275,23 @@ class ClientApp {
     return this.#failures > 0 && !this.#term.interactive ? ExitCode.COMMAND_FAILED : ExitCode.OK;
   }
 
+  /** The login of this session, to log in again after a lost connection. */
+  get credentials(): Credentials | undefined {
+    return this.#credentials;
+  }
+
+  /** Stops peer-to-peer work and closes the connection. */
+  async close(): Promise<void> {
+    await this.#peers?.close();
+    await this.#chat.close();
+  }
+
   /** Login and the loop; `undefined` when the connection ended under us. */
   async #session(): Promise<number | undefined> {
     const scripted = this.#args.exec !== undefined;
-    if (this.#dialect.loginAtStart && (!scripted || this.#args.user !== undefined)) {
+    if (this.#resumed) {
+      await this.#afterLogin(this.#credentials?.user);
+    } else if (this.#dialect.loginAtStart && (!scripted || this.#args.user !== undefined)) {
       const status = await this.#login(this.#args.user, this.#password);
       if (status !== undefined) return status;
     }
@@ -234,6 +328,7 @@ class ClientApp {
     if (outcome.kind === "aborted") {
       return this.#quit(this.#term.interactive ? ExitCode.OK : ExitCode.COMMAND_FAILED);
     }
+    this.#credentials = { user: outcome.user, password: outcome.password };
     const welcome = this.#dialect.login.welcome(outcome.welcome, outcome.user, outcome.isNew);
     if (welcome !== undefined) this.#term.print(this.#colors.green(sanitize(welcome)));
     await this.#afterLogin(outcome.user);
@@ -342,12 +437,14 @@ class ClientApp {
     this.#showReply(request, reply);
     const word = line.split(/\s+/)[0].toUpperCase();
     if (reply.ok && (word === "LOGIN" || word === "REGISTER")) {
-      await this.#afterLogin(
-        /^Welcome to labchat, (\S+?)!/.exec(reply.text)?.[1] ?? line.split(/\s+/)[1],
-      );
+      const [, typedUser = "", ...password] = line.split(" ");
+      const user = /^Welcome to labchat, (\S+?)!/.exec(reply.text)?.[1] ?? typedUser;
+      this.#credentials = { user, password: password.join(" ") };
+      await this.#afterLogin(user);
     }
     if (reply.ok && word === "LOGOUT") {
       this.#me = undefined;
+      this.#credentials = undefined;
       // The masked login flow again, rather than a password typed in clear after LOGIN.
       if (this.#term.interactive && this.#dialect.loginAtStart && !this.#chat.isClosed) {
         const status = await this.#login(undefined, undefined);

@@ -24,6 +24,8 @@ export type LoginOutcome =
     readonly welcome: string;
     /** The account was created just now. */
     readonly isNew: boolean;
+    /** The password that worked (kept in memory to log in again after a lost connection). */
+    readonly password: string;
   }
   | { readonly kind: "blocked" }
   | { readonly kind: "aborted" };
@@ -79,7 +81,13 @@ export async function loginFlow(
         if (password === undefined) return { kind: "aborted" };
         const reply = await chat.request(formatRequest("LOGIN", [user, password]));
         if (reply.code === Reply.OK) {
-          return { kind: "ok", user: nameIn(reply.text, user), welcome: reply.text, isNew: false };
+          return {
+            kind: "ok",
+            user: nameIn(reply.text, user),
+            welcome: reply.text,
+            isNew: false,
+            password,
+          };
         }
         fail(reply);
         if (reply.code === Reply.ACCOUNT_NOW_BLOCKED || reply.code === Reply.ACCOUNT_BLOCKED) {
@@ -116,7 +124,13 @@ export async function loginFlow(
       presetPassword = undefined;
       const reply = await chat.request(formatRequest("REGISTER", [user, password]));
       if (reply.code === Reply.OK) {
-        return { kind: "ok", user: nameIn(reply.text, user), welcome: reply.text, isNew: true };
+        return {
+          kind: "ok",
+          user: nameIn(reply.text, user),
+          welcome: reply.text,
+          isNew: true,
+          password,
+        };
       }
       fail(reply);
     } else {

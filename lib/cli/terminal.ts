@@ -26,6 +26,8 @@ export interface Terminal {
    * connection is gone, so nothing typed could be sent).
    */
   cancel(): void;
+  /** Takes input again after {@linkcode cancel}: the session is back (it reconnected). */
+  resume(): void;
   /** Restores the terminal. Idempotent. */
   close(): void;
 }
@@ -112,6 +114,10 @@ export class TtyTerminal implements Terminal {
 
   printError(line: string): void {
     this.print(line);
+  }
+
+  resume(): void {
+    if (!this.#closed) this.#cancelled = false;
   }
 
   cancel(): void {
@@ -266,6 +272,10 @@ export class LineTerminal implements Terminal {
 
   progress(): void {
     // Not a terminal: progress bars would only litter logs.
+  }
+
+  resume(): void {
+    if (!this.#closed) this.#cancelled = false;
   }
 
   cancel(): void {

@@ -4,6 +4,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { dataDirWith, expectReply, quit, registered, startTestServer } from "../helpers.ts";
 import { openTmux, type TmuxTerminal } from "../../testing/tmux_terminal.ts";
+import { spawnServer } from "../../testing/server_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -178,5 +179,44 @@ Deno.test("in a terminal: yamotd lists its commands above the prompt; no prompt 
     assertEquals(tail.at(-1), "210 the server is about to shutdown ...", screen);
   } finally {
     await term.close();
+  }
+});
+
+Deno.test("in a terminal: when the server dies, the client reconnects and logs in again by itself", async () => {
+  const data = await dataDirWith([{ name: "yoda", password: "wise@!man" }]);
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  let server = await spawnServer(data, ["--port", String(port), "--quiet"]);
+  const term = await openTerminal(port);
+  try {
+    await term.waitFor((s) => s.includes("Username:"), "the Username prompt");
+    await term.type("yoda");
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("Password:"), "the password prompt");
+    await term.type("wise@!man");
+    await term.keys("Enter");
+    await term.waitFor((s) => promptLine(s) === "labchat>", "the prompt");
+    // The server is killed outright, and comes back a moment later on the same port.
+    server.child.kill("SIGKILL");
+    await server.status;
+    await term.waitFor((s) => s.includes("Reconnecting"), "the reconnecting notice");
+    server = await spawnServer(data, ["--port", String(port), "--quiet"]);
+    const screen = await term.waitFor(
+      (s) => s.includes("Reconnected as yoda") && promptLine(s) === "labchat>",
+      "the session back",
+    );
+    assert(!screen.includes("wise@!man"), `the password was shown:\n${screen}`);
+    const hans = await registered(server.port, "hans");
+    await term.type("MSG hans back again");
+    await term.keys("Enter");
+    const got = await hans.waitForEvent((e) => e.type === "private");
+    assertEquals(got.type === "private" && got.text, "back again");
+    await quit(hans);
+  } finally {
+    await term.close();
+    server.child.kill("SIGTERM");
+    await server.status;
+    await Deno.remove(data, { recursive: true });
   }
 });
