@@ -10,6 +10,7 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import type { HubHold } from "../hub.ts";
 import type { ChannelView } from "../reply_data.ts";
 
 /** `nick!ident@host` of an online user, what bans are matched against. */
@@ -18,17 +19,21 @@ export function maskOf(ctx: ServerContext, user: string): string {
   return `${user}!${online?.ident ?? user}@${online?.ip ?? "unknown"}`;
 }
 
-/** Tells the channel's members (but `except`, and those who blocked `from`). */
+/**
+ * Tells the channel's members (but `except`, and those who blocked `from`), through `via` when
+ * the delivery keeps a place taken earlier.
+ */
 function tellChannel(
   ctx: ServerContext,
   channel: string,
   event: ChatEvent,
   except: string,
   from: string = except,
+  via: Pick<HubHold, "deliver"> = ctx.hub,
 ): void {
   const outbound = new OutboundEvent(event, ctx.clock.now());
   for (const member of ctx.channels.members(channel)) {
-    if (member !== except && !ctx.blocks.has(member, from)) ctx.hub.deliver(member, outbound);
+    if (member !== except && !ctx.blocks.has(member, from)) via.deliver(member, outbound);
   }
 }
 
@@ -103,25 +108,38 @@ export const channelHandlers: PartialHandlers<
     return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
   },
 
-  async SAY(ctx, { identity }, [name, text]) {
+  SAY(ctx, { identity }, [name, text]) {
     const me = identity.name;
     const channel = ctx.channels.checkSpeaker(name, me, maskOf(ctx, me));
     const at = ctx.clock.now();
-    const { value: message, committed } = await ctx.channels.say(channel, me, text, at);
-    ctx.log.info(`${me} said #${message.number} in ${channel}`);
-    tellChannel(ctx, channel, {
-      type: "channel_message",
-      channel,
-      from: me,
-      number: message.number,
-      text,
-    }, me);
-    const reply = okWith(`Message #${message.number} sent to ${channel}`, {
-      kind: "sent",
-      number: message.number,
-      at,
-    });
-    return { ...reply, durable: committed };
+    // As BROADCAST: numbered by the store without holding up the connection, in its place.
+    const place = ctx.hub.hold();
+    const deferred = ctx.channels.say(channel, me, text, at).then(
+      ({ value: message, committed }) => {
+        ctx.log.info(`${me} said #${message.number} in ${channel}`);
+        tellChannel(
+          ctx,
+          channel,
+          {
+            type: "channel_message",
+            channel,
+            from: me,
+            number: message.number,
+            text,
+          },
+          me,
+          me,
+          place,
+        );
+        const reply = okWith(`Message #${message.number} sent to ${channel}`, {
+          kind: "sent",
+          number: message.number,
+          at,
+        });
+        return { ...reply, durable: committed };
+      },
+    ).finally(() => place.release());
+    return Promise.resolve({ deferred });
   },
 
   NOTICE(ctx, { identity }, [target, text]) {

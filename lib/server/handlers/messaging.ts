@@ -172,16 +172,17 @@ export const messagingHandlers: PartialHandlers<
       }
       return okWith(`Message sent to ${to}`, { kind: "sent", at, away });
     }
-    // Delivered at once when the recipient is online; kept for the next login otherwise.
+    // Delivered at once when the recipient is online; kept for the next login otherwise. The
+    // reply waits for the store; the connection's next request does not.
     const delivered = recipient !== undefined && ctx.hub.deliver(to, event);
-    const stored = await ctx.messages.private(from, to, text, at, !delivered);
     const reply = delivered
       ? `Message sent to ${to}`
       : `${to} is offline; the message will be delivered at next login`;
-    return {
+    const deferred = ctx.messages.private(from, to, text, at, !delivered).then((stored) => ({
       ...okWith(reply, { kind: "sent", number: stored.value.number, at, away }),
       durable: stored.committed,
-    };
+    }));
+    return { deferred };
   },
 
   BROADCAST(ctx, { identity }, [text]) {

@@ -86,22 +86,25 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
     );
   },
 
-  async "ROOM SAY"(ctx, { identity }, [idText, text]) {
+  "ROOM SAY"(ctx, { identity }, [idText, text]) {
     const me = identity.name;
     const room = roomFor(ctx, idText, me);
     const at = ctx.clock.now();
-    const { value: message, committed } = await ctx.rooms.say(room.id, me, text, at);
-    ctx.log.info(
-      `${me} issued a message in separate room ${room.id}: ${message.number}; ${
-        formatTimestamp(message.at)
-      }; ${me}; ${text}`,
-    );
-    const event = new OutboundEvent({ type: "room", room: room.id, from: me, text }, at);
-    for (const user of room.members) {
-      if (user !== me && !ctx.blocks.has(user, me)) ctx.hub.deliver(user, event);
-    }
-    const reply = ok(`Message #${message.number} sent to room ${room.id}`);
-    return { ...reply, durable: committed };
+    // As BROADCAST: numbered by the store without holding up the connection, in its place.
+    const place = ctx.hub.hold();
+    const deferred = ctx.rooms.say(room.id, me, text, at).then(({ value: message, committed }) => {
+      ctx.log.info(
+        `${me} issued a message in separate room ${room.id}: ${message.number}; ${
+          formatTimestamp(message.at)
+        }; ${me}; ${text}`,
+      );
+      const event = new OutboundEvent({ type: "room", room: room.id, from: me, text }, at);
+      for (const user of room.members) {
+        if (user !== me && !ctx.blocks.has(user, me)) place.deliver(user, event);
+      }
+      return { ...ok(`Message #${message.number} sent to room ${room.id}`), durable: committed };
+    }).finally(() => place.release());
+    return Promise.resolve({ deferred });
   },
 
   "ROOM LIST"(ctx, { identity }) {
