@@ -131,7 +131,10 @@ export class ChatConnection implements AsyncDisposable {
   static async connect(options: ConnectOptions): Promise<ChatConnection> {
     const address = { hostname: options.hostname ?? "127.0.0.1", port: options.port };
     if (!options.tls) {
-      return new ChatConnection(await Deno.connect(address), options.maxLineBytes ?? 1024 * 1024);
+      const conn = await Deno.connect(address);
+      // A request is one short line: send it now, not when the last one is acknowledged (Nagle).
+      conn.setNoDelay(true);
+      return new ChatConnection(conn, options.maxLineBytes ?? 1024 * 1024);
     }
     const conn = await Deno.connectTls({ ...address, caCerts: options.tls.caCerts });
     try {
