@@ -11,7 +11,13 @@ import { isLockedOut } from "../auth/lockout.ts";
 import { DEFAULT_SERVER_CONFIG } from "../config.ts";
 import { formatTimestamp } from "../protocol/timestamp.ts";
 import { KV_FILE, openKvStore } from "../store/kv_store.ts";
-import { closeQuietly, connectRedis, redactUrl, withPassword } from "../store/redis_client.ts";
+import {
+  closeQuietly,
+  connectRedis,
+  redactUrl,
+  redisUrlProblem,
+  withPassword,
+} from "../store/redis_client.ts";
 import { RedisStore } from "../store/redis_store.ts";
 import { CHANGES_CHANNEL } from "../server/cluster/cluster_hub.ts";
 import type { Store } from "../store/store.ts";
@@ -165,12 +171,15 @@ function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Ta
       cluster: false,
     };
   }
+  const problem = redisUrlProblem(cluster);
+  if (problem) throw new UsageError(`--cluster: ${problem}`);
   const url = withPassword(cluster, Deno.env.get("LABCHAT_REDIS_PASSWORD"));
   const connect = async () => {
     try {
       return await connectRedis({ url, role: "admin", log: (line) => io.err(line) });
     } catch (error) {
-      throw new AdminError(`Cannot reach Redis at ${redactUrl(url)}: ${error}`);
+      const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+      throw new AdminError(`Cannot reach Redis at ${redactUrl(url)}: ${cause}`);
     }
   };
   return {

@@ -6,7 +6,7 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
-import { withPassword } from "../store/redis_client.ts";
+import { redisUrlProblem, withPassword } from "../store/redis_client.ts";
 
 /** What the command line asks for. */
 export type ServerArgs =
@@ -299,9 +299,8 @@ const FLAGS: readonly Flag[] = [
       "join a cluster of nodes sharing this Redis (redis://HOST:PORT, rediss:// for TLS; password from LABCHAT_REDIS_PASSWORD)",
     apply: (v, c) => {
       const url = String(v);
-      if (!/^rediss?:\/\/[^\s]+$/.test(url)) {
-        throw new RangeError(`--cluster needs a redis:// or rediss:// URL, not "${url}"`);
-      }
+      const problem = redisUrlProblem(url);
+      if (problem) throw new RangeError(`--cluster: ${problem}`);
       c.cluster = url;
     },
   },

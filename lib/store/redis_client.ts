@@ -53,6 +53,21 @@ export interface RedisConnectOptions {
   readonly connectTimeoutMs?: number;
 }
 
+/** Why `url` cannot be a Redis URL (`redis://HOST:PORT`, `rediss://` for TLS), or `undefined`. */
+export function redisUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a URL: give redis://HOST:PORT (or rediss:// for TLS)`;
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    return `"${redactUrl(url)}" is not a redis:// or rediss:// URL`;
+  }
+  if (parsed.hostname === "") return `"${redactUrl(url)}" names no host`;
+  return undefined;
+}
+
 /**
  * The URL with `password` in it, unless it has one already (LABCHAT_REDIS_PASSWORD keeps the
  * password off the command line).

@@ -300,6 +300,9 @@ Deno.test("with --cluster the tool manages a cluster's accounts; running nodes s
     await quit(yoda);
     const list = await admin([...cluster, "user", "list"], "", true);
     assertMatch(list.out[1] ?? "", /^root\s+yes/);
+    const bad = await admin(["--cluster", "not-a-url", "user", "list"], "", true);
+    assertEquals(bad.code, 2);
+    assertMatch(bad.err[0] ?? "", /--cluster: "not-a-url" is not a URL/);
     const backup = await admin([...cluster, "backup", join(dir, "b.tar")], "", true);
     assertEquals(backup.code, 1);
     assertMatch(backup.err.join(" "), /keeps its data in Redis/);

@@ -120,10 +120,14 @@ Deno.test("bad server flags are reported with usage and status 2", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "labchat-proc-" });
   try {
     for (
-      const args of [["--port", "99999"], ["--tls-cert", "x.pem"], ["--frobnicate"], [
-        "--admin-password-file",
-        `${dataDir}/missing`,
-      ]]
+      const args of [
+        ["--port", "99999"],
+        ["--tls-cert", "x.pem"],
+        ["--frobnicate"],
+        ["--admin-password-file", `${dataDir}/missing`],
+        ["--cluster", "http://example.org:6379"],
+        ["--node", "n1"],
+      ]
     ) {
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
