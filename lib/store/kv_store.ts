@@ -122,6 +122,8 @@ export class KvStore implements Store {
   #batch: {
     add: (op: Deno.AtomicOperation) => void;
     bytes: number;
+    /** A key the write checks: two writes checking one key never share a commit. */
+    checks?: string;
     done: PromiseWithResolvers<void>;
   }[] = [];
   #committing: Promise<void> | undefined;
@@ -160,6 +162,7 @@ export class KvStore implements Store {
       await this.#groupCommit(
         (op) => op.check({ key, versionstamp: null }).set(key, user),
         JSON.stringify(user).length + 256,
+        key.join("\0"),
       );
       return true;
     } catch (error) {
@@ -635,9 +638,13 @@ export class KvStore implements Store {
    * Group commit: while one atomic commit is under way, new writes gather and go in the next,
    * so the commit rate (an fsync each) does not bound the message rate.
    */
-  #groupCommit(add: (op: Deno.AtomicOperation) => void, bytes: number): Promise<void> {
+  #groupCommit(
+    add: (op: Deno.AtomicOperation) => void,
+    bytes: number,
+    checks?: string,
+  ): Promise<void> {
     const done = Promise.withResolvers<void>();
-    this.#batch.push({ add, bytes, done });
+    this.#batch.push({ add, bytes, checks, done });
     this.#lastQueued = done.promise.catch(() => {});
     this.#committing ??= this.#drainBatches();
     return done.promise;
@@ -651,12 +658,20 @@ export class KvStore implements Store {
   async #drainBatches(): Promise<void> {
     while (this.#batch.length > 0) {
       // Stay well inside Deno KV's limits per atomic operation (mutations and total size).
+      // A check sees the state before the whole commit: two writes checking one key (the same
+      // new account name) in one commit would both pass, so the second waits for the next.
       let count = 0;
       let bytes = 0;
+      const checked = new Set<string>();
       while (
         count < Math.min(100, this.#batch.length) &&
         (count === 0 || bytes + this.#batch[count].bytes <= BATCH_BYTES)
       ) {
+        const checks = this.#batch[count].checks;
+        if (checks !== undefined) {
+          if (checked.has(checks)) break;
+          checked.add(checks);
+        }
         bytes += this.#batch[count++].bytes;
       }
       const batch = this.#batch.splice(0, count);

@@ -183,15 +183,16 @@ export class ChannelService {
 
   /**
    * Tells the other nodes of a cluster a channel's new state (`undefined`: nobody is in it any
-   * more).
+   * more). Unset on a single server, where no snapshot is made.
    */
-  share: (name: string, snapshot: ChannelSnapshot | undefined) => void = () => {};
+  share: ((name: string, snapshot: ChannelSnapshot | undefined) => void) | undefined;
 
   constructor(store: ChannelStore) {
     this.#store = store;
   }
 
   #changed(channel: Channel): void {
+    if (!this.share) return;
     const key = foldChannel(channel.name);
     this.share(key, this.#channels.has(key) ? channel.snapshot() : undefined);
   }
