@@ -92,7 +92,10 @@ export class ReceiveWindow {
     this.#accepted++;
     if (seq < this.#highest) this.#filled++;
     else this.#highest = seq;
-    while (this.#next < this.total && this.#have[this.#next % this.#span]) this.#next++;
+    // Never past the ring: with every slot full, the slot after the last is the first one's,
+    // still marked for the chunk a whole lap back.
+    const end = Math.min(this.total, this.#released + this.#span);
+    while (this.#next < end && this.#have[this.#next % this.#span]) this.#next++;
     return true;
   }
 

@@ -251,14 +251,26 @@ export class SendWindow {
     return out;
   }
 
-  /** Records that a chunk went out at `now`. */
+  /**
+   * Whether chunk `seq`, handed out by {@linkcode due}, still needs sending: an acknowledgement
+   * that arrived meanwhile (while the caller read the file) may have delivered it.
+   */
+  stillDue(seq: number): boolean {
+    if (seq < this.#base || seq >= this.#nextNew) return false;
+    const state = this.#state[seq % this.#span];
+    return state === LOST || state === NOT_SENT;
+  }
+
+  /**
+   * Records that a chunk went out at `now`. A chunk that is not {@linkcode stillDue} changes
+   * nothing: its slot may already belong to the chunk a span later.
+   */
   markSent(seq: number, now: number): void {
+    if (!this.stillDue(seq)) return;
     const i = seq % this.#span;
     if (this.#state[i] === LOST) {
       this.#retransmissions++;
       this.#resent[i] = 1;
-    } else if (this.#state[i] === IN_FLIGHT) {
-      return; // already out (a caller's duplicate): nothing changes
     } else {
       this.#resent[i] = 0;
     }

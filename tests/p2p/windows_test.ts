@@ -100,6 +100,22 @@ Deno.test("ReceiveWindow reorders into its ring, drops duplicates and far-ahead 
   assert(!w.accept(42, chunk(0)));
 });
 
+Deno.test("ReceiveWindow with every slot full stops at the ring's end (no stale lap)", () => {
+  // 10 chunks of 2 bytes, a span of 4: chunk 0 arrives last and fills the ring. The slot after
+  // chunk 3 is chunk 0's, still full: taking it for chunk 4 would write chunk 0's bytes again.
+  const w = new ReceiveWindow(20, 2, 4);
+  const chunk = (n: number) => new Uint8Array([n, n]);
+  for (const seq of [1, 2, 3, 0]) assert(w.accept(seq, chunk(seq)));
+  assertEquals(w.next, 4);
+  assertEquals(w.readyCount, 4);
+  assert(!w.accept(4, chunk(4)), "no slot for chunk 4 until the ring is written");
+  assertEquals(w.takeReady(), [Uint8Array.from([0, 0, 1, 1, 2, 2, 3, 3])]);
+  w.release();
+  assert(w.accept(4, chunk(4)));
+  assertEquals(w.next, 5);
+  assertEquals(w.takeReady(), [Uint8Array.from([4, 4])]);
+});
+
 Deno.test("ReceiveWindow resumes after the chunks already on disk", () => {
   const w = new ReceiveWindow(10, 2, 4, 3);
   assertEquals(w.next, 3);
@@ -185,6 +201,27 @@ Deno.test("SendWindow completes when every chunk is acknowledged and ignores uns
   w.onAck(10, new Uint8Array(0), 2);
   assert(w.done);
   assertEquals(w.due(3, 16), []);
+});
+
+Deno.test("SendWindow: a resend delivered before it went out leaves the slot to its successor", () => {
+  const w = new SendWindow(200, { maxSpan: 64, minRtoMs: 10 });
+  const first = w.due(0, 64);
+  assertEquals(first.length, 64);
+  w.markSent(0, 0);
+  for (const seq of first.slice(1)) w.markSent(seq, 5);
+  w.onAck(0, bits(...first.slice(0, 63).map((seq) => seq)), 10);
+  assertEquals(w.due(10, 1), [0], "chunk 0 is lost");
+  // While the sender reads the file, the original chunk 0 turns up after all.
+  w.onAck(64, new Uint8Array(0), 11);
+  assertEquals(w.base, 64);
+  assert(!w.stillDue(0));
+  w.markSent(0, 11); // the caller's late bookkeeping changes nothing
+  const next = w.due(12, 64);
+  assertEquals(next[0], 64, "chunk 64 takes chunk 0's slot");
+  for (const seq of next) w.markSent(seq, 12);
+  // Nothing comes back: chunk 64, like the rest, is resent when its timer runs out.
+  assert(w.due(12 + w.rto + 1, 64).includes(64), "chunk 64 has a timer");
+  assertEquals(w.retransmissions, 0, "the resend of 0 never went out");
 });
 
 Deno.test("SendWindow takes no RTT sample from a retransmitted chunk (Karn)", () => {
