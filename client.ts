@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let peerSocket: PeerSocket;
   try {
-    peerSocket = new PeerSocket(args.udpPort ?? 0);
+    peerSocket = new PeerSocket(args.udpPort ?? 0, "0.0.0.0", args.udpEngine);
   } catch (error) {
     await chat.close();
     console.error(`chat-client: Cannot use UDP port ${args.udpPort}: ${describe(error)}`);

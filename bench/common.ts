@@ -85,6 +85,12 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
+/** CPU seconds per GiB on each side, `sender/receiver` (process totals, start-up included). */
+export function perGiB(run: { senderCpu: number; receiverCpu: number }, mib: number): string {
+  const gib = mib / 1024;
+  return `${(run.senderCpu / gib).toFixed(1)}/${(run.receiverCpu / gib).toFixed(1)}`;
+}
+
 /** Runs `make` for 0…count-1, `batch` at a time. */
 export async function inBatches<T>(
   count: number,

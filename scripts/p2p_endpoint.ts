@@ -2,8 +2,9 @@
  * One end of a peer-to-peer file transfer, without a server: what chat-client does after PEER,
  * for the network test bed (each end runs in its own namespace).
  *
- *   deno run --allow-net --allow-read --allow-write scripts/p2p_endpoint.ts \
+ *   deno run --allow-net --allow-read --allow-write --allow-ffi scripts/p2p_endpoint.ts \
  *     send|receive --bind ADDR:PORT --peer ADDR:PORT --token HEX32 (--file PATH | --dir DIR)
+ *     [--engine auto|deno|linux]                  how datagrams move (PeerSocket's engines)
  *   ... tcp-send --peer ADDR:PORT --file PATH     the same file over plain TCP, the yardstick
  *   ... tcp-receive --bind ADDR:PORT              counts what arrives
  *   ... echo --bind ADDR:PORT                     sends every datagram back (until killed)
@@ -11,8 +12,9 @@
  *                                                 a 64-byte probe every 10 ms; prints the round
  *                                                 trip's `rtt P50 P99 MAX LOST` in ms
  *
- * The sender prints `sent BYTES SECONDS RETRANSMISSIONS CPU`, the receiver `received PATH BYTES
- * CPU`, CPU being the process's user + system seconds; a receiver prints `ready` once bound.
+ * The sender prints `sent BYTES SECONDS RETRANSMISSIONS CPU ENGINE`, the receiver `received PATH
+ * BYTES CPU`, CPU being the process's user + system seconds and ENGINE the one that moved the
+ * datagrams (`linux` or `deno`); a receiver prints `ready` once bound.
  * @module
  */
 
@@ -48,6 +50,7 @@ async function main(): Promise<number> {
       file: { type: "string" },
       dir: { type: "string" },
       seconds: { type: "string" },
+      engine: { type: "string", default: "auto" },
     },
   });
   if (positionals[0] === "echo") return await echo(address(values.bind ?? ""));
@@ -69,14 +72,21 @@ async function main(): Promise<number> {
   }
   const bind = address(values.bind);
   const peer = address(values.peer);
-  await using socket = new PeerSocket(bind.port, bind.hostname);
+  const engine = values.engine;
+  if (engine !== "auto" && engine !== "deno" && engine !== "linux") {
+    console.error("--engine is auto, deno or linux");
+    return 2;
+  }
+  await using socket = new PeerSocket(bind.port, bind.hostname, engine);
   if (positionals[0] === "send") {
     const path = values.file ?? "";
     const result = await sendFile(socket, peer, token, path, {
       name: "payload.bin",
       peerName: "b",
     });
-    console.log(`sent ${result.bytes} ${result.seconds} ${result.retransmissions} ${cpuSeconds()}`);
+    console.log(
+      `sent ${result.bytes} ${result.seconds} ${result.retransmissions} ${cpuSeconds()} ${socket.engine}`,
+    );
     return 0;
   }
   const dir = values.dir ?? ".";
@@ -122,7 +132,7 @@ async function tcpSend(peer: { hostname: string; port: number }, path: string): 
   await conn.closeWrite();
   await conn.read(new Uint8Array(1)); // the receiver closes once it has everything
   conn.close();
-  console.log(`sent ${bytes} ${(performance.now() - start) / 1000} 0 ${cpuSeconds()}`);
+  console.log(`sent ${bytes} ${(performance.now() - start) / 1000} 0 ${cpuSeconds()} tcp`);
   return 0;
 }
 

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { EngineChoice } from "../lib/p2p/peer_socket.ts";
+
 /** How the link is shaped. */
 export interface LinkOptions {
   /** Rate in Mbit/s on each direction (default 1000). */
@@ -196,6 +198,8 @@ const ENDPOINT = [
   "--allow-net",
   "--allow-read",
   "--allow-write",
+  // The batched UDP engine (libc's sendmmsg/recvmmsg), as the client runs it.
+  "--allow-ffi",
   `${ROOT}scripts/p2p_endpoint.ts`,
 ];
 
@@ -203,6 +207,8 @@ const ENDPOINT = [
 export interface TransferAcross {
   readonly seconds: number;
   readonly retransmissions: number;
+  /** How the datagrams moved (`linux`, `deno`), or `tcp`. */
+  readonly engine: string;
   /** User + system CPU seconds of each end's process. */
   readonly senderCpu: number;
   readonly receiverCpu: number;
@@ -220,6 +226,7 @@ export async function transferAcross(
   path: string,
   tcp: boolean,
   flow = 0,
+  engine: EngineChoice = "auto",
 ): Promise<TransferAcross> {
   const base = 40000 + 10 * flow;
   const receiverArgs = tcp ? ["tcp-receive", "--bind", `${lab.addressB}:${base + 2}`] : [
@@ -232,6 +239,8 @@ export async function transferAcross(
     TOKEN,
     "--dir",
     dir,
+    "--engine",
+    engine,
   ];
   const senderArgs = tcp ? ["tcp-send", "--peer", `${lab.addressB}:${base + 2}`, "--file", path] : [
     "send",
@@ -243,6 +252,8 @@ export async function transferAcross(
     TOKEN,
     "--file",
     path,
+    "--engine",
+    engine,
   ];
   const receiver = lab.spawn(lab.b, Deno.execPath(), [...ENDPOINT, ...receiverArgs]);
   const receiverErr = new Response(receiver.stderr).text();
@@ -261,11 +272,12 @@ export async function transferAcross(
     throw new Error(`transfer failed: ${sent.stderr} ${await receiverErr}`);
   }
   await receiverErr;
-  const [, , seconds, retransmissions, senderCpu] = sent.stdout.trim().split(" ");
+  const [, , seconds, retransmissions, senderCpu, sentWith] = sent.stdout.trim().split(" ");
   const receiverCpu = out.trim().split(" ").at(-1);
   return {
     seconds: Number(seconds),
     retransmissions: Number(retransmissions),
+    engine: sentWith ?? "unknown",
     senderCpu: Number(senderCpu),
     receiverCpu: Number(receiverCpu),
   };

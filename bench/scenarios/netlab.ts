@@ -13,13 +13,7 @@ import {
   transferAcross,
 } from "../../testing/netlab.ts";
 import { writeRandomFile } from "../../testing/random_bytes.ts";
-import type { Row } from "../common.ts";
-
-/** CPU seconds per GiB on each side, `sender/receiver` (process totals, start-up included). */
-function perGiB(run: { senderCpu: number; receiverCpu: number }, mib: number): string {
-  const gib = mib / 1024;
-  return `${(run.senderCpu / gib).toFixed(1)}/${(run.receiverCpu / gib).toFixed(1)}`;
-}
+import { perGiB, type Row } from "../common.ts";
 
 /**
  * Two labchat transfers of `mib` MiB at once over one link (each its own sender and receiver),
@@ -80,12 +74,16 @@ export async function netlabTransfers(mib: number, losses = [0, 0.02, 0.05]): Pr
       await using lab = await NetLab.open({ rateMbit: 1000, loss });
       const udp = await transferAcross(lab, dir, path, false);
       await Deno.remove(`${dir}/received.bin`);
+      const portable = await transferAcross(lab, dir, path, false, 0, "deno");
+      await Deno.remove(`${dir}/received.bin`);
       const tcp = await transferAcross(lab, dir, path, true);
       const mb = (mib * 1024 * 1024) / 1e6;
       rows.push({
         scenario: `p2p ${mib} MiB on 1 Gbit/s veth, MTU 1500, ${loss * 100}% loss`,
         figures: {
           "labchat UDP MB/s": +(mb / udp.seconds).toFixed(1),
+          engine: udp.engine,
+          "deno engine MB/s": +(mb / portable.seconds).toFixed(1),
           "TCP MB/s": +(mb / tcp.seconds).toFixed(1),
           "UDP/TCP": +(tcp.seconds / udp.seconds).toFixed(2),
           retransmissions: udp.retransmissions,

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_PORT } from "../config.ts";
 import { DIALECT_NAMES, type DialectName } from "./dialects.ts";
+import type { EngineChoice } from "../p2p/peer_socket.ts";
 
 /** Usage text of `chat-client`. */
 export const CLIENT_USAGE = `chat-client: terminal client for a labchat server
@@ -14,6 +15,8 @@ Usage: chat-client [host] [port] [options]
 
   host, port            server address (default localhost ${DEFAULT_PORT})
   --udp-port N          UDP port for peer-to-peer transfers and private chat (default: any free one)
+  --udp-engine E        how peer datagrams move: auto (default: batched through libc on Linux,
+                        else Deno's sockets), linux, or deno (keeps the client off FFI entirely)
   --user NAME           log in as NAME (the password is asked, or read from LABCHAT_PASSWORD)
   --register            with --exec, create the account --user names if it does not exist
   --dialect D           accept one system's own commands: ${DIALECT_NAMES.join("|")}
@@ -35,6 +38,7 @@ export interface ClientArgs {
   readonly host: string;
   readonly port: number;
   readonly udpPort?: number;
+  readonly udpEngine: EngineChoice;
   readonly user?: string;
   readonly dialect: DialectName;
   /** Commands given with --exec, split on `;`. */
@@ -69,6 +73,8 @@ function megabytes(text: string | undefined): number {
   return Math.round(n * 1024 * 1024);
 }
 
+const ENGINES: readonly EngineChoice[] = ["auto", "linux", "deno"];
+
 /**
  * Parses the client's arguments.
  *
@@ -80,6 +86,7 @@ export function parseClientArgs(args: string[]): ClientArgs {
     allowPositionals: true,
     options: {
       "udp-port": { type: "string" },
+      "udp-engine": { type: "string" },
       user: { type: "string" },
       dialect: { type: "string" },
       exec: { type: "string" },
@@ -99,6 +106,12 @@ export function parseClientArgs(args: string[]): ClientArgs {
       `Cannot use "${dialect}" for --dialect: use one of ${DIALECT_NAMES.join(", ")}`,
     );
   }
+  const udpEngine = values["udp-engine"] ?? "auto";
+  if (!(ENGINES as readonly string[]).includes(udpEngine)) {
+    throw new RangeError(
+      `Cannot use "${udpEngine}" for --udp-engine: use one of ${ENGINES.join(", ")}`,
+    );
+  }
   const exec = values.exec?.split(";").map((c) => c.trim()).filter((c) => c !== "");
   return {
     help: values.help ?? false,
@@ -107,6 +120,7 @@ export function parseClientArgs(args: string[]): ClientArgs {
     udpPort: values["udp-port"] === undefined
       ? undefined
       : portNumber("--udp-port", values["udp-port"], 0),
+    udpEngine: udpEngine as EngineChoice,
     user: values.user,
     dialect: dialect as DialectName,
     exec,

@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { libcPaths } from "../p2p/linux_udp.ts";
 
 /** The programs labchat ships. */
 export type ProgramName = "server" | "client" | "admin";
@@ -108,8 +109,18 @@ export function permissionsFor(program: ProgramName, args: readonly string[]): s
       ];
       return [...fixed, ...allow("read", reads), ...allow("write", [data, logDir])];
     }
-    case "client":
-      return [...fixed, ...allow("write", [flagValue(args, "downloads") ?? "downloads"])];
+    case "client": {
+      // FFI to the C library only, for the batched UDP engine (sendmmsg/recvmmsg): unless the
+      // user keeps the client on Deno's own sockets.
+      const ffi = flagValue(args, "udp-engine") === "deno"
+        ? []
+        : [`--allow-ffi=${libcPaths().join(",")}`];
+      return [
+        ...fixed,
+        ...ffi,
+        ...allow("write", [flagValue(args, "downloads") ?? "downloads"]),
+      ];
+    }
     case "admin": {
       const data = flagValue(args, "data") ?? "data";
       const { positionals } = parseArgs({

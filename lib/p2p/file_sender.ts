@@ -192,16 +192,19 @@ export async function sendFile(
       const batch = tokens >= 1 ? sending.due(now, Math.floor(tokens)) : [];
       if (batch.length > 0) {
         tokens -= batch.length;
-        const sends: Promise<boolean>[] = [];
-        for (const seq of batch) {
-          // New chunks come in order, so the file is read front to back.
-          while (read <= seq) held.set(read++, reader.nextReady() ?? await reader.next());
-          const data = held.get(seq) ?? new Uint8Array();
-          sends.push(socket.sendBytes(peer, encodeData(token, transfer, seq, data)));
-          // Each chunk's own send time: the delivery-rate estimate needs the spacing.
-          sending.markSent(seq, performance.now());
-        }
-        await Promise.all(sends);
+        // New chunks come in order (after resends), so the file is read front to back.
+        const last = batch.reduce((a, b) => Math.max(a, b));
+        while (read <= last) held.set(read++, reader.nextReady() ?? await reader.next());
+        // Reading may have waited, and an acknowledgement meanwhile may have delivered a resend.
+        const chunks = batch.filter((seq) => sending.stillDue(seq) && held.has(seq));
+        const datagrams = chunks.map((seq) =>
+          encodeData(token, transfer, seq, held.get(seq) ?? new Uint8Array())
+        );
+        // The whole batch in as few system calls as the socket's engine allows.
+        const sent = socket.sendBatch(peer, datagrams);
+        const sentAt = performance.now();
+        for (const seq of chunks) sending.markSent(seq, sentAt);
+        await sent;
         options.onProgress?.(
           Math.min(size, sending.base * chunk),
           size,

@@ -6,19 +6,31 @@
  */
 
 import {
+  type DatagramTransport,
+  DenoTransport,
+  type PeerAddress,
+  type TransportEngine,
+} from "./datagram_transport.ts";
+import { linuxUdpAvailable, LinuxUdpTransport, parseIpv4 } from "./linux_udp.ts";
+import {
   datagramToken,
   decodePacket,
   encodePacket,
-  MAX_DATAGRAM,
   type Packet,
   sameToken,
   tokenToHex,
 } from "./packet.ts";
 
-/** Where a peer's datagrams come from and go to. */
-export interface PeerAddress {
-  readonly hostname: string;
-  readonly port: number;
+export type { PeerAddress, TransportEngine };
+
+/** Which engine a {@linkcode PeerSocket} uses: `auto` takes the Linux one where it can. */
+export type EngineChoice = TransportEngine | "auto";
+
+/** The transport for `engine` bound to `hostname:port`. */
+function openTransport(port: number, hostname: string, engine: EngineChoice): DatagramTransport {
+  const linux = engine === "linux" ||
+    (engine === "auto" && parseIpv4(hostname) !== undefined && linuxUdpAvailable());
+  return linux ? new LinuxUdpTransport(port, hostname) : new DenoTransport(port, hostname);
 }
 
 /** Receives the packets of one registered token. */
@@ -38,7 +50,7 @@ export interface SocketStats {
 
 /** One UDP socket shared by every transfer and private chat of a client. */
 export class PeerSocket implements AsyncDisposable {
-  readonly #conn: Deno.DatagramConn;
+  readonly #transport: DatagramTransport;
   readonly #routes = new Map<string, Route>();
   readonly stats: SocketStats = { received: 0, dropped: 0 };
   readonly #loop: Promise<void>;
@@ -47,15 +59,26 @@ export class PeerSocket implements AsyncDisposable {
   #lastRoute: Route | undefined;
   #closed = false;
 
-  /** Binds a UDP port (0: any free one). */
-  constructor(port = 0, hostname = "0.0.0.0") {
-    this.#conn = Deno.listenDatagram({ transport: "udp", hostname, port });
-    this.#loop = this.#receive();
+  /**
+   * Binds a UDP port (0: any free one). `engine` picks how datagrams move: `auto` (the default)
+   * batches them through libc on Linux when FFI may load it, and uses `Deno.listenDatagram`
+   * otherwise.
+   */
+  constructor(port = 0, hostname = "0.0.0.0", engine: EngineChoice = "auto") {
+    this.#transport = openTransport(port, hostname, engine);
+    this.#loop = this.#transport.receive((bytes, from, fromPort) =>
+      this.#deliver(bytes, from, fromPort)
+    );
   }
 
   /** The bound port. */
   get port(): number {
-    return (this.#conn.addr as Deno.NetAddr).port;
+    return this.#transport.port;
+  }
+
+  /** The engine moving this socket's datagrams. */
+  get engine(): TransportEngine {
+    return this.#transport.engine;
   }
 
   /** Routes datagrams carrying `token` and coming from `peer` to `handler`; returns an unregister. */
@@ -85,19 +108,15 @@ export class PeerSocket implements AsyncDisposable {
     return this.sendBytes(peer, encodePacket(token, packet));
   }
 
-  /** Sends an encoded datagram (the transfer's hot path); false if the socket refused. */
-  async sendBytes(peer: PeerAddress, datagram: Uint8Array): Promise<boolean> {
-    if (this.#closed) return false;
-    try {
-      await this.#conn.send(datagram, {
-        transport: "udp",
-        hostname: peer.hostname,
-        port: peer.port,
-      });
-      return true;
-    } catch {
-      return false;
-    }
+  /** Sends an encoded datagram; false if the socket refused. */
+  sendBytes(peer: PeerAddress, datagram: Uint8Array): Promise<boolean> {
+    return this.sendBatch(peer, [datagram]);
+  }
+
+  /** Sends encoded datagrams in order (the transfer's hot path); false if the socket refused. */
+  sendBatch(peer: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return this.#transport.send(peer, datagrams);
   }
 
   #route(token: Uint8Array): Route | undefined {
@@ -108,33 +127,20 @@ export class PeerSocket implements AsyncDisposable {
     return route;
   }
 
-  async #receive(): Promise<void> {
-    // One buffer for every datagram: handlers copy what they keep before returning.
-    const buffer = new Uint8Array(MAX_DATAGRAM + 1);
-    while (!this.#closed) {
-      let datagram: [Uint8Array, Deno.Addr];
-      try {
-        datagram = await this.#conn.receive(buffer);
-      } catch {
-        if (this.#closed) return;
-        continue; // ICMP unreachable and the like: keep listening
-      }
-      this.stats.received++;
-      const [bytes, addr] = datagram;
-      const from = addr as Deno.NetAddr;
-      const token = datagramToken(bytes);
-      const route = token && this.#route(token);
-      const decoded = route && route.peer.port === from.port &&
-        route.peer.hostname === from.hostname && decodePacket(bytes);
-      if (!route || !decoded) {
-        this.stats.dropped++;
-        continue;
-      }
-      try {
-        route.handler(decoded.packet);
-      } catch {
-        this.stats.dropped++; // a handler's bug must not stop the socket
-      }
+  #deliver(bytes: Uint8Array, hostname: string, port: number): void {
+    this.stats.received++;
+    const token = datagramToken(bytes);
+    const route = token && this.#route(token);
+    const decoded = route && route.peer.port === port && route.peer.hostname === hostname &&
+      decodePacket(bytes);
+    if (!route || !decoded) {
+      this.stats.dropped++;
+      return;
+    }
+    try {
+      route.handler(decoded.packet);
+    } catch {
+      this.stats.dropped++; // a handler's bug must not stop the socket
     }
   }
 
@@ -144,7 +150,7 @@ export class PeerSocket implements AsyncDisposable {
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    this.#conn.close();
+    this.#transport.close();
     await this.#loop;
   }
 

@@ -94,13 +94,15 @@ Deno.test("colour follows NO_COLOR and whether output is a terminal", () => {
 
 Deno.test("client arguments: defaults, positional host and port, dialect, exec", () => {
   const d = parseClientArgs([]);
-  assertEquals([d.host, d.port, d.dialect, d.exec, d.tls], [
+  assertEquals([d.host, d.port, d.dialect, d.exec, d.tls, d.udpEngine], [
     "localhost",
     4000,
     "labchat",
     undefined,
     false,
+    "auto",
   ]);
+  assertEquals(parseClientArgs(["--udp-engine", "deno"]).udpEngine, "deno");
   const a = parseClientArgs([
     "10.0.0.5",
     "4001",
@@ -116,7 +118,13 @@ Deno.test("client arguments: defaults, positional host and port, dialect, exec",
     "MOTD",
   ]]);
   for (
-    const bad of [["--dialect", "irc"], ["h", "99999"], ["--udp-port", "x"], ["a", "1", "extra"]]
+    const bad of [
+      ["--dialect", "irc"],
+      ["h", "99999"],
+      ["--udp-port", "x"],
+      ["a", "1", "extra"],
+      ["--udp-engine", "dpdk"],
+    ]
   ) {
     let threw = false;
     try {

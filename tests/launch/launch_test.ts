@@ -18,6 +18,17 @@ Deno.test("permissions are exactly the paths the flags name", () => {
     "--allow-write=data",
   ]);
   assert(permissionsFor("client", ["--downloads=/tmp/dl"]).includes("--allow-write=/tmp/dl"));
+  // The client may load the C library (its batched UDP engine) and nothing else, and not even
+  // that when told to stay on Deno's sockets; the server never.
+  const ffi = permissionsFor("client", []).filter((p) => p.startsWith("--allow-ffi"));
+  assertEquals(ffi.length, 1);
+  assert(
+    ffi[0].slice("--allow-ffi=".length).split(",").every((path) => /\/libc\.so\.6$/.test(path)),
+  );
+  assert(
+    !permissionsFor("client", ["--udp-engine", "deno"]).some((p) => p.startsWith("--allow-ffi")),
+  );
+  assert(!permissionsFor("server", []).some((p) => p.startsWith("--allow-ffi")));
   assertEquals(
     permissionsFor("admin", ["--data", "d", "user", "import", "creds.txt"]).join(" "),
     "--allow-read=d,creds.txt --allow-write=d",

@@ -4,7 +4,8 @@ import { hashFile } from "../../lib/fs/hash_file.ts";
 import { receiveFile, type ReceiveResult, resumablePartName } from "../../lib/p2p/file_receiver.ts";
 import { sendFile } from "../../lib/p2p/file_sender.ts";
 import { encodePacket, PacketType, tokenFromHex } from "../../lib/p2p/packet.ts";
-import { type PeerAddress, PeerSocket } from "../../lib/p2p/peer_socket.ts";
+import { linuxUdpAvailable } from "../../lib/p2p/linux_udp.ts";
+import { type PeerAddress, PeerSocket, type TransportEngine } from "../../lib/p2p/peer_socket.ts";
 import { PrivateChannel } from "../../lib/p2p/private_chat.ts";
 import { TransferError } from "../../lib/p2p/transfer_error.ts";
 import { LossyRelay } from "../../testing/lossy_relay.ts";
@@ -13,6 +14,9 @@ import { writeRandomFile } from "../../testing/random_bytes.ts";
 const TOKEN = tokenFromHex("0123456789abcdef0123456789abcdef") ?? new Uint8Array(16);
 const hexBytes = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 const at = (port: number): PeerAddress => ({ hostname: "127.0.0.1", port });
+/** Both ways of moving datagrams; the Linux one where FFI may load libc (`deno task test`). */
+const ENGINES: readonly TransportEngine[] = ["deno", "linux"];
+const skipEngine = (engine: TransportEngine) => engine === "linux" && !linuxUdpAvailable();
 
 async function randomFile(dir: string, bytes: number, name = "example1.mp4"): Promise<string> {
   const path = join(dir, name);
@@ -48,10 +52,19 @@ function acceptNext(
   });
 }
 
-Deno.test("a file crosses 127.0.0.1 over UDP with its SHA-256 intact", async () => {
+for (const engine of ENGINES) {
+  Deno.test({
+    name: `a file crosses 127.0.0.1 over UDP with its SHA-256 intact (${engine} engine)`,
+    ignore: skipEngine(engine),
+    fn: () => fileCrosses(engine),
+  });
+}
+
+async function fileCrosses(engine: TransportEngine): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });
-  await using a = new PeerSocket(0, "127.0.0.1");
-  await using b = new PeerSocket(0, "127.0.0.1");
+  await using a = new PeerSocket(0, "127.0.0.1", engine);
+  await using b = new PeerSocket(0, "127.0.0.1", engine);
+  assertEquals([a.engine, b.engine], [engine, engine]);
   try {
     const path = await randomFile(dir, 8 * 1024 * 1024 + 17);
     const receiving = acceptNext(b, at(a.port), join(dir, "in"));
@@ -73,7 +86,7 @@ Deno.test("a file crosses 127.0.0.1 over UDP with its SHA-256 intact", async () 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
 
 Deno.test("a broken transfer resumes from what arrived, and the whole file is verified", async () => {
   const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });
@@ -180,9 +193,18 @@ Deno.test("a transfer completes through a link that drops 10%, duplicates and re
   }
 });
 
-Deno.test("datagrams with a wrong token, from a wrong address, malformed or oversized are dropped", async () => {
-  await using b = new PeerSocket(0, "127.0.0.1");
-  await using a = new PeerSocket(0, "127.0.0.1");
+for (const engine of ENGINES) {
+  Deno.test({
+    name:
+      `datagrams with a wrong token, from a wrong address, malformed or oversized are dropped (${engine} engine)`,
+    ignore: skipEngine(engine),
+    fn: () => hostileDatagramsDropped(engine),
+  });
+}
+
+async function hostileDatagramsDropped(engine: TransportEngine): Promise<void> {
+  await using b = new PeerSocket(0, "127.0.0.1", engine);
+  await using a = new PeerSocket(0, "127.0.0.1", engine);
   const stranger = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
     const messages: string[] = [];
@@ -199,6 +221,7 @@ Deno.test("datagrams with a wrong token, from a wrong address, malformed or over
       new Uint8Array(1401),
       new Uint8Array(9000).fill(0x4c),
       encodePacket(TOKEN, { type: PacketType.CHAT, id: 3, text: "x" }).subarray(0, 22),
+      encodePacket(TOKEN, { type: PacketType.CHAT, id: 4, text: "long ".repeat(400) }),
     ];
     for (const bytes of hostile) await stranger.send(bytes, to);
     // The real peer still gets through.
@@ -214,7 +237,7 @@ Deno.test("datagrams with a wrong token, from a wrong address, malformed or over
   } finally {
     stranger.close();
   }
-});
+}
 
 Deno.test("if the receiver vanishes, the sender fails within the dead time; nothing partial is kept", async () => {
   const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });

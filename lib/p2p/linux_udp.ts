@@ -1,0 +1,368 @@
+/**
+ * A UDP socket driven through libc on Linux: `sendmmsg` sends a batch of datagrams in one system
+ * call and `recvmmsg` takes up to {@linkcode BATCH} at once, where `Deno.listenDatagram` needs one
+ * operation (and one system call) per datagram. Only IPv4. The socket asks for 4 MiB buffers,
+ * which the kernel caps at `net.core.rmem_max`/`wmem_max` (or grants outright to root).
+ *
+ * Waiting is `poll` run off the main thread (a non-blocking FFI call) on the socket and on a pipe
+ * that {@linkcode LinuxUdpTransport.close} writes to, so closing never waits for traffic.
+ *
+ * Everything here reads the kernel's answers only within the buffers it handed over: a datagram's
+ * length is capped by its slot, an address is read from its own 16 bytes.
+ * @module
+ */
+
+import type { DatagramSink, DatagramTransport, PeerAddress } from "./datagram_transport.ts";
+import { MAX_DATAGRAM } from "./packet.ts";
+
+/** Datagrams per system call. */
+export const BATCH = 64;
+
+/** Where the C library usually is, on the distributions and architectures labchat runs on. */
+const LIBC_PATHS = [
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib64/libc.so.6",
+  "/usr/lib64/libc.so.6",
+  "/usr/lib/libc.so.6",
+];
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  // Waits off the main thread; the socket and the wake-up pipe stay open until it returns.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+// Linux's values (the same on x86_64 and aarch64).
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
+const EINTR = 4;
+const EAGAIN = 11;
+const POLLIN = 1;
+const POLLOUT = 4;
+/** What the socket asks for, each way. */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+// struct mmsghdr on 64-bit Linux: a 56-byte msghdr, then the length the kernel moved.
+const MMSG_SIZE = 64;
+const MSG_NAME = 0;
+const MSG_NAMELEN = 8;
+const MSG_IOV = 16;
+const MSG_IOVLEN = 24;
+const MSG_LEN = 56;
+const SOCKADDR_IN_SIZE = 16;
+const IOVEC_SIZE = 16;
+/** Bytes per receive slot: room for one byte past the largest datagram, to spot longer ones. */
+const RECEIVE_SLOT = 2048;
+
+/** The C library, or null when this is not Linux or FFI may not load it. */
+function loadLibc(): Libc | null {
+  if (Deno.build.os !== "linux") return null;
+  if (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64") return null;
+  for (const path of LIBC_PATHS) {
+    try {
+      if (Deno.permissions.querySync({ name: "ffi", path }).state !== "granted") continue;
+      return Deno.dlopen(path, SYMBOLS).symbols;
+    } catch {
+      // not there, or not allowed: try the next place
+    }
+  }
+  return null;
+}
+
+/**
+ * Loaded once, when this module is, and for the life of the process: sockets come and go, the
+ * library stays (so no test or transfer is charged with loading it).
+ */
+const libc = loadLibc();
+
+/** Whether {@linkcode LinuxUdpTransport} can run here (Linux, libc found, FFI allowed for it). */
+export function linuxUdpAvailable(): boolean {
+  return libc !== null;
+}
+
+/** The libc paths FFI must be allowed for (the launcher grants exactly these that exist). */
+export function libcPaths(): readonly string[] {
+  return LIBC_PATHS;
+}
+
+/**
+ * `length` bytes that never move: an `ArrayBuffer` made on its own is allocated outside V8's heap,
+ * where `new Uint8Array(n)` may put a small one inside it.
+ */
+function offHeapBytes(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(length));
+}
+
+function address(bytes: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+}
+
+/** The four bytes of a dotted-quad address, or undefined for anything else. */
+export function parseIpv4(hostname: string): number[] | undefined {
+  const parts = hostname.split(".");
+  if (parts.length !== 4) return undefined;
+  const bytes = parts.map((part) => /^\d{1,3}$/.test(part) ? Number(part) : 256);
+  return bytes.every((byte) => byte < 256) ? bytes : undefined;
+}
+
+function writeSockaddr(view: DataView, offset: number, ip: readonly number[], port: number): void {
+  view.setUint16(offset, AF_INET, true);
+  view.setUint16(offset + 2, port, false);
+  for (let i = 0; i < 4; i++) view.setUint8(offset + 4 + i, ip[i]);
+}
+
+/** A table of `count` mmsghdrs, each with one iovec and one sockaddr_in of its own. */
+class MessageTable {
+  readonly headers: Uint8Array;
+  readonly view: DataView;
+  readonly names: Uint8Array;
+  readonly namesView: DataView;
+  readonly #iovecs: Uint8Array;
+  readonly #iovecsView: DataView;
+  readonly #iovecsAddress: bigint;
+
+  constructor(count: number) {
+    this.headers = offHeapBytes(count * MMSG_SIZE);
+    this.view = new DataView(this.headers.buffer);
+    this.names = offHeapBytes(count * SOCKADDR_IN_SIZE);
+    this.namesView = new DataView(this.names.buffer);
+    this.#iovecs = offHeapBytes(count * IOVEC_SIZE);
+    this.#iovecsView = new DataView(this.#iovecs.buffer);
+    this.#iovecsAddress = address(this.#iovecs);
+    const namesAddress = address(this.names);
+    for (let i = 0; i < count; i++) {
+      const at = i * MMSG_SIZE;
+      this.view.setBigUint64(at + MSG_NAME, namesAddress + BigInt(i * SOCKADDR_IN_SIZE), true);
+      this.view.setUint32(at + MSG_NAMELEN, SOCKADDR_IN_SIZE, true);
+      this.view.setBigUint64(at + MSG_IOV, this.#iovecsAddress + BigInt(i * IOVEC_SIZE), true);
+      this.view.setBigUint64(at + MSG_IOVLEN, 1n, true);
+    }
+  }
+
+  /** Points message `i`'s iovec at `length` bytes at `base`. */
+  setData(i: number, base: bigint, length: number): void {
+    this.#iovecsView.setBigUint64(i * IOVEC_SIZE, base, true);
+    this.#iovecsView.setBigUint64(i * IOVEC_SIZE + 8, BigInt(length), true);
+  }
+
+  /** Sets message `i`'s iovec length only (its base stays). */
+  setLength(i: number, length: number): void {
+    this.#iovecsView.setUint32(i * IOVEC_SIZE + 8, length, true);
+    this.#iovecsView.setUint32(i * IOVEC_SIZE + 12, 0, true);
+  }
+}
+
+/** A Linux UDP socket moving datagrams in batches. */
+export class LinuxUdpTransport implements DatagramTransport {
+  readonly engine = "linux";
+  readonly port: number;
+  readonly #libc: Libc;
+  readonly #fd: number;
+  readonly #wakeRead: number;
+  readonly #wakeWrite: number;
+  /**
+   * `struct pollfd`s (socket, wake-up pipe) for the receiver's wait and the sender's. `poll` reads
+   * and writes them on another thread, so they live in their own `ArrayBuffer`s: V8 keeps a small
+   * typed array's bytes inside its heap, where the garbage collector may move them mid-call.
+   */
+  readonly #pollIn = offHeapBytes(16);
+  readonly #pollOut = offHeapBytes(16);
+  readonly #errno: Deno.UnsafePointerView;
+  // Sending: datagrams are copied into one arena, a slot each.
+  readonly #out = new MessageTable(BATCH);
+  readonly #outArena = offHeapBytes(BATCH * MAX_DATAGRAM);
+  // Receiving: the kernel writes straight into the slots.
+  readonly #in = new MessageTable(BATCH);
+  readonly #inArena = offHeapBytes(BATCH * RECEIVE_SLOT);
+  /** The text form of the last sender's address, reused while the same one keeps sending. */
+  #lastFrom = -1;
+  #lastFromPort = -1;
+  #lastFromText = "";
+  #closed = false;
+  #receiving = false;
+  #fdsClosed = false;
+
+  /** Binds `hostname:port` (an IPv4 address; 0 for any port). Throws if it cannot. */
+  constructor(port: number, hostname: string) {
+    const lib = libc;
+    const ip = parseIpv4(hostname);
+    if (!lib) throw new Error("the Linux UDP engine is not available here");
+    if (!ip) throw new Error(`${hostname} is not an IPv4 address`);
+    this.#libc = lib;
+    const errnoPointer = lib.__errno_location();
+    if (!errnoPointer) throw new Error("libc gave no errno location");
+    this.#errno = new Deno.UnsafePointerView(errnoPointer);
+    const fd = lib.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new Error(`socket() failed (errno ${this.#errno.getInt32()})`);
+    this.#fd = fd;
+    const pipe = new Int32Array(2);
+    if (lib.pipe2(new Uint8Array(pipe.buffer), O_NONBLOCK | O_CLOEXEC) !== 0) {
+      lib.close(fd);
+      throw new Error(`pipe2() failed (errno ${this.#errno.getInt32()})`);
+    }
+    [this.#wakeRead, this.#wakeWrite] = pipe;
+    try {
+      this.#setBuffer(SO_RCVBUFFORCE, SO_RCVBUF);
+      this.#setBuffer(SO_SNDBUFFORCE, SO_SNDBUF);
+      const name = new Uint8Array(SOCKADDR_IN_SIZE);
+      const nameView = new DataView(name.buffer);
+      writeSockaddr(nameView, 0, ip, port);
+      if (lib.bind(fd, name, SOCKADDR_IN_SIZE) !== 0) {
+        const errno = this.#errno.getInt32();
+        throw new Deno.errors.AddrInUse(
+          `cannot bind ${hostname}:${port} (${errno === 98 ? "address in use" : `errno ${errno}`})`,
+        );
+      }
+      const length = new Uint32Array([SOCKADDR_IN_SIZE]);
+      lib.getsockname(fd, name, new Uint8Array(length.buffer));
+      this.port = nameView.getUint16(2, false);
+    } catch (error) {
+      this.#closeFds();
+      throw error;
+    }
+    const arena = address(this.#inArena);
+    for (let i = 0; i < BATCH; i++) {
+      this.#in.setData(i, arena + BigInt(i * RECEIVE_SLOT), MAX_DATAGRAM + 1);
+    }
+    const outArena = address(this.#outArena);
+    for (let i = 0; i < BATCH; i++) this.#out.setData(i, outArena + BigInt(i * MAX_DATAGRAM), 0);
+    for (const [fds, events] of [[this.#pollIn, POLLIN], [this.#pollOut, POLLOUT]] as const) {
+      const view = new DataView(fds.buffer);
+      view.setInt32(0, fd, true);
+      view.setInt16(4, events, true);
+      view.setInt32(8, this.#wakeRead, true);
+      view.setInt16(12, POLLIN, true);
+    }
+  }
+
+  /** Asks for big socket buffers: forced past the system cap when privileged, else capped. */
+  #setBuffer(forced: number, plain: number): void {
+    const size = new Int32Array([SOCKET_BUFFER_BYTES]);
+    const bytes = new Uint8Array(size.buffer);
+    if (this.#libc.setsockopt(this.#fd, SOL_SOCKET, forced, bytes, 4) !== 0) {
+      this.#libc.setsockopt(this.#fd, SOL_SOCKET, plain, bytes, 4);
+    }
+  }
+
+  /** Waits until the socket is readable (or writable, for `#pollOut`) or the transport closes. */
+  async #wait(fds: Uint8Array): Promise<void> {
+    await this.#libc.poll(fds, 2n, -1);
+  }
+
+  async send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
+    const ip = parseIpv4(to.hostname);
+    if (!ip || this.#closed) return false;
+    const table = this.#out;
+    let from = 0;
+    let refused = false;
+    while (from < datagrams.length) {
+      const count = Math.min(BATCH, datagrams.length - from);
+      for (let i = 0; i < count; i++) {
+        const datagram = datagrams[from + i];
+        const length = Math.min(datagram.length, MAX_DATAGRAM);
+        this.#outArena.set(datagram.subarray(0, length), i * MAX_DATAGRAM);
+        table.setLength(i, length);
+        writeSockaddr(table.namesView, i * SOCKADDR_IN_SIZE, ip, to.port);
+      }
+      const sent = this.#libc.sendmmsg(this.#fd, table.headers, count, 0);
+      if (sent > 0) {
+        from += sent;
+        continue;
+      }
+      const errno = this.#errno.getInt32();
+      if (errno === EAGAIN) {
+        // The socket's buffer is full: wait until it drains.
+        await this.#wait(this.#pollOut);
+        if (this.#closed) return false;
+      } else if (errno !== EINTR) {
+        // Unreachable, refused and the like: this datagram is lost, as it would be on the wire.
+        refused = true;
+        from++;
+      }
+    }
+    return !refused;
+  }
+
+  async receive(sink: DatagramSink): Promise<void> {
+    if (this.#receiving) throw new Error("already receiving");
+    this.#receiving = true;
+    const table = this.#in;
+    const view = table.view;
+    const names = table.namesView;
+    try {
+      while (!this.#closed) {
+        await this.#wait(this.#pollIn);
+        if (this.#closed) break;
+        // Drain what is queued, a batch per call, then wait again (that is also when other
+        // work gets its turn).
+        for (let round = 0; round < 4 && !this.#closed; round++) {
+          for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSG_SIZE + MSG_NAMELEN, 16, true);
+          const count = this.#libc.recvmmsg(this.#fd, table.headers, BATCH, 0, null);
+          if (count <= 0) break;
+          for (let i = 0; i < count && !this.#closed; i++) {
+            const length = Math.min(
+              view.getUint32(i * MMSG_SIZE + MSG_LEN, true),
+              MAX_DATAGRAM + 1,
+            );
+            const nameAt = i * SOCKADDR_IN_SIZE;
+            if (names.getUint16(nameAt, true) !== AF_INET) continue;
+            const port = names.getUint16(nameAt + 2, false);
+            const ip = names.getUint32(nameAt + 4, false);
+            if (ip !== this.#lastFrom || port !== this.#lastFromPort) {
+              this.#lastFrom = ip;
+              this.#lastFromPort = port;
+              this.#lastFromText = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${
+                ip & 255
+              }`;
+            }
+            const start = i * RECEIVE_SLOT;
+            sink(this.#inArena.subarray(start, start + length), this.#lastFromText, port);
+          }
+          if (count < BATCH) break;
+        }
+      }
+    } finally {
+      this.#receiving = false;
+      if (this.#closed) this.#closeFds();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Wake a waiting poll; the receive loop closes the descriptors once it is out of it.
+    this.#libc.write(this.#wakeWrite, new Uint8Array(1), 1n);
+    if (!this.#receiving) this.#closeFds();
+  }
+
+  #closeFds(): void {
+    if (this.#fdsClosed) return;
+    this.#fdsClosed = true;
+    this.#libc.close(this.#fd);
+    this.#libc.close(this.#wakeRead);
+    this.#libc.close(this.#wakeWrite);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The batched Linux UDP engine (libc's sendmmsg/recvmmsg through FFI) against Deno's own sockets:
+ * what goes in comes out, in order, with the right sender; what is too long arrives cut so it
+ * can be refused; closing never waits for traffic. Skipped where FFI may not load libc.
+ */
+
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { DenoTransport } from "../../lib/p2p/datagram_transport.ts";
+import { BATCH, linuxUdpAvailable, LinuxUdpTransport, parseIpv4 } from "../../lib/p2p/linux_udp.ts";
+import { MAX_DATAGRAM } from "../../lib/p2p/packet.ts";
+
+const ignore = !linuxUdpAvailable();
+
+interface Arrival {
+  readonly bytes: Uint8Array;
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** Collects what `transport` receives (copied: the engine reuses its buffers). */
+function collect(transport: LinuxUdpTransport | DenoTransport) {
+  const arrivals: Arrival[] = [];
+  const done = transport.receive((bytes, hostname, port) =>
+    arrivals.push({ bytes: bytes.slice(), hostname, port })
+  );
+  const until = async (count: number, ms = 3000) => {
+    const end = Date.now() + ms;
+    while (arrivals.length < count && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    return arrivals;
+  };
+  return { arrivals, done, until };
+}
+
+/** Datagram `i`: its number in the first 4 bytes, then a pattern, `length` bytes in all. */
+function datagram(i: number, length = MAX_DATAGRAM): Uint8Array {
+  const bytes = new Uint8Array(length).map((_, at) => (at * 7 + i) & 255);
+  new DataView(bytes.buffer).setUint32(0, i);
+  return bytes;
+}
+
+Deno.test("parseIpv4 takes dotted quads only", () => {
+  assertEquals(parseIpv4("127.0.0.1"), [127, 0, 0, 1]);
+  assertEquals(parseIpv4("0.0.0.0"), [0, 0, 0, 0]);
+  for (const bad of ["::1", "localhost", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1.2.3.-4", "1..2.3"]) {
+    assertEquals(parseIpv4(bad), undefined, bad);
+  }
+});
+
+Deno.test({
+  name: "batches cross between the Linux engine and Deno's sockets, in order and whole",
+  ignore,
+  fn: async () => {
+    const linux = new LinuxUdpTransport(0, "127.0.0.1");
+    const deno = new DenoTransport(0, "127.0.0.1");
+    const atLinux = collect(linux);
+    const atDeno = collect(deno);
+    try {
+      // More than one system call's batch, the last one short; small enough that all of them fit
+      // the receiving socket's buffer at once (on loopback nothing else loses them).
+      const out = Array.from({ length: 2 * BATCH + 5 }, (_, i) => datagram(i, 4 + (i % 97)));
+      assert(await linux.send({ hostname: "127.0.0.1", port: deno.port }, out));
+      const got = await atDeno.until(out.length);
+      assertEquals(got.length, out.length);
+      got.forEach((arrival, i) => {
+        assertEquals(arrival.bytes, out[i]);
+        assertEquals([arrival.hostname, arrival.port], ["127.0.0.1", linux.port]);
+      });
+      const back = [datagram(1), datagram(2, 64)];
+      assert(await deno.send({ hostname: "127.0.0.1", port: linux.port }, back));
+      const gotBack = await atLinux.until(2);
+      assertEquals(gotBack.map((a) => a.bytes), back);
+      assertEquals([gotBack[0].hostname, gotBack[0].port], ["127.0.0.1", deno.port]);
+    } finally {
+      linux.close();
+      deno.close();
+      await Promise.all([atLinux.done, atDeno.done]);
+    }
+  },
+});
+
+Deno.test({
+  name: "a datagram longer than the protocol allows arrives cut to one byte over, to be refused",
+  ignore,
+  fn: async () => {
+    const linux = new LinuxUdpTransport(0, "127.0.0.1");
+    const sender = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const at = collect(linux);
+    try {
+      const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port: linux.port };
+      await sender.send(new Uint8Array(9000).fill(0x41), to);
+      await sender.send(new Uint8Array(0), to);
+      await sender.send(datagram(7, 100), to);
+      const got = await at.until(3);
+      assertEquals(got.map((a) => a.bytes.length), [MAX_DATAGRAM + 1, 0, 100]);
+      assertEquals(got[2].bytes, datagram(7, 100), "the next datagram is not disturbed");
+    } finally {
+      sender.close();
+      linux.close();
+      await at.done;
+    }
+  },
+});
+
+Deno.test({
+  name: "the Linux engine closes at once while idle, frees its port, and refuses to send after",
+  ignore,
+  fn: async () => {
+    const linux = new LinuxUdpTransport(0, "127.0.0.1");
+    const port = linux.port;
+    const at = collect(linux);
+    const started = performance.now();
+    linux.close();
+    await at.done;
+    assert(performance.now() - started < 1000, "close woke the waiting poll");
+    assertEquals(await linux.send({ hostname: "127.0.0.1", port }, [datagram(0)]), false);
+    linux.close(); // idempotent
+    const again = new LinuxUdpTransport(port, "127.0.0.1");
+    assertEquals(again.port, port);
+    assertThrows(() => new LinuxUdpTransport(port, "127.0.0.1"), Deno.errors.AddrInUse);
+    assertThrows(() => new LinuxUdpTransport(0, "::1"), Error, "not an IPv4 address");
+    again.close();
+    // Never received on: closing frees the descriptors at once.
+    const reuse = new LinuxUdpTransport(port, "127.0.0.1");
+    reuse.close();
+  },
+});
+
+Deno.test({
+  name: "sending to an address that is not IPv4 is refused, not thrown",
+  ignore,
+  fn: async () => {
+    const linux = new LinuxUdpTransport(0, "127.0.0.1");
+    try {
+      assertEquals(await linux.send({ hostname: "::1", port: 9 }, [datagram(0)]), false);
+      assertEquals(await linux.send({ hostname: "example.org", port: 9 }, [datagram(0)]), false);
+    } finally {
+      linux.close();
+    }
+  },
+});
