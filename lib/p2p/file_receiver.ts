@@ -52,8 +52,13 @@ export interface ReceiveResult {
 
 /** Received data is written to disk once this much is ready in order. */
 const WRITE_BLOCK = 256 * 1024;
-/** Chunks buffered past the first one not yet written (about 6 MiB of 1444-byte chunks). */
-const RECEIVE_SPAN = 4096;
+/**
+ * Chunks buffered past the first one not yet written (about 12 MiB of 1444-byte chunks): twice
+ * the sender's span (send_window.ts), so that while up to a span's worth waits for the disk,
+ * everything the sender may have in flight still has a slot. A chunk without one is refused and
+ * must be sent again, which a fast link punishes.
+ */
+const RECEIVE_SPAN = 8192;
 /** In-order chunks acknowledged together; a gap, a duplicate or the end is acknowledged at once. */
 const ACK_EVERY = 64;
 /** Chunks left unacknowledged are acknowledged after this long. */
@@ -231,6 +236,7 @@ export async function receiveFile(
   };
 
   let unacked = 0;
+  let lastDuplicateAck = -Infinity;
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
   const ackSoon = (urgent: boolean) => {
     unacked++;
@@ -289,8 +295,13 @@ export async function receiveFile(
           void writeReady();
         }
         if (window.complete) void writeReady().then(finish);
-        // Acknowledge lazily, but a new gap, a duplicate or the end at once.
-        ackSoon(!fresh || packet.seq > highest + 1 || window.complete);
+        // Acknowledge lazily, but a new gap, the end or a duplicate at once: duplicates at most
+        // once a millisecond, since a burst of them (a sender's timer ran out too early) must
+        // not turn into a burst of acknowledgements.
+        const now = performance.now();
+        const duplicateAck = !fresh && now - lastDuplicateAck >= 1;
+        if (duplicateAck) lastDuplicateAck = now;
+        ackSoon(duplicateAck || packet.seq > highest + 1 || window.complete);
         break;
       }
       case PacketType.FIN:

@@ -1,8 +1,13 @@
 /**
  * A UDP socket driven through libc on Linux: `sendmmsg` sends a batch of datagrams in one system
  * call and `recvmmsg` takes up to {@linkcode BATCH} at once, where `Deno.listenDatagram` needs one
- * operation (and one system call) per datagram. Only IPv4. The socket asks for 4 MiB buffers,
- * which the kernel caps at `net.core.rmem_max`/`wmem_max` (or grants outright to root).
+ * operation (and one system call) per datagram. Runs of equal datagrams (a transfer's chunks) go
+ * out as one message each with segmentation offload (UDP GSO): the kernel, or the network card,
+ * cuts them apart, so the stack is walked once per run instead of once per datagram; where the
+ * kernel refuses it, the socket falls back to one message per datagram. Only IPv4. The socket
+ * asks for 16 MiB buffers, which the kernel caps at `net.core.rmem_max`/`wmem_max` (or grants
+ * outright to root): a receiver's pause for the disk or the garbage collector must not overflow
+ * them at line rate.
  *
  * Waiting is `poll` run off the main thread (a non-blocking FFI call) on the socket and on a pipe
  * that {@linkcode LinuxUdpTransport.close} writes to, so closing never waits for traffic.
@@ -58,12 +63,16 @@ const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
 const EINTR = 4;
+const EIO = 5;
 const EAGAIN = 11;
+const EINVAL = 22;
 const POLLIN = 1;
 const POLLOUT = 4;
 /** What the socket asks for, each way. */
-const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+const SOCKET_BUFFER_BYTES = 16 * 1024 * 1024;
 
 // struct mmsghdr on 64-bit Linux: a 56-byte msghdr, then the length the kernel moved.
 const MMSG_SIZE = 64;
@@ -71,7 +80,21 @@ const MSG_NAME = 0;
 const MSG_NAMELEN = 8;
 const MSG_IOV = 16;
 const MSG_IOVLEN = 24;
+const MSG_CONTROL = 32;
+const MSG_CONTROLLEN = 40;
 const MSG_LEN = 56;
+/** One `cmsghdr` carrying a 16-bit value: CMSG_SPACE(2) bytes, of which CMSG_LEN(2) are used. */
+const CMSG_SPACE_U16 = 24;
+const CMSG_LEN_U16 = 18;
+/**
+ * Segmentation offload (UDP GSO, Linux 4.18+): one message of up to this many equal datagrams,
+ * laid end to end, which the kernel (or the network card) cuts apart. The kernel's limits are 64
+ * segments and an IP packet's 64 KiB.
+ */
+const GSO_MAX_SEGMENTS = 64;
+const GSO_MAX_BYTES = 65000;
+/** Bytes of datagrams one `sendmmsg` may carry. */
+const SEND_ARENA = 512 * 1024;
 const SOCKADDR_IN_SIZE = 16;
 const IOVEC_SIZE = 16;
 /** Bytes per receive slot: room for one byte past the largest datagram, to spot longer ones. */
@@ -167,11 +190,39 @@ class MessageTable {
     this.#iovecsView.setBigUint64(i * IOVEC_SIZE, base, true);
     this.#iovecsView.setBigUint64(i * IOVEC_SIZE + 8, BigInt(length), true);
   }
+}
 
-  /** Sets message `i`'s iovec length only (its base stays). */
-  setLength(i: number, length: number): void {
-    this.#iovecsView.setUint32(i * IOVEC_SIZE + 8, length, true);
-    this.#iovecsView.setUint32(i * IOVEC_SIZE + 12, 0, true);
+/** A send table whose messages may each carry a UDP_SEGMENT control message (GSO). */
+class SendTable extends MessageTable {
+  readonly #controls: Uint8Array;
+  readonly #controlsView: DataView;
+
+  constructor(count: number) {
+    super(count);
+    this.#controls = offHeapBytes(count * CMSG_SPACE_U16);
+    this.#controlsView = new DataView(this.#controls.buffer);
+    const controlsAddress = address(this.#controls);
+    for (let i = 0; i < count; i++) {
+      const at = i * CMSG_SPACE_U16;
+      this.#controlsView.setBigUint64(at, BigInt(CMSG_LEN_U16), true);
+      this.#controlsView.setInt32(at + 8, SOL_UDP, true);
+      this.#controlsView.setInt32(at + 12, UDP_SEGMENT, true);
+      this.view.setBigUint64(
+        i * MMSG_SIZE + MSG_CONTROL,
+        controlsAddress + BigInt(at),
+        true,
+      );
+    }
+  }
+
+  /**
+   * Message `i` is `length` bytes at `base`, cut by the kernel into datagrams of `segment` bytes
+   * (the last may be shorter), or sent whole when `segment` is 0.
+   */
+  setMessage(i: number, base: bigint, length: number, segment: number): void {
+    this.setData(i, base, length);
+    this.#controlsView.setUint16(i * CMSG_SPACE_U16 + 16, segment, true);
+    this.view.setUint32(i * MMSG_SIZE + MSG_CONTROLLEN, segment > 0 ? CMSG_SPACE_U16 : 0, true);
   }
 }
 
@@ -191,9 +242,15 @@ export class LinuxUdpTransport implements DatagramTransport {
   readonly #pollIn = offHeapBytes(16);
   readonly #pollOut = offHeapBytes(16);
   readonly #errno: Deno.UnsafePointerView;
-  // Sending: datagrams are copied into one arena, a slot each.
-  readonly #out = new MessageTable(BATCH);
-  readonly #outArena = offHeapBytes(BATCH * MAX_DATAGRAM);
+  // Sending: datagrams are copied end to end into one arena; a message is one datagram or, with
+  // segmentation offload, a run of equal ones.
+  readonly #out = new SendTable(BATCH);
+  readonly #outArena = offHeapBytes(SEND_ARENA);
+  readonly #outArenaAddress = address(this.#outArena);
+  /** Datagrams in each message of the last table built. */
+  readonly #segments = new Uint8Array(BATCH);
+  /** Whether the kernel takes UDP_SEGMENT; off for good after the first refusal. */
+  #offload = true;
   // Receiving: the kernel writes straight into the slots.
   readonly #in = new MessageTable(BATCH);
   readonly #inArena = offHeapBytes(BATCH * RECEIVE_SLOT);
@@ -247,8 +304,6 @@ export class LinuxUdpTransport implements DatagramTransport {
     for (let i = 0; i < BATCH; i++) {
       this.#in.setData(i, arena + BigInt(i * RECEIVE_SLOT), MAX_DATAGRAM + 1);
     }
-    const outArena = address(this.#outArena);
-    for (let i = 0; i < BATCH; i++) this.#out.setData(i, outArena + BigInt(i * MAX_DATAGRAM), 0);
     for (const [fds, events] of [[this.#pollIn, POLLIN], [this.#pollOut, POLLOUT]] as const) {
       const view = new DataView(fds.buffer);
       view.setInt32(0, fd, true);
@@ -272,24 +327,21 @@ export class LinuxUdpTransport implements DatagramTransport {
     await this.#libc.poll(fds, 2n, -1);
   }
 
+  /** Whether the socket sends runs of equal datagrams as one message (UDP GSO). */
+  get offload(): boolean {
+    return this.#offload;
+  }
+
   async send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
     const ip = parseIpv4(to.hostname);
     if (!ip || this.#closed) return false;
-    const table = this.#out;
     let from = 0;
     let refused = false;
     while (from < datagrams.length) {
-      const count = Math.min(BATCH, datagrams.length - from);
-      for (let i = 0; i < count; i++) {
-        const datagram = datagrams[from + i];
-        const length = Math.min(datagram.length, MAX_DATAGRAM);
-        this.#outArena.set(datagram.subarray(0, length), i * MAX_DATAGRAM);
-        table.setLength(i, length);
-        writeSockaddr(table.namesView, i * SOCKADDR_IN_SIZE, ip, to.port);
-      }
-      const sent = this.#libc.sendmmsg(this.#fd, table.headers, count, 0);
+      const messages = this.#fillTable(datagrams, from, ip, to.port);
+      const sent = this.#libc.sendmmsg(this.#fd, this.#out.headers, messages, 0);
       if (sent > 0) {
-        from += sent;
+        for (let m = 0; m < sent; m++) from += this.#segments[m];
         continue;
       }
       const errno = this.#errno.getInt32();
@@ -297,13 +349,58 @@ export class LinuxUdpTransport implements DatagramTransport {
         // The socket's buffer is full: wait until it drains.
         await this.#wait(this.#pollOut);
         if (this.#closed) return false;
-      } else if (errno !== EINTR) {
-        // Unreachable, refused and the like: this datagram is lost, as it would be on the wire.
+      } else if (errno === EINTR) {
+        continue;
+      } else if (this.#segments[0] > 1 && (errno === EIO || errno === EINVAL)) {
+        // No segmentation offload on this path (an old kernel, a device without checksum
+        // offload): datagram by datagram from now on.
+        this.#offload = false;
+      } else {
+        // Unreachable, refused and the like: these datagrams are lost, as on the wire.
         refused = true;
-        from++;
+        from += this.#segments[0];
       }
     }
     return !refused;
+  }
+
+  /**
+   * Copies datagrams from `from` on into the arena and describes them as messages to `ip:port`:
+   * with offload, each message is a run of datagrams of one length (and perhaps a shorter last
+   * one). Returns how many messages; `#segments` says how many datagrams each holds.
+   */
+  #fillTable(datagrams: readonly Uint8Array[], from: number, ip: number[], port: number): number {
+    const table = this.#out;
+    const arena = this.#outArena;
+    let at = 0;
+    let next = from;
+    let messages = 0;
+    while (next < datagrams.length && messages < BATCH) {
+      const segment = Math.min(datagrams[next].length, MAX_DATAGRAM);
+      if (messages > 0 && at + segment > arena.length) break;
+      const start = at;
+      let count = 0;
+      const most = this.#offload && segment > 0 ? GSO_MAX_SEGMENTS : 1;
+      while (next < datagrams.length && count < most) {
+        const length = Math.min(datagrams[next].length, MAX_DATAGRAM);
+        if (count > 0 && (length > segment || at - start + length > GSO_MAX_BYTES)) break;
+        if (at + length > arena.length) break;
+        arena.set(datagrams[next].subarray(0, length), at);
+        at += length;
+        next++;
+        count++;
+        if (length < segment) break; // a shorter datagram ends the run
+      }
+      table.setMessage(
+        messages,
+        this.#outArenaAddress + BigInt(start),
+        at - start,
+        count > 1 ? segment : 0,
+      );
+      writeSockaddr(table.namesView, messages * SOCKADDR_IN_SIZE, ip, port);
+      this.#segments[messages++] = count;
+    }
+    return messages;
   }
 
   async receive(sink: DatagramSink): Promise<void> {

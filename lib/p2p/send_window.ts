@@ -46,6 +46,13 @@ const BW_WINDOW_ROUNDS = 10;
 const MIN_PHASE_MS = 4;
 /** Delivery-rate samples over intervals shorter than this are too noisy to use. */
 const MIN_SAMPLE_MS = 1;
+/**
+ * The retransmission timer's floor. It runs only while nothing at all is acknowledged (RACK finds
+ * the holes loss leaves before it), so it is for the tail of a transfer and for a stalled peer:
+ * lower, and a receiver's garbage collection or a slow disk write reads as the loss of everything
+ * in flight, and resending all of it buries the receiver in duplicates.
+ */
+const MIN_RTO_MS = 60;
 /** The minimum RTT is forgotten after this long, so a changed path is noticed. */
 const MIN_RTT_WINDOW_MS = 10_000;
 
@@ -126,6 +133,8 @@ export class SendWindow {
   #rttvar = 0;
   #rto = 200;
   #backoff = 1;
+  /** When an acknowledgement last delivered something new (the timer restarts then). */
+  #progressAt = -Infinity;
   readonly #initialRate: number;
   /** Set by {@linkcode due} when the window, not the pacing, held chunks back. */
   #windowLimited = false;
@@ -133,7 +142,7 @@ export class SendWindow {
   constructor(total: number, options: SendWindowOptions = {}) {
     this.total = total;
     this.#span = Math.max(MIN_CWND, options.maxSpan ?? 4096);
-    this.#minRto = options.minRtoMs ?? 20;
+    this.#minRto = options.minRtoMs ?? MIN_RTO_MS;
     this.#maxRto = options.maxRtoMs ?? 2000;
     this.#initialRate = options.initialRate ?? 8;
     this.#base = Math.min(total, Math.max(0, options.firstChunk ?? 0));
@@ -330,6 +339,7 @@ export class SendWindow {
     }
     if (newly > 0) {
       this.#backoff = 1;
+      this.#progressAt = now;
       this.#deliveredTime = now;
       this.#sampleRate(newestIndex, now);
       this.#detectLosses();
@@ -341,7 +351,7 @@ export class SendWindow {
   nextTimeout(now: number): number {
     const oldest = this.#oldestInFlight();
     if (oldest < 0) return this.rto;
-    return Math.max(0.5, this.#sentAt[oldest % this.#span] + this.rto - now);
+    return Math.max(0.5, this.#timerStart(oldest) + this.rto - now);
   }
 
   /** The oldest chunk in flight (dropping stale entries of the send order), or -1. */
@@ -373,15 +383,28 @@ export class SendWindow {
     }
   }
 
-  /** The tail: a chunk whose timer ran out is lost; a resent one lost again backs the timer off. */
+  /**
+   * When chunk `seq`'s timer started: when it was sent, or later if an acknowledgement has
+   * delivered something since (RFC 6298 5.3). While the receiver keeps acknowledging, a queue
+   * that delays it is not taken for loss (RACK finds real holes); the timer is for the tail.
+   */
+  #timerStart(seq: number): number {
+    return Math.max(this.#sentAt[seq % this.#span], this.#progressAt);
+  }
+
+  /**
+   * The tail: chunks whose timer ran out are lost. When a resent one is among them, the timer
+   * backs off, once per expiry however many there are.
+   */
   #checkTimer(now: number): void {
     const rto = this.rto;
+    let resentLost = false;
     for (let seq = this.#oldestInFlight(); seq >= 0; seq = this.#oldestInFlight()) {
-      const i = seq % this.#span;
-      if (now - this.#sentAt[i] < rto) break;
-      if (this.#resent[i]) this.#backoff = Math.min(this.#backoff * 2, 64);
+      if (now - this.#timerStart(seq) < rto) break;
+      if (this.#resent[seq % this.#span]) resentLost = true;
       this.#markLost(seq);
     }
+    if (resentLost) this.#backoff = Math.min(this.#backoff * 2, 64);
   }
 
   #sampleRtt(sample: number, now: number): void {

@@ -79,6 +79,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "runs of equal datagrams go out as one segmented message and arrive one by one",
+  ignore,
+  fn: async () => {
+    const linux = new LinuxUdpTransport(0, "127.0.0.1");
+    const deno = new DenoTransport(0, "127.0.0.1");
+    const atDeno = collect(deno);
+    try {
+      // Longer than one message may carry (the kernel's 64 KiB), ending with a shorter one, then
+      // a lone longer one: three messages at least.
+      const out = [
+        ...Array.from({ length: 60 }, (_, i) => datagram(i, 1000)),
+        datagram(60, 300),
+        datagram(61, 1200),
+      ];
+      assert(await linux.send({ hostname: "127.0.0.1", port: deno.port }, out));
+      const got = await atDeno.until(out.length);
+      assertEquals(got.map((a) => a.bytes), out);
+      assert(linux.offload, "this kernel takes UDP_SEGMENT (Linux 4.18+)");
+    } finally {
+      linux.close();
+      deno.close();
+      await atDeno.done;
+    }
+  },
+});
+
+Deno.test({
   name: "a datagram longer than the protocol allows arrives cut to one byte over, to be refused",
   ignore,
   fn: async () => {

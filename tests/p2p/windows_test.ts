@@ -224,6 +224,27 @@ Deno.test("SendWindow: a resend delivered before it went out leaves the slot to 
   assertEquals(w.retransmissions, 0, "the resend of 0 never went out");
 });
 
+Deno.test("SendWindow: the timer restarts while acknowledgements deliver, and backs off once per expiry", () => {
+  const w = new SendWindow(1000, { minRtoMs: 10 });
+  const first = w.due(0, 100);
+  for (const seq of first) w.markSent(seq, 0);
+  const rto = w.rto;
+  // A slow receiver (a queue, a pause) still acknowledging in order: no timeout yet.
+  w.onAck(10, new Uint8Array(0), rto - 1);
+  const rtoAfter = w.rto;
+  assertEquals(w.due(rto + 1, 0), [], "nothing is resent while delivery goes on");
+  assertEquals(w.retransmissions, 0);
+  // Then nothing at all for a whole timer: everything in flight is lost, resent, lost again.
+  // (as many as the window lets out at once, oldest first)
+  const resent = w.due(rto - 1 + rtoAfter, 1000).filter((seq) => seq < first.length);
+  assert(resent.length >= 32, `${resent.length} resent`);
+  assertEquals(resent, first.slice(10, 10 + resent.length));
+  for (const seq of resent) w.markSent(seq, rto - 1 + rtoAfter);
+  const before = w.rto;
+  w.due(rto - 1 + rtoAfter + before, 0);
+  assertEquals(w.rto, Math.min(2 * before, 2000), "doubled once for them all, not once each");
+});
+
 Deno.test("SendWindow takes no RTT sample from a retransmitted chunk (Karn)", () => {
   const w = new SendWindow(1);
   w.markSent(w.due(0, 1)[0], 0);
