@@ -52,7 +52,8 @@ async function main(argv: string[]): Promise<number> {
     peerSocket = new PeerSocket(args.udpPort ?? 0, "0.0.0.0", args.udpEngine);
   } catch (error) {
     await chat.close();
-    console.error(`chat-client: Cannot use UDP port ${args.udpPort}: ${describe(error)}`);
+    const port = args.udpPort ? ` ${args.udpPort}` : "";
+    console.error(`chat-client: Cannot open UDP port${port}: ${describe(error)}`);
     return ExitCode.USAGE;
   }
   const terminal: Terminal = args.exec

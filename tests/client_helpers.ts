@@ -3,6 +3,7 @@
  * @module
  */
 
+import { permissionsFor } from "../lib/launch/permissions.ts";
 import { OutputLines } from "../testing/output_lines.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -33,6 +34,8 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
       "--allow-read",
       "--allow-write",
       "--allow-env",
+      // FFI exactly as the launcher grants it, so peers move datagrams as a user's client does.
+      ...permissionsFor("client", args).filter((flag) => flag.startsWith("--allow-ffi")),
       "client.ts",
       ...args,
     ],

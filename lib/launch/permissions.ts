@@ -6,7 +6,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { libcPaths } from "../p2p/linux_udp.ts";
 
 /** The programs labchat ships. */
 export type ProgramName = "server" | "client" | "admin";
@@ -110,11 +109,10 @@ export function permissionsFor(program: ProgramName, args: readonly string[]): s
       return [...fixed, ...allow("read", reads), ...allow("write", [data, logDir])];
     }
     case "client": {
-      // FFI to the C library only, for the batched UDP engine (sendmmsg/recvmmsg): unless the
-      // user keeps the client on Deno's own sockets.
-      const ffi = flagValue(args, "udp-engine") === "deno"
-        ? []
-        : [`--allow-ffi=${libcPaths().join(",")}`];
+      // FFI for the batched UDP engine (libc's sendmmsg/recvmmsg), unless the user keeps the
+      // client on Deno's own sockets. It cannot be narrowed to libc's path: Deno's pointer
+      // functions need FFI allowed outright, which in effect lifts the sandbox for this process.
+      const ffi = flagValue(args, "udp-engine") === "deno" ? [] : ["--allow-ffi"];
       return [
         ...fixed,
         ...ffi,

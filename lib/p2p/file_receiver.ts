@@ -237,6 +237,12 @@ export async function receiveFile(
 
   let unacked = 0;
   let lastDuplicateAck = -Infinity;
+  const duplicateAckDue = () => {
+    const now = performance.now();
+    if (now - lastDuplicateAck < 1) return false;
+    lastDuplicateAck = now;
+    return true;
+  };
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
   const ackSoon = (urgent: boolean) => {
     unacked++;
@@ -298,10 +304,7 @@ export async function receiveFile(
         // Acknowledge lazily, but a new gap, the end or a duplicate at once: duplicates at most
         // once a millisecond, since a burst of them (a sender's timer ran out too early) must
         // not turn into a burst of acknowledgements.
-        const now = performance.now();
-        const duplicateAck = !fresh && now - lastDuplicateAck >= 1;
-        if (duplicateAck) lastDuplicateAck = now;
-        ackSoon(duplicateAck || packet.seq > highest + 1 || window.complete);
+        ackSoon(packet.seq > highest + 1 || window.complete || (!fresh && duplicateAckDue()));
         break;
       }
       case PacketType.FIN:

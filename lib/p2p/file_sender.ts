@@ -196,10 +196,14 @@ export async function sendFile(
         const last = batch.reduce((a, b) => Math.max(a, b));
         while (read <= last) held.set(read++, reader.nextReady() ?? await reader.next());
         // Reading may have waited, and an acknowledgement meanwhile may have delivered a resend.
-        const chunks = batch.filter((seq) => sending.stillDue(seq) && held.has(seq));
-        const datagrams = chunks.map((seq) =>
-          encodeData(token, transfer, seq, held.get(seq) ?? new Uint8Array())
-        );
+        const chunks: number[] = [];
+        const datagrams: Uint8Array[] = [];
+        for (const seq of batch) {
+          const data = held.get(seq);
+          if (data === undefined || !sending.stillDue(seq)) continue;
+          chunks.push(seq);
+          datagrams.push(encodeData(token, transfer, seq, data));
+        }
         // The whole batch in as few system calls as the socket's engine allows.
         const sent = socket.sendBatch(peer, datagrams);
         const sentAt = performance.now();

@@ -68,7 +68,10 @@ const UDP_SEGMENT = 103;
 const EINTR = 4;
 const EIO = 5;
 const EAGAIN = 11;
+const EACCES = 13;
 const EINVAL = 22;
+const EADDRINUSE = 98;
+const EADDRNOTAVAIL = 99;
 const POLLIN = 1;
 const POLLOUT = 4;
 /** What the socket asks for, each way. */
@@ -100,16 +103,20 @@ const IOVEC_SIZE = 16;
 /** Bytes per receive slot: room for one byte past the largest datagram, to spot longer ones. */
 const RECEIVE_SLOT = 2048;
 
-/** The C library, or null when this is not Linux or FFI may not load it. */
+/**
+ * The C library, or null when this is not Linux or FFI is not allowed. Deno's pointer functions,
+ * which every call here needs, require FFI allowed without a path: a grant for libc's path alone
+ * loads the library and then fails at the first pointer, so it counts as no grant.
+ */
 function loadLibc(): Libc | null {
   if (Deno.build.os !== "linux") return null;
   if (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64") return null;
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
   for (const path of LIBC_PATHS) {
     try {
-      if (Deno.permissions.querySync({ name: "ffi", path }).state !== "granted") continue;
       return Deno.dlopen(path, SYMBOLS).symbols;
     } catch {
-      // not there, or not allowed: try the next place
+      // not there: try the next place
     }
   }
   return null;
@@ -124,11 +131,6 @@ const libc = loadLibc();
 /** Whether {@linkcode LinuxUdpTransport} can run here (Linux, libc found, FFI allowed for it). */
 export function linuxUdpAvailable(): boolean {
   return libc !== null;
-}
-
-/** The libc paths FFI must be allowed for (the launcher grants exactly these that exist). */
-export function libcPaths(): readonly string[] {
-  return LIBC_PATHS;
 }
 
 /**
@@ -155,6 +157,14 @@ function writeSockaddr(view: DataView, offset: number, ip: readonly number[], po
   view.setUint16(offset, AF_INET, true);
   view.setUint16(offset + 2, port, false);
   for (let i = 0; i < 4; i++) view.setUint8(offset + 4 + i, ip[i]);
+}
+
+/** What a failed `bind` means, as the error Deno's own sockets would throw. */
+function bindError(errno: number): Error {
+  if (errno === EADDRINUSE) return new Deno.errors.AddrInUse("Address already in use");
+  if (errno === EADDRNOTAVAIL) return new Deno.errors.AddrNotAvailable("Address not available");
+  if (errno === EACCES) return new Deno.errors.PermissionDenied("Permission denied");
+  return new Error(`bind() failed (errno ${errno})`);
 }
 
 /** A table of `count` mmsghdrs, each with one iovec and one sockaddr_in of its own. */
@@ -260,6 +270,8 @@ export class LinuxUdpTransport implements DatagramTransport {
   #lastFromText = "";
   #closed = false;
   #receiving = false;
+  /** Polls under way on another thread: the descriptors stay open until none is. */
+  #waiting = 0;
   #fdsClosed = false;
 
   /** Binds `hostname:port` (an IPv4 address; 0 for any port). Throws if it cannot. */
@@ -287,12 +299,7 @@ export class LinuxUdpTransport implements DatagramTransport {
       const name = new Uint8Array(SOCKADDR_IN_SIZE);
       const nameView = new DataView(name.buffer);
       writeSockaddr(nameView, 0, ip, port);
-      if (lib.bind(fd, name, SOCKADDR_IN_SIZE) !== 0) {
-        const errno = this.#errno.getInt32();
-        throw new Deno.errors.AddrInUse(
-          `cannot bind ${hostname}:${port} (${errno === 98 ? "address in use" : `errno ${errno}`})`,
-        );
-      }
+      if (lib.bind(fd, name, SOCKADDR_IN_SIZE) !== 0) throw bindError(this.#errno.getInt32());
       const length = new Uint32Array([SOCKADDR_IN_SIZE]);
       lib.getsockname(fd, name, new Uint8Array(length.buffer));
       this.port = nameView.getUint16(2, false);
@@ -322,9 +329,19 @@ export class LinuxUdpTransport implements DatagramTransport {
     }
   }
 
-  /** Waits until the socket is readable (or writable, for `#pollOut`) or the transport closes. */
+  /**
+   * Waits until the socket is readable (or writable, for `#pollOut`) or the transport closes. The
+   * last wait to return after a close closes the descriptors: closing them under a running poll
+   * would let it wait on whatever reuses the numbers.
+   */
   async #wait(fds: Uint8Array): Promise<void> {
-    await this.#libc.poll(fds, 2n, -1);
+    this.#waiting++;
+    try {
+      await this.#libc.poll(fds, 2n, -1);
+    } finally {
+      this.#waiting--;
+      if (this.#closed && this.#waiting === 0) this.#closeFds();
+    }
   }
 
   /** Whether the socket sends runs of equal datagrams as one message (UDP GSO). */
@@ -443,16 +460,15 @@ export class LinuxUdpTransport implements DatagramTransport {
       }
     } finally {
       this.#receiving = false;
-      if (this.#closed) this.#closeFds();
     }
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Wake a waiting poll; the receive loop closes the descriptors once it is out of it.
+    // Wake every waiting poll; the last one out closes the descriptors.
     this.#libc.write(this.#wakeWrite, new Uint8Array(1), 1n);
-    if (!this.#receiving) this.#closeFds();
+    if (this.#waiting === 0) this.#closeFds();
   }
 
   #closeFds(): void {

@@ -126,6 +126,31 @@ Deno.test("usage errors and an unreachable server exit with status 2 and a clear
   assertEquals(refused.stderr, [
     `chat-client: Cannot connect to 127.0.0.1:${port}: connection refused (is the server running?)`,
   ]);
+  // The UDP port for peers is taken: said before anything else happens.
+  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const udpPort = (udp.addr as Deno.NetAddr).port;
+  try {
+    for (const engine of ["deno", "auto"]) {
+      const taken = await runClientScript([
+        "127.0.0.1",
+        String(server.addr.port),
+        "--udp-port",
+        String(udpPort),
+        "--udp-engine",
+        engine,
+      ], []);
+      assertEquals(taken.code, 2, engine);
+      assertEquals(taken.stderr.length, 1, taken.stderr.join("\n"));
+      assertMatch(
+        taken.stderr[0],
+        new RegExp(`^chat-client: Cannot open UDP port ${udpPort}: Address already in use`),
+      );
+    }
+  } finally {
+    udp.close();
+    server.close();
+  }
   const help = await runClientScript(["--help"], []);
   assertEquals(help.code, 0);
   assertMatch(help.stdout[0], /^chat-client: terminal client/);

@@ -31,6 +31,25 @@ function collect(transport: LinuxUdpTransport | DenoTransport) {
   return { arrivals, done, until };
 }
 
+/** A Linux transport and a Deno one on loopback, each collecting; closes both when disposed. */
+function openPair() {
+  const linux = new LinuxUdpTransport(0, "127.0.0.1");
+  const deno = new DenoTransport(0, "127.0.0.1");
+  const atLinux = collect(linux);
+  const atDeno = collect(deno);
+  return {
+    linux,
+    deno,
+    atLinux,
+    atDeno,
+    async [Symbol.asyncDispose]() {
+      linux.close();
+      deno.close();
+      await Promise.all([atLinux.done, atDeno.done]);
+    },
+  };
+}
+
 /** Datagram `i`: its number in the first 4 bytes, then a pattern, `length` bytes in all. */
 function datagram(i: number, length = MAX_DATAGRAM): Uint8Array {
   const bytes = new Uint8Array(length).map((_, at) => (at * 7 + i) & 255);
@@ -50,31 +69,23 @@ Deno.test({
   name: "batches cross between the Linux engine and Deno's sockets, in order and whole",
   ignore,
   fn: async () => {
-    const linux = new LinuxUdpTransport(0, "127.0.0.1");
-    const deno = new DenoTransport(0, "127.0.0.1");
-    const atLinux = collect(linux);
-    const atDeno = collect(deno);
-    try {
-      // More than one system call's batch, the last one short; small enough that all of them fit
-      // the receiving socket's buffer at once (on loopback nothing else loses them).
-      const out = Array.from({ length: 2 * BATCH + 5 }, (_, i) => datagram(i, 4 + (i % 97)));
-      assert(await linux.send({ hostname: "127.0.0.1", port: deno.port }, out));
-      const got = await atDeno.until(out.length);
-      assertEquals(got.length, out.length);
-      got.forEach((arrival, i) => {
-        assertEquals(arrival.bytes, out[i]);
-        assertEquals([arrival.hostname, arrival.port], ["127.0.0.1", linux.port]);
-      });
-      const back = [datagram(1), datagram(2, 64)];
-      assert(await deno.send({ hostname: "127.0.0.1", port: linux.port }, back));
-      const gotBack = await atLinux.until(2);
-      assertEquals(gotBack.map((a) => a.bytes), back);
-      assertEquals([gotBack[0].hostname, gotBack[0].port], ["127.0.0.1", deno.port]);
-    } finally {
-      linux.close();
-      deno.close();
-      await Promise.all([atLinux.done, atDeno.done]);
-    }
+    await using pair = openPair();
+    const { linux, deno, atLinux, atDeno } = pair;
+    // More than one system call's batch, the last one short; small enough that all of them fit
+    // the receiving socket's buffer at once (on loopback nothing else loses them).
+    const out = Array.from({ length: 2 * BATCH + 5 }, (_, i) => datagram(i, 4 + (i % 97)));
+    assert(await linux.send({ hostname: "127.0.0.1", port: deno.port }, out));
+    const got = await atDeno.until(out.length);
+    assertEquals(got.length, out.length);
+    got.forEach((arrival, i) => {
+      assertEquals(arrival.bytes, out[i]);
+      assertEquals([arrival.hostname, arrival.port], ["127.0.0.1", linux.port]);
+    });
+    const back = [datagram(1), datagram(2, 64)];
+    assert(await deno.send({ hostname: "127.0.0.1", port: linux.port }, back));
+    const gotBack = await atLinux.until(2);
+    assertEquals(gotBack.map((a) => a.bytes), back);
+    assertEquals([gotBack[0].hostname, gotBack[0].port], ["127.0.0.1", deno.port]);
   },
 });
 
@@ -82,26 +93,19 @@ Deno.test({
   name: "runs of equal datagrams go out as one segmented message and arrive one by one",
   ignore,
   fn: async () => {
-    const linux = new LinuxUdpTransport(0, "127.0.0.1");
-    const deno = new DenoTransport(0, "127.0.0.1");
-    const atDeno = collect(deno);
-    try {
-      // Longer than one message may carry (the kernel's 64 KiB), ending with a shorter one, then
-      // a lone longer one: three messages at least.
-      const out = [
-        ...Array.from({ length: 60 }, (_, i) => datagram(i, 1000)),
-        datagram(60, 300),
-        datagram(61, 1200),
-      ];
-      assert(await linux.send({ hostname: "127.0.0.1", port: deno.port }, out));
-      const got = await atDeno.until(out.length);
-      assertEquals(got.map((a) => a.bytes), out);
-      assert(linux.offload, "this kernel takes UDP_SEGMENT (Linux 4.18+)");
-    } finally {
-      linux.close();
-      deno.close();
-      await atDeno.done;
-    }
+    await using pair = openPair();
+    const { linux, deno, atDeno } = pair;
+    // Longer than one message may carry (the kernel's 64 KiB), ending with a shorter one, then
+    // a lone longer one: three messages at least.
+    const out = [
+      ...Array.from({ length: 60 }, (_, i) => datagram(i, 1000)),
+      datagram(60, 300),
+      datagram(61, 1200),
+    ];
+    assert(await linux.send({ hostname: "127.0.0.1", port: deno.port }, out));
+    const got = await atDeno.until(out.length);
+    assertEquals(got.map((a) => a.bytes), out);
+    assert(linux.offload, "this kernel takes UDP_SEGMENT (Linux 4.18+)");
   },
 });
 
@@ -145,6 +149,8 @@ Deno.test({
     assertEquals(again.port, port);
     assertThrows(() => new LinuxUdpTransport(port, "127.0.0.1"), Deno.errors.AddrInUse);
     assertThrows(() => new LinuxUdpTransport(0, "::1"), Error, "not an IPv4 address");
+    // An address this machine does not have (TEST-NET-1): refused as Deno's sockets refuse it.
+    assertThrows(() => new LinuxUdpTransport(0, "192.0.2.1"), Deno.errors.AddrNotAvailable);
     again.close();
     // Never received on: closing frees the descriptors at once.
     const reuse = new LinuxUdpTransport(port, "127.0.0.1");
@@ -164,4 +170,30 @@ Deno.test({
       linux.close();
     }
   },
+});
+
+Deno.test("FFI allowed for libc's path alone leaves the engine off, not half working", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-ffi-" });
+  try {
+    const probe = `${dir}/probe.ts`;
+    const module = new URL("../../lib/p2p/linux_udp.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      probe,
+      `import { linuxUdpAvailable } from "${module}";\nconsole.log(linuxUdpAvailable());\n`,
+    );
+    const run = (flag: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", "--allow-read", flag, probe],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const scoped = await run("--allow-ffi=/lib/x86_64-linux-gnu/libc.so.6,/usr/lib/libc.so.6");
+    assertEquals(new TextDecoder().decode(scoped.stdout).trim(), "false");
+    if (Deno.build.os === "linux") {
+      const whole = await run("--allow-ffi");
+      assertEquals(new TextDecoder().decode(whole.stdout).trim(), "true");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
