@@ -10,6 +10,7 @@ import { NO_FAILURES } from "../auth/lockout.ts";
 import type { PasswordHash } from "../auth/password.ts";
 import { foldName } from "../protocol/names.ts";
 import { ensurePrivateDir, makePrivate, touchPrivate } from "./data_dir.ts";
+import { GhostLockouts } from "./ghost_lockouts.ts";
 import { migrateKv } from "./kv_migrations.ts";
 import type {
   FileItem,
@@ -113,6 +114,8 @@ export async function openKvStore(dataDir: string): Promise<OpenedKvStore> {
 export class KvStore implements Store {
   readonly #kv: Deno.Kv;
   readonly #counters = new Counters();
+  /** Failed logins of names without an account: one process, so memory is enough. */
+  readonly #ghosts = new GhostLockouts();
   #closed = false;
   /** Last message number of each room, loaded at start and kept in memory. */
   readonly #roomCounts = new Map<number, number>();
@@ -225,6 +228,18 @@ export class KvStore implements Store {
       if ((await op.commit()).ok) return next;
     }
     throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
+  }
+
+  getGhostLockout(name: string): Promise<LockoutState> {
+    return Promise.resolve(this.#ghosts.get(name));
+  }
+
+  updateGhostLockout(
+    name: string,
+    change: (state: LockoutState) => LockoutState,
+    ttlMs: number,
+  ): Promise<LockoutState> {
+    return Promise.resolve(this.#ghosts.update(name, change, ttlMs));
   }
 
   async loadSeen(): Promise<Map<string, SeenRecord>> {

@@ -96,6 +96,12 @@ return 1`,
    * KEYS: a hash. ARGV: field, expected value, new value. Compare and set; '' stands for a
    * missing field, as expected value and as new value (which deletes).
    */
+  /** KEYS: a key. ARGV: the value expected ('' for none), the new one ('' deletes), ms to live. */
+  replaceExpiring: `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1])
+else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1`,
   replace: `
 if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
@@ -231,6 +237,27 @@ export class RedisStore implements Store {
       const next = change(json === "" ? NO_FAILURES : JSON.parse(json) as LockoutState);
       const written = next.failures === 0 && next.blockedUntil === 0 ? "" : JSON.stringify(next);
       if (await this.#script("replace", [key], [field, json, written]) === 1) return next;
+    }
+    throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
+  }
+
+  async getGhostLockout(name: string): Promise<LockoutState> {
+    const json = await this.#call((r) => r.get(this.#key(`ghost:${foldName(name)}`)));
+    return json ? JSON.parse(json) as LockoutState : NO_FAILURES;
+  }
+
+  async updateGhostLockout(
+    name: string,
+    change: (state: LockoutState) => LockoutState,
+    ttlMs: number,
+  ): Promise<LockoutState> {
+    const key = this.#key(`ghost:${foldName(name)}`);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const json = await this.#call((r) => r.get(key)) ?? "";
+      const next = change(json === "" ? NO_FAILURES : JSON.parse(json) as LockoutState);
+      const written = next.failures === 0 && next.blockedUntil === 0 ? "" : JSON.stringify(next);
+      const ttl = String(Math.max(1, Math.ceil(ttlMs)));
+      if (await this.#script("replaceExpiring", [key], [json, written, ttl]) === 1) return next;
     }
     throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
   }

@@ -147,6 +147,18 @@ export interface AccountStore {
    * Returns the state written.
    */
   updateLockout(name: string, change: (state: LockoutState) => LockoutState): Promise<LockoutState>;
+  /**
+   * The failed logins of a name that has no account. They are counted like an account's, so a
+   * name's existence cannot be told from its lockout, but they are transient: forgotten `ttlMs`
+   * after the last change (the embedded store keeps them in memory, bounded; Redis shares them
+   * between nodes with an expiry). Atomic like {@linkcode updateLockout}.
+   */
+  updateGhostLockout(
+    name: string,
+    change: (state: LockoutState) => LockoutState,
+    ttlMs: number,
+  ): Promise<LockoutState>;
+  getGhostLockout(name: string): Promise<LockoutState>;
 
   loadSeen(): Promise<Map<string, SeenRecord>>;
   setSeen(record: SeenRecord): Promise<void>;

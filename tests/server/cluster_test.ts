@@ -144,6 +144,11 @@ Deno.test("cluster: blocks, rooms and lockout made on one node hold on the other
       await expectReply(await connect(port), "LOGIN luke wrong", code);
     }
     await expectReply(await connect(b.port), "LOGIN luke luke-pw", 412);
+    // A name without an account locks the same way, so the lockout does not tell names apart.
+    for (const [port, code] of [[b.port, 410], [a.port, 410], [b.port, 411]]) {
+      await expectReply(await connect(port), "LOGIN ghost wrong", code);
+    }
+    await expectReply(await connect(a.port), "LOGIN ghost wrong", 412);
     await Promise.all([quit(yoda), quit(hans)]);
   } finally {
     await stopAll([a, b]);

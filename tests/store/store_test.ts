@@ -203,3 +203,22 @@ storeTest("lockout changes made at once are all counted", async (store) => {
   });
   assertEquals(await store.getLockout("yoda"), { failures: 0, blockedUntil: 0 }, "cleared");
 });
+
+storeTest(
+  "a name without an account counts failures atomically, and forgets them",
+  async (store) => {
+    const bump = (s: { failures: number; blockedUntil: number }) => ({
+      ...s,
+      failures: s.failures + 1,
+    });
+    await Promise.all(
+      Array.from({ length: 10 }, () => store.updateGhostLockout("Nobody", bump, 60_000)),
+    );
+    assertEquals((await store.getGhostLockout("NOBODY")).failures, 10);
+    assertEquals((await store.getLockout("nobody")).failures, 0, "apart from accounts' lockouts");
+    await store.updateGhostLockout("brief", bump, 50);
+    assertEquals((await store.getGhostLockout("brief")).failures, 1);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    assertEquals(await store.getGhostLockout("brief"), { failures: 0, blockedUntil: 0 }, "expired");
+  },
+);

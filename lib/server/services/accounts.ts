@@ -28,8 +28,6 @@ export interface AccountPolicy {
   readonly registration: boolean;
 }
 
-/** Names of accounts whose failed logins are tracked in memory only (they do not exist). */
-const MAX_GHOSTS = 10_000;
 /** How long an account found stays cached for existence checks (the operator tool may delete it). */
 const CACHE_MS = 30_000;
 
@@ -47,7 +45,6 @@ export class AccountService {
   /** Folded names `--admin` reserves: nobody may register them. */
   readonly #reserved: ReadonlySet<string>;
   readonly #dummy: PasswordHash;
-  readonly #ghosts = new Map<string, LockoutState>();
   readonly #cache = new Map<string, { user: UserRecord; until: number }>();
   /** Tells the other nodes of a cluster what changed. */
   share: ShareChange = () => {};
@@ -228,29 +225,23 @@ export class AccountService {
     }
   }
 
-  /** The lockout state: stored for accounts, in memory (bounded) for names that do not exist. */
+  /** The lockout state: stored for accounts, transient for names that do not exist. */
   async #lockoutOf(name: string, exists: boolean): Promise<LockoutState> {
     if (exists) return await this.#store.getLockout(name);
-    return this.#ghosts.get(foldName(name)) ?? NO_FAILURES;
+    return await this.#store.getGhostLockout(name);
   }
 
   async #fail(name: string, lockout: LockoutState, exists: boolean): Promise<never> {
     const policy = { maxFailures: this.#policy.maxFailures, lockoutMs: this.#policy.lockoutMs };
     let failure = recordFailure(lockout, policy, this.#clock.now());
-    if (exists) {
-      // Counted atomically on the stored state: other nodes may be counting failures too.
-      await this.#store.updateLockout(name, (current) => {
-        failure = recordFailure(current, policy, this.#clock.now());
-        return failure.state;
-      });
-    } else {
-      const key = foldName(name);
-      this.#ghosts.delete(key);
-      if (this.#ghosts.size >= MAX_GHOSTS) {
-        this.#ghosts.delete(this.#ghosts.keys().next().value ?? "");
-      }
-      this.#ghosts.set(key, failure.state);
-    }
+    // Counted atomically on the stored state: other nodes may be counting failures too.
+    const count = (current: LockoutState) => {
+      failure = recordFailure(current, policy, this.#clock.now());
+      return failure.state;
+    };
+    if (exists) await this.#store.updateLockout(name, count);
+    // A name without an account is remembered as long as a block of it lasts, and a while more.
+    else await this.#store.updateGhostLockout(name, count, 2 * policy.lockoutMs + 60_000);
     if (failure.blocked) {
       throw new ProtocolError(Reply.ACCOUNT_NOW_BLOCKED, Text.ACCOUNT_NOW_BLOCKED);
     }
