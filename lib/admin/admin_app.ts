@@ -19,7 +19,7 @@ import {
   withPassword,
 } from "../store/redis_client.ts";
 import { RedisStore } from "../store/redis_store.ts";
-import { CHANGES_CHANNEL } from "../server/cluster/cluster_hub.ts";
+import { appendChange } from "../server/cluster/cluster_hub.ts";
 import type { Store } from "../store/store.ts";
 import { backup, restore } from "./backup.ts";
 import { parseCredentials } from "./credentials.ts";
@@ -187,8 +187,8 @@ function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Ta
     async accountChanged(name) {
       const client = await connect();
       try {
-        await client.publish(
-          CHANGES_CHANNEL,
+        await appendChange(
+          client,
           JSON.stringify({ node: "admin", change: { kind: "account", name } }),
         );
       } finally {

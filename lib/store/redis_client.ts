@@ -49,6 +49,8 @@ export interface RedisConnectOptions {
   readonly role: string;
   /** Where losing and regaining the connection is reported. */
   readonly log: (line: string) => void;
+  /** The connection's name in Redis's `CLIENT LIST` (default none). */
+  readonly name?: string;
   /** Give up on the first connection after this long (default 5 s). */
   readonly connectTimeoutMs?: number;
 }
@@ -93,6 +95,15 @@ export async function closeQuietly(client: RedisClient): Promise<void> {
   }
 }
 
+/** Drops a connection at once, failing the commands under way (a blocked read, say). */
+export function destroyQuietly(client: RedisClient): void {
+  try {
+    if (client.isOpen) client.destroy();
+  } catch {
+    // closed meanwhile
+  }
+}
+
 /** The URL without its password, for log lines. */
 export function redactUrl(url: string): string {
   try {
@@ -114,6 +125,7 @@ export async function connectRedis(options: RedisConnectOptions): Promise<RedisC
   let first = true;
   const client = createClient({
     url: options.url,
+    name: options.name,
     disableOfflineQueue: true,
     socket: {
       connectTimeout: options.connectTimeoutMs ?? 5000,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { downloadFile, uploadFile } from "../../lib/client/transfers.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
 import { spawnServer } from "../../testing/server_process.ts";
+import { closeQuietly, connectRedis } from "../../lib/store/redis_client.ts";
 
 /** Nodes of one cluster on loopback, sharing a Redis and one data directory (the blobs). */
 async function cluster(redis: TestRedis, count: number, dataDir?: string): Promise<TestServer[]> {
@@ -81,10 +82,12 @@ Deno.test("cluster: broadcasts are numbered once and reach every node in the sam
     }));
     const seen: number[][] = [];
     for (const listener of listeners) {
-      while (broadcastNumbers(listener.queuedEvents).length < 2 * perSender) {
-        await listener.waitForEvent((e) => e.type === "broadcast");
+      // Events waited for are taken from the queue: keep them, then add those still queued.
+      const taken: ChatEvent[] = [];
+      while (broadcastNumbers([...taken, ...listener.queuedEvents]).length < 2 * perSender) {
+        taken.push(await listener.waitForEvent((e) => e.type === "broadcast"));
       }
-      seen.push(broadcastNumbers(listener.queuedEvents));
+      seen.push(broadcastNumbers([...taken, ...listener.queuedEvents]));
     }
     const all = [...seen[0]].sort((x, y) => x - y);
     assertEquals(all, Array.from({ length: 2 * perSender }, (_, i) => i + 1), "each number once");
@@ -266,6 +269,47 @@ Deno.test("cluster: a node killed with SIGKILL has its users offline within seco
     await Promise.all([quit(watcher), quit(back)]);
   } finally {
     await stopAll([a]);
+  }
+});
+
+Deno.test("cluster: events sent while a node's connection to Redis is down wait in its log, and arrive in order", async () => {
+  await using redis = await TestRedis.start();
+  const [a, b] = await cluster(redis, 2);
+  const admin = await connectRedis({ url: redis.url, role: "test", log: () => {} });
+  try {
+    const yoda = await registered(a.port, "yoda");
+    const hans = await registered(b.port, "hans");
+    // Cut node 2's reading connection again and again while node 1 sends it 40 messages.
+    let cuts = 0;
+    let cutting = true;
+    const cutter = (async () => {
+      while (cutting) {
+        const list = String(await admin.sendCommand(["CLIENT", "LIST"]));
+        for (const line of list.split("\n")) {
+          if (!/ name=labchat:n2:events /.test(line)) continue;
+          const id = /^id=(\d+)/.exec(line)?.[1];
+          if (id) cuts += Number(await admin.sendCommand(["CLIENT", "KILL", "ID", id]));
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    for (let i = 0; i < 40; i++) {
+      await expectReply(yoda, `MSG hans number ${i}`, 200);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    cutting = false;
+    await cutter;
+    assert(cuts >= 3, `the connection was cut ${cuts} times`);
+    const texts: string[] = [];
+    while (texts.length < 40) {
+      const event = await hans.waitForEvent((e) => e.type === "private", 10_000);
+      if (event.type === "private") texts.push(event.text);
+    }
+    assertEquals(texts, Array.from({ length: 40 }, (_, i) => `number ${i}`), "all, once, in order");
+    await Promise.all([quit(yoda), quit(hans)]);
+  } finally {
+    await closeQuietly(admin);
+    await stopAll([a, b]);
   }
 });
 

@@ -4,19 +4,29 @@
  * - Who is online is one Redis hash (folded name → user, node, session). A login claims its name
  *   there atomically, so a user has one live session across every node. Each node keeps a copy
  *   of the hash, updated from a presence channel, so WHO and the delivery path never wait.
- * - Events go to the nodes that hold their recipients, over one channel per node. Everything a
- *   node sends in one turn of the event loop leaves in one MULTI, and a node's own users are
- *   reached the same way, so every node sees every delivery in the same order (Redis runs the
- *   publishes one after another).
+ * - Events go to the nodes that hold their recipients, through one Redis stream per node (its
+ *   event log). Everything a node sends in one turn of the event loop is appended in one MULTI,
+ *   and a node's own users are reached the same way, so every node sees every delivery in the
+ *   same order. A node reads its log with a blocking XREAD from the last entry it handled, so
+ *   what arrives while its connection is down, or while it is busy, waits in the log and is
+ *   delivered once it reads again: nothing is dropped the way a pub/sub message is. Each log
+ *   keeps its last {@linkcode LOG_LENGTH} entries.
  * - Each node refreshes a heartbeat key that expires; when a node's key is gone, the first node
  *   to notice removes that node's users, and they are announced as logged out.
- * - Changes to state every node keeps in memory (blocks, rooms, …) travel on a third channel.
+ * - Changes to state every node keeps in memory (blocks, rooms, …) travel on one stream every
+ *   node reads, in the same XREAD as its log.
  * @module
  */
 
 import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
-import { closeQuietly, redisCall, type RedisClient } from "../../store/redis_client.ts";
+import {
+  closeQuietly,
+  destroyQuietly,
+  isConnectionError,
+  redisCall,
+  type RedisClient,
+} from "../../store/redis_client.ts";
 import type { Hub, HubHold, HubListener, OnlineUser, Recipient } from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
 
@@ -25,6 +35,9 @@ interface Presence {
   readonly user: OnlineUser;
   readonly node: string;
   readonly session: string;
+  /** The run of the node (a new one each start) and the login's number in that run. */
+  readonly run: string;
+  readonly slot: number;
 }
 
 /** A message on the presence channel. */
@@ -32,11 +45,18 @@ type PresenceMessage =
   | { readonly op: "set"; readonly entry: Presence }
   | { readonly op: "del"; readonly name: string; readonly session: string };
 
-/** A delivery for one node: an event and who on that node gets it. */
+/**
+ * A delivery for one node: an event and who on that node gets it, as runs of consecutive login
+ * numbers of one run of the node (`[first, last, first, last, …]`). Users logged in one after
+ * another make one run, so a broadcast to thousands is a few numbers, not thousands of names.
+ * A number is never given twice in a run, so a login the sender did not know of yet, or one
+ * that ended, cannot receive what was meant for someone else.
+ */
 interface Delivery {
   readonly event: ChatEvent;
   readonly at: number;
-  readonly to: string[];
+  readonly run: string;
+  readonly slots: number[];
 }
 
 /** Deliveries per node, in order; an open segment belongs to a hold not yet released. */
@@ -101,14 +121,40 @@ return gone`,
 /** What every key and channel of the cluster starts with (the store's default prefix too). */
 const KEY_PREFIX = "labchat:";
 
-/** The channel of shared changes (the operator tool publishes account changes on it too). */
-export const CHANGES_CHANNEL = `${KEY_PREFIX}changes`;
+/** The stream of shared changes (the operator tool appends account changes to it too). */
+export const CHANGES_STREAM = `${KEY_PREFIX}changes`;
+
+/**
+ * Entries a node's event log keeps (about; Redis trims whole blocks). A node that falls further
+ * behind than this, or stays away longer, loses the oldest; it logs that it did.
+ */
+export const LOG_LENGTH = 2000;
+/** Entries the stream of shared changes keeps. */
+const CHANGES_LENGTH = 1000;
+/** Entries one read takes at most. */
+const READ_COUNT = 256;
+
+/** The arguments of an XADD of one JSON entry, trimming the stream to about `length` entries. */
+export function appendCommand(key: string, length: number, json: string): string[] {
+  return ["XADD", key, "MAXLEN", "~", String(length), "*", "d", json];
+}
+
+/** Appends a change to the stream every node reads (the operator tool uses this too). */
+export async function appendChange(redis: RedisClient, message: string): Promise<void> {
+  await redisCall(() => redis.sendCommand(appendCommand(CHANGES_STREAM, CHANGES_LENGTH, message)));
+}
 
 /** The cluster's {@linkcode Hub}; see the module documentation. */
 export class ClusterHub implements Hub {
   readonly node: string;
   readonly #redis: RedisClient;
   readonly #subscriber: RedisClient;
+  /** Reads this node's event log and the changes, blocking: a connection of its own. */
+  readonly #reader: RedisClient;
+  /** The last entry handled of this node's log, and of the changes. */
+  #logId = "0-0";
+  #changesId = "0-0";
+  #reading: Promise<void> = Promise.resolve();
   readonly #log: (line: string) => void;
   readonly #heartbeatMs: number;
   readonly #expireMs: number;
@@ -118,7 +164,11 @@ export class ClusterHub implements Hub {
   /** Canonical names by folded name. */
   readonly #names = new Map<string, string>();
   /** This node's users and their connections. */
-  readonly #local = new Map<string, { recipient: Recipient; session: string }>();
+  readonly #local = new Map<string, { recipient: Recipient; session: string; slot: number }>();
+  /** This run of the node, and its logins by number. */
+  readonly #run = crypto.randomUUID().slice(0, 13);
+  #lastSlot = 0;
+  readonly #bySlot = new Map<number, Recipient>();
   /**
    * Deliveries not yet sent, in order: each segment holds deliveries per node; a hold's segment
    * stays open until released, and everything after it waits (see {@linkcode hold}).
@@ -136,10 +186,12 @@ export class ClusterHub implements Hub {
   private constructor(
     redis: RedisClient,
     subscriber: RedisClient,
+    reader: RedisClient,
     options: ClusterHubOptions,
   ) {
     this.#redis = redis;
     this.#subscriber = subscriber;
+    this.#reader = reader;
     this.node = options.node;
     this.#log = options.log;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
@@ -147,15 +199,17 @@ export class ClusterHub implements Hub {
   }
 
   /**
-   * Joins the cluster: `redis` sends commands and `subscriber` listens (both owned from now on).
-   * Refuses a node name another live node uses.
+   * Joins the cluster: `redis` sends commands, `subscriber` listens to presence and `reader`
+   * reads the event log (all three owned from now on). Refuses a node name another live node
+   * uses.
    */
   static async open(
     redis: RedisClient,
     subscriber: RedisClient,
+    reader: RedisClient,
     options: ClusterHubOptions,
   ): Promise<ClusterHub> {
-    const hub = new ClusterHub(redis, subscriber, options);
+    const hub = new ClusterHub(redis, subscriber, reader, options);
     try {
       await hub.#start();
     } catch (error) {
@@ -173,11 +227,8 @@ export class ClusterHub implements Hub {
     return this.#key("presence");
   }
 
-  get #changesChannel(): string {
-    return CHANGES_CHANNEL;
-  }
-
-  #nodeChannel(node: string): string {
+  /** The stream of events for `node`'s users. */
+  #logKey(node: string): string {
     return this.#key(`to:${node}`);
   }
 
@@ -209,8 +260,10 @@ export class ClusterHub implements Hub {
     // A previous run of this node that was killed may have left users online: they are not.
     this.#leftOver = await this.#reap(this.node, "restart");
     await this.#subscriber.subscribe(this.#presenceChannel, (m) => this.#onPresence(m));
-    await this.#subscriber.subscribe(this.#changesChannel, (m) => this.#onChange(m));
-    await this.#subscriber.subscribe(this.#nodeChannel(this.node), (m) => this.#onDelivery(m));
+    // Reading starts after what is there now: nobody of ours was online for the rest.
+    this.#logId = await this.#lastId(this.#logKey(this.node));
+    this.#changesId = await this.#lastId(CHANGES_STREAM);
+    this.#reading = this.#readLoop();
     await this.#resync();
     // After an outage: the copy may have missed messages, and a reaper may have removed us.
     this.#subscriber.on("ready", () => void this.#afterReconnect());
@@ -268,7 +321,8 @@ export class ClusterHub implements Hub {
 
   async claim(user: OnlineUser, recipient: Recipient): Promise<boolean> {
     const session = crypto.randomUUID();
-    const entry: Presence = { user, node: this.node, session };
+    const slot = ++this.#lastSlot;
+    const entry: Presence = { user, node: this.node, session, run: this.#run, slot };
     const json = JSON.stringify(entry);
     const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
     const claimed = await this.#script(
@@ -277,7 +331,8 @@ export class ClusterHub implements Hub {
       [foldName(user.name), json, this.#presenceChannel, message],
     );
     if (claimed !== 1) return false;
-    this.#local.set(user.name, { recipient, session });
+    this.#local.set(user.name, { recipient, session, slot });
+    this.#bySlot.set(slot, recipient);
     this.#remember(entry);
     return true;
   }
@@ -286,6 +341,7 @@ export class ClusterHub implements Hub {
     const local = this.#local.get(user);
     if (local?.recipient !== recipient) return;
     this.#local.delete(user);
+    this.#bySlot.delete(local.slot);
     this.#forget(user, local.session);
     await this.#removeEntry(user, local.session);
   }
@@ -444,6 +500,77 @@ export class ClusterHub implements Hub {
     }
   }
 
+  // ---- the event log ----
+
+  /** The ID of a stream's newest entry ("0-0" when it has none). */
+  async #lastId(key: string): Promise<string> {
+    const newest = await this.#redis.sendCommand(["XREVRANGE", key, "+", "-", "COUNT", "1"]);
+    return Array.isArray(newest) && Array.isArray(newest[0]) ? String(newest[0][0]) : "0-0";
+  }
+
+  /**
+   * Reads the changes and this node's log, in order, until the hub closes. A lost connection
+   * fails the read; the next one, once Redis is back, continues from the last entry handled.
+   */
+  async #readLoop(): Promise<void> {
+    const logKey = this.#logKey(this.node);
+    let interrupted = false;
+    while (!this.#closed) {
+      let reply: unknown;
+      try {
+        if (interrupted) await this.#checkGap(logKey);
+        reply = await this.#reader.sendCommand([
+          "XREAD",
+          "COUNT",
+          String(READ_COUNT),
+          "BLOCK",
+          "0",
+          "STREAMS",
+          CHANGES_STREAM,
+          logKey,
+          this.#changesId,
+          this.#logId,
+        ]);
+        interrupted = false;
+      } catch (error) {
+        if (this.#closed) return;
+        // The connection logs its loss and its return; anything else is said once.
+        if (!isConnectionError(error) && !interrupted) {
+          this.#log(`Cannot read the cluster's events: ${error}`);
+        }
+        interrupted = true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      for (const [key, entries] of fieldsOf(reply)) {
+        if (!Array.isArray(entries)) continue;
+        const changes = key === CHANGES_STREAM;
+        for (const entry of entries) {
+          if (!Array.isArray(entry) || !Array.isArray(entry[1])) continue;
+          const data = String(entry[1][1] ?? "");
+          if (changes) {
+            this.#changesId = String(entry[0]);
+            this.#onChange(data);
+          } else {
+            this.#logId = String(entry[0]);
+            this.#onDelivery(data);
+          }
+        }
+      }
+    }
+  }
+
+  /** After a lost connection: says so if entries this node had not read were trimmed away. */
+  async #checkGap(logKey: string): Promise<void> {
+    const info = await this.#reader.sendCommand(["XINFO", "STREAM", logKey]).catch(() => null);
+    const trimmed = fieldsOf(info).find(([name]) => name === "max-deleted-entry-id")?.[1];
+    if (compareIds(String(trimmed ?? "0-0"), this.#logId) > 0) {
+      this.#log(
+        `Events for this node's users were lost while it was away: its log keeps ${LOG_LENGTH} entries`,
+      );
+    }
+  }
+
   // ---- delivery ----
 
   deliver(user: string, event: OutboundEvent): boolean {
@@ -479,23 +606,28 @@ export class ClusterHub implements Hub {
   #deliverInto(segment: Segment, user: string, event: OutboundEvent): boolean {
     const entry = this.#online.get(user);
     if (!entry) return false;
-    this.#queue(segment, entry.node, user, event);
+    this.#queue(segment, entry, event);
     return true;
   }
 
   #fanoutInto(segment: Segment, event: OutboundEvent, accept: (user: string) => boolean): void {
     for (const [user, entry] of this.#online) {
-      if (accept(user)) this.#queue(segment, entry.node, user, event);
+      if (accept(user)) this.#queue(segment, entry, event);
     }
   }
 
   /** Adds a delivery to a segment; the same event to the same node goes once. */
-  #queue(segment: Segment, node: string, user: string, event: OutboundEvent): void {
-    let deliveries = segment.deliveries.get(node);
-    if (!deliveries) segment.deliveries.set(node, deliveries = []);
+  #queue(segment: Segment, to: Presence, event: OutboundEvent): void {
+    let deliveries = segment.deliveries.get(to.node);
+    if (!deliveries) segment.deliveries.set(to.node, deliveries = []);
     const last = deliveries[deliveries.length - 1];
-    if (last && last.event === event.event && last.at === event.at) last.to.push(user);
-    else deliveries.push({ event: event.event, at: event.at, to: [user] });
+    if (last && last.event === event.event && last.at === event.at && last.run === to.run) {
+      const slots = last.slots;
+      if (slots[slots.length - 1] === to.slot - 1) slots[slots.length - 1] = to.slot;
+      else slots.push(to.slot, to.slot);
+    } else {
+      deliveries.push({ event: event.event, at: event.at, run: to.run, slots: [to.slot, to.slot] });
+    }
     this.#flushSoon();
   }
 
@@ -523,7 +655,7 @@ export class ClusterHub implements Hub {
     if (ready.size === 0) return;
     const multi = this.#redis.multi();
     for (const [node, deliveries] of ready) {
-      multi.publish(this.#nodeChannel(node), JSON.stringify(deliveries));
+      multi.addCommand(appendCommand(this.#logKey(node), LOG_LENGTH, JSON.stringify(deliveries)));
     }
     multi.exec().catch((error) => {
       if (!this.#closed) this.#log(`Cannot pass events to the cluster: ${error}`);
@@ -539,9 +671,28 @@ export class ClusterHub implements Hub {
     }
     if (!Array.isArray(deliveries)) return;
     for (const delivery of deliveries) {
-      if (!Array.isArray(delivery?.to)) continue;
+      if (delivery?.run !== this.#run || !Array.isArray(delivery.slots)) continue;
       const outbound = new OutboundEvent(delivery.event, delivery.at);
-      for (const user of delivery.to) this.#local.get(user)?.recipient.deliver(outbound);
+      for (const recipient of this.#recipientsOf(delivery.slots)) recipient.deliver(outbound);
+    }
+  }
+
+  /** This node's users among runs of login numbers. */
+  *#recipientsOf(slots: readonly number[]): Iterable<Recipient> {
+    for (let i = 0; i + 1 < slots.length; i += 2) {
+      const first = Number(slots[i]);
+      const last = Math.min(Number(slots[i + 1]), this.#lastSlot);
+      if (!Number.isSafeInteger(first) || !(last >= first)) continue;
+      if (last - first < 4 * this.#bySlot.size + 16) {
+        for (let slot = first; slot <= last; slot++) {
+          const recipient = this.#bySlot.get(slot);
+          if (recipient) yield recipient;
+        }
+      } else {
+        for (const [slot, recipient] of this.#bySlot) {
+          if (slot >= first && slot <= last) yield recipient;
+        }
+      }
     }
   }
 
@@ -551,7 +702,7 @@ export class ClusterHub implements Hub {
 
   share(change: SharedChange): void {
     const message = JSON.stringify({ node: this.node, change });
-    redisCall(() => this.#redis.publish(this.#changesChannel, message)).catch((error) => {
+    appendChange(this.#redis, message).catch((error) => {
       this.#log(`Cannot tell the cluster of a ${change.kind} change: ${error}`);
     });
   }
@@ -582,6 +733,39 @@ export class ClusterHub implements Hub {
     } catch {
       // Redis is gone: the heartbeat expires and another node removes our users
     }
+    destroyQuietly(this.#reader);
+    await this.#reading;
     for (const client of [this.#subscriber, this.#redis]) await closeQuietly(client);
   }
+}
+
+/** Orders two stream IDs (`ms-seq`). */
+export function compareIds(a: string, b: string): number {
+  const parse = (id: string) => {
+    const [ms, seq] = /^(\d+)-(\d+)$/.exec(id)?.slice(1) ?? ["0", "0"];
+    return [BigInt(ms), BigInt(seq)];
+  };
+  const [aMs, aSeq] = parse(a);
+  const [bMs, bSeq] = parse(b);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+/**
+ * The name-value pairs of a Redis reply that is a map: XREAD's streams, XINFO's fields. RESP3
+ * gives a map (an object or a `Map`, as the client is set up), RESP2 an array of pairs (XREAD)
+ * or a flat array (XINFO).
+ */
+export function fieldsOf(reply: unknown): [string, unknown][] {
+  if (reply instanceof Map) return [...reply].map(([name, value]) => [String(name), value]);
+  if (Array.isArray(reply)) {
+    if (reply.every((item) => Array.isArray(item) && item.length === 2)) {
+      return reply.map(([name, value]) => [String(name), value]);
+    }
+    const pairs: [string, unknown][] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), reply[i + 1]]);
+    return pairs;
+  }
+  if (reply !== null && typeof reply === "object") return Object.entries(reply);
+  return [];
 }

@@ -21,7 +21,7 @@ export interface ClusterParts {
 
 /**
  * Connects to the cluster's Redis at `url` as node `node`: one connection for the store, one for
- * the hub's commands, one for its subscriptions.
+ * the hub's commands, one for its subscriptions, one that reads its event log.
  *
  * @throws {Error} when Redis cannot be reached (saying where), or a live node has that name.
  */
@@ -29,7 +29,7 @@ export async function openCluster(url: string, node: string, log: Logger): Promi
   const report = (line: string) => log.error(line);
   const connect = async (role: string): Promise<RedisClient> => {
     try {
-      return await connectRedis({ url, role, log: report });
+      return await connectRedis({ url, role, log: report, name: `labchat:${node}:${role}` });
     } catch (error) {
       const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
       throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${cause}`);
@@ -39,8 +39,8 @@ export async function openCluster(url: string, node: string, log: Logger): Promi
   try {
     opened.push(await connect("store"));
     const store = await RedisStore.open(opened[0]);
-    opened.push(await connect("hub"), await connect("events"));
-    const hub = await ClusterHub.open(opened[1], opened[2], { node, log: report });
+    opened.push(await connect("hub"), await connect("presence"), await connect("events"));
+    const hub = await ClusterHub.open(opened[1], opened[2], opened[3], { node, log: report });
     return { store, hub };
   } catch (error) {
     for (const client of opened) await closeQuietly(client);
