@@ -151,6 +151,7 @@ export async function measureDeliveries(
   send: () => Promise<void>,
 ): Promise<Record<string, number>> {
   for (const r of receivers) r.received = 0;
+  const lag = new LoopLagProbe();
   const start = performance.now();
   await send();
   const expected = messages * receivers.length;
@@ -160,7 +161,33 @@ export async function measureDeliveries(
     "deliveries/s": Math.round(got / elapsed),
     lost: expected - got,
     ...latencyFigures(receivers),
+    "generator lag p99 ms": lag.stop(),
   };
+}
+
+/**
+ * How late the load generator's own event loop runs a 5 ms timer: a delivery it reads late
+ * counts as latency, so this tells how much of a latency figure is the generator's.
+ */
+export class LoopLagProbe {
+  readonly #lateness: number[] = [];
+  readonly #timer: ReturnType<typeof setInterval>;
+  #last = performance.now();
+
+  constructor(everyMs = 5) {
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      this.#lateness.push(Math.max(0, now - this.#last - everyMs));
+      this.#last = now;
+    }, everyMs);
+  }
+
+  /** Stops the probe; the 99th percentile of the lateness, in ms. */
+  stop(): number {
+    clearInterval(this.#timer);
+    const sorted = this.#lateness.sort((a, b) => a - b);
+    return +percentile(sorted, 0.99).toFixed(1);
+  }
 }
 
 /** p50 and p99 of the latencies the sampling receivers collected (and clears them). */

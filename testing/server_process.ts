@@ -8,6 +8,17 @@ import { OutputLines } from "./output_lines.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+/** `--cpu-prof` flags when LABCHAT_CPU_PROF names a directory (and the variable may be read). */
+function cpuProfileFlags(): string[] {
+  let dir: string | undefined;
+  try {
+    dir = Deno.env.get("LABCHAT_CPU_PROF");
+  } catch {
+    return [];
+  }
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** A server process and what it has printed so far. */
 export interface ServerProcess extends AsyncDisposable {
   readonly child: Deno.ChildProcess;
@@ -37,6 +48,8 @@ export async function spawnServer(
     Deno.execPath(),
     "run",
     ...PROGRAM_SPECS.server.runtime ?? [],
+    // LABCHAT_CPU_PROF=DIR writes a V8 CPU profile of each server there (for benchmarks).
+    ...cpuProfileFlags(),
     "--allow-net",
     // The web front end, where a test asks for it, serves the built page (if there is one).
     `--allow-read=${dataDir}${web ? `,${ROOT}web/dist` : ""}`,

@@ -28,7 +28,7 @@ import { StaticFiles } from "./web/static_files.ts";
 import { webHandler } from "./web/web_front_end.ts";
 
 /** How long events wait to be coalesced into one write per connection. */
-const FLUSH_DELAY_MS = 4;
+const FLUSH_DELAY_MS = 2;
 /** File descriptors kept for the database, blobs, logs and listeners, beyond connections. */
 const RESERVED_FDS = 64;
 

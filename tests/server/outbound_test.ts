@@ -1,5 +1,10 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { Outbound, type Writable, WriteStalledError } from "../../lib/server/outbound.ts";
+import {
+  FlushScheduler,
+  Outbound,
+  type Writable,
+  WriteStalledError,
+} from "../../lib/server/outbound.ts";
 
 /** A sink whose writes complete when the test says. */
 class Sink implements Writable {
@@ -78,4 +83,34 @@ Deno.test("Outbound: paced senders wait for room instead of overflowing", async 
   sink.release();
   await waiting;
   assert(passed);
+});
+
+Deno.test("FlushScheduler: a fan-out's chunks are joined once and written to each; partial writes finish", async () => {
+  /** Takes at most `max` bytes a write, keeping the buffers it was given. */
+  class PartialSink implements Writable {
+    readonly given: Uint8Array[] = [];
+    readonly received: number[] = [];
+    constructor(readonly max: number) {}
+    write(data: Uint8Array): Promise<number> {
+      this.given.push(data);
+      const n = Math.min(this.max, data.length);
+      this.received.push(...data.subarray(0, n));
+      return Promise.resolve(n);
+    }
+  }
+  const scheduler = new FlushScheduler(60_000);
+  const sinks = [new PartialSink(1000), new PartialSink(1000), new PartialSink(3)];
+  const outs = sinks.map((sink) => new Outbound(sink, 1000, () => {}, () => {}, scheduler));
+  const [first, second, own] = [bytes("602 one\n"), bytes("602 two\n"), bytes("200 mine\n")];
+  for (const out of outs) out.send(first);
+  for (const out of outs) out.send(second);
+  outs[2].send(own);
+  scheduler.flush();
+  await Promise.all(outs.map((out) => out.flushed()));
+  assert(sinks[0].given[0] === sinks[1].given[0], "one joined buffer for the same chunks");
+  assertEquals(new TextDecoder().decode(sinks[0].given[0]), "602 one\n602 two\n");
+  const text = (sink: PartialSink) => new TextDecoder().decode(new Uint8Array(sink.received));
+  assertEquals(text(sinks[1]), "602 one\n602 two\n");
+  assertEquals(text(sinks[2]), "602 one\n602 two\n200 mine\n", "its own bytes, 3 at a time");
+  assert(sinks[2].given.length > 5, "written in parts");
 });
