@@ -71,6 +71,8 @@ export class Client {
   /** Replies wait their turn here, so they leave in request order even when some wait for storage. */
   #turn: Promise<void> = Promise.resolve();
   #pendingReplies = 0;
+  /** Readers waiting for fewer replies to be pending (see {@linkcode repliesBelow}). */
+  #belowWaiters: { limit: number; resolve: () => void }[] = [];
   #offline: OfflineHandover | undefined;
   /** Number of this login in the login history, once recorded. */
   loginNumber: number | undefined;
@@ -161,12 +163,30 @@ export class Client {
     // Tasks report their own failures; the chain must go on for the replies after them.
     this.#turn = this.#turn.then(task).catch(() => {}).finally(() => {
       this.#pendingReplies--;
+      if (this.#belowWaiters.length > 0) this.#wakeBelow();
     });
   }
 
   /** Replies waiting their turn; a client far ahead of its replies is read no further for now. */
   get pendingReplies(): number {
     return this.#pendingReplies;
+  }
+
+  /**
+   * Resolves once fewer than `limit` replies wait their turn: a reader held back by a long line
+   * of replies goes on while the rest are still being stored, so the line never runs dry.
+   */
+  repliesBelow(limit: number): Promise<void> {
+    if (this.#pendingReplies < limit) return Promise.resolve();
+    return new Promise((resolve) => this.#belowWaiters.push({ limit, resolve }));
+  }
+
+  #wakeBelow(): void {
+    const waiting = this.#belowWaiters;
+    this.#belowWaiters = waiting.filter((waiter) => this.#pendingReplies >= waiter.limit);
+    for (const waiter of waiting) {
+      if (this.#pendingReplies < waiter.limit) waiter.resolve();
+    }
   }
 
   /** Resolves when every reply queued so far has been handed to the output. */

@@ -57,7 +57,10 @@ export class RequestPipeline {
     const client = this.#client;
     if (client.output.isClosed) return;
     // A client that does not read its replies is not read either, so its requests cannot pile up.
-    if (client.pendingReplies >= MAX_PENDING_REPLIES) await client.repliesSent();
+    // Reading resumes at half the limit, while the other half is still being stored.
+    if (client.pendingReplies >= MAX_PENDING_REPLIES) {
+      await client.repliesBelow(MAX_PENDING_REPLIES / 2);
+    }
     if (!(await this.#paced())) return;
     if ("line" in frame) {
       if (frame.line.trim() === "") return;
