@@ -125,6 +125,19 @@ export async function connectUsers(
   });
 }
 
+/** Receivers whose latency is sampled in a run. */
+const SAMPLED_RECEIVERS = 20;
+
+/**
+ * Whether receiver `i` of `count` samples latency: 20 of them, spread evenly over the order in
+ * which they joined. A server writes to its receivers in some order; sampling only the first ones
+ * would measure the best case.
+ */
+export function isSampled(i: number, count: number): boolean {
+  return i % Math.max(1, Math.floor(count / SAMPLED_RECEIVERS)) === 0 &&
+    i / Math.max(1, Math.floor(count / SAMPLED_RECEIVERS)) < SAMPLED_RECEIVERS;
+}
+
 /** Waits until the receivers have `expected` events between them, or `timeoutMs` passes. */
 export async function untilReceived(
   receivers: readonly Receiver[],

@@ -14,8 +14,8 @@
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
  *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
- *   --scenarios LIST      which to run (default all): fanout, websocket, irc, cluster, idle,
- *                         rooms, persistence, logins, register-flood, forum, p2p
+ *   --scenarios LIST      which to run (default all): io-turns, fanout, websocket, irc, cluster,
+ *                         idle, rooms, persistence, logins, register-flood, forum, p2p
  * @module
  */
 
@@ -25,6 +25,7 @@ import { clusterFanout } from "./scenarios/cluster.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { forumTransfer } from "./scenarios/forum.ts";
 import { idleConnections } from "./scenarios/idle.ts";
+import { ioTurns } from "./scenarios/io_turns.ts";
 import { ircFanout } from "./scenarios/irc.ts";
 import { logins } from "./scenarios/logins.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
@@ -35,7 +36,8 @@ import { roomThroughput } from "./scenarios/rooms.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-const ALL = "fanout,websocket,irc,cluster,idle,rooms,persistence,logins,register-flood,forum,p2p";
+const ALL =
+  "io-turns,fanout,websocket,irc,cluster,idle,rooms,persistence,logins,register-flood,forum,p2p";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -82,6 +84,7 @@ if (import.meta.main) {
     rows.push(...result);
   };
   const clients = values.clients.split(",").map(Number);
+  await run("io-turns", () => ioTurns(1000));
   for (const n of clients) {
     await run(
       `fanout with ${n} clients`,

@@ -9,6 +9,7 @@ import { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
 import {
   type BenchServer,
+  isSampled,
   measureDeliveries,
   REGISTER_BATCH,
   type Row,
@@ -45,7 +46,8 @@ async function clusterRun(
     for (let i = 0; i < n; i += REGISTER_BATCH) {
       const batch = Array.from(
         { length: Math.min(REGISTER_BATCH, n - i) },
-        (_, j) => LoadClient.register(servers[(i + j) % nodes].port, `u${i + j}`, i + j < 20),
+        (_, j) =>
+          LoadClient.register(servers[(i + j) % nodes].port, `u${i + j}`, isSampled(i + j, n)),
       );
       receivers.push(...await Promise.all(batch));
     }

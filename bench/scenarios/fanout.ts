@@ -4,7 +4,14 @@
  */
 
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
-import { measureDeliveries, REGISTER_BATCH, type Row, rssOf, startServer } from "../common.ts";
+import {
+  isSampled,
+  measureDeliveries,
+  REGISTER_BATCH,
+  type Row,
+  rssOf,
+  startServer,
+} from "../common.ts";
 import { LoadClient, type Receiver } from "../load_client.ts";
 import { WsLoadClient } from "../ws_load_client.ts";
 
@@ -59,7 +66,7 @@ export async function fanout(
     for (let i = 0; i < n - 1; i += REGISTER_BATCH) {
       const batch = Array.from(
         { length: Math.min(REGISTER_BATCH, n - 1 - i) },
-        (_, j) => join(`u${i + j}`, i + j < 20),
+        (_, j) => join(`u${i + j}`, isSampled(i + j, n - 1)),
       );
       receivers.push(...await Promise.all(batch));
     }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { measureDeliveries, type Row, rssOf, startServer } from "../common.ts";
+import { isSampled, measureDeliveries, type Row, rssOf, startServer } from "../common.ts";
 import { IrcLoadClient } from "../irc_load_client.ts";
 import { hasNgircd, startNgircd } from "../ngircd.ts";
 
@@ -46,7 +46,7 @@ async function runOn(
   for (let i = 0; i < n - 1; i += JOIN_BATCH) {
     const batch = Array.from(
       { length: Math.min(JOIN_BATCH, n - 1 - i) },
-      (_, j) => IrcLoadClient.join(port, `u${i + j}`, i + j < 20),
+      (_, j) => IrcLoadClient.join(port, `u${i + j}`, isSampled(i + j, n - 1)),
     );
     receivers.push(...await Promise.all(batch));
   }
