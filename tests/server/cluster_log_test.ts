@@ -1,5 +1,7 @@
-import { assertEquals } from "@std/assert";
-import { compareIds, fieldsOf } from "../../lib/server/cluster/cluster_hub.ts";
+import { assertEquals, assertMatch } from "@std/assert";
+import { compareIds, EventLogReader, fieldsOf } from "../../lib/server/cluster/event_log.ts";
+import { closeQuietly, connectRedis } from "../../lib/store/redis_client.ts";
+import { TestRedis } from "../../testing/redis_server.ts";
 
 Deno.test("stream IDs order by time, then sequence, beyond what a double holds", () => {
   assertEquals(compareIds("1-0", "1-0"), 0);
@@ -20,4 +22,49 @@ Deno.test("map replies read the same in RESP2 and RESP3 shapes", () => {
     ["max-deleted-entry-id", "5-1"],
   ], "RESP2 XINFO");
   assertEquals(fieldsOf(null), [], "no reply");
+});
+
+Deno.test("the event log reader carries on after a cut connection, and says when entries were trimmed unread", async () => {
+  await using redis = await TestRedis.start();
+  const url = redis.url;
+  const admin = await connectRedis({ url, role: "test", log: () => {} });
+  const reader = await connectRedis({ url, role: "test", log: () => {} });
+  const seen: string[] = [];
+  const lines: string[] = [];
+  const log = new EventLogReader(
+    reader,
+    [{ key: "log", length: 5, onEntry: (json) => seen.push(json) }],
+    (line) => lines.push(line),
+  );
+  const append = (text: string) =>
+    admin.sendCommand(["XADD", "log", "MAXLEN", "5", "*", "d", text]);
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  try {
+    await append("before start");
+    await log.start();
+    await append("first");
+    await until(() => seen.length === 1);
+    assertEquals(seen, ["first"], "what was there before the start is not read");
+    // The reading connection is cut; meanwhile 3 entries come, well inside the stream's length.
+    await admin.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+    for (const text of ["a", "b", "c"]) await append(text);
+    await until(() => seen.length === 4);
+    assertEquals(seen, ["first", "a", "b", "c"], "read after the reconnection, in order");
+    assertEquals(lines, [], "nothing was lost");
+    // Cut again, and 8 entries come: the stream keeps 5, so 3 were trimmed before being read.
+    await admin.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+    for (let i = 0; i < 8; i++) await append(`x${i}`);
+    await until(() => seen.length === 9);
+    assertEquals(seen.slice(4), ["x3", "x4", "x5", "x6", "x7"]);
+    assertEquals(lines.length, 1, lines.join("\n"));
+    assertMatch(
+      lines[0],
+      /^3 events in log were lost while this node was away: it keeps 5 entries$/,
+    );
+  } finally {
+    await log.close();
+    await closeQuietly(admin);
+  }
 });

@@ -20,13 +20,8 @@
 
 import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
-import {
-  closeQuietly,
-  destroyQuietly,
-  isConnectionError,
-  redisCall,
-  type RedisClient,
-} from "../../store/redis_client.ts";
+import { closeQuietly, redisCall, type RedisClient } from "../../store/redis_client.ts";
+import { appendCommand, EventLogReader } from "./event_log.ts";
 import type { Hub, HubHold, HubListener, OnlineUser, Recipient } from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
 
@@ -131,13 +126,6 @@ export const CHANGES_STREAM = `${KEY_PREFIX}changes`;
 export const LOG_LENGTH = 2000;
 /** Entries the stream of shared changes keeps. */
 const CHANGES_LENGTH = 1000;
-/** Entries one read takes at most. */
-const READ_COUNT = 256;
-
-/** The arguments of an XADD of one JSON entry, trimming the stream to about `length` entries. */
-export function appendCommand(key: string, length: number, json: string): string[] {
-  return ["XADD", key, "MAXLEN", "~", String(length), "*", "d", json];
-}
 
 /** Appends a change to the stream every node reads (the operator tool uses this too). */
 export async function appendChange(redis: RedisClient, message: string): Promise<void> {
@@ -149,12 +137,8 @@ export class ClusterHub implements Hub {
   readonly node: string;
   readonly #redis: RedisClient;
   readonly #subscriber: RedisClient;
-  /** Reads this node's event log and the changes, blocking: a connection of its own. */
-  readonly #reader: RedisClient;
-  /** The last entry handled of this node's log, and of the changes. */
-  #logId = "0-0";
-  #changesId = "0-0";
-  #reading: Promise<void> = Promise.resolve();
+  /** Reads the changes and this node's event log. */
+  readonly #events: EventLogReader;
   readonly #log: (line: string) => void;
   readonly #heartbeatMs: number;
   readonly #expireMs: number;
@@ -191,8 +175,15 @@ export class ClusterHub implements Hub {
   ) {
     this.#redis = redis;
     this.#subscriber = subscriber;
-    this.#reader = reader;
     this.node = options.node;
+    this.#events = new EventLogReader(reader, [
+      { key: CHANGES_STREAM, length: CHANGES_LENGTH, onEntry: (json) => this.#onChange(json) },
+      {
+        key: this.#logKey(options.node),
+        length: LOG_LENGTH,
+        onEntry: (json) => this.#onDelivery(json),
+      },
+    ], options.log);
     this.#log = options.log;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#expireMs = options.expireMs ?? 4000;
@@ -261,9 +252,7 @@ export class ClusterHub implements Hub {
     this.#leftOver = await this.#reap(this.node, "restart");
     await this.#subscriber.subscribe(this.#presenceChannel, (m) => this.#onPresence(m));
     // Reading starts after what is there now: nobody of ours was online for the rest.
-    this.#logId = await this.#lastId(this.#logKey(this.node));
-    this.#changesId = await this.#lastId(CHANGES_STREAM);
-    this.#reading = this.#readLoop();
+    await this.#events.start();
     await this.#resync();
     // After an outage: the copy may have missed messages, and a reaper may have removed us.
     this.#subscriber.on("ready", () => void this.#afterReconnect());
@@ -500,77 +489,6 @@ export class ClusterHub implements Hub {
     }
   }
 
-  // ---- the event log ----
-
-  /** The ID of a stream's newest entry ("0-0" when it has none). */
-  async #lastId(key: string): Promise<string> {
-    const newest = await this.#redis.sendCommand(["XREVRANGE", key, "+", "-", "COUNT", "1"]);
-    return Array.isArray(newest) && Array.isArray(newest[0]) ? String(newest[0][0]) : "0-0";
-  }
-
-  /**
-   * Reads the changes and this node's log, in order, until the hub closes. A lost connection
-   * fails the read; the next one, once Redis is back, continues from the last entry handled.
-   */
-  async #readLoop(): Promise<void> {
-    const logKey = this.#logKey(this.node);
-    let interrupted = false;
-    while (!this.#closed) {
-      let reply: unknown;
-      try {
-        if (interrupted) await this.#checkGap(logKey);
-        reply = await this.#reader.sendCommand([
-          "XREAD",
-          "COUNT",
-          String(READ_COUNT),
-          "BLOCK",
-          "0",
-          "STREAMS",
-          CHANGES_STREAM,
-          logKey,
-          this.#changesId,
-          this.#logId,
-        ]);
-        interrupted = false;
-      } catch (error) {
-        if (this.#closed) return;
-        // The connection logs its loss and its return; anything else is said once.
-        if (!isConnectionError(error) && !interrupted) {
-          this.#log(`Cannot read the cluster's events: ${error}`);
-        }
-        interrupted = true;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        continue;
-      }
-      for (const [key, entries] of fieldsOf(reply)) {
-        if (!Array.isArray(entries)) continue;
-        const changes = key === CHANGES_STREAM;
-        for (const entry of entries) {
-          if (!Array.isArray(entry) || !Array.isArray(entry[1])) continue;
-          const data = String(entry[1][1] ?? "");
-          if (changes) {
-            this.#changesId = String(entry[0]);
-            this.#onChange(data);
-          } else {
-            this.#logId = String(entry[0]);
-            this.#onDelivery(data);
-          }
-        }
-      }
-    }
-  }
-
-  /** After a lost connection: says so if entries this node had not read were trimmed away. */
-  async #checkGap(logKey: string): Promise<void> {
-    const info = await this.#reader.sendCommand(["XINFO", "STREAM", logKey]).catch(() => null);
-    const trimmed = fieldsOf(info).find(([name]) => name === "max-deleted-entry-id")?.[1];
-    if (compareIds(String(trimmed ?? "0-0"), this.#logId) > 0) {
-      this.#log(
-        `Events for this node's users were lost while it was away: its log keeps ${LOG_LENGTH} entries`,
-      );
-    }
-  }
-
   // ---- delivery ----
 
   deliver(user: string, event: OutboundEvent): boolean {
@@ -733,39 +651,7 @@ export class ClusterHub implements Hub {
     } catch {
       // Redis is gone: the heartbeat expires and another node removes our users
     }
-    destroyQuietly(this.#reader);
-    await this.#reading;
+    await this.#events.close();
     for (const client of [this.#subscriber, this.#redis]) await closeQuietly(client);
   }
-}
-
-/** Orders two stream IDs (`ms-seq`). */
-export function compareIds(a: string, b: string): number {
-  const parse = (id: string) => {
-    const [ms, seq] = /^(\d+)-(\d+)$/.exec(id)?.slice(1) ?? ["0", "0"];
-    return [BigInt(ms), BigInt(seq)];
-  };
-  const [aMs, aSeq] = parse(a);
-  const [bMs, bSeq] = parse(b);
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
-}
-
-/**
- * The name-value pairs of a Redis reply that is a map: XREAD's streams, XINFO's fields. RESP3
- * gives a map (an object or a `Map`, as the client is set up), RESP2 an array of pairs (XREAD)
- * or a flat array (XINFO).
- */
-export function fieldsOf(reply: unknown): [string, unknown][] {
-  if (reply instanceof Map) return [...reply].map(([name, value]) => [String(name), value]);
-  if (Array.isArray(reply)) {
-    if (reply.every((item) => Array.isArray(item) && item.length === 2)) {
-      return reply.map(([name, value]) => [String(name), value]);
-    }
-    const pairs: [string, unknown][] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), reply[i + 1]]);
-    return pairs;
-  }
-  if (reply !== null && typeof reply === "object") return Object.entries(reply);
-  return [];
 }
