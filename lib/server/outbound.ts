@@ -22,10 +22,11 @@ export class FlushScheduler {
   #dirty = new Set<Flushable>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   /**
-   * While a flush runs: the chunks joined so far, by their first chunk. A fan-out queues the same
-   * chunks for every recipient, so they are joined once and the one buffer is written to each.
+   * Chunks joined lately, by their first chunk. A fan-out queues the same chunks for every
+   * recipient, so connections written in the same turn usually take the same run of chunks: it
+   * is joined once and the one buffer written to each. Weak: a run is forgotten with its chunks.
    */
-  #joins: Map<Uint8Array, { parts: Uint8Array[]; joined: Uint8Array }[]> | undefined;
+  readonly #joins = new WeakMap<Uint8Array, { parts: Uint8Array[]; joined: Uint8Array }[]>();
 
   constructor(delayMs: number) {
     this.#delayMs = delayMs;
@@ -43,27 +44,23 @@ export class FlushScheduler {
     this.#timer = undefined;
     const dirty = this.#dirty;
     this.#dirty = new Set();
-    this.#joins = new Map();
-    try {
-      for (const outbound of dirty) outbound.kick();
-    } finally {
-      this.#joins = undefined;
-    }
+    for (const outbound of dirty) outbound.kick();
   }
 
-  /** `parts` joined into one buffer; the same buffer for the same parts within one flush. */
+  /** `parts` joined into one buffer: the same buffer for the same parts, while they are alive. */
   join(parts: Uint8Array[], size: number): Uint8Array {
-    const joins = this.#joins;
-    if (!joins) return joinParts(parts, size);
-    const candidates = joins.get(parts[0]);
+    const candidates = this.#joins.get(parts[0]);
     const found = candidates?.find((c) =>
       c.parts.length === parts.length && c.parts.every((part, i) => part === parts[i])
     );
     if (found) return found.joined;
     const joined = joinParts(parts, size);
-    // Queues that start alike but differ after are rare; a few are remembered, not thousands.
-    if (!candidates) joins.set(parts[0], [{ parts, joined }]);
-    else if (candidates.length < 4) candidates.push({ parts, joined });
+    // The latest few runs starting with this chunk are remembered (later ones grow longer).
+    if (!candidates) this.#joins.set(parts[0], [{ parts, joined }]);
+    else {
+      candidates.push({ parts, joined });
+      if (candidates.length > 4) candidates.shift();
+    }
     return joined;
   }
 }

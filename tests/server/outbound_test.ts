@@ -114,3 +114,37 @@ Deno.test("FlushScheduler: a fan-out's chunks are joined once and written to eac
   assertEquals(text(sinks[2]), "602 one\n602 two\n200 mine\n", "its own bytes, 3 at a time");
   assert(sinks[2].given.length > 5, "written in parts");
 });
+
+Deno.test("FlushScheduler: connections that take the same run of chunks later share one buffer too", async () => {
+  const scheduler = new FlushScheduler(60_000);
+  const sinks = [new Sink(), new Sink()];
+  const given: Uint8Array[][] = [[], []];
+  const outs = sinks.map((sink, i) =>
+    new Outbound(
+      {
+        write: (data) => {
+          given[i].push(data);
+          return sink.write(data);
+        },
+      },
+      1000,
+      () => {},
+      () => {},
+      scheduler,
+    )
+  );
+  for (const sink of sinks) sink.blocked = true;
+  for (const out of outs) out.send(bytes("first\n"));
+  scheduler.flush();
+  // Both are writing; what comes meanwhile waits, then leaves as one write per connection.
+  const [a, b] = [bytes("602 a\n"), bytes("602 b\n")];
+  for (const out of outs) out.send(a);
+  for (const out of outs) out.send(b);
+  for (const sink of sinks) sink.release();
+  await Promise.all(outs.map((out) => out.flushed()));
+  assertEquals(sinks.map((sink) => sink.text()), [
+    "first\n602 a\n602 b\n",
+    "first\n602 a\n602 b\n",
+  ]);
+  assert(given[0][1] === given[1][1], "the run taken after the first write is one buffer");
+});
