@@ -14,8 +14,8 @@
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
  *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
- *   --scenarios LIST      which to run (default all): io-turns, fanout, websocket, irc, cluster,
- *                         idle, rooms, persistence, logins, register-flood, forum, p2p
+ *   --scenarios LIST      which to run (default all): io-turns, fanout, native, websocket, irc,
+ *                         cluster, idle, rooms, persistence, logins, register-flood, forum, p2p
  * @module
  */
 
@@ -28,6 +28,7 @@ import { idleConnections } from "./scenarios/idle.ts";
 import { ioTurns } from "./scenarios/io_turns.ts";
 import { ircFanout } from "./scenarios/irc.ts";
 import { logins } from "./scenarios/logins.ts";
+import { nativeFanout } from "./scenarios/native_fanout.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
 import { netlabTransfers } from "./scenarios/netlab.ts";
 import { persistence } from "./scenarios/persistence.ts";
@@ -37,7 +38,7 @@ import { roomThroughput } from "./scenarios/rooms.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
-  "io-turns,fanout,websocket,irc,cluster,idle,rooms,persistence,logins,register-flood,forum,p2p";
+  "io-turns,fanout,native,websocket,irc,cluster,idle,rooms,persistence,logins,register-flood,forum,p2p";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -89,6 +90,12 @@ if (import.meta.main) {
     await run(
       `fanout with ${n} clients`,
       () => fanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
+    );
+  }
+  for (const n of clients) {
+    await run(
+      `native fan-out with ${n} clients`,
+      () => nativeFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
     );
   }
   for (const n of values["ws-clients"].split(",").map(Number)) {

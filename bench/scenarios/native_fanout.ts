@@ -1,0 +1,155 @@
+/**
+ * Broadcast fan-out timed by a native receiver (`bench/native/epoll_receiver.c`, built with the
+ * machine's C compiler when there is one): the Deno load generator reads at most 128 sockets per
+ * turn of its event loop, which adds its own wait to every latency; an epoll loop in C does not,
+ * so this run says how much of the latency is the server's.
+ * @module
+ */
+
+import { join } from "node:path";
+import { ChatConnection } from "../../lib/client/chat_connection.ts";
+import { type Row, rssOf, startServer } from "../common.ts";
+import { broadcastMany } from "./fanout.ts";
+
+const SOURCE = new URL("../native/epoll_receiver.c", import.meta.url).pathname;
+
+/** The receiver built into `dir`, or `undefined` when no C compiler is found. */
+async function build(dir: string): Promise<string | undefined> {
+  const out = join(dir, "epoll_receiver");
+  for (const compiler of ["cc", "gcc", "clang"]) {
+    try {
+      const { success } = await new Deno.Command(compiler, {
+        args: ["-O2", "-o", out, SOURCE],
+        stdout: "null",
+        stderr: "inherit",
+      }).output();
+      if (success) return out;
+    } catch {
+      // not installed: try the next
+    }
+  }
+  return undefined;
+}
+
+/** The receiver process, spoken to line by line. */
+class NativeReceiver {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncIterator<string>;
+
+  constructor(binary: string, args: string[]) {
+    this.#child = new Deno.Command(binary, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = this.#child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
+      new TransformStream<string, string>({
+        start() {},
+        transform(chunk, controller) {
+          for (const line of chunk.split("\n")) if (line !== "") controller.enqueue(line);
+        },
+      }),
+    )[Symbol.asyncIterator]();
+  }
+
+  async line(): Promise<string> {
+    const next = await this.#lines.next();
+    if (next.done) throw new Error("The native receiver ended");
+    return next.value;
+  }
+
+  async ask(command: string): Promise<Record<string, number>> {
+    await this.#writer.write(new TextEncoder().encode(`${command}\n`));
+    const figures: Record<string, number> = {};
+    for (const pair of (await this.line()).split(" ")) {
+      const [key, value] = pair.split("=");
+      figures[key] = Number(value);
+    }
+    return figures;
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode("quit\n")).catch(() => {});
+    await this.#writer.close().catch(() => {});
+    await this.#child.status;
+  }
+}
+
+/** One sender over TCP, `n - 1` native receivers: a burst of `broadcasts`, then `rate`/s. */
+export async function nativeFanout(
+  n: number,
+  broadcasts: number,
+  rate: number,
+  seconds: number,
+): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-native-" });
+  try {
+    const binary = await build(dir);
+    if (!binary) {
+      return [{ scenario: `native receivers (${n})`, figures: { "skipped: no C compiler": 1 } }];
+    }
+    const server = await startServer(["--scrypt-cost", "2"]);
+    try {
+      const sender = await ChatConnection.connect({ hostname: "127.0.0.1", port: server.port });
+      await sender.request("REGISTER sender pw");
+      const count = n - 1;
+      const receiver = new NativeReceiver(binary, [
+        "127.0.0.1",
+        String(server.port),
+        String(count),
+        String(Math.max(1, Math.floor(count / 20))),
+        "u",
+      ]);
+      try {
+        if ((await receiver.line()) !== "ready") throw new Error("The native receiver failed");
+        await new Promise((r) => setTimeout(r, 500)); // let login notices settle
+        const rss = await rssOf(server.pid);
+        const run = async (total: number, send: () => Promise<void>) => {
+          await receiver.ask("report");
+          const start = performance.now();
+          await send();
+          const expected = total * count;
+          const deadline = performance.now() + 120_000;
+          let got = 0;
+          while (performance.now() < deadline) {
+            got = (await receiver.ask("count")).received;
+            if (got >= expected) break;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          const elapsed = (performance.now() - start) / 1000;
+          const report = await receiver.ask("report");
+          return {
+            "deliveries/s": Math.round(got / elapsed),
+            lost: expected - got,
+            "p50 ms": report.p50,
+            "p99 ms": report.p99,
+            "max ms": report.max,
+          };
+        };
+        const burst = await run(broadcasts, () => broadcastMany(sender, broadcasts, "b"));
+        const total = Math.round(rate * seconds);
+        const paced = await run(total, () => broadcastMany(sender, total, "p", rate));
+        await sender.close();
+        return [
+          {
+            scenario: `burst to ${count} native receivers`,
+            figures: { broadcasts, ...burst, "server RSS MiB": +(rss / 1048576).toFixed(1) },
+          },
+          {
+            scenario: `${rate} broadcasts/s for ${seconds} s to ${count} native receivers`,
+            figures: paced,
+          },
+        ];
+      } finally {
+        await receiver.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
