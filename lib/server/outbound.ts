@@ -4,6 +4,8 @@
  * @module
  */
 
+import { WriteGate } from "./write_gate.ts";
+
 /** Largest write handed to the socket at once; queued chunks are coalesced up to it. */
 const COALESCE_BYTES = 64 * 1024;
 
@@ -19,6 +21,11 @@ export interface Flushable {
  */
 export class FlushScheduler {
   readonly #delayMs: number;
+  /**
+   * Socket writes in flight across the server, at most 64: half of what Deno completes in one
+   * turn of its event loop, leaving the rest for reads (see `write_gate.ts`).
+   */
+  readonly gate = new WriteGate(64, 100);
   #dirty = new Set<Flushable>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   /**
@@ -250,10 +257,17 @@ export class Outbound implements Flushable {
     try {
       while (this.#queue.length > 0 && !this.#paused) {
         let bytes = this.#take();
-        // Written here rather than through #writeAll: one promise less per write on a fan-out.
-        for (let n = await this.#sink.write(bytes); n < bytes.length;) {
-          bytes = bytes.subarray(n);
-          n = await this.#sink.write(bytes);
+        const gate = this.#scheduler?.gate;
+        let ticket = gate?.enter();
+        if (ticket instanceof Promise) ticket = await ticket;
+        try {
+          // Written here rather than through #writeAll: one promise less per write on a fan-out.
+          for (let n = await this.#sink.write(bytes); n < bytes.length;) {
+            bytes = bytes.subarray(n);
+            n = await this.#sink.write(bytes);
+          }
+        } finally {
+          if (ticket) gate?.leave(ticket);
         }
         if (this.#spaceWaiters.length > 0) this.#wakeSenders();
       }

@@ -1,0 +1,45 @@
+import { assert, assertEquals } from "@std/assert";
+import { WriteGate, type WriteTicket } from "../../lib/server/write_gate.ts";
+
+/** A place that must be free at once. */
+function atOnce(gate: WriteGate): WriteTicket {
+  const ticket = gate.enter();
+  if (ticket instanceof Promise) throw new Error("expected a free place");
+  return ticket;
+}
+
+Deno.test("WriteGate: at most its places in flight; the rest wait their turn, first come first", async () => {
+  const gate = new WriteGate(2, 60_000);
+  const first = atOnce(gate);
+  const second = atOnce(gate);
+  const order: string[] = [];
+  const third = (gate.enter() as Promise<WriteTicket>).then((t) => (order.push("third"), t));
+  const fourth = (gate.enter() as Promise<WriteTicket>).then((t) => (order.push("fourth"), t));
+  assertEquals([gate.inFlight, gate.waiting], [2, 2]);
+  gate.leave(second);
+  gate.leave(first);
+  const [t3, t4] = await Promise.all([third, fourth]);
+  assertEquals(order, ["third", "fourth"]);
+  assertEquals([gate.inFlight, gate.waiting], [2, 0]);
+  gate.leave(t3);
+  gate.leave(t4);
+  assertEquals(gate.inFlight, 0);
+});
+
+Deno.test("WriteGate: writes that stall stop counting, so the others go on", async () => {
+  let now = 0;
+  const gate = new WriteGate(2, 30, () => now);
+  const stuck = [atOnce(gate), atOnce(gate)];
+  const waiting = gate.enter();
+  assert(waiting instanceof Promise);
+  now = 31; // both writes in flight for longer than 30 ms: a timer frees their places
+  const ticket = await waiting;
+  assertEquals(stuck.map((t) => t.detached), [true, true]);
+  assertEquals(gate.inFlight, 1);
+  gate.leave(stuck[0]); // the stalled write completes at last: its place was given away already
+  assertEquals(gate.inFlight, 1);
+  const next = atOnce(gate);
+  gate.leave(ticket);
+  gate.leave(next);
+  assertEquals(gate.inFlight, 0);
+});
