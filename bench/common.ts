@@ -134,8 +134,13 @@ const SAMPLED_RECEIVERS = 20;
  * would measure the best case.
  */
 export function isSampled(i: number, count: number): boolean {
-  return i % Math.max(1, Math.floor(count / SAMPLED_RECEIVERS)) === 0 &&
-    i / Math.max(1, Math.floor(count / SAMPLED_RECEIVERS)) < SAMPLED_RECEIVERS;
+  const stride = sampleStride(count);
+  return i % stride === 0 && i / stride < SAMPLED_RECEIVERS;
+}
+
+/** Every how many receivers one samples latency, for {@linkcode isSampled}'s 20. */
+export function sampleStride(count: number): number {
+  return Math.max(1, Math.floor(count / SAMPLED_RECEIVERS));
 }
 
 /** Waits until the receivers have `expected` events between them, or `timeoutMs` passes. */

@@ -8,7 +8,8 @@
 
 import { join } from "node:path";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
-import { type Row, rssOf, startServer } from "../common.ts";
+import { OutputLines } from "../../testing/output_lines.ts";
+import { type Row, rssOf, sampleStride, startServer } from "../common.ts";
 import { broadcastMany } from "./fanout.ts";
 
 const SOURCE = new URL("../native/epoll_receiver.c", import.meta.url).pathname;
@@ -35,7 +36,10 @@ async function build(dir: string): Promise<string | undefined> {
 class NativeReceiver {
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #lines: AsyncIterator<string>;
+  readonly #output = new OutputLines();
+  readonly #pumped: Promise<void>;
+  /** The next line to read of what the receiver printed. */
+  #next = 0;
 
   constructor(binary: string, args: string[]) {
     this.#child = new Deno.Command(binary, {
@@ -45,20 +49,14 @@ class NativeReceiver {
       stderr: "inherit",
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
-    this.#lines = this.#child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-      new TransformStream<string, string>({
-        start() {},
-        transform(chunk, controller) {
-          for (const line of chunk.split("\n")) if (line !== "") controller.enqueue(line);
-        },
-      }),
-    )[Symbol.asyncIterator]();
+    this.#pumped = this.#output.pump(this.#child.stdout).finally(() => this.#output.end());
   }
 
+  /** The next line the receiver prints (registering 5000 users may take a while). */
   async line(): Promise<string> {
-    const next = await this.#lines.next();
-    if (next.done) throw new Error("The native receiver ended");
-    return next.value;
+    const line = await this.#output.waitFor(/^/, 120_000, this.#next);
+    this.#next++;
+    return line;
   }
 
   async ask(command: string): Promise<Record<string, number>> {
@@ -75,6 +73,7 @@ class NativeReceiver {
     await this.#writer.write(new TextEncoder().encode("quit\n")).catch(() => {});
     await this.#writer.close().catch(() => {});
     await this.#child.status;
+    await this.#pumped;
   }
 }
 
@@ -100,7 +99,7 @@ export async function nativeFanout(
         "127.0.0.1",
         String(server.port),
         String(count),
-        String(Math.max(1, Math.floor(count / 20))),
+        String(sampleStride(count)),
         "u",
       ]);
       try {

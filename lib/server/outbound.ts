@@ -16,8 +16,10 @@ export interface Flushable {
 }
 
 /**
- * Drains many queues on one timer, so events queued within a few milliseconds reach each socket
- * in one write (one timer for every session, not one per connection).
+ * What the connections of one server share on the way out: one timer that drains every queue, so
+ * events queued within a few milliseconds reach each socket in one write; the gate that keeps the
+ * writes in flight within what Deno completes per turn; and the joined runs of chunks that
+ * connections written alike share.
  */
 export class FlushScheduler {
   readonly #delayMs: number;

@@ -96,16 +96,16 @@ return 1`,
    * KEYS: a hash. ARGV: field, expected value, new value. Compare and set; '' stands for a
    * missing field, as expected value and as new value (which deletes).
    */
-  /** KEYS: a key. ARGV: the value expected ('' for none), the new one ('' deletes), ms to live. */
-  replaceExpiring: `
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then redis.call('DEL', KEYS[1])
-else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-return 1`,
   replace: `
 if (redis.call('HGET', KEYS[1], ARGV[1]) or '') ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
 else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+return 1`,
+  /** The same on a plain key that expires: ARGV: expected value, new value, ms to live. */
+  replaceExpiring: `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1])
+else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`,
 } as const;
 
@@ -232,11 +232,29 @@ export class RedisStore implements Store {
   ): Promise<LockoutState> {
     const key = this.#key("lockout");
     const field = foldName(name);
+    return await this.#changeLockout(
+      name,
+      change,
+      () => this.#call((r) => r.hGet(key, field)),
+      (json, written) => this.#script("replace", [key], [field, json, written]),
+    );
+  }
+
+  /**
+   * Compare and set of a lockout state: `read` gives the stored JSON (none for no failures),
+   * `replace` writes the new one ('' deletes) if the stored one is still `json`, answering 1.
+   */
+  async #changeLockout(
+    name: string,
+    change: (state: LockoutState) => LockoutState,
+    read: () => Promise<string | null | undefined>,
+    replace: (json: string, written: string) => Promise<unknown>,
+  ): Promise<LockoutState> {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const json = await this.#call((r) => r.hGet(key, field)) ?? "";
+      const json = await read() ?? "";
       const next = change(json === "" ? NO_FAILURES : JSON.parse(json) as LockoutState);
       const written = next.failures === 0 && next.blockedUntil === 0 ? "" : JSON.stringify(next);
-      if (await this.#script("replace", [key], [field, json, written]) === 1) return next;
+      if (await replace(json, written) === 1) return next;
     }
     throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
   }
@@ -252,14 +270,13 @@ export class RedisStore implements Store {
     ttlMs: number,
   ): Promise<LockoutState> {
     const key = this.#key(`ghost:${foldName(name)}`);
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const json = await this.#call((r) => r.get(key)) ?? "";
-      const next = change(json === "" ? NO_FAILURES : JSON.parse(json) as LockoutState);
-      const written = next.failures === 0 && next.blockedUntil === 0 ? "" : JSON.stringify(next);
-      const ttl = String(Math.max(1, Math.ceil(ttlMs)));
-      if (await this.#script("replaceExpiring", [key], [json, written, ttl]) === 1) return next;
-    }
-    throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
+    const ttl = String(Math.max(1, Math.ceil(ttlMs)));
+    return await this.#changeLockout(
+      name,
+      change,
+      () => this.#call((r) => r.get(key)),
+      (json, written) => this.#script("replaceExpiring", [key], [json, written, ttl]),
+    );
   }
 
   async loadSeen(): Promise<Map<string, SeenRecord>> {

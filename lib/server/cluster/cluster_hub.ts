@@ -591,24 +591,22 @@ export class ClusterHub implements Hub {
     for (const delivery of deliveries) {
       if (delivery?.run !== this.#run || !Array.isArray(delivery.slots)) continue;
       const outbound = new OutboundEvent(delivery.event, delivery.at);
-      for (const recipient of this.#recipientsOf(delivery.slots)) recipient.deliver(outbound);
+      this.#deliverToSlots(delivery.slots, outbound);
     }
   }
 
-  /** This node's users among runs of login numbers. */
-  *#recipientsOf(slots: readonly number[]): Iterable<Recipient> {
+  /** Delivers to this node's users among runs of login numbers (a loop: it is the fan-out). */
+  #deliverToSlots(slots: readonly number[], outbound: OutboundEvent): void {
     for (let i = 0; i + 1 < slots.length; i += 2) {
       const first = Number(slots[i]);
       const last = Math.min(Number(slots[i + 1]), this.#lastSlot);
       if (!Number.isSafeInteger(first) || !(last >= first)) continue;
+      // A run wider than the users here is walked through the users instead.
       if (last - first < 4 * this.#bySlot.size + 16) {
-        for (let slot = first; slot <= last; slot++) {
-          const recipient = this.#bySlot.get(slot);
-          if (recipient) yield recipient;
-        }
+        for (let slot = first; slot <= last; slot++) this.#bySlot.get(slot)?.deliver(outbound);
       } else {
         for (const [slot, recipient] of this.#bySlot) {
-          if (slot >= first && slot <= last) yield recipient;
+          if (slot >= first && slot <= last) recipient.deliver(outbound);
         }
       }
     }
