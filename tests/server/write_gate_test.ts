@@ -43,3 +43,25 @@ Deno.test("WriteGate: writes that stall stop counting, so the others go on", asy
   gate.leave(next);
   assertEquals(gate.inFlight, 0);
 });
+
+Deno.test("WriteGate: a place given back twice frees one place, and a write stuck first does not hold the rest", () => {
+  let now = 0;
+  const gate = new WriteGate(2, 30, () => now);
+  const stuck = atOnce(gate);
+  const other = atOnce(gate);
+  gate.leave(other);
+  gate.leave(other);
+  assertEquals(gate.inFlight, 1);
+  // Writes behind the stuck one come and go; the stuck one keeps its place until it stalls.
+  for (let i = 0; i < 3000; i++) gate.leave(atOnce(gate));
+  assertEquals(gate.inFlight, 1);
+  now = 31;
+  const a = atOnce(gate);
+  const b = atOnce(gate); // the stuck write stopped counting when the gate was full
+  assertEquals([stuck.detached, gate.inFlight], [true, 2]);
+  gate.leave(stuck);
+  assertEquals(gate.inFlight, 2);
+  gate.leave(a);
+  gate.leave(b);
+  assertEquals(gate.inFlight, 0);
+});
