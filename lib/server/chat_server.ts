@@ -270,6 +270,7 @@ export class ChatServer implements AsyncDisposable {
     this.#flush.flush();
     await Promise.all(clients.map((c) => c.output.close(true)));
     await Promise.all(this.#clients.values());
+    this.#flush.close(); // every connection is gone: no more writes to let turns in between
     await this.#http?.shutdown();
     await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
     await ctx.hub.close().catch((error) => ctx.log.error("Cannot leave the cluster", error));

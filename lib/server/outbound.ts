@@ -4,6 +4,7 @@
  * @module
  */
 
+import { SocketPoll } from "./socket_poll.ts";
 import { WriteGate } from "./write_gate.ts";
 
 /** Largest write handed to the socket at once; queued chunks are coalesced up to it. */
@@ -25,10 +26,12 @@ export class FlushScheduler {
   readonly #delayMs: number;
   /**
    * Socket writes in flight across the server, at most 96: three quarters of what Deno completes
-   * in one turn of its event loop, leaving the rest for reads (see `write_gate.ts`). Fairness
-   * costs some throughput: connections are written more often, each with fewer events.
+   * in one turn of its event loop, leaving the rest for reads; and after 96 writes started, a turn
+   * that reads the sockets (see `write_gate.ts`). Fairness costs some throughput: connections are
+   * written more often, each with fewer events.
    */
-  readonly gate = new WriteGate(96, 100);
+  readonly gate: WriteGate;
+  readonly #poll = new SocketPoll();
   #dirty = new Set<Flushable>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   /**
@@ -40,6 +43,17 @@ export class FlushScheduler {
 
   constructor(delayMs: number) {
     this.#delayMs = delayMs;
+    this.gate = new WriteGate({
+      slots: 96,
+      stallMs: 100,
+      perTurn: 96,
+      turn: () => this.#poll.wait(),
+    });
+  }
+
+  /** Lets go of the socket the gate's turns use; what is scheduled still flushes. */
+  close(): void {
+    this.#poll.close();
   }
 
   /** Asks for `outbound` to be drained at the next flush. */

@@ -9,6 +9,11 @@
  *
  * A write to a peer that stops reading may never complete; after `stallMs` it no longer counts
  * against the cap, so a few stalled peers cannot hold everyone else's writes.
+ *
+ * Writes the kernel takes at once complete at once, so a long fan-out runs as one chain of
+ * microtasks in which no socket is read (see `socket_poll.ts`). After `perTurn` writes started
+ * without a break, the gate waits for a turn of the event loop that polls the sockets, then goes
+ * on: a sender's next line is read within a few hundred writes, not after all of them.
  * @module
  */
 
@@ -21,11 +26,34 @@ export interface WriteTicket {
   left: boolean;
 }
 
+/** How a {@linkcode WriteGate} is set up. */
+export interface WriteGateOptions {
+  /** Writes in flight at most. */
+  slots: number;
+  /** A write in flight for longer than this stops counting against the cap (its peer stalled). */
+  stallMs: number;
+  /** Writes started, at most, before the gate waits for {@linkcode turn}; Infinity: never. */
+  perTurn?: number;
+  /** Resolves after a turn of the event loop that polled the sockets (`SocketPoll.wait`). */
+  turn?: () => Promise<void>;
+  /**
+   * The clock stalls are timed by. `Date.now` by default: it costs less than `performance.now()`,
+   * which is an op call per write, and a jump of the wall clock only makes one stall check early
+   * or late.
+   */
+  now?: () => number;
+}
+
 /** See the module documentation. */
 export class WriteGate {
   readonly #slots: number;
   readonly #stallMs: number;
+  readonly #perTurn: number;
+  readonly #turn: () => Promise<void>;
   readonly #now: () => number;
+  /** Writes started since the gate last waited for a turn of the event loop. */
+  #startedSinceTurn = 0;
+  #waitingForTurn = false;
   /** Writes in flight that count against the cap. */
   #counted = 0;
   /**
@@ -38,15 +66,12 @@ export class WriteGate {
   #waiters: ((ticket: WriteTicket) => void)[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /**
-   * @param now the clock stalls are timed by. `Date.now` by default: it costs less than
-   *   `performance.now()`, which is an op call per write, and a jump of the wall clock only makes
-   *   one stall check early or late.
-   */
-  constructor(slots: number, stallMs: number, now: () => number = Date.now) {
-    this.#slots = slots;
-    this.#stallMs = stallMs;
-    this.#now = now;
+  constructor(options: WriteGateOptions) {
+    this.#slots = options.slots;
+    this.#stallMs = options.stallMs;
+    this.#perTurn = options.perTurn ?? Infinity;
+    this.#turn = options.turn ?? (() => new Promise((resolve) => setTimeout(resolve, 0)));
+    this.#now = options.now ?? Date.now;
   }
 
   /** Writes in flight that count against the cap. */
@@ -62,7 +87,9 @@ export class WriteGate {
   /** A place for one write: at once when one is free, else a promise of one, first come first. */
   enter(): WriteTicket | Promise<WriteTicket> {
     if (this.#counted >= this.#slots) this.#evictStalled();
-    if (this.#counted < this.#slots && this.#waiters.length === 0) return this.#take();
+    if (this.#counted < this.#slots && this.#waiters.length === 0 && this.#mayStart()) {
+      return this.#take();
+    }
     const place = new Promise<WriteTicket>((resolve) => this.#waiters.push(resolve));
     this.#timer ??= setTimeout(() => this.#recheck(), this.#stallMs);
     return place;
@@ -78,7 +105,22 @@ export class WriteGate {
     this.#grant();
   }
 
+  /** False when `perTurn` writes have started since the last turn: a turn is awaited first. */
+  #mayStart(): boolean {
+    if (this.#startedSinceTurn < this.#perTurn) return true;
+    if (!this.#waitingForTurn) {
+      this.#waitingForTurn = true;
+      void this.#turn().then(() => {
+        this.#waitingForTurn = false;
+        this.#startedSinceTurn = 0;
+        this.#grant();
+      });
+    }
+    return false;
+  }
+
   #take(): WriteTicket {
+    this.#startedSinceTurn++;
     const ticket: WriteTicket = { since: this.#now(), detached: false, left: false };
     this.#tickets.push(ticket);
     this.#counted++;
@@ -101,7 +143,7 @@ export class WriteGate {
   }
 
   #grant(): void {
-    while (this.#waiters.length > 0 && this.#counted < this.#slots) {
+    while (this.#waiters.length > 0 && this.#counted < this.#slots && this.#mayStart()) {
       this.#waiters.shift()?.(this.#take());
     }
     if (this.#waiters.length === 0 && this.#timer !== undefined) {
@@ -123,10 +165,18 @@ export class WriteGate {
     this.#dropLeft();
   }
 
-  /** Runs while writes wait and none completes: frees the places of stalled ones. */
+  /**
+   * Runs every `stallMs` while writes wait: frees the places of stalled writes, and gives up on a
+   * turn of the event loop that has not come.
+   */
   #recheck(): void {
     this.#timer = undefined;
     this.#evictStalled();
+    // A turn awaited all this while will not come (its datagram was lost): go on without it.
+    if (this.#waitingForTurn) {
+      this.#waitingForTurn = false;
+      this.#startedSinceTurn = 0;
+    }
     this.#grant();
     if (this.#waiters.length > 0) this.#timer = setTimeout(() => this.#recheck(), this.#stallMs);
   }

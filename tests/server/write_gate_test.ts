@@ -1,6 +1,13 @@
 import { assert, assertEquals } from "@std/assert";
 import { WriteGate, type WriteTicket } from "../../lib/server/write_gate.ts";
 
+/** A place that is not free yet: resolves when it is given. */
+function later(gate: WriteGate): Promise<WriteTicket> {
+  const place = gate.enter();
+  if (!(place instanceof Promise)) throw new Error("expected to wait for a place");
+  return place;
+}
+
 /** A place that must be free at once. */
 function atOnce(gate: WriteGate): WriteTicket {
   const ticket = gate.enter();
@@ -9,7 +16,7 @@ function atOnce(gate: WriteGate): WriteTicket {
 }
 
 Deno.test("WriteGate: at most its places in flight; the rest wait their turn, first come first", async () => {
-  const gate = new WriteGate(2, 60_000);
+  const gate = new WriteGate({ slots: 2, stallMs: 60_000 });
   const first = atOnce(gate);
   const second = atOnce(gate);
   const order: string[] = [];
@@ -28,7 +35,7 @@ Deno.test("WriteGate: at most its places in flight; the rest wait their turn, fi
 
 Deno.test("WriteGate: writes that stall stop counting, so the others go on", async () => {
   let now = 0;
-  const gate = new WriteGate(2, 30, () => now);
+  const gate = new WriteGate({ slots: 2, stallMs: 30, now: () => now });
   const stuck = [atOnce(gate), atOnce(gate)];
   const waiting = gate.enter();
   assert(waiting instanceof Promise);
@@ -46,7 +53,7 @@ Deno.test("WriteGate: writes that stall stop counting, so the others go on", asy
 
 Deno.test("WriteGate: a place given back twice frees one place, and a write stuck first does not hold the rest", () => {
   let now = 0;
-  const gate = new WriteGate(2, 30, () => now);
+  const gate = new WriteGate({ slots: 2, stallMs: 30, now: () => now });
   const stuck = atOnce(gate);
   const other = atOnce(gate);
   gate.leave(other);
@@ -63,5 +70,49 @@ Deno.test("WriteGate: a place given back twice frees one place, and a write stuc
   assertEquals(gate.inFlight, 2);
   gate.leave(a);
   gate.leave(b);
+  assertEquals(gate.inFlight, 0);
+});
+
+Deno.test("WriteGate: after perTurn writes started it waits for a turn of the event loop, then goes on in order", async () => {
+  let turns = 0;
+  let endTurn = () => {};
+  const gate = new WriteGate({
+    slots: 10,
+    stallMs: 60_000,
+    perTurn: 3,
+    turn: () => {
+      turns++;
+      return new Promise<void>((resolve) => endTurn = resolve);
+    },
+  });
+  const first = [atOnce(gate), atOnce(gate), atOnce(gate)];
+  // A free place, but three writes started since the last turn: the fourth waits for one.
+  const order: number[] = [];
+  const fourth = later(gate).then((t) => (order.push(4), t));
+  const fifth = later(gate).then((t) => (order.push(5), t));
+  for (const ticket of first) gate.leave(ticket);
+  assertEquals([turns, gate.inFlight, gate.waiting], [1, 0, 2]);
+  endTurn();
+  const tickets = await Promise.all([fourth, fifth]);
+  assertEquals(order, [4, 5]);
+  assertEquals([turns, gate.inFlight], [1, 2]);
+  for (const ticket of tickets) gate.leave(ticket);
+});
+
+Deno.test("WriteGate: a turn of the event loop that never comes holds the writes for stallMs at most", async () => {
+  let turns = 0;
+  const gate = new WriteGate({
+    slots: 10,
+    stallMs: 30,
+    perTurn: 1,
+    turn: () => {
+      turns++;
+      return new Promise<void>(() => {}); // its datagram was lost
+    },
+  });
+  gate.leave(atOnce(gate));
+  const next = await later(gate); // given by the stall check after 30 ms
+  assertEquals(turns, 1);
+  gate.leave(next);
   assertEquals(gate.inFlight, 0);
 });
