@@ -30,13 +30,19 @@ export class SocketPoll {
   #waiters: { number: number; resolve: () => void }[] = [];
   /** The read loop, while there are waiters. */
   #reading: Promise<void> | undefined;
+  /** Waits in a row that began while an earlier one was still waiting for its datagram. */
+  #overdue = 0;
 
   /**
-   * Resolves after a turn of the event loop in which it polled the sockets; never rejects.
+   * Resolves after a turn of the event loop in which it polled the sockets; never rejects. Meant
+   * for one waiter at a time (the write gate), who may give up on a wait and ask again.
    * A wait resolves when its own datagram (or a later one) comes back: one lost on the way holds
    * its wait until the next wait's datagram, and ones left over from earlier are read and passed.
    */
   wait(): Promise<void> {
+    // The gate asks again only once the last turn came or it gave up on it. Given up three times
+    // in a row, datagrams are being dropped here (a firewall on loopback?): use the timer.
+    if (this.#waiters.length > 0 && ++this.#overdue >= 3) this.close();
     const socket = this.#open();
     if (!socket) return new Promise((resolve) => setTimeout(resolve, 0));
     const number = ++this.#sent;
@@ -72,6 +78,7 @@ export class SocketPoll {
         if (!fromHere && ++strangers < STRANGERS_AT_ONCE) continue;
         const number = fromHere ? new DataView(data.buffer).getUint32(0) : Infinity;
         strangers = 0;
+        if (fromHere) this.#overdue = 0;
         while (this.#waiters.length > 0 && this.#waiters[0].number <= number) {
           this.#waiters.shift()?.resolve();
         }
