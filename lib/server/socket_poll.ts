@@ -93,6 +93,11 @@ export class SocketPoll {
 
   #open(): Deno.DatagramConn | undefined {
     if (this.#socket || this.#unavailable || this.#closed) return this.#socket;
+    // Asked first, so that a server run with narrower network permission never prompts for it.
+    if (Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state !== "granted") {
+      this.#unavailable = true;
+      return undefined;
+    }
     try {
       this.#socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     } catch {
