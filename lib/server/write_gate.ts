@@ -124,6 +124,9 @@ export class WriteGate {
     const ticket: WriteTicket = { since: this.#now(), detached: false, left: false };
     this.#tickets.push(ticket);
     this.#counted++;
+    // A stalled write at the front keeps every later ticket in the list, given back or not; when
+    // the list grows past a few rounds, stalled ones are let go, so it holds `stallMs` of writes.
+    if (this.#tickets.length - this.#head > 4 * this.#slots) this.#evictStalled();
     return ticket;
   }
 

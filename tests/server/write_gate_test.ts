@@ -116,3 +116,15 @@ Deno.test("WriteGate: a turn of the event loop that never comes holds the writes
   gate.leave(next);
   assertEquals(gate.inFlight, 0);
 });
+
+Deno.test("WriteGate: a write stalled first is let go while the gate is not full, so the writes after it are not all kept", () => {
+  let now = 0;
+  const gate = new WriteGate({ slots: 4, stallMs: 30, now: () => now });
+  const stuck = atOnce(gate);
+  now = 31;
+  // A trickle of writes, never filling the gate: the stall check still comes round.
+  for (let i = 0; i < 100; i++) gate.leave(atOnce(gate));
+  assertEquals([stuck.detached, gate.inFlight], [true, 0]);
+  gate.leave(stuck);
+  assertEquals(gate.inFlight, 0);
+});
