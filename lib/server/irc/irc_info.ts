@@ -56,9 +56,9 @@ export function supportTokens(session: IrcSession): string[] {
 
 /** RPL_LUSER* and the local and global user counts. */
 export function sendLusers(session: IrcSession): void {
-  const users = [...session.ctx.hub.list()];
-  const n = users.length;
-  const ops = users.filter((u) => u.admin).length;
+  const n = session.ctx.hub.size;
+  let ops = 0;
+  for (const user of session.ctx.hub.list()) if (user.admin) ops++;
   const channels = session.ctx.channels.list(session.me ?? "").length + 1;
   session.numeric(
     Numeric.RPL_LUSERCLIENT,

@@ -9,9 +9,13 @@
 import { MAX_USERNAME_BYTES, usernameProblem } from "../../protocol/names.ts";
 
 const PLAIN = /[A-Za-z0-9_-]/;
+/** A name that is its own nick: no character to escape, no leading digit or hyphen. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** The nick IRC clients see for a labchat user name. */
 export function nickOf(name: string): string {
+  // Most names: a NAMES list of everyone online asks for thousands at a time.
+  if (PLAIN_NAME.test(name)) return name;
   let nick = "";
   for (const [i, c] of [...name].entries()) {
     const plain = PLAIN.test(c) && !(i === 0 && /[0-9-]/.test(c));

@@ -32,11 +32,11 @@ export function roomChannel(id: number): string {
 
 /** Members of `#lab`: everyone online; admins shown as operators. */
 export function labMembers(session: IrcSession): MemberView[] {
-  return [...session.ctx.hub.list()].map((u) => ({
-    name: u.name,
-    op: u.admin ?? false,
-    voice: false,
-  }));
+  const members: MemberView[] = [];
+  for (const u of session.ctx.hub.list()) {
+    members.push({ name: u.name, op: u.admin ?? false, voice: false });
+  }
+  return members;
 }
 
 /** Members of a room, as a channel. */
@@ -47,12 +47,17 @@ export function roomMembers(session: IrcSession, id: number): MemberView[] | und
 
 /** `@nick`, `+nick`, `@+nick` (multi-prefix) or `nick!ident@host` (userhost-in-names). */
 export function memberName(session: IrcSession, member: MemberView): string {
+  return memberNamer(session)(member);
+}
+
+/** {@linkcode memberName} for one session, its capabilities looked up once for a whole list. */
+function memberNamer(session: IrcSession): (member: MemberView) => string {
   const multi = session.caps.has("multi-prefix");
-  const prefix = member.op ? (multi && member.voice ? "@+" : "@") : member.voice ? "+" : "";
-  const who = session.caps.has("userhost-in-names")
-    ? session.maskOf(member.name)
-    : nickOf(member.name);
-  return prefix + who;
+  const masks = session.caps.has("userhost-in-names");
+  return (member) => {
+    const prefix = member.op ? (multi && member.voice ? "@+" : "@") : member.voice ? "+" : "";
+    return prefix + (masks ? session.maskOf(member.name) : nickOf(member.name));
+  };
 }
 
 /** RPL_NAMREPLY lines (each under 512 bytes) and RPL_ENDOFNAMES. */
@@ -64,10 +69,11 @@ export function sendNames(
 ): void {
   const symbol = secret ? "@" : "=";
   const base = session.serverName.length + session.target.length + channel.length + 20;
+  const nameOf = memberNamer(session);
   let line: string[] = [];
   let size = base;
   for (const member of members) {
-    const name = memberName(session, member);
+    const name = nameOf(member);
     if (line.length > 0 && size + name.length + 1 > 500) {
       session.numeric(Numeric.RPL_NAMREPLY, symbol, channel, line.join(" "));
       line = [];
