@@ -63,6 +63,8 @@ export interface ServerConfig {
   ircPort: number;
   /** IRC nicks that are no account may connect without a password (when registration is open). */
   ircGuests: boolean;
+  /** Users online above which IRC clients see `#lab` as a large channel (0: never; irc_views.ts). */
+  ircLabLimit: number;
   /** Login and logout notices in one second above which they are announced in batches. */
   presenceStormPerSecond: number;
   /** The server's name as IRC clients see it. */
@@ -113,6 +115,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   irc: true,
   ircPort: 6667,
   ircGuests: true,
+  ircLabLimit: 1000,
   presenceStormPerSecond: 50,
   ircServerName: "labchat",
 });

@@ -265,6 +265,15 @@ const FLAGS: readonly Flag[] = [
     help: "IRC nicks need an account (PASS or SASL), even when registration is open",
     apply: (_v, c) => c.ircGuests = false,
   },
+  numeric(
+    "irc-lab-limit",
+    "N",
+    `users online above which IRC clients are not sent each login as a JOIN to #lab and its NAMES ` +
+      `lists operators only (default ${d.ircLabLimit}; 0: no limit)`,
+    0,
+    1_000_000,
+    (c, n) => c.ircLabLimit = n,
+  ),
   {
     name: "irc-server-name",
     value: "NAME",

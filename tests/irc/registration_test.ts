@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { IrcTestClient } from "../../testing/irc_client.ts";
 import { dataDirWith } from "../helpers.ts";
 import { ircUser, startIrcServer } from "./irc_helpers.ts";
@@ -124,4 +124,40 @@ Deno.test("IRC: a busy IRC port stops the start with a message that names it and
   assert(error instanceof Deno.errors.AddrInUse, String(error));
   const message = error instanceof Error ? error.message : "";
   assert(message.includes(`${port}`) && message.includes("--no-irc"), message);
+});
+
+Deno.test("IRC: above --irc-lab-limit users, #lab lists operators and yourself, logins are no JOINs, WHO lists everyone", async () => {
+  await using server = await startIrcServer({ ircLabLimit: 2 });
+  await using ann = await ircUser(server.ircPort, "ann");
+  await using bob = await ircUser(server.ircPort, "bob");
+  const { message: joined } = await ann.expect("JOIN");
+  assertEquals(joined.source?.split("!")[0], "bob"); // two online: within the limit
+
+  await using cid = await IrcTestClient.connect(server.ircPort);
+  await cid.send("NICK cid", "USER cid 0 * :Cid");
+  const { message: names } = await cid.expect("353");
+  assertEquals(names.params[3], "cid");
+  await cid.expect("366");
+  const { message: notice } = await cid.expect("NOTICE");
+  assertMatch(notice.params[1], /3 users are online, more than 2: .*WHO #lab lists everyone/);
+  for (const other of [ann, bob]) {
+    const seen = await other.drain(300);
+    assertEquals(seen.filter((m) => m.command === "JOIN"), []);
+  }
+
+  await ann.send("NAMES #lab");
+  const { message: annNames } = await ann.expect("353");
+  assertEquals(annNames.params[3], "ann");
+  await ann.send("WHO #lab");
+  const { before } = await ann.expect("315");
+  const listed = before.filter((m) => m.command === "352").map((m) => m.params[5]).sort();
+  assertEquals(listed, ["ann", "bob", "cid"]);
+  await ann.send("LIST #lab");
+  const { message: row } = await ann.expect("322");
+  assertEquals(row.params.slice(1, 3), ["#lab", "3"]);
+
+  // Logouts still reach everyone as QUIT: channels and private queries need them.
+  await cid.send("QUIT :bye");
+  const { message: quit } = await bob.expect("QUIT");
+  assertEquals(quit.source?.split("!")[0], "cid");
 });

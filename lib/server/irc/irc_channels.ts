@@ -15,7 +15,7 @@ import {
   isLab,
   joinMessage,
   LAB_TOPIC,
-  labMembers,
+  labNames,
   roomIdOf,
   sendNames,
   showLabJoined,
@@ -171,7 +171,7 @@ export function names(session: IrcSession, message: IrcMessage): void {
     return;
   }
   for (const channel of list.split(",")) {
-    const members = membersOf(session, channel);
+    const members = isLab(channel) ? labNames(session) : membersOf(session, channel);
     if (!members) {
       session.numeric(Numeric.RPL_ENDOFNAMES, channel, "End of /NAMES list");
       continue;
@@ -191,7 +191,7 @@ export function list(session: IrcSession, message: IrcMessage): void {
     : undefined;
   const me = session.me as string;
   session.numeric(Numeric.RPL_LISTSTART, "Channel", "Users  Name");
-  const rows: [string, number, string][] = [["#lab", labMembers(session).length, LAB_TOPIC]];
+  const rows: [string, number, string][] = [["#lab", session.ctx.hub.size, LAB_TOPIC]];
   for (const room of session.ctx.rooms.forMember(me)) {
     rows.push([`&room-${room.id}`, room.members.length, `labchat room ${room.id}`]);
   }

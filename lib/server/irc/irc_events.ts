@@ -9,7 +9,7 @@ import { BROADCAST_CHANNEL } from "../../protocol/names.ts";
 import { formatIrcMessage, type OutgoingMessage } from "./irc_message.ts";
 import { nickOf } from "./irc_nick.ts";
 import type { IrcSession } from "./irc_session.ts";
-import { joinMessage, roomChannel, showRoomJoined } from "./irc_views.ts";
+import { joinMessage, labIsLarge, roomChannel, showRoomJoined } from "./irc_views.ts";
 
 /** The nick of the service that answers labchat commands. */
 export const SERVICE_NICK = "labchat";
@@ -113,7 +113,7 @@ function renderPresence(
     );
     variants.set(session.variant, lines = { joins, joinAt, quits });
   }
-  if (session.inLab && lines.joins.length > 0) {
+  if (session.inLab && lines.joins.length > 0 && !labIsLarge(session)) {
     const own = session.me === undefined ? undefined : lines.joinAt.get(session.me);
     if (own === undefined) session.connection.sendBytes(lines.joins);
     else {
@@ -131,6 +131,7 @@ export function renderEvent(session: IrcSession, outbound: OutboundEvent): void 
     renderPresence(session, outbound, event.logins, event.logouts);
     return;
   }
+  if (event.type === "login" && labIsLarge(session)) return; // not a JOIN in a large #lab
   if (SHARED.has(event.type)) {
     if ((event.type === "broadcast" || event.type === "login") && !session.inLab) return;
     if (event.type === "away" && !session.caps.has("away-notify")) return;

@@ -39,6 +39,30 @@ export function labMembers(session: IrcSession): MemberView[] {
   return members;
 }
 
+/**
+ * Whether `#lab` has more users than IRC clients are shown one by one (`ircLabLimit`). Then a
+ * login is not sent to IRC clients as a JOIN, and NAMES lists operators and yourself only: with
+ * everyone in `#lab`, a storm of n logins would otherwise send n² JOIN lines and n NAMES lists of
+ * up to n names (5000 IRC logins: about a gigabyte). WHO `#lab` still lists everyone. Large IRC
+ * networks do the same for their largest channels (auditorium modes; Twitch above 1000 users).
+ */
+export function labIsLarge(session: IrcSession): boolean {
+  const limit = session.ctx.config.ircLabLimit;
+  return limit > 0 && session.ctx.hub.size > limit;
+}
+
+/** Members of `#lab` as NAMES shows them: everyone, or operators and yourself when it is large. */
+export function labNames(session: IrcSession): MemberView[] {
+  if (!labIsLarge(session)) return labMembers(session);
+  const members: MemberView[] = [];
+  for (const u of session.ctx.hub.list()) {
+    if (u.admin || u.name === session.me) {
+      members.push({ name: u.name, op: u.admin ?? false, voice: false });
+    }
+  }
+  return members;
+}
+
 /** Members of a room, as a channel. */
 export function roomMembers(session: IrcSession, id: number): MemberView[] | undefined {
   const room = session.ctx.rooms.get(id);
@@ -106,7 +130,18 @@ export function showLabJoined(session: IrcSession): void {
   session.inLab = true;
   session.send(joinMessage(session, me, BROADCAST_CHANNEL));
   session.numeric(Numeric.RPL_TOPIC, BROADCAST_CHANNEL, LAB_TOPIC);
-  sendNames(session, BROADCAST_CHANNEL, labMembers(session));
+  sendNames(session, BROADCAST_CHANNEL, labNames(session));
+  if (labIsLarge(session)) {
+    session.send({
+      source: session.serverName,
+      command: "NOTICE",
+      params: [
+        session.target,
+        `${session.ctx.hub.size} users are online, more than ${session.ctx.config.ircLabLimit}: ` +
+        "#lab lists operators only and does not show logins as JOINs; WHO #lab lists everyone",
+      ],
+    });
+  }
 }
 
 /** Shows a room joined: JOIN and names. False when there is no such room of the user's. */
