@@ -5,6 +5,7 @@
  *   --clients 100,1000,5000  client counts for the fan-out and idle-connection runs
  *   --ws-clients 1000     clients of the fan-out run over the web client's WebSocket
  *   --irc-clients 1000    IRC clients of the fan-out run through the gateway (and ngircd)
+ *   --irc-register 5000   IRC clients of the registration storm (labchat, then ngircd)
  *   --broadcasts 200      broadcasts per burst run
  *   --rate 500            broadcasts per second in the paced latency run
  *   --seconds 4           length of the paced run (and of the REGISTER flood)
@@ -15,7 +16,8 @@
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
  *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
  *   --scenarios LIST      which to run (default all): io-turns, fanout, native, websocket, irc,
- *                         cluster, idle, rooms, persistence, logins, register-flood, forum, p2p
+ *                         irc-register, cluster, idle, rooms, persistence, logins,
+ *                         register-flood, forum, p2p
  * @module
  */
 
@@ -27,6 +29,7 @@ import { forumTransfer } from "./scenarios/forum.ts";
 import { idleConnections } from "./scenarios/idle.ts";
 import { ioTurns } from "./scenarios/io_turns.ts";
 import { ircFanout } from "./scenarios/irc.ts";
+import { ircRegister } from "./scenarios/irc_register.ts";
 import { logins } from "./scenarios/logins.ts";
 import { nativeFanout } from "./scenarios/native_fanout.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
@@ -38,7 +41,8 @@ import { roomThroughput } from "./scenarios/rooms.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
-  "io-turns,fanout,native,websocket,irc,cluster,idle,rooms,persistence,logins,register-flood,forum,p2p";
+  "io-turns,fanout,native,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
+  "register-flood,forum,p2p";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -54,6 +58,7 @@ if (import.meta.main) {
       clients: { type: "string", default: "100,1000,5000" },
       "ws-clients": { type: "string", default: "1000" },
       "irc-clients": { type: "string", default: "1000" },
+      "irc-register": { type: "string", default: "5000" },
       "cluster-clients": { type: "string", default: "5000" },
       broadcasts: { type: "string", default: "200" },
       rate: { type: "string", default: "500" },
@@ -116,6 +121,9 @@ if (import.meta.main) {
       `irc fan-out with ${n} clients`,
       () => ircFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
     );
+  }
+  for (const n of values["irc-register"].split(",").map(Number)) {
+    await run(`irc-register of ${n} clients`, () => ircRegister(n));
   }
   for (const n of values["cluster-clients"].split(",").map(Number)) {
     await run(
