@@ -54,6 +54,9 @@ export class WriteGate {
   /** Writes started since the gate last waited for a turn of the event loop. */
   #startedSinceTurn = 0;
   #waitingForTurn = false;
+  /** When the turn awaited now was asked for, and how many turns were asked for so far. */
+  #turnSince = 0;
+  #turns = 0;
   /** Writes in flight that count against the cap. */
   #counted = 0;
   /**
@@ -110,7 +113,10 @@ export class WriteGate {
     if (this.#startedSinceTurn < this.#perTurn) return true;
     if (!this.#waitingForTurn) {
       this.#waitingForTurn = true;
+      this.#turnSince = this.#now();
+      const turn = ++this.#turns;
       void this.#turn().then(() => {
+        if (turn !== this.#turns || !this.#waitingForTurn) return; // given up on meanwhile
         this.#waitingForTurn = false;
         this.#startedSinceTurn = 0;
         this.#grant();
@@ -176,7 +182,7 @@ export class WriteGate {
     this.#timer = undefined;
     this.#evictStalled();
     // A turn awaited all this while will not come (its datagram was lost): go on without it.
-    if (this.#waitingForTurn) {
+    if (this.#waitingForTurn && this.#now() - this.#turnSince >= this.#stallMs) {
       this.#waitingForTurn = false;
       this.#startedSinceTurn = 0;
     }

@@ -99,7 +99,7 @@ Deno.test("WriteGate: after perTurn writes started it waits for a turn of the ev
   for (const ticket of tickets) gate.leave(ticket);
 });
 
-Deno.test("WriteGate: a turn of the event loop that never comes holds the writes for stallMs at most", async () => {
+Deno.test("WriteGate: a turn of the event loop that never comes holds the writes for a stall check or two, no longer", async () => {
   let turns = 0;
   const gate = new WriteGate({
     slots: 10,
@@ -111,7 +111,7 @@ Deno.test("WriteGate: a turn of the event loop that never comes holds the writes
     },
   });
   gate.leave(atOnce(gate));
-  const next = await later(gate); // given by the stall check after 30 ms
+  const next = await later(gate); // given by a stall check once the turn is 30 ms overdue
   assertEquals(turns, 1);
   gate.leave(next);
   assertEquals(gate.inFlight, 0);
@@ -126,5 +126,26 @@ Deno.test("WriteGate: a write stalled first is let go while the gate is not full
   for (let i = 0; i < 100; i++) gate.leave(atOnce(gate));
   assertEquals([stuck.detached, gate.inFlight], [true, 0]);
   gate.leave(stuck);
+  assertEquals(gate.inFlight, 0);
+});
+
+Deno.test("WriteGate: a turn that comes after the gate gave up on it changes nothing", async () => {
+  const late: (() => void)[] = [];
+  const gate = new WriteGate({
+    slots: 2,
+    stallMs: 20,
+    perTurn: 1,
+    turn: () => new Promise<void>((resolve) => late.push(resolve)),
+  });
+  gate.leave(atOnce(gate));
+  const second = await later(gate); // the first turn never came: given up on
+  const third = later(gate); // one write started since: waits for a second turn
+  assertEquals(late.length, 2);
+  late[0](); // the first turn, at last: it must not let the third in before the second turn
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals([gate.inFlight, gate.waiting], [1, 1]);
+  late[1]();
+  gate.leave(await third);
+  gate.leave(second);
   assertEquals(gate.inFlight, 0);
 });
