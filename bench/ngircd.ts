@@ -4,6 +4,8 @@
  * @module
  */
 
+import { type Row, startServer } from "./common.ts";
+
 /** A running ngircd. */
 export interface Ngircd {
   readonly port: number;
@@ -79,4 +81,32 @@ PAM = no
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** One side of a comparison: the rows measured against the IRC server at `port` (process `pid`). */
+export type IrcRun = (label: string, port: number, pid: number) => Promise<Row[]>;
+
+/**
+ * `run` against labchat's IRC gateway, then against ngircd with the same clients (a row says it
+ * was skipped when ngircd is not installed).
+ */
+export async function labchatThenNgircd(run: IrcRun): Promise<Row[]> {
+  const rows: Row[] = [];
+  const server = await startServer(["--irc-port", "0"]);
+  try {
+    rows.push(...await run("labchat IRC", server.ircPort ?? 0, server.pid));
+  } finally {
+    await server.stop();
+  }
+  if (!(await hasNgircd())) {
+    rows.push({ scenario: "ngircd", figures: { skipped: "not installed (apt install ngircd)" } });
+    return rows;
+  }
+  const ngircd = await startNgircd();
+  try {
+    rows.push(...await run("ngircd", ngircd.port, ngircd.pid));
+  } finally {
+    await ngircd.stop();
+  }
+  return rows;
 }

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { isSampled, measureDeliveries, type Row, rssOf, startServer } from "../common.ts";
+import { isSampled, measureDeliveries, type Row, rssOf } from "../common.ts";
 import { IrcLoadClient } from "../irc_load_client.ts";
-import { hasNgircd, startNgircd } from "../ngircd.ts";
+import { labchatThenNgircd } from "../ngircd.ts";
 
 /** IRC clients registering at once while the run sets up. */
 const JOIN_BATCH = 50;
@@ -83,30 +83,13 @@ async function runOn(
 }
 
 /** labchat's IRC gateway, then ngircd (when installed), with `n` IRC clients each. */
-export async function ircFanout(
+export function ircFanout(
   n: number,
   broadcasts: number,
   rate: number,
   seconds: number,
 ): Promise<Row[]> {
-  const rows: Row[] = [];
-  const server = await startServer(["--irc-port", "0"]);
-  try {
-    rows.push(
-      ...await runOn("labchat IRC", server.ircPort ?? 0, server.pid, n, broadcasts, rate, seconds),
-    );
-  } finally {
-    await server.stop();
-  }
-  if (!(await hasNgircd())) {
-    rows.push({ scenario: "ngircd", figures: { skipped: "not installed (apt install ngircd)" } });
-    return rows;
-  }
-  const ngircd = await startNgircd();
-  try {
-    rows.push(...await runOn("ngircd", ngircd.port, ngircd.pid, n, broadcasts, rate, seconds));
-  } finally {
-    await ngircd.stop();
-  }
-  return rows;
+  return labchatThenNgircd((label, port, pid) =>
+    runOn(label, port, pid, n, broadcasts, rate, seconds)
+  );
 }

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type Row, rssOf, startServer } from "../common.ts";
-import { hasNgircd, startNgircd } from "../ngircd.ts";
+import { type Row, rssOf } from "../common.ts";
+import { labchatThenNgircd } from "../ngircd.ts";
 
 /** Registrations under way at once. */
 const AT_ONCE = 50;
@@ -78,23 +78,6 @@ async function stormOn(label: string, port: number, pid: number, n: number): Pro
 }
 
 /** labchat's IRC gateway, then ngircd (when installed), `n` registrations each. */
-export async function ircRegister(n: number): Promise<Row[]> {
-  const rows: Row[] = [];
-  const server = await startServer(["--irc-port", "0"]);
-  try {
-    rows.push(await stormOn("labchat IRC", server.ircPort ?? 0, server.pid, n));
-  } finally {
-    await server.stop();
-  }
-  if (!(await hasNgircd())) {
-    rows.push({ scenario: "ngircd", figures: { skipped: "not installed (apt install ngircd)" } });
-    return rows;
-  }
-  const ngircd = await startNgircd();
-  try {
-    rows.push(await stormOn("ngircd", ngircd.port, ngircd.pid, n));
-  } finally {
-    await ngircd.stop();
-  }
-  return rows;
+export function ircRegister(n: number): Promise<Row[]> {
+  return labchatThenNgircd(async (label, port, pid) => [await stormOn(label, port, pid, n)]);
 }

@@ -5,6 +5,7 @@
  */
 
 import { BROADCAST_CHANNEL, foldChannel } from "../../protocol/names.ts";
+import type { OnlineUser } from "../hub.ts";
 import type { MemberView } from "../reply_data.ts";
 import { nickOf } from "./irc_nick.ts";
 import type { IrcSession } from "./irc_session.ts";
@@ -30,11 +31,14 @@ export function roomChannel(id: number): string {
   return `&room-${id}`;
 }
 
-/** Members of `#lab`: everyone online; admins shown as operators. */
-export function labMembers(session: IrcSession): MemberView[] {
+/** Members of `#lab`: everyone online (or those `only` keeps); admins shown as operators. */
+export function labMembers(
+  session: IrcSession,
+  only: (user: OnlineUser) => boolean = () => true,
+): MemberView[] {
   const members: MemberView[] = [];
   for (const u of session.ctx.hub.list()) {
-    members.push({ name: u.name, op: u.admin ?? false, voice: false });
+    if (only(u)) members.push({ name: u.name, op: u.admin ?? false, voice: false });
   }
   return members;
 }
@@ -54,13 +58,7 @@ export function labIsLarge(session: IrcSession): boolean {
 /** Members of `#lab` as NAMES shows them: everyone, or operators and yourself when it is large. */
 export function labNames(session: IrcSession): MemberView[] {
   if (!labIsLarge(session)) return labMembers(session);
-  const members: MemberView[] = [];
-  for (const u of session.ctx.hub.list()) {
-    if (u.admin || u.name === session.me) {
-      members.push({ name: u.name, op: u.admin ?? false, voice: false });
-    }
-  }
-  return members;
+  return labMembers(session, (u) => (u.admin ?? false) || u.name === session.me);
 }
 
 /** Members of a room, as a channel. */
@@ -69,12 +67,10 @@ export function roomMembers(session: IrcSession, id: number): MemberView[] | und
   return room?.members.map((name) => ({ name, op: name === room.creator, voice: false }));
 }
 
-/** `@nick`, `+nick`, `@+nick` (multi-prefix) or `nick!ident@host` (userhost-in-names). */
-export function memberName(session: IrcSession, member: MemberView): string {
-  return memberNamer(session)(member);
-}
-
-/** {@linkcode memberName} for one session, its capabilities looked up once for a whole list. */
+/**
+ * How a session's NAMES shows a member: `@nick`, `+nick`, `@+nick` (multi-prefix) or
+ * `nick!ident@host` (userhost-in-names); the capabilities are looked up once for a whole list.
+ */
 function memberNamer(session: IrcSession): (member: MemberView) => string {
   const multi = session.caps.has("multi-prefix");
   const masks = session.caps.has("userhost-in-names");
