@@ -9,6 +9,7 @@ import { type Frame, LineSplitter } from "../protocol/line_splitter.ts";
 import { formatReply } from "../protocol/reply.ts";
 import type { ClientOutput } from "./client.ts";
 import { type FlushScheduler, Outbound } from "./outbound.ts";
+import { ReadBuffer } from "./read_buffer.ts";
 
 const encoder = new TextEncoder();
 
@@ -135,17 +136,19 @@ export class LineConnection implements ClientOutput {
    * reading on, so requests are handled in order and a busy client is paced by TCP.
    */
   async readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void> {
-    // Chat lines are short; a small buffer per connection keeps thousands of them cheap.
-    const buffer = new Uint8Array(2 * 1024);
+    // Chat lines are short: small reads, unless the client sends in bulk (see read_buffer.ts).
+    const buffer = new ReadBuffer();
     while (!this.#closed) {
       // One frame at a time: a request may switch to raw bytes (readRaw) after its line.
       for (let frame = this.#splitter.next(); frame; frame = this.#splitter.next()) {
         if (this.#closed) return;
         await onFrame(frame);
       }
-      const n = await this.#read(buffer);
+      const bytes = buffer.bytes;
+      const n = await this.#read(bytes);
       if (n === null) return;
-      this.#splitter.feed(buffer.subarray(0, n));
+      this.#splitter.feed(bytes.subarray(0, n)); // copied
+      buffer.filled(n);
     }
   }
 
