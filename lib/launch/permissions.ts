@@ -29,8 +29,9 @@ export const PROGRAM_SPECS: Readonly<Record<ProgramName, ProgramSpec>> = {
       "--allow-env=LABCHAT_ADMIN_PASSWORD,LABCHAT_REDIS_PASSWORD,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
     ],
     // A young generation of 4 MiB rather than V8's 16: a login storm's garbage no longer leaves
-    // ~10 KiB of resident memory per connection behind (docs/PERFORMANCE.md, Memory).
-    runtime: ["--v8-flags=--max-semi-space-size=4"],
+    // ~10 KiB of resident memory per connection behind (docs/PERFORMANCE.md, Memory). gc() for
+    // the collection once a storm is over (lib/server/idle_collector.ts).
+    runtime: ["--v8-flags=--max-semi-space-size=4,--expose-gc"],
   },
   client: {
     entry: "client.ts",

@@ -16,6 +16,7 @@ import type { ClientHost, FrameSource } from "./client_host.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
 import type { Logger } from "./context.ts";
 import { LocalHub } from "./hub.ts";
+import { IdleCollector } from "./idle_collector.ts";
 import { IdleSweeper } from "./idle_sweeper.ts";
 import { LineConnection } from "./line_connection.ts";
 import { FlushScheduler } from "./outbound.ts";
@@ -138,6 +139,9 @@ export class ChatServer implements AsyncDisposable {
   readonly #flush = new FlushScheduler(FLUSH_DELAY_MS);
   readonly #guard: ConnectionGuard;
   readonly #sweeper: IdleSweeper;
+  readonly #collector: IdleCollector;
+  /** Connections served and frames read so far: with the writes, what the idle collector watches. */
+  #work = 0;
   readonly #acceptLoop: Promise<void>;
   #shutdown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<string>();
@@ -159,12 +163,22 @@ export class ChatServer implements AsyncDisposable {
     const { config, clock, log } = this.#ctx;
     this.#guard = new ConnectionGuard(config);
     this.#sweeper = new IdleSweeper(() => this.#clients.keys(), config.idleTimeoutMs, clock, log);
+    this.#collector = new IdleCollector({
+      work: () => this.#work + this.#flush.gate.started,
+      onCollected: (before, after, ms) =>
+        log.info(
+          `Quiet after a burst: heap collected in ${Math.round(ms)} ms, ` +
+            `${mib(before)} -> ${mib(after)} MiB in use`,
+        ),
+    });
     const host: ClientHost = {
       ctx: state,
       flush: this.#flush,
       admit: (ip) => this.#guard.admit(ip),
-      serve: (client, source, lines) =>
-        this.#clients.set(client, this.#serveClient(client, source, lines)),
+      serve: (client, source, lines) => {
+        this.#work++;
+        this.#clients.set(client, this.#serveClient(client, source, lines));
+      },
     };
     this.#acceptLoop = acceptLoop(
       listener,
@@ -231,7 +245,10 @@ export class ChatServer implements AsyncDisposable {
     const ctx = this.#ctx;
     const pipeline = new RequestPipeline(ctx, client, (ms) => source.pause(ms), lines);
     try {
-      await source.readFrames((frame) => pipeline.handle(frame));
+      await source.readFrames((frame) => {
+        this.#work++;
+        return pipeline.handle(frame);
+      });
     } catch (error) {
       ctx.log.error(`${client.label}: connection failed`, error);
     } finally {
@@ -257,6 +274,7 @@ export class ChatServer implements AsyncDisposable {
     ctx.presence.stop();
     ctx.log.info(`Server shutting down (${reason})`);
     this.#sweeper.stop();
+    this.#collector.stop();
     try {
       this.#listener.close();
     } catch {
@@ -281,6 +299,10 @@ export class ChatServer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown("disposed");
   }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(1);
 }
 
 /** Tells a connection over the caps why it is refused and closes it. */

@@ -59,6 +59,8 @@ export class WriteGate {
   #turns = 0;
   /** Writes in flight that count against the cap. */
   #counted = 0;
+  /** Writes started since the gate was made. */
+  #started = 0;
   /**
    * Tickets given out, oldest first, from `#head` on; those given back are dropped from the front
    * as they reach it. An array rather than a set: a fan-out takes and gives back a ticket per
@@ -80,6 +82,11 @@ export class WriteGate {
   /** Writes in flight that count against the cap. */
   get inFlight(): number {
     return this.#counted;
+  }
+
+  /** Writes started so far: how busy the server's output has been. */
+  get started(): number {
+    return this.#started;
   }
 
   /** Writes waiting for a place. */
@@ -126,6 +133,7 @@ export class WriteGate {
   }
 
   #take(): WriteTicket {
+    this.#started++;
     this.#startedSinceTurn++;
     const ticket: WriteTicket = { since: this.#now(), detached: false, left: false };
     this.#tickets.push(ticket);

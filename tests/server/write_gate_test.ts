@@ -31,6 +31,7 @@ Deno.test("WriteGate: at most its places in flight; the rest wait their turn, fi
   gate.leave(t3);
   gate.leave(t4);
   assertEquals(gate.inFlight, 0);
+  assertEquals(gate.started, 4, "every write that got a place counts as started");
 });
 
 Deno.test("WriteGate: writes that stall stop counting, so the others go on", async () => {

@@ -1,0 +1,89 @@
+import { assert, assertEquals } from "@std/assert";
+import { IdleCollector } from "../../lib/server/idle_collector.ts";
+
+const MIB = 1024 * 1024;
+
+/** A collector over a pretend heap and work count that the test moves by hand. */
+function pretend(heapMib: number) {
+  const state = { heap: heapMib * MIB, work: 0, collected: [] as [number, number][] };
+  const collector = new IdleCollector({
+    work: () => state.work,
+    heapUsed: () => state.heap,
+    collect: () => state.heap = 10 * MIB, // what survives
+    onCollected: (before, after) => state.collected.push([before / MIB, after / MIB]),
+    growthBytes: 16 * MIB,
+    quietWork: 20,
+    intervalMs: 0,
+  });
+  return { state, collector };
+}
+
+Deno.test("IdleCollector: collects once the heap grew and a tick was quiet, then starts over", () => {
+  const { state, collector } = pretend(10);
+  state.heap = 60 * MIB;
+  assert(collector.tick());
+  assertEquals(state.collected, [[60, 10]]);
+  assertEquals(collector.collections, 1);
+  assert(!collector.tick(), "nothing grew since");
+  state.heap = 25 * MIB; // 15 MiB more: under the growth that is worth a collection
+  assert(!collector.tick());
+  state.heap = 27 * MIB;
+  assert(collector.tick());
+  assertEquals(collector.collections, 2);
+});
+
+Deno.test("IdleCollector: never while requests keep coming", () => {
+  const { state, collector } = pretend(10);
+  state.heap = 80 * MIB;
+  for (let tick = 0; tick < 5; tick++) {
+    state.work += 500; // a storm under way
+    assert(!collector.tick());
+  }
+  state.work += 19; // it is over: a few stragglers only
+  assert(collector.tick());
+  assertEquals(state.collected, [[80, 10]]);
+});
+
+Deno.test("IdleCollector: growth counts from V8's own collections too", () => {
+  const { state, collector } = pretend(100);
+  state.heap = 40 * MIB; // V8 collected by itself
+  assert(!collector.tick());
+  state.heap = 50 * MIB; // 10 MiB above that, though 50 below where it started
+  assert(!collector.tick());
+  state.heap = 57 * MIB;
+  assert(collector.tick());
+});
+
+Deno.test("IdleCollector: without V8's gc() it is off and never collects", () => {
+  const hasGc = typeof (globalThis as { gc?: unknown }).gc === "function";
+  const collector = new IdleCollector({ work: () => 0, heapUsed: () => 1e12, intervalMs: 0 });
+  assertEquals(collector.enabled, hasGc);
+  if (!hasGc) assert(!collector.tick());
+  collector.stop();
+});
+
+Deno.test("IdleCollector: with --expose-gc it frees a real heap's garbage", async () => {
+  const module = new URL("../../lib/server/idle_collector.ts", import.meta.url).href;
+  const script = `
+    import { IdleCollector } from ${JSON.stringify(module)};
+    const collector = new IdleCollector({ work: () => 0, intervalMs: 0 });
+    let kept = [];
+    for (let i = 0; i < 400_000; i++) kept.push({ i, text: "x" + i }); // old enough to promote
+    for (let round = 0; round < 3; round++) kept = kept.map((o) => ({ ...o })); // and again
+    const before = Deno.memoryUsage().heapUsed;
+    kept = [];
+    const collected = collector.tick();
+    const after = Deno.memoryUsage().heapUsed;
+    console.log(JSON.stringify({ enabled: collector.enabled, collected, before, after }));
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--max-semi-space-size=4,--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert(output.success, stderr);
+  const result = JSON.parse(new TextDecoder().decode(output.stdout));
+  assertEquals([result.enabled, result.collected], [true, true]);
+  assert(result.after < result.before / 2, `heap ${result.before} -> ${result.after}`);
+});
