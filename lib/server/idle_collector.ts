@@ -25,9 +25,9 @@ export interface IdleCollectorOptions {
   readonly heapUsed?: () => number;
   /** Growth of the heap since the last collection that is worth one. Default 16 MiB. */
   readonly growthBytes?: number;
-  /** Less work than this in one tick is quiet. Default 20. */
+  /** Less work than this in one tick is quiet. Default 10. */
   readonly quietWork?: number;
-  /** How often to look, in milliseconds; 0 never looks by itself (tests call tick). Default 250. */
+  /** How often to look, in milliseconds; 0 never looks by itself (tests call tick). Default 100. */
   readonly intervalMs?: number;
   /** Told the heap in use before and after each collection, and how long it took. */
   readonly onCollected?: (beforeBytes: number, afterBytes: number, ms: number) => void;
@@ -58,11 +58,11 @@ export class IdleCollector {
     this.#collect = options.collect ?? exposedGc();
     this.#heapUsed = options.heapUsed ?? (() => Deno.memoryUsage().heapUsed);
     this.#growthBytes = options.growthBytes ?? 16 * 1024 * 1024;
-    this.#quietWork = options.quietWork ?? 20;
+    this.#quietWork = options.quietWork ?? 10;
     this.#onCollected = options.onCollected ?? (() => {});
     this.#lastWork = this.#work();
     this.#baseline = this.#heapUsed();
-    const intervalMs = options.intervalMs ?? 250;
+    const intervalMs = options.intervalMs ?? 100;
     if (this.#collect !== undefined && intervalMs > 0) {
       this.#timer = setInterval(() => this.tick(), intervalMs);
       Deno.unrefTimer(this.#timer);
