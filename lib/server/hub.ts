@@ -69,6 +69,11 @@ export interface Hub {
   find(name: string): OnlineUser | undefined;
   /** Everyone online, in login order. */
   list(): Iterable<OnlineUser>;
+  /**
+   * Online users who hold the admin role (IRC shows them as operators), in login order: kept
+   * apart, so that asking costs the few of them rather than a pass over everyone online.
+   */
+  operators(): OnlineUser[];
   /** When an online user last sent a request, epoch ms, where the hub knows. */
   activeAt?(user: string): number | undefined;
   /** Number of users online. */
@@ -102,12 +107,15 @@ export class LocalHub implements Hub {
   readonly #online = new Map<string, Entry>();
   /** Canonical names by folded name. */
   readonly #names = new Map<string, string>();
+  /** Names of the online users with the admin role. */
+  readonly #operators = new Set<string>();
 
   claim(user: OnlineUser, recipient: Recipient): Promise<boolean> {
     const folded = foldName(user.name);
     if (this.#online.has(user.name) || this.#names.has(folded)) return Promise.resolve(false);
     this.#online.set(user.name, { user, recipient });
     this.#names.set(folded, user.name);
+    if (user.admin) this.#operators.add(user.name);
     return Promise.resolve(true);
   }
 
@@ -115,6 +123,7 @@ export class LocalHub implements Hub {
     if (this.#online.get(user)?.recipient === recipient) {
       this.#online.delete(user);
       this.#names.delete(foldName(user));
+      this.#operators.delete(user);
     }
     return Promise.resolve();
   }
@@ -132,7 +141,11 @@ export class LocalHub implements Hub {
 
   update(user: string, change: Pick<OnlineUser, "away" | "guest" | "admin">): Promise<void> {
     const entry = this.#online.get(user);
-    if (entry) entry.user = { ...entry.user, ...change };
+    if (entry) {
+      entry.user = { ...entry.user, ...change };
+      if (entry.user.admin) this.#operators.add(user);
+      else this.#operators.delete(user);
+    }
     return Promise.resolve();
   }
 
@@ -146,6 +159,15 @@ export class LocalHub implements Hub {
 
   *list(): Iterable<OnlineUser> {
     for (const entry of this.#online.values()) yield entry.user;
+  }
+
+  operators(): OnlineUser[] {
+    const users: OnlineUser[] = [];
+    for (const name of this.#operators) {
+      const entry = this.#online.get(name);
+      if (entry) users.push(entry.user);
+    }
+    return users.sort((a, b) => a.loginAt - b.loginAt);
   }
 
   get size(): number {

@@ -127,34 +127,43 @@ Deno.test("IRC: a busy IRC port stops the start with a message that names it and
 });
 
 Deno.test("IRC: above --irc-lab-limit users, #lab lists operators and yourself, logins are no JOINs, WHO lists everyone", async () => {
-  await using server = await startIrcServer({ ircLabLimit: 2 });
+  const dataDir = await dataDirWith([{ name: "root", password: "root0001", admin: true }]);
+  await using server = await startIrcServer({ ircLabLimit: 3 }, dataDir);
+  await using root = await ircUser(server.ircPort, "root", "root0001");
   await using ann = await ircUser(server.ircPort, "ann");
   await using bob = await ircUser(server.ircPort, "bob");
   const { message: joined } = await ann.expect("JOIN");
-  assertEquals(joined.source?.split("!")[0], "bob"); // two online: within the limit
+  assertEquals(joined.source?.split("!")[0], "bob"); // three online: within the limit
+  const rootSaw = (await root.drain(200)).filter((m) => m.command === "JOIN");
+  assertEquals(rootSaw.map((m) => m.source?.split("!")[0]), ["ann", "bob"]);
 
   await using cid = await IrcTestClient.connect(server.ircPort);
   await cid.send("NICK cid", "USER cid 0 * :Cid");
+  const { message: ops } = await cid.expect("252");
+  assertEquals(ops.params[1], "1", "LUSERS counts the operator online");
   const { message: names } = await cid.expect("353");
-  assertEquals(names.params[3], "cid");
+  assertEquals(names.params[3], "@root cid");
   await cid.expect("366");
   const { message: notice } = await cid.expect("NOTICE");
-  assertMatch(notice.params[1], /3 users are online, more than 2: .*WHO #lab lists everyone/);
-  for (const other of [ann, bob]) {
+  assertMatch(notice.params[1], /4 users are online, more than 3: .*WHO #lab lists everyone/);
+  for (const other of [root, ann, bob]) {
     const seen = await other.drain(300);
     assertEquals(seen.filter((m) => m.command === "JOIN"), []);
   }
 
   await ann.send("NAMES #lab");
   const { message: annNames } = await ann.expect("353");
-  assertEquals(annNames.params[3], "ann");
+  assertEquals(annNames.params[3], "@root ann");
+  await root.send("NAMES #lab");
+  const { message: rootNames } = await root.expect("353");
+  assertEquals(rootNames.params[3], "@root", "an operator is listed once");
   await ann.send("WHO #lab");
   const { before } = await ann.expect("315");
   const listed = before.filter((m) => m.command === "352").map((m) => m.params[5]).sort();
-  assertEquals(listed, ["ann", "bob", "cid"]);
+  assertEquals(listed, ["ann", "bob", "cid", "root"]);
   await ann.send("LIST #lab");
   const { message: row } = await ann.expect("322");
-  assertEquals(row.params.slice(1, 3), ["#lab", "3"]);
+  assertEquals(row.params.slice(1, 3), ["#lab", "4"]);
 
   // Logouts still reach everyone as QUIT: channels and private queries need them.
   await cid.send("QUIT :bye");

@@ -4,6 +4,7 @@ import { connect, expectReply, loggedIn, quit, registered, startTestServer } fro
 import type { TestServer } from "../helpers.ts";
 import { join } from "node:path";
 import { downloadFile, uploadFile } from "../../lib/client/transfers.ts";
+import { IrcTestClient } from "../../testing/irc_client.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
 import { spawnServer } from "../../testing/server_process.ts";
 import { closeQuietly, connectRedis } from "../../lib/store/redis_client.ts";
@@ -114,6 +115,36 @@ Deno.test("cluster: broadcasts are numbered once and reach every node in the sam
     assertEquals(history.lines.filter((l) => /from \d number/.test(l)).length, 2 * perSender);
     assertEquals(history.lines.filter((l) => / fifo b\d/.test(l)).length, 6);
     await Promise.all([...senders, ...listeners].map(quit));
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
+Deno.test("cluster: an admin online on one node is an operator in #lab on another, and not once gone", async () => {
+  await using redis = await TestRedis.start();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-cluster-" });
+  const irc = { irc: true, ircPort: 0, ircLabLimit: 1 };
+  const a = await startTestServer({ cluster: redis.url, node: "n1", ...irc }, dir);
+  await quit(await registered(a.port, "root"));
+  // --admin counts for accounts that exist when the node starts: node 2 makes root an admin.
+  const b = await startTestServer({ cluster: redis.url, node: "n2", admins: ["root"] }, dir);
+  const ircPort = a.server.ircAddr?.port ?? 0;
+  try {
+    const root = await loggedIn(b.port, "root");
+    await using ann = await IrcTestClient.connect(ircPort);
+    await ann.send("NICK ann", "USER ann 0 * :Ann");
+    const { message: ops } = await ann.expect("252");
+    assertEquals(ops.params[1], "1", "node 1 counts the operator on node 2");
+    const { message: names } = await ann.expect("353");
+    assertEquals(names.params[3], "@root ann");
+    await quit(root);
+    let after = "";
+    for (let i = 0; i < 50 && after !== "ann"; i++) {
+      await ann.send("NAMES #lab");
+      after = (await ann.expect("353")).message.params[3];
+      if (after !== "ann") await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(after, "ann", "gone from node 1's operators once root logged out on node 2");
   } finally {
     await stopAll([a, b]);
   }

@@ -40,3 +40,24 @@ Deno.test("LocalHub: an event is encoded once and reaches those accepted, in log
   await hub.claim(user("d"), closed);
   assertEquals(hub.deliver("d", event), false);
 });
+
+Deno.test("LocalHub: operators are the online admins, in login order, as grants and logouts change", async () => {
+  const hub = new LocalHub();
+  const at = (name: string, loginAt: number, admin?: boolean) => ({
+    ...user(name),
+    loginAt,
+    admin,
+  });
+  await hub.claim(at("root", 3, true), new Inbox());
+  await hub.claim(at("ann", 1), new Inbox());
+  const boss = new Inbox();
+  await hub.claim(at("boss", 2, true), boss);
+  assertEquals(hub.operators().map((u) => u.name), ["boss", "root"]);
+  await hub.update("ann", { admin: true });
+  await hub.update("root", { admin: false });
+  assertEquals(hub.operators().map((u) => u.name), ["ann", "boss"]);
+  await hub.release("boss", new Inbox()); // not boss's session: nothing changes
+  assertEquals(hub.operators().map((u) => u.name), ["ann", "boss"]);
+  await hub.release("boss", boss);
+  assertEquals(hub.operators().map((u) => u.name), ["ann"]);
+});

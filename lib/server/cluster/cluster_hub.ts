@@ -145,6 +145,8 @@ export class ClusterHub implements Hub {
   readonly #shas = new Map<keyof typeof SCRIPTS, string>();
   /** Everyone online on any node, by canonical name (the copy of the shared hash). */
   readonly #online = new Map<string, Presence>();
+  /** Names of the online users (any node) with the admin role. */
+  readonly #operators = new Set<string>();
   /** Canonical names by folded name. */
   readonly #names = new Map<string, string>();
   /** This node's users and their connections. */
@@ -295,9 +297,14 @@ export class ClusterHub implements Hub {
     const name = entry.user.name;
     const folded = foldName(name);
     const previous = this.#names.get(folded);
-    if (previous !== undefined && previous !== name) this.#online.delete(previous);
+    if (previous !== undefined && previous !== name) {
+      this.#online.delete(previous);
+      this.#operators.delete(previous);
+    }
     this.#online.set(name, entry);
     this.#names.set(folded, name);
+    if (entry.user.admin) this.#operators.add(name);
+    else this.#operators.delete(name);
   }
 
   #forget(name: string, session?: string): Presence | undefined {
@@ -305,6 +312,7 @@ export class ClusterHub implements Hub {
     if (!entry || (session !== undefined && entry.session !== session)) return undefined;
     this.#online.delete(name);
     this.#names.delete(foldName(name));
+    this.#operators.delete(name);
     return entry;
   }
 
@@ -381,6 +389,15 @@ export class ClusterHub implements Hub {
     yield* users.sort((a, b) => a.loginAt - b.loginAt);
   }
 
+  operators(): OnlineUser[] {
+    const users: OnlineUser[] = [];
+    for (const name of this.#operators) {
+      const entry = this.#online.get(name);
+      if (entry) users.push(entry.user);
+    }
+    return users.sort((a, b) => a.loginAt - b.loginAt);
+  }
+
   activeAt(user: string): number | undefined {
     return this.#local.get(user)?.recipient.lastActivity;
   }
@@ -416,6 +433,7 @@ export class ClusterHub implements Hub {
     const all = await this.#redis.hVals(this.#key("online"));
     this.#online.clear();
     this.#names.clear();
+    this.#operators.clear();
     for (const json of all) {
       try {
         this.#remember(JSON.parse(json) as Presence);

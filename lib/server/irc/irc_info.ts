@@ -57,8 +57,7 @@ export function supportTokens(session: IrcSession): string[] {
 /** RPL_LUSER* and the local and global user counts. */
 export function sendLusers(session: IrcSession): void {
   const n = session.ctx.hub.size;
-  let ops = 0;
-  for (const user of session.ctx.hub.list()) if (user.admin) ops++;
+  const ops = session.ctx.hub.operators().length;
   const channels = session.ctx.channels.list(session.me ?? "").length + 1;
   session.numeric(
     Numeric.RPL_LUSERCLIENT,

@@ -31,14 +31,11 @@ export function roomChannel(id: number): string {
   return `&room-${id}`;
 }
 
-/** Members of `#lab`: everyone online (or those `only` keeps); admins shown as operators. */
-export function labMembers(
-  session: IrcSession,
-  only: (user: OnlineUser) => boolean = () => true,
-): MemberView[] {
+/** Members of `#lab`: everyone online; admins shown as operators. */
+export function labMembers(session: IrcSession): MemberView[] {
   const members: MemberView[] = [];
   for (const u of session.ctx.hub.list()) {
-    if (only(u)) members.push({ name: u.name, op: u.admin ?? false, voice: false });
+    members.push({ name: u.name, op: u.admin ?? false, voice: false });
   }
   return members;
 }
@@ -55,10 +52,16 @@ export function labIsLarge(session: IrcSession): boolean {
   return limit > 0 && session.ctx.hub.size > limit;
 }
 
-/** Members of `#lab` as NAMES shows them: everyone, or operators and yourself when it is large. */
+/**
+ * Members of `#lab` as NAMES shows them: everyone, or operators and yourself when it is large
+ * (from the hub's few operators, not a pass over everyone: a storm's NAMES would be n²).
+ */
 export function labNames(session: IrcSession): MemberView[] {
   if (!labIsLarge(session)) return labMembers(session);
-  return labMembers(session, (u) => (u.admin ?? false) || u.name === session.me);
+  const members = session.ctx.hub.operators().map((u) => ({ name: u.name, op: true, voice: false }));
+  const me = session.me === undefined ? undefined : session.ctx.hub.online(session.me);
+  if (me !== undefined && !me.admin) members.push({ name: me.name, op: false, voice: false });
+  return members;
 }
 
 /** Members of a room, as a channel. */
