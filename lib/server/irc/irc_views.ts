@@ -5,7 +5,6 @@
  */
 
 import { BROADCAST_CHANNEL, foldChannel } from "../../protocol/names.ts";
-import type { OnlineUser } from "../hub.ts";
 import type { MemberView } from "../reply_data.ts";
 import { nickOf } from "./irc_nick.ts";
 import type { IrcSession } from "./irc_session.ts";
@@ -58,7 +57,11 @@ export function labIsLarge(session: IrcSession): boolean {
  */
 export function labNames(session: IrcSession): MemberView[] {
   if (!labIsLarge(session)) return labMembers(session);
-  const members = session.ctx.hub.operators().map((u) => ({ name: u.name, op: true, voice: false }));
+  const members = session.ctx.hub.operators().map((u) => ({
+    name: u.name,
+    op: true,
+    voice: false,
+  }));
   const me = session.me === undefined ? undefined : session.ctx.hub.online(session.me);
   if (me !== undefined && !me.admin) members.push({ name: me.name, op: false, voice: false });
   return members;
