@@ -115,13 +115,13 @@ function renderPresence(
   }
   if (session.inLab && lines.joins.length > 0 && !labIsLarge(session)) {
     const own = session.me === undefined ? undefined : lines.joinAt.get(session.me);
-    if (own === undefined) session.connection.sendBytes(lines.joins);
+    if (own === undefined) session.sendBytes(lines.joins);
     else {
-      if (own[0] > 0) session.connection.sendBytes(lines.joins.subarray(0, own[0]));
-      if (own[1] < lines.joins.length) session.connection.sendBytes(lines.joins.subarray(own[1]));
+      if (own[0] > 0) session.sendBytes(lines.joins.subarray(0, own[0]));
+      if (own[1] < lines.joins.length) session.sendBytes(lines.joins.subarray(own[1]));
     }
   }
-  if (lines.quits.length > 0) session.connection.sendBytes(lines.quits);
+  if (lines.quits.length > 0) session.sendBytes(lines.quits);
 }
 
 /** Renders one event for `session`. */
@@ -143,7 +143,7 @@ export function renderEvent(session: IrcSession, outbound: OutboundEvent): void 
       });
       return encoder.encode(line);
     });
-    session.connection.sendBytes(bytes);
+    session.sendBytes(bytes);
     return;
   }
   renderOne(session, outbound, (message) => session.send(message));

@@ -74,6 +74,9 @@ export class IrcSession implements ClientOutput {
   /** Reply handlers of requests sent to the dispatcher, oldest first. */
   readonly #waiting: ((reply: CoreReply) => void)[] = [];
   #batch = 0;
+  /** Lines sent in this turn, not yet handed to the connection (see {@linkcode send}). */
+  #pending = "";
+  #handOverScheduled = false;
 
   constructor(options: IrcSessionOptions) {
     this.ctx = options.ctx;
@@ -131,9 +134,34 @@ export class IrcSession implements ClientOutput {
     return `b${++this.#batch}`;
   }
 
-  /** Sends one message now (queued behind what is queued). False if the connection is gone. */
+  /**
+   * Sends one message (queued behind what is queued). False if the connection is gone. The lines
+   * of one turn (a welcome burst, a NAMES or WHO list) are gathered and handed over as one buffer
+   * at the end of it: one encoding and one allocation instead of one per line.
+   */
   send(message: OutgoingMessage): boolean {
-    return this.connection.sendBytes(encoder.encode(formatIrcMessage(message) + "\r\n"));
+    if (this.connection.isClosed) return false;
+    this.#pending += formatIrcMessage(message) + "\r\n";
+    if (!this.#handOverScheduled) {
+      this.#handOverScheduled = true;
+      queueMicrotask(() => this.#handOver());
+    }
+    return true;
+  }
+
+  /** Queues bytes encoded once for many clients, after every line sent before them. */
+  sendBytes(bytes: Uint8Array): boolean {
+    this.#handOver();
+    return this.connection.sendBytes(bytes);
+  }
+
+  /** Hands the lines gathered so far to the connection. */
+  #handOver(): void {
+    this.#handOverScheduled = false;
+    if (this.#pending === "") return;
+    const text = this.#pending;
+    this.#pending = "";
+    this.connection.sendBytes(encoder.encode(text));
   }
 
   /** Sends a numeric from the server, with the client's nick first. */
@@ -216,6 +244,7 @@ export class IrcSession implements ClientOutput {
   async eventsPaced(events: Iterable<OutboundEvent>): Promise<void> {
     await Promise.race([this.#welcomed.promise, this.connection.whenClosed]);
     for (const event of events) {
+      this.#handOver();
       await this.connection.waitForRoom();
       if (!this.event(event)) return;
     }
@@ -237,11 +266,13 @@ export class IrcSession implements ClientOutput {
   }
 
   flushed(): Promise<void> {
+    this.#handOver();
     return this.connection.flushed();
   }
 
   close(graceful?: boolean, graceMs?: number): Promise<void> {
     this.#welcomed.resolve();
+    this.#handOver();
     return this.connection.close(graceful, graceMs);
   }
 
