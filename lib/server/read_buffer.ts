@@ -8,8 +8,12 @@
 
 /** Bytes of the buffer an idle or chatting connection reads into. */
 export const SMALL_READ_BYTES = 512;
-/** Bytes of the buffer a connection that sends in bulk reads into. */
-export const LARGE_READ_BYTES = 16 * 1024;
+/**
+ * Bytes of the buffer a connection that sends in bulk reads into. A client can make its next read
+ * a large one and then go quiet, so this is what each connection may cost at worst: no more than
+ * the longest line it may leave half sent (8 KiB by default).
+ */
+export const LARGE_READ_BYTES = 8 * 1024;
 /** Reads in a row that would have fitted the small buffer before the large one is let go. */
 const SHORT_READS_TO_SHRINK = 32;
 
