@@ -102,6 +102,19 @@ interface Entry {
   readonly recipient: Recipient;
 }
 
+/** The users of `names` that `userOf` finds online, in login order (a hub's operators). */
+export function inLoginOrder(
+  names: Iterable<string>,
+  userOf: (name: string) => OnlineUser | undefined,
+): OnlineUser[] {
+  const users: OnlineUser[] = [];
+  for (const name of names) {
+    const user = userOf(name);
+    if (user) users.push(user);
+  }
+  return users.sort((a, b) => a.loginAt - b.loginAt);
+}
+
 /** The hub of a single server process. */
 export class LocalHub implements Hub {
   readonly #online = new Map<string, Entry>();
@@ -162,12 +175,7 @@ export class LocalHub implements Hub {
   }
 
   operators(): OnlineUser[] {
-    const users: OnlineUser[] = [];
-    for (const name of this.#operators) {
-      const entry = this.#online.get(name);
-      if (entry) users.push(entry.user);
-    }
-    return users.sort((a, b) => a.loginAt - b.loginAt);
+    return inLoginOrder(this.#operators, (name) => this.#online.get(name)?.user);
   }
 
   get size(): number {

@@ -22,7 +22,14 @@ import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
 import { closeQuietly, redisCall, type RedisClient } from "../../store/redis_client.ts";
 import { appendCommand, EventLogReader } from "./event_log.ts";
-import type { Hub, HubHold, HubListener, OnlineUser, Recipient } from "../hub.ts";
+import {
+  type Hub,
+  type HubHold,
+  type HubListener,
+  inLoginOrder,
+  type OnlineUser,
+  type Recipient,
+} from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
 
 /** An online user as the shared hash holds them. */
@@ -390,12 +397,7 @@ export class ClusterHub implements Hub {
   }
 
   operators(): OnlineUser[] {
-    const users: OnlineUser[] = [];
-    for (const name of this.#operators) {
-      const entry = this.#online.get(name);
-      if (entry) users.push(entry.user);
-    }
-    return users.sort((a, b) => a.loginAt - b.loginAt);
+    return inLoginOrder(this.#operators, (name) => this.#online.get(name)?.user);
   }
 
   activeAt(user: string): number | undefined {
