@@ -148,3 +148,24 @@ Deno.test("FlushScheduler: connections that take the same run of chunks later sh
   ]);
   assert(given[0][1] === given[1][1], "the run taken after the first write is one buffer");
 });
+
+Deno.test("Outbound: a large chunk is written as it is, never copied into a joined write", async () => {
+  const writes: Uint8Array[] = [];
+  const sink: Writable = {
+    write: (chunk) => (writes.push(chunk), Promise.resolve(chunk.length)),
+  };
+  const scheduler = new FlushScheduler(1);
+  const out = new Outbound(sink, 1 << 20, () => {}, () => {}, scheduler);
+  const big = new Uint8Array(20 * 1024).fill(0x41);
+  const view = new Uint8Array(40 * 1024).fill(0x42).subarray(1024); // a cut of a shared buffer
+  for (const chunk of [bytes("a"), bytes("b"), big, bytes("c"), view, big, bytes("d")]) {
+    assertEquals(out.send(chunk), true);
+  }
+  scheduler.flush();
+  await out.flushed();
+  // Small chunks still leave together; the large ones leave alone, as the very same buffers.
+  assertEquals(writes.map((w) => w.length), [2, 20 * 1024, 1, 39 * 1024, 20 * 1024, 1]);
+  assertEquals([writes[1], writes[3], writes[4]], [big, view, big]);
+  assert(writes[1] === big && writes[3] === view && writes[4] === big, "not copies");
+  scheduler.close();
+});
