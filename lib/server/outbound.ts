@@ -316,21 +316,25 @@ export class Outbound implements Flushable {
    * WRITE_ALONE_BYTES or more is written as it is, by itself.
    */
   #take(): Uint8Array {
-    let count = 0;
-    let size = 0;
-    for (const chunk of this.#queue) {
-      const alone = chunk.length >= WRITE_ALONE_BYTES;
-      if (count > 0 && (alone || size + chunk.length > COALESCE_BYTES)) break;
-      size += chunk.length;
-      count++;
-      if (alone) break;
+    const queue = this.#queue;
+    const first = queue[0];
+    // A fan-out's usual case, one chunk waiting, costs no loop.
+    let count = 1;
+    let size = first.length;
+    if (first.length < WRITE_ALONE_BYTES) {
+      while (count < queue.length) {
+        const next = queue[count].length;
+        if (next >= WRITE_ALONE_BYTES || size + next > COALESCE_BYTES) break;
+        size += next;
+        count++;
+      }
     }
     if (count === 1) {
-      const first = this.#queue.shift()!;
-      this.#queuedBytes -= first.length;
+      queue.shift();
+      this.#queuedBytes -= size;
       return first;
     }
-    const parts = this.#queue.splice(0, count);
+    const parts = queue.splice(0, count);
     this.#queuedBytes -= size;
     return this.#scheduler ? this.#scheduler.join(parts, size) : joinParts(parts, size);
   }
