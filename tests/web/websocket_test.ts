@@ -194,7 +194,14 @@ Deno.test("the page is served with its content type, an ETag and a strict Conten
   assert(!csp.includes("unsafe-inline"), csp);
   assertEquals(page.headers.get("x-content-type-options"), "nosniff");
   const etag = must(page.headers.get("etag"), "an ETag");
-  await page.body?.cancel();
+  const length = (await page.bytes()).length;
+  assert(length > 0);
+  // HEAD: the same headers, the page's real length, no body.
+  const head = await fetch(`${t.web}/`, { method: "HEAD" });
+  assertEquals(head.status, 200);
+  assertEquals(head.headers.get("content-length"), String(length));
+  assertEquals(head.headers.get("etag"), etag);
+  assertEquals((await head.bytes()).length, 0);
   const again = await fetch(`${t.web}/`, { headers: { "if-none-match": etag } });
   assertEquals(again.status, 304);
   await again.body?.cancel();

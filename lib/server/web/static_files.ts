@@ -102,6 +102,7 @@ export class StaticFiles {
     if (request.headers.get("if-none-match") === asset.etag) {
       return new Response(null, { status: 304, headers });
     }
-    return new Response(request.method === "HEAD" ? null : asset.bytes, { headers });
+    // For HEAD, Deno sends the headers with the body's real length and leaves the body out.
+    return new Response(asset.bytes, { headers });
   }
 }
