@@ -15,6 +15,12 @@ Deno.test("IRC: CAP LIST, NAK for unknown capabilities, LS without 302 has no va
   await irc.send("CAP REQ :server-time no-such-cap");
   const { message: nak } = await irc.expect("CAP");
   assertEquals(nak.params.slice(1), ["NAK", "server-time no-such-cap"]);
+  await irc.send("CAP");
+  const { message: bare } = await irc.expect("461");
+  assertEquals(bare.params.slice(1), ["CAP", "Not enough parameters"]);
+  await irc.send("CAP FOO");
+  const { message: unknown } = await irc.expect("410");
+  assertEquals(unknown.params.slice(1, 2), ["FOO"]);
   await irc.send("NICK poe", "USER poe 0 * :Poe");
   // Registration waits for CAP END.
   assertEquals(await irc.drain(200), []);
@@ -104,4 +110,22 @@ Deno.test("IRC over TLS with the server's certificate", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("IRC: a PRIVMSG to more than MAXTARGETS reaches the first four; the rest get 407 by name", async () => {
+  await using server = await startIrcServer();
+  await using a = await ircUser(server.ircPort, "obiwan");
+  await using b = await ircUser(server.ircPort, "cody");
+  await a.send("PRIVMSG cody,nobody1,nobody2,nobody3,cody2,cody3 :hello");
+  const { message } = await b.expect("PRIVMSG");
+  assertEquals(message.params, ["cody", "hello"]);
+  const { before, message: last } = await a.expect("407", (m) => m.params[1] === "cody3");
+  const refused = [...before, last].filter((m) => m.command === "407").map((m) => m.params[1]);
+  assertEquals(refused, ["cody2", "cody3"]);
+  const missing = before.filter((m) => m.command === "401").map((m) => m.params[1]);
+  assertEquals(missing, ["nobody1", "nobody2", "nobody3"]);
+  // A NOTICE is never answered, over the limit or not.
+  await a.send("NOTICE cody,x1,x2,x3,x4 :quiet", "PING :done");
+  const { before: quiet } = await a.expect("PONG");
+  assertEquals(quiet.filter((m) => m.command === "407"), []);
 });

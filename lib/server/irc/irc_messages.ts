@@ -50,9 +50,18 @@ export async function privmsg(session: IrcSession, message: IrcMessage): Promise
   }
   const text = cleanText(raw);
   const clientTags = clientOnlyTags(session, message);
-  for (const target of targets.split(",").slice(0, MAX_TARGETS)) {
-    if (target === "") continue;
+  const list = targets.split(",").filter((target) => target !== "");
+  for (const target of list.slice(0, MAX_TARGETS)) {
     await sendTo(session, notice, target, text, clientTags);
+  }
+  // The rest are refused by name, so the sender knows who did not get it (never for NOTICE).
+  if (notice) return;
+  for (const target of list.slice(MAX_TARGETS)) {
+    session.numeric(
+      Numeric.ERR_TOOMANYTARGETS,
+      target,
+      `Too many recipients: only ${MAX_TARGETS} per message`,
+    );
   }
 }
 

@@ -88,8 +88,11 @@ export function cap(session: IrcSession, message: IrcMessage): void {
       if (session.registered) return;
       session.negotiating = false;
       return;
+    case "":
+      session.numeric(Numeric.ERR_NEEDMOREPARAMS, "CAP", "Not enough parameters");
+      return;
     default:
-      session.numeric("410", sub, "Invalid CAP command");
+      session.numeric(Numeric.ERR_INVALIDCAPCMD, sub, "Invalid CAP command");
   }
 }
 
