@@ -15,8 +15,8 @@
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
  *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
- *   --scenarios LIST      which to run (default all): io-turns, fanout, native, websocket, irc,
- *                         irc-register, cluster, idle, rooms, persistence, logins,
+ *   --scenarios LIST      which to run (default all): io-turns, fanout, native, write-threads,
+ *                         websocket, irc, irc-register, cluster, idle, rooms, persistence, logins,
  *                         register-flood, forum, p2p
  * @module
  */
@@ -37,11 +37,12 @@ import { netlabTransfers } from "./scenarios/netlab.ts";
 import { persistence } from "./scenarios/persistence.ts";
 import { registerFlood } from "./scenarios/register_flood.ts";
 import { roomThroughput } from "./scenarios/rooms.ts";
+import { writeThreads } from "./scenarios/write_threads.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
-  "io-turns,fanout,native,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
+  "io-turns,fanout,native,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
   "register-flood,forum,p2p";
 
 function printTable(rows: Row[]): void {
@@ -101,6 +102,12 @@ if (import.meta.main) {
     await run(
       `native fan-out with ${n} clients`,
       () => nativeFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
+    );
+  }
+  for (const n of clients) {
+    await run(
+      `write-threads with ${n} clients`,
+      () => writeThreads(n, Number(values.rate), Number(values.seconds)),
     );
   }
   for (const n of values["ws-clients"].split(",").map(Number)) {

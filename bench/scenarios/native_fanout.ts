@@ -6,76 +6,10 @@
  * @module
  */
 
-import { join } from "node:path";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
-import { OutputLines } from "../../testing/output_lines.ts";
 import { type Row, rssOf, sampleStride, startServer } from "../common.ts";
 import { broadcastMany } from "./fanout.ts";
-
-const SOURCE = new URL("../native/epoll_receiver.c", import.meta.url).pathname;
-
-/** The receiver built into `dir`, or `undefined` when no C compiler is found. */
-async function build(dir: string): Promise<string | undefined> {
-  const out = join(dir, "epoll_receiver");
-  for (const compiler of ["cc", "gcc", "clang"]) {
-    try {
-      const { success } = await new Deno.Command(compiler, {
-        args: ["-O2", "-o", out, SOURCE],
-        stdout: "null",
-        stderr: "inherit",
-      }).output();
-      if (success) return out;
-    } catch {
-      // not installed: try the next
-    }
-  }
-  return undefined;
-}
-
-/** The receiver process, spoken to line by line. */
-class NativeReceiver {
-  readonly #child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #output = new OutputLines();
-  readonly #pumped: Promise<void>;
-  /** The next line to read of what the receiver printed. */
-  #next = 0;
-
-  constructor(binary: string, args: string[]) {
-    this.#child = new Deno.Command(binary, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#writer = this.#child.stdin.getWriter();
-    this.#pumped = this.#output.pump(this.#child.stdout).finally(() => this.#output.end());
-  }
-
-  /** The next line the receiver prints (registering 5000 users may take a while). */
-  async line(): Promise<string> {
-    const line = await this.#output.waitFor(/^/, 120_000, this.#next);
-    this.#next++;
-    return line;
-  }
-
-  async ask(command: string): Promise<Record<string, number>> {
-    await this.#writer.write(new TextEncoder().encode(`${command}\n`));
-    const figures: Record<string, number> = {};
-    for (const pair of (await this.line()).split(" ")) {
-      const [key, value] = pair.split("=");
-      figures[key] = Number(value);
-    }
-    return figures;
-  }
-
-  async close(): Promise<void> {
-    await this.#writer.write(new TextEncoder().encode("quit\n")).catch(() => {});
-    await this.#writer.close().catch(() => {});
-    await this.#child.status;
-    await this.#pumped;
-  }
-}
+import { buildNativeReceiver, NativeReceiver } from "../native_receiver.ts";
 
 /** One sender over TCP, `n - 1` native receivers: a burst of `broadcasts`, then `rate`/s. */
 export async function nativeFanout(
@@ -86,7 +20,7 @@ export async function nativeFanout(
 ): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "labchat-native-" });
   try {
-    const binary = await build(dir);
+    const binary = await buildNativeReceiver(dir);
     if (!binary) {
       return [{ scenario: `native receivers (${n})`, figures: { "skipped: no C compiler": 1 } }];
     }
