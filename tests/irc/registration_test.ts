@@ -25,6 +25,31 @@ Deno.test("IRC: a nick without a password joins as a guest, with the whole welco
   assertEquals(names?.params.slice(2), ["#lab", "yoda"]);
 });
 
+Deno.test("IRC: lines sent right behind USER are answered in order, each with its own reply", async () => {
+  // The welcome reads the MOTD from a file while a JOIN sent with NICK and USER is already
+  // being handled: the two replies must not cross.
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-test-" });
+  await Deno.writeTextFile(`${dataDir}/motd.txt`, "Lab rules: be kind\n");
+  await using server = await startIrcServer({}, dataDir);
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("NICK quick", "USER quick 0 * :Quick", "JOIN #fast", "MOTD", "JOIN #faster");
+  const motd = (await irc.expect("376")).before.filter((m) => m.command === "372");
+  assertEquals(motd.map((m) => m.params[1]), ["- Lab rules: be kind"]);
+  const { before } = await irc.expect("366", (m) => m.params[1] === "#faster");
+  const shown = before.filter((m) => ["JOIN", "366", "376", "NOTICE"].includes(m.command))
+    .map((m) => m.command === "JOIN" ? `JOIN ${m.params[0]}` : `${m.command} ${m.params[1]}`);
+  assertEquals(shown, [
+    "JOIN #lab",
+    "366 #lab",
+    "JOIN #fast",
+    "366 #fast",
+    "376 End of /MOTD command.",
+    "JOIN #faster",
+  ]);
+  const secondMotd = before.filter((m) => m.command === "372").map((m) => m.params[1]);
+  assertEquals(secondMotd, ["- Lab rules: be kind"]);
+});
+
 Deno.test("IRC: PING is answered, QUIT ends with ERROR and a close", async () => {
   await using server = await startIrcServer();
   await using irc = await ircUser(server.ircPort, "hans");

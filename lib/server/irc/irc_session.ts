@@ -73,6 +73,8 @@ export class IrcSession implements ClientOutput {
   #welcomed = Promise.withResolvers<void>();
   /** Reply handlers of requests sent to the dispatcher, oldest first. */
   readonly #waiting: ((reply: CoreReply) => void)[] = [];
+  /** Settles once the last request handed to the dispatcher has its reply in line. */
+  #dispatched: Promise<unknown> = Promise.resolve();
   #batch = 0;
   /** Lines sent in this turn, not yet handed to the connection (see {@linkcode send}). */
   #pending = "";
@@ -191,10 +193,20 @@ export class IrcSession implements ClientOutput {
     return this.requestLine(formatRequest(name, args), onReply);
   }
 
-  /** {@linkcode request} with a request line as a user typed it (the service nick). */
-  async requestLine(line: string, onReply: (reply: CoreReply) => void): Promise<void> {
-    this.#waiting.push(onReply);
-    await dispatch(this.ctx, this.client, line);
+  /**
+   * {@linkcode request} with a request line as a user typed it (the service nick). Requests are
+   * dispatched one after another, as a TCP client's lines are: a reply takes its place in the
+   * client's turn only once its handler has run, so two requests under way at once (the
+   * welcome's MOTD and a JOIN sent right behind USER) could be answered out of order, and each
+   * answer would reach the other's handler.
+   */
+  requestLine(line: string, onReply: (reply: CoreReply) => void): Promise<void> {
+    const dispatched = this.#dispatched.then(() => {
+      this.#waiting.push(onReply);
+      return dispatch(this.ctx, this.client, line);
+    });
+    this.#dispatched = dispatched.catch(() => {});
+    return dispatched;
   }
 
   /** {@linkcode request} for a caller that waits for the reply. */
