@@ -8,50 +8,60 @@
 import { type Receiver, writeAll } from "./load_client.ts";
 
 const encoder = new TextEncoder();
-const MARK = encoder.encode(" PRIVMSG #lab :");
 
-/** An IRC connection in `#lab` that counts the messages said there. */
+/** An IRC connection in a channel that counts the messages said there. */
 export class IrcLoadClient implements Receiver {
   readonly #conn: Deno.TcpConn;
   received = 0;
   readonly latencies: number[] = [];
   readonly #sample: boolean;
-  /** Bytes of the MARK matched so far across reads. */
+  /** What starts a message to the channel: ` PRIVMSG #chan :`. */
+  readonly #mark: Uint8Array;
+  readonly #stamp: RegExp;
+  /** Bytes of the mark matched so far across reads. */
   #matched = 0;
   #partial = "";
   readonly #decoder = new TextDecoder();
   #loop: Promise<void> | undefined;
 
-  private constructor(conn: Deno.TcpConn, sample: boolean) {
+  private constructor(conn: Deno.TcpConn, sample: boolean, channel: string) {
     this.#conn = conn;
     this.#sample = sample;
+    this.#mark = encoder.encode(` PRIVMSG ${channel} :`);
+    this.#stamp = new RegExp(` PRIVMSG ${escapeRegExp(channel)} :.* t=(\\d+(?:\\.\\d+)?)$`);
   }
 
   /**
-   * Connects, registers `nick`, joins `#lab` and waits for its names list (labchat joins it by
-   * itself; JOIN again is harmless there).
+   * Connects, registers `nick`, joins `channel` and waits for its names list (labchat joins `#lab`
+   * by itself; JOIN again is harmless there).
    */
-  static async join(port: number, nick: string, sample: boolean): Promise<IrcLoadClient> {
+  static async join(
+    port: number,
+    nick: string,
+    sample: boolean,
+    channel = "#lab",
+  ): Promise<IrcLoadClient> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await writeAll(conn, encoder.encode(`NICK ${nick}\r\nUSER ${nick} 0 * :${nick}\r\n`));
     const buffer = new Uint8Array(16 * 1024);
     let text = "";
     const decoder = new TextDecoder();
     let joined = false;
+    const namesEnd = new RegExp(` 366 \\S+ ${escapeRegExp(channel)} `, "i");
     while (true) {
       const n = await conn.read(buffer);
       if (n === null) throw new Error(`Connection closed while ${nick} registered: ${text}`);
       text += decoder.decode(buffer.subarray(0, n), { stream: true });
       if (!joined && / 00[14] /.test(text)) {
-        await writeAll(conn, encoder.encode("JOIN #lab\r\n"));
+        await writeAll(conn, encoder.encode(`JOIN ${channel}\r\n`));
         joined = true;
       }
-      if (/ 366 \S+ #lab /i.test(text)) break;
+      if (namesEnd.test(text)) break;
       if (/^:\S+ 4(?!2[12])\d\d /m.test(text)) {
         throw new Error(`${nick} cannot register: ${text.slice(0, 500)}`);
       }
     }
-    const client = new IrcLoadClient(conn, sample);
+    const client = new IrcLoadClient(conn, sample, channel);
     client.#loop = client.#read();
     return client;
   }
@@ -73,14 +83,15 @@ export class IrcLoadClient implements Receiver {
   }
 
   #count(bytes: Uint8Array): void {
+    const mark = this.#mark;
     let matched = this.#matched;
     for (let i = 0; i < bytes.length; i++) {
-      if (bytes[i] === MARK[matched]) {
-        if (++matched === MARK.length) {
+      if (bytes[i] === mark[matched]) {
+        if (++matched === mark.length) {
           this.received++;
           matched = 0;
         }
-      } else matched = bytes[i] === MARK[0] ? 1 : 0;
+      } else matched = bytes[i] === mark[0] ? 1 : 0;
     }
     this.#matched = matched;
   }
@@ -90,7 +101,7 @@ export class IrcLoadClient implements Receiver {
     const lines = (this.#partial + this.#decoder.decode(bytes, { stream: true })).split("\r\n");
     this.#partial = lines.pop() ?? "";
     for (const line of lines) {
-      const sent = / PRIVMSG #lab :.* t=(\d+(?:\.\d+)?)$/.exec(line)?.[1];
+      const sent = this.#stamp.exec(line)?.[1];
       if (sent) this.latencies.push(now - Number(sent));
     }
   }
@@ -108,4 +119,8 @@ export class IrcLoadClient implements Receiver {
     }
     await this.#loop;
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -5,6 +5,7 @@
  *   --clients 100,1000,5000  client counts for the fan-out and idle-connection runs
  *   --ws-clients 1000     clients of the fan-out run over the web client's WebSocket
  *   --irc-clients 1000    IRC clients of the fan-out run through the gateway (and ngircd)
+ *   --irc-channel #lab    the channel of that run (#lab: broadcasts; another: channel messages)
  *   --irc-register 5000   IRC clients of the registration storm (labchat, then ngircd)
  *   --broadcasts 200      broadcasts per burst run
  *   --rate 500            broadcasts per second in the paced latency run
@@ -59,6 +60,7 @@ if (import.meta.main) {
       clients: { type: "string", default: "100,1000,5000" },
       "ws-clients": { type: "string", default: "1000" },
       "irc-clients": { type: "string", default: "1000" },
+      "irc-channel": { type: "string", default: "#lab" },
       "irc-register": { type: "string", default: "5000" },
       "cluster-clients": { type: "string", default: "5000" },
       broadcasts: { type: "string", default: "200" },
@@ -126,7 +128,14 @@ if (import.meta.main) {
   for (const n of values["irc-clients"].split(",").map(Number)) {
     await run(
       `irc fan-out with ${n} clients`,
-      () => ircFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
+      () =>
+        ircFanout(
+          n,
+          Number(values.broadcasts),
+          Number(values.rate),
+          Number(values.seconds),
+          values["irc-channel"],
+        ),
     );
   }
   for (const n of values["irc-register"].split(",").map(Number)) {

@@ -1,7 +1,8 @@
 /**
- * Broadcast fan-out through IRC: one IRC client says lines in `#lab`, `n - 1` IRC clients in it
- * receive them. Run against labchat's gateway and against ngircd on the same machine with the
- * same load clients, so the figures compare.
+ * Broadcast fan-out through IRC: one IRC client says lines in a channel, `n - 1` IRC clients in
+ * it receive them. Run against labchat's gateway and against ngircd on the same machine with the
+ * same load clients, so the figures compare. In `#lab` (the default) a line is a labchat
+ * broadcast; in any other channel it is a channel message, as a generic IRC load generator sends.
  * @module
  */
 
@@ -12,8 +13,14 @@ import { labchatThenNgircd } from "../ngircd.ts";
 /** IRC clients registering at once while the run sets up. */
 const JOIN_BATCH = 50;
 
-/** Says `count` lines in `#lab`, as fast as the socket takes them or paced at `rate` per second. */
-async function sayMany(sender: IrcLoadClient, count: number, tag: string, rate?: number) {
+/** Says `count` lines in `channel`, as fast as the socket takes them or paced at `rate`/s. */
+async function sayMany(
+  sender: IrcLoadClient,
+  channel: string,
+  count: number,
+  tag: string,
+  rate?: number,
+) {
   const start = performance.now();
   const chunk = rate ? 1 : 50;
   for (let i = 0; i < count; i += chunk) {
@@ -23,7 +30,7 @@ async function sayMany(sender: IrcLoadClient, count: number, tag: string, rate?:
     }
     let lines = "";
     for (let j = i; j < Math.min(count, i + chunk); j++) {
-      lines += `PRIVMSG #lab :${tag}${j} t=${performance.timeOrigin + performance.now()}\r\n`;
+      lines += `PRIVMSG ${channel} :${tag}${j} t=${performance.timeOrigin + performance.now()}\r\n`;
     }
     await sender.send(lines);
   }
@@ -38,15 +45,16 @@ async function runOn(
   broadcasts: number,
   rate: number,
   seconds: number,
+  channel: string,
 ): Promise<Row[]> {
   const baseRss = await rssOf(pid);
-  const sender = await IrcLoadClient.join(port, "sender", false);
+  const sender = await IrcLoadClient.join(port, "sender", false, channel);
   const receivers: IrcLoadClient[] = [];
   const started = performance.now();
   for (let i = 0; i < n - 1; i += JOIN_BATCH) {
     const batch = Array.from(
       { length: Math.min(JOIN_BATCH, n - 1 - i) },
-      (_, j) => IrcLoadClient.join(port, `u${i + j}`, isSampled(i + j, n - 1)),
+      (_, j) => IrcLoadClient.join(port, `u${i + j}`, isSampled(i + j, n - 1), channel),
     );
     receivers.push(...await Promise.all(batch));
   }
@@ -54,7 +62,7 @@ async function runOn(
   await new Promise((r) => setTimeout(r, 500)); // let JOIN notices settle
   const rss = await rssOf(pid);
   const rows: Row[] = [{
-    scenario: `${label}: ${n} IRC clients in #lab`,
+    scenario: `${label}: ${n} IRC clients in ${channel}`,
     figures: {
       "joined in s": +joinSeconds.toFixed(2),
       "server RSS MiB": +(rss / 1048576).toFixed(1),
@@ -68,13 +76,17 @@ async function runOn(
       figures: await measureDeliveries(
         receivers,
         broadcasts,
-        () => sayMany(sender, broadcasts, "b"),
+        () => sayMany(sender, channel, broadcasts, "b"),
       ),
     });
     const total = Math.round(rate * seconds);
     rows.push({
       scenario: `${label}: ${rate}/s for ${seconds} s to ${count} IRC receivers`,
-      figures: await measureDeliveries(receivers, total, () => sayMany(sender, total, "p", rate)),
+      figures: await measureDeliveries(
+        receivers,
+        total,
+        () => sayMany(sender, channel, total, "p", rate),
+      ),
     });
   } finally {
     await Promise.all([sender.close(), ...receivers.map((r) => r.close())]);
@@ -88,8 +100,9 @@ export function ircFanout(
   broadcasts: number,
   rate: number,
   seconds: number,
+  channel = "#lab",
 ): Promise<Row[]> {
   return labchatThenNgircd((label, port, pid) =>
-    runOn(label, port, pid, n, broadcasts, rate, seconds)
+    runOn(label, port, pid, n, broadcasts, rate, seconds, channel)
   );
 }
