@@ -119,6 +119,8 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
     case "idle":
     case "disconnect":
       return colors.yellow(text);
+    case "tag_message": // never sent to chat-client; shown plainly if ever it is
+      return colors.dim(text);
     case "unknown":
       return `${event.code} ${text}`;
   }

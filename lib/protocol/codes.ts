@@ -69,6 +69,8 @@ export const Event = {
   PRESENCE: 619,
   /** Another user asks to reach you directly over UDP (file or private chat). */
   PEER: 620,
+  /** Tags alone, from IRC's TAGMSG (typing, reactions): only IRC clients with message-tags. */
+  TAG_MESSAGE: 621,
 } as const;
 
 /** A reply code. */

@@ -99,6 +99,16 @@ export type ChatEvent =
     readonly logins: readonly string[];
     readonly logouts: readonly string[];
   }
+  /**
+   * IRC's TAGMSG: client-only tags (`+typing=active`) from `from` to a channel or, without one,
+   * to the recipient. Only IRC clients that asked for message-tags are shown it.
+   */
+  | {
+    readonly type: "tag_message";
+    readonly from: string;
+    readonly channel?: string;
+    readonly tags: Readonly<Record<string, string>>;
+  }
   | { readonly type: "idle"; readonly text: string }
   | { readonly type: "disconnect"; readonly text: string }
   | { readonly type: "shutdown"; readonly text: string }
@@ -149,6 +159,8 @@ function eventCode(event: ChatEvent): number {
       return Event.LOGOUT;
     case "presence":
       return Event.PRESENCE;
+    case "tag_message":
+      return Event.TAG_MESSAGE;
     case "idle":
       return Event.IDLE;
     case "disconnect":
@@ -195,6 +207,10 @@ export function eventText(event: ChatEvent): string {
       return `${event.by} invited ${event.user} to ${event.channel}`;
     case "away":
       return event.text === "" ? `${event.user} is back` : `${event.user} is away: ${event.text}`;
+    case "tag_message": {
+      const tags = Object.entries(event.tags).map(([k, v]) => v === "" ? k : `${k}=${v}`);
+      return `${event.channel ?? "-"} ${event.from}: ${tags.join(";")}`;
+    }
     case "login":
       return `${event.user} logged in`;
     case "logout":

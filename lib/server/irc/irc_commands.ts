@@ -22,6 +22,7 @@ import {
 import { type IrcMessage, parseIrcMessage, withoutTags } from "./irc_message.ts";
 import { away, chathistory, cleanText, privmsg, silence } from "./irc_messages.ts";
 import { nameOfNick } from "./irc_nick.ts";
+import { tagmsg } from "./irc_tagmsg.ts";
 import { authenticate, cap, nick, pass, tryRegister, user } from "./irc_registration.ts";
 import { identOf, type IrcHandler, type IrcSession } from "./irc_session.ts";
 import { Numeric } from "./numerics.ts";
@@ -124,6 +125,7 @@ const REGISTERED: Record<string, IrcHandler> = {
   PONG: () => {},
   QUIT: quit,
   PRIVMSG: privmsg,
+  TAGMSG: tagmsg,
   NOTICE: privmsg,
   JOIN: join,
   PART: part,

@@ -9,7 +9,7 @@ import { BROADCAST_CHANNEL } from "../../protocol/names.ts";
 import { formatIrcMessage, type OutgoingMessage } from "./irc_message.ts";
 import { nickOf } from "./irc_nick.ts";
 import type { IrcSession } from "./irc_session.ts";
-import { joinMessage, labIsLarge, roomChannel, showRoomJoined } from "./irc_views.ts";
+import { isLab, joinMessage, labIsLarge, roomChannel, showRoomJoined } from "./irc_views.ts";
 
 /** The nick of the service that answers labchat commands. */
 export const SERVICE_NICK = "labchat";
@@ -224,6 +224,16 @@ function renderOne(
       return;
     case "channel_join":
       send(joinMessage(session, event.user, event.channel, at));
+      return;
+    case "tag_message":
+      if (!session.caps.has("message-tags")) return;
+      if (event.channel !== undefined && isLab(event.channel) && !session.inLab) return;
+      send({
+        tags: { ...event.tags, ...messageTags(session, at, event.from) },
+        source: session.maskOf(event.from),
+        command: "TAGMSG",
+        params: [event.channel ?? me],
+      });
       return;
     case "channel_part":
       send({

@@ -25,6 +25,17 @@ import { maskMatches } from "../services/channels.ts";
 /** Most targets one PRIVMSG, NOTICE, JOIN, PART, WHOIS, KICK or ISON names. */
 export const MAX_TARGETS = 4;
 
+/** ERR_TOOMANYTARGETS for each target past {@linkcode MAX_TARGETS}, by name. */
+export function refuseTargetsPastLimit(session: IrcSession, targets: readonly string[]): void {
+  for (const target of targets.slice(MAX_TARGETS)) {
+    session.numeric(
+      Numeric.ERR_TOOMANYTARGETS,
+      target,
+      `Too many recipients: only ${MAX_TARGETS} per message`,
+    );
+  }
+}
+
 /** RPL_ISUPPORT tokens. */
 export function supportTokens(session: IrcSession): string[] {
   return [
@@ -46,7 +57,7 @@ export function supportTokens(session: IrcSession): string[] {
     "PREFIX=(ov)@+",
     "SAFELIST",
     "SILENCE=64",
-    `TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:${MAX_TARGETS},PART:,PRIVMSG:${MAX_TARGETS},WHOIS:1`,
+    `TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:${MAX_TARGETS},PART:,PRIVMSG:${MAX_TARGETS},TAGMSG:${MAX_TARGETS},WHOIS:1`,
     `TOPICLEN=${MAX_TOPIC_LENGTH}`,
     "USERLEN=10",
     "UTF8ONLY",

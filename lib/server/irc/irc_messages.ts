@@ -11,11 +11,12 @@ import { resolveCommand } from "../../protocol/request.ts";
 import type { HistoryEntry } from "../reply_data.ts";
 import { labText, messageTags, SERVICE_NICK, serviceNotice } from "./irc_events.ts";
 import { sendFailure } from "./irc_errors.ts";
-import { MAX_TARGETS, onlineByNick } from "./irc_info.ts";
+import { MAX_TARGETS, onlineByNick, refuseTargetsPastLimit } from "./irc_info.ts";
 import type { IrcMessage, OutgoingMessage } from "./irc_message.ts";
 import { nameOfNick, nickOf } from "./irc_nick.ts";
 import type { CoreReply, IrcSession } from "./irc_session.ts";
 import { isLab, roomChannel, roomIdOf } from "./irc_views.ts";
+import { clientTagsOf } from "./irc_tagmsg.ts";
 import { Numeric } from "./numerics.ts";
 
 /**
@@ -55,22 +56,12 @@ export async function privmsg(session: IrcSession, message: IrcMessage): Promise
     await sendTo(session, notice, target, text, clientTags);
   }
   // The rest are refused by name, so the sender knows who did not get it (never for NOTICE).
-  if (notice) return;
-  for (const target of list.slice(MAX_TARGETS)) {
-    session.numeric(
-      Numeric.ERR_TOOMANYTARGETS,
-      target,
-      `Too many recipients: only ${MAX_TARGETS} per message`,
-    );
-  }
+  if (!notice) refuseTargetsPastLimit(session, list);
 }
 
 /** `+` tags a client sent, relayed in the echo (message-tags). */
 function clientOnlyTags(session: IrcSession, message: IrcMessage): Record<string, string> {
-  const tags: Record<string, string> = {};
-  if (!session.caps.has("message-tags")) return tags;
-  for (const [key, value] of message.tags) if (key.startsWith("+")) tags[key] = value;
-  return tags;
+  return session.caps.has("message-tags") ? clientTagsOf(message) : {};
 }
 
 async function sendTo(

@@ -1,0 +1,90 @@
+import { assertEquals } from "@std/assert";
+import { IrcTestClient } from "../../testing/irc_client.ts";
+import { expectReply, quit, registered } from "../helpers.ts";
+import { ircUser, startIrcServer } from "./irc_helpers.ts";
+
+/** An IRC client with `caps`, registered as `nick`, its welcome read. */
+async function withCaps(
+  port: number,
+  nick: string,
+  caps: string,
+  password?: string,
+): Promise<IrcTestClient> {
+  const irc = await IrcTestClient.connect(port);
+  await irc.send(`CAP REQ :${caps}`, "CAP END");
+  await irc.register(nick, password);
+  await irc.drain(50);
+  return irc;
+}
+
+Deno.test("IRC: TAGMSG reaches message-tags clients only, in channels and privately, with echo", async () => {
+  await using server = await startIrcServer();
+  await using alice = await withCaps(server.ircPort, "alice", "message-tags echo-message");
+  await using bob = await withCaps(server.ircPort, "bob", "message-tags");
+  await using carol = await ircUser(server.ircPort, "carol");
+  const dave = await registered(server.port, "dave");
+  try {
+    for (const irc of [alice, bob, carol]) {
+      await irc.send("JOIN #chan");
+      await irc.expect("366", (m) => m.params[1] === "#chan");
+    }
+    await expectReply(dave, "JOIN #chan", 200);
+    await alice.send("@+typing=active;+draft/react=a\\sb\\:c;time=forged TAGMSG #chan");
+    const { message: echo } = await alice.expect("TAGMSG");
+    assertEquals(echo.params, ["#chan"]);
+    assertEquals(echo.tags.get("+typing"), "active");
+    const { message: seen } = await bob.expect("TAGMSG");
+    assertEquals(seen.source?.split("!")[0], "alice");
+    assertEquals(seen.params, ["#chan"]);
+    assertEquals(seen.tags.get("+typing"), "active");
+    assertEquals(seen.tags.get("+draft/react"), "a b;c");
+    // Only client-only tags are relayed: a client cannot set the server's.
+    assertEquals(seen.tags.has("time"), false);
+
+    // Privately, to a nick; the sender's echo names the recipient.
+    await alice.send("@+typing=paused TAGMSG bob");
+    assertEquals((await alice.expect("TAGMSG")).message.params, ["bob"]);
+    const { message: direct } = await bob.expect("TAGMSG");
+    assertEquals(direct.params, ["bob"]);
+    assertEquals(direct.tags.get("+typing"), "paused");
+
+    // carol (no message-tags) and dave (chat-client) see only what follows.
+    await alice.send("PRIVMSG #chan :after the tags");
+    const { before } = await carol.expect("PRIVMSG");
+    assertEquals(before.filter((m) => m.command === "TAGMSG"), []);
+    const event = await dave.waitForEvent(() => true);
+    assertEquals(event.type, "channel_message");
+
+    await alice.send("TAGMSG #nowhere", "TAGMSG nobody", "TAGMSG");
+    assertEquals((await alice.expect("403")).message.params[1], "#nowhere");
+    assertEquals((await alice.expect("401")).message.params[1], "nobody");
+    assertEquals((await alice.expect("461")).message.params[1], "TAGMSG");
+  } finally {
+    await quit(dave);
+  }
+});
+
+Deno.test("IRC: TAGMSG keeps labchat's rules: +n refuses outsiders, a block holds", async () => {
+  await using server = await startIrcServer();
+  await using op = await withCaps(server.ircPort, "mace", "message-tags");
+  await using outsider = await withCaps(server.ircPort, "jango", "message-tags");
+  await op.send("JOIN #council");
+  await op.expect("366", (m) => m.params[1] === "#council");
+  await outsider.send("@+typing=active TAGMSG #council");
+  const { message } = await outsider.expect("404");
+  assertEquals(message.params[1], "#council");
+  await op.send("PING :quiet");
+  const { before } = await op.expect("PONG");
+  assertEquals(before.filter((m) => m.command === "TAGMSG"), []);
+
+  // Accounts (guests cannot block): a blocked sender's tags are not delivered either.
+  await using luke = await withCaps(server.ircPort, "luke", "message-tags", "luke-pw");
+  await using vader = await withCaps(server.ircPort, "vader", "message-tags", "vader-pw");
+  await luke.send("SILENCE +vader");
+  await luke.expect("SILENCE");
+  await vader.send("@+typing=active TAGMSG luke", "@+typing=done TAGMSG mace");
+  assertEquals((await op.expect("TAGMSG")).message.tags.get("+typing"), "done");
+  await luke.send("PING :quiet");
+  const { before: toLuke } = await luke.expect("PONG");
+  assertEquals(toLuke.filter((m) => m.command === "TAGMSG"), []);
+});
