@@ -9,9 +9,20 @@ import { Event, Text } from "./codes.ts";
 /** Why two clients are introduced. */
 export type PeerPurpose = "file" | "private";
 
+/**
+ * IRC client-only tags (`+draft/reply=...`) a message was sent with: relayed to IRC clients that
+ * asked for message-tags, never shown on the line protocol, never kept.
+ */
+export type ClientTags = Readonly<Record<string, string>>;
+
 /** Everything a client can be told without asking. */
 export type ChatEvent =
-  | { readonly type: "private"; readonly from: string; readonly text: string }
+  | {
+    readonly type: "private";
+    readonly from: string;
+    readonly text: string;
+    readonly tags?: ClientTags;
+  }
   | {
     readonly type: "private_offline";
     readonly from: string;
@@ -23,8 +34,15 @@ export type ChatEvent =
     readonly from: string;
     readonly number: number;
     readonly text: string;
+    readonly tags?: ClientTags;
   }
-  | { readonly type: "room"; readonly room: number; readonly from: string; readonly text: string }
+  | {
+    readonly type: "room";
+    readonly room: number;
+    readonly from: string;
+    readonly text: string;
+    readonly tags?: ClientTags;
+  }
   | {
     readonly type: "room_created";
     readonly room: number;
@@ -40,7 +58,12 @@ export type ChatEvent =
     readonly token: string;
     readonly purpose: PeerPurpose;
   }
-  | { readonly type: "private_notice"; readonly from: string; readonly text: string }
+  | {
+    readonly type: "private_notice";
+    readonly from: string;
+    readonly text: string;
+    readonly tags?: ClientTags;
+  }
   | {
     readonly type: "channel_message";
     readonly channel: string;
@@ -48,12 +71,14 @@ export type ChatEvent =
     /** Its number in the channel's history. */
     readonly number: number;
     readonly text: string;
+    readonly tags?: ClientTags;
   }
   | {
     readonly type: "channel_notice";
     readonly channel: string;
     readonly from: string;
     readonly text: string;
+    readonly tags?: ClientTags;
   }
   | { readonly type: "channel_join"; readonly channel: string; readonly user: string }
   | {
@@ -107,7 +132,7 @@ export type ChatEvent =
     readonly type: "tag_message";
     readonly from: string;
     readonly channel?: string;
-    readonly tags: Readonly<Record<string, string>>;
+    readonly tags: ClientTags;
   }
   | { readonly type: "idle"; readonly text: string }
   | { readonly type: "disconnect"; readonly text: string }
@@ -336,6 +361,11 @@ export function parseEvent(code: number, text: string): ChatEvent {
       return { type: "shutdown", text };
   }
   return { type: "unknown", code, text };
+}
+
+/** `{ tags }` when there are any, to spread into an event; `{}` otherwise. */
+export function withTags(tags: ClientTags | undefined): { tags?: ClientTags } {
+  return tags && Object.keys(tags).length > 0 ? { tags } : {};
 }
 
 /** The shutdown notice every client gets. */

@@ -7,6 +7,7 @@
 import type { HashQueue } from "../auth/hash_queue.ts";
 import type { ServerConfig } from "../config.ts";
 import type { AccessOf, ServerCommandName } from "../protocol/commands.ts";
+import type { ClientTags } from "../protocol/events.ts";
 import type { Client } from "./client.ts";
 import type { Hub } from "./hub.ts";
 import type { Identity } from "./identity.ts";
@@ -99,8 +100,8 @@ export interface Deferred {
 }
 
 /** The caller of a request: the client, and its identity when the command needs a login. */
-export type Caller<A> = A extends "anyone" ? { readonly client: Client }
-  : { readonly client: Client; readonly identity: Identity };
+export type Caller<A> = A extends "anyone" ? { readonly client: Client; readonly tags?: ClientTags }
+  : { readonly client: Client; readonly identity: Identity; readonly tags?: ClientTags };
 
 /** Runs one command whose arguments already fit its spec and whose access was checked. */
 export type Handler<A> = (

@@ -11,6 +11,7 @@ import { Reply, Text } from "../protocol/codes.ts";
 import type { CommandSpec, ServerCommandName } from "../protocol/commands.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { bindRequestArgs, resolveCommand } from "../protocol/request.ts";
+import type { ClientTags } from "../protocol/events.ts";
 import type { Client } from "./client.ts";
 import type { Caller, Deferred, Handler, HandlerTable, Outcome, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
@@ -84,8 +85,16 @@ export function settleOfflineHandover(ctx: ServerContext, client: Client): void 
   );
 }
 
-/** Handles one request line from a client; every outcome, errors included, is one reply. */
-export async function dispatch(ctx: ServerContext, client: Client, line: string): Promise<void> {
+/**
+ * Handles one request line from a client; every outcome, errors included, is one reply. `tags`:
+ * an IRC client's client-only tags on the message, carried by the events it makes.
+ */
+export async function dispatch(
+  ctx: ServerContext,
+  client: Client,
+  line: string,
+  tags?: ClientTags,
+): Promise<void> {
   client.touch(ctx.clock.now());
   settleOfflineHandover(ctx, client);
   let outcome: Outcome | Deferred;
@@ -110,7 +119,7 @@ export async function dispatch(ctx: ServerContext, client: Client, line: string)
     }
     const handler = HANDLERS[command.name as ServerCommandName] as Handler<"user">;
     // checkAccess made sure commands that need an identity have one.
-    const caller = { client, identity: client.identity } as Caller<"user">;
+    const caller = { client, identity: client.identity, tags } as Caller<"user">;
     outcome = await handler(ctx, caller, args());
   } catch (error) {
     outcome = failure(ctx, client, error);

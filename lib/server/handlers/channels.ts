@@ -5,7 +5,7 @@
  */
 
 import { Reply } from "../../protocol/codes.ts";
-import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
+import { type ChatEvent, OutboundEvent, withTags } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
@@ -108,7 +108,7 @@ export const channelHandlers: PartialHandlers<
     return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
   },
 
-  SAY(ctx, { identity }, [name, text]) {
+  SAY(ctx, { identity, tags }, [name, text]) {
     const me = identity.name;
     const channel = ctx.channels.checkSpeaker(name, me, maskOf(ctx, me));
     const at = ctx.clock.now();
@@ -126,6 +126,7 @@ export const channelHandlers: PartialHandlers<
             from: me,
             number: message.number,
             text,
+            ...withTags(tags),
           },
           me,
           me,
@@ -142,16 +143,24 @@ export const channelHandlers: PartialHandlers<
     return Promise.resolve({ deferred });
   },
 
-  NOTICE(ctx, { identity }, [target, text]) {
+  NOTICE(ctx, { identity, tags }, [target, text]) {
     const me = identity.name;
     if (target.startsWith("#")) {
       const channel = ctx.channels.checkSpeaker(target, me, maskOf(ctx, me));
-      tellChannel(ctx, channel, { type: "channel_notice", channel, from: me, text }, me);
+      const notice = {
+        type: "channel_notice",
+        channel,
+        from: me,
+        text,
+        ...withTags(tags),
+      } as const;
+      tellChannel(ctx, channel, notice, me);
       return Promise.resolve(ok(`Notice sent to ${channel}`));
     }
     const to = onlineUser(ctx, target);
     if (!ctx.blocks.has(to, me)) {
-      ctx.hub.deliver(to, new OutboundEvent({ type: "private_notice", from: me, text }));
+      const notice = { type: "private_notice", from: me, text, ...withTags(tags) } as const;
+      ctx.hub.deliver(to, new OutboundEvent(notice));
     }
     return Promise.resolve(ok(`Notice sent to ${to}`));
   },

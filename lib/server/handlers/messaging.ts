@@ -6,7 +6,7 @@
 import { HISTORY_LIMIT } from "../../config.ts";
 import { Reply, Text } from "../../protocol/codes.ts";
 import { PAGE_SIZE } from "../../protocol/commands.ts";
-import { OutboundEvent } from "../../protocol/events.ts";
+import { OutboundEvent, withTags } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp, parseTimestamp } from "../../protocol/timestamp.ts";
@@ -145,7 +145,7 @@ export const messagingHandlers: PartialHandlers<
     return Promise.resolve(ok(lines));
   },
 
-  async MSG(ctx, { identity }, [toName, text]) {
+  async MSG(ctx, { identity, tags }, [toName, text]) {
     const from = identity.name;
     if (foldName(toName) === foldName(from)) {
       throw new ProtocolError(Reply.INVALID_VALUE, "The receiver can not be yourself.");
@@ -160,7 +160,7 @@ export const messagingHandlers: PartialHandlers<
     const at = ctx.clock.now();
     const recipient = ctx.hub.online(to);
     const away = recipient?.away || undefined;
-    const event = new OutboundEvent({ type: "private", from, text }, at);
+    const event = new OutboundEvent({ type: "private", from, text, ...withTags(tags) }, at);
     if (identity.guest || recipient?.guest) {
       // A guest's messages are not kept: a later account of that name must not read them.
       if (!recipient || !ctx.hub.deliver(to, event)) {
@@ -185,7 +185,7 @@ export const messagingHandlers: PartialHandlers<
     return { deferred };
   },
 
-  BROADCAST(ctx, { identity }, [text]) {
+  BROADCAST(ctx, { identity, tags }, [text]) {
     const from = identity.name;
     const at = ctx.clock.now();
     // The number comes from the store (a round trip in a cluster): the connection goes on with
@@ -197,7 +197,7 @@ export const messagingHandlers: PartialHandlers<
         const when = formatTimestamp(message.at);
         ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
         const event = new OutboundEvent(
-          { type: "broadcast", from, number: message.number, text },
+          { type: "broadcast", from, number: message.number, text, ...withTags(tags) },
           at,
         );
         // Delivered at once; acknowledged to the sender only once stored (the reply waits).

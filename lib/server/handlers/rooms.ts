@@ -5,7 +5,7 @@
 
 import { MAX_ROOM_MEMBERS } from "../../config.ts";
 import { Reply } from "../../protocol/codes.ts";
-import { OutboundEvent } from "../../protocol/events.ts";
+import { OutboundEvent, withTags } from "../../protocol/events.ts";
 import { foldName, usernameProblem } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
@@ -86,7 +86,7 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
     );
   },
 
-  "ROOM SAY"(ctx, { identity }, [idText, text]) {
+  "ROOM SAY"(ctx, { identity, tags }, [idText, text]) {
     const me = identity.name;
     const room = roomFor(ctx, idText, me);
     const at = ctx.clock.now();
@@ -98,7 +98,10 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
           formatTimestamp(message.at)
         }; ${me}; ${text}`,
       );
-      const event = new OutboundEvent({ type: "room", room: room.id, from: me, text }, at);
+      const event = new OutboundEvent(
+        { type: "room", room: room.id, from: me, text, ...withTags(tags) },
+        at,
+      );
       for (const user of room.members) {
         if (user !== me && !ctx.blocks.has(user, me)) place.deliver(user, event);
       }

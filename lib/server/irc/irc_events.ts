@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { OutboundEvent } from "../../protocol/events.ts";
+import type { ClientTags, OutboundEvent } from "../../protocol/events.ts";
 import { BROADCAST_CHANNEL } from "../../protocol/names.ts";
 import { formatIrcMessage, type OutgoingMessage } from "./irc_message.ts";
 import { nickOf } from "./irc_nick.ts";
@@ -27,6 +27,11 @@ export function messageTags(
     tags.account = nickOf(from);
   }
   return tags;
+}
+
+/** A message's client-only tags, for a client that asked for message-tags. */
+function relayedTags(session: IrcSession, tags: ClientTags | undefined): ClientTags | undefined {
+  return tags && session.caps.has("message-tags") ? tags : undefined;
 }
 
 /** The text of a broadcast as `#lab` shows it: its number first. */
@@ -161,7 +166,7 @@ function renderOne(
   switch (event.type) {
     case "private":
       send({
-        tags: messageTags(session, at, event.from),
+        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
         source: session.maskOf(event.from),
         command: "PRIVMSG",
         params: [me, event.text],
@@ -179,7 +184,7 @@ function renderOne(
     }
     case "private_notice":
       send({
-        tags: messageTags(session, at, event.from),
+        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
         source: session.maskOf(event.from),
         command: "NOTICE",
         params: [me, event.text],
@@ -188,7 +193,10 @@ function renderOne(
     case "broadcast":
       if (!session.inLab) return;
       send({
-        tags: messageTags(session, at, event.from, `b${event.number}`),
+        tags: {
+          ...relayedTags(session, event.tags),
+          ...messageTags(session, at, event.from, `b${event.number}`),
+        },
         source: session.maskOf(event.from),
         command: "PRIVMSG",
         params: [BROADCAST_CHANNEL, labText(event.number, event.text)],
@@ -197,7 +205,7 @@ function renderOne(
     case "room":
       if (!session.rooms.has(event.room) && !showRoomJoined(session, event.room)) return;
       send({
-        tags: messageTags(session, at, event.from),
+        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
         source: session.maskOf(event.from),
         command: "PRIVMSG",
         params: [roomChannel(event.room), event.text],
@@ -208,7 +216,10 @@ function renderOne(
       return;
     case "channel_message":
       send({
-        tags: messageTags(session, at, event.from, `c${event.number}`),
+        tags: {
+          ...relayedTags(session, event.tags),
+          ...messageTags(session, at, event.from, `c${event.number}`),
+        },
         source: session.maskOf(event.from),
         command: "PRIVMSG",
         params: [event.channel, event.text],
@@ -216,7 +227,7 @@ function renderOne(
       return;
     case "channel_notice":
       send({
-        tags: messageTags(session, at, event.from),
+        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
         source: session.maskOf(event.from),
         command: "NOTICE",
         params: [event.channel, event.text],

@@ -95,7 +95,7 @@ async function sendTo(
       if (data?.kind !== "sent" || reply.code >= 300) return fail(reply, { channel: target });
       const number = data.number ?? 0;
       echo("#lab", labText(number, text), data.at, `b${number}`);
-    });
+    }, clientTags);
     return;
   }
   const room = roomIdOf(target);
@@ -107,7 +107,7 @@ async function sendTo(
         return;
       }
       echo(roomChannel(room), text, Date.now());
-    });
+    }, clientTags);
     return;
   }
   if (target.startsWith("#") || target.startsWith("&")) {
@@ -122,7 +122,7 @@ async function sendTo(
         data?.kind === "sent" ? data.at : Date.now(),
         number ? `c${number}` : undefined,
       );
-    });
+    }, clientTags);
     return;
   }
   if (foldName(target) === SERVICE_NICK) {
@@ -149,7 +149,7 @@ async function sendTo(
     if (notice) return;
     if (data?.kind === "sent" && data.away) session.numeric(Numeric.RPL_AWAY, to, data.away);
     if (/offline/.test(reply.lines[0] ?? "")) serviceNotice(session, reply.lines[0]);
-  });
+  }, clientTags);
 }
 
 /** `/msg labchat <command>`: any labchat command; its reply comes back as notices. */

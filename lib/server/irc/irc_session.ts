@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { OutboundEvent } from "../../protocol/events.ts";
+import type { ClientTags, OutboundEvent } from "../../protocol/events.ts";
 import type { LineErrorReason } from "../../protocol/line_splitter.ts";
 import { formatRequest } from "../../protocol/request.ts";
 import type { Client, ClientOutput } from "../client.ts";
@@ -189,8 +189,9 @@ export class IrcSession implements ClientOutput {
     name: string,
     args: readonly string[],
     onReply: (reply: CoreReply) => void,
+    tags?: ClientTags,
   ): Promise<void> {
-    return this.requestLine(formatRequest(name, args), onReply);
+    return this.requestLine(formatRequest(name, args), onReply, tags);
   }
 
   /**
@@ -200,10 +201,14 @@ export class IrcSession implements ClientOutput {
    * welcome's MOTD and a JOIN sent right behind USER) could be answered out of order, and each
    * answer would reach the other's handler.
    */
-  requestLine(line: string, onReply: (reply: CoreReply) => void): Promise<void> {
+  requestLine(
+    line: string,
+    onReply: (reply: CoreReply) => void,
+    tags?: ClientTags,
+  ): Promise<void> {
     const dispatched = this.#dispatched.then(() => {
       this.#waiting.push(onReply);
-      return dispatch(this.ctx, this.client, line);
+      return dispatch(this.ctx, this.client, line, tags);
     });
     this.#dispatched = dispatched.catch(() => {});
     return dispatched;

@@ -88,3 +88,31 @@ Deno.test("IRC: TAGMSG keeps labchat's rules: +n refuses outsiders, a block hold
   const { before: toLuke } = await luke.expect("PONG");
   assertEquals(toLuke.filter((m) => m.command === "TAGMSG"), []);
 });
+
+Deno.test("IRC: client-only tags on PRIVMSG and NOTICE reach message-tags clients, in every kind of target", async () => {
+  await using server = await startIrcServer();
+  await using alice = await withCaps(server.ircPort, "alice", "message-tags echo-message");
+  await using bob = await withCaps(server.ircPort, "bob", "message-tags");
+  await using carol = await ircUser(server.ircPort, "carol");
+  for (const irc of [alice, bob, carol]) {
+    await irc.send("JOIN #chan");
+    await irc.expect("366", (m) => m.params[1] === "#chan");
+  }
+  await alice.send("@+draft/reply=c0;+x=y;fizz=buzz PRIVMSG #chan :hi");
+  const { message: echo } = await alice.expect("PRIVMSG");
+  const { message: got } = await bob.expect("PRIVMSG");
+  assertEquals(got.params, ["#chan", "hi"]);
+  assertEquals(got.tags.get("+draft/reply"), "c0");
+  assertEquals(got.tags.get("+x"), "y");
+  assertEquals(got.tags.has("fizz"), false);
+  assertEquals(got.tags.get("msgid"), echo.tags.get("msgid"));
+  const { message: plain } = await carol.expect("PRIVMSG");
+  assertEquals([...plain.tags.keys()], []);
+
+  await alice.send("@+x=private PRIVMSG bob :psst", "@+x=note NOTICE #chan :fyi");
+  assertEquals((await bob.expect("PRIVMSG")).message.tags.get("+x"), "private");
+  assertEquals((await bob.expect("NOTICE")).message.tags.get("+x"), "note");
+  await alice.send("@+x=lab PRIVMSG #lab :everyone");
+  const { message: lab } = await bob.expect("PRIVMSG", (m) => m.params[0] === "#lab");
+  assertEquals(lab.tags.get("+x"), "lab");
+});
