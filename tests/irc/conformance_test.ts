@@ -129,3 +129,18 @@ Deno.test("IRC: a PRIVMSG to more than MAXTARGETS reaches the first four; the re
   const { before: quiet } = await a.expect("PONG");
   assertEquals(quiet.filter((m) => m.command === "407"), []);
 });
+
+Deno.test("IRC: MOTD, TIME, VERSION and LUSERS answer for this server only; any other is 402", async () => {
+  await using server = await startIrcServer();
+  await using irc = await ircUser(server.ircPort, "cody");
+  await irc.send("MOTD elsewhere.example");
+  assertEquals((await irc.expect("402")).message.params.slice(1), [
+    "elsewhere.example",
+    "No such server",
+  ]);
+  await irc.send("TIME lab*", "VERSION cody", "LUSERS * nowhere", "MOTD labchat");
+  await irc.expect("391");
+  await irc.expect("351");
+  assertEquals((await irc.expect("402")).message.params[1], "nowhere");
+  await irc.expect("376");
+});

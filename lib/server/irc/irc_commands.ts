@@ -102,6 +102,30 @@ const noPrivileges: IrcHandler = (session) =>
 const alreadyRegistered: IrcHandler = (session) =>
   session.numeric(Numeric.ERR_ALREADYREGISTERED, "You may not reregister");
 
+/**
+ * A query that may name a server (`MOTD server`, `LUSERS mask server`): this one, a mask that
+ * matches it or a nick on it is answered here; any other is 402, as there are no other servers.
+ */
+function onThisServer(at: number, handler: IrcHandler): IrcHandler {
+  return (session, message) => {
+    const target = message.params[at];
+    if (target === undefined || target === "" || isThisServer(session, target)) {
+      return handler(session, message);
+    }
+    session.numeric(Numeric.ERR_NOSUCHSERVER, target, "No such server");
+  };
+}
+
+function isThisServer(session: IrcSession, target: string): boolean {
+  const mask = new RegExp(
+    `^${target.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`,
+    "i",
+  );
+  if (mask.test(session.serverName)) return true;
+  const named = nameOfNick(target);
+  return "name" in named && session.ctx.hub.find(named.name) !== undefined;
+}
+
 /** Commands before registration; NICK, USER, CAP END and AUTHENTICATE may complete it. */
 const UNREGISTERED: Record<string, IrcHandler> = {
   CAP: cap,
@@ -143,12 +167,12 @@ const REGISTERED: Record<string, IrcHandler> = {
   AWAY: away,
   SILENCE: silence,
   CHATHISTORY: chathistory,
-  MOTD: (session) => sendMotd(session),
-  LUSERS: sendLusers,
-  VERSION: serverInfo,
-  TIME: serverInfo,
-  ADMIN: serverInfo,
-  INFO: serverInfo,
+  MOTD: onThisServer(0, (session) => sendMotd(session)),
+  LUSERS: onThisServer(1, sendLusers),
+  VERSION: onThisServer(0, serverInfo),
+  TIME: onThisServer(0, serverInfo),
+  ADMIN: onThisServer(0, serverInfo),
+  INFO: onThisServer(0, serverInfo),
   HELP: help,
   HELPOP: help,
   OPER: noOper,

@@ -310,11 +310,7 @@ export function userhost(session: IrcSession, message: IrcMessage): void {
 
 /** VERSION, TIME, ADMIN, INFO. */
 export function serverInfo(session: IrcSession, message: IrcMessage): void {
-  const [server] = message.params;
-  if (server !== undefined && server !== session.serverName && !server.includes("*")) {
-    session.numeric(Numeric.ERR_NOSUCHSERVER, server, "No such server");
-    return;
-  }
+  // A server named in the query was checked by the command table (`onThisServer`).
   switch (message.command) {
     case "VERSION":
       session.numeric(Numeric.RPL_VERSION, IRC_VERSION, session.serverName, "labchat IRC gateway");
