@@ -57,6 +57,10 @@ Deno.test("IRC: INVITE, LIST, NAMES, TOPIC query and the errors of each", async 
   await op.send("NAMES #council");
   const { message: names } = await op.expect("353");
   assertEquals(names.params[3].split(" ").sort(), ["@mace", "windu"]);
+  await op.send("JOIN #senate", "MODE #senate +v windu");
+  await op.expect("366", (m) => m.params[1] === "#senate");
+  const { message: notIn } = await op.expect("441");
+  assertEquals(notIn.params.slice(1, 3), ["windu", "#senate"]);
   await op.send("JOIN");
   await op.expect("461");
   await op.send("NICK other");

@@ -236,7 +236,13 @@ export async function mode(session: IrcSession, message: IrcMessage): Promise<vo
   await session.request("MODE", args, (reply) => {
     const data = reply.detail?.data;
     if (reply.code !== 200 || data?.kind !== "modes") {
-      const nick = rest.find((a, i) => i > 0 && onlineByNick(session, a) === undefined);
+      // The nick the refusal is about: the first argument that is not online, or not in it.
+      const members = new Set(session.ctx.channels.members(target));
+      const nick = rest.find((a, i) => {
+        if (i === 0) return false;
+        const user = onlineByNick(session, a);
+        return user === undefined || !members.has(user.name);
+      });
       sendFailure(session, reply, { command: "MODE", channel: target, nick });
       return;
     }
