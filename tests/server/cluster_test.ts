@@ -376,3 +376,37 @@ Deno.test("cluster: while Redis restarts, requests get a clear 5xx; then the nod
     await stopAll([a]);
   }
 });
+
+Deno.test("cluster: IRC client-only tags and TAGMSG reach a message-tags client on another node", async () => {
+  await using redis = await TestRedis.start();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-cluster-" });
+  const irc = { irc: true, ircPort: 0 };
+  const a = await startTestServer({ cluster: redis.url, node: "n1", ...irc }, dir);
+  const b = await startTestServer({ cluster: redis.url, node: "n2", ...irc }, dir);
+  const clients: IrcTestClient[] = [];
+  try {
+    for (const [node, nick] of [[a, "alice"], [b, "bob"]] as const) {
+      const client = await IrcTestClient.connect(node.server.ircAddr?.port ?? 0);
+      clients.push(client);
+      await client.send("CAP REQ :message-tags", "CAP END");
+      await client.register(nick);
+    }
+    const [alice, bob] = clients;
+    // Node 1 learns of bob through Redis: on a busy machine that can take a while.
+    let reached = false;
+    for (const deadline = Date.now() + 10_000; !reached && Date.now() < deadline;) {
+      await alice.send("ISON bob");
+      reached = (await alice.expect("303")).message.params[1] === "bob";
+      if (!reached) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert(reached, "node 1 sees bob online");
+    await alice.send("@+draft/reply=b1 PRIVMSG bob :across", "@+typing=active TAGMSG bob");
+    const { message: said } = await bob.expect("PRIVMSG", (m) => m.params[1] === "across");
+    assertEquals(said.tags.get("+draft/reply"), "b1");
+    const { message: typing } = await bob.expect("TAGMSG");
+    assertEquals(typing.tags.get("+typing"), "active");
+  } finally {
+    for (const client of clients) await client.close();
+    await stopAll([a, b]);
+  }
+});
