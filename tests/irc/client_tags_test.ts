@@ -116,3 +116,24 @@ Deno.test("IRC: client-only tags on PRIVMSG and NOTICE reach message-tags client
   const { message: lab } = await bob.expect("PRIVMSG", (m) => m.params[0] === "#lab");
   assertEquals(lab.tags.get("+x"), "lab");
 });
+
+Deno.test("IRC: a channel message's echo and its delivery carry the same time and msgid", async () => {
+  await using server = await startIrcServer();
+  await using alice = await withCaps(
+    server.ircPort,
+    "alice",
+    "message-tags echo-message server-time",
+  );
+  await using bob = await withCaps(server.ircPort, "bob", "message-tags server-time");
+  for (const irc of [alice, bob]) {
+    await irc.send("JOIN #chan");
+    await irc.expect("366", (m) => m.params[1] === "#chan");
+  }
+  for (let i = 0; i < 3; i++) {
+    await alice.send(`PRIVMSG #chan :tick ${i}`);
+    const { message: echo } = await alice.expect("PRIVMSG");
+    const { message: got } = await bob.expect("PRIVMSG");
+    assertEquals(got.tags.get("time"), echo.tags.get("time"));
+    assertEquals(got.tags.get("msgid"), echo.tags.get("msgid"));
+  }
+});

@@ -30,8 +30,9 @@ function tellChannel(
   except: string,
   from: string = except,
   via: Pick<HubHold, "deliver"> = ctx.hub,
+  at: number = ctx.clock.now(),
 ): void {
-  const outbound = new OutboundEvent(event, ctx.clock.now());
+  const outbound = new OutboundEvent(event, at);
   for (const member of ctx.channels.members(channel)) {
     if (member !== except && !ctx.blocks.has(member, from)) via.deliver(member, outbound);
   }
@@ -131,6 +132,7 @@ export const channelHandlers: PartialHandlers<
           me,
           me,
           place,
+          at, // the time the sender's echo and reply carry too
         );
         const reply = okWith(`Message #${message.number} sent to ${channel}`, {
           kind: "sent",

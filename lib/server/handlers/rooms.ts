@@ -10,7 +10,7 @@ import { foldName, usernameProblem } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import type { RoomRecord } from "../../store/store.ts";
-import { intArg, ok, type PartialHandlers, type ServerContext } from "../context.ts";
+import { intArg, ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
 
 function roomFor(ctx: ServerContext, idText: string, me: string): RoomRecord {
   const room = ctx.rooms.get(intArg(idText));
@@ -105,7 +105,12 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
       for (const user of room.members) {
         if (user !== me && !ctx.blocks.has(user, me)) place.deliver(user, event);
       }
-      return { ...ok(`Message #${message.number} sent to room ${room.id}`), durable: committed };
+      const sent = okWith(`Message #${message.number} sent to room ${room.id}`, {
+        kind: "sent",
+        number: message.number,
+        at,
+      });
+      return { ...sent, durable: committed };
     }).finally(() => place.release());
     return Promise.resolve({ deferred });
   },

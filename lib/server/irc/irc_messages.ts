@@ -106,7 +106,8 @@ async function sendTo(
         session.numeric(Numeric.ERR_CANNOTSENDTOCHAN, target, reply.lines[0] ?? "Cannot send");
         return;
       }
-      echo(roomChannel(room), text, Date.now());
+      const data = reply.detail?.data;
+      echo(roomChannel(room), text, data?.kind === "sent" ? data.at : Date.now());
     }, clientTags);
     return;
   }
