@@ -22,6 +22,8 @@ export type ChatEvent =
     readonly from: string;
     readonly text: string;
     readonly tags?: ClientTags;
+    /** An id for IRC's msgid, the same in the sender's echo (private messages have no number). */
+    readonly msgid?: string;
   }
   | {
     readonly type: "private_offline";

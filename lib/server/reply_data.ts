@@ -65,6 +65,8 @@ export type ReplyData =
     readonly at: number;
     /** The recipient's away message, if away. */
     readonly away?: string;
+    /** The id its delivery carries (a private message: IRC's msgid, the same in the echo). */
+    readonly msgid?: string;
   }
   | {
     readonly kind: "history";

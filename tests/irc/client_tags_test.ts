@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertMatch } from "@std/assert";
 import { IrcTestClient } from "../../testing/irc_client.ts";
 import { expectReply, quit, registered } from "../helpers.ts";
 import { ircUser, startIrcServer } from "./irc_helpers.ts";
@@ -117,7 +117,7 @@ Deno.test("IRC: client-only tags on PRIVMSG and NOTICE reach message-tags client
   assertEquals(lab.tags.get("+x"), "lab");
 });
 
-Deno.test("IRC: a channel message's echo and its delivery carry the same time and msgid", async () => {
+Deno.test("IRC: a message's echo and its delivery carry the same time and msgid, channel or private", async () => {
   await using server = await startIrcServer();
   await using alice = await withCaps(
     server.ircPort,
@@ -136,4 +136,18 @@ Deno.test("IRC: a channel message's echo and its delivery carry the same time an
     assertEquals(got.tags.get("time"), echo.tags.get("time"));
     assertEquals(got.tags.get("msgid"), echo.tags.get("msgid"));
   }
+  // Private messages too: an id of their own, the same in the echo, a new one each time.
+  const ids = new Set<string>();
+  for (let i = 0; i < 2; i++) {
+    await alice.send(`PRIVMSG bob :psst ${i}`);
+    const { message: echo } = await alice.expect("PRIVMSG");
+    const { message: got } = await bob.expect("PRIVMSG");
+    assertEquals(echo.params, ["bob", `psst ${i}`]);
+    assertEquals(got.tags.get("time"), echo.tags.get("time"));
+    const id = got.tags.get("msgid") ?? "";
+    assertMatch(id, /^p[0-9a-f]{16}$/);
+    assertEquals(echo.tags.get("msgid"), id);
+    ids.add(id);
+  }
+  assertEquals(ids.size, 2);
 });

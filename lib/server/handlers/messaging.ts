@@ -133,6 +133,14 @@ async function page<T extends StoredMessage>(
 }
 
 /** Handlers of the messaging commands. */
+/**
+ * A private message's delivery id (IRC's msgid): it is delivered before the store numbers it, so
+ * it gets a random one, `p` and 16 hex digits, which the sender's reply carries too.
+ */
+function privateMessageId(): string {
+  return `p${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
 export const messagingHandlers: PartialHandlers<
   "MSG" | "BROADCAST" | "HISTORY" | "BLOCK" | "BLOCKED" | "UNBLOCK"
 > = {
@@ -160,7 +168,11 @@ export const messagingHandlers: PartialHandlers<
     const at = ctx.clock.now();
     const recipient = ctx.hub.online(to);
     const away = recipient?.away || undefined;
-    const event = new OutboundEvent({ type: "private", from, text, ...withTags(tags) }, at);
+    const msgid = privateMessageId();
+    const event = new OutboundEvent(
+      { type: "private", from, text, msgid, ...withTags(tags) },
+      at,
+    );
     if (identity.guest || recipient?.guest) {
       // A guest's messages are not kept: a later account of that name must not read them.
       if (!recipient || !ctx.hub.deliver(to, event)) {
@@ -170,7 +182,7 @@ export const messagingHandlers: PartialHandlers<
           { reason: "no_such_user" },
         );
       }
-      return okWith(`Message sent to ${to}`, { kind: "sent", at, away });
+      return okWith(`Message sent to ${to}`, { kind: "sent", at, away, msgid });
     }
     // Delivered at once when the recipient is online; kept for the next login otherwise. The
     // reply waits for the store; the connection's next request does not.
@@ -179,7 +191,7 @@ export const messagingHandlers: PartialHandlers<
       ? `Message sent to ${to}`
       : `${to} is offline; the message will be delivered at next login`;
     const deferred = ctx.messages.private(from, to, text, at, !delivered).then((stored) => ({
-      ...okWith(reply, { kind: "sent", number: stored.value.number, at, away }),
+      ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),
       durable: stored.committed,
     }));
     return { deferred };

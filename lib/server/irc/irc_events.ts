@@ -166,7 +166,10 @@ function renderOne(
   switch (event.type) {
     case "private":
       send({
-        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
+        tags: {
+          ...relayedTags(session, event.tags),
+          ...messageTags(session, at, event.from, event.msgid),
+        },
         source: session.maskOf(event.from),
         command: "PRIVMSG",
         params: [me, event.text],

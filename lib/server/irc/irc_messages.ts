@@ -146,7 +146,8 @@ async function sendTo(
       return;
     }
     const to = nickOf(session.ctx.hub.find(name)?.name ?? name);
-    echo(to, text, data?.kind === "sent" ? data.at : Date.now(), undefined);
+    const sent = data?.kind === "sent" ? data : undefined;
+    echo(to, text, sent?.at ?? Date.now(), sent?.msgid);
     if (notice) return;
     if (data?.kind === "sent" && data.away) session.numeric(Numeric.RPL_AWAY, to, data.away);
     if (/offline/.test(reply.lines[0] ?? "")) serviceNotice(session, reply.lines[0]);
