@@ -39,6 +39,11 @@ export interface ServerConfig {
   /** A connection held back by the request rate this long without a break is a flood, in ms. */
   floodLimitMs: number;
   /**
+   * An HTTP connection that sends no complete request for this long is closed, in ms: before its
+   * first request (a half-sent header included) and between requests on a kept-alive connection.
+   */
+  httpIdleMs: number;
+  /**
    * Existing accounts that hold the admin role while this server runs (the operator tool grants
    * it for good). Names without an account are reserved, and give the role to nobody.
    */
@@ -104,6 +109,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   authRatePerIp: 50,
   requestRate: 50,
   floodLimitMs: 10_000,
+  httpIdleMs: 30_000,
   admins: [],
   adminPassword: "",
   maxUploadBytes: 100 * 1024 * 1024,

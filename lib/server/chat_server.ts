@@ -27,6 +27,7 @@ import { type Clock, systemClock } from "./services/clock.ts";
 import { openServerState, type ServerState } from "./server_state.ts";
 import { StaticFiles } from "./web/static_files.ts";
 import { webHandler } from "./web/web_front_end.ts";
+import { canServeConnections, serveWeb, type WebServer } from "./web/http_server.ts";
 
 /** How long events wait to be coalesced into one write per connection. */
 const FLUSH_DELAY_MS = 2;
@@ -133,7 +134,7 @@ export class ChatServer implements AsyncDisposable {
   readonly ircAddr: Deno.NetAddr | undefined;
   readonly #irc: IrcFrontEnd | undefined;
   readonly #listener: Deno.Listener;
-  readonly #http: Deno.HttpServer<Deno.NetAddr> | undefined;
+  readonly #http: WebServer | undefined;
   readonly #ctx: ServerState;
   readonly #clients = new Map<Client, Promise<void>>();
   readonly #flush = new FlushScheduler(FLUSH_DELAY_MS);
@@ -191,16 +192,26 @@ export class ChatServer implements AsyncDisposable {
     if (files) {
       const secure = config.tlsCert !== undefined && config.tlsKey !== undefined;
       const tls = secure ? { cert: config.tlsCert, key: config.tlsKey } : {};
-      this.#http = Deno.serve(
-        {
-          hostname: config.hostname,
-          port: config.httpPort,
-          reusePort: config.reusePort,
-          ...tls,
-          onListen() {},
-        },
-        webHandler({ host, files, secure }),
-      );
+      const where = {
+        hostname: config.hostname,
+        port: config.httpPort,
+        reusePort: config.reusePort,
+      };
+      const handler = webHandler({ host, files, secure });
+      this.#http = canServeConnections
+        ? serveWeb({
+          listener: secure
+            ? Deno.listenTls({ ...where, cert: config.tlsCert, key: config.tlsKey })
+            : Deno.listen(where),
+          handler,
+          admit: (ip) => this.#guard.admit(ip),
+          release: (ip) => this.#guard.release(ip),
+          idleMs: config.httpIdleMs,
+          log,
+          stopping: () => this.#ctx.shuttingDown,
+        })
+        // A runtime without Deno.serveHttp: Deno.serve, without the web port's limits.
+        : Deno.serve({ ...where, ...tls, onListen() {} }, handler);
       this.httpAddr = this.#http.addr;
     }
   }

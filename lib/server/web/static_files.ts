@@ -99,10 +99,20 @@ export class StaticFiles {
       // Always revalidate: a new build is picked up at once, an unchanged one costs a 304.
       "cache-control": "no-cache",
     };
-    if (request.headers.get("if-none-match") === asset.etag) {
+    if (matchesEtag(request.headers.get("if-none-match"), asset.etag)) {
       return new Response(null, { status: 304, headers });
     }
     // For HEAD, Deno sends the headers with the body's real length and leaves the body out.
     return new Response(asset.bytes, { headers });
   }
+}
+
+/**
+ * Whether an If-None-Match header names `etag`, by weak comparison (RFC 9110): a compressed
+ * response carries the tag as `W/"..."`, and the browser sends it back so.
+ */
+function matchesEtag(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  if (header.trim() === "*") return true;
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
