@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { startChatServer } from "./lib/server/chat_server.ts";
 import type { Logger } from "./lib/server/context.ts";
+import { keepServing } from "./lib/server/last_resort.ts";
 import { escapeLogLine, RotatingLog } from "./lib/server/log_file.ts";
 
 async function readSecretFile(path: string, what: string): Promise<string> {
@@ -64,6 +65,7 @@ async function main(args: string[]): Promise<number> {
   }
   let logFile: RotatingLog | undefined;
   let server;
+  let logger: Logger;
   try {
     if (parsed.logDir !== false) {
       if (config.cluster !== undefined) config.node ??= `node-${Deno.pid}`;
@@ -71,12 +73,13 @@ async function main(args: string[]): Promise<number> {
       const logs = join(config.dataDir, "logs", ...(config.node ? [config.node] : []));
       logFile = await RotatingLog.open(parsed.logDir ?? logs);
     }
-    server = await startChatServer({ ...config, log: makeLogger(logFile) });
+    server = await startChatServer({ ...config, log: logger = makeLogger(logFile) });
   } catch (error) {
     await logFile?.close();
     console.error(`chat-server: Cannot start: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
+  const stopKeeping = keepServing(logger);
   const stop = () => void server.shutdown("signal");
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
@@ -98,6 +101,7 @@ async function main(args: string[]): Promise<number> {
     logFile?.write(`${new Date().toISOString()} ${line}`);
   }
   const reason = await server.finished;
+  stopKeeping();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   console.log(`Server stopped (${reason})`);
