@@ -148,3 +148,15 @@ Deno.test("IRC: MOTD, TIME, VERSION and LUSERS answer for this server only; any 
   assertEquals((await irc.expect("402")).message.params[1], "nowhere");
   await irc.expect("376");
 });
+
+Deno.test("IRC: a PRIVMSG to yourself comes back once, as on other IRC servers; NOTICE too", async () => {
+  await using server = await startIrcServer();
+  await using irc = await IrcTestClient.connect(server.ircPort);
+  await irc.send("CAP REQ :echo-message", "CAP END");
+  await irc.register("rex");
+  await irc.drain(50);
+  await irc.send("PRIVMSG Rex :note to self", "NOTICE rex :and a notice", "PING :end");
+  const { before } = await irc.expect("PONG");
+  const shown = before.map((m) => `${m.source?.split("!")[0]} ${m.command} ${m.params.join(" ")}`);
+  assertEquals(shown, ["rex PRIVMSG rex note to self", "rex NOTICE rex and a notice"]);
+});

@@ -136,6 +136,17 @@ async function sendTo(
     return;
   }
   const name = decoded.name;
+  if (foldName(name) === foldName(me)) {
+    // IRC clients message themselves (notes, tests); labchat's MSG refuses it, so it is shown
+    // here, once, and not kept.
+    session.send({
+      tags: { ...clientTags, ...messageTags(session, Date.now(), me) },
+      source: session.maskOf(me),
+      command,
+      params: [nickOf(me), text],
+    });
+    return;
+  }
   await session.request(notice ? "NOTICE" : "MSG", [name, text], (reply) => {
     const data = reply.detail?.data;
     if (reply.code !== Reply.OK) {
