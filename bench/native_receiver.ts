@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import { OutputLines } from "../testing/output_lines.ts";
+import { sampleStride } from "./common.ts";
 
 const SOURCE = new URL("./native/epoll_receiver.c", import.meta.url).pathname;
 
@@ -46,6 +47,20 @@ export class NativeReceiver {
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
     this.#pumped = this.#output.pump(this.#child.stdout).finally(() => this.#output.end());
+  }
+
+  /**
+   * `count` receivers registered on the server at `port` (as `u0`, `u1`, ...), latency sampled
+   * fairly over them; resolves once all are ready. It must be closed.
+   */
+  static async connect(binary: string, port: number, count: number): Promise<NativeReceiver> {
+    const args = ["127.0.0.1", String(port), String(count), String(sampleStride(count)), "u"];
+    const receiver = new NativeReceiver(binary, args);
+    if ((await receiver.line()) !== "ready") {
+      await receiver.close();
+      throw new Error("The native receiver failed");
+    }
+    return receiver;
   }
 
   /** The next line the receiver prints (registering 5000 users may take a while). */

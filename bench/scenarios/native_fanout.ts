@@ -7,7 +7,7 @@
  */
 
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
-import { type Row, rssOf, sampleStride, startServer } from "../common.ts";
+import { type Row, rssOf, startServer } from "../common.ts";
 import { broadcastMany } from "./fanout.ts";
 import { buildNativeReceiver, NativeReceiver } from "../native_receiver.ts";
 
@@ -29,15 +29,8 @@ export async function nativeFanout(
       const sender = await ChatConnection.connect({ hostname: "127.0.0.1", port: server.port });
       await sender.request("REGISTER sender pw");
       const count = n - 1;
-      const receiver = new NativeReceiver(binary, [
-        "127.0.0.1",
-        String(server.port),
-        String(count),
-        String(sampleStride(count)),
-        "u",
-      ]);
+      const receiver = await NativeReceiver.connect(binary, server.port, count);
       try {
-        if ((await receiver.line()) !== "ready") throw new Error("The native receiver failed");
         await new Promise((r) => setTimeout(r, 500)); // let login notices settle
         const rss = await rssOf(server.pid);
         const run = async (total: number, send: () => Promise<void>) => {

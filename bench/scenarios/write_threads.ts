@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Row, sampleStride } from "../common.ts";
+import type { Row } from "../common.ts";
 import { buildNativeReceiver, NativeReceiver } from "../native_receiver.ts";
 import { writeRounds, type WriteRoundsPlan, type WriteRoundsResult } from "../write_rounds.ts";
 
@@ -53,20 +53,13 @@ async function pacedRun(
   threads: number,
 ): Promise<Record<string, number>> {
   const plan: WriteRoundsPlan = { port: freePort(), start: Date.now() + SETUP_MS, rate, seconds };
-  const running = threads === 1 ? [writeRounds(plan)] : Array.from({ length: threads }, () => {
-    return inWorker(plan);
-  });
+  const running = threads === 1
+    ? [writeRounds(plan)]
+    : Array.from({ length: threads }, () => inWorker(plan));
   // Let every listener open before the receiver connects.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const receiver = new NativeReceiver(binary, [
-    "127.0.0.1",
-    String(plan.port),
-    String(count),
-    String(sampleStride(count)),
-    "u",
-  ]);
+  const receiver = await NativeReceiver.connect(binary, plan.port, count);
   try {
-    if ((await receiver.line()) !== "ready") throw new Error("The native receiver failed");
     if (Date.now() > plan.start) throw new Error("The receiver took longer than the setup time");
     await receiver.ask("report");
     const results = await Promise.all(running);

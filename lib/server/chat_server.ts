@@ -210,8 +210,7 @@ export class ChatServer implements AsyncDisposable {
           log,
           stopping: () => this.#ctx.shuttingDown,
         })
-        // A runtime without Deno.serveHttp: Deno.serve, without the web port's limits.
-        : Deno.serve({ ...where, ...tls, onListen() {} }, handler);
+        : unlimitedWeb(log, () => Deno.serve({ ...where, ...tls, onListen() {} }, handler));
       this.httpAddr = this.#http.addr;
     }
   }
@@ -310,6 +309,15 @@ export class ChatServer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown("disposed");
   }
+}
+
+/**
+ * The web port served by `Deno.serve`, for a runtime without `Deno.serveHttp`: it works, but
+ * without the connection caps and idle close, and the log says so.
+ */
+function unlimitedWeb(log: Logger, serve: () => Deno.HttpServer<Deno.NetAddr>): WebServer {
+  log.error("This Deno has no Deno.serveHttp: the web port runs without connection limits");
+  return serve();
 }
 
 function mib(bytes: number): string {

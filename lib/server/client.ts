@@ -152,8 +152,12 @@ export class Client {
     this.#offline = handover;
   }
 
-  /** Delivers an event to this client (the hub calls it). */
+  /**
+   * Delivers an event to this client (the hub calls it). A TAGMSG's tags are for IRC clients
+   * alone (see `irc/irc_tagmsg.ts`): the others have nothing to show for one.
+   */
   deliver(event: OutboundEvent): boolean {
+    if (event.event.type === "tag_message" && this.transport !== "irc") return true;
     return this.output.event(event);
   }
 

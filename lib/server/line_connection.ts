@@ -69,7 +69,6 @@ export class LineConnection implements ClientOutput {
   }
 
   event(event: OutboundEvent): boolean {
-    if (event.event.type === "tag_message") return true; // IRC's alone (see irc_tagmsg.ts)
     return this.#outbound.send(event.line);
   }
 

@@ -112,6 +112,11 @@ Deno.test("IRC: client-only tags on PRIVMSG and NOTICE reach message-tags client
   await alice.send("@+x=private PRIVMSG bob :psst", "@+x=note NOTICE #chan :fyi");
   assertEquals((await bob.expect("PRIVMSG")).message.tags.get("+x"), "private");
   assertEquals((await bob.expect("NOTICE")).message.tags.get("+x"), "note");
+  // Tags reach other users' clients (a reaction is shown): no escape sequence gets through.
+  await alice.send("@+x=\x1b[31mred\x07;+draft/react=\x1b]0;pwned PRIVMSG bob :colour");
+  const { message: cleaned } = await bob.expect("PRIVMSG");
+  assertEquals(cleaned.tags.get("+x"), "[31mred");
+  assertEquals(cleaned.tags.get("+draft/react"), "]0");
   await alice.send("@+x=lab PRIVMSG #lab :everyone");
   const { message: lab } = await bob.expect("PRIVMSG", (m) => m.params[0] === "#lab");
   assertEquals(lab.tags.get("+x"), "lab");

@@ -132,7 +132,6 @@ async function page<T extends StoredMessage>(
   return { messages: page, more };
 }
 
-/** Handlers of the messaging commands. */
 /**
  * A private message's delivery id (IRC's msgid): it is delivered before the store numbers it, so
  * it gets a random one, `p` and 16 hex digits, which the sender's reply carries too.
@@ -141,6 +140,7 @@ function privateMessageId(): string {
   return `p${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 }
 
+/** Handlers of the messaging commands. */
 export const messagingHandlers: PartialHandlers<
   "MSG" | "BROADCAST" | "HISTORY" | "BLOCK" | "BLOCKED" | "UNBLOCK"
 > = {

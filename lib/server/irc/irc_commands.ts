@@ -6,6 +6,7 @@
 
 import { foldName } from "../../protocol/names.ts";
 import { settleOfflineHandover } from "../dispatch.ts";
+import { maskMatches } from "../services/channels.ts";
 import { byteLength } from "../../protocol/names.ts";
 import { invite, join, kick, list, mode, names, part, topic } from "./irc_channels.ts";
 import { serviceNotice } from "./irc_events.ts";
@@ -117,11 +118,7 @@ function onThisServer(at: number, handler: IrcHandler): IrcHandler {
 }
 
 function isThisServer(session: IrcSession, target: string): boolean {
-  const mask = new RegExp(
-    `^${target.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`,
-    "i",
-  );
-  if (mask.test(session.serverName)) return true;
+  if (maskMatches(target, session.serverName)) return true;
   const named = nameOfNick(target);
   return "name" in named && session.ctx.hub.find(named.name) !== undefined;
 }

@@ -16,7 +16,6 @@ import type { IrcMessage, OutgoingMessage } from "./irc_message.ts";
 import { nameOfNick, nickOf } from "./irc_nick.ts";
 import type { CoreReply, IrcSession } from "./irc_session.ts";
 import { isLab, roomChannel, roomIdOf } from "./irc_views.ts";
-import { clientTagsOf } from "./irc_tagmsg.ts";
 import { Numeric } from "./numerics.ts";
 
 /**
@@ -59,7 +58,19 @@ export async function privmsg(session: IrcSession, message: IrcMessage): Promise
   if (!notice) refuseTargetsPastLimit(session, list);
 }
 
-/** `+` tags a client sent, relayed in the echo (message-tags). */
+/**
+ * The client-only (`+`) tags of a message, the others being the server's to set; cleaned like
+ * text, since they reach other users' clients (a reaction is shown).
+ */
+export function clientTagsOf(message: IrcMessage): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const [key, value] of message.tags) {
+    if (key.startsWith("+")) tags[cleanText(key)] = cleanText(value);
+  }
+  return tags;
+}
+
+/** `+` tags a client sent, relayed to recipients and in the echo (message-tags). */
 function clientOnlyTags(session: IrcSession, message: IrcMessage): Record<string, string> {
   return session.caps.has("message-tags") ? clientTagsOf(message) : {};
 }
@@ -140,7 +151,7 @@ async function sendTo(
     // IRC clients message themselves (notes, tests); labchat's MSG refuses it, so it is shown
     // here, once, and not kept.
     session.send({
-      tags: { ...clientTags, ...messageTags(session, Date.now(), me) },
+      tags: { ...clientTags, ...messageTags(session, session.ctx.clock.now(), me) },
       source: session.maskOf(me),
       command,
       params: [nickOf(me), text],

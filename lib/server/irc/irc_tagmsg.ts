@@ -11,18 +11,12 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { BROADCAST_CHANNEL, foldName } from "../../protocol/names.ts";
 import { messageTags, SERVICE_NICK } from "./irc_events.ts";
 import { MAX_TARGETS, onlineByNick, refuseTargetsPastLimit } from "./irc_info.ts";
+import { clientTagsOf } from "./irc_messages.ts";
 import type { IrcMessage } from "./irc_message.ts";
 import { nickOf } from "./irc_nick.ts";
 import type { IrcSession } from "./irc_session.ts";
 import { isLab, roomChannel, roomIdOf } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
-
-/** The client-only (`+`) tags of a message; the others are the server's to set. */
-export function clientTagsOf(message: IrcMessage): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const [key, value] of message.tags) if (key.startsWith("+")) tags[key] = value;
-  return tags;
-}
 
 /** TAGMSG target[,target...]: the sender's client-only tags to each target. */
 export function tagmsg(session: IrcSession, message: IrcMessage): void {

@@ -130,7 +130,6 @@ export class WsConnection implements ClientOutput, Flushable {
   }
 
   event(event: OutboundEvent): boolean {
-    if (event.event.type === "tag_message") return true; // IRC's alone (see irc_tagmsg.ts)
     return this.#queue(event.text);
   }
 
