@@ -18,6 +18,19 @@ export function chromiumInstalled(): boolean {
   }
 }
 
+/**
+ * A LAN name the test browser resolves to 127.0.0.1. A page served there is not a secure context
+ * (as `http://labserver:8080/` in a lab is not), unlike one at 127.0.0.1 or localhost.
+ */
+export const LAN_NAME = "labserver.lan";
+
+/** `url` (at 127.0.0.1) as the browser reaches it through {@linkcode LAN_NAME}. */
+export function atLanName(url: string): string {
+  const at = new URL(url);
+  at.hostname = LAN_NAME;
+  return at.href.replace(/\/$/, "");
+}
+
 /** A headless chromium; `await using` closes it. */
 export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
   const browser = await chromium.launch({
@@ -30,6 +43,7 @@ export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
       "--disable-component-update",
       "--disable-sync",
       "--no-first-run",
+      `--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`,
     ],
   });
   return Object.assign(browser, {

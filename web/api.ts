@@ -5,6 +5,9 @@
  * @module
  */
 
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+
 /** A reply of the server: a protocol code and its text. */
 export interface Answer {
   readonly code: number;
@@ -24,12 +27,16 @@ async function answerOf(response: Response): Promise<Answer> {
 
 /** Logs in (or registers): on success the browser holds the session cookie. */
 export async function signIn(user: string, password: string, register: boolean): Promise<Answer> {
-  const response = await fetch("/api/session", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user, password, register }),
-  });
-  return answerOf(response);
+  try {
+    const response = await fetch("/api/session", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user, password, register }),
+    });
+    return await answerOf(response);
+  } catch (error) {
+    return { code: 500, text: `Cannot reach the server: ${describe(error)}` };
+  }
 }
 
 /** Ends the web session. */
@@ -37,30 +44,60 @@ export async function signOut(): Promise<void> {
   await fetch("/api/session", { method: "DELETE" }).catch(() => undefined);
 }
 
-/** SHA-256 of bytes, hex. */
-export async function sha256(bytes: ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** How much of a file is read into memory at once to hash it. */
+const HASH_SLICE_BYTES = 4 * 1024 * 1024;
+/** Downloaded bytes are handed to a Blob (which the browser may keep on disk) every this many. */
+const BLOB_PART_BYTES = 8 * 1024 * 1024;
+
+/**
+ * SHA-256 of a file or blob, hex, read a slice at a time so a large file is never in memory
+ * whole. Hashed in JavaScript: `crypto.subtle` exists only in secure contexts (HTTPS or
+ * localhost), and a lab's server is usually `http://labserver:8080`.
+ */
+export async function hashBlob(
+  blob: Blob,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<string> {
+  const hasher = sha256.create();
+  for (let at = 0; at < blob.size; at += HASH_SLICE_BYTES) {
+    const end = Math.min(at + HASH_SLICE_BYTES, blob.size);
+    hasher.update(new Uint8Array(await blob.slice(at, end).arrayBuffer()));
+    onProgress(end, blob.size);
+  }
+  return bytesToHex(hasher.digest());
 }
 
-/** Uploads a file to a thread, reporting progress; resolves with the server's answer. */
+/** Which step of a transfer the progress is about. */
+export type TransferStep = "checking" | "uploading" | "downloading";
+
+/** Reports a transfer's progress. */
+export type TransferProgress = (step: TransferStep, done: number, total: number) => void;
+
+/**
+ * Uploads a file to a thread: hashes it (in slices), then sends it straight from the disk;
+ * resolves with the server's answer, or with why it could not be sent.
+ */
 export async function uploadFile(
   thread: string,
   file: File,
-  onProgress: (done: number, total: number) => void,
+  onProgress: TransferProgress,
 ): Promise<Answer> {
-  const bytes = await file.arrayBuffer();
-  const hash = await sha256(bytes);
+  let hash: string;
+  try {
+    hash = await hashBlob(file, (done, total) => onProgress("checking", done, total));
+  } catch (error) {
+    return { code: 500, text: `Cannot read ${file.name}: ${describe(error)}` };
+  }
   const query = new URLSearchParams({
     thread,
     name: file.name,
-    size: String(bytes.byteLength),
+    size: String(file.size),
     sha256: hash,
   });
   return await new Promise<Answer>((resolve) => {
     const request = new XMLHttpRequest();
     request.open("POST", `/api/files/upload?${query}`);
-    request.upload.onprogress = (e) => onProgress(e.loaded, e.total || bytes.byteLength);
+    request.upload.onprogress = (e) => onProgress("uploading", e.loaded, e.total || file.size);
     request.onload = () => {
       try {
         resolve(JSON.parse(request.responseText) as Answer);
@@ -69,7 +106,7 @@ export async function uploadFile(
       }
     };
     request.onerror = () => resolve({ code: 500, text: "The upload was cut off" });
-    request.send(bytes);
+    request.send(file);
   });
 }
 
@@ -78,36 +115,56 @@ export type Downloaded =
   | { readonly ok: true; readonly blob: Blob; readonly sha256: string }
   | { readonly ok: false; readonly text: string };
 
-/** Downloads a thread's file with progress, and checks its SHA-256 before handing it over. */
+/**
+ * Downloads a thread's file with progress, hashing it as it arrives, and checks its SHA-256
+ * before handing it over. The bytes go into Blob parts as they come, never into one buffer.
+ */
 export async function downloadFile(
   thread: string,
   name: string,
-  onProgress: (done: number, total: number) => void,
+  onProgress: TransferProgress,
 ): Promise<Downloaded> {
   const query = new URLSearchParams({ thread, name });
-  const response = await fetch(`/api/files/download?${query}`);
-  if (!response.ok || !response.body) return { ok: false, ...(await answerOf(response)) };
-  const expected = response.headers.get("x-labchat-sha256") ?? "";
-  const total = Number(response.headers.get("content-length") ?? 0);
-  const parts: Uint8Array[] = [];
-  let done = 0;
-  for await (const chunk of response.body) {
-    parts.push(chunk);
-    done += chunk.length;
-    onProgress(done, total);
+  try {
+    const response = await fetch(`/api/files/download?${query}`);
+    if (!response.ok || !response.body) return { ok: false, ...(await answerOf(response)) };
+    const expected = response.headers.get("x-labchat-sha256") ?? "";
+    const total = Number(response.headers.get("content-length") ?? 0);
+    const hasher = sha256.create();
+    const blobs: Blob[] = [];
+    let pending: Uint8Array<ArrayBuffer>[] = [];
+    let pendingBytes = 0;
+    let done = 0;
+    for await (const chunk of response.body as ReadableStream<Uint8Array<ArrayBuffer>>) {
+      hasher.update(chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      done += chunk.length;
+      if (pendingBytes >= BLOB_PART_BYTES) {
+        blobs.push(new Blob(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
+      onProgress("downloading", done, total);
+    }
+    blobs.push(new Blob(pending));
+    const actual = bytesToHex(hasher.digest());
+    if (total > 0 && done !== total) {
+      return { ok: false, text: `${name} was cut off at ${done} of ${total} bytes; try again` };
+    }
+    if (actual !== expected) {
+      return {
+        ok: false,
+        text: `${name} arrived damaged (its SHA-256 does not match); nothing was saved`,
+      };
+    }
+    return { ok: true, blob: new Blob(blobs), sha256: actual };
+  } catch (error) {
+    return { ok: false, text: `Cannot download ${name}: ${describe(error)}` };
   }
-  const bytes = new Uint8Array(done);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  const actual = await sha256(bytes.buffer);
-  if (actual !== expected) {
-    return {
-      ok: false,
-      text: `${name} arrived damaged (its SHA-256 does not match); nothing was saved`,
-    };
-  }
-  return { ok: true, blob: new Blob([bytes]), sha256: actual };
+}
+
+/** An error's message for a person. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -69,6 +69,20 @@ export class WebApp {
     if (outcome !== "connected") this.#showLogin();
   }
 
+  /**
+   * Shows a problem the page ran into where the user looks (the notice line, or the login
+   * form's error), not only in the console.
+   */
+  showProblem(text: string): void {
+    if (this.#notice.isConnected) {
+      this.#say(text, "error");
+      return;
+    }
+    const loginError = document.getElementById("login-error");
+    if (loginError) loginError.textContent = text;
+    else this.#root.prepend(h("p", { role: "alert", class: "error" }, text));
+  }
+
   // ---- connection ----
 
   /**
@@ -664,12 +678,15 @@ export class WebApp {
       const file = chooser.files?.[0];
       if (!file) return;
       progress.hidden = false;
-      const answer = await uploadFile(thread, file, (done, total) => {
+      const answer = await uploadFile(thread, file, (step, done, total) => {
         progress.value = total > 0 ? done / total : 1;
+        status.textContent = `${step === "checking" ? "Checking" : "Uploading"} ${file.name}: ${
+          percent(done, total)
+        }`;
       });
       progress.hidden = true;
-      if (answer.code !== 200) status.textContent = answer.text;
-      else refresh();
+      status.textContent = answer.code === 200 ? "" : answer.text;
+      if (answer.code === 200) refresh();
     });
     replace(
       this.#main,
@@ -753,10 +770,8 @@ export class WebApp {
 
   async #download(thread: string, name: string, status: HTMLElement): Promise<void> {
     status.textContent = `Downloading ${name}…`;
-    const result = await downloadFile(thread, name, (done, total) => {
-      status.textContent = `Downloading ${name}: ${
-        total > 0 ? Math.floor(done / total * 100) : 0
-      }%`;
+    const result = await downloadFile(thread, name, (_step, done, total) => {
+      status.textContent = `Downloading ${name}: ${percent(done, total)}`;
     });
     if (!result.ok) {
       status.textContent = result.text;
@@ -770,4 +785,9 @@ export class WebApp {
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
     status.textContent = `${name} downloaded; SHA-256 verified (${result.sha256.slice(0, 16)}…)`;
   }
+}
+
+/** `done` of `total` as a whole percentage. */
+function percent(done: number, total: number): string {
+  return `${total > 0 ? Math.floor(done / total * 100) : 100}%`;
 }

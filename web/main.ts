@@ -4,7 +4,16 @@
  * @module
  */
 
+import { describe } from "./api.ts";
 import { WebApp } from "./app.ts";
 
 const root = document.getElementById("app");
-if (root) void new WebApp(root).start();
+if (root) {
+  const app = new WebApp(root);
+  // Whatever goes wrong in the page is shown to the user, not only logged to the console.
+  addEventListener("error", (e) => app.showProblem(`The page hit an error: ${e.message}`));
+  addEventListener("unhandledrejection", (e) => {
+    app.showProblem(`The page hit an error: ${describe(e.reason)}`);
+  });
+  void app.start();
+}

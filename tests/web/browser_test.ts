@@ -7,7 +7,12 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { uploadFile } from "../../lib/client/transfers.ts";
-import { CHROMIUM_PATH, chromiumInstalled, launchBrowser } from "../../testing/browser.ts";
+import {
+  atLanName,
+  CHROMIUM_PATH,
+  chromiumInstalled,
+  launchBrowser,
+} from "../../testing/browser.ts";
 import { randomBytes } from "../../testing/random_bytes.ts";
 import { expectReply, quit, registered } from "../helpers.ts";
 import { makeCertificates } from "../tls_helpers.ts";
@@ -227,11 +232,22 @@ browserTest(
 );
 
 browserTest(
-  "the forum in a browser: posts, edit and delete, upload and download checked by SHA-256",
+  "the forum at a LAN name (no secure context): posts, edit and delete, upload and download checked by SHA-256",
   () =>
     withWebServer({}, async (t, browser) => {
       const carol = await registered(t.port, "carol");
-      const { page, problems } = await signedUp(browser, t.web, "alice");
+      // http://labserver.lan:PORT, as a lab reaches its server: crypto.subtle does not exist there.
+      const { page, problems } = await signedUp(browser, atLanName(t.web), "alice");
+      assertEquals(
+        await page.evaluate(() => [
+          (globalThis as { isSecureContext?: boolean }).isSecureContext,
+          typeof crypto.subtle,
+        ]),
+        [
+          false,
+          "undefined",
+        ],
+      );
       await page.getByRole("button", { name: "Threads" }).click();
       await page.getByLabel("New thread").fill("lab#1!");
       await page.getByRole("button", { name: "Create thread" }).click();
@@ -307,6 +323,16 @@ browserTest(
       await page.getByRole("heading", { name: "Forum" }).waitFor();
       await expectReply(carol, "THREAD LIST", 200, "No threads to list");
       assertEquals(problems, []);
+
+      // Whatever else goes wrong in the page is shown to the user, not only in the console.
+      await page.evaluate(() => {
+        setTimeout(() => {
+          throw new Error("something unexpected");
+        });
+      });
+      await page.getByText(/^The page hit an error: .*something unexpected$/).waitFor();
+      await page.evaluate(() => void Promise.reject(new Error("a promise nobody awaited")));
+      await page.getByText("The page hit an error: a promise nobody awaited").waitFor();
       await quit(carol);
     }),
 );
