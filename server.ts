@@ -8,6 +8,7 @@ import { parseServerArgs, SERVER_USAGE } from "./lib/server/options.ts";
 import { startChatServer } from "./lib/server/chat_server.ts";
 import type { Logger } from "./lib/server/context.ts";
 import { keepServing } from "./lib/server/last_resort.ts";
+import { addressesToShow } from "./lib/server/listeners.ts";
 import { escapeLogLine, RotatingLog } from "./lib/server/log_file.ts";
 
 async function readSecretFile(path: string, what: string): Promise<string> {
@@ -34,6 +35,15 @@ function makeLogger(file: RotatingLog | undefined): Logger {
       file?.write(`${stamp()} ERROR ${safe}`);
     },
   };
+}
+
+/** The machine's network interfaces, or none when they cannot be read. */
+function networkInterfaces(): Deno.NetworkInterfaceInfo[] {
+  try {
+    return Deno.networkInterfaces();
+  } catch {
+    return [];
+  }
 }
 
 async function main(args: string[]): Promise<number> {
@@ -83,23 +93,25 @@ async function main(args: string[]): Promise<number> {
   const stop = () => void server.shutdown("signal");
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  const say = (line: string) => {
+    console.log(line);
+    logFile?.write(`${new Date().toISOString()} ${line}`);
+  };
   const { hostname, port } = server.addr;
   const tls = config.tlsCert ? ", TLS" : "";
-  const started = `labchat server listening on ${hostname}:${port} (data: ${config.dataDir}${tls})`;
-  console.log(started);
-  logFile?.write(`${new Date().toISOString()} ${started}`);
+  // Bound to every interface, say the addresses people elsewhere can type (not "0.0.0.0").
+  const hosts = addressesToShow(hostname, networkInterfaces());
+  const reach = (p: number) => hosts.map((host) => `${host}:${p}`).join(" or ");
+  say(`labchat server listening on ${hostname}:${port} (data: ${config.dataDir}${tls})`);
+  say(`terminal clients connect to ${reach(port)}`);
   if (server.httpAddr) {
     const web = server.httpAddr;
-    const host = web.hostname === "0.0.0.0" || web.hostname === "::" ? "localhost" : web.hostname;
-    const line = `web client at ${config.tlsCert ? "https" : "http"}://${host}:${web.port}/`;
-    console.log(line);
-    logFile?.write(`${new Date().toISOString()} ${line}`);
+    const urls = addressesToShow(web.hostname, networkInterfaces()).map((host) =>
+      `${config.tlsCert ? "https" : "http"}://${host}:${web.port}/`
+    );
+    say(`web client at ${urls.join(" or ")}`);
   }
-  if (server.ircAddr) {
-    const line = `IRC gateway on ${server.ircAddr.hostname}:${server.ircAddr.port}${tls}`;
-    console.log(line);
-    logFile?.write(`${new Date().toISOString()} ${line}`);
-  }
+  if (server.ircAddr) say(`IRC gateway on ${reach(server.ircAddr.port)}${tls}`);
   const reason = await server.finished;
   stopKeeping();
   Deno.removeSignalListener("SIGINT", stop);

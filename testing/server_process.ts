@@ -32,16 +32,16 @@ export interface ServerProcess extends AsyncDisposable {
 }
 
 /**
- * Starts `deno run server.ts --host 127.0.0.1 --port 0 --data dataDir ...extra`, under `umask`
- * and `ulimit -n` when given (through sh).
+ * The command `deno run server.ts --host 127.0.0.1 --port 0 --data dataDir ...extra`, under
+ * `umask` and `ulimit -n` when given (through sh), with its output piped.
  */
-export async function spawnServer(
+export function serverCommand(
   dataDir: string,
   extra: string[] = [],
   env: Record<string, string> = {},
   umask?: string,
   openFiles?: number,
-): Promise<ServerProcess> {
+): Deno.Command {
   const web = extra.some((a) => a.startsWith("--http-port"));
   const irc = extra.some((a) => a.startsWith("--irc-port"));
   const deno = [
@@ -77,14 +77,25 @@ export async function spawnServer(
   const [command, ...args] = limits === ""
     ? deno
     : ["sh", "-c", `${limits}exec "$0" "$@"`, ...deno];
-  const child = new Deno.Command(command, {
+  return new Deno.Command(command, {
     args,
     cwd: ROOT,
     env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).spawn();
+  });
+}
+
+/** Starts {@linkcode serverCommand} and waits until the server listens. */
+export async function spawnServer(
+  dataDir: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+  umask?: string,
+  openFiles?: number,
+): Promise<ServerProcess> {
+  const child = serverCommand(dataDir, extra, env, umask, openFiles).spawn();
   const output = new OutputLines();
   const pumps = Promise.all([output.pump(child.stdout), output.pump(child.stderr)]);
   const status = child.status.then(async (s) => {

@@ -11,6 +11,7 @@ import { isLockedOut } from "../auth/lockout.ts";
 import { DEFAULT_SERVER_CONFIG } from "../config.ts";
 import { formatTimestamp } from "../protocol/timestamp.ts";
 import { KV_FILE, openKvStore } from "../store/kv_store.ts";
+import { DataDirInUse, DataDirLock } from "../store/data_dir_lock.ts";
 import {
   closeQuietly,
   connectRedis,
@@ -130,8 +131,19 @@ function checkNotLocked(database: string): void {
   }
 }
 
-/** Opens the embedded store; `create` allows a new data directory (accounts made before a first start). */
-async function openStore(dataDir: string, create: boolean, io: AdminIo): Promise<Store> {
+/**
+ * Opens the embedded store; `create` allows a new data directory (accounts made before a first
+ * start). With no server running, the tool holds the data directory's lock until `release`, so
+ * none starts meanwhile. Beside a running server it works through the same database: each of its
+ * writes is one transaction, as the server's are, it hands out no numbers the server keeps in
+ * memory, and the server reads an account afresh at every login.
+ */
+async function openStore(
+  dataDir: string,
+  create: boolean,
+  io: AdminIo,
+  hold: (lock: DataDirLock) => void,
+): Promise<Store> {
   const database = join(dataDir, KV_FILE);
   if (!(await exists(database))) {
     if (!create) {
@@ -142,6 +154,11 @@ async function openStore(dataDir: string, create: boolean, io: AdminIo): Promise
     io.out(`Creating a data directory in ${dataDir}`);
   } else {
     checkNotLocked(database);
+  }
+  try {
+    hold(await DataDirLock.acquire(dataDir, "exclusive", "admin"));
+  } catch (error) {
+    if (!(error instanceof DataDirInUse)) throw error; // a server runs: see above
   }
   try {
     const { store, warnings } = await openKvStore(dataDir);
@@ -156,7 +173,7 @@ async function openStore(dataDir: string, create: boolean, io: AdminIo): Promise
 }
 
 /** What the tool works on: a data directory's embedded store, or a cluster's Redis. */
-interface Target {
+interface Target extends Disposable {
   open(create: boolean): Promise<Store>;
   /** Tells running nodes that an account changed (a cluster's nodes cache accounts briefly). */
   accountChanged(name: string): Promise<void>;
@@ -165,10 +182,12 @@ interface Target {
 
 function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Target {
   if (cluster === undefined) {
+    let lock: DataDirLock | undefined;
     return {
-      open: (create) => openStore(dataDir, create, io),
+      open: (create) => openStore(dataDir, create, io, (held) => lock = held),
       accountChanged: () => Promise.resolve(),
       cluster: false,
+      [Symbol.dispose]: () => lock?.release(),
     };
   }
   const problem = redisUrlProblem(cluster);
@@ -196,6 +215,7 @@ function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Ta
       }
     },
     cluster: true,
+    [Symbol.dispose]() {},
   };
 }
 
@@ -245,7 +265,7 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
     return AdminExit.OK;
   }
   try {
-    const target = targetOf(dataDir, values.cluster, io);
+    using target = targetOf(dataDir, values.cluster, io);
     return await run(command, positionals, values, dataDir, target, io);
   } catch (error) {
     if (error instanceof UsageError) {

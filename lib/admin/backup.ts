@@ -11,6 +11,7 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { join } from "node:path";
 import { ensurePrivateDir, ensureSubdir, makePrivate } from "../store/data_dir.ts";
 import { KV_FILE, openKvStore } from "../store/kv_store.ts";
+import { DataDirInUse, DataDirLock, LOCK_FILE } from "../store/data_dir_lock.ts";
 import type { ThreadItem } from "../store/store.ts";
 import { readTar, TarFormatError, TarWriter } from "./tar.ts";
 import { AdminError } from "./user_admin.ts";
@@ -188,10 +189,14 @@ async function keepOnlyPresentBlobs(
  */
 export async function restore(archive: string, dataDir: string): Promise<{ files: number }> {
   if (await exists(dataDir)) {
-    for await (const _ of Deno.readDir(dataDir)) {
+    for await (const entry of Deno.readDir(dataDir)) {
+      // A server that ran here and stopped leaves its (released) lock file behind.
+      if (entry.name === LOCK_FILE) continue;
       throw new AdminError(`Cannot restore into ${dataDir}: it is not empty`);
     }
   }
+  // No server may start on the directory while it is being filled.
+  using _lock = await lockForAdmin(dataDir);
   let input: Deno.FsFile;
   try {
     input = await Deno.open(archive, { read: true });
@@ -274,4 +279,18 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return out;
+}
+
+/**
+ * The data directory's lock, for the operator tool's own use of it.
+ *
+ * @throws {AdminError} when a server (or another run of the tool) holds it
+ */
+export async function lockForAdmin(dataDir: string): Promise<DataDirLock> {
+  try {
+    return await DataDirLock.acquire(dataDir, "exclusive", "admin");
+  } catch (error) {
+    if (error instanceof DataDirInUse) throw new AdminError(error.message);
+    throw error;
+  }
 }

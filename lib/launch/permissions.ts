@@ -23,9 +23,11 @@ export interface ProgramSpec {
 export const PROGRAM_SPECS: Readonly<Record<ProgramName, ProgramSpec>> = {
   server: {
     entry: "server.ts",
-    // The Redis client (cluster mode) reads its two debugging switches.
+    // The Redis client (cluster mode) reads its two debugging switches. The LAN addresses are
+    // printed at start, for people to type into a browser or client.
     fixed: [
       "--allow-net",
+      "--allow-sys=networkInterfaces",
       "--allow-env=LABCHAT_ADMIN_PASSWORD,LABCHAT_REDIS_PASSWORD,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
     ],
     // A young generation of 4 MiB rather than V8's 16: a login storm's garbage no longer leaves

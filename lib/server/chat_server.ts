@@ -7,6 +7,7 @@
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
 import { OutboundEvent, SHUTDOWN_EVENT } from "../protocol/events.ts";
 import { BlobStore } from "../store/blob_store.ts";
+import { DataDirLock } from "../store/data_dir_lock.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { redactUrl } from "../store/redis_client.ts";
 import { openCluster } from "./cluster/open_cluster.ts";
@@ -19,6 +20,7 @@ import { LocalHub } from "./hub.ts";
 import { IdleCollector } from "./idle_collector.ts";
 import { IdleSweeper } from "./idle_sweeper.ts";
 import { LineConnection } from "./line_connection.ts";
+import { type Listeners, openListeners } from "./listeners.ts";
 import { FlushScheduler } from "./outbound.ts";
 import { logOut } from "./presence.ts";
 import { type LineHandler, RequestPipeline } from "./request_pipeline.ts";
@@ -66,9 +68,22 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const { log = SILENT, clock = systemClock, ...overrides } = options;
   const config: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...overrides };
   if (config.cluster !== undefined) config.node ??= `node-${Deno.pid}`;
-  const { store, hub, warnings } = config.cluster === undefined
-    ? { ...(await openKvStore(config.dataDir)), hub: new LocalHub() }
-    : { ...(await openCluster(config.cluster, config.node ?? "", log)), warnings: [] as string[] };
+  // Nodes of a cluster share the data directory; an embedded store is one server's alone.
+  const lock = await DataDirLock.acquire(
+    config.dataDir,
+    config.cluster === undefined ? "exclusive" : "shared",
+    "server",
+  );
+  let opened;
+  try {
+    opened = config.cluster === undefined
+      ? { ...(await openKvStore(config.dataDir)), hub: new LocalHub() }
+      : { ...(await openCluster(config.cluster, config.node ?? "", log)), warnings: [] as string[] };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  const { store, hub, warnings } = opened;
   try {
     const fdCap = connectionsForFdLimit(config);
     if (fdCap !== undefined) {
@@ -78,7 +93,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       config.maxConnections = fdCap;
     }
     const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
-    const opened = await openServerState(config, {
+    const state = await openServerState(config, {
       store,
       // Nodes may share one blob directory; each has its own for uploads under way.
       blobs: await BlobStore.open(
@@ -89,37 +104,19 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       clock,
       log: verboseLog,
     });
-    for (const note of opened.notes) log.info(note);
-    for (const warning of [...warnings, ...opened.warnings]) log.error(`Warning: ${warning}`);
+    for (const note of state.notes) log.info(note);
+    for (const warning of [...warnings, ...state.warnings]) log.error(`Warning: ${warning}`);
     if (config.cluster !== undefined) {
       log.info(`Node ${config.node} joined the cluster at ${redactUrl(config.cluster)}`);
     }
-    const reusePort = config.reusePort;
-    const address = { hostname: config.hostname, port: config.port, reusePort };
-    const listener: Deno.Listener = config.tlsCert && config.tlsKey
-      ? Deno.listenTls({ ...address, cert: config.tlsCert, key: config.tlsKey })
-      : Deno.listen(address);
-    let ircListener: Deno.Listener | undefined;
-    try {
-      const ircAddress = { hostname: config.hostname, port: config.ircPort, reusePort };
-      ircListener = !config.irc
-        ? undefined
-        : config.tlsCert && config.tlsKey
-        ? Deno.listenTls({ ...ircAddress, cert: config.tlsCert, key: config.tlsKey })
-        : Deno.listen(ircAddress);
-    } catch (error) {
-      listener.close();
-      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-      throw new Deno.errors.AddrInUse(
-        `the IRC port ${config.hostname}:${config.ircPort} is in use (choose another with --irc-port N, or --no-irc)`,
-      );
-    }
     const files = config.http ? await StaticFiles.load(config.webRoot) : undefined;
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
-    return new ChatServer(listener, opened.state, files, ircListener);
+    const listeners = openListeners(config, canServeConnections);
+    return new ChatServer(listeners, state.state, lock, files);
   } catch (error) {
     await hub.close();
     await store.close();
+    lock.release();
     throw error;
   }
 }
@@ -134,6 +131,7 @@ export class ChatServer implements AsyncDisposable {
   readonly ircAddr: Deno.NetAddr | undefined;
   readonly #irc: IrcFrontEnd | undefined;
   readonly #listener: Deno.Listener;
+  readonly #lock: DataDirLock;
   readonly #http: WebServer | undefined;
   readonly #ctx: ServerState;
   readonly #clients = new Map<Client, Promise<void>>();
@@ -148,16 +146,19 @@ export class ChatServer implements AsyncDisposable {
   readonly #finished = Promise.withResolvers<string>();
 
   /**
+   * @param listeners the ports, opened; the IRC gateway and the web front end run on theirs
+   * @param lock the data directory's lock, released once storage is closed
    * @param files the web client's files; the web front end runs when they are given
-   * @param ircListener where IRC clients connect, when the gateway runs
    */
   constructor(
-    listener: Deno.Listener,
+    listeners: Listeners,
     state: ServerState,
+    lock: DataDirLock,
     files?: StaticFiles,
-    ircListener?: Deno.Listener,
   ) {
+    const listener = listeners.tcp;
     this.#listener = listener;
+    this.#lock = lock;
     this.addr = listener.addr as Deno.NetAddr;
     this.#ctx = state;
     state.onShutdownRequest((reason) => void this.shutdown(reason));
@@ -187,7 +188,7 @@ export class ChatServer implements AsyncDisposable {
       log,
       () => this.#ctx.shuttingDown,
     );
-    this.#irc = ircListener ? serveIrc(ircListener, host) : undefined;
+    this.#irc = listeners.irc ? serveIrc(listeners.irc, host) : undefined;
     this.ircAddr = this.#irc?.addr;
     if (files) {
       const secure = config.tlsCert !== undefined && config.tlsKey !== undefined;
@@ -198,11 +199,9 @@ export class ChatServer implements AsyncDisposable {
         reusePort: config.reusePort,
       };
       const handler = webHandler({ host, files, secure });
-      this.#http = canServeConnections
+      this.#http = listeners.web
         ? serveWeb({
-          listener: secure
-            ? Deno.listenTls({ ...where, cert: config.tlsCert, key: config.tlsKey })
-            : Deno.listen(where),
+          listener: listeners.web,
           handler,
           admit: (ip) => this.#guard.admit(ip),
           release: (ip) => this.#guard.release(ip),
@@ -303,6 +302,7 @@ export class ChatServer implements AsyncDisposable {
     await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
     await ctx.hub.close().catch((error) => ctx.log.error("Cannot leave the cluster", error));
     await ctx.store.close();
+    this.#lock.release();
     this.#finished.resolve(reason);
   }
 

@@ -10,6 +10,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 Deno.test("permissions are exactly the paths the flags name", () => {
   assertEquals(permissionsFor("server", ["--data", "/srv/lab", "--tls-cert", "c.pem"]), [
     "--allow-net",
+    "--allow-sys=networkInterfaces",
     "--allow-env=LABCHAT_ADMIN_PASSWORD,LABCHAT_REDIS_PASSWORD,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
     "--allow-read=/srv/lab,c.pem,web/dist",
     "--allow-write=/srv/lab",
