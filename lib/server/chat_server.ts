@@ -78,7 +78,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   try {
     opened = config.cluster === undefined
       ? { ...(await openKvStore(config.dataDir)), hub: new LocalHub() }
-      : { ...(await openCluster(config.cluster, config.node ?? "", log)), warnings: [] as string[] };
+      : {
+        ...(await openCluster(config.cluster, config.node ?? "", log)),
+        warnings: [] as string[],
+      };
   } catch (error) {
     lock.release();
     throw error;
