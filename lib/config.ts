@@ -17,7 +17,10 @@ export interface ServerConfig {
   maxLoginFailures: number;
   /** How long an account stays blocked after too many failures, in milliseconds. */
   lockoutMs: number;
-  /** A session that sends no command for this long is logged out and disconnected, in milliseconds. */
+  /**
+   * A session whose person has not used the client for this long (no request, no ACTIVE; IRC
+   * keep-alives do not count) is logged out and disconnected, in milliseconds; 0: never.
+   */
   idleTimeoutMs: number;
   /** Longest request line in bytes, line ending excluded. */
   maxLineBytes: number;
@@ -100,7 +103,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   registration: true,
   maxLoginFailures: 3,
   lockoutMs: 10_000,
-  idleTimeoutMs: 10 * 60_000,
+  idleTimeoutMs: 0,
   maxLineBytes: 8 * 1024,
   maxSendQueueBytes: 1024 * 1024,
   maxConnections: 10_000,

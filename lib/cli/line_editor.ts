@@ -123,7 +123,11 @@ export class LineEditor {
       case "tab":
         return this.#complete();
       case "ctrl-c":
-        return { type: "interrupt" };
+        // As in a shell: Ctrl+C drops a half-typed line; on an empty one it leaves.
+        if (this.#chars.length === 0) return { type: "interrupt" };
+        this.#chars = [];
+        this.#cursor = 0;
+        return { type: "edit" };
       case "ctrl-d":
         if (this.#chars.length === 0) return { type: "eof" };
         return this.feed({ name: "delete" });

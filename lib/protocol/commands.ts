@@ -167,6 +167,15 @@ const COMMAND_TABLE = [
     example: "QUIT",
   },
   {
+    name: "ACTIVE",
+    args: [],
+    access: "anyone",
+    summary:
+      "Say the person is using the client (typing, reading, scrolling) though it sends nothing; the reply tells the idle timeout",
+    example: "ACTIVE",
+    clientHidden: true,
+  },
+  {
     name: "UDP",
     args: [arg("port", "port", "a UDP port")],
     access: "anyone",

@@ -140,7 +140,7 @@ export class ChatServer implements AsyncDisposable {
   readonly #clients = new Map<Client, Promise<void>>();
   readonly #flush = new FlushScheduler(FLUSH_DELAY_MS);
   readonly #guard: ConnectionGuard;
-  readonly #sweeper: IdleSweeper;
+  readonly #sweeper: IdleSweeper | undefined;
   readonly #collector: IdleCollector;
   /** Connections served and frames read so far: with the writes, what the idle collector watches. */
   #work = 0;
@@ -167,7 +167,9 @@ export class ChatServer implements AsyncDisposable {
     state.onShutdownRequest((reason) => void this.shutdown(reason));
     const { config, clock, log } = this.#ctx;
     this.#guard = new ConnectionGuard(config);
-    this.#sweeper = new IdleSweeper(() => this.#clients.keys(), config.idleTimeoutMs, clock, log);
+    this.#sweeper = config.idleTimeoutMs > 0
+      ? new IdleSweeper(() => this.#clients.keys(), config.idleTimeoutMs, clock, log)
+      : undefined;
     this.#collector = new IdleCollector({
       work: () => this.#work + this.#flush.gate.started,
       onCollected: (before, after, ms) =>
@@ -285,7 +287,7 @@ export class ChatServer implements AsyncDisposable {
     ctx.shuttingDown = true;
     ctx.presence.stop();
     ctx.log.info(`Server shutting down (${reason})`);
-    this.#sweeper.stop();
+    this.#sweeper?.stop();
     this.#collector.stop();
     try {
       this.#listener.close();

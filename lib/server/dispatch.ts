@@ -95,7 +95,6 @@ export async function dispatch(
   line: string,
   tags?: ClientTags,
 ): Promise<void> {
-  client.touch(ctx.clock.now());
   settleOfflineHandover(ctx, client);
   let outcome: Outcome | Deferred;
   try {

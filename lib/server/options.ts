@@ -124,10 +124,13 @@ const FLAGS: readonly Flag[] = [
     `how long such a block lasts (default ${d.lockoutMs / 1000})`,
     (c, ms) => c.lockoutMs = ms,
   ),
-  seconds(
+  numeric(
     "idle-timeout",
-    `log out and disconnect clients idle this long (default ${d.idleTimeoutMs / 1000})`,
-    (c, ms) => c.idleTimeoutMs = ms,
+    "SECS",
+    "log out and disconnect people who have not used their client this long (default 0: never)",
+    0,
+    365 * 24 * 3600,
+    (c, n) => c.idleTimeoutMs = Math.round(n * 1000),
   ),
   {
     name: "admin",

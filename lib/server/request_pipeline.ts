@@ -64,8 +64,12 @@ export class RequestPipeline {
     if (!(await this.#paced())) return;
     if ("line" in frame) {
       if (frame.line.trim() === "") return;
+      // IRC tells its keep-alives from what a person does itself.
       if (this.#lines) await this.#lines.line(frame.line);
-      else await dispatch(this.#ctx, client, frame.line);
+      else {
+        client.touch(this.#ctx.clock.now());
+        await dispatch(this.#ctx, client, frame.line);
+      }
       return;
     }
     client.touch(this.#ctx.clock.now());

@@ -83,12 +83,14 @@ Deno.test("LineEditor completes a unique match, a common prefix, or lists candid
   assertEquals(type(editor, "x\t"), [{ type: "edit" }, { type: "bell" }]);
 });
 
-Deno.test("LineEditor reports Ctrl+C, and Ctrl+D only on an empty line", () => {
+Deno.test("LineEditor: Ctrl+C clears a half-typed line and leaves on an empty one; Ctrl+D only on an empty line", () => {
   const editor = new LineEditor();
   editor.start();
   assertEquals(type(editor, "\u0004"), [{ type: "eof" }]);
   type(editor, "ab\u0001");
   assertEquals(type(editor, "\u0004"), [{ type: "edit" }]);
   assertEquals(editor.line, "b");
+  assertEquals(type(editor, "\u0003"), [{ type: "edit" }]);
+  assertEquals(editor.view(), { text: "", cursor: 0 });
   assertEquals(type(editor, "\u0003"), [{ type: "interrupt" }]);
 });

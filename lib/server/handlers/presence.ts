@@ -1,5 +1,5 @@
 /**
- * Who is around: WHO, WHOELSE and AWAY.
+ * Who is around: WHO, WHOELSE and AWAY; ACTIVE, a client's word that its person is there.
  * @module
  */
 
@@ -33,7 +33,16 @@ function userView(ctx: ServerContext, u: OnlineUser): UserView {
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Handlers of the presence commands. */
-export const presenceHandlers: PartialHandlers<"WHO" | "WHOELSE" | "AWAY"> = {
+export const presenceHandlers: PartialHandlers<"WHO" | "WHOELSE" | "AWAY" | "ACTIVE"> = {
+  // Every request counts as activity already (the request pipeline notes it); this one exists
+  // for a person who reads and types without sending, and tells the client how often to say so.
+  ACTIVE(ctx) {
+    const ms = ctx.config.idleTimeoutMs;
+    return Promise.resolve(
+      ok(ms > 0 ? `Idle timeout: ${Math.ceil(ms / 1000)} s` : "No idle timeout"),
+    );
+  },
+
   WHO(ctx, _caller, [name]) {
     if (name !== undefined) {
       // yamotd's SEND asks this first: is the user there at all?

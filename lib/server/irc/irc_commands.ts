@@ -189,6 +189,12 @@ const REGISTERED: Record<string, IrcHandler> = {
   SETNAME: (session) => serviceNotice(session, "Your real name is fixed for the session"),
 };
 
+/**
+ * Commands IRC clients send on their own, on a timer: lag checks (PING, PONG) and notify-list and
+ * away polls (ISON, USERHOST, WHO). They do not keep a session from idling out.
+ */
+const IRC_KEEPALIVES: ReadonlySet<string> = new Set(["PING", "PONG", "ISON", "USERHOST", "WHO"]);
+
 /** Handles one line from an IRC client. */
 export async function handleIrcLine(session: IrcSession, line: string): Promise<void> {
   if (byteLength(withoutTags(line)) > MAX_IRC_LINE_BYTES) {
@@ -199,7 +205,8 @@ export async function handleIrcLine(session: IrcSession, line: string): Promise<
   if (!parsed) return;
   // Topics, reasons, real names and away texts reach other users' terminals: no escapes in them.
   const message = { ...parsed, params: parsed.params.map(cleanText) };
-  session.client.touch(session.ctx.clock.now());
+  // What a client sends by itself to keep the link and its lists fresh is not the person's use.
+  if (!IRC_KEEPALIVES.has(message.command)) session.client.touch(session.ctx.clock.now());
   settleOfflineHandover(session.ctx, session.client);
   if (!session.registered) {
     const handler = UNREGISTERED[message.command];
