@@ -11,13 +11,21 @@ import { palette, wantsColor } from "./lib/cli/render.ts";
 import { LineTerminal, type Terminal, TtyTerminal } from "./lib/cli/terminal.ts";
 import { PeerSocket } from "./lib/p2p/peer_socket.ts";
 
+/** Connects, and makes sure within a few seconds that a labchat server answers. */
 async function connect(args: ClientArgs): Promise<ChatConnection> {
   const caCerts = args.caFile ? [await Deno.readTextFile(args.caFile)] : undefined;
-  return await ChatConnection.connect({
+  const chat = await ChatConnection.connect({
     hostname: args.host,
     port: args.port,
     tls: args.tls ? { caCerts } : undefined,
   });
+  try {
+    await chat.probe();
+    return chat;
+  } catch (error) {
+    await chat.close();
+    throw error;
+  }
 }
 
 function describe(error: unknown): string {
@@ -40,20 +48,21 @@ async function main(argv: string[]): Promise<number> {
     console.log(CLIENT_USAGE);
     return ExitCode.OK;
   }
-  let chat: ChatConnection;
-  try {
-    chat = await connect(args);
-  } catch (error) {
-    console.error(`chat-client: Cannot connect to ${args.host}:${args.port}: ${describe(error)}`);
-    return ExitCode.USAGE;
-  }
+  // This machine's own problems first, then the server's.
   let peerSocket: PeerSocket;
   try {
     peerSocket = new PeerSocket(args.udpPort ?? 0, "0.0.0.0", args.udpEngine);
   } catch (error) {
-    await chat.close();
     const port = args.udpPort ? ` ${args.udpPort}` : "";
     console.error(`chat-client: Cannot open UDP port${port}: ${describe(error)}`);
+    return ExitCode.USAGE;
+  }
+  let chat: ChatConnection;
+  try {
+    chat = await connect(args);
+  } catch (error) {
+    await peerSocket.close();
+    console.error(`chat-client: Cannot connect to ${args.host}:${args.port}: ${describe(error)}`);
     return ExitCode.USAGE;
   }
   const terminal: Terminal = args.exec

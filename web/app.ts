@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ChatConnection, type ChatReply } from "../lib/client/chat_connection.ts";
+import { ChatConnection, type ChatReply, idleTimeoutOf } from "../lib/client/chat_connection.ts";
 import { WebSocketTransport } from "../lib/client/websocket_transport.ts";
 import type { ChatEvent } from "../lib/protocol/events.ts";
 import { formatRequest } from "../lib/protocol/request.ts";
@@ -42,6 +42,9 @@ export class WebApp {
   #stopped = false;
   #retry = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The server's idle timeout (0: none), and when the page last said the person is here. */
+  #idleMs = 0;
+  #toldActiveAt = 0;
   readonly #notice = h("div", { id: "notice", role: "status", "aria-live": "polite" });
   readonly #nav = h("nav", { "aria-label": "Conversations and people" });
   readonly #main = h("main", { id: "view", tabindex: "-1" });
@@ -61,6 +64,21 @@ export class WebApp {
 
   constructor(root: HTMLElement) {
     this.#root = root;
+    // The person using the page (not messages arriving) is what keeps an idle timeout away.
+    const active = () => this.#noteActivity();
+    for (const type of ["keydown", "pointerdown", "wheel", "scroll", "focus"]) {
+      addEventListener(type, active, { capture: true, passive: true });
+    }
+  }
+
+  /** Tells the server the person is here, often enough for its idle timeout (if it has one). */
+  #noteActivity(): void {
+    const chat = this.#chat;
+    if (!chat || this.#idleMs <= 0 || document.visibilityState === "hidden") return;
+    const now = Date.now();
+    if (now - this.#toldActiveAt < this.#idleMs / 4) return;
+    this.#toldActiveAt = now;
+    chat.request("ACTIVE").catch(() => {});
   }
 
   /** Starts: resume a web session if the browser has one, else show the login. */
@@ -118,6 +136,7 @@ export class WebApp {
 
   #started(chat: ChatConnection, welcome: string): void {
     this.#chat = chat;
+    void chat.request("ACTIVE").then((reply) => this.#idleMs = idleTimeoutOf(reply.text), () => {});
     this.#retry = 0;
     this.#stopped = false;
     const me = /^Welcome to labchat, (\S+?)!/.exec(welcome)?.[1] ?? "";

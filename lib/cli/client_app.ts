@@ -9,6 +9,7 @@ import {
   type ChatConnection,
   type ChatReply,
   ConnectionClosedError,
+  idleTimeoutOf,
 } from "../client/chat_connection.ts";
 import { PeerService, type PeerServiceEvents } from "../client/peer_service.ts";
 import { downloadFile, uploadFile } from "../client/transfers.ts";
@@ -101,12 +102,13 @@ export async function runClient(
       const status = await app.run();
       const credentials = app.credentials;
       await app.close();
-      if (
-        status !== ExitCode.CONNECTION_LOST || !io.reconnect || !io.terminal.interactive ||
-        credentials === undefined
-      ) {
-        return status;
-      }
+      if (!io.reconnect || !io.terminal.interactive || credentials === undefined) return status;
+      if (status === ExitCode.ENDED_BY_SERVER && app.timedOut) {
+        // Logged out for idling: the person is back at some point, and may go on.
+        io.terminal.resume();
+        const answer = await io.terminal.ask("Press Enter to log in again, or Ctrl+D to leave: ");
+        if (answer === undefined) return status;
+      } else if (status !== ExitCode.CONNECTION_LOST) return status;
       const again = await reconnectAs(io, credentials);
       if (!again) return status;
       io.terminal.resume();
@@ -186,6 +188,18 @@ class ClientApp {
   #credentials: Credentials | undefined;
   /** Logged in already (a reconnected session): no login conversation. */
   readonly #resumed: boolean;
+  /** The server's idle timeout (0: none), learnt at login. */
+  #idleMs = 0;
+  /** When the client last told the server the person is active. */
+  #toldActiveAt = 0;
+  /** The transfer running now, which Ctrl+C may cancel. */
+  #running: { readonly what: string; readonly cancel: AbortController } | undefined;
+  /** Ctrl+C stopped a request that did not come back: the session ends. */
+  #interrupted = false;
+  /** A forum transfer that Ctrl+C cancelled, which took the connection with it. */
+  #cancelled: string | undefined;
+  /** The server logged the session out for idling. */
+  #timedOut = false;
 
   /** `resumed`: the connection is logged in already, as these credentials' user. */
   constructor(args: ClientArgs, chat: ChatConnection, io: ClientIo, resumed?: Credentials) {
@@ -202,6 +216,53 @@ class ClientApp {
       events: this.#peerEvents(),
       maxReceiveBytes: args.maxReceiveBytes,
     });
+    io.terminal.listen({
+      activity: () => this.#noteActivity(),
+      interrupt: () => void this.#interrupt(),
+    });
+  }
+
+  /** Whether the server ended the session because the person was idle. */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  /** Keys pressed: tell the server the person is here, often enough for its idle timeout. */
+  #noteActivity(): void {
+    if (this.#me === undefined || this.#idleMs <= 0 || this.#chat.isClosed) return;
+    const now = Date.now();
+    if (now - this.#toldActiveAt < this.#idleMs / 4) return;
+    this.#toldActiveAt = now;
+    this.#chat.request("ACTIVE").catch(() => {});
+  }
+
+  /**
+   * Ctrl+C while a command runs: a transfer is cancelled once the person confirms; a request the
+   * server does not answer ends the session (the prompt is not coming back otherwise).
+   */
+  async #interrupt(): Promise<void> {
+    const running = this.#running;
+    if (running) {
+      const answer = await this.#term.ask(`Cancel ${running.what}? (y/N) `);
+      if (this.#running === running && /^\s*y(es)?\s*$/i.test(answer ?? "y")) {
+        running.cancel.abort();
+      }
+      return;
+    }
+    this.#interrupted = true;
+    this.#term.printError(this.#colors.yellow("Interrupted; leaving"));
+    await this.#chat.close();
+  }
+
+  /** Runs a transfer that Ctrl+C may cancel. */
+  async #cancellable(what: string, task: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const cancel = new AbortController();
+    this.#running = { what, cancel };
+    try {
+      await task(cancel.signal);
+    } finally {
+      this.#running = undefined;
+    }
   }
 
   #peerEvents(): PeerServiceEvents {
@@ -265,8 +326,13 @@ class ClientApp {
       if (!(error instanceof ConnectionClosedError)) throw error;
     }
     await pump;
+    if (this.#interrupted) return ExitCode.COMMAND_FAILED;
     if (this.#endedByServer) return ExitCode.ENDED_BY_SERVER;
-    this.#term.printError(this.#colors.red("Connection to the server was lost"));
+    if (this.#cancelled !== undefined) {
+      this.#term.printError(
+        this.#colors.yellow(`Cancelled ${sanitize(this.#cancelled)}; nothing of it was kept`),
+      );
+    } else this.#term.printError(this.#colors.red("Connection to the server was lost"));
     return ExitCode.CONNECTION_LOST;
   }
 
@@ -326,6 +392,12 @@ class ClientApp {
     if (this.#chat.isClosed) return undefined;
     if (outcome.kind === "blocked") return this.#quit(ExitCode.COMMAND_FAILED);
     if (outcome.kind === "aborted") {
+      if (!this.#term.interactive && outcome.ended) {
+        // A pipe ran dry at the login: its lines went to the user name and password prompts.
+        this.#term.printError(
+          "Not logged in: standard input ended at the login. A script gives --user NAME (the password in LABCHAT_PASSWORD) or pipes the user name and password first; --exec runs commands without logging in",
+        );
+      }
       return this.#quit(this.#term.interactive ? ExitCode.OK : ExitCode.COMMAND_FAILED);
     }
     this.#credentials = { user: outcome.user, password: outcome.password };
@@ -384,7 +456,8 @@ class ClientApp {
     }
     let exits = command.exits === true;
     for (const request of requestsFor(command, values)) {
-      if (await this.#execute(request) === "exit") exits = true;
+      // toom's OUT is LOGOUT then QUIT: no login prompt in between.
+      if (await this.#execute(request, exits) === "exit") exits = true;
     }
     return exits;
   }
@@ -408,7 +481,7 @@ class ClientApp {
    * Carries out one request: file transfers and peer-to-peer by the client itself, the rest by
    * the server. Returns `exit` when the session is over (QUIT).
    */
-  async #execute(request: DialectRequest): Promise<"exit" | undefined> {
+  async #execute(request: DialectRequest, leaving = false): Promise<"exit" | undefined> {
     const args = request.args ?? [];
     switch (request.command) {
       case "UPLOAD":
@@ -446,7 +519,9 @@ class ClientApp {
       this.#me = undefined;
       this.#credentials = undefined;
       // The masked login flow again, rather than a password typed in clear after LOGIN.
-      if (this.#term.interactive && this.#dialect.loginAtStart && !this.#chat.isClosed) {
+      if (
+        this.#term.interactive && this.#dialect.loginAtStart && !this.#chat.isClosed && !leaving
+      ) {
         const status = await this.#login(undefined, undefined);
         if (status !== undefined) return "exit";
       }
@@ -461,19 +536,34 @@ class ClientApp {
     }
     const [thread, name] = args;
     const show = throttledProgress(basename(name), (text) => this.#term.progress(text));
-    await this.#attempt(name, async () => {
-      if (command === "UPLOAD") {
-        this.#showReply({ command }, await uploadFile(this.#chat, thread, name, show));
-        return;
-      }
-      const result = await downloadFile(this.#chat, thread, name, this.#args.downloads, show);
-      this.#term.progress(undefined);
-      if (result.savedAs) {
-        this.#term.print(
-          `${sanitize(name)} successfully downloaded to ${sanitize(result.savedAs)}`,
-        );
-      } else this.#showReply({ command }, result.reply);
-    });
+    const what = `the ${command === "UPLOAD" ? "upload" : "download"} of ${basename(name)}`;
+    await this.#cancellable(what, (signal) =>
+      this.#attempt(name, async () => {
+        // Bytes on the wire cannot be called back: the connection is dropped (the server keeps
+        // nothing of a broken upload, a broken download leaves nothing here) and made again.
+        signal.addEventListener("abort", () => {
+          this.#cancelled = what;
+          void this.#chat.close();
+        });
+        await this.#transferNow(command, thread, name, show);
+      }));
+  }
+
+  async #transferNow(
+    command: "UPLOAD" | "DOWNLOAD",
+    thread: string,
+    name: string,
+    show: (done: number, total: number) => void,
+  ): Promise<void> {
+    if (command === "UPLOAD") {
+      this.#showReply({ command }, await uploadFile(this.#chat, thread, name, show));
+      return;
+    }
+    const result = await downloadFile(this.#chat, thread, name, this.#args.downloads, show);
+    this.#term.progress(undefined);
+    if (result.savedAs) {
+      this.#term.print(`${sanitize(name)} successfully downloaded to ${sanitize(result.savedAs)}`);
+    } else this.#showReply({ command }, result.reply);
   }
 
   async #peerCommand(command: string, args: readonly string[]): Promise<void> {
@@ -483,11 +573,18 @@ class ClientApp {
       if (args.length !== 2) return this.#fail("Usage: SENDFILE <user> <file>");
       const [user, path] = args;
       const show = throttledProgress(basename(path), (text) => this.#term.progress(text));
-      await this.#attempt(path, async () => {
-        await peers.sendFile(user, path, show);
-        this.#term.progress(undefined);
-        this.#term.print(this.#colors.green(`${sanitize(basename(path))} has uploaded`));
-      });
+      const name = sanitize(basename(path));
+      const resumed = (from: number, total: number) =>
+        this.#term.print(`Resuming ${name} from ${Math.floor(from / total * 100)}%`);
+      await this.#cancellable(
+        `sending ${basename(path)} to ${user}`,
+        (signal) =>
+          this.#attempt(path, async () => {
+            await peers.sendFile(user, path, show, signal, resumed);
+            this.#term.progress(undefined);
+            this.#term.print(this.#colors.green(`${name} has uploaded`));
+          }),
+      );
       return;
     }
     if (command === "PRIVATE START" || command === "PRIVATE STOP") {
@@ -549,6 +646,8 @@ class ClientApp {
 
   async #afterLogin(user: string | undefined): Promise<void> {
     this.#me = user;
+    this.#idleMs = idleTimeoutOf((await this.#chat.request("ACTIVE")).text);
+    this.#toldActiveAt = Date.now();
     await this.#peers?.reportPort();
     const who = await this.#chat.request("WHO");
     this.#online.clear();
@@ -590,6 +689,7 @@ class ClientApp {
       }
       if (ENDING_EVENTS.has(event.type)) {
         this.#endedByServer = true;
+        if (event.type === "idle") this.#timedOut = true;
         this.#me = undefined;
         // The session is over: no prompt may come back under the notice.
         this.#term.cancel();

@@ -28,7 +28,10 @@ export type LoginOutcome =
     readonly password: string;
   }
   | { readonly kind: "blocked" }
-  | { readonly kind: "aborted" };
+  /** `ended`: the input ended at a prompt (rather than the flow giving up after saying why). */
+  | { readonly kind: "aborted"; readonly ended?: boolean };
+
+const ENDED = { kind: "aborted", ended: true } as const;
 
 /** When a name without an account may become one. */
 export type NewAccounts =
@@ -65,7 +68,7 @@ export async function loginFlow(
   while (true) {
     const user = presetUser ?? (await term.ask(texts.user, NOT_KEPT))?.trim();
     presetUser = undefined;
-    if (user === undefined) return { kind: "aborted" };
+    if (user === undefined) return ENDED;
     if (user === "") continue;
     if (/\s/.test(user)) {
       failed = true;
@@ -78,7 +81,7 @@ export async function loginFlow(
         const fromPreset = presetPassword !== undefined;
         const password = presetPassword ?? await term.ask(texts.password, { mask: true });
         presetPassword = undefined;
-        if (password === undefined) return { kind: "aborted" };
+        if (password === undefined) return ENDED;
         const reply = await chat.request(formatRequest("LOGIN", [user, password]));
         if (reply.code === Reply.OK) {
           return {
@@ -107,20 +110,11 @@ export async function loginFlow(
       if (failed && term.interactive) {
         // After "already logged in elsewhere", a password typed as a name must not become one.
         const answer = await term.ask(`There is no account ${user}. Create it? [y/N] `, NOT_KEPT);
-        if (answer === undefined) return { kind: "aborted" };
+        if (answer === undefined) return ENDED;
         if (!/^y(es)?$/i.test(answer.trim())) continue;
       }
-      const password = presetPassword ?? await term.ask(texts.newPassword(user), { mask: true });
-      if (password === undefined) return { kind: "aborted" };
-      if (texts.confirm !== undefined && presetPassword === undefined) {
-        const again = await term.ask(texts.confirm, { mask: true });
-        if (again === undefined) return { kind: "aborted" };
-        if (again !== password) {
-          failed = true;
-          term.printError(colors.red("Passwords do not match. Please try again"));
-          continue;
-        }
-      }
+      const password = await newPassword(term, texts, user, presetPassword, colors);
+      if (password === undefined) return ENDED;
       presetPassword = undefined;
       const reply = await chat.request(formatRequest("REGISTER", [user, password]));
       if (reply.code === Reply.OK) {
@@ -133,12 +127,38 @@ export async function loginFlow(
         };
       }
       fail(reply);
-    } else {
+    } else if (check.code === Reply.ACCOUNT_BLOCKED) {
+      // The password prompt still comes, so a password typed ahead is not left for the shell.
+      if (presetPassword === undefined && term.interactive) {
+        await term.ask(texts.password, { mask: true });
+      }
       fail(check);
-      if (check.code === Reply.ACCOUNT_BLOCKED) return { kind: "blocked" };
-    }
+      return { kind: "blocked" };
+    } else fail(check);
     // A preset user that failed must not turn scripted commands into user names.
     if (options.user !== undefined && !term.interactive) return { kind: "aborted" };
+  }
+}
+
+/**
+ * A new account's password: asked (and, where the dialect does, asked again until both match);
+ * `undefined` when the input ends.
+ */
+async function newPassword(
+  term: Terminal,
+  texts: LoginTexts,
+  user: string,
+  preset: string | undefined,
+  colors: Palette,
+): Promise<string | undefined> {
+  if (preset !== undefined) return preset;
+  while (true) {
+    const password = await term.ask(texts.newPassword(user), { mask: true });
+    if (password === undefined || texts.confirm === undefined) return password;
+    const again = await term.ask(texts.confirm, { mask: true });
+    if (again === undefined) return undefined;
+    if (again === password) return password;
+    term.printError(colors.red("Passwords do not match. Please try again"));
   }
 }
 

@@ -30,6 +30,16 @@ export interface Terminal {
   resume(): void;
   /** Restores the terminal. Idempotent. */
   close(): void;
+  /** Hears the person at the keyboard (TTY only; lines from a pipe are requests anyway). */
+  listen(listeners: TerminalListeners): void;
+}
+
+/** What the client hears of the keyboard beyond the lines it asks for. */
+export interface TerminalListeners {
+  /** A key was pressed: the person is using the client. */
+  readonly activity?: () => void;
+  /** Ctrl+C while no prompt is up: a command is running (a transfer, a request that hangs). */
+  readonly interrupt?: () => void;
 }
 
 const encoder = new TextEncoder();
@@ -65,9 +75,16 @@ export class TtyTerminal implements Terminal {
   /** A progress line is drawn just above the prompt (a transfer running while the user types). */
   #progressAbove = false;
   #cancelled = false;
+  #listeners: TerminalListeners = {};
 
   constructor() {
     Deno.stdin.setRaw(true);
+    // Keys are read even while no prompt is up, so Ctrl+C always reaches the client.
+    void this.#readLoop();
+  }
+
+  listen(listeners: TerminalListeners): void {
+    this.#listeners = listeners;
   }
 
   ask(prompt: string, options: EditOptions = {}): Promise<string | undefined> {
@@ -139,6 +156,7 @@ export class TtyTerminal implements Terminal {
   }
 
   async #readLoop(): Promise<void> {
+    if (this.#reading) return;
     this.#reading = true;
     const buffer = new Uint8Array(4096);
     try {
@@ -162,12 +180,20 @@ export class TtyTerminal implements Terminal {
   }
 
   #onKeys(keys: readonly Key[]): void {
+    if (keys.length > 0) this.#listeners.activity?.();
     for (let i = 0; i < keys.length; i++) {
+      if (!this.#pending && keys[i].name === "ctrl-c") {
+        // Not type-ahead: it stops what is running now, and what was typed ahead with it.
+        this.#typeAhead = [];
+        writeAll(Deno.stdout, "^C\r\n");
+        this.#listeners.interrupt?.();
+        continue;
+      }
       if (!this.#pending) {
         // Keys typed while no prompt is up (waiting for a reply) wait for the next prompt, arrow
         // keys and all.
-        this.#typeAhead.push(...keys.slice(i));
-        return;
+        this.#typeAhead.push(keys[i]);
+        continue;
       }
       const typed = this.#editor.view().text;
       const result = this.#editor.feed(keys[i]);
@@ -286,6 +312,10 @@ export class LineTerminal implements Terminal {
   close(): void {
     this.#closed = true;
     this.cancel();
+  }
+
+  listen(): void {
+    // Lines from a pipe are requests already, and Ctrl+C is the shell's signal there.
   }
 }
 

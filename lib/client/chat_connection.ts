@@ -28,6 +28,25 @@ export class ConnectionClosedError extends Error {
   }
 }
 
+/** The other end of a connection does not speak the labchat protocol. */
+export class NotLabchatError extends Error {
+  /** A stable code for scripts and tests. */
+  readonly code = "NOT_LABCHAT";
+  constructor(message: string) {
+    super(message);
+    this.name = "NotLabchatError";
+  }
+}
+
+const NOT_LABCHAT =
+  "This is not a labchat server (an IRC or web port? labchat's own port is 4000 unless --port moved it)";
+
+/** The idle timeout an ACTIVE reply tells, in milliseconds; 0 for none. */
+export function idleTimeoutOf(text: string): number {
+  const seconds = Number(/^Idle timeout: (\d+) s/.exec(text)?.[1] ?? 0);
+  return Number.isFinite(seconds) ? seconds * 1000 : 0;
+}
+
 /** The TLS handshake failed: the server's certificate is not one to trust, or TLS is not spoken. */
 export class TlsHandshakeError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -116,6 +135,8 @@ export class ChatConnection implements AsyncDisposable {
   readonly #events: ChatEvent[] = [];
   readonly #eventWaiters: Waiter<ChatEvent | undefined>[] = [];
   #partial: string[] = [];
+  /** A line of the protocol has arrived: this is a labchat server. */
+  #spokeProtocol = false;
   #raw: RawTransfer | undefined;
   #closed = false;
   #closeReason: string | undefined;
@@ -150,6 +171,36 @@ export class ChatConnection implements AsyncDisposable {
   constructor(conn: ByteTransport, maxLineBytes = 1024 * 1024) {
     this.#conn = conn;
     this.#done = this.#readLoop(new LineSplitter(maxLineBytes));
+  }
+
+  /**
+   * Checks the other end is a labchat server, within `timeoutMs`: sends ACTIVE and resolves with
+   * the server's idle timeout in milliseconds (0: none).
+   *
+   * @throws {NotLabchatError} when the other end answers something else, or nothing in time
+   */
+  async probe(timeoutMs = 5000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new NotLabchatError(`${NOT_LABCHAT}: it did not answer within ${timeoutMs / 1000} s`),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      const reply = await Promise.race([this.request("ACTIVE"), silent]);
+      return idleTimeoutOf(reply.text);
+    } catch (error) {
+      if (error instanceof ConnectionClosedError && this.#closeReason?.startsWith(NOT_LABCHAT)) {
+        throw new NotLabchatError(this.#closeReason);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Whether the connection has ended. */
@@ -310,7 +361,16 @@ export class ChatConnection implements AsyncDisposable {
 
   #onLine(line: string): void {
     const parsed = parseReplyLine(line);
-    if (!parsed) return; // not protocol: ignore rather than desynchronise
+    if (!parsed) {
+      // Not protocol. Before anything that was, the other end speaks something else (IRC, HTTP,
+      // SSH): say so rather than wait for ever. Later, ignore it rather than desynchronise.
+      if (!this.#spokeProtocol) {
+        this.#closeReason = `${NOT_LABCHAT}; it said: ${JSON.stringify(line.slice(0, 60))}`;
+        this.#finish();
+      }
+      return;
+    }
+    this.#spokeProtocol = true;
     if (this.#partial.length === 0 && isEventCode(parsed.code) && !parsed.more) {
       this.#pushEvent(parseEvent(parsed.code, parsed.text));
       return;

@@ -118,6 +118,8 @@ export class PeerService implements AsyncDisposable {
     user: string,
     path: string,
     onProgress?: (done: number, total: number, lossPercent: number) => void,
+    signal?: AbortSignal,
+    onResume?: (fromBytes: number, total: number) => void,
   ): Promise<SendResult> {
     await Deno.stat(path); // a missing file is reported before anyone is disturbed
     const intro = await this.#introduce(user, "file");
@@ -126,6 +128,8 @@ export class PeerService implements AsyncDisposable {
       peerName: user,
       onProgress,
       deadMs: this.#options.deadMs,
+      signal,
+      onResume,
     });
   }
 

@@ -27,6 +27,10 @@ export interface SendFileOptions {
   readonly window?: SendWindowOptions;
   /** Bytes of file data per datagram (default: the most that fits one Ethernet frame). */
   readonly chunkSize?: number;
+  /** The receiver holds the start of the file from a broken transfer: sending resumes there. */
+  readonly onResume?: (fromBytes: number, total: number) => void;
+  /** Cancels the transfer (the person pressed Ctrl+C): the peer is told, and keeps what came. */
+  readonly signal?: AbortSignal;
 }
 
 /** What a finished transfer measured. */
@@ -125,6 +129,8 @@ export async function sendFile(
   // Chunks in flight are kept for resending; the rest stays on disk.
   const held = new Map<number, Uint8Array>();
   const release = (seq: number) => held.delete(seq);
+  const onCancel = () => wake.poke();
+  options.signal?.addEventListener("abort", onCancel);
   const unregister = socket.register(token, peer, (packet) => {
     if ("transfer" in packet && packet.transfer !== transfer) return;
     lastHeard = performance.now();
@@ -144,6 +150,9 @@ export async function sendFile(
       `${options.peerName} stopped responding; the transfer was abandoned`,
     );
   const checkAbort = () => {
+    if (options.signal?.aborted) {
+      throw new TransferError("cancelled", `You cancelled sending ${options.name}`);
+    }
     if (abortReason !== undefined) {
       throw new TransferError(
         "aborted",
@@ -179,6 +188,7 @@ export async function sendFile(
     await file.seek(resumeFrom * chunk, Deno.SeekMode.Start);
     const reader = new ChunkReader(file, chunk);
     const resumedBytes = Math.min(size, resumeFrom * chunk);
+    if (resumedBytes > 0) options.onResume?.(resumedBytes, size);
     const lossPercent = () => sending.sent > 0 ? (100 * sending.retransmissions) / sending.sent : 0;
     let read = resumeFrom;
     let tokens = 0;
@@ -249,11 +259,14 @@ export async function sendFile(
       await socket.send(peer, token, {
         type: PacketType.ABORT,
         transfer,
-        reason: "sender stopped",
+        reason: error instanceof TransferError && error.code === "cancelled"
+          ? "the sender cancelled it"
+          : "sender stopped",
       });
     }
     throw error;
   } finally {
+    options.signal?.removeEventListener("abort", onCancel);
     file.close();
     unregister();
   }

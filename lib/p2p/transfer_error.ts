@@ -9,6 +9,7 @@ export type TransferErrorCode =
   | "refused"
   | "hash_mismatch"
   | "aborted"
+  | "cancelled"
   | "not_enabled";
 
 /** A peer-to-peer operation failed; the message is fit for the user. */

@@ -18,7 +18,7 @@ Deno.test("a new user registers by typing the password twice; a mismatch asks ag
   await using t = await startTestServer();
   const run = await runClientScript(
     ["127.0.0.1", String(t.port)],
-    ["mike", "a", "b", "mike", "secret", "secret", "BROADCAST hi", "WHO"],
+    ["mike", "a", "b", "secret", "secret", "BROADCAST hi", "WHO"],
     NO_COLOR,
   );
   assertEquals(run.code, 0, run.lines.join("\n"));
@@ -154,6 +154,46 @@ Deno.test("usage errors and an unreachable server exit with status 2 and a clear
   const help = await runClientScript(["--help"], []);
   assertEquals(help.code, 0);
   assertMatch(help.stdout[0], /^chat-client: terminal client/);
+});
+
+Deno.test("pointed at a port that is not labchat, the client says so within seconds", async () => {
+  // One that speaks first (an IRC server), one that answers the probe (a web port), one silent.
+  const speaker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const serve = async (listener: Deno.Listener, greeting: string | undefined) => {
+    for await (const conn of listener) {
+      held.push(conn);
+      if (greeting) await conn.write(new TextEncoder().encode(greeting)).catch(() => 0);
+    }
+  };
+  const serving = [
+    serve(speaker, ":irc.example NOTICE * :*** Looking up your hostname\r\n"),
+    serve(silent, undefined),
+  ];
+  try {
+    const irc = await runClientScript(["127.0.0.1", String(speaker.addr.port)], ["yoda"]);
+    assertEquals(irc.code, 2);
+    assertMatch(
+      irc.stderr.join("\n"),
+      new RegExp(
+        `^chat-client: Cannot connect to 127\\.0\\.0\\.1:${speaker.addr.port}: This is not a labchat server .*it said: ":irc\\.example NOTICE`,
+      ),
+    );
+    const started = Date.now();
+    const quiet = await runClientScript(["127.0.0.1", String(silent.addr.port)], ["yoda"]);
+    assertEquals(quiet.code, 2);
+    assertMatch(
+      quiet.stderr.join("\n"),
+      /This is not a labchat server .*did not answer within 5 s/,
+    );
+    assert(Date.now() - started < 15_000);
+  } finally {
+    speaker.close();
+    silent.close();
+    for (const conn of held) conn.close();
+    await Promise.allSettled(serving);
+  }
 });
 
 Deno.test("server shutdown ends the client with the notice and status 4; a crash gives status 3", async () => {

@@ -220,3 +220,156 @@ Deno.test("in a terminal: when the server dies, the client reconnects and logs i
     await Deno.remove(data, { recursive: true });
   }
 });
+
+/**
+ * A scripted stand-in for a server that answers the login and then goes quiet (a hung server,
+ * or one that stops reading an upload): what Ctrl+C must still get the person out of.
+ */
+function quietServer(): { port: number; lines: string[]; [Symbol.asyncDispose](): Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const lines: string[] = [];
+  const conns: Deno.Conn[] = [];
+  const answer = (line: string): string | undefined => {
+    const word = line.split(" ")[0];
+    if (word === "ACTIVE") return "200 No idle timeout";
+    if (word === "USER") return "331 Password required for yoda";
+    if (word === "LOGIN") return "200 Welcome to labchat, yoda!";
+    if (word === "UDP") return "200 OK";
+    if (word === "WHO") return "200-yoda, 127.0.0.1, 1, 01 Jan 2026 00:00:00\n200 1 user online";
+    if (word === "UPLOAD") return "350 Send 268435456 bytes";
+    return undefined; // anything else: never answered
+  };
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      void (async () => {
+        const buffer = new Uint8Array(4096);
+        let text = "";
+        while (true) {
+          const n = await conn.read(buffer).catch(() => null);
+          if (n === null) return;
+          text += new TextDecoder().decode(buffer.subarray(0, n));
+          let end;
+          while ((end = text.indexOf("\n")) >= 0) {
+            const line = text.slice(0, end);
+            text = text.slice(end + 1);
+            lines.push(line);
+            const reply = answer(line);
+            if (reply) await conn.write(new TextEncoder().encode(`${reply}\n`)).catch(() => 0);
+            // After the 350 it stops reading, as a stuck server would: the upload stalls.
+            if (line.startsWith("UPLOAD")) return;
+          }
+        }
+      })();
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    lines,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // closed by the client
+        }
+      }
+      await serving.catch(() => {});
+    },
+  };
+}
+
+Deno.test("in a terminal: Ctrl+C clears a half-typed line, cancels a stalled upload when confirmed, and gets out of a request that hangs", async () => {
+  await using server = quietServer();
+  const files = await Deno.makeTempDir({ prefix: "labchat-tty-cancel-" });
+  const term = await openTerminal(server.port, "--user", "yoda");
+  try {
+    await term.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
+    await term.type("wise@!man");
+    await term.keys("Enter");
+    await term.waitFor((s) => promptLine(s) === "labchat>", "the prompt");
+    // Ctrl+C on a half-typed line clears it, as a shell does.
+    await term.type("BROADCAST never mind");
+    await term.keys("C-c");
+    await term.waitFor((s) => promptLine(s) === "labchat>", "the cleared line");
+
+    // An upload the server stops reading: Ctrl+C asks, and yes cancels it.
+    await Deno.writeFile(`${files}/big.bin`, new Uint8Array(256 * 1024 * 1024));
+    await term.type(`UPLOAD t ${files}/big.bin`);
+    await term.keys("Enter");
+    await term.waitFor((s) => s.includes("big.bin ["), "the progress bar");
+    await term.keys("C-c");
+    await term.waitFor(
+      (s) => promptLine(s) === "Cancel the upload of big.bin? (y/N)",
+      "the question",
+    );
+    await term.type("y");
+    await term.keys("Enter");
+    await term.waitFor(
+      (s) => s.includes("Cancelled the upload of big.bin; nothing of it was kept"),
+      "the cancellation",
+    );
+    await term.waitFor(
+      (s) => s.includes("Reconnected as yoda") && promptLine(s) === "labchat>",
+      "the session back on a new connection",
+    );
+
+    // A request the server never answers: Ctrl+C leaves instead of waiting for ever.
+    await term.type("HISTORY b");
+    await term.keys("Enter");
+    await term.keys("C-c");
+    await term.waitFor((s) => s.includes("Interrupted; leaving"), "the way out");
+    assert(server.lines.includes("HISTORY b"), server.lines.join("\n"));
+  } finally {
+    await term.close();
+    await Deno.remove(files, { recursive: true });
+  }
+});
+
+Deno.test("in a terminal: logged out for idling, the client offers to log in again; toom's OUT leaves", async () => {
+  await using t = await startTestServer({ idleTimeoutMs: 1500 });
+  await quit(await registered(t.port, "yoda"));
+  const term = await openTerminal(t.port, "--user", "yoda");
+  try {
+    await term.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
+    await term.type("yoda-pw");
+    await term.keys("Enter");
+    await term.waitFor((s) => promptLine(s) === "labchat>", "the prompt");
+    // Typing without sending is using the client: twice the timeout of it keeps yoda in.
+    for (let i = 0; i < 10; i++) {
+      await term.type("x");
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert(!(await term.screen()).includes("inactivity"), await term.screen());
+    await term.keys("C-u");
+    await term.waitFor(
+      (s) => promptLine(s) === "Press Enter to log in again, or Ctrl+D to leave:",
+      "the offer to come back",
+    );
+    assertMatch(await term.screen(), /You have been logged out after 2 seconds of inactivity/);
+    await term.keys("Enter");
+    await term.waitFor(
+      (s) => s.includes("Reconnected as yoda") && promptLine(s) === "labchat>",
+      "the session back",
+    );
+  } finally {
+    await term.close();
+  }
+
+  const toom = await openTerminal(t.port, "--dialect", "toom", "--user", "yoda");
+  try {
+    await toom.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
+    await toom.type("yoda-pw");
+    await toom.keys("Enter");
+    await toom.waitFor((s) => s.includes("Welcome to Toom!"), "the welcome");
+    await toom.type("OUT");
+    await toom.keys("Enter");
+    const screen = await toom.waitFor((s) => s.includes("Bye"), "the goodbye");
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await toom.screen();
+    assert(!after.includes("Username:"), `a login prompt came back after OUT:\n${screen}`);
+  } finally {
+    await toom.close();
+  }
+});

@@ -386,10 +386,17 @@ browserTest(
 );
 
 browserTest(
-  "an idle page is logged out with the server's notice, and does not reconnect",
+  "a page whose person types stays in; an idle one is logged out with the server's notice, and does not reconnect",
   () =>
     withWebServer({ idleTimeoutMs: 1500 }, async (t, browser) => {
       const { page, problems } = await signedUp(browser, t.web, "alice");
+      // Someone typing (without sending) is using the page: twice the timeout keeps them in.
+      const box = page.getByLabel(/^Message to /);
+      for (let i = 0; i < 10; i++) {
+        await box.press("x");
+        await page.waitForTimeout(300);
+      }
+      assertEquals(await page.getByText("Logged in as").count(), 1, "still logged in");
       await page.locator("#login-error").getByText(/after .* of inactivity/).waitFor();
       await page.waitForTimeout(1500);
       assertEquals(await page.getByText("Logged in as").count(), 0, "stays logged out");
