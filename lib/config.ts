@@ -57,6 +57,8 @@ export interface ServerConfig {
   maxUploadBytes: number;
   /** scrypt cost parameter N (a power of two). Lower only for tests and benchmarks. */
   scryptCost: number;
+  /** Shortest password REGISTER and PASSWD accept (imports and the operator tool only warn). */
+  minPasswordLength: number;
   /** Print one line per command and per connection. */
   verbose: boolean;
   /** Serve the web client and its WebSocket. */
@@ -117,6 +119,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   adminPassword: "",
   maxUploadBytes: 100 * 1024 * 1024,
   scryptCost: 1 << 14,
+  minPasswordLength: 8,
   verbose: true,
   http: true,
   httpPort: 8080,

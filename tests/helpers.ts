@@ -108,14 +108,14 @@ export async function expectReply(
 /** Connects and registers a new user (logged in on return). */
 export async function registered(port: number, name: string): Promise<ChatConnection> {
   const chat = await connect(port);
-  await expectReply(chat, `REGISTER ${name} ${name}-pw`, 200);
+  await expectReply(chat, `REGISTER ${name} ${name}-secret`, 200);
   return chat;
 }
 
 /** Connects and logs in an existing user registered by {@linkcode registered}. */
 export async function loggedIn(port: number, name: string): Promise<ChatConnection> {
   const chat = await connect(port);
-  await expectReply(chat, `LOGIN ${name} ${name}-pw`, 200);
+  await expectReply(chat, `LOGIN ${name} ${name}-secret`, 200);
   return chat;
 }
 

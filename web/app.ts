@@ -107,7 +107,9 @@ export class WebApp {
    * Opens the WebSocket and resumes the browser's session. `unreachable` schedules another try;
    * otherwise the server's reason why there is no session to resume.
    */
-  async #connect(): Promise<"connected" | "unreachable" | { refused: string }> {
+  async #connect(
+    waitOutReload = true,
+  ): Promise<"connected" | "unreachable" | { refused: string }> {
     for (let attempt = 0;; attempt++) {
       let chat: ChatConnection;
       try {
@@ -129,7 +131,7 @@ export class WebApp {
         return "unreachable";
       }
       // A page reloaded a moment ago may still be logged in until the server sees it close.
-      if (reply.code !== 409 || attempt >= 2) return { refused: reply.text };
+      if (reply.code !== 409 || attempt >= 2 || !waitOutReload) return { refused: reply.text };
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -255,10 +257,11 @@ export class WebApp {
         password.select();
         return;
       }
-      password.value = "";
-      const outcome = await this.#connect();
-      if (outcome === "unreachable") error.textContent = "Cannot reach the server; try again";
-      else if (outcome !== "connected") error.textContent = outcome.refused;
+      // Signed in with the form: a refusal now (logged in elsewhere) is said at once.
+      const outcome = await this.#connect(false);
+      if (outcome === "connected") password.value = "";
+      else if (outcome === "unreachable") error.textContent = "Cannot reach the server; try again";
+      else error.textContent = outcome.refused;
     };
     const form = h(
       "form",

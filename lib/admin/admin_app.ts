@@ -219,6 +219,16 @@ function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Ta
   };
 }
 
+/** The shortest password the server lets people choose; shorter ones given here are named. */
+const MIN_LENGTH = DEFAULT_SERVER_CONFIG.minPasswordLength;
+
+/** Names accounts whose passwords are shorter than the server would let people choose. */
+function weakPasswords(names: readonly string[]): string {
+  return `Weak password${names.length === 1 ? "" : "s"} (under ${MIN_LENGTH} characters) for ${
+    names.join(", ")
+  }: change ${names.length === 1 ? "it" : "them"} with: deno task admin user passwd NAME`;
+}
+
 /** A new password: asked twice on a terminal, read once from a pipe. */
 async function newPassword(io: AdminIo, name: string): Promise<string> {
   const first = await io.askPassword(`Password for ${name}: `);
@@ -300,6 +310,7 @@ async function run(
       const password = await newPassword(io, operands[0]);
       await using store = await target.open(true);
       const user = await addUser(store, operands[0], password, values.admin ?? false, options);
+      if (password.length < MIN_LENGTH) io.err(`Warning: ${weakPasswords([user.name])}`);
       io.out(`Created ${user.name}${user.role === "admin" ? " (admin)" : ""}`);
       return AdminExit.OK;
     }
@@ -307,7 +318,9 @@ async function run(
       expect(1);
       await using store = await target.open(false);
       if (!(await store.getUser(operands[0]))) throw new AdminError(`No such user: ${operands[0]}`);
-      await setPassword(store, operands[0], await newPassword(io, operands[0]), options);
+      const password = await newPassword(io, operands[0]);
+      await setPassword(store, operands[0], password, options);
+      if (password.length < MIN_LENGTH) io.err(`Warning: ${weakPasswords([operands[0]])}`);
       await target.accountChanged(operands[0]);
       io.out(`Password of ${operands[0]} changed`);
       return AdminExit.OK;
@@ -349,7 +362,8 @@ async function run(
       const users = (await store.listUsers()).sort((a, b) => a.name.localeCompare(b.name));
       for (const user of users) {
         const last = seen.get(user.name)?.lastLogin;
-        const locked = isLockedOut(await store.getLockout(user.name), Date.now());
+        const now = Date.now();
+        const locked = (await store.listLockouts(user.name)).some((l) => isLockedOut(l, now));
         rows.push([
           user.name,
           user.role === "admin" ? "yes" : "no",
@@ -422,6 +436,7 @@ async function importFile(
   let created = 0;
   let replaced = 0;
   let skipped = 0;
+  const weak: string[] = [];
   for (const entry of entries) {
     const role = entry.admin ? "admin" : "user";
     if (await store.getUser(entry.name)) {
@@ -433,11 +448,14 @@ async function importFile(
       await setPassword(store, entry.name, entry.password, options, role);
       await target.accountChanged(entry.name);
       replaced++;
-      continue;
+    } else {
+      await addUser(store, entry.name, entry.password, entry.admin, options);
+      created++;
     }
-    await addUser(store, entry.name, entry.password, entry.admin, options);
-    created++;
+    if (entry.password.length < MIN_LENGTH) weak.push(entry.name);
   }
+  // The seeds' passwords are short; they are imported as they are, and named.
+  if (weak.length > 0) io.out(weakPasswords(weak));
   io.out(
     `Imported ${path}: ${created} created, ${replaced} replaced, ${skipped} skipped, ${problems.length} bad line(s)`,
   );

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { NO_FAILURES } from "../auth/lockout.ts";
 import { hashPassword, passwordProblem } from "../auth/password.ts";
 import { usernameProblem } from "../protocol/names.ts";
 import type { AccountStore, UserRecord } from "../store/store.ts";
@@ -72,8 +71,8 @@ export async function deleteUser(store: AccountStore, name: string): Promise<voi
   if (!(await store.deleteUser(name))) throw new AdminError(`No such user: ${name}`);
 }
 
-/** Lifts a lockout. @throws {AdminError} for an unknown user. */
+/** Lifts a lockout, from every address. @throws {AdminError} for an unknown user. */
 export async function unlockUser(store: AccountStore, name: string): Promise<void> {
   if (!(await store.getUser(name))) throw new AdminError(`No such user: ${name}`);
-  await store.setLockout(name, NO_FAILURES);
+  await store.clearLockouts(name);
 }

@@ -5,12 +5,21 @@
 
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 
-/** Longest password accepted, in characters. */
-export const MAX_PASSWORD_LENGTH = 128;
+/**
+ * Longest password accepted, in characters: room for a password manager's (IRC clients send
+ * them in several 400-byte AUTHENTICATE chunks).
+ */
+export const MAX_PASSWORD_LENGTH = 1024;
 
-/** Why a password is not acceptable, or `undefined` when it is. */
-export function passwordProblem(password: string): string | undefined {
+/**
+ * Why a password is not acceptable, or `undefined` when it is. `minLength` applies to passwords
+ * people choose now; stored ones (the seeds' credential files) are never refused for it.
+ */
+export function passwordProblem(password: string, minLength = 1): string | undefined {
   if (password.length === 0) return "Password must not be empty";
+  if (password.length < minLength) {
+    return `Password must be at least ${minLength} characters`;
+  }
   if (password.length > MAX_PASSWORD_LENGTH) {
     return `Password must be at most ${MAX_PASSWORD_LENGTH} characters`;
   }

@@ -42,11 +42,21 @@ export class ProtocolError extends Error {
   readonly code: number;
   /** The finer reason, when a front end may want it. */
   readonly reason: ErrorReason | undefined;
+  /**
+   * Lines of the reply before the message, which stays its last line (the text clients and the
+   * seeds' dialects read): `412-Blocked for 8 more seconds` then `412 <the seed's text>`.
+   */
+  readonly before: readonly string[];
 
-  constructor(code: number, message: string, options?: ErrorOptions & { reason?: ErrorReason }) {
+  constructor(
+    code: number,
+    message: string,
+    options?: ErrorOptions & { reason?: ErrorReason; before?: readonly string[] },
+  ) {
     super(message, options);
     this.name = "ProtocolError";
     this.code = code;
     this.reason = options?.reason;
+    this.before = options?.before ?? [];
   }
 }

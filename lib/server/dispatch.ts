@@ -207,7 +207,8 @@ async function receiveUpload(ctx: ServerContext, client: Client, outcome: Outcom
 function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
   if (error instanceof ProtocolError) {
     const detail = error.reason === undefined ? undefined : { reason: error.reason };
-    return { code: error.code, text: error.message, detail };
+    const text = error.before.length > 0 ? [...error.before, error.message] : error.message;
+    return { code: error.code, text, detail };
   }
   if (error instanceof StoreUnavailableError) {
     ctx.log.error(`${client.label}: request refused: ${error.message}`);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { MAX_PASSWORD_LENGTH } from "../auth/password.ts";
 import { parseArgs } from "node:util";
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from "../config.ts";
 import { redisUrlProblem, withPassword } from "../store/redis_client.ts";
@@ -123,6 +124,14 @@ const FLAGS: readonly Flag[] = [
     "lockout",
     `how long such a block lasts (default ${d.lockoutMs / 1000})`,
     (c, ms) => c.lockoutMs = ms,
+  ),
+  numeric(
+    "min-password-length",
+    "N",
+    `shortest password a new account or PASSWD may set (default ${d.minPasswordLength})`,
+    1,
+    MAX_PASSWORD_LENGTH,
+    (c, n) => c.minPasswordLength = n,
   ),
   numeric(
     "idle-timeout",

@@ -128,6 +128,7 @@ export async function openServerState(
     lockoutMs: config.lockoutMs,
     scryptCost: config.scryptCost,
     registration: config.registration,
+    minPasswordLength: config.minPasswordLength,
   };
   const opened = await AccountService.open(store, hashes, policy, clock, config.admins);
   const { forum, removedBlobs } = await ForumService.open(store, blobs);

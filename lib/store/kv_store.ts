@@ -190,9 +190,8 @@ export class KvStore implements Store {
     const key = ["user", foldName(name)];
     const entry = await this.#kv.get<UserRecord>(key);
     if (!entry.value) return false;
-    await commit(
-      this.#kv.atomic().check(entry).delete(key).delete(["lockout", foldName(name)]),
-    );
+    await commit(this.#kv.atomic().check(entry).delete(key));
+    await this.clearLockouts(name);
     return true;
   }
 
@@ -204,21 +203,17 @@ export class KvStore implements Store {
     return users;
   }
 
-  async getLockout(name: string): Promise<LockoutState> {
-    return (await this.#kv.get<LockoutState>(["lockout", foldName(name)])).value ?? NO_FAILURES;
-  }
-
-  async setLockout(name: string, state: LockoutState): Promise<void> {
-    const key = ["lockout", foldName(name)];
-    if (state.failures === 0 && state.blockedUntil === 0) await this.#kv.delete(key);
-    else await this.#kv.set(key, state);
+  async getLockout(name: string, source: string): Promise<LockoutState> {
+    const key = ["lockout", foldName(name), source];
+    return (await this.#kv.get<LockoutState>(key)).value ?? NO_FAILURES;
   }
 
   async updateLockout(
     name: string,
+    source: string,
     change: (state: LockoutState) => LockoutState,
   ): Promise<LockoutState> {
-    const key = ["lockout", foldName(name)];
+    const key = ["lockout", foldName(name), source];
     for (let attempt = 0; attempt < 100; attempt++) {
       const entry = await this.#kv.get<LockoutState>(key);
       const next = change(entry.value ?? NO_FAILURES);
@@ -228,6 +223,29 @@ export class KvStore implements Store {
       if ((await op.commit()).ok) return next;
     }
     throw new Error(`Cannot update the lockout of ${name}: it keeps changing`);
+  }
+
+  async listLockouts(name: string): Promise<LockoutState[]> {
+    const states: LockoutState[] = [];
+    for await (
+      const entry of this.#kv.list<LockoutState>({ prefix: ["lockout", foldName(name)] })
+    ) {
+      states.push(entry.value);
+    }
+    return states;
+  }
+
+  async clearLockouts(name: string): Promise<void> {
+    // Before failures were counted per address the key had no address: that goes too.
+    const keys: Deno.KvKey[] = [["lockout", foldName(name)]];
+    for await (const entry of this.#kv.list({ prefix: ["lockout", foldName(name)] })) {
+      keys.push(entry.key);
+    }
+    for (let i = 0; i < keys.length; i += 500) {
+      const op = this.#kv.atomic();
+      for (const key of keys.slice(i, i + 500)) op.delete(key);
+      await commit(op);
+    }
   }
 
   getGhostLockout(name: string): Promise<LockoutState> {

@@ -204,7 +204,7 @@ export class RedisStore implements Store {
   async deleteUser(name: string): Promise<boolean> {
     const folded = foldName(name);
     const [deleted] = await this.#call((r) =>
-      r.multi().hDel(this.#key("user"), folded).hDel(this.#key("lockout"), folded).exec()
+      r.multi().hDel(this.#key("user"), folded).del(this.#lockoutKey(name)).exec()
     );
     return Number(deleted) === 1;
   }
@@ -213,30 +213,37 @@ export class RedisStore implements Store {
     return this.#hashValues<UserRecord>(this.#key("user"));
   }
 
-  async getLockout(name: string): Promise<LockoutState> {
-    return await this.#hashGet<LockoutState>(this.#key("lockout"), foldName(name)) ??
-      NO_FAILURES;
+  /** An account's failed logins: a hash of source address → state. */
+  #lockoutKey(name: string): string {
+    return this.#key(`lockout:${foldName(name)}`);
   }
 
-  async setLockout(name: string, state: LockoutState): Promise<void> {
-    const key = this.#key("lockout");
-    const field = foldName(name);
-    if (state.failures === 0 && state.blockedUntil === 0) {
-      await this.#call((r) => r.hDel(key, field));
-    } else await this.#call((r) => r.hSet(key, field, JSON.stringify(state)));
+  async getLockout(name: string, source: string): Promise<LockoutState> {
+    return await this.#hashGet<LockoutState>(this.#lockoutKey(name), source) ?? NO_FAILURES;
   }
 
   async updateLockout(
     name: string,
+    source: string,
     change: (state: LockoutState) => LockoutState,
   ): Promise<LockoutState> {
-    const key = this.#key("lockout");
-    const field = foldName(name);
+    const key = this.#lockoutKey(name);
     return await this.#changeLockout(
       name,
       change,
-      () => this.#call((r) => r.hGet(key, field)),
-      (json, written) => this.#script("replace", [key], [field, json, written]),
+      () => this.#call((r) => r.hGet(key, source)),
+      (json, written) => this.#script("replace", [key], [source, json, written]),
+    );
+  }
+
+  listLockouts(name: string): Promise<LockoutState[]> {
+    return this.#hashValues<LockoutState>(this.#lockoutKey(name));
+  }
+
+  async clearLockouts(name: string): Promise<void> {
+    // Before failures were counted per address, one hash held every account's state.
+    await this.#call((r) =>
+      r.multi().del(this.#lockoutKey(name)).hDel(this.#key("lockout"), foldName(name)).exec()
     );
   }
 

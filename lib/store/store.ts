@@ -139,14 +139,25 @@ export interface AccountStore {
   deleteUser(name: string): Promise<boolean>;
   listUsers(): Promise<UserRecord[]>;
 
-  getLockout(name: string): Promise<LockoutState>;
-  setLockout(name: string, state: LockoutState): Promise<void>;
   /**
-   * Changes the lockout state in one atomic step (read, `change`, write; again if another
-   * process changed it meanwhile), so failures counted at once on several nodes all count.
-   * Returns the state written.
+   * The failed logins of an account from one source address. Failures are counted per account
+   * and address, so guesses from elsewhere never lock the owner out of their own address.
    */
-  updateLockout(name: string, change: (state: LockoutState) => LockoutState): Promise<LockoutState>;
+  getLockout(name: string, source: string): Promise<LockoutState>;
+  /**
+   * Changes the lockout state of an account and address in one atomic step (read, `change`,
+   * write; again if another process changed it meanwhile), so failures counted at once on several
+   * nodes all count. Returns the state written.
+   */
+  updateLockout(
+    name: string,
+    source: string,
+    change: (state: LockoutState) => LockoutState,
+  ): Promise<LockoutState>;
+  /** The account's lockout states, one per address that failed (the operator's view). */
+  listLockouts(name: string): Promise<LockoutState[]>;
+  /** Forgets an account's failed logins from every address (the operator's unlock). */
+  clearLockouts(name: string): Promise<void>;
   /**
    * The failed logins of a name that has no account. They are counted like an account's, so a
    * name's existence cannot be told from its lockout, but they are transient: forgotten `ttlMs`

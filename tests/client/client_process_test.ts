@@ -62,7 +62,7 @@ Deno.test("an unknown user name is refused when registration is closed, then ask
   const run = await runClientScript(["127.0.0.1", String(t.port)], [
     "ethan",
     "hans",
-    "hans-pw",
+    "hans-secret",
     "WHO",
   ], NO_COLOR);
   assertEquals(run.stderr, ["Invalid Username. Please try again"]);
@@ -79,7 +79,7 @@ Deno.test("an unknown user name is refused when registration is closed, then ask
 Deno.test("--exec runs commands for scripts; a failing command makes the exit status 1", async () => {
   await using t = await startTestServer();
   await quit(await registered(t.port, "yoda"));
-  const env = { ...NO_COLOR, LABCHAT_PASSWORD: "yoda-pw" };
+  const env = { ...NO_COLOR, LABCHAT_PASSWORD: "yoda-secret" };
   const ok = await runClientScript(
     ["127.0.0.1", String(t.port), "--user", "yoda", "--exec", "BROADCAST scripted; HISTORY"],
     [],
@@ -292,7 +292,7 @@ Deno.test("the server refuses control characters in request lines, so nc users a
 Deno.test("a peer's offered name and ABORT reason reach the terminal sanitised", async () => {
   await using t = await startTestServer();
   await using yoda = spawnClient(["127.0.0.1", String(t.port), "--user", "yoda"], NO_COLOR);
-  await yoda.write("yoda-pw", "yoda-pw");
+  await yoda.write("yoda-secret", "yoda-secret");
   await yoda.waitFor(/Welcome to labchat, yoda!/);
   // mallory speaks raw UDP, as an attacker would.
   const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });

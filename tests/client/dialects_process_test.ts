@@ -27,7 +27,7 @@ Deno.test("toom dialect: the seed's session of BCM, ATU, SRB, SRM, RDM and OUT",
   await yoda.write("ATU");
   await yoda.waitFor(/^no other active user$/);
   await using obiwan = toom(obiwanUdp);
-  await obiwan.write("obiwan", "obiwan-pw");
+  await obiwan.write("obiwan", "obiwan-secret");
   await obiwan.waitFor(/^Welcome to Toom!$/);
   await yoda.waitFor(/^obiwan logged in$/);
   await yoda.write("BCM Morning");

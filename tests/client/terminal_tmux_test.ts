@@ -118,10 +118,10 @@ Deno.test("in a terminal: after LOGOUT the masked login comes back, and password
     await term.type("yoda");
     await term.keys("Enter");
     await term.waitFor((s) => s.includes("Password:"), "the password prompt");
-    await term.type("yoda-pw");
+    await term.type("yoda-secret");
     await term.keys("Enter");
     await term.waitFor((s) => s.includes("Welcome to labchat, yoda!"), "the welcome");
-    await term.type("PASSWD yoda-pw newer-pw");
+    await term.type("PASSWD yoda-secret newer-secret");
     await term.keys("Enter");
     await term.waitFor((s) => s.includes("Password changed"), "the password change");
     await term.type("WHO");
@@ -133,7 +133,7 @@ Deno.test("in a terminal: after LOGOUT the masked login comes back, and password
     await term.type("yoda");
     await term.keys("Enter");
     await term.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
-    await term.type("newer-pw");
+    await term.type("newer-secret");
     await term.keys("Enter");
     const screen = await term.waitFor(
       (s) => s.split("Welcome to labchat, yoda!").length === 3,
@@ -333,7 +333,7 @@ Deno.test("in a terminal: logged out for idling, the client offers to log in aga
   const term = await openTerminal(t.port, "--user", "yoda");
   try {
     await term.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
-    await term.type("yoda-pw");
+    await term.type("yoda-secret");
     await term.keys("Enter");
     await term.waitFor((s) => promptLine(s) === "labchat>", "the prompt");
     // Typing without sending is using the client: twice the timeout of it keeps yoda in.
@@ -360,7 +360,7 @@ Deno.test("in a terminal: logged out for idling, the client offers to log in aga
   const toom = await openTerminal(t.port, "--dialect", "toom", "--user", "yoda");
   try {
     await toom.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
-    await toom.type("yoda-pw");
+    await toom.type("yoda-secret");
     await toom.keys("Enter");
     await toom.waitFor((s) => s.includes("Welcome to Toom!"), "the welcome");
     await toom.type("OUT");

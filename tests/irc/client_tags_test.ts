@@ -78,8 +78,8 @@ Deno.test("IRC: TAGMSG keeps labchat's rules: +n refuses outsiders, a block hold
   assertEquals(before.filter((m) => m.command === "TAGMSG"), []);
 
   // Accounts (guests cannot block): a blocked sender's tags are not delivered either.
-  await using luke = await withCaps(server.ircPort, "luke", "message-tags", "luke-pw");
-  await using vader = await withCaps(server.ircPort, "vader", "message-tags", "vader-pw");
+  await using luke = await withCaps(server.ircPort, "luke", "message-tags", "luke-secret");
+  await using vader = await withCaps(server.ircPort, "vader", "message-tags", "vader-secret");
   await luke.send("SILENCE +vader");
   await luke.expect("SILENCE");
   await vader.send("@+typing=active TAGMSG luke", "@+typing=done TAGMSG mace");

@@ -31,13 +31,13 @@ Deno.test({
     const web = new ChatConnection(
       await WebSocketTransport.open(`${server.web.replace("http", "ws")}/ws`),
     );
-    await expectReply(web, "REGISTER leia leia-pw", 200);
+    await expectReply(web, "REGISTER leia leia-secret", 200);
     // yoda's account exists; irssi logs in to it with PASS.
     const setup = await registered(server.port, "yoda");
     await quit(setup);
     const home = await Deno.makeTempDir({ prefix: "labchat-irssi-" });
     const term = await openTmux(
-      `irssi --home=${home} -n yoda -c 127.0.0.1 -p ${ircPort} -w yoda-pw; sleep 30`,
+      `irssi --home=${home} -n yoda -c 127.0.0.1 -p ${ircPort} -w yoda-secret; sleep 30`,
       home,
       120,
       30,

@@ -30,7 +30,7 @@ Deno.test("IRC: PRIVMSG nick is MSG; 401 for nobody; offline delivery carries it
   const tcp = await registered(server.port, "hans");
   await expectReply(tcp, "LOGOUT", 200);
   await using irc = await IrcTestClient.connect(server.ircPort);
-  await irc.send("PASS hans-pw", "CAP LS 302", "CAP REQ :server-time echo-message", "CAP END");
+  await irc.send("PASS hans-secret", "CAP LS 302", "CAP REQ :server-time echo-message", "CAP END");
   await irc.register("hans");
   await irc.drain(50);
   await using other = await ircUser(server.ircPort, "leia");
@@ -51,7 +51,7 @@ Deno.test("IRC: PRIVMSG nick is MSG; 401 for nobody; offline delivery carries it
   await using sender = await registered(server.port, "obiwan");
   await expectReply(sender, "MSG hans while you were out", 200, /offline/);
   await using back = await IrcTestClient.connect(server.ircPort);
-  await back.send("CAP LS 302", "CAP REQ server-time", "CAP END", "PASS hans-pw");
+  await back.send("CAP LS 302", "CAP REQ server-time", "CAP END", "PASS hans-secret");
   await back.send("NICK hans", "USER hans 0 * :Hans");
   const { message: offline } = await back.expect("PRIVMSG");
   assertEquals(offline.params, ["hans", "while you were out"]);
@@ -62,7 +62,7 @@ Deno.test("IRC: PRIVMSG nick is MSG; 401 for nobody; offline delivery carries it
   await back.send("QUIT");
   await back.waitClosed();
   await using again = await IrcTestClient.connect(server.ircPort);
-  await again.register("hans", "hans-pw");
+  await again.register("hans", "hans-secret");
   await again.drain(300);
   assertEquals(again.log.filter((line) => line.includes(" PRIVMSG ")), []);
   await quit(sender);
@@ -80,7 +80,7 @@ Deno.test("IRC: channels shared with TCP users: join, names, say, topic, modes, 
   assertEquals(before.find((m) => m.command === "353")?.params.slice(2), ["#jedi", "@yoda"]);
   const tcp = await connect(server.port);
   try {
-    await expectReply(tcp, "REGISTER hans hans-pw", 200);
+    await expectReply(tcp, "REGISTER hans hans-secret", 200);
     await expectReply(tcp, "JOIN #jedi", 200, /@yoda hans/);
     await op.expect("JOIN", (m) => m.source?.startsWith("hans!") ?? false);
     await guest.send("JOIN #jedi");

@@ -52,7 +52,7 @@ Deno.test("LOGIN with a wrong password or unknown user gets 410 with the seeds' 
   const chat = await connect(t.port);
   await expectReply(chat, "LOGIN nobody x", 410, "Invalid Password. Please try again");
   await expectReply(chat, "LOGIN yoda wrong", 410, "Invalid Password. Please try again");
-  await expectReply(chat, "LOGIN yoda yoda-pw", 200);
+  await expectReply(chat, "LOGIN yoda yoda-secret", 200);
   await quit(chat);
 });
 
@@ -72,13 +72,13 @@ Deno.test("three failures block the account across reconnects until the block ex
   // A new connection, even with the right password, is refused while the block holds.
   const second = await connect(t.port);
   const blocked = "Your account is blocked due to multiple login failures. Please try again later";
-  await expectReply(second, "LOGIN obiwan obiwan-pw", 412, blocked);
+  await expectReply(second, "LOGIN obiwan obiwan-secret", 412, blocked);
   await expectReply(second, "USER obiwan", 412, blocked);
   const until = Date.now() + 2000;
-  let reply = await second.request("LOGIN obiwan obiwan-pw");
+  let reply = await second.request("LOGIN obiwan obiwan-secret");
   while (reply.code === 412 && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 50));
-    reply = await second.request("LOGIN obiwan obiwan-pw");
+    reply = await second.request("LOGIN obiwan obiwan-secret");
   }
   assertEquals(reply.code, 200, "login works again once the block is over");
   await quit(second);
@@ -90,7 +90,7 @@ Deno.test("a successful login resets the failure count", async () => {
   const chat = await connect(t.port);
   await expectReply(chat, "LOGIN hans a", 410);
   await expectReply(chat, "LOGIN hans b", 410);
-  await expectReply(chat, "LOGIN hans hans-pw", 200);
+  await expectReply(chat, "LOGIN hans hans-secret", 200);
   await expectReply(chat, "LOGOUT", 200);
   await expectReply(chat, "LOGIN hans c", 410, "Invalid Password. Please try again");
   await expectReply(chat, "LOGIN hans d", 410, "Invalid Password. Please try again");
@@ -106,7 +106,7 @@ Deno.test("the lockout holds across a server restart", async () => {
   await chat.close();
   await using t2 = await t1.restart();
   const again = await connect(t2.port);
-  await expectReply(again, "LOGIN obiwan obiwan-pw", 412);
+  await expectReply(again, "LOGIN obiwan obiwan-secret", 412);
   await again.close();
 });
 
@@ -115,9 +115,9 @@ Deno.test("one live session per user: a second login is refused while the first 
   const first = await registered(t.port, "yoda");
   const second = await connect(t.port);
   await expectReply(second, "USER yoda", 409, "yoda is already logged in elsewhere");
-  await expectReply(second, "LOGIN yoda yoda-pw", 409, "yoda is already logged in elsewhere");
+  await expectReply(second, "LOGIN yoda yoda-secret", 409, "yoda is already logged in elsewhere");
   await quit(first);
-  await expectReply(second, "LOGIN yoda yoda-pw", 200);
+  await expectReply(second, "LOGIN yoda yoda-secret", 200);
   await quit(second);
 });
 
@@ -136,10 +136,10 @@ Deno.test("a client that vanishes is logged out at once and can log in again", a
 Deno.test("PASSWD changes the password after checking the old one", async () => {
   await using t = await startTestServer();
   const chat = await registered(t.port, "yoda");
-  await expectReply(chat, "PASSWD wrong new-pw", 410, "Invalid Password. Please try again");
-  await expectReply(chat, "PASSWD yoda-pw new pw", 200, "Password changed");
+  await expectReply(chat, "PASSWD wrong new-secret", 410, "Invalid Password. Please try again");
+  await expectReply(chat, "PASSWD yoda-secret new pw", 200, "Password changed");
   await expectReply(chat, "LOGOUT", 200);
-  await expectReply(chat, "LOGIN yoda yoda-pw", 410);
+  await expectReply(chat, "LOGIN yoda yoda-secret", 410);
   await expectReply(chat, "LOGIN yoda new pw", 200);
   await quit(chat);
 });
@@ -220,7 +220,7 @@ Deno.test("user names are unique whatever their case, and any case finds the acc
   await expectReply(other, "REGISTER Alice x", 406, "User Alice already exists");
   await expectReply(other, "USER ALICE", 409, "alice is already logged in elsewhere");
   await quit(alice);
-  await expectReply(other, "LOGIN ALICE alice-pw", 200, "Welcome to labchat, alice!");
+  await expectReply(other, "LOGIN ALICE alice-secret", 200, "Welcome to labchat, alice!");
   const bob = await registered(t.port, "bob");
   await expectReply(bob, "MSG ALICE hi", 200, "Message sent to alice");
   await alice.close();
@@ -235,7 +235,7 @@ Deno.test("wrong old passwords in PASSWD count towards the lockout and end the s
   await expectReply(yoda, "PASSWD bad3 new", 411, /has been blocked/);
   await expectReply(yoda, "WHO", 200, "0 users online");
   const again = await connect(t.port);
-  await expectReply(again, "LOGIN yoda yoda-pw", 412, /is blocked/);
+  await expectReply(again, "LOGIN yoda yoda-secret", 412, /is blocked/);
   await Promise.all([yoda.close(), again.close()]);
 });
 

@@ -61,7 +61,7 @@ Deno.test("a client that stops reading is disconnected and server memory stays b
   await using t = await startTestServer({ maxSendQueueBytes: 64 * 1024, requestRate: 0 });
   const watcher = await registered(t.port, "watcher");
   const slow = await connect(t.port);
-  await expectReply(slow, "REGISTER slow slow-pw", 200);
+  await expectReply(slow, "REGISTER slow slow-secret", 200);
   // Flood the slow client's queue with HELP replies it never reads: 4 MiB of requests.
   const help = encode("HELP\n".repeat(1000));
   const writes = (async () => {

@@ -38,7 +38,7 @@ Deno.test("cluster: accounts, private messages, WHO and one session per user spa
     const hans = await registered(b.port, "hans");
     const luke = await registered(c.port, "luke");
     // One live session per user, across nodes.
-    await expectReply(await connect(c.port), "LOGIN yoda yoda-pw", 409);
+    await expectReply(await connect(c.port), "LOGIN yoda yoda-secret", 409);
     // A second node under a live node's name is refused, and does not disturb that node.
     const clash = await startTestServer({ cluster: redis.url, node: "n2" }, a.dataDir).then(
       () => "started",
@@ -177,7 +177,7 @@ Deno.test("cluster: blocks, rooms and lockout made on one node hold on the other
     for (const [port, code] of [[a.port, 410], [b.port, 410], [a.port, 411]]) {
       await expectReply(await connect(port), "LOGIN luke wrong", code);
     }
-    await expectReply(await connect(b.port), "LOGIN luke luke-pw", 412);
+    await expectReply(await connect(b.port), "LOGIN luke luke-secret", 412);
     // A name without an account locks the same way, so the lockout does not tell names apart.
     for (const [port, code] of [[b.port, 410], [a.port, 410], [b.port, 411]]) {
       await expectReply(await connect(port), "LOGIN ghost wrong", code);
@@ -296,7 +296,7 @@ Deno.test("cluster: a node killed with SIGKILL has its users offline within seco
     await again.status;
     await using restarted = await spawnServer(dir, ["--cluster", redis.url, "--node", "doomed"]);
     await watcher.waitForEvent((e) => e.type === "logout" && e.user === "stranded");
-    await expectReply(await connect(restarted.port), "LOGIN stranded stranded-pw", 200);
+    await expectReply(await connect(restarted.port), "LOGIN stranded stranded-secret", 200);
     await stranded.close();
     await Promise.all([quit(watcher), quit(back)]);
   } finally {

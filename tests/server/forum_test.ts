@@ -306,7 +306,7 @@ Deno.test("removing a thread deletes its files; threads and files survive a rest
     await quit(mike);
     await using t = await first.restart();
     const again = await connect(t.port);
-    await expectReply(again, "LOGIN mike mike-pw", 200);
+    await expectReply(again, "LOGIN mike mike-secret", 200);
     const read = await expectReply(again, "THREAD READ keep", 200);
     assertEquals(read.lines.slice(0, -1), ["1 mike: still here", "mike uploaded kept.txt"]);
     const got = await downloadFile(again, "keep", "kept.txt", join(dir, "dl"));

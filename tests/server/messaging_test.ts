@@ -221,13 +221,13 @@ Deno.test("offline messages survive a login whose connection dies at once", asyn
   for (let i = 0; i < 20; i++) await expectReply(yoda, `MSG hans queued ${i}`, 200, /offline/);
   // A login that dies right after sending: its delivery cannot have reached anyone.
   const dying = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
-  await dying.write(new TextEncoder().encode("LOGIN hans hans-pw\n"));
+  await dying.write(new TextEncoder().encode("LOGIN hans hans-secret\n"));
   dying.close();
   const hans = await connect(t.port);
-  let reply = await hans.request("LOGIN hans hans-pw");
+  let reply = await hans.request("LOGIN hans hans-secret");
   for (let i = 0; i < 100 && reply.code === 409; i++) {
     await new Promise((r) => setTimeout(r, 10)); // the dead session is being logged out
-    reply = await hans.request("LOGIN hans hans-pw");
+    reply = await hans.request("LOGIN hans hans-secret");
   }
   assertEquals(reply.code, 200);
   const texts = [];

@@ -119,7 +119,7 @@ Deno.test("a login storm is announced in batches, each login once, and blocks st
   const lukeSees = seenBy(luke);
   const storm = await Promise.all(names.map((name) => registered(t.port, name)));
   const back = await connect(t.port);
-  await expectReply(back, "LOGIN mallory mallory-pw", 200);
+  await expectReply(back, "LOGIN mallory mallory-secret", 200);
   await new Promise((r) => setTimeout(r, 1100)); // the batch is announced within a second
   const last = await registered(t.port, "last");
   const [y, l] = await Promise.all([yodaSees, lukeSees]);

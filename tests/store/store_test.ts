@@ -39,10 +39,10 @@ storeTest("accounts are found in any case and unique whatever the case", async (
   assertEquals((await store.getUser("ALICE"))?.name, "Alice");
   assertEquals(await store.updateUser("alice", { role: "admin" }), true);
   assertEquals((await store.getUser("Alice"))?.role, "admin");
-  await store.setLockout("ALICE", { failures: 2, blockedUntil: 0 });
-  assertEquals((await store.getLockout("alice")).failures, 2);
+  await store.updateLockout("ALICE", "10.0.0.9", () => ({ failures: 2, blockedUntil: 0 }));
+  assertEquals((await store.getLockout("alice", "10.0.0.9")).failures, 2);
   assertEquals(await store.deleteUser("aLiCe"), true);
-  assertEquals(await store.getLockout("alice"), { failures: 0, blockedUntil: 0 });
+  assertEquals(await store.getLockout("alice", "10.0.0.9"), { failures: 0, blockedUntil: 0 });
   assertEquals(await store.updateUser("alice", { role: "user" }), false);
 });
 
@@ -195,14 +195,28 @@ storeTest("lockout changes made at once are all counted", async (store) => {
     ...s,
     failures: s.failures + 1,
   });
-  await Promise.all(Array.from({ length: 20 }, () => store.updateLockout("YODA", bump)));
-  assertEquals((await store.getLockout("yoda")).failures, 20);
-  assertEquals(await store.updateLockout("yoda", () => ({ failures: 0, blockedUntil: 0 })), {
+  await Promise.all(Array.from({ length: 20 }, () => store.updateLockout("YODA", "::1", bump)));
+  assertEquals((await store.getLockout("yoda", "::1")).failures, 20);
+  assertEquals(await store.updateLockout("yoda", "::1", () => ({ failures: 0, blockedUntil: 0 })), {
     failures: 0,
     blockedUntil: 0,
   });
-  assertEquals(await store.getLockout("yoda"), { failures: 0, blockedUntil: 0 }, "cleared");
+  assertEquals(await store.getLockout("yoda", "::1"), { failures: 0, blockedUntil: 0 }, "cleared");
 });
+
+storeTest(
+  "failures count per account and address; the operator's unlock clears them all",
+  async (store) => {
+    await store.createUser(await user("yoda"));
+    await store.updateLockout("yoda", "10.0.0.66", () => ({ failures: 0, blockedUntil: 99 }));
+    await store.updateLockout("yoda", "10.0.0.67", () => ({ failures: 2, blockedUntil: 0 }));
+    assertEquals(await store.getLockout("yoda", "10.0.0.5"), { failures: 0, blockedUntil: 0 });
+    assertEquals((await store.listLockouts("YODA")).length, 2);
+    await store.clearLockouts("Yoda");
+    assertEquals(await store.listLockouts("yoda"), []);
+    assertEquals(await store.getLockout("yoda", "10.0.0.66"), { failures: 0, blockedUntil: 0 });
+  },
+);
 
 storeTest(
   "a name without an account counts failures atomically, and forgets them",
@@ -215,7 +229,11 @@ storeTest(
       Array.from({ length: 10 }, () => store.updateGhostLockout("Nobody", bump, 60_000)),
     );
     assertEquals((await store.getGhostLockout("NOBODY")).failures, 10);
-    assertEquals((await store.getLockout("nobody")).failures, 0, "apart from accounts' lockouts");
+    assertEquals(
+      (await store.getLockout("nobody", "127.0.0.1")).failures,
+      0,
+      "apart from accounts' lockouts",
+    );
     await store.updateGhostLockout("brief", bump, 50);
     assertEquals((await store.getGhostLockout("brief")).failures, 1);
     await new Promise((resolve) => setTimeout(resolve, 120));

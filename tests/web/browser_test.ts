@@ -67,7 +67,7 @@ async function submitLogin(page: Page, user: string, password: string, register:
 /** A page logged in as a new user. */
 async function signedUp(browser: Browser, web: string, user: string): Promise<ChatPage> {
   const chat = await openPage(browser, web);
-  await submitLogin(chat.page, user, `${user}-pw`, true);
+  await submitLogin(chat.page, user, `${user}-secret`, true);
   await chat.page.getByText(`Logged in as ${user}`).waitFor();
   return chat;
 }
@@ -197,7 +197,7 @@ browserTest(
       await carol.waitForEvent((e) => e.type === "logout" && e.user === "bob");
       await expectReply(carol, "MSG bob while you were away", 200, /offline/i);
       const back = await openPage(browser, t.web);
-      await submitLogin(back.page, "bob", "bob-pw", false);
+      await submitLogin(back.page, "bob", "bob-secret", false);
       await back.page.getByLabel("carol, 1 unread").waitFor();
       await conversationButton(back.page, "@carol").click();
       await seeMessage(back.page, "while you were away");
@@ -350,7 +350,7 @@ browserTest(
       await error.getByText(
         "Invalid Password. Your account has been blocked. Please try again later",
       ).waitFor();
-      await submitLogin(page, "dave", "dave-pw", false);
+      await submitLogin(page, "dave", "dave-secret", false);
       await error.getByText(
         "Your account is blocked due to multiple login failures. Please try again later",
       ).waitFor();

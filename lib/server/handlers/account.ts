@@ -3,7 +3,7 @@
  * @module
  */
 
-import { Reply, Text } from "../../protocol/codes.ts";
+import { Reply } from "../../protocol/codes.ts";
 import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import type { UserRecord } from "../../store/store.ts";
@@ -77,7 +77,7 @@ export function signInForWeb(
     if (register) refuseGuestName(ctx, name);
     const user = register
       ? await ctx.accounts.register(name, password)
-      : await ctx.accounts.authenticate(name, password);
+      : await ctx.accounts.authenticate(name, password, ip);
     if (register) ctx.log.info(`${user.name} registered`);
     return { user, token: await ctx.webSessions.create(user) };
   });
@@ -135,9 +135,7 @@ export const accountHandlers: PartialHandlers<
     limitAuth(ctx, client);
     const user = await ctx.accounts.find(name);
     if (user) {
-      if (await ctx.accounts.isLockedOut(user.name)) {
-        throw new ProtocolError(Reply.ACCOUNT_BLOCKED, Text.ACCOUNT_BLOCKED);
-      }
+      await ctx.accounts.checkNotBlocked(user.name, client.ip);
       if (ctx.hub.online(user.name)) {
         throw new ProtocolError(
           Reply.ALREADY_LOGGED_IN,
@@ -156,7 +154,7 @@ export const accountHandlers: PartialHandlers<
     refuseIfLoggedIn(client);
     limitAuth(ctx, client);
     return ctx.locks.run(`user:${foldName(name)}`, async () => {
-      const user = await ctx.accounts.authenticate(name, password);
+      const user = await ctx.accounts.authenticate(name, password, client.ip);
       return welcome(ctx, client, user);
     });
   },
@@ -186,7 +184,7 @@ export const accountHandlers: PartialHandlers<
   PASSWD(ctx, { client, identity }, [oldPassword, newPassword]) {
     return ctx.locks.run(`user:${foldName(identity.name)}`, async () => {
       try {
-        await ctx.accounts.changePassword(identity.name, oldPassword, newPassword);
+        await ctx.accounts.changePassword(identity.name, oldPassword, newPassword, client.ip);
       } catch (error) {
         // Guessing the password from a session left open blocks the account, and ends the session.
         if (error instanceof ProtocolError && error.code === Reply.ACCOUNT_NOW_BLOCKED) {

@@ -15,6 +15,7 @@ import {
 } from "../../auth/password.ts";
 import { Reply, Text } from "../../protocol/codes.ts";
 import { foldName } from "../../protocol/names.ts";
+import { formatDuration } from "../../protocol/timestamp.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import type { AccountStore, UserRecord } from "../../store/store.ts";
 import type { Clock } from "./clock.ts";
@@ -26,6 +27,19 @@ export interface AccountPolicy {
   /** scrypt N for new hashes. */
   readonly scryptCost: number;
   readonly registration: boolean;
+  /** Shortest password REGISTER and PASSWD accept. */
+  readonly minPasswordLength: number;
+}
+
+/** An address is blocked after this many times the per-account failures, over any accounts. */
+const ADDRESS_FAILURES_FACTOR = 5;
+
+/** The failures of an address over all accounts (no user name has a space). */
+const addressKey = (source: string): string => `* ${source}`;
+
+/** How long a block has left, in words. */
+function seconds(state: LockoutState, now: number): string {
+  return formatDuration(Math.max(1000, Math.ceil((state.blockedUntil - now) / 1000) * 1000));
 }
 
 /** How long an account found stays cached for existence checks (the operator tool may delete it). */
@@ -133,9 +147,27 @@ export class AccountService {
       this.#configAdmins.get(foldName(user.name)) === user.createdAt;
   }
 
-  /** Whether the account is locked out now. */
-  async isLockedOut(name: string): Promise<boolean> {
-    return isLockedOut(await this.#lockoutOf(name, true), this.#clock.now());
+  /**
+   * Refuses a login from `source` while the account is blocked for it, or the address itself
+   * is, saying for how long.
+   *
+   * @throws {ProtocolError} 412
+   */
+  async checkNotBlocked(name: string, source: string, exists = true): Promise<void> {
+    const now = this.#clock.now();
+    const address = await this.#store.getGhostLockout(addressKey(source));
+    if (isLockedOut(address, now)) {
+      throw new ProtocolError(
+        Reply.ACCOUNT_BLOCKED,
+        `Too many failed logins from your address; try again in ${seconds(address, now)}`,
+      );
+    }
+    const lockout = await this.#lockoutOf(name, source, exists);
+    if (isLockedOut(lockout, now)) {
+      throw new ProtocolError(Reply.ACCOUNT_BLOCKED, Text.ACCOUNT_BLOCKED, {
+        before: [`Still blocked for ${seconds(lockout, now)}`],
+      });
+    }
   }
 
   /**
@@ -144,21 +176,19 @@ export class AccountService {
    *
    * @throws {ProtocolError} 410 wrong, 411 now blocked, 412 blocked, 421 busy.
    */
-  async authenticate(name: string, password: string): Promise<UserRecord> {
+  async authenticate(name: string, password: string, source: string): Promise<UserRecord> {
     const user = await this.#store.getUser(name);
-    const lockout = await this.#lockoutOf(name, user !== undefined);
-    if (isLockedOut(lockout, this.#clock.now())) {
-      throw new ProtocolError(Reply.ACCOUNT_BLOCKED, Text.ACCOUNT_BLOCKED);
-    }
+    await this.checkNotBlocked(name, source, user !== undefined);
     const matches = await this.#verify(password, user?.password ?? this.#dummy);
     if (user && matches) {
+      const lockout = await this.#store.getLockout(user.name, source);
       if (lockout.failures !== 0 || lockout.blockedUntil !== 0) {
-        await this.#store.setLockout(user.name, NO_FAILURES);
+        await this.#store.updateLockout(user.name, source, () => NO_FAILURES);
       }
       this.#cache.set(foldName(user.name), { user, until: this.#clock.now() + CACHE_MS });
       return user;
     }
-    return await this.#fail(name, lockout, user !== undefined);
+    return await this.#fail(name, source, user !== undefined);
   }
 
   /**
@@ -176,7 +206,7 @@ export class AccountService {
         `Cannot register ${name}: the name is reserved for the operator`,
       );
     }
-    const problem = passwordProblem(password);
+    const problem = passwordProblem(password, this.#policy.minPasswordLength);
     if (problem) throw new ProtocolError(Reply.INVALID_VALUE, problem);
     const taken = () => new ProtocolError(Reply.ALREADY_EXISTS, `User ${name} already exists`);
     if (await this.#store.getUser(name)) throw taken();
@@ -195,10 +225,15 @@ export class AccountService {
    *
    * @throws {ProtocolError} 410, 411 (the account is now blocked), 412, 414, 421.
    */
-  async changePassword(name: string, oldPassword: string, newPassword: string): Promise<void> {
-    const problem = passwordProblem(newPassword);
+  async changePassword(
+    name: string,
+    oldPassword: string,
+    newPassword: string,
+    source: string,
+  ): Promise<void> {
+    const problem = passwordProblem(newPassword, this.#policy.minPasswordLength);
     if (problem) throw new ProtocolError(Reply.INVALID_VALUE, problem);
-    await this.authenticate(name, oldPassword);
+    await this.authenticate(name, oldPassword, source);
     const hash = await this.#hash("create", newPassword);
     if (!(await this.#store.updateUser(name, { password: hash }))) {
       throw new ProtocolError(Reply.NOT_FOUND, `Cannot find account ${name}`);
@@ -226,24 +261,36 @@ export class AccountService {
   }
 
   /** The lockout state: stored for accounts, transient for names that do not exist. */
-  async #lockoutOf(name: string, exists: boolean): Promise<LockoutState> {
-    if (exists) return await this.#store.getLockout(name);
-    return await this.#store.getGhostLockout(name);
+  async #lockoutOf(name: string, source: string, exists: boolean): Promise<LockoutState> {
+    if (exists) return await this.#store.getLockout(name, source);
+    return await this.#store.getGhostLockout(`${name} ${source}`);
   }
 
-  async #fail(name: string, lockout: LockoutState, exists: boolean): Promise<never> {
-    const policy = { maxFailures: this.#policy.maxFailures, lockoutMs: this.#policy.lockoutMs };
-    let failure = recordFailure(lockout, policy, this.#clock.now());
+  /** Counts a failed login of `name` from `source`, and of `source` itself; throws the reply. */
+  async #fail(name: string, source: string, exists: boolean): Promise<never> {
+    const { maxFailures, lockoutMs } = this.#policy;
+    const now = this.#clock.now();
+    let failure = recordFailure(NO_FAILURES, { maxFailures, lockoutMs }, now);
     // Counted atomically on the stored state: other nodes may be counting failures too.
     const count = (current: LockoutState) => {
-      failure = recordFailure(current, policy, this.#clock.now());
+      failure = recordFailure(current, { maxFailures, lockoutMs }, this.#clock.now());
       return failure.state;
     };
-    if (exists) await this.#store.updateLockout(name, count);
     // A name without an account is remembered as long as a block of it lasts, and a while more.
-    else await this.#store.updateGhostLockout(name, count, 2 * policy.lockoutMs + 60_000);
+    const ghostTtl = 2 * lockoutMs + 60_000;
+    if (exists) await this.#store.updateLockout(name, source, count);
+    else await this.#store.updateGhostLockout(`${name} ${source}`, count, ghostTtl);
+    // One address guessing many accounts is slowed down too, after more failures.
+    const addressPolicy = { maxFailures: maxFailures * ADDRESS_FAILURES_FACTOR, lockoutMs };
+    await this.#store.updateGhostLockout(
+      addressKey(source),
+      (current) => recordFailure(current, addressPolicy, this.#clock.now()).state,
+      ghostTtl,
+    );
     if (failure.blocked) {
-      throw new ProtocolError(Reply.ACCOUNT_NOW_BLOCKED, Text.ACCOUNT_NOW_BLOCKED);
+      throw new ProtocolError(Reply.ACCOUNT_NOW_BLOCKED, Text.ACCOUNT_NOW_BLOCKED, {
+        before: [`Blocked for ${seconds(failure.state, now)}`],
+      });
     }
     throw new ProtocolError(Reply.WRONG_CREDENTIALS, Text.INVALID_PASSWORD);
   }

@@ -139,7 +139,9 @@ export function webHandler(
         "set-cookie": sessionCookie(signed.token, secure, WEB_SESSION_MS / 1000),
       });
     } catch (error) {
-      if (error instanceof ProtocolError) return jsonReply(error.code, error.message);
+      if (error instanceof ProtocolError) {
+        return jsonReply(error.code, [...error.before, error.message].join(". "));
+      }
       if (error instanceof TypeError) {
         return jsonReply(Reply.INVALID_VALUE, "A user name has no spaces");
       }
