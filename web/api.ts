@@ -8,10 +8,17 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 
-/** A reply of the server: a protocol code and its text. */
+/** A reply of the server: a protocol code and its text (after what comes first, if anything). */
 export interface Answer {
   readonly code: number;
   readonly text: string;
+  /** Lines before the text: how long a lockout lasts. */
+  readonly before?: readonly string[];
+}
+
+/** An answer as one sentence for the page. */
+export function answerText(answer: Answer): string {
+  return [...(answer.before ?? []), answer.text].join(". ");
 }
 
 async function answerOf(response: Response): Promise<Answer> {

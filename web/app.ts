@@ -10,7 +10,7 @@ import { ChatConnection, type ChatReply, idleTimeoutOf } from "../lib/client/cha
 import { WebSocketTransport } from "../lib/client/websocket_transport.ts";
 import type { ChatEvent } from "../lib/protocol/events.ts";
 import { formatRequest } from "../lib/protocol/request.ts";
-import { downloadFile, signIn, signOut, uploadFile } from "./api.ts";
+import { answerText, downloadFile, signIn, signOut, uploadFile } from "./api.ts";
 import { append, button, h, replace, syncChildren } from "./dom.ts";
 import {
   BROADCAST_ID,
@@ -253,7 +253,7 @@ export class WebApp {
       error.textContent = "";
       const answer = await signIn(user.value.trim(), password.value, register);
       if (answer.code !== 200) {
-        error.textContent = answer.text;
+        error.textContent = answerText(answer);
         password.select();
         return;
       }

@@ -35,7 +35,7 @@ import {
 } from "./dialects.ts";
 import { loginFlow } from "./login_flow.ts";
 import { throttledProgress } from "./progress.ts";
-import { type Palette, renderEvent, renderReply } from "./render.ts";
+import { type Palette, renderEvent, renderReply, wrapWords } from "./render.ts";
 import { sanitize } from "./sanitize.ts";
 import type { Terminal } from "./terminal.ts";
 
@@ -665,17 +665,28 @@ class ClientApp {
 
   #showHelp(topic: string | undefined): void {
     const own = dialectHelp(this.#dialect, topic) ?? [];
-    const canonical = helpLines(topic, true) ?? [];
+    // A dialect's own word hides the canonical command of that name (the forum's MSG posts).
+    const shadowed = new Set(this.#dialect.commands.map((c) => c.word.toUpperCase()));
+    const canonical = (helpLines(topic, "client") ?? []).filter((line) =>
+      !shadowed.has(line.replace(/^Usage: /, "").split(" ")[0])
+    );
     if (own.length === 0 && canonical.length === 0) {
       this.#fail(`No such command "${topic}"; type help for the list`);
       return;
     }
+    const columns = this.#term.columns;
+    const show = (line: string, indent: number) => {
+      for (const piece of wrapWords(line, columns, indent)) this.#term.print(piece);
+    };
     if (own.length > 0) {
       this.#term.print(this.#colors.bold(`${this.#dialect.name} commands:`));
-      own.forEach((l) => this.#term.print(`  ${l}`));
-      if (!topic) this.#term.print(this.#colors.bold("labchat commands (work in every dialect):"));
+      own.forEach((l) => show(`  ${l}`, 37));
+      if (!topic && canonical.length > 0) {
+        const also = shadowed.size > 0 ? " (also here, unless named above)" : "";
+        this.#term.print(this.#colors.bold(`labchat commands${also}:`));
+      }
     }
-    canonical.forEach((l) => this.#term.print(topic ? l : `  ${l}`));
+    canonical.forEach((l) => topic ? show(l, 4) : show(`  ${l}`, 47));
   }
 
   async #pumpEvents(): Promise<void> {

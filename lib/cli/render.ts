@@ -125,3 +125,25 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
       return `${event.code} ${text}`;
   }
 }
+
+/**
+ * Cuts a line into lines of at most `columns` characters at spaces, never inside a word; the
+ * lines after the first start with `indent` spaces (help's second column). Without `columns`
+ * (not a terminal) the line stays whole.
+ */
+export function wrapWords(line: string, columns: number | undefined, indent = 0): string[] {
+  if (columns === undefined || [...line].length <= columns) return [line];
+  const pad = " ".repeat(Math.max(0, Math.min(indent, columns - 20)));
+  const lines: string[] = [];
+  let current = "";
+  for (const word of line.split(/(?<=\S) (?=\S)/)) {
+    const next = current === "" ? word : `${current} ${word}`;
+    if ([...next].length <= columns || current.trim() === "") current = next;
+    else {
+      lines.push(current);
+      current = `${pad}${word.trimStart()}`;
+    }
+  }
+  lines.push(current);
+  return lines;
+}

@@ -32,6 +32,8 @@ export interface Terminal {
   close(): void;
   /** Hears the person at the keyboard (TTY only; lines from a pipe are requests anyway). */
   listen(listeners: TerminalListeners): void;
+  /** The terminal's width, for wrapping; `undefined` when output is not a terminal. */
+  readonly columns: number | undefined;
 }
 
 /** What the client hears of the keyboard beyond the lines it asks for. */
@@ -85,6 +87,14 @@ export class TtyTerminal implements Terminal {
 
   listen(listeners: TerminalListeners): void {
     this.#listeners = listeners;
+  }
+
+  get columns(): number | undefined {
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      return undefined;
+    }
   }
 
   ask(prompt: string, options: EditOptions = {}): Promise<string | undefined> {
@@ -317,6 +327,8 @@ export class LineTerminal implements Terminal {
   listen(): void {
     // Lines from a pipe are requests already, and Ctrl+C is the shell's signal there.
   }
+
+  readonly columns = undefined;
 }
 
 async function* stdinLines(): AsyncGenerator<string> {

@@ -189,6 +189,8 @@ const COMMAND_TABLE = [
     args: [optional("user", "user")],
     access: "anyone",
     summary: "Online users: name, IP, UDP port, online since; with a name, that user or 420",
+    clientSummary:
+      "Who is online: name, address, UDP port, since when; with a name, whether they are",
     example: "WHO",
   },
   {
@@ -556,22 +558,58 @@ export function usageOf(command: CommandSpec, forClient = false): string {
 }
 
 /**
- * Lines of HELP: every command, or one command in detail. `forClient` shows the client's usage
- * and summaries and leaves out what the client does behind the scenes.
+ * Who reads HELP: `wire` (someone speaking the protocol, as with nc), `client` (the terminal
+ * client's user: its usage and summaries, nothing it does behind the scenes) or `irc` (an IRC
+ * user through the service nick: what IRC itself does not cover, with no byte streams or UDP).
  */
-export function helpLines(topic?: string, forClient = false): string[] | undefined {
-  const all = COMMANDS.filter((c) => !(forClient && c.clientHidden));
+export type HelpAudience = "wire" | "client" | "irc";
+
+/** Commands an IRC client does itself, or that need a byte stream or UDP. */
+const NOT_FOR_IRC: ReadonlySet<string> = new Set([
+  "USER",
+  "LOGIN",
+  "SESSION",
+  "GUEST",
+  "LOGOUT",
+  "QUIT",
+  "UDP",
+  "ACTIVE",
+  "PEER",
+]);
+
+function shownTo(command: CommandSpec, audience: HelpAudience): boolean {
+  if (audience === "wire") return true;
+  if (command.clientHidden) return false;
+  return audience === "client" ||
+    !(NOT_FOR_IRC.has(command.name) || command.raw === true || command.clientOnly === true);
+}
+
+/** Lines of HELP: every command, or one command in detail, for `audience`. */
+export function helpLines(
+  topic?: string,
+  audience: HelpAudience = "wire",
+): string[] | undefined {
+  const all = COMMANDS.filter((c) => shownTo(c, audience));
+  const forClient = audience !== "wire";
   const usage = (c: CommandSpec) => usageOf(c, forClient);
   const summary = (c: CommandSpec) => (forClient ? c.clientSummary : undefined) ?? c.summary;
-  if (!topic) return all.map((c) => `${usage(c).padEnd(44)} ${summary(c)}`);
+  if (!topic) {
+    const lines = all.map((c) => `${usage(c).padEnd(44)} ${summary(c)}`);
+    if (audience !== "irc") return lines;
+    return [
+      "labchat commands for IRC users: /msg labchat COMMAND [arguments]. Your IRC client does the rest: #lab is the broadcast stream, /msg NICK a private message, /join #channel, &room-N a room.",
+      ...lines,
+      "/msg labchat HELP COMMAND shows one in detail.",
+    ];
+  }
   const upper = topic.trim().toUpperCase();
   const matches = all.filter((c) => c.name === upper || c.name.startsWith(upper + " "));
   if (matches.length === 0) return undefined;
   const needs = (c: CommandSpec) =>
     c.access === "admin" ? " (admin)" : c.access === "user" ? " (login required)" : "";
   return matches.flatMap((c) => [
-    `Usage: ${usage(c)}`,
+    `Usage: ${audience === "irc" ? "/msg labchat " : ""}${usage(c)}`,
     `  ${summary(c)}${needs(c)}`,
-    `  Example: ${c.example}`,
+    `  Example: ${audience === "irc" ? "/msg labchat " : ""}${c.example}`,
   ]);
 }

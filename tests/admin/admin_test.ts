@@ -126,10 +126,10 @@ Deno.test("export writes toom's logs and JSON lines of everything, no password h
     {
       await using server = await spawnServer(data, ["--quiet"]);
       const yoda = await connect(server.port);
-      await expectReply(yoda, "REGISTER yoda wise", 200);
+      await expectReply(yoda, "REGISTER yoda wise@!man", 200);
       await expectReply(yoda, "UDP 8001", 200);
       const obiwan = await connect(server.port);
-      await expectReply(obiwan, "REGISTER obiwan jedi", 200);
+      await expectReply(obiwan, "REGISTER obiwan jedi-knight", 200);
       await expectReply(yoda, "BROADCAST Hello", 200);
       await expectReply(yoda, "BROADCAST Morning", 200);
       await expectReply(yoda, "ROOM CREATE obiwan", 200);
@@ -173,7 +173,7 @@ Deno.test("backup while the server runs, restore into an empty directory: everyt
     {
       await using server = await spawnServer(data, ["--quiet"]);
       const yoda = await connect(server.port);
-      await expectReply(yoda, "REGISTER yoda wise", 200);
+      await expectReply(yoda, "REGISTER yoda wise@!man", 200);
       await expectReply(yoda, "BROADCAST before the backup", 200);
       await expectReply(yoda, "THREAD CREATE t", 200);
       assertEquals((await uploadFile(yoda, "t", file)).code, 200);
@@ -197,7 +197,7 @@ Deno.test("backup while the server runs, restore into an empty directory: everyt
     assertEquals(back.code, 0, back.err.join("\n"));
     await using server = await spawnServer(restored, ["--quiet"]);
     const yoda = await connect(server.port);
-    await expectReply(yoda, "LOGIN yoda wise", 200);
+    await expectReply(yoda, "LOGIN yoda wise@!man", 200);
     const history = await expectReply(yoda, "HISTORY b limit 1000", 200);
     assertMatch(history.lines[0], /; yoda; before the backup$/);
     const numbers = history.lines.slice(0, -1).map((l) => Number(l.split(";")[0]));

@@ -33,5 +33,11 @@ Deno.test("lockout blocks after the third failure and lifts when the time is up"
 Deno.test("passwords are checked", () => {
   assertEquals(passwordProblem("(jedimaster)"), undefined);
   assertNotEquals(passwordProblem(""), undefined);
-  assertNotEquals(passwordProblem("x".repeat(129)), undefined);
+  // Long enough for a password manager's, not without end.
+  assertEquals(passwordProblem("x".repeat(1024)), undefined);
+  assertNotEquals(passwordProblem("x".repeat(1025)), undefined);
+  // The shortest a person may choose now is a setting; stored ones are not checked for it.
+  assertEquals(passwordProblem("john01"), undefined);
+  assertEquals(passwordProblem("john01", 8), "Password must be at least 8 characters");
+  assertEquals(passwordProblem("john0123", 8), undefined);
 });

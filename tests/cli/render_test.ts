@@ -7,6 +7,7 @@ import {
   renderEvent,
   renderReply,
   wantsColor,
+  wrapWords,
 } from "../../lib/cli/render.ts";
 import { sanitize, sanitizeLine } from "../../lib/cli/sanitize.ts";
 
@@ -177,4 +178,19 @@ Deno.test("throttled progress: a lone final report has a rate; a resumed one cou
   // 10 MiB moved in at least 100 ms: at most 100 MiB/s (counting the old half would say 200).
   const rate = /([\d.]+) MiB\/s/.exec(lines.at(-1) ?? "");
   assert(rate && Number(rate[1]) > 0 && Number(rate[1]) <= 100, lines.at(-1));
+});
+
+Deno.test("help lines wrap at spaces, never inside a word, under their second column", () => {
+  const line = "  WHO [user]" + " ".repeat(35) +
+    "Who is online: name, address, UDP port, since when";
+  assertEquals(wrapWords(line, 60, 47), [
+    "  WHO [user]" + " ".repeat(35) + "Who is",
+    " ".repeat(40) + "online: name,",
+    " ".repeat(40) + "address, UDP port,",
+    " ".repeat(40) + "since when",
+  ]);
+  assertEquals(wrapWords("short", 60, 4), ["short"]);
+  assertEquals(wrapWords(line, undefined, 47), [line], "not a terminal: whole lines");
+  // A word longer than the width stands alone rather than being cut.
+  assertEquals(wrapWords(`a ${"x".repeat(40)} b`, 30, 2), ["a", `  ${"x".repeat(40)}`, "  b"]);
 });

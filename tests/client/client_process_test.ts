@@ -18,7 +18,7 @@ Deno.test("a new user registers by typing the password twice; a mismatch asks ag
   await using t = await startTestServer();
   const run = await runClientScript(
     ["127.0.0.1", String(t.port)],
-    ["mike", "a", "b", "secret", "secret", "BROADCAST hi", "WHO"],
+    ["mike", "a", "b", "secret-pw1", "secret-pw1", "BROADCAST hi", "WHO"],
     NO_COLOR,
   );
   assertEquals(run.code, 0, run.lines.join("\n"));
@@ -28,7 +28,7 @@ Deno.test("a new user registers by typing the password twice; a mismatch asks ag
   assert(run.stdout.includes("1 user online"));
   // QUIT was sent at the end of input: mike can log in again at once.
   const again = await runClientScript(["127.0.0.1", String(t.port), "--user", "mike"], [
-    "secret",
+    "secret-pw1",
     "WHO",
   ], NO_COLOR);
   assertEquals(again.code, 0, again.lines.join("\n"));
@@ -202,7 +202,7 @@ Deno.test("server shutdown ends the client with the notice and status 4; a crash
     {
       await using server = await spawnServer(dataDir, ["--quiet"]);
       await using client = spawnClient(["127.0.0.1", String(server.port)], NO_COLOR);
-      await client.write("john", "john01", "john01");
+      await client.write("john", "john0123", "john0123");
       await client.waitFor(/^Welcome to labchat, john!$/);
       const root = await connect(server.port);
       await expectReply(root, "LOGIN root root01", 200);
@@ -214,7 +214,7 @@ Deno.test("server shutdown ends the client with the notice and status 4; a crash
     }
     await using server = await spawnServer(dataDir, ["--quiet"]);
     await using client = spawnClient(["127.0.0.1", String(server.port)], NO_COLOR);
-    await client.write("john", "john01");
+    await client.write("john", "john0123");
     await client.waitFor(/^Welcome to labchat, john!$/);
     server.child.kill("SIGKILL");
     assertEquals(await client.exitCode, 3);

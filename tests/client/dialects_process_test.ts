@@ -2,6 +2,12 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { dataDirWith, quit, registered, startTestServer } from "../helpers.ts";
 import { runClientScript, spawnClient } from "../client_helpers.ts";
 
+/**
+ * The seeds' sessions, as their reports show them, use passwords like "a": shorter than labchat
+ * lets people choose by default, and what --min-password-length 1 allows an operator to keep.
+ */
+const SEED_RULES = { minPasswordLength: 1 } as const;
+
 const NO_COLOR = { NO_COLOR: "1" };
 
 /** A UDP port nobody uses right now (the client binds it again, a moment later). */
@@ -13,7 +19,7 @@ function freeUdpPort(): number {
 }
 
 Deno.test("toom dialect: the seed's session of BCM, ATU, SRB, SRM, RDM and OUT", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer(SEED_RULES);
   await quit(await registered(t.port, "obiwan"));
   const [yodaUdp, obiwanUdp] = [freeUdpPort(), freeUdpPort()];
   const toom = (udp: number) =>
@@ -69,7 +75,7 @@ Deno.test("toom dialect: the seed's session of BCM, ATU, SRB, SRM, RDM and OUT",
 });
 
 Deno.test("messenger dialect: message, block, unblock, whoelse, whoelsesince and the error texts", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer(SEED_RULES);
   await using yoda = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
   await yoda.write("yoda", "wise", "wise");
   await yoda.waitFor(/^Welcome to the greatest messaging application ever!$/);
@@ -121,7 +127,7 @@ Deno.test("messenger dialect: message, block, unblock, whoelse, whoelsesince and
 });
 
 Deno.test("chatroom dialect: BM and PM prompt for what is missing; CH shows history; EX exits", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer(SEED_RULES);
   const jerry = await registered(t.port, "Jerry");
   await using jack = spawnClient(["127.0.0.1", String(t.port), "--dialect", "chatroom"], NO_COLOR);
   await jack.write("Jack", "pw", "pw");
@@ -152,7 +158,7 @@ Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in
     { name: "john", password: "john01" },
     { name: "david", password: "david01" },
   ]);
-  await using t = await startTestServer({}, dataDir);
+  await using t = await startTestServer(SEED_RULES, dataDir);
   await using john = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
   await john.write("MSGGET");
   await john.waitFor(/^One can never be too rich$/);
@@ -209,7 +215,7 @@ Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in
 });
 
 Deno.test("forum dialect: CRT, MSG, EDT, DLT, LST, RDT, UPD, DWN, RMV, XIT and SHT as in the seed", async () => {
-  await using t = await startTestServer({ adminPassword: "SHUtdown" });
+  await using t = await startTestServer({ ...SEED_RULES, adminPassword: "SHUtdown" });
   const files = await Deno.makeTempDir({ prefix: "labchat-forum-" });
   try {
     await Deno.writeTextFile(`${files}/notes.txt`, "forum notes\n");
@@ -264,7 +270,7 @@ Deno.test("forum dialect: CRT, MSG, EDT, DLT, LST, RDT, UPD, DWN, RMV, XIT and S
 });
 
 Deno.test("toom UPD sends a file peer to peer: 'has uploaded' and 'Received … from yoda'", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer(SEED_RULES);
   const dir = await Deno.makeTempDir({ prefix: "labchat-upd-" });
   try {
     const video = `${dir}/example1.mp4`;
@@ -299,7 +305,7 @@ Deno.test("toom UPD sends a file peer to peer: 'has uploaded' and 'Received … 
 });
 
 Deno.test("messenger startprivate, private and stopprivate go peer to peer", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer(SEED_RULES);
   await using hans = spawnClient(["127.0.0.1", String(t.port), "--dialect", "messenger"], NO_COLOR);
   await hans.write("hans", "falcon", "falcon");
   await hans.waitFor(/^Welcome to the greatest messaging application ever!$/);
@@ -338,7 +344,7 @@ Deno.test("messenger startprivate, private and stopprivate go peer to peer", asy
 });
 
 Deno.test("forum dialect: wrong word counts say 'Incorrect syntax', and names like Han!Solo work", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer(SEED_RULES);
   await using han = spawnClient(["127.0.0.1", String(t.port), "--dialect", "forum"], NO_COLOR);
   await han.write("Han!Solo", "falcon");
   await han.write("CRT a b", "LST extra", "CRT", "CRT lab#1!", "MSG lab#1! never tell me the odds");
@@ -359,7 +365,7 @@ Deno.test("forum dialect: wrong word counts say 'Incorrect syntax', and names li
 });
 
 Deno.test("--exec never registers a mistyped --user, unless --register says so", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer(SEED_RULES);
   const args = ["127.0.0.1", String(t.port), "--user", "typo", "--exec", "WHO"];
   const refused = await runClientScript(args, [], { NO_COLOR: "1", LABCHAT_PASSWORD: "pw" });
   assertEquals(refused.code, 1);
@@ -370,4 +376,21 @@ Deno.test("--exec never registers a mistyped --user, unless --register says so",
   });
   assertEquals(made.code, 0, made.lines.join("\n"));
   assertEquals(made.stdout[0], "Welcome to labchat, typo!");
+});
+
+Deno.test("help in a dialect lists its own words, and no canonical command they hide", async () => {
+  await using t = await startTestServer(SEED_RULES);
+  const forum = await runClientScript(
+    ["127.0.0.1", String(t.port), "--dialect", "forum", "--exec", "help"],
+    [],
+    { NO_COLOR: "1" },
+  );
+  assertEquals(forum.code, 0, forum.lines.join("\n"));
+  const text = forum.stdout.join("\n");
+  assertMatch(text, /^ {2}MSG <thread> <message\.\.\.> +Post a message to a thread/m);
+  assert(
+    !/^ {2}MSG <user>/m.test(text),
+    `the canonical MSG is listed in the forum dialect:\n${text}`,
+  );
+  assert(!/\b4\d\d\b/.test(text), `a reply code in the help:\n${text}`);
 });

@@ -139,7 +139,7 @@ Deno.test("in a terminal: after LOGOUT the masked login comes back, and password
       (s) => s.split("Welcome to labchat, yoda!").length === 3,
       "the second welcome",
     );
-    assertMatch(screen, /Username: yoda\nPassword: \*{8}\nWelcome to labchat, yoda!/);
+    assertMatch(screen, /Username: yoda\nPassword: \*{12}\nWelcome to labchat, yoda!/);
     // Up goes back through LOGOUT and WHO, and never to the PASSWD line.
     await term.keys("Up", "Up", "Up");
     await term.waitFor((s) => promptLine(s) === "labchat> WHO", "the oldest recalled command");

@@ -103,7 +103,7 @@ Deno.test("the server survives random and mutated requests and binary junk, and 
   const owner = await registered(t.port, "owner");
   await expectReply(owner, "BROADCAST keep me", 200);
   const fuzzer = await connect(t.port);
-  await expectReply(fuzzer, "REGISTER fuzzer pw", 200);
+  await expectReply(fuzzer, "REGISTER fuzzer password1", 200);
   const lines = fc.sample(requestLines, 400);
   const junk = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 4000 }), 20);
   const encoder = new TextEncoder();

@@ -18,11 +18,28 @@ async function hasIrssi(): Promise<boolean> {
   }
 }
 
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * The irssi lines README.md gives (its ```irssi blocks), for this server and account: the test
+ * types exactly what a newcomer would copy.
+ */
+async function readmeIrssiBlocks(port: number, name: string, password: string) {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  return [...readme.matchAll(/```irssi\n([\s\S]*?)```/g)].map((block) =>
+    block[1].trim().split("\n").map((line) =>
+      line.replaceAll("SERVER", "127.0.0.1").replaceAll("6667", String(port))
+        .replaceAll("YOUR-PASSWORD", password).replaceAll("YOUR-NAME", name)
+    )
+  );
+}
+
 const ready = await hasTmux() && await hasIrssi();
 if (!ready) console.warn("irssi or tmux is not installed: the irssi test is skipped");
 
 Deno.test({
-  name: "irssi logs in with its password, joins #lab, and talks with TCP and web users",
+  name:
+    "irssi, with README's lines, logs in by password or SASL, joins #lab, and talks with TCP and web users",
   ignore: !ready,
   async fn() {
     await using server = await startWebServer({ irc: true, ircPort: 0 });
@@ -36,13 +53,15 @@ Deno.test({
     const setup = await registered(server.port, "yoda");
     await quit(setup);
     const home = await Deno.makeTempDir({ prefix: "labchat-irssi-" });
-    const term = await openTmux(
-      `irssi --home=${home} -n yoda -c 127.0.0.1 -p ${ircPort} -w yoda-secret; sleep 30`,
-      home,
-      120,
-      30,
-    );
+    const [withPassword, withSasl] = await readmeIrssiBlocks(ircPort, "yoda", "yoda-secret");
+    assertEquals(withPassword.length, 1, "README gives irssi's /connect line");
+    assertEquals(withSasl.length, 3, "README gives irssi's SASL lines");
+    // irssi with no server: the README's line connects it.
+    const term = await openTmux(`irssi --home=${home} -n someone; sleep 30`, home, 160, 30);
     try {
+      await term.waitFor((s) => s.includes("[(status)]"), "irssi's status window", 15_000);
+      await term.type(withPassword[0]);
+      await term.keys("Enter");
       await tcp.waitForEvent((e) => e.type === "login" && e.user === "yoda", 15_000);
       await term.waitFor((s) => s.includes("End of /MOTD"), "the welcome", 15_000);
       // irssi's window 2 is #lab: a broadcast from the TCP user shows with its number.
@@ -81,6 +100,24 @@ Deno.test({
       await tcp.waitForEvent((e) => e.type === "logout" && e.user === "yoda");
     } finally {
       await term.close();
+    }
+    // The SASL recipe, line by line as README gives it.
+    const sasl = await openTmux(`irssi --home=${home} -n someone; sleep 30`, home, 160, 30);
+    try {
+      await sasl.waitFor((s) => s.includes("[(status)]"), "irssi's status window", 15_000);
+      for (const line of withSasl) {
+        await sasl.type(line);
+        await sasl.keys("Enter");
+      }
+      await tcp.waitForEvent((e) => e.type === "login" && e.user === "yoda", 15_000);
+      await sasl.waitFor((s) => s.includes("SASL authentication succeeded"), "SASL's success");
+      await sasl.waitFor((s) => s.includes("End of /MOTD"), "the welcome");
+      await sasl.type("/msg hans logged in with SASL");
+      await sasl.keys("Enter");
+      const got = await tcp.waitForEvent((e) => e.type === "private");
+      assertEquals(got, { type: "private", from: "yoda", text: "logged in with SASL" });
+    } finally {
+      await sasl.close();
       await quit(tcp);
       await quit(web);
       await Deno.remove(home, { recursive: true });

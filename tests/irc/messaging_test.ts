@@ -174,6 +174,19 @@ Deno.test("IRC: the service nick runs labchat commands; SILENCE blocks", async (
   await irc.send("PRIVMSG labchat :THREAD LIST");
   const { message: list } = await irc.expect("NOTICE", (m) => /lightsabers/.test(m.params[1]));
   assertEquals(list.source?.split("!")[0], "labchat");
+  // HELP through the service nick is help for IRC users, not the wire protocol.
+  await irc.send("PRIVMSG labchat :HELP");
+  const { message: intro } = await irc.expect("NOTICE", (m) => /IRC users/.test(m.params[1]));
+  assertMatch(intro.params[1], /\/msg labchat COMMAND/);
+  const { before: help } = await irc.expect(
+    "NOTICE",
+    (m) => m.params[1] === "/msg labchat HELP COMMAND shows one in detail.",
+  );
+  const helpText = help.map((m) => m.params[1]).join("\n");
+  assertMatch(helpText, /^THREAD LIST +The forum's threads/m);
+  for (const wire of [/350, then exactly/, /^PEER /m, /^UPLOAD /m, /^QUIT /m, /token/]) {
+    assert(!wire.test(helpText), `${wire} in the IRC help`);
+  }
   await irc.send("SILENCE +kylo");
   await irc.expect("SILENCE");
   await irc.send("SILENCE");

@@ -81,13 +81,19 @@ Deno.test("IRC: PASS logs in to an account, a wrong one gets 464 and ERROR", asy
   assert(await bad.waitClosed());
 });
 
-Deno.test("IRC: a guest cannot take an account's nick without its password (433)", async () => {
+Deno.test("IRC: a guest cannot take an account's nick without its password: a notice says how to log in, then 433", async () => {
   const dataDir = await dataDirWith([{ name: "obiwan", password: "kenobi99" }]);
   await using server = await startIrcServer({}, dataDir);
   await using irc = await IrcTestClient.connect(server.ircPort);
   await irc.send("NICK obiwan", "USER o 0 * :O");
-  const { message } = await irc.expect("433");
+  const { message, before } = await irc.expect("433");
   assertEquals(message.params[1], "obiwan");
+  // Said first, in a notice a client shows, with the command that logs in.
+  const notice = before.find((m) => m.command === "NOTICE");
+  assertEquals(
+    notice?.params[1],
+    `obiwan is a labchat account and needs its password. Reconnect with it: /connect 127.0.0.1 ${server.ircPort} YOUR-PASSWORD obiwan (irssi), or set it as the server password or for SASL in your client`,
+  );
   await irc.send("NICK ben");
   const { message: welcome } = await irc.expect("001");
   assertEquals(welcome.params[0], "ben");

@@ -68,7 +68,7 @@ Deno.test("deno task server runs on any --data directory, with access to that on
     assertMatch(started, /\(data: .*lab data\)$/);
     const port = Number(/:(\d+) /.exec(started)?.[1]);
     const yoda = await connect(port);
-    await expectReply(yoda, "REGISTER yoda wise", 200);
+    await expectReply(yoda, "REGISTER yoda wise@!man", 200);
     await quit(yoda);
     assert((await Deno.stat(join(data, "labchat.kv"))).isFile);
     assert((await Deno.stat(join(data, "logs", "server.log"))).isFile);

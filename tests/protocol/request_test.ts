@@ -43,10 +43,22 @@ Deno.test("every command has a usage, a summary and an example that parses", () 
 });
 
 Deno.test("the client's help speaks of what users do, not of wire details", () => {
-  const client = (helpLines(undefined, true) ?? []).join("\n");
-  for (const wire of [/\b350\b/, /\b201\b/, /^PEER /m, /^USER /m, /^UDP /m, /token/]) {
+  const client = (helpLines(undefined, "client") ?? []).join("\n");
+  for (const wire of [/\b350\b/, /\b201\b/, /\b4\d\d\b/, /^PEER /m, /^USER /m, /^UDP /m, /token/]) {
     assert(!wire.test(client), `${wire} in the client's help`);
   }
+  // IRC users through the service nick: nothing their client does, no byte streams, no UDP.
+  const irc = (helpLines(undefined, "irc") ?? []).join("\n");
+  for (
+    const notForIrc of [/\b350\b/, /^UPLOAD /m, /^SENDFILE /m, /^PEER /m, /^LOGIN /m, /^QUIT /m]
+  ) {
+    assert(!notForIrc.test(irc), `${notForIrc} in the IRC help`);
+  }
+  assertMatch(irc, /^THREAD LIST +The forum's threads/m);
+  assertEquals(
+    helpLines("thread read", "irc")?.[0],
+    "Usage: /msg labchat THREAD READ <thread> [before N...]",
+  );
   assertMatch(client, /^UPLOAD <thread> <file> +Attach a local file to a thread/m);
   const server = (helpLines() ?? []).join("\n");
   assertMatch(server, /^PEER <user> <file\|private>/m);

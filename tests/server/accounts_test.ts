@@ -137,10 +137,10 @@ Deno.test("PASSWD changes the password after checking the old one", async () => 
   await using t = await startTestServer();
   const chat = await registered(t.port, "yoda");
   await expectReply(chat, "PASSWD wrong new-secret", 410, "Invalid Password. Please try again");
-  await expectReply(chat, "PASSWD yoda-secret new pw", 200, "Password changed");
+  await expectReply(chat, "PASSWD yoda-secret new passphrase", 200, "Password changed");
   await expectReply(chat, "LOGOUT", 200);
   await expectReply(chat, "LOGIN yoda yoda-secret", 410);
-  await expectReply(chat, "LOGIN yoda new pw", 200);
+  await expectReply(chat, "LOGIN yoda new passphrase", 200);
   await quit(chat);
 });
 
@@ -160,7 +160,12 @@ Deno.test("--admin cannot be claimed by registering the name: it is reserved and
   const mallory = await connect(t.port);
   await expectReply(mallory, "REGISTER root x", 413, /reserved for the operator/);
   await expectReply(mallory, "REGISTER ROOT x", 413, /reserved for the operator/);
-  await expectReply(mallory, "REGISTER mallory x", 200, "Welcome to labchat, mallory!");
+  await expectReply(
+    mallory,
+    "REGISTER mallory mallory-secret",
+    200,
+    "Welcome to labchat, mallory!",
+  );
   await expectReply(mallory, "SHUTDOWN", 402, "User not allowed to execute this command.");
   await quit(mallory);
 });

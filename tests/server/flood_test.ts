@@ -61,19 +61,19 @@ Deno.test("a REGISTER flood is bounded: excess is refused as busy and logins go 
   // A real scrypt cost, so hashing is the bottleneck, as in production.
   await using t = await startTestServer({ scryptCost: 1 << 14, requestRate: 0 });
   const hans = await connect(t.port);
-  await expectReply(hans, "REGISTER hans falcon", 200);
+  await expectReply(hans, "REGISTER hans millennium-falcon", 200);
   await expectReply(hans, "LOGOUT", 200);
   const flood = await Promise.all(Array.from({ length: 60 }, () => connect(t.port)));
   const order: string[] = [];
   const registrations = flood.map((chat, i) =>
-    chat.request(`REGISTER junk${i} pw`).then((reply) => {
+    chat.request(`REGISTER junk${i} password1`).then((reply) => {
       order.push(reply.code === 200 ? "registered" : `${reply.code}`);
       return reply;
     })
   );
   // Let the flood fill the queue before the login arrives behind it.
   await new Promise((r) => setTimeout(r, 50));
-  const login = hans.request("LOGIN hans falcon").then((reply) => {
+  const login = hans.request("LOGIN hans millennium-falcon").then((reply) => {
     order.push("login");
     return reply;
   });

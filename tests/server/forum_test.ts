@@ -239,7 +239,7 @@ Deno.test("a client killed mid-upload leaves nothing behind and the name stays f
   const watcher = await registered(t.port, "watcher");
   await expectReply(watcher, "THREAD CREATE a", 200);
   const dying = await connect(t.port);
-  await expectReply(dying, "REGISTER dying pw", 200);
+  await expectReply(dying, "REGISTER dying password1", 200);
   await expectReply(
     dying,
     `UPLOAD a half.bin ${10 * 1024 * 1024} ${"0".repeat(64)}`,
@@ -391,7 +391,7 @@ Deno.test("UPLOAD's 350 keeps request order behind pipelined replies", async () 
   const yoda = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
   const body = encode("hello");
   const lines = [
-    "REGISTER yoda pw",
+    "REGISTER yoda password1",
     "THREAD CREATE a",
     ...Array.from({ length: 50 }, (_, i) => `BROADCAST x${i}`),
     `UPLOAD a h.txt 5 ${sha256(body)}`,
@@ -415,7 +415,9 @@ Deno.test("an upload racing THREAD REMOVE is refused, its blob deleted, and a ne
   await expectReply(alice, "THREAD CREATE t", 200);
   const bytes = randomBytes(1024 * 1024);
   const bob = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
-  await bob.write(encode(`REGISTER bob pw\nUPLOAD t big.bin ${bytes.length} ${sha256(bytes)}\n`));
+  await bob.write(
+    encode(`REGISTER bob password1\nUPLOAD t big.bin ${bytes.length} ${sha256(bytes)}\n`),
+  );
   const start = repliesOf(await readUntil(bob, /^350 /));
   assertEquals(start[1], `350 Send ${bytes.length} bytes`);
   await bob.write(bytes.subarray(0, 512 * 1024));
@@ -437,7 +439,7 @@ Deno.test("a crash during THREAD REMOVE leaves no file behind once the server is
     {
       await using server = await spawnServer(dataDir, ["--quiet", "--request-rate", "0"]);
       const yoda = await connect(server.port);
-      await expectReply(yoda, "REGISTER yoda pw", 200);
+      await expectReply(yoda, "REGISTER yoda password1", 200);
       await expectReply(yoda, "THREAD CREATE big", 200);
       const body = encode("a small file");
       for (let i = 0; i < 300; i++) {
@@ -458,7 +460,7 @@ Deno.test("a crash during THREAD REMOVE leaves no file behind once the server is
     }
     await using again = await spawnServer(dataDir, ["--quiet"]);
     const check = await connect(again.port);
-    await expectReply(check, "LOGIN yoda pw", 200);
+    await expectReply(check, "LOGIN yoda password1", 200);
     const read = await check.request("THREAD READ big");
     const listed = read.code === 200 ? read.lines.filter((l) => / uploaded /.test(l)).length : 0;
     // Either the removal happened (nothing left) or it did not (everything still there).

@@ -37,7 +37,7 @@ Deno.test("data/logs/server.log gets the same lines as standard output", async (
     {
       await using server = await spawnServer(dataDir);
       const yoda = await connect(server.port);
-      await expectReply(yoda, "REGISTER yoda pw", 200);
+      await expectReply(yoda, "REGISTER yoda password1", 200);
       await expectReply(yoda, "WHO", 200);
       await quit(yoda);
       await server.waitForLine(/^yoda logout$/);

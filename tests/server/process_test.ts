@@ -24,7 +24,7 @@ Deno.test("SIGTERM tells clients, flushes and exits 0", async () => {
   try {
     await using server = await spawnServer(dataDir, ["--quiet"]);
     const yoda = await connect(server.port);
-    await expectReply(yoda, "REGISTER yoda pw", 200);
+    await expectReply(yoda, "REGISTER yoda password1", 200);
     await expectReply(yoda, "BROADCAST last words", 200);
     server.child.kill("SIGTERM");
     assertEquals(await yoda.waitForEvent((e) => e.type === "shutdown"), {
@@ -62,7 +62,7 @@ Deno.test("every acknowledged broadcast survives SIGKILL during a burst", async 
     {
       await using server = await spawnServer(dataDir, ["--quiet"]);
       const yoda = await connect(server.port);
-      await expectReply(yoda, "REGISTER yoda pw", 200);
+      await expectReply(yoda, "REGISTER yoda password1", 200);
       // Pipeline 400 broadcasts, kill the server part way, keep what was acknowledged.
       const replies = Array.from({ length: 400 }, (_, i) => yoda.request(`BROADCAST burst ${i}`));
       await replies[50];
@@ -76,7 +76,7 @@ Deno.test("every acknowledged broadcast survives SIGKILL during a burst", async 
     assert(acknowledged.length >= 51, `${acknowledged.length} acknowledged`);
     await using again = await spawnServer(dataDir, ["--quiet"]);
     const check = await connect(again.port);
-    await expectReply(check, "LOGIN yoda pw", 200);
+    await expectReply(check, "LOGIN yoda password1", 200);
     const history = await expectReply(check, "HISTORY b limit 1000", 200);
     const stored = new Set(history.lines.slice(0, -1).map((l) => l.split("; ").at(-1)));
     for (const i of acknowledged) {
@@ -98,7 +98,7 @@ Deno.test("the admin password comes from a file or LABCHAT_ADMIN_PASSWORD, never
         `${dataDir}/admin.pw`,
       ]);
       const lang = await connect(server.port);
-      await expectReply(lang, "REGISTER lang a", 200);
+      await expectReply(lang, "REGISTER lang lang-password", 200);
       await expectReply(lang, "SHUTDOWN from-env", 402, "Incorrect password");
       await expectReply(lang, "SHUTDOWN from-file", 200, "OK");
       await lang.done;
@@ -107,7 +107,7 @@ Deno.test("the admin password comes from a file or LABCHAT_ADMIN_PASSWORD, never
     }
     await using server = await spawnServer(dataDir, [], { LABCHAT_ADMIN_PASSWORD: "from-env" });
     const lang = await connect(server.port);
-    await expectReply(lang, "LOGIN lang a", 200);
+    await expectReply(lang, "LOGIN lang lang-password", 200);
     await expectReply(lang, "SHUTDOWN from-env", 200, "OK");
     await lang.done;
     assertEquals((await server.status).code, 0);

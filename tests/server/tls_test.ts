@@ -11,7 +11,7 @@ Deno.test("with a certificate the server speaks TLS; clients that trust its CA g
     const certs = await makeCertificates(dir);
     await using t = await startTestServer({ tlsCert: certs.cert, tlsKey: certs.key });
     const chat = await ChatConnection.connect({ port: t.port, tls: { caCerts: [certs.ca] } });
-    await expectReply(chat, "REGISTER yoda wise", 200, "Welcome to labchat, yoda!");
+    await expectReply(chat, "REGISTER yoda wise@!man", 200, "Welcome to labchat, yoda!");
     await expectReply(chat, "BROADCAST over TLS", 200);
 
     // A client that does not trust the CA is refused during the handshake.
@@ -44,7 +44,7 @@ Deno.test("with a certificate the server speaks TLS; clients that trust its CA g
           "HISTORY",
         ],
         [],
-        { NO_COLOR: "1", LABCHAT_PASSWORD: "wise" },
+        { NO_COLOR: "1", LABCHAT_PASSWORD: "wise@!man" },
       );
     const run = await historyOverTls();
     assertEquals(run.code, 1, "yoda is still logged in on the first connection");

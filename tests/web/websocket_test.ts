@@ -31,7 +31,7 @@ Deno.test("the WebSocket carries the same protocol as TCP: WebSocket and TCP use
   await using t = await webServer();
   const tcp = await registered(t.port, "tcpuser");
   const ws = await wsClient(t.web);
-  await expectReply(ws, "REGISTER webuser pw", 200, "Welcome to labchat, webuser!");
+  await expectReply(ws, "REGISTER webuser password1", 200, "Welcome to labchat, webuser!");
   await tcp.waitForEvent((e) => e.type === "login" && e.user === "webuser");
   await expectReply(ws, "BROADCAST hello from the web", 200);
   assertEquals(
@@ -105,7 +105,7 @@ Deno.test("WebSocket frames have TCP's limits: oversized and control characters 
 
 Deno.test("the browser's login sets an HttpOnly SameSite=Strict cookie; SESSION logs the socket in", async () => {
   await using t = await webServer({ maxLoginFailures: 2 });
-  const made = await login(t.web, "yoda", "wise", true);
+  const made = await login(t.web, "yoda", "wise@!man", true);
   assertEquals([made.status, made.body], [200, { code: 200, text: "Welcome to labchat, yoda!" }]);
   assertMatch(
     made.cookie,
@@ -117,9 +117,10 @@ Deno.test("the browser's login sets an HttpOnly SameSite=Strict cookie; SESSION 
   assertEquals(blocked.body, {
     code: 411,
     text: "Invalid Password. Your account has been blocked. Please try again later",
+    before: ["Blocked for 10 seconds"],
   });
   assertEquals(
-    (await login(t.web, "yoda", "wise")).body.text,
+    (await login(t.web, "yoda", "wise@!man")).body.text,
     "Your account is blocked due to multiple login failures. Please try again later",
   );
   // The session from before the lockout still works on a socket that carries it.
@@ -150,7 +151,7 @@ function wrapOpen(socket: WebSocket): WebSocketTransport {
 
 Deno.test("forum files over HTTP need the session and are checked with SHA-256 as over TCP", async () => {
   await using t = await webServer();
-  const { session } = await login(t.web, "mike", "pw", true);
+  const { session } = await login(t.web, "mike", "password1", true);
   const tcp = await registered(t.port, "lang");
   await expectReply(tcp, "THREAD CREATE a", 200);
   const bytes = randomBytes(100_000);

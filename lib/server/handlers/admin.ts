@@ -16,8 +16,9 @@ export const adminHandlers: PartialHandlers<"SHUTDOWN" | "HELP"> = {
     return Promise.resolve(ok("OK", () => ctx.requestShutdown(`SHUTDOWN by ${identity.name}`)));
   },
 
-  HELP(_ctx, _caller, [topic]) {
-    const lines = helpLines(topic);
+  HELP(_ctx, { client }, [topic]) {
+    // IRC users ask through the service nick: they get help for IRC, not the wire protocol.
+    const lines = helpLines(topic, client.transport === "irc" ? "irc" : "wire");
     if (!lines) {
       throw new ProtocolError(Reply.NOT_FOUND, `No such command "${topic.slice(0, 32)}"; try HELP`);
     }

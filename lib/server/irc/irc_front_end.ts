@@ -75,7 +75,8 @@ function admit(conn: Deno.Conn, host: ClientHost, startedAt: number): void {
       void connection.close();
     },
   });
-  const session = holder.session = new IrcSession({ ctx, connection, startedAt });
+  const dialled = conn.localAddr as Deno.NetAddr;
+  const session = holder.session = new IrcSession({ ctx, connection, startedAt, dialled });
   session.render = renderEvent;
   const client = session.client = new Client("irc", ip, connection.port, session);
   log.info(`IRC connection from ${ip}:${connection.port}`);

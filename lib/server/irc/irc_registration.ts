@@ -255,6 +255,9 @@ async function logIn(session: IrcSession, name: string): Promise<boolean> {
     reply.detail?.reason === "name_is_account" ||
     reply.detail?.reason === "name_in_use"
   ) {
+    // Clients retry with another nick at once (irssi: yoda_), and come in as a guest: say why
+    // first, in a notice they show, with the command that logs in.
+    if (reply.detail?.reason === "name_is_account") session.notice(howToLogIn(session, name));
     session.numeric(Numeric.ERR_NICKNAMEINUSE, session.nick ?? name, text);
     session.nick = undefined;
     return true;
@@ -262,6 +265,15 @@ async function logIn(session: IrcSession, name: string): Promise<boolean> {
   session.numeric(Numeric.ERR_PASSWDMISMATCH, text);
   await session.closeWith(`Closing link: ${text}`);
   return true;
+}
+
+/** Tells someone who used an account's nick without its password how to log in. */
+export function howToLogIn(session: IrcSession, name: string): string {
+  const at = session.dialled;
+  const where = at
+    ? `${at.hostname.includes(":") ? `[${at.hostname}]` : at.hostname} ${at.port}`
+    : "SERVER PORT";
+  return `${name} is a labchat account and needs its password. Reconnect with it: /connect ${where} YOUR-PASSWORD ${name} (irssi), or set it as the server password or for SASL in your client`;
 }
 
 /** 001–005, LUSERS, MOTD, then `#lab` and the user's rooms. */

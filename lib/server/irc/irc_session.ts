@@ -35,6 +35,8 @@ export interface IrcSessionOptions {
   readonly connection: LineConnection;
   /** When the server started, for RPL_CREATED. */
   readonly startedAt: number;
+  /** The address the client dialled, for the commands the server suggests (`/connect HOST PORT`). */
+  readonly dialled?: Deno.NetAddr;
 }
 
 /** The per-client state of the IRC front end. */
@@ -84,7 +86,11 @@ export class IrcSession implements ClientOutput {
     this.ctx = options.ctx;
     this.connection = options.connection;
     this.startedAt = options.startedAt;
+    this.dialled = options.dialled;
   }
+
+  /** The address the client dialled, when known. */
+  readonly dialled: Deno.NetAddr | undefined;
 
   get serverName(): string {
     return this.ctx.config.ircServerName;

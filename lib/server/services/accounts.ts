@@ -206,10 +206,11 @@ export class AccountService {
         `Cannot register ${name}: the name is reserved for the operator`,
       );
     }
-    const problem = passwordProblem(password, this.#policy.minPasswordLength);
-    if (problem) throw new ProtocolError(Reply.INVALID_VALUE, problem);
+    // A taken name is said before anything about the password.
     const taken = () => new ProtocolError(Reply.ALREADY_EXISTS, `User ${name} already exists`);
     if (await this.#store.getUser(name)) throw taken();
+    const problem = passwordProblem(password, this.#policy.minPasswordLength);
+    if (problem) throw new ProtocolError(Reply.INVALID_VALUE, problem);
     const record: UserRecord = {
       name,
       password: await this.#hash("create", password),
@@ -231,9 +232,10 @@ export class AccountService {
     newPassword: string,
     source: string,
   ): Promise<void> {
+    // The old password first: a guess counts as a failed login whatever the new one is.
+    await this.authenticate(name, oldPassword, source);
     const problem = passwordProblem(newPassword, this.#policy.minPasswordLength);
     if (problem) throw new ProtocolError(Reply.INVALID_VALUE, problem);
-    await this.authenticate(name, oldPassword, source);
     const hash = await this.#hash("create", newPassword);
     if (!(await this.#store.updateUser(name, { password: hash }))) {
       throw new ProtocolError(Reply.NOT_FOUND, `Cannot find account ${name}`);

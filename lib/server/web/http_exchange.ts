@@ -31,10 +31,18 @@ export function httpStatus(code: number): number {
 }
 
 /** A JSON answer `{ code, text }` with the security headers. */
-export function jsonReply(code: number, text: string, extra: HeadersInit = {}): Response {
+export function jsonReply(
+  code: number,
+  text: string,
+  extra: HeadersInit = {},
+  before: readonly string[] = [],
+): Response {
   const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "application/json" });
   for (const [name, value] of new Headers(extra)) headers.append(name, value);
-  return new Response(JSON.stringify({ code, text }), { status: httpStatus(code), headers });
+  // Like a multi-line reply: `text` is its last line, `before` what comes first (how long a
+  // lockout lasts), shown with it.
+  const body = before.length > 0 ? { code, text, before } : { code, text };
+  return new Response(JSON.stringify(body), { status: httpStatus(code), headers });
 }
 
 /** The output of one HTTP request: its answer becomes the response. */

@@ -140,7 +140,7 @@ export function webHandler(
       });
     } catch (error) {
       if (error instanceof ProtocolError) {
-        return jsonReply(error.code, [...error.before, error.message].join(". "));
+        return jsonReply(error.code, error.message, {}, error.before);
       }
       if (error instanceof TypeError) {
         return jsonReply(Reply.INVALID_VALUE, "A user name has no spaces");
