@@ -143,6 +143,7 @@ const YAMOTD: Dialect = {
   loginAtStart: false,
   login: LABCHAT_LOGIN,
   showCodes: true,
+  shutdownText: "210 the server is about to shutdown ...",
   replyView: (_request, reply) =>
     // The seed's one text for a failed login, whatever the reason.
     reply.code === 410 ? ["410 Wrong UserID or Password"] : undefined,
@@ -207,6 +208,18 @@ const YAMOTD: Dialect = {
   ],
 };
 
+/**
+ * The forum seed's own texts for what labchat says in plain English: "Thread a not exists",
+ * "Thread a exists", "x already exist in Thread a", "File does not exist in Thread a".
+ */
+export function forumWording(text: string): string {
+  return text
+    .replace(/^Thread (\S+) does not exist$/, "Thread $1 not exists")
+    .replace(/^Thread (\S+) already exists$/, "Thread $1 exists")
+    .replace(/^(\S+) already exists in thread (\S+)$/, "$1 already exist in Thread $2")
+    .replace(/^File \S+ does not exist in thread (\S+)$/, "File does not exist in Thread $1");
+}
+
 const FORUM: Dialect = {
   name: "forum",
   prompt: "Enter one of the following commands: CRT MSG DLT EDT LST RDT UPD DWN RMV XIT SHT: ",
@@ -220,6 +233,10 @@ const FORUM: Dialect = {
   showCodes: false,
   shutdownText: "Goodbye. Server shutting down",
   syntaxError: (word) => `Incorrect syntax for ${word.toUpperCase()}`,
+  replyView: (_request, reply) => {
+    const seed = reply.lines.map(forumWording);
+    return seed.some((line, i) => line !== reply.lines[i]) ? seed : undefined;
+  },
   commands: [
     {
       word: "CRT",
@@ -347,6 +364,11 @@ const MESSENGER: Dialect = {
   loginAtStart: true,
   login: { ...LABCHAT_LOGIN, welcome: () => "Welcome to the greatest messaging application ever!" },
   showCodes: false,
+  // The seed's words for an unblock.
+  replyView: (request, reply) =>
+    request.command === "UNBLOCK" && reply.ok
+      ? [reply.text.replace(/^You unblocked /, "Has unblocked ")]
+      : undefined,
   commands: [
     {
       word: "message",

@@ -115,7 +115,8 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
     case "peer":
       return colors.dim(`${event.from} asked to reach you directly (${event.purpose})`);
     case "shutdown":
-      return colors.yellow(`210 ${text}`);
+      // labchat's own words; yamotd keeps its `210 …` line (its dialect says so).
+      return colors.yellow("The server is shutting down; your session has ended");
     case "idle":
     case "disconnect":
       return colors.yellow(text);

@@ -2,6 +2,7 @@ import { assertEquals } from "@std/assert";
 import {
   DIALECT_NAMES,
   dialectHelp,
+  forumWording,
   getDialect,
   type LinePlan,
   planLine,
@@ -81,4 +82,15 @@ Deno.test("dialect help lists each command with its canonical meaning", () => {
     "SRM <roomID> <message...>          Message a separate room (ROOM SAY <roomID> <message>)",
   ]);
   assertEquals(dialectHelp(getDialect("toom"), "nope"), undefined);
+});
+
+Deno.test("the forum dialect speaks the seed's words for labchat's plain English", () => {
+  assertEquals(forumWording("Thread a does not exist"), "Thread a not exists");
+  assertEquals(forumWording("Thread a already exists"), "Thread a exists");
+  assertEquals(forumWording("x.txt already exists in thread a"), "x.txt already exist in Thread a");
+  assertEquals(
+    forumWording("File x.txt does not exist in thread a"),
+    "File does not exist in Thread a",
+  );
+  assertEquals(forumWording("Thread a created"), "Thread a created");
 });

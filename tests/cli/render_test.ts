@@ -59,7 +59,7 @@ Deno.test("events are rendered without the sender's control sequences", () => {
   );
   assertEquals(
     renderEvent({ type: "shutdown", text: "the server is about to shutdown ..." }, plain),
-    "210 the server is about to shutdown ...",
+    "The server is shutting down; your session has ended",
   );
   const colored = renderEvent(
     { type: "broadcast", from: "a", number: 1, text: "x" },

@@ -207,7 +207,7 @@ Deno.test("server shutdown ends the client with the notice and status 4; a crash
       const root = await connect(server.port);
       await expectReply(root, "LOGIN root root01", 200);
       await expectReply(root, "SHUTDOWN", 200);
-      await client.waitFor(/^210 the server is about to shutdown \.\.\.$/);
+      await client.waitFor(/^The server is shutting down; your session has ended$/);
       assertEquals(await client.exitCode, 4);
       assert(!client.lines.some((l) => /error|at .*\.ts:\d+/i.test(l)), client.lines.join("\n"));
       await root.close();

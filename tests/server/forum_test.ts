@@ -42,10 +42,10 @@ Deno.test("threads and posts follow the forum's rules and texts", async () => {
   const lang = await registered(t.port, "lang");
   await expectReply(mike, "THREAD LIST", 200, "No threads to list");
   await expectReply(mike, "THREAD CREATE a", 200, "Thread a created");
-  await expectReply(lang, "THREAD CREATE a", 406, "Thread a exists");
+  await expectReply(lang, "THREAD CREATE a", 406, "Thread a already exists");
   await expectReply(lang, "THREAD CREATE ../a", 414, /Cannot use "..\/a" as a thread name/);
   await expectReply(mike, "THREAD READ a", 200, "Thread a is empty");
-  await expectReply(mike, "POST b hello", 404, "Thread b not exists");
+  await expectReply(mike, "POST b hello", 404, "Thread b does not exist");
   await expectReply(mike, "POST a hi im mike", 200, "Message posted to a thread");
   await expectReply(lang, "POST a hi", 200);
   await expectReply(lang, "EDIT a 2 hi im lang", 200, "Message has been edited");
@@ -84,8 +84,8 @@ Deno.test("threads and posts follow the forum's rules and texts", async () => {
     "The thread was created by another user and cannot be removed",
   );
   await expectReply(mike, "THREAD REMOVE a", 200, "The thread has been removed");
-  await expectReply(mike, "THREAD READ a", 404, "Thread a not exists");
-  await expectReply(mike, "THREAD REMOVE a", 404, "Thread a not exists");
+  await expectReply(mike, "THREAD READ a", 404, "Thread a does not exist");
+  await expectReply(mike, "THREAD REMOVE a", 404, "Thread a does not exist");
   await expectReply(mike, "THREAD CREATE a", 200, "Thread a created");
   await expectReply(mike, "THREAD READ a", 200, "Thread a is empty");
   await Promise.all([quit(mike), quit(lang)]);
@@ -108,7 +108,7 @@ Deno.test("a file uploads, shows in the thread in order, downloads intact; its n
       "2 yoda: after",
     ]);
     const again = await uploadFile(yoda, "a", path);
-    assertEquals([again.code, again.text], [406, "notes.txt already exist in Thread a"]);
+    assertEquals([again.code, again.text], [406, "notes.txt already exists in thread a"]);
     const downloads = join(dir, "downloads");
     const first = await downloadFile(yoda, "a", "notes.txt", downloads);
     assertEquals(first.savedAs, join(downloads, "notes.txt"));
@@ -118,7 +118,7 @@ Deno.test("a file uploads, shows in the thread in order, downloads intact; its n
     const missing = await downloadFile(yoda, "a", "nope.txt", downloads);
     assertEquals([missing.reply.code, missing.reply.text, missing.savedAs], [
       404,
-      "File does not exist in Thread a",
+      "File nope.txt does not exist in thread a",
       undefined,
     ]);
     assertEquals(
@@ -144,7 +144,7 @@ Deno.test("upload refusals: too large, bad hash, hostile names, unknown thread",
     415,
     "File is larger than the limit of 1.0 KiB",
   );
-  await expectReply(yoda, `UPLOAD b x.bin 1 ${hash}`, 404, "Thread b not exists");
+  await expectReply(yoda, `UPLOAD b x.bin 1 ${hash}`, 404, "Thread b does not exist");
   for (const name of ["../../x", "/etc/passwd", "..", ".", "a\\b", "bad\u200fname"]) {
     await expectReply(yoda, `UPLOAD a ${name} 1 ${hash}`, 414, /as a file name: no paths/);
   }
@@ -166,7 +166,12 @@ Deno.test("upload refusals: too large, bad hash, hostile names, unknown thread",
   assertEquals(await blobFiles(t.dataDir), { blobs: [], temporary: [] });
   await expectReply(yoda, "THREAD READ a", 200, "Thread a is empty");
   await expectReply(yoda, "DOWNLOAD a ../../etc/passwd", 414, /as a file name: no paths/);
-  await expectReply(yoda, "DOWNLOAD a nothing.txt", 404, "File does not exist in Thread a");
+  await expectReply(
+    yoda,
+    "DOWNLOAD a nothing.txt",
+    404,
+    "File nothing.txt does not exist in thread a",
+  );
   await quit(yoda);
 });
 

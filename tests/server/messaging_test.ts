@@ -59,7 +59,7 @@ Deno.test("MSG errors: self, unknown user, blocked by the recipient", async () =
     405,
     "Your message could not be delivered as the recipient has blocked you",
   );
-  await expectReply(hans, "UNBLOCK yoda", 200, "Has unblocked yoda");
+  await expectReply(hans, "UNBLOCK yoda", 200, "You unblocked yoda");
   await expectReply(yoda, "MSG hans hi", 200);
   await hans.waitForEvent((e) => e.type === "private" && e.text === "hi");
   await Promise.all([quit(yoda), quit(hans)]);

@@ -224,7 +224,7 @@ browserTest(
         "Your message could not be delivered as the recipient has blocked you",
       );
       await alice.page.getByRole("button", { name: "Unblock carol" }).first().click();
-      await alice.page.getByText("Has unblocked carol").waitFor();
+      await alice.page.getByText("You unblocked carol").waitFor();
       await expectReply(carol, "MSG alice now?", 200);
       await alice.page.getByLabel("carol, 1 unread").waitFor();
       await quit(carol);

@@ -180,7 +180,7 @@ Deno.test("forum files over HTTP need the session and are checked with SHA-256 a
   });
   assertEquals([missing.status, await missing.json()], [404, {
     code: 404,
-    text: "File does not exist in Thread a",
+    text: "File nope.bin does not exist in thread a",
   }]);
   await quit(tcp);
 });

@@ -144,7 +144,9 @@ export const forumHandlers: PartialHandlers<
   async DOWNLOAD(ctx, _caller, [name, filename]) {
     const thread = await ctx.forum.thread(name);
     const file = await ctx.forum.file(thread, filename);
-    if (!file) throw new ProtocolError(Reply.NOT_FOUND, `File does not exist in Thread ${name}`);
+    if (!file) {
+      throw new ProtocolError(Reply.NOT_FOUND, `File ${filename} does not exist in thread ${name}`);
+    }
     return {
       code: Reply.DATA_FOLLOWS,
       text: formatDownloadHeader({ size: file.size, sha256: file.sha256, name: file.filename }),

@@ -311,6 +311,6 @@ export const messagingHandlers: PartialHandlers<
       throw new ProtocolError(Reply.NOT_FOUND, "Error. This user was not already blocked");
     }
     await ctx.blocks.unblock(me, user);
-    return ok(`Has unblocked ${user}`);
+    return ok(`You unblocked ${user}`);
   },
 };

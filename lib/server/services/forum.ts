@@ -20,7 +20,7 @@ import type {
 /** How old an unreferenced blob must be before start-up deletes it (an upload may be committing). */
 const ORPHAN_GRACE_MS = 60 * 60_000;
 
-const gone = (name: string) => new ProtocolError(Reply.NOT_FOUND, `Thread ${name} not exists`);
+const gone = (name: string) => new ProtocolError(Reply.NOT_FOUND, `Thread ${name} does not exist`);
 
 /** An upload being received into a thread. */
 export interface ForumUpload {
@@ -75,7 +75,7 @@ export class ForumService {
   /** @throws {ProtocolError} 406 when the name is taken. */
   async create(name: string, creator: string, at: number): Promise<ThreadRecord> {
     const thread = await this.#store.createThread(name, creator, at);
-    if (!thread) throw new ProtocolError(Reply.ALREADY_EXISTS, `Thread ${name} exists`);
+    if (!thread) throw new ProtocolError(Reply.ALREADY_EXISTS, `Thread ${name} already exists`);
     return thread;
   }
 
@@ -176,7 +176,10 @@ export class ForumService {
     sha256: string,
   ): Promise<ForumUpload> {
     const taken = () =>
-      new ProtocolError(Reply.ALREADY_EXISTS, `${filename} already exist in Thread ${thread.name}`);
+      new ProtocolError(
+        Reply.ALREADY_EXISTS,
+        `${filename} already exists in thread ${thread.name}`,
+      );
     if (await this.file(thread, filename)) throw taken();
     const blob = await this.#blobs.create();
     const digest = sha256.toLowerCase();
