@@ -56,6 +56,8 @@ export interface WhoEntry {
   readonly udpPort?: number;
   /** When the user logged in, as the server shows it (`03 Aug 2022 23:25:03`). */
   readonly since: string;
+  /** The away message, when the user set one. */
+  readonly away?: string;
 }
 
 /** `yoda, 127.0.0.1, 8001, active since 03 Aug 2022 18:59:49` (toom's ATU line). */
@@ -64,13 +66,21 @@ export function formatWhoEntry(
   ip: string,
   udpPort: number | undefined,
   loginAt: number,
+  away?: string,
 ): string {
-  return `${user}, ${ip}, ${udpPort ?? "-"}, active since ${formatTimestamp(loginAt)}`;
+  const line = `${user}, ${ip}, ${udpPort ?? "-"}, active since ${formatTimestamp(loginAt)}`;
+  return away ? `${line}, away: ${away}` : line;
 }
 
 /** Reads one WHO line; `undefined` for the summary line or anything else. */
 export function parseWhoEntry(line: string): WhoEntry | undefined {
-  const m = /^(\S+), (\S+), (\d{1,5}|-), active since (.+)$/.exec(line);
+  const m = /^(\S+), (\S+), (\d{1,5}|-), active since (.+?)(?:, away: (.*))?$/.exec(line);
   if (!m) return undefined;
-  return { user: m[1], ip: m[2], udpPort: m[3] === "-" ? undefined : Number(m[3]), since: m[4] };
+  const entry = {
+    user: m[1],
+    ip: m[2],
+    udpPort: m[3] === "-" ? undefined : Number(m[3]),
+    since: m[4],
+  };
+  return m[5] === undefined ? entry : { ...entry, away: m[5] };
 }

@@ -116,11 +116,23 @@ Deno.test({
       await sasl.keys("Enter");
       const got = await tcp.waitForEvent((e) => e.type === "private");
       assertEquals(got, { type: "private", from: "yoda", text: "logged in with SASL" });
+      await sasl.type("/quit");
+      await sasl.keys("Enter");
+      await tcp.waitForEvent((e) => e.type === "logout" && e.user === "yoda");
     } finally {
       await sasl.close();
       await quit(tcp);
       await quit(web);
-      await Deno.remove(home, { recursive: true });
+      // irssi, told to quit or hung up on, may still be writing its files for a moment.
+      for (let tries = 0;; tries++) {
+        try {
+          await Deno.remove(home, { recursive: true });
+          break;
+        } catch (error) {
+          if (tries >= 20) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
     }
   },
 });

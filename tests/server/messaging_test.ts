@@ -1,5 +1,6 @@
 import { assertEquals, assertMatch } from "@std/assert";
 import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
+import { parseWhoEntry } from "../../lib/protocol/replies.ts";
 import { ManualClock } from "../../lib/server/services/clock.ts";
 
 Deno.test("MSG reaches an online user at once", async () => {
@@ -257,4 +258,27 @@ Deno.test("an offline backlog larger than the send queue arrives whole, at the r
     assertEquals(event.type === "private_offline" && event.text.startsWith(`${i} `), true);
   }
   await Promise.all([quit(hans), quit(yoda)]);
+});
+
+Deno.test("AWAY does what its help says: senders are told, and WHO marks the user", async () => {
+  await using t = await startTestServer();
+  const hans = await registered(t.port, "hans");
+  const yoda = await registered(t.port, "yoda");
+  await expectReply(hans, "AWAY lunch, back at 2", 200, "You are away: lunch, back at 2");
+  await expectReply(
+    yoda,
+    "MSG hans are you there?",
+    200,
+    "Message sent to hans; hans is away: lunch, back at 2",
+  );
+  const who = await expectReply(yoda, "WHO", 200);
+  const line = who.lines.find((l) => l.startsWith("hans,")) ?? "";
+  assertMatch(line, /^hans, 127\.0\.0\.1, -, active since .+, away: lunch, back at 2$/);
+  assertEquals(parseWhoEntry(line)?.away, "lunch, back at 2");
+  assertEquals(parseWhoEntry(line)?.user, "hans");
+  await expectReply(hans, "AWAY", 200, "You are back");
+  await expectReply(yoda, "MSG hans welcome back", 200, "Message sent to hans");
+  assertEquals(parseWhoEntry((await expectReply(yoda, "WHO hans", 200)).text)?.away, undefined);
+  await quit(hans);
+  await quit(yoda);
 });

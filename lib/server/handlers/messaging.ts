@@ -140,6 +140,11 @@ function privateMessageId(): string {
   return `p${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 }
 
+/** The reply to a message delivered at once; a sender is told the recipient is away. */
+function sentText(to: string, away: string | undefined): string {
+  return away ? `Message sent to ${to}; ${to} is away: ${away}` : `Message sent to ${to}`;
+}
+
 /** Handlers of the messaging commands. */
 export const messagingHandlers: PartialHandlers<
   "MSG" | "BROADCAST" | "HISTORY" | "BLOCK" | "BLOCKED" | "UNBLOCK"
@@ -182,13 +187,13 @@ export const messagingHandlers: PartialHandlers<
           { reason: "no_such_user" },
         );
       }
-      return okWith(`Message sent to ${to}`, { kind: "sent", at, away, msgid });
+      return okWith(sentText(to, away), { kind: "sent", at, away, msgid });
     }
     // Delivered at once when the recipient is online; kept for the next login otherwise. The
     // reply waits for the store; the connection's next request does not.
     const delivered = recipient !== undefined && ctx.hub.deliver(to, event);
     const reply = delivered
-      ? `Message sent to ${to}`
+      ? sentText(to, away)
       : `${to} is offline; the message will be delivered at next login`;
     const deferred = ctx.messages.private(from, to, text, at, !delivered).then((stored) => ({
       ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),

@@ -53,14 +53,14 @@ export const presenceHandlers: PartialHandlers<"WHO" | "WHOELSE" | "AWAY" | "ACT
         });
       }
       return Promise.resolve(
-        okWith(formatWhoEntry(user.name, user.ip, user.udpPort, user.loginAt), {
+        okWith(formatWhoEntry(user.name, user.ip, user.udpPort, user.loginAt, user.away), {
           kind: "users",
           users: [userView(ctx, user)],
         }),
       );
     }
     const users = [...ctx.hub.list()];
-    const lines = users.map((u) => formatWhoEntry(u.name, u.ip, u.udpPort, u.loginAt));
+    const lines = users.map((u) => formatWhoEntry(u.name, u.ip, u.udpPort, u.loginAt, u.away));
     lines.push(`${plural(lines.length, "user")} online`);
     return Promise.resolve(
       okWith(lines, { kind: "users", users: users.map((u) => userView(ctx, u)) }),
