@@ -137,10 +137,9 @@ export const DEFAULT_PORT = 4000;
 
 /** Messages of the day used when `data/motd.txt` is missing. */
 export const FALLBACK_MOTD: readonly string[] = [
-  "One can never be too rich",
-  "too thin",
-  "or have too much bandwidth",
+  "One can never be too rich, too thin, or have too much bandwidth.",
   "Worse is better.",
+  "Be conservative in what you send, and liberal in what you accept.",
 ];
 
 /** Most messages one HISTORY reply returns when `limit N` asks for more than a page. */

@@ -7,6 +7,7 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { wireFileName } from "../lib/protocol/names.ts";
 
 /** A reply of the server: a protocol code and its text (after what comes first, if anything). */
 export interface Answer {
@@ -97,7 +98,7 @@ export async function uploadFile(
   }
   const query = new URLSearchParams({
     thread,
-    name: file.name,
+    name: wireFileName(file.name),
     size: String(file.size),
     sha256: hash,
   });

@@ -19,6 +19,7 @@ import type { ChatEvent } from "../protocol/events.ts";
 import { parseWhoEntry } from "../protocol/replies.ts";
 import { Reply } from "../protocol/codes.ts";
 import { formatRequest } from "../protocol/request.ts";
+import { wireFileName } from "../protocol/names.ts";
 import { formatBytes } from "../protocol/timestamp.ts";
 import type { ClientArgs } from "./client_args.ts";
 import {
@@ -33,6 +34,7 @@ import {
   requestLine,
   requestsFor,
 } from "./dialects.ts";
+import { describeFileError } from "./file_errors.ts";
 import { loginFlow } from "./login_flow.ts";
 import { throttledProgress } from "./progress.ts";
 import { type Palette, renderEvent, renderReply, wrapWords } from "./render.ts";
@@ -157,6 +159,33 @@ async function reconnectAs(
   return undefined;
 }
 
+/**
+ * Words of a command the client carries out itself, where a local path may hold spaces: quoted
+ * ("my file.txt" or 'my file.txt') or escaped (my\ file.txt), as in a shell.
+ */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let current: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote !== undefined) {
+      if (c === quote) quote = undefined;
+      else current = (current ?? "") + c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      current ??= "";
+    } else if (c === "\\" && i + 1 < line.length) {
+      current = (current ?? "") + line[++i];
+    } else if (/\s/.test(c)) {
+      if (current !== undefined) words.push(current);
+      current = undefined;
+    } else current = (current ?? "") + c;
+  }
+  if (current !== undefined) words.push(current);
+  return words;
+}
+
 /** A typed canonical line as a request: sent as typed, unless the client carries it out. */
 function requestOf(line: string): DialectRequest {
   const typed = line.trim();
@@ -164,7 +193,7 @@ function requestOf(line: string): DialectRequest {
   const two = `${words[0]} ${words[1] ?? ""}`.toUpperCase();
   const command = findCommand(two)?.name ?? findCommand(words[0])?.name ?? words[0].toUpperCase();
   if (!LOCAL.has(command)) return { command, typed };
-  const rest = words.slice(command.split(" ").length);
+  const rest = shellWords(typed).slice(command.split(" ").length);
   // PRIVATE's text keeps its spacing: everything after the user name.
   if (command === "PRIVATE" && rest.length > 1) {
     return { command, args: [rest[0], typed.replace(/^\S+\s+\S+\s+/, "")] };
@@ -537,16 +566,19 @@ class ClientApp {
     const [thread, name] = args;
     const show = throttledProgress(basename(name), (text) => this.#term.progress(text));
     const what = `the ${command === "UPLOAD" ? "upload" : "download"} of ${basename(name)}`;
-    await this.#cancellable(what, (signal) =>
-      this.#attempt(name, async () => {
-        // Bytes on the wire cannot be called back: the connection is dropped (the server keeps
-        // nothing of a broken upload, a broken download leaves nothing here) and made again.
-        signal.addEventListener("abort", () => {
-          this.#cancelled = what;
-          void this.#chat.close();
-        });
-        await this.#transferNow(command, thread, name, show);
-      }));
+    await this.#cancellable(
+      what,
+      (signal) =>
+        this.#attempt(command === "UPLOAD" ? name : this.#args.downloads, async () => {
+          // Bytes on the wire cannot be called back: the connection is dropped (the server keeps
+          // nothing of a broken upload, a broken download leaves nothing here) and made again.
+          signal.addEventListener("abort", () => {
+            this.#cancelled = what;
+            void this.#chat.close();
+          });
+          await this.#transferNow(command, thread, name, show);
+        }, command === "UPLOAD" ? "read" : "write"),
+    );
   }
 
   async #transferNow(
@@ -556,7 +588,21 @@ class ClientApp {
     show: (done: number, total: number) => void,
   ): Promise<void> {
     if (command === "UPLOAD") {
-      this.#showReply({ command }, await uploadFile(this.#chat, thread, name, show));
+      const wire = wireFileName(basename(name));
+      if (wire !== basename(name)) {
+        this.#term.print(`Uploading ${sanitize(basename(name))} as ${sanitize(wire)} (no spaces)`);
+      }
+      let reply = await uploadFile(this.#chat, thread, name, show);
+      if (reply.code === Reply.ALREADY_EXISTS && this.#term.interactive) {
+        // Its uploader may replace it: remove the old one, send the new one.
+        this.#term.progress(undefined);
+        const answer = await this.#term.ask(`${sanitize(reply.text)}. Replace it? [y/N] `);
+        if (/^\s*y(es)?\s*$/i.test(answer ?? "")) {
+          const removed = await this.#chat.request(formatRequest("FILE REMOVE", [thread, wire]));
+          reply = removed.ok ? await uploadFile(this.#chat, thread, name, show) : removed;
+        }
+      }
+      this.#showReply({ command }, reply);
       return;
     }
     const result = await downloadFile(this.#chat, thread, name, this.#args.downloads, show);
@@ -613,13 +659,17 @@ class ClientApp {
    * Runs a command the client carries out itself. Its failure is reported and counted; a lost
    * connection is not its failure and ends the session. `file` names a local file it reads.
    */
-  async #attempt(file: string | undefined, task: () => Promise<void>): Promise<void> {
+  async #attempt(
+    file: string | undefined,
+    task: () => Promise<void>,
+    action: "read" | "write" = "read",
+  ): Promise<void> {
     try {
       await task();
     } catch (error) {
       if (error instanceof ConnectionClosedError) throw error;
-      const missing = file !== undefined && error instanceof Deno.errors.NotFound;
-      this.#fail(missing ? `Cannot read "${file}": no such file` : describeError(error));
+      const local = file === undefined ? undefined : describeFileError(error, file, action);
+      this.#fail(local ?? describeError(error));
     } finally {
       this.#term.progress(undefined);
     }

@@ -13,6 +13,7 @@ import {
   fitName,
   MAX_FILE_NAME_BYTES,
   safeLocalName,
+  wireFileName,
 } from "../protocol/names.ts";
 import { parseDownloadHeader } from "../protocol/replies.ts";
 import { formatRequest } from "../protocol/request.ts";
@@ -51,7 +52,7 @@ export async function uploadFile(
   path: string,
   onProgress: Progress = () => {},
 ): Promise<ChatReply> {
-  const name = basename(path);
+  const name = wireFileName(basename(path));
   const problem = fileNameProblem(name);
   if (problem) throw new RangeError(problem);
   const { size, sha256 } = await hashFile(path);

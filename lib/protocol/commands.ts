@@ -437,6 +437,14 @@ const COMMAND_TABLE = [
     example: "DELETE networks 3",
   },
   {
+    name: "FILE REMOVE",
+    args: [arg("thread", "thread"), arg("filename", "filename")],
+    access: "user",
+    summary:
+      "Remove a file you uploaded to a thread (or any, from your own thread); upload again to replace it",
+    example: "FILE REMOVE networks notes.txt",
+  },
+  {
     name: "UPLOAD",
     args: [
       arg("thread", "thread"),

@@ -115,6 +115,14 @@ export function fileNameProblem(name: string): string | undefined {
 }
 
 /**
+ * The name a local file is uploaded under: its own, with spaces (which a request line cannot
+ * carry in one word) turned into underscores.
+ */
+export function wireFileName(name: string): string {
+  return name.replace(/\s+/g, "_");
+}
+
+/**
  * A name safe to create in a local directory for a received file: the last path component,
  * unseen and reserved characters replaced, never `.`/`..`, hidden or empty, and at most
  * `maxBytes` UTF-8 bytes (the extension kept when it has to be shortened).

@@ -563,6 +563,21 @@ export class KvStore implements Store {
     return result.ok;
   }
 
+  async removeFile(thread: ThreadRecord, file: FileItem): Promise<boolean> {
+    const live = await this.#liveThread(thread);
+    if (!live) return false;
+    const key = ["thread_item", thread.id, file.id];
+    const current = await this.#kv.get<ThreadItem>(key);
+    if (!current.value) return false;
+    const result = await this.#kv.atomic()
+      .check(live, current)
+      .delete(key)
+      .delete(["thread_file", thread.id, file.filename])
+      .set(["gc_blob", file.blob], true)
+      .commit();
+    return result.ok;
+  }
+
   async removeThread(thread: ThreadRecord): Promise<boolean> {
     const live = await this.#liveThread(thread);
     if (!live) return false;

@@ -86,6 +86,14 @@ if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
 if ARGV[4] == '' then redis.call('HDEL', KEYS[2], ARGV[3])
 else redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
 return 1`,
+  /** KEYS: threads, items, files, doomed blobs. ARGV: name, thread id, item id, file name, blob. */
+  removeFile: LIVE_THREAD + `
+if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[3])
+redis.call('HDEL', KEYS[3], ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[5])
+return 1`,
   /** KEYS: threads, removed. ARGV: name, thread id, thread JSON. */
   removeThread: LIVE_THREAD + `
 if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
@@ -526,6 +534,20 @@ export class RedisStore implements Store {
 
   deletePost(thread: ThreadRecord, post: PostItem): Promise<boolean> {
     return this.#changeItem(thread, post, "");
+  }
+
+  async removeFile(thread: ThreadRecord, file: FileItem): Promise<boolean> {
+    const removed = await this.#script(
+      "removeFile",
+      [
+        this.#key("thread"),
+        this.#key("thread_item", thread.id),
+        this.#key("thread_file", thread.id),
+        this.#key("gc_blob"),
+      ],
+      [thread.name, String(thread.id), String(file.id), file.filename, file.blob],
+    );
+    return removed === 1;
   }
 
   async removeThread(thread: ThreadRecord): Promise<boolean> {

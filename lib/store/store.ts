@@ -272,6 +272,11 @@ export interface ForumStore {
   editPost(thread: ThreadRecord, post: PostItem, text: string): Promise<boolean>;
   deletePost(thread: ThreadRecord, post: PostItem): Promise<boolean>;
   /**
+   * Detaches a file from a live thread and marks its blob for deletion (see
+   * {@linkcode forgetDoomedBlobs}); false when the thread or the file is gone already.
+   */
+  removeFile(thread: ThreadRecord, file: FileItem): Promise<boolean>;
+  /**
    * Removes a thread in one atomic step (it is gone for readers and writers at once) and marks
    * its contents for collection; false if it was removed already.
    */

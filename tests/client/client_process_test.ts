@@ -111,7 +111,9 @@ Deno.test("--exec runs commands for scripts; a failing command makes the exit st
     [],
     NO_COLOR,
   );
-  assertEquals([anonymous.code, anonymous.stdout], [0, ["One can never be too rich"]]);
+  assertEquals([anonymous.code, anonymous.stdout], [0, [
+    "One can never be too rich, too thin, or have too much bandwidth.",
+  ]]);
 });
 
 Deno.test("usage errors and an unreachable server exit with status 2 and a clear message", async () => {
@@ -342,4 +344,38 @@ Deno.test("a peer's offered name and ABORT reason reach the terminal sanitised",
   );
   assertEquals(unsafe(yoda.lines), false, JSON.stringify(yoda.lines));
   await quit(mallory);
+});
+
+Deno.test("UPLOAD takes quoted file names with spaces, and says local file errors in words", async () => {
+  await using t = await startTestServer();
+  const hans = await registered(t.port, "hans");
+  await expectReply(hans, "THREAD CREATE lab", 200);
+  const dir = await Deno.makeTempDir({ prefix: "labchat-names-" });
+  try {
+    await Deno.writeTextFile(`${dir}/lab notes.txt`, "iperf: 941 Mbit/s\n");
+    await quit(await registered(t.port, "yoda"));
+    const run = await runClientScript(
+      [
+        "127.0.0.1",
+        String(t.port),
+        "--user",
+        "yoda",
+        "--exec",
+        `UPLOAD lab "${dir}/lab notes.txt"; UPLOAD lab ${dir}; UPLOAD lab ${dir}/nothing.txt`,
+      ],
+      [],
+      { ...NO_COLOR, LABCHAT_PASSWORD: "yoda-secret" },
+    );
+    assertEquals(run.code, 1, run.lines.join("\n"));
+    assert(run.stdout.includes("Uploading lab notes.txt as lab_notes.txt (no spaces)"));
+    assert(run.stdout.includes("yoda uploaded file lab_notes.txt to lab thread"));
+    assertEquals(run.stderr, [
+      `Cannot read "${dir}": it is a directory`,
+      `Cannot read "${dir}/nothing.txt": no such file`,
+    ]);
+    await expectReply(hans, "THREAD READ lab", 200, "Thread lab: 0 messages, 1 file");
+  } finally {
+    await quit(hans);
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -158,6 +158,11 @@ Deno.test("yamotd dialect: MSGGET, MSGSTORE, WHO, LOGIN, SEND and SHUTDOWN as in
     { name: "john", password: "john01" },
     { name: "david", password: "david01" },
   ]);
+  // yamotd's own messages of the day, as its server kept them.
+  await Deno.writeTextFile(
+    `${dataDir}/motd.txt`,
+    "One can never be too rich\ntoo thin\nor have too much bandwidth\nWorse is better.\n",
+  );
   await using t = await startTestServer(SEED_RULES, dataDir);
   await using john = spawnClient(["127.0.0.1", String(t.port), "--dialect", "yamotd"], NO_COLOR);
   await john.write("MSGGET");

@@ -560,3 +560,45 @@ Deno.test("start-up finishes a removal a crash interrupted, and deletes files no
   await expectReply(check, "THREAD READ doomed", 200, "Thread doomed is empty");
   await quit(check);
 });
+
+Deno.test("a file's uploader (or the thread's creator) removes it, and may upload it anew; its bytes go", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  const hans = await registered(t.port, "hans");
+  const { dir, path } = await tempFile(encode("first version\n"));
+  try {
+    await expectReply(yoda, "THREAD CREATE a", 200);
+    assertEquals((await uploadFile(hans, "a", path)).code, 200);
+    assertEquals((await blobFiles(t.dataDir)).blobs.length, 1);
+    await expectReply(
+      hans,
+      "FILE REMOVE a other.txt",
+      404,
+      "File other.txt does not exist in thread a",
+    );
+    const carol = await registered(t.port, "carol");
+    await expectReply(
+      carol,
+      "FILE REMOVE a notes.txt",
+      402,
+      "notes.txt was uploaded by hans; only they or the thread's creator can remove it",
+    );
+    await expectReply(hans, "FILE REMOVE a notes.txt", 200, "hans removed notes.txt from thread a");
+    assertEquals(await blobFiles(t.dataDir), { blobs: [], temporary: [] });
+    await expectReply(hans, "THREAD READ a", 200, "Thread a is empty");
+    // Replaced: the same name again, new bytes.
+    await Deno.writeTextFile(path, "second version\n");
+    assertEquals((await uploadFile(hans, "a", path)).code, 200);
+    const downloads = join(dir, "downloads");
+    const got = await downloadFile(carol, "a", "notes.txt", downloads);
+    assertEquals(await Deno.readTextFile(got.savedAs ?? ""), "second version\n");
+    // The thread's creator may tidy up any file in it.
+    await expectReply(yoda, "FILE REMOVE a notes.txt", 200, "yoda removed notes.txt from thread a");
+    await expectReply(yoda, "FILE REMOVE nosuch x.txt", 404, "Thread nosuch does not exist");
+    await quit(carol);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await quit(yoda);
+    await quit(hans);
+  }
+});

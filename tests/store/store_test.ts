@@ -109,6 +109,29 @@ storeTest(
   },
 );
 
+storeTest("a file removed from a thread frees its name and dooms its blob", async (store) => {
+  const thread = must(await store.createThread("t", "alice", 0), "a new thread");
+  const attach = (blob: string) =>
+    store.addFile(thread, {
+      uploader: "alice",
+      filename: "f.txt",
+      size: 1,
+      sha256: "0".repeat(64),
+      blob,
+      at: 1,
+    });
+  const file = must(await attach("blob-1"), "the attached file");
+  assertEquals(await attach("blob-2"), undefined, "the name is taken");
+  assertEquals(await store.removeFile(thread, file), true);
+  assertEquals(await store.removeFile(thread, file), false, "removed once only");
+  assertEquals(await store.listThreadItems(thread), []);
+  assertEquals(await store.listDoomedBlobs(), ["blob-1"]);
+  assertEquals(await store.listLiveBlobs(), new Set());
+  assertEquals((await attach("blob-2"))?.blob, "blob-2", "the name is free again");
+  await store.forgetDoomedBlobs(["blob-1"]);
+  assertEquals(await store.listDoomedBlobs(), []);
+});
+
 Deno.test("KvStore: migration from the first layout folds user keys and keys threads by id", async () => {
   const kv = await Deno.openKv(":memory:");
   try {

@@ -10,6 +10,7 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatDownloadHeader } from "../../protocol/replies.ts";
 import { formatBytes } from "../../protocol/timestamp.ts";
 import type { ThreadItem } from "../../store/store.ts";
+import { noFile } from "../services/forum.ts";
 import { intArg, ok, type Outcome, type PartialHandlers } from "../context.ts";
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -67,6 +68,7 @@ export const forumHandlers: PartialHandlers<
   | "POST"
   | "EDIT"
   | "DELETE"
+  | "FILE REMOVE"
   | "UPLOAD"
   | "DOWNLOAD"
 > = {
@@ -108,6 +110,13 @@ export const forumHandlers: PartialHandlers<
     return ok("Message has been edited");
   },
 
+  async "FILE REMOVE"(ctx, { identity }, [name, filename]) {
+    const thread = await ctx.forum.thread(name);
+    await ctx.forum.removeFile(thread, filename, identity.name);
+    ctx.log.info(`${identity.name} removed file ${filename} from thread ${name}`);
+    return ok(`${identity.name} removed ${filename} from thread ${name}`);
+  },
+
   async DELETE(ctx, { identity }, [name, numberText]) {
     const thread = await ctx.forum.thread(name);
     await ctx.forum.changeOwnPost(thread, postNumber(numberText), identity.name, { delete: true });
@@ -144,9 +153,7 @@ export const forumHandlers: PartialHandlers<
   async DOWNLOAD(ctx, _caller, [name, filename]) {
     const thread = await ctx.forum.thread(name);
     const file = await ctx.forum.file(thread, filename);
-    if (!file) {
-      throw new ProtocolError(Reply.NOT_FOUND, `File ${filename} does not exist in thread ${name}`);
-    }
+    if (!file) throw noFile(filename, name);
     return {
       code: Reply.DATA_FOLLOWS,
       text: formatDownloadHeader({ size: file.size, sha256: file.sha256, name: file.filename }),

@@ -22,6 +22,10 @@ const ORPHAN_GRACE_MS = 60 * 60_000;
 
 const gone = (name: string) => new ProtocolError(Reply.NOT_FOUND, `Thread ${name} does not exist`);
 
+/** A file that is not in a thread. */
+export const noFile = (filename: string, thread: string): ProtocolError =>
+  new ProtocolError(Reply.NOT_FOUND, `File ${filename} does not exist in thread ${thread}`);
+
 /** An upload being received into a thread. */
 export interface ForumUpload {
   write(bytes: Uint8Array): Promise<void>;
@@ -119,6 +123,27 @@ export class ForumService {
       ? await this.#store.editPost(thread, post, change.edit)
       : await this.#store.deletePost(thread, post);
     if (!done) throw new ProtocolError(Reply.NOT_FOUND, "Invalid message number");
+  }
+
+  /**
+   * Removes a file from a thread: its uploader may, and so may the thread's creator (who may
+   * remove the whole thread). Its bytes are deleted right after.
+   *
+   * @throws {ProtocolError} 404 no such file (or thread), 402 someone else's file.
+   */
+  async removeFile(thread: ThreadRecord, filename: string, user: string): Promise<FileItem> {
+    const file = await this.file(thread, filename);
+    if (!file) throw noFile(filename, thread.name);
+    if (file.uploader !== user && thread.creator !== user) {
+      throw new ProtocolError(
+        Reply.NOT_ALLOWED,
+        `${filename} was uploaded by ${file.uploader}; only they or the thread's creator can remove it`,
+      );
+    }
+    if (!(await this.#store.removeFile(thread, file))) throw noFile(filename, thread.name);
+    await this.#blobs.remove(file.blob);
+    await this.#store.forgetDoomedBlobs([file.blob]);
+    return file;
   }
 
   /**
