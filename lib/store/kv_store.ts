@@ -54,11 +54,30 @@ type Counter = "broadcast" | "pm" | "room" | "motd" | "thread_item" | "thread" |
  */
 class Counters {
   readonly #values = new Map<Counter, number>();
+  /** Each user's private-message numbers (their own, so they tell nothing of others' traffic). */
+  readonly #mailboxes = new Map<string, number>();
 
   async load(kv: Deno.Kv): Promise<void> {
     for await (const entry of kv.list<Deno.KvU64>({ prefix: ["counter"] })) {
       this.#values.set(entry.key[1] as Counter, Number(entry.value.value));
     }
+    for await (const entry of kv.list<Deno.KvU64>({ prefix: ["pm_seq"] })) {
+      this.#mailboxes.set(entry.key[1] as string, Number(entry.value.value));
+    }
+  }
+
+  /**
+   * The next number in `user`'s private messages. A mailbox begins after the numbers shared by
+   * everyone before mailboxes had their own, so its order holds.
+   */
+  nextInMailbox(user: string): number {
+    const value = (this.#mailboxes.get(user) ?? this.#values.get("pm") ?? 0) + 1;
+    this.#mailboxes.set(user, value);
+    return value;
+  }
+
+  persistMailbox(op: Deno.AtomicOperation, user: string, value: number): Deno.AtomicOperation {
+    return op.max(["pm_seq", user], BigInt(value));
   }
 
   next(name: Counter): number {
@@ -333,11 +352,14 @@ export class KvStore implements Store {
     at: number,
     queueOffline: boolean,
   ): Promise<Pending<PrivateMessage>> {
-    const message = { number: this.#counters.next("pm"), from, to, text, at };
+    // Each side's copy is numbered in that side's own mailbox.
+    const message = { number: this.#counters.nextInMailbox(from), from, to, text, at };
+    const received = { ...message, number: this.#counters.nextInMailbox(to) };
     const committed = this.#groupCommit((op) => {
-      op.set(["pm", from, message.number], message).set(["pm", to, message.number], message);
-      if (queueOffline) op.set(["offline", to, message.number], message);
-      this.#counters.persist(op, "pm", message.number);
+      op.set(["pm", from, message.number], message).set(["pm", to, received.number], received);
+      if (queueOffline) op.set(["offline", to, received.number], received);
+      this.#counters.persistMailbox(op, from, message.number);
+      this.#counters.persistMailbox(op, to, received.number);
     }, sizeOf(message) * 3);
     return Promise.resolve({ value: message, committed });
   }
@@ -371,7 +393,7 @@ export class KvStore implements Store {
     for await (const entry of this.#kv.list<PrivateMessage>({ prefix: ["pm"] })) {
       if (entry.key[1] === entry.value.from) all.push(entry.value);
     }
-    yield* all.sort((a, b) => a.number - b.number);
+    yield* all.sort((a, b) => a.at - b.at || a.number - b.number);
   }
 
   async ackOffline(user: string, upTo: number): Promise<void> {

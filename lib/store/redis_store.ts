@@ -51,6 +51,25 @@ local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 local json = '{"number":' .. n .. ARGV[2]
 for i = 2, #KEYS do redis.call('ZADD', KEYS[i], n, json) end
 return n`,
+  /**
+   * A private message, numbered in each side's own mailbox. KEYS: counters, mailbox numbers,
+   * sender's log, recipient's log, [recipient's offline queue]. ARGV: from, to, rest of the JSON.
+   * A mailbox begins after the numbers everyone shared before mailboxes had their own.
+   */
+  appendPrivate: `
+local function nextIn(user)
+  if redis.call('HEXISTS', KEYS[2], user) == 0 then
+    redis.call('HSET', KEYS[2], user, redis.call('HGET', KEYS[1], 'pm') or 0)
+  end
+  return redis.call('HINCRBY', KEYS[2], user, 1)
+end
+local sent = nextIn(ARGV[1])
+local got = nextIn(ARGV[2])
+local received = '{"number":' .. got .. ARGV[3]
+redis.call('ZADD', KEYS[3], sent, '{"number":' .. sent .. ARGV[3])
+redis.call('ZADD', KEYS[4], got, received)
+if KEYS[5] then redis.call('ZADD', KEYS[5], got, received) end
+return sent`,
   /** KEYS: by members, rooms, counters. ARGV: members key, rest of the JSON. */
   createRoom: `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
@@ -361,16 +380,19 @@ export class RedisStore implements Store {
     return this.#history<StoredMessage>(this.#key("broadcast"), query);
   }
 
-  appendPrivate(
+  async appendPrivate(
     from: string,
     to: string,
     text: string,
     at: number,
     queueOffline: boolean,
   ): Promise<Pending<PrivateMessage>> {
-    const logs = [this.#key("pm", from), this.#key("pm", to)];
-    if (queueOffline) logs.push(this.#key("offline", to));
-    return this.#append("pm", logs, { from, to, text, at });
+    const keys = [this.#key("counter"), this.#key("pm_seq"), this.#key("pm", from)];
+    keys.push(this.#key("pm", to));
+    if (queueOffline) keys.push(this.#key("offline", to));
+    const record = { from, to, text, at };
+    const sent = await this.#script("appendPrivate", keys, [from, to, restOf(record)]);
+    return { value: { number: Number(sent), ...record }, committed: Promise.resolve() };
   }
 
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
@@ -402,7 +424,7 @@ export class RedisStore implements Store {
         for await (const m of this.#all<PrivateMessage>(key)) if (m.from === user) all.push(m);
       }
     }
-    yield* all.sort((a, b) => a.number - b.number);
+    yield* all.sort((a, b) => a.at - b.at || a.number - b.number);
   }
 
   async ackOffline(user: string, upTo: number): Promise<void> {

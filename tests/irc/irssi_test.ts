@@ -34,6 +34,18 @@ async function readmeIrssiBlocks(port: number, name: string, password: string) {
   );
 }
 
+/** Removes irssi's home: irssi, told to quit or hung up on, may write its files a moment more. */
+async function removeWhenIdle(home: string): Promise<void> {
+  for (let tries = 0; tries < 20; tries++) {
+    try {
+      return await Deno.remove(home, { recursive: true });
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  await Deno.remove(home, { recursive: true });
+}
+
 const ready = await hasTmux() && await hasIrssi();
 if (!ready) console.warn("irssi or tmux is not installed: the irssi test is skipped");
 
@@ -123,16 +135,7 @@ Deno.test({
       await sasl.close();
       await quit(tcp);
       await quit(web);
-      // irssi, told to quit or hung up on, may still be writing its files for a moment.
-      for (let tries = 0;; tries++) {
-        try {
-          await Deno.remove(home, { recursive: true });
-          break;
-        } catch (error) {
-          if (tries >= 20) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
+      await removeWhenIdle(home);
     }
   },
 });

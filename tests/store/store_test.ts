@@ -109,6 +109,31 @@ storeTest(
   },
 );
 
+storeTest(
+  "private messages are numbered in each user's own mailbox: nobody's numbers tell of others' traffic",
+  async (store) => {
+    // Others talk a lot...
+    for (let i = 0; i < 20; i++) {
+      await store.appendPrivate("luke", "leia", `chatter ${i}`, i, false);
+    }
+    // ...which hans's and yoda's numbers do not show.
+    const first = await store.appendPrivate("hans", "yoda", "one", 100, true);
+    const second = await store.appendPrivate("yoda", "hans", "two", 101, false);
+    await second.committed;
+    assertEquals([first.value.number, second.value.number], [1, 2]);
+    const hans = await store.listPrivate("hans", { limit: 10 });
+    assertEquals(hans.map((m) => [m.number, m.text]), [[1, "one"], [2, "two"]]);
+    const yoda = await store.listPrivate("yoda", { limit: 10 });
+    assertEquals(yoda.map((m) => [m.number, m.text]), [[1, "one"], [2, "two"]]);
+    assertEquals((await store.listOffline("yoda", 0, 10)).map((m) => m.number), [1]);
+    assertEquals((await store.listPrivate("leia", { limit: 1 }))[0].number, 20);
+    // Paging by a mailbox's own numbers.
+    assertEquals((await store.listPrivate("hans", { limit: 10, before: 2 })).map((m) => m.text), [
+      "one",
+    ]);
+  },
+);
+
 storeTest("a file removed from a thread frees its name and dooms its blob", async (store) => {
   const thread = must(await store.createThread("t", "alice", 0), "a new thread");
   const attach = (blob: string) =>
