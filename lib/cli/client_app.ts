@@ -240,15 +240,31 @@ class ClientApp {
     this.#colors = io.colors;
     this.#password = io.password;
     this.#dialect = getDialect(args.dialect);
+    const acceptFiles = args.acceptFiles ?? (io.terminal.interactive ? "ask" : "always");
     this.#peers = io.peerSocket && new PeerService(chat, io.peerSocket, {
       downloads: args.downloads,
       events: this.#peerEvents(),
       maxReceiveBytes: args.maxReceiveBytes,
+      accept: acceptFiles === "always"
+        ? undefined
+        : acceptFiles === "never"
+        ? () => Promise.resolve(false)
+        : (from, name, size) => this.#askToAccept(from, name, size),
     });
     io.terminal.listen({
       activity: () => this.#noteActivity(),
       interrupt: () => void this.#interrupt(),
     });
+  }
+
+  /** Asks the person whether to take a file a peer offers. */
+  async #askToAccept(from: string, name: string, size: number): Promise<boolean> {
+    const answer = await this.#term.ask(
+      `${sanitize(from)} wants to send you ${sanitize(name)} (${
+        formatBytes(size)
+      }). Accept? [y/N] `,
+    );
+    return /^\s*y(es)?\s*$/i.test(answer ?? "");
   }
 
   /** Whether the server ended the session because the person was idle. */
@@ -626,7 +642,12 @@ class ClientApp {
         `sending ${basename(path)} to ${user}`,
         (signal) =>
           this.#attempt(path, async () => {
-            await peers.sendFile(user, path, show, signal, resumed);
+            await peers.sendFile(user, path, {
+              onProgress: show,
+              signal,
+              onResume: resumed,
+              onWaiting: () => this.#term.print(`Waiting for ${sanitize(user)} to accept ${name}…`),
+            });
             this.#term.progress(undefined);
             this.#term.print(this.#colors.green(`${name} has uploaded`));
           }),

@@ -23,6 +23,8 @@ Usage: chat-client [host] [port] [options]
   --exec "CMD; CMD"     run these commands and exit (for scripts); also reads commands from a pipe
   --downloads DIR       where received files are saved (default downloads)
   --max-receive-mb N    largest file accepted from a peer (default 2048); needs the disk space too
+  --accept-files A      files peers send you: ask (default on a terminal: name and size, y/N),
+                        always (default for scripts), or never
   --tls                 connect with TLS
   --ca FILE             trust this CA certificate (PEM) for --tls
   --no-color            no colours (also NO_COLOR=1, and off when output is not a terminal)
@@ -48,6 +50,8 @@ export interface ClientArgs {
   readonly register: boolean;
   /** Largest file accepted from a peer, in bytes. */
   readonly maxReceiveBytes: number;
+  /** Files peers offer: asked about, always taken, or never; the default depends on a terminal. */
+  readonly acceptFiles?: AcceptFiles;
   readonly tls: boolean;
   readonly caFile?: string;
   readonly color: boolean;
@@ -75,6 +79,10 @@ function megabytes(text: string | undefined): number {
 
 const ENGINES: readonly EngineChoice[] = ["auto", "linux", "deno"];
 
+/** What the client does with a file a peer offers. */
+export type AcceptFiles = "ask" | "always" | "never";
+const ACCEPT_CHOICES: readonly AcceptFiles[] = ["ask", "always", "never"];
+
 /**
  * Parses the client's arguments.
  *
@@ -93,6 +101,7 @@ export function parseClientArgs(args: string[]): ClientArgs {
       downloads: { type: "string" },
       register: { type: "boolean" },
       "max-receive-mb": { type: "string" },
+      "accept-files": { type: "string" },
       tls: { type: "boolean" },
       ca: { type: "string" },
       "no-color": { type: "boolean" },
@@ -112,6 +121,12 @@ export function parseClientArgs(args: string[]): ClientArgs {
       `Cannot use "${udpEngine}" for --udp-engine: use one of ${ENGINES.join(", ")}`,
     );
   }
+  const acceptFiles = values["accept-files"];
+  if (acceptFiles !== undefined && !(ACCEPT_CHOICES as readonly string[]).includes(acceptFiles)) {
+    throw new RangeError(
+      `Cannot use "${acceptFiles}" for --accept-files: use one of ${ACCEPT_CHOICES.join(", ")}`,
+    );
+  }
   const exec = values.exec?.split(";").map((c) => c.trim()).filter((c) => c !== "");
   return {
     help: values.help ?? false,
@@ -127,6 +142,7 @@ export function parseClientArgs(args: string[]): ClientArgs {
     downloads: values.downloads ?? "downloads",
     register: values.register ?? false,
     maxReceiveBytes: megabytes(values["max-receive-mb"]),
+    acceptFiles: acceptFiles as AcceptFiles | undefined,
     tls: values.tls ?? false,
     caFile: values.ca,
     color: !values["no-color"],

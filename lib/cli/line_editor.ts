@@ -45,6 +45,13 @@ function commonPrefix(words: readonly string[]): string {
   return prefix;
 }
 
+/** A line being typed, put aside while another prompt asks something (see `suspend`). */
+export interface SuspendedLine {
+  readonly chars: readonly string[];
+  readonly cursor: number;
+  readonly options: EditOptions;
+}
+
 /** A line editor with history shared across prompts. */
 export class LineEditor {
   #chars: string[] = [];
@@ -61,6 +68,18 @@ export class LineEditor {
     this.#options = options;
     this.#historyIndex = this.#history.length;
     this.#draft = [];
+  }
+
+  /** Puts the line being typed aside (a question comes in between); `resume` brings it back. */
+  suspend(): SuspendedLine {
+    return { chars: [...this.#chars], cursor: this.#cursor, options: this.#options };
+  }
+
+  /** Takes up a line put aside by `suspend`, as it was. */
+  resume(line: SuspendedLine): void {
+    this.start(line.options);
+    this.#chars = [...line.chars];
+    this.#cursor = line.cursor;
   }
 
   /** The text typed so far. */

@@ -6,7 +6,7 @@
 
 import { LineSplitter } from "../protocol/line_splitter.ts";
 import { type Key, parseKeys } from "./keys.ts";
-import { type EditOptions, LineEditor } from "./line_editor.ts";
+import { type EditOptions, LineEditor, type SuspendedLine } from "./line_editor.ts";
 import { sanitizeLine } from "./sanitize.ts";
 
 /** Where the client reads what the user types and prints what happens. */
@@ -78,6 +78,8 @@ export class TtyTerminal implements Terminal {
   #progressAbove = false;
   #cancelled = false;
   #listeners: TerminalListeners = {};
+  /** Prompts a question interrupted (an offer to accept while a command was half typed). */
+  readonly #suspended: { pending: PendingAsk; line: SuspendedLine }[] = [];
 
   constructor() {
     Deno.stdin.setRaw(true);
@@ -99,6 +101,11 @@ export class TtyTerminal implements Terminal {
 
   ask(prompt: string, options: EditOptions = {}): Promise<string | undefined> {
     if (this.#closed || this.#cancelled) return Promise.resolve(undefined);
+    if (this.#pending) {
+      // A question in the middle of typing: the line waits, and comes back after the answer.
+      this.#suspended.push({ pending: this.#pending, line: this.#editor.suspend() });
+      writeAll(Deno.stdout, "\r\u001b[2K");
+    }
     this.#editor.start(options);
     const answer = new Promise<string | undefined>((resolve) => {
       this.#pending = { prompt, resolve };
@@ -241,6 +248,16 @@ export class TtyTerminal implements Terminal {
     this.#pending = undefined;
     if (newline && line === undefined) writeAll(Deno.stdout, "\r\n");
     pending.resolve(line);
+    const outer = this.#suspended.pop();
+    if (!outer) return;
+    if (this.#cancelled) {
+      this.#pending = outer.pending;
+      this.#finish(undefined, false);
+      return;
+    }
+    this.#pending = outer.pending;
+    this.#editor.resume(outer.line);
+    this.#redraw();
   }
 
   /** Draws the prompt and the visible part of the input, and puts the cursor in place. */

@@ -6,7 +6,7 @@
  */
 
 import { basename } from "node:path";
-import { sendFile, type SendResult } from "../p2p/file_sender.ts";
+import { sendFile, type SendFileOptions, type SendResult } from "../p2p/file_sender.ts";
 import { type Offer, receiveFile } from "../p2p/file_receiver.ts";
 import { PacketType, tokenFromHex } from "../p2p/packet.ts";
 import type { PeerAddress, PeerSocket } from "../p2p/peer_socket.ts";
@@ -45,7 +45,18 @@ export interface PeerServiceOptions {
   readonly advertisedPort?: number;
   /** Largest file accepted from a peer, in bytes (default 2 GiB). */
   readonly maxReceiveBytes?: number;
+  /**
+   * Asks whether to take a file offered: true takes it, false refuses it. The sender is kept
+   * waiting meanwhile, for up to {@linkcode ASK_TIMEOUT_MS}. Without it every offer within the
+   * limits is taken.
+   */
+  readonly accept?: (from: string, name: string, size: number) => Promise<boolean>;
 }
+
+/** How long a person has to answer an offer before it is refused. */
+export const ASK_TIMEOUT_MS = 60_000;
+/** How often the sender is told to keep waiting while the person decides. */
+const HOLD_EVERY_MS = 1000;
 
 /** Default of {@linkcode PeerServiceOptions.maxReceiveBytes}. */
 export const DEFAULT_MAX_RECEIVE_BYTES = 2 * 1024 * 1024 * 1024;
@@ -61,6 +72,9 @@ const DISK_MARGIN_BYTES = 64 * 1024 * 1024;
 export function receivedFileName(sender: string, offered: string): string {
   return safeLocalName(`${safeLocalName(sender)}_${safeLocalName(offered)}`);
 }
+
+/** What a sender may follow of a transfer, and how it cancels one. */
+export type SendWatch = Pick<SendFileOptions, "onProgress" | "onWaiting" | "onResume" | "signal">;
 
 interface Introduction {
   readonly peer: PeerAddress;
@@ -114,22 +128,14 @@ export class PeerService implements AsyncDisposable {
    *
    * @throws {TransferError} when the server refuses the introduction or the transfer fails.
    */
-  async sendFile(
-    user: string,
-    path: string,
-    onProgress?: (done: number, total: number, lossPercent: number) => void,
-    signal?: AbortSignal,
-    onResume?: (fromBytes: number, total: number) => void,
-  ): Promise<SendResult> {
+  async sendFile(user: string, path: string, watch: SendWatch = {}): Promise<SendResult> {
     await Deno.stat(path); // a missing file is reported before anyone is disturbed
     const intro = await this.#introduce(user, "file");
     return await sendFile(this.#socket, intro.peer, intro.token, path, {
+      ...watch,
       name: basename(path),
       peerName: user,
-      onProgress,
       deadMs: this.#options.deadMs,
-      signal,
-      onResume,
     });
   }
 
@@ -225,6 +231,9 @@ export class PeerService implements AsyncDisposable {
         error instanceof Error ? error.message : error
       })`;
     }
+    if (refusal === undefined && this.#options.accept) {
+      refusal = await this.#ask(from, intro, offer);
+    }
     if (refusal !== undefined) {
       await this.#socket.send(intro.peer, intro.token, {
         type: PacketType.OFFER_ACK,
@@ -250,6 +259,34 @@ export class PeerService implements AsyncDisposable {
       (error) =>
         events.fileFailed(from, name, error instanceof Error ? error.message : String(error)),
     );
+  }
+
+  /** Asks the person about an offer, keeping the sender waiting; the refusal, if refused. */
+  async #ask(from: string, intro: Introduction, offer: Offer): Promise<string | undefined> {
+    const accept = this.#options.accept as NonNullable<PeerServiceOptions["accept"]>;
+    const hold = () =>
+      void this.#socket.send(intro.peer, intro.token, {
+        type: PacketType.OFFER_HOLD,
+        transfer: offer.transfer,
+      }).catch(() => {});
+    hold();
+    // Often enough for a sender that gives up after the same dead time as this side's.
+    const every = Math.min(HOLD_EVERY_MS, (this.#options.deadMs ?? 5000) / 3);
+    const holding = setInterval(hold, every);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), ASK_TIMEOUT_MS);
+    });
+    try {
+      const answer = await Promise.race([accept(from, offer.name, offer.size), timeout]);
+      if (answer === "timeout") return "the receiver did not answer";
+      return answer ? undefined : "the receiver declined it";
+    } catch {
+      return "the receiver could not be asked";
+    } finally {
+      clearInterval(holding);
+      clearTimeout(timer);
+    }
   }
 
   /** Says goodbye to every private chat. */

@@ -27,6 +27,8 @@ export interface SendFileOptions {
   readonly window?: SendWindowOptions;
   /** Bytes of file data per datagram (default: the most that fits one Ethernet frame). */
   readonly chunkSize?: number;
+  /** The receiver's person is being asked whether to take the file (once, when it starts). */
+  readonly onWaiting?: () => void;
   /** The receiver holds the start of the file from a broken transfer: sending resumes there. */
   readonly onResume?: (fromBytes: number, total: number) => void;
   /** Cancels the transfer (the person pressed Ctrl+C): the peer is told, and keeps what came. */
@@ -125,6 +127,7 @@ export async function sendFile(
   let refusal: string | undefined;
   let finAnswer: boolean | undefined;
   let abortReason: string | undefined;
+  let onHold = false;
   let lastHeard = performance.now();
   // Chunks in flight are kept for resending; the rest stays on disk.
   const held = new Map<number, Uint8Array>();
@@ -142,6 +145,10 @@ export async function sendFile(
       window?.onAck(packet.next, packet.received, performance.now(), release);
     } else if (packet.type === PacketType.FIN_ACK) finAnswer = packet.ok;
     else if (packet.type === PacketType.ABORT) abortReason = packet.reason;
+    else if (packet.type === PacketType.OFFER_HOLD && offerAnswer === undefined && !onHold) {
+      onHold = true; // each hold refreshes lastHeard above: the offer waits for the person
+      options.onWaiting?.();
+    }
     wake.poke();
   });
   const gone = () =>

@@ -23,6 +23,8 @@ export const PacketType = {
   CHAT_ACK: 8,
   BYE: 9,
   ABORT: 10,
+  /** The receiver's person is being asked whether to take an offer: keep waiting. */
+  OFFER_HOLD: 11,
 } as const;
 
 /**
@@ -85,7 +87,8 @@ export type Packet =
   | { readonly type: typeof PacketType.CHAT; readonly id: number; readonly text: string }
   | { readonly type: typeof PacketType.CHAT_ACK; readonly id: number }
   | { readonly type: typeof PacketType.BYE }
-  | { readonly type: typeof PacketType.ABORT; readonly transfer: number; readonly reason: string };
+  | { readonly type: typeof PacketType.ABORT; readonly transfer: number; readonly reason: string }
+  | { readonly type: typeof PacketType.OFFER_HOLD; readonly transfer: number };
 
 /** A datagram with the token it carried (views into the datagram's bytes, not copies). */
 export interface Datagram {
@@ -187,6 +190,7 @@ function encodeBody(packet: Packet): Uint8Array {
       return out;
     }
     case PacketType.FIN:
+    case PacketType.OFFER_HOLD:
       return withU32(packet.transfer, 0, () => {});
     case PacketType.FIN_ACK:
       return withU32(packet.transfer, 1, (v) => v.setUint8(4, packet.ok ? 1 : 0));
@@ -276,6 +280,7 @@ function decodeBody(type: number, body: Uint8Array, view: DataView): Packet | un
         received: body.slice(8),
       };
     case PacketType.FIN:
+    case PacketType.OFFER_HOLD:
       return body.length === 4 ? { type, transfer: view.getUint32(0) } : undefined;
     case PacketType.FIN_ACK:
       return body.length === 5

@@ -298,3 +298,53 @@ Deno.test("an offer over the receiver's limit is refused before any byte is writ
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the receiver is asked about an offer; the sender waits past its dead time, and a refusal says so", async () => {
+  await using t = await startTestServer();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-peers-" });
+  await using socketA = new PeerSocket(0, "127.0.0.1");
+  await using socketB = new PeerSocket(0, "127.0.0.1");
+  const yoda = await registered(t.port, "yoda");
+  const obiwan = await registered(t.port, "obiwan");
+  const a = recorder();
+  const b = recorder();
+  const asked: string[] = [];
+  const answers = [true, false];
+  const deadMs = 500;
+  const yodaPeers = new PeerService(yoda, socketA, {
+    downloads: join(dir, "y"),
+    events: a.events,
+    deadMs,
+  });
+  const obiwanPeers = new PeerService(obiwan, socketB, {
+    downloads: join(dir, "o"),
+    events: b.events,
+    deadMs,
+    // The person takes three times the sender's dead time to answer.
+    accept: async (from, name, size) => {
+      asked.push(`${from} ${name} ${size}`);
+      await new Promise((resolve) => setTimeout(resolve, 3 * deadMs));
+      return answers.shift() ?? false;
+    },
+  });
+  const pumps = [pump(yoda, yodaPeers), pump(obiwan, obiwanPeers)];
+  try {
+    await yodaPeers.reportPort();
+    await obiwanPeers.reportPort();
+    const path = join(dir, "notes.txt");
+    await Deno.writeTextFile(path, "iperf figures\n");
+    let waited = 0;
+    const result = await yodaPeers.sendFile("obiwan", path, { onWaiting: () => waited++ });
+    assertEquals([result.bytes, waited], [14, 1]);
+    await b.next(/^received yoda notes\.txt /);
+    assertEquals(asked, ["yoda notes.txt 14"]);
+    const refused = await assertRejects(() => yodaPeers.sendFile("obiwan", path), TransferError);
+    assertEquals(refused.code, "refused");
+    assertEquals(refused.message, "obiwan refused notes.txt: the receiver declined it");
+    await b.next(/^refused yoda notes\.txt 14: the receiver declined it$/);
+  } finally {
+    await Promise.all([quit(yoda), quit(obiwan)]);
+    await Promise.all(pumps);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

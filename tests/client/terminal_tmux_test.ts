@@ -373,3 +373,61 @@ Deno.test("in a terminal: logged out for idling, the client offers to log in aga
     await toom.close();
   }
 });
+
+Deno.test("in a terminal: a peer's file is taken only when the person says yes, and the line being typed survives the question", async () => {
+  await using t = await startTestServer();
+  await quit(await registered(t.port, "hans"));
+  await quit(await registered(t.port, "yoda"));
+  const files = await Deno.makeTempDir({ prefix: "labchat-tty-offer-" });
+  const term = await openTerminal(t.port, "--user", "hans", "--downloads", `${files}/in`);
+  try {
+    await term.waitFor((s) => promptLine(s) === "Password:", "the password prompt");
+    await term.type("hans-secret");
+    await term.keys("Enter");
+    await term.waitFor((s) => promptLine(s) === "labchat>", "the prompt");
+    await term.type("BROADCAST half typed");
+    await Deno.writeTextFile(`${files}/notes.txt`, "iperf figures\n");
+    const sender = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        "client.ts",
+        "127.0.0.1",
+        String(t.port),
+        "--user",
+        "yoda",
+        "--exec",
+        `SENDFILE hans ${files}/notes.txt`,
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1", LABCHAT_PASSWORD: "yoda-secret" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await term.waitFor(
+      (s) => promptLine(s) === "yoda wants to send you notes.txt (14 B). Accept? [y/N]",
+      "the question",
+    );
+    await term.type("y");
+    await term.keys("Enter");
+    const sent = await sender;
+    const said = new TextDecoder().decode(sent.stdout);
+    assertEquals(sent.code, 0, said + new TextDecoder().decode(sent.stderr));
+    assertMatch(said, /Waiting for hans to accept notes\.txt…\nnotes\.txt has uploaded/);
+    await term.waitFor(
+      (s) =>
+        s.includes("Received notes.txt from yoda") &&
+        promptLine(s) === "labchat> BROADCAST half typed",
+      "the file, and the half-typed line back",
+    );
+    assertEquals(await Deno.readTextFile(`${files}/in/yoda_notes.txt`), "iperf figures\n");
+    await term.keys("C-u", "C-d");
+  } finally {
+    await term.close();
+    await Deno.remove(files, { recursive: true });
+  }
+});
