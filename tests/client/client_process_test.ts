@@ -379,3 +379,13 @@ Deno.test("UPLOAD takes quoted file names with spaces, and says local file error
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a pipe without --user that runs dry at the login is told what a script needs", async () => {
+  await using t = await startTestServer();
+  const run = await runClientScript(["127.0.0.1", String(t.port)], ["WHO"], NO_COLOR);
+  assertEquals(run.code, 1);
+  assertMatch(
+    run.stderr.join("\n"),
+    /Not logged in: standard input ended at the login\. A script gives --user NAME \(the password in LABCHAT_PASSWORD\)/,
+  );
+});

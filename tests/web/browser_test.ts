@@ -338,7 +338,7 @@ browserTest(
 );
 
 browserTest(
-  "wrong passwords show the lockout texts; the page never keeps the password",
+  "wrong passwords show the lockout texts and how long; a refusal is said at once",
   () =>
     withWebServer({ maxLoginFailures: 2 }, async (t, browser) => {
       await quit(await registered(t.port, "dave"));
@@ -352,10 +352,19 @@ browserTest(
       ).waitFor();
       await submitLogin(page, "dave", "dave-secret", false);
       await error.getByText(
-        "Your account is blocked due to multiple login failures. Please try again later",
+        "Still blocked for 10 seconds. Your account is blocked due to multiple login failures. Please try again later",
       ).waitFor();
       const scriptVisible = await page.evaluate("document.cookie");
       assertEquals(scriptVisible, "", "no session cookie readable by scripts");
+
+      // erin is logged in with the terminal client: the page says so at once, password kept.
+      const erin = await registered(t.port, "erin");
+      const started = Date.now();
+      await submitLogin(page, "erin", "erin-secret", false);
+      await error.getByText("erin is already logged in elsewhere").waitFor({ timeout: 1500 });
+      assert(Date.now() - started < 1500, "said at once, not after retries");
+      assertEquals(await page.getByLabel("Password").inputValue(), "erin-secret");
+      await quit(erin);
       assertEquals(problems, []);
     }),
 );
