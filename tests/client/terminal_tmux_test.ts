@@ -5,6 +5,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { dataDirWith, expectReply, quit, registered, startTestServer } from "../helpers.ts";
 import { openTmux, type TmuxTerminal } from "../../testing/tmux_terminal.ts";
 import { spawnServer } from "../../testing/server_process.ts";
+import { runClientScript } from "../client_helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -387,27 +388,11 @@ Deno.test("in a terminal: a peer's file is taken only when the person says yes, 
     await term.waitFor((s) => promptLine(s) === "labchat>", "the prompt");
     await term.type("BROADCAST half typed");
     await Deno.writeTextFile(`${files}/notes.txt`, "iperf figures\n");
-    const sender = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys",
-        "client.ts",
-        "127.0.0.1",
-        String(t.port),
-        "--user",
-        "yoda",
-        "--exec",
-        `SENDFILE hans ${files}/notes.txt`,
-      ],
-      cwd: ROOT,
-      env: { NO_COLOR: "1", LABCHAT_PASSWORD: "yoda-secret" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const sender = runClientScript(
+      ["127.0.0.1", String(t.port), "--user", "yoda", "--exec", `SENDFILE hans ${files}/notes.txt`],
+      [],
+      { NO_COLOR: "1", LABCHAT_PASSWORD: "yoda-secret" },
+    );
     await term.waitFor(
       (s) => promptLine(s) === "yoda wants to send you notes.txt (14 B). Accept? [y/N]",
       "the question",
@@ -415,9 +400,11 @@ Deno.test("in a terminal: a peer's file is taken only when the person says yes, 
     await term.type("y");
     await term.keys("Enter");
     const sent = await sender;
-    const said = new TextDecoder().decode(sent.stdout);
-    assertEquals(sent.code, 0, said + new TextDecoder().decode(sent.stderr));
-    assertMatch(said, /Waiting for hans to accept notes\.txt…\nnotes\.txt has uploaded/);
+    assertEquals(sent.code, 0, sent.lines.join("\n"));
+    assertMatch(
+      sent.stdout.join("\n"),
+      /Waiting for hans to accept notes\.txt…\nnotes\.txt has uploaded/,
+    );
     await term.waitFor(
       (s) =>
         s.includes("Received notes.txt from yoda") &&
