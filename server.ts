@@ -29,6 +29,11 @@ function makeLogger(file: RotatingLog | undefined): Logger {
       console.log(safe);
       file?.write(`${stamp()} ${safe}`);
     },
+    warn(line) {
+      const safe = escapeLogLine(line);
+      console.error(safe);
+      file?.write(`${stamp()} WARN ${safe}`);
+    },
     error(line, error) {
       const safe = escapeLogLine(error === undefined ? line : `${line}: ${error}`);
       console.error(safe);

@@ -108,7 +108,7 @@ export async function memoryServer(config: Partial<ServerConfig> = {}): Promise<
       blobs: await BlobStore.open(dataDir),
       hub: new LocalHub(),
       clock,
-      log: { info() {}, error() {} },
+      log: { info() {}, warn() {}, error() {} },
     },
   );
   let port = 1000;

@@ -44,7 +44,7 @@ export interface ChatServerOptions extends Partial<ServerConfig> {
   readonly clock?: Clock;
 }
 
-const SILENT: Logger = { info() {}, error() {} };
+const SILENT: Logger = { info() {}, warn() {}, error() {} };
 
 /** The largest number of connections the open-file limit leaves room for, or `undefined`. */
 function connectionsForFdLimit(config: ServerConfig): number | undefined {
@@ -95,7 +95,9 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       );
       config.maxConnections = fdCap;
     }
-    const verboseLog: Logger = config.verbose ? log : { info() {}, error: log.error };
+    const verboseLog: Logger = config.verbose
+      ? log
+      : { info() {}, warn: (line) => log.warn(line), error: (line, e) => log.error(line, e) };
     const state = await openServerState(config, {
       store,
       // Nodes may share one blob directory; each has its own for uploads under way.

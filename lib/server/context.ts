@@ -29,6 +29,8 @@ import type { WebSessionService } from "./services/web_sessions.ts";
 /** Where the server writes its log lines. */
 export interface Logger {
   info(line: string): void;
+  /** Trouble the server works around by itself (a lost connection it retries, a repair). */
+  warn(line: string): void;
   error(line: string, error?: unknown): void;
 }
 

@@ -48,6 +48,22 @@ export interface HubListener {
   applyChange?(change: SharedChange): void;
   /** These users were on a node that died; they are offline now. */
   usersGone?(users: readonly OnlineUser[]): void;
+  /**
+   * These sessions of this node were taken for gone by the cluster (the node froze, or lost
+   * Redis) and are online again: announce them, and hand over what waited meanwhile.
+   */
+  sessionsBack?(sessions: readonly HubSession[]): void;
+  /**
+   * These sessions of this node cannot be online any more (their user logged in elsewhere while
+   * the cluster took this node for gone): end them, saying why.
+   */
+  sessionsLost?(sessions: readonly HubSession[], reason: string): void;
+}
+
+/** A session of this node as the hub knows it. */
+export interface HubSession {
+  readonly user: OnlineUser;
+  readonly recipient: Recipient;
 }
 
 /** Presence and delivery. */

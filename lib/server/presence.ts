@@ -9,8 +9,9 @@ import { type ChatEvent, OutboundEvent } from "../protocol/events.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { formatTimestamp } from "../protocol/timestamp.ts";
 import type { UserRecord } from "../store/store.ts";
-import type { Client } from "./client.ts";
+import { Client } from "./client.ts";
 import type { ServerContext } from "./context.ts";
+import type { HubSession } from "./hub.ts";
 import { Identity } from "./identity.ts";
 
 /** Offline messages read from the store per page. */
@@ -137,6 +138,41 @@ export async function logOut(ctx: ServerContext, client: Client): Promise<Identi
     ctx.log.error(`Cannot record logout of ${name}`, error);
   }
   return identity;
+}
+
+/**
+ * Sessions of this node the cluster had taken for gone (the node froze, or lost Redis) are online
+ * again: the others are told, and what was queued for them meanwhile is handed over.
+ */
+export function sessionsBack(ctx: ServerContext, sessions: readonly HubSession[]): void {
+  for (const { recipient } of sessions) {
+    const identity = recipient instanceof Client ? recipient.identity : undefined;
+    if (!identity) continue;
+    notifyPresence(ctx, identity.name, "login");
+    if (identity.guest) continue;
+    deliverOffline(ctx, recipient as Client, identity).catch((error) =>
+      ctx.log.error(`Cannot hand ${identity.name} the messages kept meanwhile`, error)
+    );
+  }
+}
+
+/**
+ * Sessions of this node that cannot be online any more (their user logged in elsewhere while
+ * this node was cut off): each is told why and closed, and nobody is told of a logout (the user
+ * is online, elsewhere).
+ */
+export function sessionsLost(
+  ctx: ServerContext,
+  sessions: readonly HubSession[],
+  reason: string,
+): void {
+  for (const { recipient } of sessions) {
+    if (!(recipient instanceof Client)) continue;
+    const identity = recipient.signOut();
+    ctx.log.info(`${identity?.name ?? recipient.label}: session ended: ${reason}`);
+    recipient.output.event(new OutboundEvent({ type: "disconnect", text: reason }));
+    void recipient.output.close(true, 1000);
+  }
 }
 
 /**

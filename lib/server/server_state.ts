@@ -24,6 +24,7 @@ import { SeenService } from "./services/seen.ts";
 import { WebSessionService } from "./services/web_sessions.ts";
 
 import { PresenceNotices } from "./presence_notices.ts";
+import { sessionsBack, sessionsLost } from "./presence.ts";
 import { applySharedChange, type SharedChange } from "./shared_changes.ts";
 
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
@@ -76,6 +77,8 @@ export class ServerState implements ServerContext {
     this.channels.share = (name, state) => share({ kind: "channel", name, state });
     this.hub.attach({
       applyChange: (change) => applySharedChange(this, change),
+      sessionsBack: (sessions) => sessionsBack(this, sessions),
+      sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
       usersGone: (users) => {
         const now = this.clock.now();
         for (const user of users) {

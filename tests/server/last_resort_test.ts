@@ -6,7 +6,11 @@ const MODULE = new URL("../../lib/server/last_resort.ts", import.meta.url).href;
 async function runFaulty(withNet: boolean): Promise<{ code: number; out: string }> {
   const program = `
     import { keepServing } from ${JSON.stringify(MODULE)};
-    const log = { info: (l) => console.log(l), error: (l) => console.log(l) };
+    const log = {
+      info: (l) => console.log(l),
+      warn: (l) => console.log(l),
+      error: (l) => console.log(l),
+    };
     ${withNet ? "keepServing(log);" : ""}
     Promise.reject(new Error("nobody awaited this"));
     setTimeout(() => { throw new Error("thrown in a timer"); }, 10);

@@ -26,6 +26,7 @@ import {
   type Hub,
   type HubHold,
   type HubListener,
+  type HubSession,
   inLoginOrder,
   type OnlineUser,
   type Recipient,
@@ -81,10 +82,13 @@ export interface ClusterHubOptions {
 
 const SCRIPTS = {
   /**
-   * Claims a name. KEYS: online, heartbeat prefix. ARGV: folded name, entry JSON, presence
-   * channel, presence message. A holder whose node is dead loses the name.
+   * Claims a name. KEYS: online, heartbeat prefix, this node's heartbeat. ARGV: folded name,
+   * entry JSON, presence channel, presence message, this run. A holder whose node is dead loses
+   * the name. -1 when this node's lease (its heartbeat, holding its run) has run out: a node the
+   * cluster took for dead must rejoin before it writes presence again (fencing).
    */
   claim: `
+if redis.call('GET', KEYS[3]) ~= ARGV[5] then return -1 end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
   local node = cjson.decode(current).node
@@ -93,8 +97,13 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`,
-  /** Replaces or deletes (ARGV[3] empty) an entry if it is still this session's. */
+  /**
+   * Replaces or deletes (ARGV[3] empty) an entry if it is still this session's. KEYS: online,
+   * this node's heartbeat. ARGV: folded name, session, entry JSON, channel, message, this run;
+   * -1 when this node's lease has run out (see claim).
+   */
   change: `
+if redis.call('GET', KEYS[2]) ~= ARGV[6] then return -1 end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current or cjson.decode(current).session ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
@@ -133,6 +142,17 @@ export const CHANGES_STREAM = `${KEY_PREFIX}changes`;
 export const LOG_LENGTH = 2000;
 /** Entries the stream of shared changes keeps. */
 const CHANGES_LENGTH = 1000;
+/** Heartbeats between two checks of this node's users against the shared hash. */
+const RECONCILE_EVERY = 5;
+
+/** A JSON value, or `undefined` when it does not parse. */
+function parse<T>(json: string): T | undefined {
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Appends a change to the stream every node reads (the operator tool uses this too). */
 export async function appendChange(redis: RedisClient, message: string): Promise<void> {
@@ -156,8 +176,15 @@ export class ClusterHub implements Hub {
   readonly #operators = new Set<string>();
   /** Canonical names by folded name. */
   readonly #names = new Map<string, string>();
-  /** This node's users and their connections. */
-  readonly #local = new Map<string, { recipient: Recipient; session: string; slot: number }>();
+  /** This node's users, their connections and shared entries (to claim again after a freeze). */
+  readonly #local = new Map<
+    string,
+    { recipient: Recipient; session: string; slot: number; entry: Presence }
+  >();
+  /** Ticks until the next check of this node's users against the shared hash. */
+  #untilReconcile = RECONCILE_EVERY;
+  /** A reconciliation under way (one at a time). */
+  #reconciling: Promise<void> | undefined;
   /** This run of the node, and its logins by number. */
   readonly #run = crypto.randomUUID().slice(0, 13);
   #lastSlot = 0;
@@ -244,7 +271,7 @@ export class ClusterHub implements Hub {
     // of the same name keeps it fresh, and then this one gives up.
     const deadline = Date.now() + this.#expireMs + 2 * this.#heartbeatMs;
     while (
-      await this.#redis.set(this.#heartbeatKey(this.node), String(Date.now()), {
+      await this.#redis.set(this.#heartbeatKey(this.node), this.#run, {
         NX: true,
         PX: this.#expireMs,
       }) === null
@@ -329,16 +356,35 @@ export class ClusterHub implements Hub {
     const entry: Presence = { user, node: this.node, session, run: this.#run, slot };
     const json = JSON.stringify(entry);
     const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-    const claimed = await this.#script(
-      "claim",
-      [this.#key("online"), this.#heartbeatKey("")],
-      [foldName(user.name), json, this.#presenceChannel, message],
-    );
+    const claimed = await this.#fenced(() => this.#claimEntry(entry, json, message));
     if (claimed !== 1) return false;
-    this.#local.set(user.name, { recipient, session, slot });
+    this.#local.set(user.name, { recipient, session, slot, entry });
     this.#bySlot.set(slot, recipient);
     this.#remember(entry);
     return true;
+  }
+
+  /** Runs the claim script for an entry: 1 claimed, 0 held by a live session, -1 lease gone. */
+  async #claimEntry(entry: Presence, json: string, message: string): Promise<number> {
+    return Number(
+      await this.#script(
+        "claim",
+        [this.#key("online"), this.#heartbeatKey(""), this.#heartbeatKey(this.node)],
+        [foldName(entry.user.name), json, this.#presenceChannel, message, this.#run],
+      ),
+    );
+  }
+
+  /**
+   * Runs a presence write; when this node's lease had run out (it froze, or Redis lost it), it
+   * rejoins first (taking its lease again and reconciling its users), then writes once more.
+   */
+  async #fenced(write: () => Promise<number>): Promise<number> {
+    const result = await write();
+    if (result !== -1) return result;
+    this.#log("This node's lease had run out: rejoining the cluster");
+    await this.#rejoin();
+    return await write();
   }
 
   async release(user: string, recipient: Recipient): Promise<void> {
@@ -353,10 +399,17 @@ export class ClusterHub implements Hub {
   /** Deletes a user's shared entry if it is still that session's, and tells every node. */
   async #removeEntry(name: string, session: string): Promise<void> {
     const message = JSON.stringify({ op: "del", name, session } satisfies PresenceMessage);
-    await this.#script(
-      "change",
-      [this.#key("online")],
-      [foldName(name), session, "", this.#presenceChannel, message],
+    await this.#fenced(() => this.#change(name, session, "", message));
+  }
+
+  /** Runs the change script: 1 changed, 0 not this session's any more, -1 lease gone. */
+  async #change(name: string, session: string, json: string, message: string): Promise<number> {
+    return Number(
+      await this.#script(
+        "change",
+        [this.#key("online"), this.#heartbeatKey(this.node)],
+        [foldName(name), session, json, this.#presenceChannel, message, this.#run],
+      ),
     );
   }
 
@@ -366,12 +419,9 @@ export class ClusterHub implements Hub {
     if (!local || !entry) return;
     const next: Presence = { ...entry, user: { ...entry.user, ...change } };
     this.#remember(next);
+    local.entry = next;
     const message = JSON.stringify({ op: "set", entry: next } satisfies PresenceMessage);
-    await this.#script(
-      "change",
-      [this.#key("online")],
-      [foldName(user), local.session, JSON.stringify(next), this.#presenceChannel, message],
-    );
+    await this.#fenced(() => this.#change(user, local.session, JSON.stringify(next), message));
   }
 
   setUdpPort(user: string, udpPort: number): Promise<void> {
@@ -445,53 +495,119 @@ export class ClusterHub implements Hub {
     }
   }
 
-  /** After an outage: claims this node's users again and rereads everyone. */
+  /**
+   * After an outage: rejoins, trying again until it works (the presence connection may be back
+   * before the command connection is).
+   */
   async #afterReconnect(): Promise<void> {
-    if (this.#closed) return;
-    try {
-      await this.#heartbeat();
-      for (const [name, local] of this.#local) {
-        const entry = this.#online.get(name);
-        if (!entry || entry.session !== local.session) continue;
-        await this.#script(
-          "claim",
-          [this.#key("online"), this.#heartbeatKey("")],
-          [
-            foldName(name),
-            JSON.stringify(entry),
-            this.#presenceChannel,
-            JSON.stringify({ op: "set", entry } satisfies PresenceMessage),
-          ],
-        );
+    for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5000)) {
+      try {
+        await this.#rejoin();
+        return;
+      } catch (error) {
+        this.#log(`Cannot rejoin the cluster yet (trying again in ${wait} ms): ${error}`);
       }
-      await this.#resync();
-      for (const [name, local] of this.#local) {
-        if (this.#online.get(name)?.session !== local.session) {
-          this.#log(`${name} logged in on another node during the outage; that session wins`);
-        }
-      }
-      // Users who left while Redis was away could not be marked offline then: now they are.
-      for (const entry of [...this.#online.values()]) {
-        if (entry.node !== this.node || this.#local.has(entry.user.name)) continue;
-        this.#forget(entry.user.name, entry.session);
-        await this.#removeEntry(entry.user.name, entry.session);
-      }
-    } catch (error) {
-      this.#log(`Cannot rejoin the cluster after reconnecting: ${error}`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 
-  async #heartbeat(): Promise<void> {
-    await this.#redis.set(this.#heartbeatKey(this.node), String(Date.now()), {
-      PX: this.#expireMs,
-    });
+  /** Takes this node's lease again and reconciles its users with the shared hash. */
+  async #rejoin(): Promise<void> {
+    await this.#heartbeat();
+    await this.#reconcile();
   }
 
-  /** Refreshes the heartbeat and removes the users of nodes whose heartbeat has expired. */
+  /**
+   * Checks this node's users against the shared hash and repairs what differs: a user the
+   * cluster took for gone (this node froze, or lost Redis, and was reaped) is claimed again and
+   * announced; one who logged in elsewhere meanwhile ends here; entries of this node nobody
+   * holds any more are removed. Then the copy of the hash is read again. One at a time.
+   */
+  #reconcile(): Promise<void> {
+    this.#reconciling ??= this.#reconcileNow().finally(() => this.#reconciling = undefined);
+    return this.#reconciling;
+  }
+
+  async #reconcileNow(): Promise<void> {
+    const locals = [...this.#local];
+    const shared: (string | null)[] = [];
+    for (let i = 0; i < locals.length; i += 1000) {
+      const names = locals.slice(i, i + 1000).map(([name]) => foldName(name));
+      shared.push(...await redisCall(() => this.#redis.hmGet(this.#key("online"), names)));
+    }
+    const back: HubSession[] = [];
+    const lost: HubSession[] = [];
+    for (const [i, [name, local]] of locals.entries()) {
+      const json = shared[i];
+      const current = json ? parse<Presence>(json) : undefined;
+      if (current?.session === local.session) continue;
+      const entry = local.entry;
+      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
+      const claimed = await this.#claimEntry(entry, JSON.stringify(entry), message);
+      if (this.#local.get(name) !== local) continue; // logged out meanwhile
+      if (claimed === 1) {
+        this.#remember(entry);
+        back.push({ user: entry.user, recipient: local.recipient });
+      } else {
+        this.#local.delete(name);
+        this.#bySlot.delete(local.slot);
+        lost.push({ user: entry.user, recipient: local.recipient });
+      }
+    }
+    await this.#resync();
+    // Entries of this node that no session here holds (they left while Redis was away).
+    let stale = 0;
+    for (const entry of [...this.#online.values()]) {
+      if (entry.node !== this.node || this.#local.get(entry.user.name)?.session === entry.session) {
+        continue;
+      }
+      this.#forget(entry.user.name, entry.session);
+      const message = JSON.stringify(
+        { op: "del", name: entry.user.name, session: entry.session } satisfies PresenceMessage,
+      );
+      await this.#change(entry.user.name, entry.session, "", message);
+      stale++;
+    }
+    if (back.length + lost.length + stale > 0) {
+      this.#log(
+        `Presence repaired: ${back.length} user(s) of this node online again, ${lost.length} ended (logged in elsewhere meanwhile), ${stale} stale entr${
+          stale === 1 ? "y" : "ies"
+        } removed`,
+      );
+    }
+    if (back.length > 0) this.#listener.sessionsBack?.(back);
+    if (lost.length > 0) {
+      this.#listener.sessionsLost?.(
+        lost,
+        "You logged in elsewhere while this server was cut off from the cluster; this session ends here",
+      );
+    }
+  }
+
+  /** Refreshes this node's lease; a lease that had run out (a freeze) is taken again. */
+  async #heartbeat(): Promise<boolean> {
+    const key = this.#heartbeatKey(this.node);
+    const kept = await redisCall(() =>
+      this.#redis.set(key, this.#run, { XX: true, PX: this.#expireMs })
+    );
+    if (kept !== null) return true;
+    await redisCall(() => this.#redis.set(key, this.#run, { PX: this.#expireMs }));
+    return false;
+  }
+
+  /**
+   * Refreshes the heartbeat, removes the users of nodes whose heartbeat has expired, and now and
+   * then (at once after a lapsed lease) checks this node's users against the shared hash.
+   */
   async #tick(): Promise<void> {
     if (this.#closed || !this.#redis.isReady) return;
     try {
-      await this.#heartbeat();
+      const leaseKept = await this.#heartbeat();
+      if (!leaseKept) this.#log("This node's lease had run out (it froze?): rejoining the cluster");
+      if (!leaseKept || --this.#untilReconcile <= 0) {
+        this.#untilReconcile = RECONCILE_EVERY;
+        await this.#reconcile();
+      }
       const nodes = new Set<string>();
       for (const entry of this.#online.values()) {
         if (entry.node !== this.node) nodes.add(entry.node);

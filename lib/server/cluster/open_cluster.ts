@@ -26,7 +26,8 @@ export interface ClusterParts {
  * @throws {Error} when Redis cannot be reached (saying where), or a live node has that name.
  */
 export async function openCluster(url: string, node: string, log: Logger): Promise<ClusterParts> {
-  const report = (line: string) => log.error(line);
+  // Losing Redis is worked around (retried, repaired): a warning; getting it back is news.
+  const report = (line: string) => /^Reconnected /.test(line) ? log.info(line) : log.warn(line);
   const connect = async (role: string): Promise<RedisClient> => {
     try {
       return await connectRedis({ url, role, log: report, name: `labchat:${node}:${role}` });

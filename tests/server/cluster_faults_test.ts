@@ -1,0 +1,79 @@
+/**
+ * The cluster under ordinary faults: a node frozen longer than its lease (SIGSTOP, as a long GC
+ * pause, swapping or a VM migration does) comes back whole, and a user who logged in elsewhere
+ * meanwhile keeps that session.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
+import { TestRedis } from "../../testing/redis_server.ts";
+import { spawnServer } from "../../testing/server_process.ts";
+
+/** A node's lease runs out 4 s after its last heartbeat; a freeze outlasts it. */
+const FREEZE_MS = 6000;
+
+const freeze = async (pid: number, ms: number) => {
+  Deno.kill(pid, "SIGSTOP");
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  Deno.kill(pid, "SIGCONT");
+};
+
+Deno.test("cluster: a node frozen past its lease claims its users again; they hear and are heard", async () => {
+  await using redis = await TestRedis.start();
+  // The steady node's test server removes the shared directory when it is disposed of.
+  const dir = await Deno.makeTempDir({ prefix: "labchat-faults-" });
+  await using a = await startTestServer({ cluster: redis.url, node: "steady" }, dir);
+  await using frozen = await spawnServer(dir, ["--cluster", redis.url, "--node", "frozen"]);
+  {
+    const watcher = await registered(a.port, "watcher");
+    const sleeper = await registered(frozen.port, "sleeper");
+    await watcher.waitForEvent((e) => e.type === "login" && e.user === "sleeper");
+    await freeze(frozen.child.pid, FREEZE_MS);
+    // The steady node took the frozen one for dead; once awake it claims its user again.
+    await watcher.waitForEvent((e) => e.type === "logout" && e.user === "sleeper", 5000);
+    const started = Date.now();
+    await watcher.waitForEvent((e) => e.type === "login" && e.user === "sleeper", 5000);
+    const healed = (Date.now() - started) / 1000;
+    assert(healed < 5, `presence healed in ${healed} s`);
+    // Heard: a message is delivered live, not queued; a broadcast arrives.
+    await expectReply(watcher, "MSG sleeper are you back?", 200, "Message sent to sleeper");
+    const got = await sleeper.waitForEvent((e) => e.type === "private");
+    assertEquals(got.type === "private" && got.text, "are you back?");
+    await expectReply(watcher, "BROADCAST welcome back", 200);
+    await sleeper.waitForEvent((e) => e.type === "broadcast" && e.text === "welcome back");
+    // One session still: a second login elsewhere is refused.
+    await expectReply(await connect(a.port), "LOGIN sleeper sleeper-secret", 409);
+    assertMatch(
+      frozen.output.join("\n"),
+      /lease had run out.*rejoining the cluster[\s\S]*Presence repaired: 1 user\(s\) of this node online again/,
+    );
+    await Promise.all([quit(watcher), quit(sleeper)]);
+  }
+});
+
+Deno.test("cluster: a user who logged in elsewhere while their node was frozen keeps that session; the old one ends saying why", async () => {
+  await using redis = await TestRedis.start();
+  // The steady node's test server removes the shared directory when it is disposed of.
+  const dir = await Deno.makeTempDir({ prefix: "labchat-faults-" });
+  await using a = await startTestServer({ cluster: redis.url, node: "steady" }, dir);
+  await using frozen = await spawnServer(dir, ["--cluster", redis.url, "--node", "frozen"]);
+  {
+    const watcher = await registered(a.port, "watcher");
+    const old = await registered(frozen.port, "mover");
+    await watcher.waitForEvent((e) => e.type === "login" && e.user === "mover");
+    Deno.kill(frozen.child.pid, "SIGSTOP");
+    await watcher.waitForEvent((e) => e.type === "logout" && e.user === "mover", 10_000);
+    const moved = await loggedIn(a.port, "mover");
+    Deno.kill(frozen.child.pid, "SIGCONT");
+    const ended = await old.waitForEvent((e) => e.type === "disconnect", 10_000);
+    assertMatch(
+      ended.type === "disconnect" ? ended.text : "",
+      /^You logged in elsewhere while this server was cut off from the cluster/,
+    );
+    // The session that won goes on, and nobody was told the user left.
+    await expectReply(watcher, "MSG mover still here?", 200, "Message sent to mover");
+    await moved.waitForEvent((e) => e.type === "private");
+    const who = await expectReply(watcher, "WHO", 200);
+    assertEquals(who.lines.filter((l) => l.startsWith("mover,")).length, 1);
+    await Promise.all([quit(watcher), quit(moved)]);
+  }
+});
