@@ -361,11 +361,14 @@ Deno.test("cluster: while Redis restarts, requests get a clear 5xx; then the nod
   const a = await startTestServer({ cluster: redis.url, node: "n1", log }, dir);
   try {
     const yoda = await registered(a.port, "yoda");
+    const hans = await registered(a.port, "hans");
     await expectReply(yoda, "BROADCAST before", 200);
     await redis.stop();
     const during = await yoda.request("BROADCAST during");
     assert(during.code >= 500 && during.code < 600, `got ${during.code} ${during.text}`);
     assertMatch(during.text, /Storage is unreachable for now; the request was not carried out/);
+    const message = await yoda.request("MSG hans refused, so never delivered");
+    assertMatch(message.text, /Storage is unreachable for now; the request was not carried out/);
     await redis.restart();
     let after = 0;
     for (let i = 0; i < 100 && after !== 200; i++) {
@@ -375,6 +378,10 @@ Deno.test("cluster: while Redis restarts, requests get a clear 5xx; then the nod
     assertEquals(after, 200, "the node reconnected");
     assert(lines.some((l) => /Lost the .* connection to Redis/.test(l)), lines.join("\n"));
     assert(lines.some((l) => /Reconnected/.test(l)), lines.join("\n"));
+    // What was refused is not delivered once Redis is back either (a retry would duplicate it).
+    await expectReply(yoda, "MSG hans after the outage", 200);
+    const first = await hans.waitForEvent((e) => e.type === "private");
+    assertEquals(first.type === "private" && first.text, "after the outage");
     // Losing Redis and getting it back is worked around: warnings and news, not errors.
     assertEquals(errors.filter((l) => /connection to Redis/.test(l)), []);
     const history = await expectReply(yoda, "HISTORY b limit 10", 200);
@@ -382,6 +389,7 @@ Deno.test("cluster: while Redis restarts, requests get a clear 5xx; then the nod
     assert(texts.some((l) => l.includes("before")), "acknowledged before the outage: kept");
     assert(!texts.some((l) => l.includes("during")), "refused during the outage: not stored");
     await quit(yoda);
+    await quit(hans);
   } finally {
     await stopAll([a]);
   }

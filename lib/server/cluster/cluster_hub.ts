@@ -195,6 +195,9 @@ export class ClusterHub implements Hub {
    */
   #segments: Segment[] = [];
   #flushQueued = false;
+  /** Deliveries dropped while Redis was unreachable, not yet reported. */
+  #dropped = 0;
+  #droppedReport: ReturnType<typeof setTimeout> | undefined;
   #listener: HubListener = {};
   /** Users a previous run of this node left online, told to the listener once attached. */
   #leftOver: OnlineUser[] = [];
@@ -707,6 +710,13 @@ export class ClusterHub implements Hub {
     }
     this.#segments.splice(0, count);
     if (ready.size === 0) return;
+    if (!this.#redis.isReady) {
+      // Not kept for later: the request that made them is refused ("not carried out"), and a
+      // delivery sent once Redis is back would contradict that reply.
+      this.#dropped += [...ready.values()].reduce((n, d) => n + d.length, 0);
+      this.#reportDropped();
+      return;
+    }
     const multi = this.#redis.multi();
     for (const [node, deliveries] of ready) {
       multi.addCommand(appendCommand(this.#logKey(node), LOG_LENGTH, JSON.stringify(deliveries)));
@@ -714,6 +724,15 @@ export class ClusterHub implements Hub {
     multi.exec().catch((error) => {
       if (!this.#closed) this.#log(`Cannot pass events to the cluster: ${error}`);
     });
+  }
+
+  /** Says, at most once a second, how many deliveries an outage dropped. */
+  #reportDropped(): void {
+    this.#droppedReport ??= setTimeout(() => {
+      this.#droppedReport = undefined;
+      this.#log(`Redis is unreachable: ${this.#dropped} deliveries were not passed on`);
+      this.#dropped = 0;
+    }, 1000);
   }
 
   #onDelivery(raw: string): void {
@@ -777,6 +796,7 @@ export class ClusterHub implements Hub {
     this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#droppedReport);
     try {
       if (this.#redis.isReady) {
         for (const [name, local] of this.#local) await this.#removeEntry(name, local.session);
