@@ -20,6 +20,7 @@ import { LocalHub } from "./hub.ts";
 import { IdleCollector } from "./idle_collector.ts";
 import { IdleSweeper } from "./idle_sweeper.ts";
 import { LineConnection } from "./line_connection.ts";
+import { Counters } from "./metrics.ts";
 import { type Listeners, openListeners } from "./listeners.ts";
 import { FlushScheduler } from "./outbound.ts";
 import { logOut } from "./presence.ts";
@@ -74,12 +75,13 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     config.cluster === undefined ? "exclusive" : "shared",
     "server",
   );
+  const counters = new Counters();
   let opened;
   try {
     opened = config.cluster === undefined
       ? { ...(await openKvStore(config.dataDir)), hub: new LocalHub() }
       : {
-        ...(await openCluster(config.cluster, config.node ?? "", log)),
+        ...(await openCluster(config.cluster, config.node ?? "", log, counters)),
         warnings: [] as string[],
       };
   } catch (error) {
@@ -108,6 +110,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       hub,
       clock,
       log: verboseLog,
+      counters,
     });
     for (const note of state.notes) log.info(note);
     for (const warning of [...warnings, ...state.warnings]) log.error(`Warning: ${warning}`);
@@ -167,6 +170,13 @@ export class ChatServer implements AsyncDisposable {
     this.addr = listener.addr as Deno.NetAddr;
     this.#ctx = state;
     state.onShutdownRequest((reason) => void this.shutdown(reason));
+    state.connections = () => {
+      const counts = new Map<string, number>([["tcp", 0], ["irc", 0], ["ws", 0]]);
+      for (const client of this.#clients.keys()) {
+        counts.set(client.transport, (counts.get(client.transport) ?? 0) + 1);
+      }
+      return counts;
+    };
     const { config, clock, log } = this.#ctx;
     this.#guard = new ConnectionGuard(config);
     this.#sweeper = config.idleTimeoutMs > 0
@@ -224,6 +234,11 @@ export class ChatServer implements AsyncDisposable {
   /** Resolves with the reason once the server has shut down. */
   get finished(): Promise<string> {
     return this.#finished.promise;
+  }
+
+  /** Why the server cannot serve now (what `/healthz` says), or `undefined` when it can. */
+  get unhealthyReason(): string | undefined {
+    return this.#ctx.unhealthy();
   }
 
   /** Number of open connections. */

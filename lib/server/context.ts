@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Counters } from "./metrics.ts";
 import type { HashQueue } from "../auth/hash_queue.ts";
 import type { ServerConfig } from "../config.ts";
 import type { AccessOf, ServerCommandName } from "../protocol/commands.ts";
@@ -57,6 +58,11 @@ export interface ServerContext {
   readonly authRate: RateLimiter;
   /** Serialises read-modify-write work per key (`user:yoda`). */
   readonly locks: KeyedLock;
+  /** What monitoring counts (logins, requests, …). */
+  readonly counters: Counters;
+  /** The metrics in Prometheus text, and why the server cannot serve now (`/healthz`), if so. */
+  metrics(): string;
+  unhealthy(): string | undefined;
   /** True once shutdown has begun: no presence notices, no new logins. */
   readonly shuttingDown: boolean;
   /** Starts an orderly shutdown. */

@@ -95,6 +95,7 @@ export async function dispatch(
   line: string,
   tags?: ClientTags,
 ): Promise<void> {
+  ctx.counters.requests++;
   settleOfflineHandover(ctx, client);
   let outcome: Outcome | Deferred;
   try {

@@ -94,6 +94,10 @@ export interface Hub {
   activeAt?(user: string): number | undefined;
   /** Number of users online. */
   readonly size: number;
+  /** Users online on this node (a cluster's); `size` where there is one node. */
+  readonly localSize?: number;
+  /** Events handed to this node's connections so far (for monitoring). */
+  readonly delivered: number;
   /** Delivers to one online user; false when offline or the connection refused it. */
   deliver(user: string, event: OutboundEvent): boolean;
   /** Delivers to every online user `accept` admits. */
@@ -198,13 +202,21 @@ export class LocalHub implements Hub {
     return this.#online.size;
   }
 
+  /** Events handed to connections so far. */
+  delivered = 0;
+
   deliver(user: string, event: OutboundEvent): boolean {
-    return this.#online.get(user)?.recipient.deliver(event) ?? false;
+    const recipient = this.#online.get(user)?.recipient;
+    if (!recipient) return false;
+    this.delivered++;
+    return recipient.deliver(event);
   }
 
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void {
     for (const [user, entry] of this.#online) {
-      if (accept(user)) entry.recipient.deliver(event);
+      if (!accept(user)) continue;
+      this.delivered++;
+      entry.recipient.deliver(event);
     }
   }
 

@@ -41,6 +41,7 @@ export async function logIn(
     throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${user.name} is already logged in elsewhere`);
   }
   client.signIn(identity);
+  ctx.counters.logins++;
   notifyPresence(ctx, user.name, "login");
   await recordLogin(ctx, client, identity);
   return identity;
@@ -92,6 +93,7 @@ export async function logInGuest(
     });
   }
   client.signIn(identity);
+  ctx.counters.logins++;
   notifyPresence(ctx, name, "login");
   return identity;
 }

@@ -26,6 +26,7 @@ import { WebSessionService } from "./services/web_sessions.ts";
 import { PresenceNotices } from "./presence_notices.ts";
 import { sessionsBack, sessionsLost } from "./presence.ts";
 import { applySharedChange, type SharedChange } from "./shared_changes.ts";
+import { Counters, readMetrics } from "./metrics.ts";
 
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
 const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
@@ -38,6 +39,10 @@ export class ServerState implements ServerContext {
   readonly webSessions: WebSessionService;
   readonly channels: ChannelService;
   readonly presence: PresenceNotices;
+  readonly counters: Counters;
+  readonly #startedAt: number;
+  /** Open connections by front end, told by the server once it runs. */
+  connections: () => ReadonlyMap<string, number> = () => new Map();
   #requestShutdown: (reason: string) => void = () => {};
 
   constructor(
@@ -54,7 +59,10 @@ export class ServerState implements ServerContext {
     readonly motd: MotdService,
     readonly forum: ForumService,
     readonly hashes: HashQueue,
+    counters: Counters = new Counters(),
   ) {
+    this.counters = counters;
+    this.#startedAt = clock.now();
     this.authRate = new RateLimiter(config.authRatePerIp);
     this.webSessions = new WebSessionService(store, accounts, clock);
     this.channels = new ChannelService(store);
@@ -93,6 +101,24 @@ export class ServerState implements ServerContext {
     });
   }
 
+  metrics(): string {
+    return readMetrics({
+      counters: this.counters,
+      connections: () => this.connections(),
+      usersOnline: () => this.hub.size,
+      usersHere: () => this.hub.localSize ?? this.hub.size,
+      deliveries: () => this.hub.delivered,
+      storeUp: () => this.store.reachable?.() ?? true,
+      uptimeSeconds: () => (this.clock.now() - this.#startedAt) / 1000,
+    });
+  }
+
+  unhealthy(): string | undefined {
+    if (this.shuttingDown) return "shutting down";
+    if (this.store.reachable?.() === false) return "the store (Redis) is unreachable";
+    return undefined;
+  }
+
   requestShutdown(reason: string): void {
     this.#requestShutdown(reason);
   }
@@ -110,6 +136,8 @@ export interface StateParts {
   readonly hub: Hub;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Counted from the start, the cluster's connection losses included. */
+  readonly counters?: Counters;
 }
 
 /**
@@ -152,6 +180,7 @@ export async function openServerState(
     await MotdService.open(store, config.dataDir),
     forum,
     hashes,
+    parts.counters,
   );
   return { state, warnings: opened.warnings, notes };
 }

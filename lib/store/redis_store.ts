@@ -168,6 +168,10 @@ export class RedisStore implements Store {
     return this.#prefix + parts.join(":");
   }
 
+  reachable(): boolean {
+    return this.#redis.isReady;
+  }
+
   /** Runs a script by its SHA-1, or by its text when Redis lost it (a restart). */
   async #script(name: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
     return await redisCall(async () => {

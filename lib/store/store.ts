@@ -332,4 +332,6 @@ export interface Store
     WebSessionStore,
     AsyncDisposable {
   close(): Promise<void>;
+  /** Whether the store answers now; a store that cannot fail to answer leaves it out. */
+  reachable?(): boolean;
 }

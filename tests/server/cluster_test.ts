@@ -369,6 +369,8 @@ Deno.test("cluster: while Redis restarts, requests get a clear 5xx; then the nod
     assertMatch(during.text, /Storage is unreachable for now; the request was not carried out/);
     const message = await yoda.request("MSG hans refused, so never delivered");
     assertMatch(message.text, /Storage is unreachable for now; the request was not carried out/);
+    // A load balancer would take this node out meanwhile.
+    assertEquals(a.server.unhealthyReason, "the store (Redis) is unreachable");
     await redis.restart();
     let after = 0;
     for (let i = 0; i < 100 && after !== 200; i++) {
@@ -378,6 +380,7 @@ Deno.test("cluster: while Redis restarts, requests get a clear 5xx; then the nod
     assertEquals(after, 200, "the node reconnected");
     assert(lines.some((l) => /Lost the .* connection to Redis/.test(l)), lines.join("\n"));
     assert(lines.some((l) => /Reconnected/.test(l)), lines.join("\n"));
+    assertEquals(a.server.unhealthyReason, undefined);
     // What was refused is not delivered once Redis is back either (a retry would duplicate it).
     await expectReply(yoda, "MSG hans after the outage", 200);
     const first = await hans.waitForEvent((e) => e.type === "private");

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { must } from "../../testing/must.ts";
+import { expectReply, quit, registered } from "../helpers.ts";
 import { startWebServer } from "./web_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -72,4 +73,26 @@ Deno.test("a kept-alive web connection serves request after request, then closes
   } finally {
     conn.close();
   }
+});
+
+Deno.test("/healthz says whether the server can serve; /metrics counts in Prometheus text", async () => {
+  await using t = await startWebServer();
+  const yoda = await registered(t.port, "yoda");
+  const hans = await registered(t.port, "hans");
+  await expectReply(yoda, "BROADCAST counted", 200);
+  await hans.waitForEvent((e) => e.type === "broadcast");
+  const health = await fetch(`${t.web}/healthz`);
+  assertEquals([health.status, await health.text()], [200, "ok\n"]);
+  const response = await fetch(`${t.web}/metrics`);
+  assertEquals(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const metrics = await response.text();
+  assertMatch(metrics, /^# TYPE labchat_connections gauge$/m);
+  assertMatch(metrics, /^labchat_connections\{frontend="tcp"\} 2$/m);
+  assertMatch(metrics, /^labchat_users_online 2$/m);
+  assertMatch(metrics, /^labchat_logins_total 2$/m);
+  assertMatch(metrics, /^labchat_deliveries_total [1-9]\d*$/m);
+  assertMatch(metrics, /^labchat_store_up 1$/m);
+  assertMatch(metrics, /^process_resident_memory_bytes \d+$/m);
+  await quit(yoda);
+  await quit(hans);
 });

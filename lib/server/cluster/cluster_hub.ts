@@ -198,6 +198,8 @@ export class ClusterHub implements Hub {
   /** Deliveries dropped while Redis was unreachable, not yet reported. */
   #dropped = 0;
   #droppedReport: ReturnType<typeof setTimeout> | undefined;
+  /** The wait before trying to rejoin again, ended early by close. */
+  #retry: { timer: ReturnType<typeof setTimeout>; resolve: () => void } | undefined;
   #listener: HubListener = {};
   /** Users a previous run of this node left online, told to the listener once attached. */
   #leftOver: OnlineUser[] = [];
@@ -510,7 +512,10 @@ export class ClusterHub implements Hub {
       } catch (error) {
         this.#log(`Cannot rejoin the cluster yet (trying again in ${wait} ms): ${error}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await new Promise<void>((resolve) => {
+        this.#retry = { timer: setTimeout(resolve, wait), resolve };
+      });
+      this.#retry = undefined;
     }
   }
 
@@ -750,6 +755,9 @@ export class ClusterHub implements Hub {
     }
   }
 
+  /** Events handed to this node's connections so far. */
+  delivered = 0;
+
   /** Delivers to this node's users among runs of login numbers (a loop: it is the fan-out). */
   #deliverToSlots(slots: readonly number[], outbound: OutboundEvent): void {
     for (let i = 0; i + 1 < slots.length; i += 2) {
@@ -758,10 +766,17 @@ export class ClusterHub implements Hub {
       if (!Number.isSafeInteger(first) || !(last >= first)) continue;
       // A run wider than the users here is walked through the users instead.
       if (last - first < 4 * this.#bySlot.size + 16) {
-        for (let slot = first; slot <= last; slot++) this.#bySlot.get(slot)?.deliver(outbound);
+        for (let slot = first; slot <= last; slot++) {
+          const recipient = this.#bySlot.get(slot);
+          if (recipient === undefined) continue;
+          this.delivered++;
+          recipient.deliver(outbound);
+        }
       } else {
         for (const [slot, recipient] of this.#bySlot) {
-          if (slot >= first && slot <= last) recipient.deliver(outbound);
+          if (slot < first || slot > last) continue;
+          this.delivered++;
+          recipient.deliver(outbound);
         }
       }
     }
@@ -797,6 +812,10 @@ export class ClusterHub implements Hub {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#droppedReport);
+    if (this.#retry) {
+      clearTimeout(this.#retry.timer);
+      this.#retry.resolve();
+    }
     try {
       if (this.#redis.isReady) {
         for (const [name, local] of this.#local) await this.#removeEntry(name, local.session);

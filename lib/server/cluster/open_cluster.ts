@@ -12,6 +12,7 @@ import {
 import { RedisStore } from "../../store/redis_store.ts";
 import type { Logger } from "../context.ts";
 import { ClusterHub } from "./cluster_hub.ts";
+import type { Counters } from "../metrics.ts";
 
 /** A node's storage and hub. */
 export interface ClusterParts {
@@ -25,9 +26,18 @@ export interface ClusterParts {
  *
  * @throws {Error} when Redis cannot be reached (saying where), or a live node has that name.
  */
-export async function openCluster(url: string, node: string, log: Logger): Promise<ClusterParts> {
+export async function openCluster(
+  url: string,
+  node: string,
+  log: Logger,
+  counters?: Counters,
+): Promise<ClusterParts> {
   // Losing Redis is worked around (retried, repaired): a warning; getting it back is news.
-  const report = (line: string) => /^Reconnected /.test(line) ? log.info(line) : log.warn(line);
+  const report = (line: string) => {
+    if (/^Reconnected /.test(line)) return log.info(line);
+    if (/^Lost the .* connection to Redis/.test(line) && counters) counters.redisDisconnects++;
+    log.warn(line);
+  };
   const connect = async (role: string): Promise<RedisClient> => {
     try {
       return await connectRedis({ url, role, log: report, name: `labchat:${node}:${role}` });

@@ -192,6 +192,19 @@ export function webHandler(
       return text(403, "Cross-origin requests are refused");
     }
     if (path === "/ws") return upgrade(request, info);
+    // For a load balancer and for monitoring: no session needed, aggregate figures only.
+    if (path === "/healthz") {
+      const problem = ctx.unhealthy();
+      return text(
+        problem === undefined ? 200 : 503,
+        problem === undefined ? "ok\n" : `${problem}\n`,
+      );
+    }
+    if (path === "/metrics" && request.method === "GET") {
+      return new Response(ctx.metrics(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    }
     if (path === "/api/session" && request.method === "POST") return await login(request, info);
     if (path === "/api/session" && request.method === "DELETE") {
       const token = sessionToken(request);
