@@ -36,7 +36,8 @@ export interface Recipient {
 
 /** A place in the order of deliveries, kept for work that finishes later (a numbered message). */
 export interface HubHold {
-  deliver(user: string, event: OutboundEvent): boolean;
+  /** See {@linkcode Hub.deliver}. */
+  deliver(user: string, event: OutboundEvent, kept?: number): boolean;
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
   /** Done (also on failure): the deliveries made through it leave, then those held behind it. */
   release(): void;
@@ -53,6 +54,8 @@ export interface HubListener {
    * Redis) and are online again: announce them, and hand over what waited meanwhile.
    */
   sessionsBack?(sessions: readonly HubSession[]): void;
+  /** A message kept in `user`'s offline queue (number `kept`) reached them live here. */
+  keptDelivered?(user: string, kept: number): void;
   /**
    * These sessions of this node cannot be online any more (their user logged in elsewhere while
    * the cluster took this node for gone): end them, saying why.
@@ -98,8 +101,14 @@ export interface Hub {
   readonly localSize?: number;
   /** Events handed to this node's connections so far (for monitoring). */
   readonly delivered: number;
-  /** Delivers to one online user; false when offline or the connection refused it. */
-  deliver(user: string, event: OutboundEvent): boolean;
+  /**
+   * Delivers to one online user; false when offline or the connection refused it. `kept`: the
+   * number of the copy waiting in the user's offline queue, to drop once delivered (a cluster's
+   * message to a user on another node waits there until that node has handed it over).
+   */
+  deliver(user: string, event: OutboundEvent, kept?: number): boolean;
+  /** Whether an online user is on another node of a cluster. */
+  remote?(user: string): boolean;
   /** Delivers to every online user `accept` admits. */
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
   /** Whether there are other nodes to tell of changes ({@linkcode share} does something). */

@@ -86,6 +86,10 @@ export class ServerState implements ServerContext {
     this.hub.attach({
       applyChange: (change) => applySharedChange(this, change),
       sessionsBack: (sessions) => sessionsBack(this, sessions),
+      keptDelivered: (user, kept) =>
+        this.messages.unqueue(user, kept).catch((error) =>
+          this.log.error(`Cannot drop a delivered message from ${user}'s offline queue`, error)
+        ),
       sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
       usersGone: (users) => {
         const now = this.clock.now();

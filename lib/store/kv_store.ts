@@ -17,6 +17,7 @@ import type {
   HistoryQuery,
   LoginRecord,
   Pending,
+  PendingPrivate,
   PostItem,
   PrivateMessage,
   RoomRecord,
@@ -351,7 +352,7 @@ export class KvStore implements Store {
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Promise<Pending<PrivateMessage>> {
+  ): Promise<PendingPrivate> {
     // Each side's copy is numbered in that side's own mailbox.
     const message = { number: this.#counters.nextInMailbox(from), from, to, text, at };
     const received = { ...message, number: this.#counters.nextInMailbox(to) };
@@ -361,7 +362,7 @@ export class KvStore implements Store {
       this.#counters.persistMailbox(op, from, message.number);
       this.#counters.persistMailbox(op, to, received.number);
     }, sizeOf(message) * 3);
-    return Promise.resolve({ value: message, committed });
+    return Promise.resolve({ value: message, committed, receivedNumber: received.number });
   }
 
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
@@ -394,6 +395,10 @@ export class KvStore implements Store {
       if (entry.key[1] === entry.value.from) all.push(entry.value);
     }
     yield* all.sort((a, b) => a.at - b.at || a.number - b.number);
+  }
+
+  async unqueueOffline(user: string, number: number): Promise<void> {
+    await this.#kv.delete(["offline", user, number]);
   }
 
   async ackOffline(user: string, upTo: number): Promise<void> {

@@ -17,6 +17,7 @@ import type {
   HistoryQuery,
   LoginRecord,
   Pending,
+  PendingPrivate,
   PostItem,
   PrivateMessage,
   RoomRecord,
@@ -69,7 +70,7 @@ local received = '{"number":' .. got .. ARGV[3]
 redis.call('ZADD', KEYS[3], sent, '{"number":' .. sent .. ARGV[3])
 redis.call('ZADD', KEYS[4], got, received)
 if KEYS[5] then redis.call('ZADD', KEYS[5], got, received) end
-return sent`,
+return {sent, got}`,
   /** KEYS: by members, rooms, counters. ARGV: members key, rest of the JSON. */
   createRoom: `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
@@ -390,13 +391,20 @@ export class RedisStore implements Store {
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Promise<Pending<PrivateMessage>> {
+  ): Promise<PendingPrivate> {
     const keys = [this.#key("counter"), this.#key("pm_seq"), this.#key("pm", from)];
     keys.push(this.#key("pm", to));
     if (queueOffline) keys.push(this.#key("offline", to));
     const record = { from, to, text, at };
-    const sent = await this.#script("appendPrivate", keys, [from, to, restOf(record)]);
-    return { value: { number: Number(sent), ...record }, committed: Promise.resolve() };
+    const [sent, got] = await this.#script("appendPrivate", keys, [from, to, restOf(record)]) as [
+      number,
+      number,
+    ];
+    return {
+      value: { number: Number(sent), ...record },
+      committed: Promise.resolve(),
+      receivedNumber: Number(got),
+    };
   }
 
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
@@ -429,6 +437,10 @@ export class RedisStore implements Store {
       }
     }
     yield* all.sort((a, b) => a.at - b.at || a.number - b.number);
+  }
+
+  async unqueueOffline(user: string, number: number): Promise<void> {
+    await this.#call((r) => r.zRemRangeByScore(this.#key("offline", user), number, number));
   }
 
   async ackOffline(user: string, upTo: number): Promise<void> {

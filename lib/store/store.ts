@@ -108,6 +108,12 @@ export interface Pending<T> {
   readonly committed: Promise<void>;
 }
 
+/** A private message being stored: the sender's copy, and the number of the recipient's. */
+export interface PendingPrivate extends Pending<PrivateMessage> {
+  /** The number of the recipient's copy, in the recipient's own mailbox (and offline queue). */
+  readonly receivedNumber: number;
+}
+
 /** Which part of a message log to read. */
 export interface HistoryQuery {
   /** Only messages accepted at or after this epoch ms. */
@@ -203,7 +209,7 @@ export interface MessageStore {
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Promise<Pending<PrivateMessage>>;
+  ): Promise<PendingPrivate>;
   /** A user's private messages, sent and received, optionally with one other user only. */
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]>;
   /** The oldest `limit` messages of a user's offline queue numbered above `after`. */
@@ -214,6 +220,8 @@ export interface MessageStore {
   allPrivate(): AsyncIterable<PrivateMessage>;
   /** Removes the offline messages numbered `upTo` and below: they have reached the user. */
   ackOffline(user: string, upTo: number): Promise<void>;
+  /** Removes one offline message: it reached the user live (on another node of a cluster). */
+  unqueueOffline(user: string, number: number): Promise<void>;
 }
 
 /** Rooms and what is said in them. */

@@ -77,3 +77,34 @@ Deno.test("cluster: a user who logged in elsewhere while their node was frozen k
     await Promise.all([quit(watcher), quit(moved)]);
   }
 });
+
+Deno.test("cluster: a message acknowledged for a user on a node that dies is not lost; one delivered live is not handed over again", async () => {
+  await using redis = await TestRedis.start();
+  // The steady node's test server removes the shared directory when it is disposed of.
+  const dir = await Deno.makeTempDir({ prefix: "labchat-faults-" });
+  await using a = await startTestServer({ cluster: redis.url, node: "steady" }, dir);
+  await using doomed = await spawnServer(dir, ["--cluster", redis.url, "--node", "doomed"]);
+  {
+    const sender = await registered(a.port, "sender");
+    const victim = await registered(doomed.port, "victim");
+    await sender.waitForEvent((e) => e.type === "login" && e.user === "victim");
+    // Live, across nodes: delivered once, and not kept for later.
+    await expectReply(sender, "MSG victim live one", 200, "Message sent to victim");
+    await victim.waitForEvent((e) => e.type === "private" && e.text === "live one");
+    await expectReply(victim, "WHO", 200); // the handover is settled by the next request
+    // The node dies; until it is found dead its user still looks online.
+    doomed.child.kill("SIGKILL");
+    await doomed.status;
+    await expectReply(sender, "MSG victim sent into the void", 200, "Message sent to victim");
+    await sender.waitForEvent((e) => e.type === "logout" && e.user === "victim", 10_000);
+    // Back on the steady node: the message acknowledged meanwhile is there, the live one is not.
+    const back = await connect(a.port);
+    await expectReply(back, "LOGIN victim victim-secret", 200);
+    const kept = await back.waitForEvent((e) => e.type === "private_offline");
+    assertEquals(kept.type === "private_offline" && kept.text, "sent into the void");
+    await expectReply(back, "WHO", 200);
+    assertEquals(back.queuedEvents.filter((e) => e.type === "private_offline").length, 0);
+    await Promise.all([quit(sender), quit(back)]);
+    await victim.close();
+  }
+});

@@ -60,6 +60,8 @@ interface Delivery {
   readonly at: number;
   readonly run: string;
   readonly slots: number[];
+  /** A private message kept in its recipient's offline queue under this number, until delivered. */
+  readonly kept?: { readonly user: string; readonly number: number };
 }
 
 /** Deliveries per node, in order; an open segment belongs to a hold not yet released. */
@@ -635,8 +637,13 @@ export class ClusterHub implements Hub {
 
   // ---- delivery ----
 
-  deliver(user: string, event: OutboundEvent): boolean {
-    return this.#deliverInto(this.#plainSegment(), user, event);
+  deliver(user: string, event: OutboundEvent, kept?: number): boolean {
+    return this.#deliverInto(this.#plainSegment(), user, event, kept);
+  }
+
+  remote(user: string): boolean {
+    const entry = this.#online.get(user);
+    return entry !== undefined && entry.node !== this.node;
   }
 
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void {
@@ -647,7 +654,7 @@ export class ClusterHub implements Hub {
     const segment: Segment = { deliveries: new Map(), open: true };
     this.#segments.push(segment);
     return {
-      deliver: (user, event) => this.#deliverInto(segment, user, event),
+      deliver: (user, event, kept) => this.#deliverInto(segment, user, event, kept),
       fanout: (event, accept) => this.#fanoutInto(segment, event, accept),
       release: () => {
         segment.open = false;
@@ -665,10 +672,10 @@ export class ClusterHub implements Hub {
     return segment;
   }
 
-  #deliverInto(segment: Segment, user: string, event: OutboundEvent): boolean {
+  #deliverInto(segment: Segment, user: string, event: OutboundEvent, kept?: number): boolean {
     const entry = this.#online.get(user);
     if (!entry) return false;
-    this.#queue(segment, entry, event);
+    this.#queue(segment, entry, event, kept === undefined ? undefined : { user, number: kept });
     return true;
   }
 
@@ -679,11 +686,24 @@ export class ClusterHub implements Hub {
   }
 
   /** Adds a delivery to a segment; the same event to the same node goes once. */
-  #queue(segment: Segment, to: Presence, event: OutboundEvent): void {
+  #queue(
+    segment: Segment,
+    to: Presence,
+    event: OutboundEvent,
+    kept?: Delivery["kept"],
+  ): void {
     let deliveries = segment.deliveries.get(to.node);
     if (!deliveries) segment.deliveries.set(to.node, deliveries = []);
     const last = deliveries[deliveries.length - 1];
-    if (last && last.event === event.event && last.at === event.at && last.run === to.run) {
+    if (kept !== undefined) {
+      deliveries.push({
+        event: event.event,
+        at: event.at,
+        run: to.run,
+        slots: [to.slot, to.slot],
+        kept,
+      });
+    } else if (last && last.event === event.event && last.at === event.at && last.run === to.run) {
       const slots = last.slots;
       if (slots[slots.length - 1] === to.slot - 1) slots[slots.length - 1] = to.slot;
       else slots.push(to.slot, to.slot);
@@ -751,15 +771,23 @@ export class ClusterHub implements Hub {
     for (const delivery of deliveries) {
       if (delivery?.run !== this.#run || !Array.isArray(delivery.slots)) continue;
       const outbound = new OutboundEvent(delivery.event, delivery.at);
-      this.#deliverToSlots(delivery.slots, outbound);
+      const taken = this.#deliverToSlots(delivery.slots, outbound);
+      const kept = delivery.kept;
+      if (kept && taken > 0 && typeof kept.number === "number") {
+        this.#listener.keptDelivered?.(String(kept.user), kept.number);
+      }
     }
   }
 
   /** Events handed to this node's connections so far. */
   delivered = 0;
 
-  /** Delivers to this node's users among runs of login numbers (a loop: it is the fan-out). */
-  #deliverToSlots(slots: readonly number[], outbound: OutboundEvent): void {
+  /**
+   * Delivers to this node's users among runs of login numbers (a loop: it is the fan-out);
+   * returns how many connections took it.
+   */
+  #deliverToSlots(slots: readonly number[], outbound: OutboundEvent): number {
+    let taken = 0;
     for (let i = 0; i + 1 < slots.length; i += 2) {
       const first = Number(slots[i]);
       const last = Math.min(Number(slots[i + 1]), this.#lastSlot);
@@ -768,18 +796,16 @@ export class ClusterHub implements Hub {
       if (last - first < 4 * this.#bySlot.size + 16) {
         for (let slot = first; slot <= last; slot++) {
           const recipient = this.#bySlot.get(slot);
-          if (recipient === undefined) continue;
-          this.delivered++;
-          recipient.deliver(outbound);
+          if (recipient !== undefined && recipient.deliver(outbound)) taken++;
         }
       } else {
         for (const [slot, recipient] of this.#bySlot) {
-          if (slot < first || slot > last) continue;
-          this.delivered++;
-          recipient.deliver(outbound);
+          if (slot >= first && slot <= last && recipient.deliver(outbound)) taken++;
         }
       }
     }
+    this.delivered += taken;
+    return taken;
   }
 
   // ---- shared changes ----

@@ -189,6 +189,24 @@ export const messagingHandlers: PartialHandlers<
       }
       return okWith(sentText(to, away), { kind: "sent", at, away, msgid });
     }
+    if (recipient !== undefined && ctx.hub.remote?.(to)) {
+      // On another node of a cluster: stored in the offline queue too, and delivered with that
+      // copy's number, which the other node drops once it has handed the message over. If that
+      // node dies first, the message waits for the next login: never acknowledged, then lost.
+      // Held in its place, so what the sender sends next does not overtake it.
+      const place = ctx.hub.hold();
+      const deferred = ctx.messages.private(from, to, text, at, true).then((stored) => {
+        const sent = place.deliver(to, event, stored.receivedNumber);
+        const reply = sent
+          ? sentText(to, away)
+          : `${to} is offline; the message will be delivered at next login`;
+        return {
+          ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),
+          durable: stored.committed,
+        };
+      }).finally(() => place.release());
+      return { deferred };
+    }
     // Delivered at once when the recipient is online; kept for the next login otherwise. The
     // reply waits for the store; the connection's next request does not.
     const delivered = recipient !== undefined && ctx.hub.deliver(to, event);

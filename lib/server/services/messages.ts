@@ -7,6 +7,7 @@ import type {
   HistoryQuery,
   MessageStore,
   Pending,
+  PendingPrivate,
   PrivateMessage,
   StoredMessage,
 } from "../../store/store.ts";
@@ -30,8 +31,13 @@ export class MessageService {
     text: string,
     at: number,
     queueOffline: boolean,
-  ): Promise<Pending<PrivateMessage>> {
+  ): Promise<PendingPrivate> {
     return this.#store.appendPrivate(from, to, text, at, queueOffline);
+  }
+
+  /** Drops one queued message: it reached the user live. */
+  unqueue(user: string, number: number): Promise<void> {
+    return this.#store.unqueueOffline(user, number);
   }
 
   broadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
