@@ -212,10 +212,17 @@ function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
     return { code: error.code, text, detail };
   }
   if (error instanceof StoreUnavailableError) {
-    ctx.log.error(`${client.label}: request refused: ${error.message}`);
+    ctx.log.warn(
+      `${client.label}: request ${
+        error.outcome === "unknown" ? "cut" : "refused"
+      }: ${error.message}`,
+    );
+    // Never "not carried out" unless it was not: a command cut on its way may have been stored.
     return {
       code: Reply.SERVER_ERROR,
-      text: "Storage is unreachable for now; the request was not carried out. Try again shortly",
+      text: error.outcome === "unknown"
+        ? "Storage was cut off while this was being carried out: it may or may not have been done (HISTORY tells); check before sending it again"
+        : "Storage is unreachable for now; the request was not carried out. Try again shortly",
     };
   }
   ctx.log.error(`${client.label}: request failed`, error);

@@ -25,8 +25,22 @@ export { StoreUnavailableError };
 /** Whether `error` means Redis could not be reached (rather than a refused command). */
 export function isConnectionError(error: unknown): boolean {
   return error instanceof StoreUnavailableError || error instanceof ClientOfflineError ||
-    error instanceof ClientClosedError || error instanceof SocketClosedUnexpectedlyError ||
-    error instanceof ConnectionTimeoutError || error instanceof SocketTimeoutError;
+    error instanceof ClientClosedError || brokeUnderWay(error) ||
+    error instanceof ConnectionTimeoutError;
+}
+
+/**
+ * Whether the connection broke while a command was under way: it may have been carried out.
+ * (An offline or closed client sends nothing; a socket that closes, times out or is reset may
+ * have delivered the command first.)
+ */
+function brokeUnderWay(error: unknown): boolean {
+  if (error instanceof SocketClosedUnexpectedlyError || error instanceof SocketTimeoutError) {
+    return true;
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ECONNRESET" || code === "EPIPE" ||
+    (error instanceof Error && /ECONNRESET|EPIPE|Connection reset/i.test(error.message));
 }
 
 /** Runs a Redis command, turning a lost connection into {@linkcode StoreUnavailableError}. */
@@ -35,7 +49,7 @@ export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     if (isConnectionError(error) && !(error instanceof StoreUnavailableError)) {
-      throw new StoreUnavailableError(error);
+      throw new StoreUnavailableError(error, brokeUnderWay(error) ? "unknown" : "not_done");
     }
     throw error;
   }

@@ -4,11 +4,17 @@
  * @module
  */
 
-/** The shared store cannot be reached; the request was not carried out. */
+/**
+ * The shared store cannot be reached. `outcome` says what became of the request: `not_done`
+ * when nothing was sent (the connection was down), `unknown` when the connection broke while a
+ * command was under way (it may have been carried out).
+ */
 export class StoreUnavailableError extends Error {
   readonly code = "store_unavailable";
-  constructor(cause: unknown) {
+  readonly outcome: "not_done" | "unknown";
+  constructor(cause: unknown, outcome: "not_done" | "unknown" = "not_done") {
     super("The shared store (Redis) is unreachable", { cause });
     this.name = "StoreUnavailableError";
+    this.outcome = outcome;
   }
 }
