@@ -201,3 +201,25 @@ Deno.test("IRC: above --irc-lab-limit users, #lab lists operators and yourself, 
   const { message: quit } = await bob.expect("QUIT");
   assertEquals(quit.source?.split("!")[0], "cid");
 });
+
+Deno.test("IRC: the whole welcome (001-005, LUSERS, MOTD, the #lab JOIN and NAMES) comes before the answer to anything sent right after", async () => {
+  await using server = await startIrcServer();
+  for (const after of ["PING :sync", "USERHOST sync", "MODE sync", "WHO sync", "CAP LS"]) {
+    await using irc = await IrcTestClient.connect(server.ircPort);
+    await irc.send("NICK sync", "USER sync 0 * :Sync", after);
+    const answer = after.startsWith("PING")
+      ? "PONG"
+      : after.startsWith("USERHOST")
+      ? "302"
+      : after.startsWith("MODE")
+      ? "221"
+      : after.startsWith("WHO")
+      ? "315"
+      : "CAP";
+    const { before } = await irc.expect(answer);
+    const seen = before.map((m) => m.command);
+    for (const part of ["001", "005", "251", "376", "JOIN", "366"]) {
+      assert(seen.includes(part), `${part} before the answer to ${after}: ${seen.join(" ")}`);
+    }
+  }
+});

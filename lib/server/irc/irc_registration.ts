@@ -232,7 +232,7 @@ export async function tryRegister(session: IrcSession): Promise<void> {
     const refused = await logIn(session, name);
     if (refused) return;
   }
-  welcome(session);
+  await welcome(session);
 }
 
 /** Logs in as `name` by PASS, or as a guest; true when refused (and told why). */
@@ -276,8 +276,11 @@ export function howToLogIn(session: IrcSession, name: string): string {
   return `${name} is a labchat account and needs its password. Reconnect with it: /connect ${where} YOUR-PASSWORD ${name} (irssi), or set it as the server password or for SASL in your client`;
 }
 
-/** 001–005, LUSERS, MOTD, then `#lab` and the user's rooms. */
-export function welcome(session: IrcSession): void {
+/**
+ * 001–005, LUSERS, MOTD, then `#lab` and the user's rooms, all written before anything the
+ * client sends next is answered (clients and bots synchronise on the reply to a PING).
+ */
+export async function welcome(session: IrcSession): Promise<void> {
   const me = session.me as string;
   session.nick = nickOf(me);
   session.password = undefined;
@@ -309,7 +312,7 @@ export function welcome(session: IrcSession): void {
   }
   sendLusers(session);
   session.welcomed();
-  void sendMotd(session, () => {
+  await sendMotd(session, () => {
     if (session.isClosed || session.me === undefined) return;
     if (!session.inLab) showLabJoined(session);
     if (!session.client.identity?.guest) {
