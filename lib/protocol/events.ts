@@ -119,7 +119,17 @@ export type ChatEvent =
   /** `text` empty: the user is back. */
   | { readonly type: "away"; readonly user: string; readonly text: string }
   | { readonly type: "login"; readonly user: string }
-  | { readonly type: "logout"; readonly user: string }
+  /**
+   * `reason` (why the session ended, as IRC's QUIT shows it), `ident` and `ip` (so the QUIT has
+   * the mask the user's JOIN had) are for front ends that show them; the line shows none.
+   */
+  | {
+    readonly type: "logout";
+    readonly user: string;
+    readonly reason?: string;
+    readonly ident?: string;
+    readonly ip?: string;
+  }
   /** Many logins and logouts at once (a storm), in place of one event each. */
   | {
     readonly type: "presence";

@@ -262,6 +262,7 @@ export class ChatServer implements AsyncDisposable {
       maxSendQueueBytes: config.maxSendQueueBytes,
       flush: this.#flush,
       onSlowReader: () => {
+        if (client.current) client.current.quitReason = "Disconnected: not reading";
         log.info(`${client.current?.label ?? ip} disconnected: not reading its replies and events`);
         void connection.close();
       },

@@ -110,6 +110,12 @@ export class Client {
     return this.#identity?.name ?? `${this.ip}:${this.port}`;
   }
 
+  /**
+   * Why the session ends, for the others (IRC's QUIT reason): set by whatever ends it; a session
+   * that ends without one lost its connection.
+   */
+  quitReason: string | undefined;
+
   /** UDP port the client reported for peer-to-peer, if any. */
   get udpPort(): number | undefined {
     return this.#udpPort;

@@ -28,6 +28,7 @@ export class IdleSweeper {
         if (client.output.isClosed || now - client.lastActivity < idleTimeoutMs) continue;
         if (client.identity !== undefined) {
           log.info(`${client.identity.name} timed out after ${idle} idle`);
+          client.quitReason = `Timed out after ${idle} of inactivity`;
           client.output.event(
             new OutboundEvent({
               type: "idle",

@@ -13,15 +13,27 @@ import { Client } from "./client.ts";
 import type { ServerContext } from "./context.ts";
 import type { HubSession } from "./hub.ts";
 import { Identity } from "./identity.ts";
+import type { LogoutReason } from "./presence_notices.ts";
 
 /** Offline messages read from the store per page. */
 const OFFLINE_PAGE = 100;
 
 /** Tells every online user except `user` and those with a block either way (see PresenceNotices). */
-function notifyPresence(ctx: ServerContext, user: string, type: "login" | "logout"): void {
+function notifyPresence(
+  ctx: ServerContext,
+  user: string,
+  type: "login" | "logout",
+  why?: LogoutReason,
+): void {
   if (ctx.shuttingDown) return;
-  ctx.presence.announce(user, type);
+  ctx.presence.announce(user, type, why);
 }
+
+/** Why a session ended when nothing said: its connection went. */
+const LOST = "Connection lost";
+
+/** The most a quit reason keeps, in characters (as message text is cleaned, it is cut). */
+const MAX_REASON = 200;
 
 /**
  * Logs the client in as `user`, records it and tells the others. Whether the user is an admin is
@@ -131,7 +143,8 @@ export async function logOut(ctx: ServerContext, client: Client): Promise<Identi
   }
   // Leaving the server is leaving its channels; the logout notice says so (IRC's QUIT).
   ctx.channels.leaveAll(name);
-  notifyPresence(ctx, name, "logout");
+  const reason = (client.quitReason ?? LOST).slice(0, MAX_REASON);
+  notifyPresence(ctx, name, "logout", { reason, ident: client.ident, ip: client.ip });
   ctx.log.info(`${name} logout`);
   if (identity.guest) return identity;
   try {

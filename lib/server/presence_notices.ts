@@ -12,6 +12,13 @@ import type { Hub } from "./hub.ts";
 import type { BlockService } from "./services/blocks.ts";
 import type { Clock } from "./services/clock.ts";
 
+/** Why a session ended, and where it was (its IRC mask's ident and host). */
+export interface LogoutReason {
+  readonly reason: string;
+  readonly ident?: string;
+  readonly ip: string;
+}
+
 /** Tuning of {@linkcode PresenceNotices}. */
 export interface PresenceNoticeOptions {
   /** Notices in one second above which they are gathered (default 50). */
@@ -47,8 +54,15 @@ export class PresenceNotices {
     this.#flushMs = options.flushMs ?? 1000;
   }
 
-  /** Tells the others that `user` logged in or out: now, or with the storm's next batch. */
-  announce(user: string, type: "login" | "logout"): void {
+  /**
+   * Tells the others that `user` logged in or out: now, or with the storm's next batch. `why`,
+   * for a logout: its reason and the user's host, which IRC shows in its QUIT.
+   */
+  announce(
+    user: string,
+    type: "login" | "logout",
+    why?: LogoutReason,
+  ): void {
     if (this.#stopped) return;
     const now = performance.now();
     if (now - this.#windowStart >= 1000) {
@@ -58,7 +72,10 @@ export class PresenceNotices {
     this.#inWindow++;
     // Once a batch is open, everything joins it: notices never overtake each other.
     if (this.#inWindow <= this.#stormPerSecond && this.#pending.size === 0) {
-      const event = new OutboundEvent({ type, user }, this.#clock.now());
+      const event = new OutboundEvent(
+        type === "logout" && why ? { type, user, ...why } : { type, user },
+        this.#clock.now(),
+      );
       this.#hub.fanout(event, (other) => other !== user && !this.#blocks.either(user, other));
       return;
     }

@@ -97,6 +97,7 @@ export class RequestPipeline {
     if (now - this.#throttledSince > floodLimitMs) {
       const client = this.#client;
       this.#ctx.log.info(`${client.label} disconnected: flooding`);
+      client.quitReason = "Disconnected: flooding";
       client.output.event(
         new OutboundEvent({
           type: "disconnect",

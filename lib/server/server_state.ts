@@ -95,7 +95,13 @@ export class ServerState implements ServerContext {
         const now = this.clock.now();
         for (const user of users) {
           this.channels.leaveAll(user.name);
-          if (!this.shuttingDown) this.presence.announce(user.name, "logout");
+          if (!this.shuttingDown) {
+            this.presence.announce(user.name, "logout", {
+              reason: "Their server stopped answering",
+              ident: user.ident,
+              ip: user.ip,
+            });
+          }
           if (user.guest) continue;
           this.seen.loggedOut(user.name, user.loginAt, now).catch((error) =>
             this.log.error(`Cannot record logout of ${user.name}`, error)

@@ -259,3 +259,48 @@ Deno.test("IRC: a login storm still reaches IRC clients as one JOIN per user, th
   assertEquals(ownJoins.length, 0, "storm7's own JOIN is not in its batch");
   for (const client of storm) await client.close();
 });
+
+Deno.test("IRC: QUIT relays the reason with the mask the JOIN had; labchat-side ends say which", async () => {
+  await using server = await startIrcServer();
+  await using watcher = await IrcTestClient.connect(server.ircPort);
+  await watcher.register("watcher");
+  await watcher.drain(50);
+  // An IRC user quits with a reason.
+  const leaver = await IrcTestClient.connect(server.ircPort);
+  await leaver.send("NICK leaver", "USER lvr 0 * :Leaver");
+  const { message: join } = await watcher.expect(
+    "JOIN",
+    (m) => m.source?.startsWith("leaver!") === true,
+  );
+  await leaver.send("QUIT :off to the lab \u0007now");
+  const { message: quitLine } = await watcher.expect("QUIT");
+  assertEquals(quitLine.source, join.source, "the QUIT has the JOIN's mask");
+  assertEquals(quitLine.params, ["Quit: off to the lab now"]);
+  await leaver.close();
+  // A terminal user who logs out, one whose connection drops.
+  const tcp = await registered(server.port, "tcpuser");
+  await watcher.expect("JOIN", (m) => m.source?.startsWith("tcpuser!") === true);
+  await expectReply(tcp, "LOGOUT", 200);
+  assertEquals((await watcher.expect("QUIT")).message.params, ["Logged out"]);
+  const dropped = await registered(server.port, "dropper");
+  await watcher.expect("JOIN", (m) => m.source?.startsWith("dropper!") === true);
+  await dropped.close();
+  assertEquals((await watcher.expect("QUIT")).message.params, ["Connection lost"]);
+  await tcp.close();
+  // With an idle timeout: someone who only reads times out, and the others see why.
+  await using idling = await startIrcServer({ idleTimeoutMs: 300 });
+  await using reader = await IrcTestClient.connect(idling.ircPort);
+  await reader.register("reader");
+  await using observer = await IrcTestClient.connect(idling.ircPort);
+  await observer.register("observer");
+  let seen: string | undefined;
+  for (let i = 0; i < 40 && seen === undefined; i++) {
+    await observer.send("WHOIS observer"); // using the client: never idle
+    for (const message of await observer.drain(50)) {
+      if (message.command === "QUIT" && message.source?.startsWith("reader!")) {
+        seen = message.params[0];
+      }
+    }
+  }
+  assertEquals(seen, "Timed out after 300 ms of inactivity");
+});

@@ -198,11 +198,14 @@ export const accountHandlers: PartialHandlers<
   },
 
   async LOGOUT(ctx, { client, identity }) {
+    client.quitReason = "Logged out";
     await logOut(ctx, client);
+    client.quitReason = undefined;
     return ok(`Bye, ${identity.name}!`);
   },
 
   async QUIT(ctx, { client }) {
+    client.quitReason = "Quit";
     await logOut(ctx, client);
     return ok("Goodbye", () => client.output.close(true));
   },

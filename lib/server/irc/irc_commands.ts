@@ -47,7 +47,8 @@ function ping(session: IrcSession, message: IrcMessage): void {
 }
 
 async function quit(session: IrcSession, message: IrcMessage): Promise<void> {
-  const reason = message.params[0] ?? "Client quit";
+  const reason = (message.params[0] ?? "").trim() || "Client quit";
+  session.client.quitReason = `Quit: ${reason}`;
   const host = `${identOf(session.client.ident ?? "user")}@${session.client.ip}`;
   await session.closeWith(`Closing link: (${host}) [Quit: ${reason.slice(0, 200)}]`);
 }

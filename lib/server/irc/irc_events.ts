@@ -8,7 +8,7 @@ import type { ClientTags, OutboundEvent } from "../../protocol/events.ts";
 import { BROADCAST_CHANNEL } from "../../protocol/names.ts";
 import { formatIrcMessage, type OutgoingMessage } from "./irc_message.ts";
 import { nickOf } from "./irc_nick.ts";
-import type { IrcSession } from "./irc_session.ts";
+import { identOf, type IrcSession } from "./irc_session.ts";
 import { isLab, joinMessage, labIsLarge, roomChannel, showRoomJoined } from "./irc_views.ts";
 
 /** The nick of the service that answers labchat commands. */
@@ -63,12 +63,24 @@ const SHARED = new Set([
   "channel_part",
 ]);
 
-function quitMessage(session: IrcSession, user: string, at: number): OutgoingMessage {
+/**
+ * A user's QUIT, with the mask its JOIN had (`nick!ident@ip`, where the logout says where it was)
+ * and the reason its session ended.
+ */
+function quitMessage(
+  session: IrcSession,
+  user: string,
+  at: number,
+  why: { readonly reason?: string; readonly ident?: string; readonly ip?: string } = {},
+): OutgoingMessage {
+  const host = why.ip === undefined
+    ? `${nickOf(user)}@${session.serverName}`
+    : `${identOf(why.ident ?? user)}@${why.ip}`;
   return {
     tags: { time: session.timeTag(at) },
-    source: `${nickOf(user)}!${nickOf(user)}@${session.serverName}`,
+    source: `${nickOf(user)}!${host}`,
     command: "QUIT",
-    params: ["Quit"],
+    params: [why.reason ?? "Quit"],
   };
 }
 
@@ -300,7 +312,7 @@ function renderOne(
       if (session.inLab) send(joinMessage(session, event.user, BROADCAST_CHANNEL, at));
       return;
     case "logout":
-      send(quitMessage(session, event.user, at));
+      send(quitMessage(session, event.user, at, event));
       return;
     case "presence":
       return; // renderPresence

@@ -72,6 +72,7 @@ function admit(conn: Deno.Conn, host: ClientHost, startedAt: number): void {
     refuseControl: false,
     onSlowReader: () => {
       log.info(`${holder.session?.client.label ?? ip} disconnected: not reading its IRC lines`);
+      if (holder.session) holder.session.client.quitReason = "Disconnected: not reading";
       void connection.close();
     },
   });
