@@ -223,3 +223,42 @@ Deno.test("IRC: the whole welcome (001-005, LUSERS, MOTD, the #lab JOIN and NAME
     }
   }
 });
+
+Deno.test("IRC SASL: registration completing mid-AUTHENTICATE aborts SASL (906) and registers; SASL needs CAP REQ; a guest is not 'already authenticated'; long passwords in 400-byte chunks", async () => {
+  const long = "correct-horse-battery-staple-".repeat(40).slice(0, 1000);
+  const dataDir = await dataDirWith([{ name: "leia", password: long }]);
+  await using server = await startIrcServer({}, dataDir);
+  // irssi after a SASL timeout: CAP END while AUTHENTICATE is under way.
+  await using late = await IrcTestClient.connect(server.ircPort);
+  await late.send("CAP LS 302", "CAP REQ :sasl", "NICK visitor", "USER v 0 * :V");
+  await late.expect("CAP", (m) => m.params[1] === "ACK");
+  await late.send("AUTHENTICATE PLAIN");
+  await late.expect("AUTHENTICATE");
+  await late.send("CAP END");
+  await late.expect("906");
+  const { message: welcome } = await late.expect("001");
+  assertEquals(welcome.params[0], "visitor");
+  // Registered as a guest: SASL now is a failure, not "already authenticated".
+  await late.send("AUTHENTICATE PLAIN");
+  const { message: after } = await late.expect("904");
+  assertMatch(after.params[1], /registered already/);
+  // AUTHENTICATE without having asked for sasl.
+  await using unasked = await IrcTestClient.connect(server.ircPort);
+  await unasked.send("AUTHENTICATE PLAIN");
+  const { message: refused } = await unasked.expect("904");
+  assertMatch(refused.params[1], /CAP REQ :sasl/);
+  // A password manager's long password, sent in 400-byte chunks.
+  await using leia = await IrcTestClient.connect(server.ircPort);
+  await leia.send("CAP LS 302", "CAP REQ :sasl", "NICK leia", "USER leia 0 * :Leia");
+  await leia.expect("CAP", (m) => m.params[1] === "ACK");
+  await leia.send("AUTHENTICATE PLAIN");
+  await leia.expect("AUTHENTICATE");
+  const encoded = btoa(`leia\0leia\0${long}`);
+  const chunks = encoded.match(/.{1,400}/g) ?? [];
+  assert(chunks.length >= 3);
+  for (const chunk of chunks) await leia.send(`AUTHENTICATE ${chunk}`);
+  if (chunks.at(-1)?.length === 400) await leia.send("AUTHENTICATE +");
+  await leia.expect("903");
+  await leia.send("CAP END");
+  assertEquals((await leia.expect("001")).message.params[0], "leia");
+});

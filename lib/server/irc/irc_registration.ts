@@ -43,8 +43,12 @@ export function offeredCaps(session: IrcSession): Map<string, string> {
   return caps;
 }
 
-/** Longest SASL response, base64, before it is refused (RFC 4616 fields fit easily). */
-const MAX_SASL_BYTES = 1200;
+/**
+ * Longest SASL response, base64, before it is refused: room for a 1024-character password (a
+ * password manager's, up to 4 bytes a character) with the names, in AUTHENTICATE's 400-byte
+ * chunks.
+ */
+const MAX_SASL_BYTES = 8192;
 
 /** CAP LS, LIST, REQ, END. */
 export function cap(session: IrcSession, message: IrcMessage): void {
@@ -99,8 +103,22 @@ export function cap(session: IrcSession, message: IrcMessage): void {
 /** AUTHENTICATE: SASL PLAIN, checked by LOGIN. */
 export async function authenticate(session: IrcSession, message: IrcMessage): Promise<void> {
   const [data = ""] = message.params;
-  if (session.me !== undefined) {
+  if (session.saslAccount !== undefined) {
     session.numeric(Numeric.ERR_SASLALREADY, "You have already authenticated using SASL");
+    return;
+  }
+  if (session.registered || session.me !== undefined) {
+    session.numeric(
+      Numeric.ERR_SASLFAIL,
+      "SASL authentication failed: you are registered already (reconnect to log in with SASL)",
+    );
+    return;
+  }
+  if (!session.caps.has("sasl")) {
+    session.numeric(
+      Numeric.ERR_SASLFAIL,
+      "SASL authentication failed: you must enable SASL with CAP REQ :sasl first",
+    );
     return;
   }
   if (data === "*") {
@@ -225,8 +243,14 @@ export function user(session: IrcSession, message: IrcMessage): void {
 
 /** Completes registration once NICK and USER are in and CAP negotiation (if any) has ended. */
 export async function tryRegister(session: IrcSession): Promise<void> {
-  if (session.registered || session.negotiating || session.sasl) return;
+  if (session.registered || session.negotiating) return;
   if (session.nick === undefined || !session.userGiven) return;
+  if (session.sasl) {
+    // Registration completed while SASL was under way (a client whose SASL timed out): SASL
+    // is abandoned, and the client registers as it would have without it (IRCv3 sasl-3.1).
+    session.sasl = undefined;
+    session.numeric(Numeric.ERR_SASLABORTED, "SASL authentication aborted");
+  }
   if (session.me === undefined) {
     const name = (nameOfNick(session.nick) as { name: string }).name;
     const refused = await logIn(session, name);
