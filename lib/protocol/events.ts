@@ -145,6 +145,8 @@ export type ChatEvent =
     readonly from: string;
     readonly channel?: string;
     readonly tags: ClientTags;
+    /** Its IRC msgid, the same for every recipient and the sender's echo. */
+    readonly msgid?: string;
   }
   | { readonly type: "idle"; readonly text: string }
   | { readonly type: "disconnect"; readonly text: string }

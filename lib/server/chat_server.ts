@@ -170,6 +170,11 @@ export class ChatServer implements AsyncDisposable {
     this.addr = listener.addr as Deno.NetAddr;
     this.#ctx = state;
     state.onShutdownRequest((reason) => void this.shutdown(reason));
+    state.unregistered = () => {
+      let count = 0;
+      for (const client of this.#clients.keys()) if (client.identity === undefined) count++;
+      return count;
+    };
     state.connections = () => {
       const counts = new Map<string, number>([["tcp", 0], ["irc", 0], ["ws", 0]]);
       for (const client of this.#clients.keys()) {

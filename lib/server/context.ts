@@ -60,6 +60,10 @@ export interface ServerContext {
   readonly locks: KeyedLock;
   /** What monitoring counts (logins, requests, …). */
   readonly counters: Counters;
+  /** Connections that have not logged in (yet). */
+  unregistered(): number;
+  /** The most users online at once since the start, in all and here (updated as it reads). */
+  peakUsers(): { readonly all: number; readonly here: number };
   /** The metrics in Prometheus text, and why the server cannot serve now (`/healthz`), if so. */
   metrics(): string;
   unhealthy(): string | undefined;

@@ -54,6 +54,7 @@ export async function logIn(
   }
   client.signIn(identity);
   ctx.counters.logins++;
+  ctx.peakUsers();
   notifyPresence(ctx, user.name, "login");
   await recordLogin(ctx, client, identity);
   return identity;
@@ -80,6 +81,7 @@ async function recordLogin(ctx: ServerContext, client: Client, identity: Identit
       identity.loginAt,
       client.ip,
       client.udpPort,
+      { ident: client.ident, realname: client.realname },
     );
   } catch (error) {
     ctx.log.error(`Cannot record login of ${identity.name}`, error);
@@ -106,6 +108,7 @@ export async function logInGuest(
   }
   client.signIn(identity);
   ctx.counters.logins++;
+  ctx.peakUsers();
   notifyPresence(ctx, name, "login");
   return identity;
 }

@@ -43,6 +43,9 @@ export class ServerState implements ServerContext {
   readonly #startedAt: number;
   /** Open connections by front end, told by the server once it runs. */
   connections: () => ReadonlyMap<string, number> = () => new Map();
+  /** Connections not logged in, told by the server once it runs. */
+  unregistered: () => number = () => 0;
+  #peak = { all: 0, here: 0 };
   #requestShutdown: (reason: string) => void = () => {};
 
   constructor(
@@ -109,6 +112,14 @@ export class ServerState implements ServerContext {
         }
       },
     });
+  }
+
+  peakUsers(): { readonly all: number; readonly here: number } {
+    this.#peak = {
+      all: Math.max(this.#peak.all, this.hub.size),
+      here: Math.max(this.#peak.here, this.hub.localSize ?? this.hub.size),
+    };
+    return this.#peak;
   }
 
   metrics(): string {

@@ -26,6 +26,10 @@ export interface SeenRecord {
   readonly name: string;
   readonly lastLogin: number;
   readonly lastLogout: number;
+  /** Where the last session came from: its address, ident and real name (IRC's WHOWAS). */
+  readonly ip?: string;
+  readonly ident?: string;
+  readonly realname?: string;
 }
 
 /** One login, as toom's `userlog.txt` records it. */

@@ -156,3 +156,24 @@ Deno.test("IRC: a message's echo and its delivery carry the same time and msgid,
   }
   assertEquals(ids.size, 2);
 });
+
+Deno.test("IRC: TAGMSG carries a msgid, the same in the echo; client tags past 4094 bytes are refused with 417, not relayed", async () => {
+  await using server = await startIrcServer();
+  await using alice = await withCaps(server.ircPort, "alice", "message-tags echo-message");
+  await using bob = await withCaps(server.ircPort, "bob", "message-tags");
+  await alice.send("@+typing=active TAGMSG bob");
+  const { message: echo } = await alice.expect("TAGMSG");
+  const { message: got } = await bob.expect("TAGMSG");
+  assertMatch(echo.tags?.get("msgid") ?? "", /^t[0-9a-f]{16}$/);
+  assertEquals(got.tags?.get("msgid"), echo.tags?.get("msgid"));
+  // 4094 bytes of tags, '@' and space included, pass; one more is refused.
+  const fits = `@+x=${"a".repeat(4094 - "@+x= ".length)} PRIVMSG bob :fits`;
+  await alice.send(fits);
+  await bob.expect("PRIVMSG", (m) => m.params[1] === "fits");
+  await alice.send(`@+x=${"a".repeat(4094 - "@+x= ".length + 1)} PRIVMSG bob :too much`);
+  const { message: refused } = await alice.expect("417");
+  assertMatch(refused.params[1], /too long/);
+  await alice.send("PRIVMSG bob :after");
+  const { before } = await bob.expect("PRIVMSG", (m) => m.params[1] === "after");
+  assertEquals(before.filter((m) => m.params[1] === "too much"), []);
+});

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { IrcTestClient } from "../../testing/irc_client.ts";
 import { makeCertificates } from "../tls_helpers.ts";
+import { quit, registered } from "../helpers.ts";
 import { ircUser, startIrcServer } from "./irc_helpers.ts";
 
 Deno.test("IRC: CAP LIST, NAK for unknown capabilities, LS without 302 has no values", async () => {
@@ -159,4 +160,46 @@ Deno.test("IRC: a PRIVMSG to yourself comes back once, as on other IRC servers; 
   const { before } = await irc.expect("PONG");
   const shown = before.map((m) => `${m.source?.split("!")[0]} ${m.command} ${m.params.join(" ")}`);
   assertEquals(shown, ["rex PRIVMSG rex note to self", "rex NOTICE rex and a notice"]);
+});
+
+Deno.test("IRC: WHO #Chan names the channel as it is spelled; LUSERS counts unknown connections and keeps maxima; WHOWAS has the last session's fields; NICK of another case is a no-op said so", async () => {
+  await using server = await startIrcServer();
+  await using alice = await IrcTestClient.connect(server.ircPort);
+  await alice.send("USER ali 0 * :Alice Liddell", "NICK alice");
+  await alice.expect("001");
+  await alice.send("JOIN #networks");
+  await alice.expect("366");
+  await alice.send("WHO #NETWORKS");
+  const { message: row } = await alice.expect("352");
+  assertEquals(row.params[1], "#networks");
+  // An unregistered connection, and a peak that outlives its users.
+  await using lurker = await IrcTestClient.connect(server.ircPort);
+  await lurker.send("NICK lurker");
+  const bob = await IrcTestClient.connect(server.ircPort);
+  await bob.register("bob");
+  await bob.send("QUIT :bye");
+  await bob.waitClosed();
+  await bob.close();
+  await alice.drain(100);
+  await alice.send("LUSERS");
+  const { message: unknown } = await alice.expect("253");
+  assertEquals(unknown.params[1], "1");
+  const { message: local } = await alice.expect("265");
+  assertEquals(local.params.slice(1, 3), ["1", "2"]);
+  const { message: global } = await alice.expect("266");
+  assertEquals(global.params.slice(1, 3), ["1", "2"]);
+  // An account's last session, as WHOWAS gives it: nick, username, host, *, real name.
+  const tcp = await registered(server.port, "carol");
+  await quit(tcp);
+  await alice.send("WHOWAS carol");
+  const { message: was } = await alice.expect("314");
+  assertEquals(was.params.slice(1), ["carol", "carol", "127.0.0.1", "*", "carol"]);
+  await alice.expect("369");
+  // A change of case only: the same name; the client is told, nothing else changes.
+  await alice.send("NICK Alice");
+  const { message: nick } = await alice.expect("NICK");
+  assertEquals([nick.source?.split("!")[0], nick.params[0]], ["alice", "Alice"]);
+  await alice.send("NICK someoneelse");
+  const { message: fixed } = await alice.expect("447");
+  assertMatch(fixed.params.at(-1) ?? "", /fixed for the session/);
 });

@@ -30,6 +30,8 @@ import { Numeric } from "./numerics.ts";
 
 /** Longest line without its tags, CR LF excluded (RFC 1459: 512 with CR LF). */
 export const MAX_IRC_LINE_BYTES = 510;
+/** Most bytes of a client's tags, the leading '@' and the space after them included (IRCv3). */
+const MAX_CLIENT_TAG_BYTES = 4094;
 /** Longest tag section a client may send (IRCv3 message-tags), plus the line. */
 export const MAX_IRC_FRAME_BYTES = 4096 + MAX_IRC_LINE_BYTES;
 
@@ -65,7 +67,18 @@ function nickChange(session: IrcSession, message: IrcMessage): void {
     session.numeric(Numeric.ERR_ERRONEUSNICKNAME, wanted, decoded.problem);
     return;
   }
-  if (foldName(decoded.name) === foldName(session.me ?? "")) return;
+  if (foldName(decoded.name) === foldName(session.me ?? "")) {
+    // Only the case differs: the same name, so nothing changes, and the client hears so.
+    if (wanted !== session.nick) {
+      session.send({
+        source: session.maskOf(session.me ?? wanted),
+        command: "NICK",
+        params: [wanted],
+      });
+      session.nick = wanted;
+    }
+    return;
+  }
   if (session.ctx.hub.find(decoded.name)) {
     session.numeric(Numeric.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use");
     return;
@@ -198,7 +211,15 @@ const IRC_KEEPALIVES: ReadonlySet<string> = new Set(["PING", "PONG", "ISON", "US
 
 /** Handles one line from an IRC client. */
 export async function handleIrcLine(session: IrcSession, line: string): Promise<void> {
-  if (byteLength(withoutTags(line)) > MAX_IRC_LINE_BYTES) {
+  const body = withoutTags(line);
+  // Client tags are limited on their own (IRCv3 message-tags: 4094 bytes, '@' and space
+  // included); past it the message is refused, not relayed.
+  const tagBytes = line.startsWith("@") ? byteLength(line) - byteLength(body) : 0;
+  if (tagBytes > MAX_CLIENT_TAG_BYTES) {
+    session.numeric(Numeric.ERR_INPUTTOOLONG, "Input line was too long (message tags)");
+    return;
+  }
+  if (byteLength(body) > MAX_IRC_LINE_BYTES) {
     session.numeric(Numeric.ERR_INPUTTOOLONG, "Input line was too long");
     return;
   }

@@ -255,7 +255,7 @@ function renderOne(
       if (!session.caps.has("message-tags")) return;
       if (event.channel !== undefined && isLab(event.channel) && !session.inLab) return;
       send({
-        tags: { ...event.tags, ...messageTags(session, at, event.from) },
+        tags: { ...event.tags, ...messageTags(session, at, event.from, event.msgid) },
         source: session.maskOf(event.from),
         command: "TAGMSG",
         params: [event.channel ?? me],

@@ -75,20 +75,23 @@ export function sendLusers(session: IrcSession): void {
     `There are ${n} users and 0 invisible on 1 servers`,
   );
   session.numeric(Numeric.RPL_LUSEROP, String(ops), "operator(s) online");
-  session.numeric(Numeric.RPL_LUSERUNKNOWN, "0", "unknown connection(s)");
+  const unknown = session.ctx.unregistered();
+  const here = session.ctx.hub.localSize ?? n;
+  const peak = session.ctx.peakUsers();
+  session.numeric(Numeric.RPL_LUSERUNKNOWN, String(unknown), "unknown connection(s)");
   session.numeric(Numeric.RPL_LUSERCHANNELS, String(channels), "channels formed");
-  session.numeric(Numeric.RPL_LUSERME, `I have ${n} clients and 0 servers`);
+  session.numeric(Numeric.RPL_LUSERME, `I have ${here} clients and 0 servers`);
   session.numeric(
     Numeric.RPL_LOCALUSERS,
-    String(n),
-    String(n),
-    `Current local users ${n}, max ${n}`,
+    String(here),
+    String(peak.here),
+    `Current local users ${here}, max ${peak.here}`,
   );
   session.numeric(
     Numeric.RPL_GLOBALUSERS,
     String(n),
-    String(n),
-    `Current global users ${n}, max ${n}`,
+    String(peak.all),
+    `Current global users ${n}, max ${peak.all}`,
   );
 }
 
@@ -133,9 +136,15 @@ export function who(session: IrcSession, message: IrcMessage): void {
   const rows: { user: OnlineUser; channel: string; member?: MemberView }[] = [];
   const channelMembers = membersOf(session, mask);
   if (channelMembers) {
+    // The channel as it is spelled, not as typed (#Networks finds #networks).
+    const channel = isLab(mask)
+      ? "#lab"
+      : mask.startsWith("#")
+      ? ctx.channels.view(mask)?.name ?? mask
+      : mask.toLowerCase();
     for (const member of channelMembers) {
       const user = ctx.hub.online(member.name);
-      if (user) rows.push({ user, channel: mask, member });
+      if (user) rows.push({ user, channel, member });
     }
   } else {
     const all = [...ctx.hub.list()];
@@ -274,8 +283,17 @@ export function whowas(session: IrcSession, message: IrcMessage): void {
   if (!record) {
     session.numeric(Numeric.ERR_WASNOSUCHNICK, nick, "There was no such nickname");
   } else {
+    // 314 <nick> <username> <host> * :<realname>, as the user was last seen.
     const shown = nickOf(record.name);
-    session.numeric(Numeric.RPL_WHOWASUSER, shown, shown, session.serverName, "*", record.name);
+    session.numeric(
+      Numeric.RPL_WHOWASUSER,
+      shown,
+      identOf(record.ident ?? record.name),
+      record.ip ?? session.serverName,
+      "*",
+      record.realname ?? record.name,
+    );
+    session.numeric(Numeric.RPL_WHOISSERVER, shown, session.serverName, "labchat");
   }
   session.numeric(Numeric.RPL_ENDOFWHOWAS, nick, "End of WHOWAS");
 }

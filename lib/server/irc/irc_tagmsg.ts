@@ -38,15 +38,16 @@ function tagTo(session: IrcSession, target: string, tags: Record<string, string>
   /** The event for `channel` (none: private), and the sender's echo when it asked for one. */
   const outboundFor = (shownAs: string, channel?: string) => {
     const at = ctx.clock.now();
+    const msgid = `t${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     if (session.caps.has("echo-message") && session.caps.has("message-tags")) {
       session.send({
-        tags: { ...tags, ...messageTags(session, at, me) },
+        tags: { ...tags, ...messageTags(session, at, me, msgid) },
         source: session.maskOf(me),
         command: "TAGMSG",
         params: [shownAs],
       });
     }
-    return new OutboundEvent({ type: "tag_message", from: me, channel, tags }, at);
+    return new OutboundEvent({ type: "tag_message", from: me, channel, tags, msgid }, at);
   };
   const deliver = (recipients: Iterable<string>, shownAs: string, channel?: string) => {
     const outbound = outboundFor(shownAs, channel);

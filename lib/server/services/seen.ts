@@ -28,9 +28,24 @@ export class SeenService {
     return this.#seen.values();
   }
 
-  /** Records a login; returns its number in the login history. */
-  async loggedIn(name: string, at: number, ip: string, udpPort?: number): Promise<number> {
-    const record = { name, lastLogin: at, lastLogout: this.#seen.get(name)?.lastLogout ?? 0 };
+  /**
+   * Records a login; returns its number in the login history. `who`: the session's ident and
+   * real name, when the client gave them (IRC).
+   */
+  async loggedIn(
+    name: string,
+    at: number,
+    ip: string,
+    udpPort?: number,
+    who: { readonly ident?: string; readonly realname?: string } = {},
+  ): Promise<number> {
+    const record: SeenRecord = {
+      name,
+      lastLogin: at,
+      lastLogout: this.#seen.get(name)?.lastLogout ?? 0,
+      ip,
+      ...who,
+    };
     this.#seen.set(name, record);
     this.share({ kind: "seen", record });
     const [number] = await Promise.all([
@@ -42,7 +57,7 @@ export class SeenService {
 
   /** Records a logout. */
   async loggedOut(name: string, loginAt: number, at: number): Promise<void> {
-    const record = { name, lastLogin: loginAt, lastLogout: at };
+    const record = { ...this.#seen.get(name), name, lastLogin: loginAt, lastLogout: at };
     this.#seen.set(name, record);
     this.share({ kind: "seen", record });
     await this.#store.setSeen(record);
