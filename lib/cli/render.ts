@@ -120,6 +120,8 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
     case "idle":
     case "disconnect":
       return colors.yellow(text);
+    case "wallops":
+      return colors.yellow(`WALLOPS ${text}`);
     case "tag_message": // never sent to chat-client; shown plainly if ever it is
       return colors.dim(text);
     case "unknown":

@@ -71,6 +71,8 @@ export const Event = {
   PEER: 620,
   /** Tags alone, from IRC's TAGMSG (typing, reactions): only IRC clients with message-tags. */
   TAG_MESSAGE: 621,
+  /** A message to admins (and IRC users who asked with +w), IRC's WALLOPS. */
+  WALLOPS: 622,
 } as const;
 
 /** A reply code. */

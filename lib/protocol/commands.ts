@@ -515,6 +515,20 @@ const COMMAND_TABLE = [
     clientOnly: true,
   },
   {
+    name: "KILL",
+    args: [arg("user", "user"), rest("reason", true)],
+    access: "admin",
+    summary: "End a user's session, telling them (and everyone) why (admins)",
+    example: "KILL mallory flooding the lab",
+  },
+  {
+    name: "WALLOPS",
+    args: [rest("text")],
+    access: "admin",
+    summary: "A message to every admin online, and IRC users who asked for them (+w)",
+    example: "WALLOPS rebooting the lab server at noon",
+  },
+  {
     name: "SHUTDOWN",
     args: [rest("admin-password", true)],
     access: "admin",

@@ -148,6 +148,8 @@ export type ChatEvent =
     /** Its IRC msgid, the same for every recipient and the sender's echo. */
     readonly msgid?: string;
   }
+  /** A message to the admins online (IRC's WALLOPS). */
+  | { readonly type: "wallops"; readonly from: string; readonly text: string }
   | { readonly type: "idle"; readonly text: string }
   | { readonly type: "disconnect"; readonly text: string }
   | { readonly type: "shutdown"; readonly text: string }
@@ -200,6 +202,8 @@ function eventCode(event: ChatEvent): number {
       return Event.PRESENCE;
     case "tag_message":
       return Event.TAG_MESSAGE;
+    case "wallops":
+      return Event.WALLOPS;
     case "idle":
       return Event.IDLE;
     case "disconnect":
@@ -250,6 +254,8 @@ export function eventText(event: ChatEvent): string {
       const tags = Object.entries(event.tags).map(([k, v]) => v === "" ? k : `${k}=${v}`);
       return `${event.channel ?? "-"} ${event.from}: ${tags.join(";")}`;
     }
+    case "wallops":
+      return `${event.from}: ${event.text}`;
     case "login":
       return `${event.user} logged in`;
     case "logout":
@@ -357,6 +363,9 @@ export function parseEvent(code: number, text: string): ChatEvent {
       break;
     case Event.LOGIN:
       if ((m = /^(\S+) logged in$/.exec(text))) return { type: "login", user: m[1] };
+      break;
+    case Event.WALLOPS:
+      if ((m = /^(\S+): (.*)$/s.exec(text))) return { type: "wallops", from: m[1], text: m[2] };
       break;
     case Event.LOGOUT:
       if ((m = /^(\S+) logged out$/.exec(text))) return { type: "logout", user: m[1] };

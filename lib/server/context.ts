@@ -60,6 +60,11 @@ export interface ServerContext {
   readonly locks: KeyedLock;
   /** What monitoring counts (logins, requests, …). */
   readonly counters: Counters;
+  /**
+   * Ends a user's session wherever it is (on this node, or through the cluster): the user is told
+   * `text`, the others see `reason` (IRC's QUIT).
+   */
+  endSession(name: string, text: string, reason: string): void;
   /** Connections that have not logged in (yet). */
   unregistered(): number;
   /** The most users online at once since the start, in all and here (updated as it reads). */

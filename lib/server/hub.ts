@@ -20,6 +20,8 @@ export interface OnlineUser {
   readonly guest?: boolean;
   /** Holds the admin role in this session. */
   readonly admin?: boolean;
+  /** Takes WALLOPS though not an admin (IRC user mode +w). */
+  readonly wallops?: boolean;
   /** Away message; absent or empty when present. */
   readonly away?: string;
   /** What an IRC client called itself (USER's username and real name). */
@@ -81,7 +83,10 @@ export interface Hub {
   /** Records the UDP port an online user reported. */
   setUdpPort(user: string, udpPort: number): Promise<void>;
   /** Records what an online user says about itself: away (or back), an account now. */
-  update(user: string, change: Pick<OnlineUser, "away" | "guest" | "admin">): Promise<void>;
+  update(
+    user: string,
+    change: Pick<OnlineUser, "away" | "guest" | "admin" | "wallops">,
+  ): Promise<void>;
   /** The online user of this canonical name, or `undefined`. */
   online(user: string): OnlineUser | undefined;
   /** The online user of this name in any case, or `undefined`. */
@@ -109,6 +114,8 @@ export interface Hub {
   deliver(user: string, event: OutboundEvent, kept?: number): boolean;
   /** Whether an online user is on another node of a cluster. */
   remote?(user: string): boolean;
+  /** The connection of a user online on this node, if any. */
+  recipientOf(user: string): Recipient | undefined;
   /** Delivers to every online user `accept` admits. */
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
   /** Whether there are other nodes to tell of changes ({@linkcode share} does something). */
@@ -181,7 +188,10 @@ export class LocalHub implements Hub {
     return Promise.resolve();
   }
 
-  update(user: string, change: Pick<OnlineUser, "away" | "guest" | "admin">): Promise<void> {
+  update(
+    user: string,
+    change: Pick<OnlineUser, "away" | "guest" | "admin" | "wallops">,
+  ): Promise<void> {
     const entry = this.#online.get(user);
     if (entry) {
       entry.user = { ...entry.user, ...change };
@@ -213,6 +223,10 @@ export class LocalHub implements Hub {
 
   /** Events handed to connections so far. */
   delivered = 0;
+
+  recipientOf(user: string): Recipient | undefined {
+    return this.#online.get(user)?.recipient;
+  }
 
   deliver(user: string, event: OutboundEvent): boolean {
     const recipient = this.#online.get(user)?.recipient;

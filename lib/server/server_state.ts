@@ -27,6 +27,8 @@ import { PresenceNotices } from "./presence_notices.ts";
 import { sessionsBack, sessionsLost } from "./presence.ts";
 import { applySharedChange, type SharedChange } from "./shared_changes.ts";
 import { Counters, readMetrics } from "./metrics.ts";
+import { Client } from "./client.ts";
+import { OutboundEvent } from "../protocol/events.ts";
 
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
 const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
@@ -112,6 +114,21 @@ export class ServerState implements ServerContext {
         }
       },
     });
+  }
+
+  endSession(name: string, text: string, reason: string): void {
+    if (this.endLocalSession(name, text, reason)) return;
+    if (this.hub.shared) this.hub.share({ kind: "kill", name, text, reason });
+  }
+
+  /** Ends a session held on this node; false when there is none here. */
+  endLocalSession(name: string, text: string, reason: string): boolean {
+    const client = this.hub.recipientOf(name);
+    if (!(client instanceof Client)) return false;
+    client.quitReason = reason;
+    client.output.event(new OutboundEvent({ type: "disconnect", text }));
+    void client.output.close(true, 1000);
+    return true;
   }
 
   peakUsers(): { readonly all: number; readonly here: number } {

@@ -22,7 +22,14 @@ export type SharedChange =
   /** An account changed (password, role, deleted): forget what is cached of it. */
   | { readonly kind: "account"; readonly name: string }
   /** A channel's whole new state (by folded name); absent when it is empty and gone. */
-  | { readonly kind: "channel"; readonly name: string; readonly state?: ChannelSnapshot };
+  | { readonly kind: "channel"; readonly name: string; readonly state?: ChannelSnapshot }
+  /** An admin ended a user's session (KILL): the node that holds it ends it. */
+  | {
+    readonly kind: "kill";
+    readonly name: string;
+    readonly text: string;
+    readonly reason: string;
+  };
 
 /** Kinds every node applies, the one that made the change too (see ChannelService.applied). */
 export const APPLIED_BY_SENDER: ReadonlySet<SharedChange["kind"]> = new Set(["channel"]);
@@ -38,6 +45,8 @@ export interface ChangeTargets {
   readonly motd: { applied(text: string): void };
   readonly accounts: { forget(name: string): void };
   readonly channels: { applied(name: string, state: ChannelSnapshot | undefined): void };
+  /** Ends a session held here, if any: the user is told `text`, the others `reason`. */
+  endLocalSession(name: string, text: string, reason: string): boolean;
 }
 
 /** Applies a change another node made to this node's memory. */
@@ -61,6 +70,9 @@ export function applySharedChange(targets: ChangeTargets, change: SharedChange):
     case "channel":
       targets.channels.applied(change.name, change.state);
       break;
+    case "kill":
+      targets.endLocalSession(String(change.name), String(change.text), String(change.reason));
+      break;
   }
 }
 
@@ -69,5 +81,5 @@ export function isSharedChange(value: unknown): value is SharedChange {
   if (typeof value !== "object" || value === null) return false;
   const kind = (value as { kind?: unknown }).kind;
   return kind === "block" || kind === "room" || kind === "seen" || kind === "motd" ||
-    kind === "account" || kind === "channel";
+    kind === "account" || kind === "channel" || kind === "kill";
 }

@@ -435,7 +435,10 @@ export class ClusterHub implements Hub {
     return this.#changeLocal(user, { udpPort });
   }
 
-  update(user: string, change: Pick<OnlineUser, "away" | "guest" | "admin">): Promise<void> {
+  update(
+    user: string,
+    change: Pick<OnlineUser, "away" | "guest" | "admin" | "wallops">,
+  ): Promise<void> {
     return this.#changeLocal(user, change);
   }
 
@@ -639,6 +642,10 @@ export class ClusterHub implements Hub {
 
   deliver(user: string, event: OutboundEvent, kept?: number): boolean {
     return this.#deliverInto(this.#plainSegment(), user, event, kept);
+  }
+
+  recipientOf(user: string): Recipient | undefined {
+    return this.#local.get(user)?.recipient;
   }
 
   remote(user: string): boolean {

@@ -3,13 +3,46 @@
  * @module
  */
 
-import { Reply } from "../../protocol/codes.ts";
+import { Reply, Text } from "../../protocol/codes.ts";
+import { OutboundEvent } from "../../protocol/events.ts";
 import { helpLines } from "../../protocol/commands.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { ok, type PartialHandlers } from "../context.ts";
 
 /** Handlers of the admin and help commands. */
-export const adminHandlers: PartialHandlers<"SHUTDOWN" | "HELP"> = {
+export const adminHandlers: PartialHandlers<"SHUTDOWN" | "HELP" | "KILL" | "WALLOPS"> = {
+  KILL(ctx, { identity }, [name, given]) {
+    const target = ctx.hub.find(name);
+    if (!target) {
+      throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT, {
+        reason: "no_such_user",
+      });
+    }
+    if (target.name === identity.name) {
+      throw new ProtocolError(Reply.INVALID_VALUE, "That is you: QUIT ends your own session");
+    }
+    const reason = (given ?? "").trim() || "no reason given";
+    ctx.log.info(`${identity.name} killed ${target.name}: ${reason}`);
+    ctx.endSession(
+      target.name,
+      `You were disconnected by ${identity.name}: ${reason}`,
+      `Killed (${identity.name} (${reason}))`,
+    );
+    return Promise.resolve(ok(`${target.name} was disconnected`));
+  },
+
+  WALLOPS(ctx, { identity }, [text]) {
+    const event = new OutboundEvent(
+      { type: "wallops", from: identity.name, text },
+      ctx.clock.now(),
+    );
+    ctx.hub.fanout(event, (user) => {
+      const online = ctx.hub.online(user);
+      return online?.admin === true || online?.wallops === true;
+    });
+    return Promise.resolve(ok("Sent to the admins online"));
+  },
+
   SHUTDOWN(ctx, { identity }) {
     // dispatch has checked the admin role or the admin password.
     ctx.log.info(`${identity.name} issued SHUTDOWN: server shutting down`);

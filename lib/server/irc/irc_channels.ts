@@ -205,7 +205,47 @@ export function list(session: IrcSession, message: IrcMessage): void {
   session.numeric(Numeric.RPL_LISTEND, "End of /LIST");
 }
 
-/** MODE: a channel's modes (see or change), or the user's own (only +i, always set). */
+/** The user's modes: +i always, o when an operator (OPER), w when taking WALLOPS. */
+function userModeString(session: IrcSession): string {
+  const me = session.ctx.hub.online(session.me ?? "");
+  return `+i${session.oper ? "o" : ""}${me?.wallops ? "w" : ""}`;
+}
+
+/**
+ * Changes the user's own modes: w (WALLOPS) on or off, o only off (OPER gives it), i stays.
+ * What changed is echoed as a MODE line; an unknown letter is 501.
+ */
+async function userModes(session: IrcSession, change: string): Promise<void> {
+  const me = session.me as string;
+  let sign = "+";
+  const applied: string[] = [];
+  for (const letter of change) {
+    if (letter === "+" || letter === "-") sign = letter;
+    else if (letter === "w") {
+      const on = sign === "+";
+      if ((session.ctx.hub.online(me)?.wallops === true) !== on) {
+        await session.ctx.hub.update(me, { wallops: on });
+        applied.push(`${sign}w`);
+      }
+    } else if (letter === "o") {
+      if (sign === "-" && session.oper) {
+        session.oper = false;
+        applied.push("-o");
+      }
+    } else if (letter !== "i") {
+      session.numeric(Numeric.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
+      return;
+    }
+  }
+  if (applied.length === 0) return;
+  session.send({
+    source: session.maskOf(me),
+    command: "MODE",
+    params: [nickOf(me), applied.join("")],
+  });
+}
+
+/** MODE: a channel's modes (see or change), or the user's own (i always; o, w). */
 export async function mode(session: IrcSession, message: IrcMessage): Promise<void> {
   const [target, ...rest] = message.params;
   if (target === undefined || target === "") return needMore(session, "MODE");
@@ -215,10 +255,10 @@ export async function mode(session: IrcSession, message: IrcMessage): Promise<vo
       session.numeric(Numeric.ERR_NOSUCHNICK, target, "No such nick/channel");
     } else if (user.name !== session.me) {
       session.numeric(Numeric.ERR_USERSDONTMATCH, "Can't change mode for other users");
-    } else if (rest.length > 0 && /[^+\-i]/.test(rest[0])) {
-      session.numeric(Numeric.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag");
+    } else if (rest.length > 0) {
+      await userModes(session, rest[0]);
     } else {
-      session.numeric(Numeric.RPL_UMODEIS, "+i");
+      session.numeric(Numeric.RPL_UMODEIS, userModeString(session));
     }
     return;
   }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { die, kill, oper, wallops } from "./irc_oper.ts";
 import { foldName } from "../../protocol/names.ts";
 import { settleOfflineHandover } from "../dispatch.ts";
 import { maskMatches } from "../services/channels.ts";
@@ -107,11 +108,6 @@ function help(session: IrcSession, message: IrcMessage): void {
   session.numeric("706", subject, "End of /HELP");
 }
 
-const noOper: IrcHandler = (session) =>
-  session.numeric(
-    Numeric.ERR_NOOPERHOST,
-    "No O-lines for your host: labchat admins use chat-client",
-  );
 const noPrivileges: IrcHandler = (session) =>
   session.numeric(Numeric.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator");
 const alreadyRegistered: IrcHandler = (session) =>
@@ -186,14 +182,14 @@ const REGISTERED: Record<string, IrcHandler> = {
   INFO: onThisServer(0, serverInfo),
   HELP: help,
   HELPOP: help,
-  OPER: noOper,
-  KILL: noPrivileges,
-  DIE: noPrivileges,
+  OPER: oper,
+  KILL: kill,
+  DIE: die,
   RESTART: noPrivileges,
   REHASH: noPrivileges,
   SQUIT: noPrivileges,
   CONNECT: noPrivileges,
-  WALLOPS: noPrivileges,
+  WALLOPS: wallops,
   USERS: (session) => session.numeric("446", "USERS has been disabled"),
   SUMMON: (session) => session.numeric("445", "SUMMON has been disabled"),
   LINKS: (session, message) =>

@@ -251,6 +251,14 @@ function renderOne(
     case "channel_join":
       send(joinMessage(session, event.user, event.channel, at));
       return;
+    case "wallops":
+      send({
+        tags: { time: session.timeTag(at) },
+        source: session.maskOf(event.from),
+        command: "WALLOPS",
+        params: [event.text],
+      });
+      return;
     case "tag_message":
       if (!session.caps.has("message-tags")) return;
       if (event.channel !== undefined && isLab(event.channel) && !session.inLab) return;
