@@ -135,6 +135,13 @@ export type ChatEvent =
     readonly type: "presence";
     readonly logins: readonly string[];
     readonly logouts: readonly string[];
+    /**
+     * When each change was noted, in the order of the server's presence changes (parallel to
+     * `logins` and `logouts`): a client shown who is online in the middle of a batch (IRC's
+     * NAMES) is sent only what changed after it. Not on the line.
+     */
+    readonly loginSeqs?: readonly number[];
+    readonly logoutSeqs?: readonly number[];
   }
   /**
    * IRC's TAGMSG: client-only tags (`+typing=active`) from `from` to a channel or, without one,

@@ -37,7 +37,9 @@ export class PresenceNotices {
   #windowStart = -Infinity;
   #inWindow = 0;
   /** The batch being gathered: user to its last change (insertion order is announcement order). */
-  readonly #pending = new Map<string, "login" | "logout">();
+  readonly #pending = new Map<string, { type: "login" | "logout"; seq: number }>();
+  /** Numbers every presence change, announced at once or gathered. */
+  #seq = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
@@ -70,6 +72,7 @@ export class PresenceNotices {
       this.#inWindow = 0;
     }
     this.#inWindow++;
+    const seq = ++this.#seq;
     // Once a batch is open, everything joins it: notices never overtake each other.
     if (this.#inWindow <= this.#stormPerSecond && this.#pending.size === 0) {
       const event = new OutboundEvent(
@@ -82,7 +85,7 @@ export class PresenceNotices {
     const before = this.#pending.get(user);
     this.#pending.delete(user); // re-inserted last: its latest change is what counts
     // In and out again within one batch: the others saw neither, so they hear of neither.
-    if (before === undefined || before === type) this.#pending.set(user, type);
+    if (before === undefined || before.type === type) this.#pending.set(user, { type, seq });
     this.#timer ??= setTimeout(() => this.flush(), this.#flushMs);
   }
 
@@ -93,10 +96,18 @@ export class PresenceNotices {
     if (this.#pending.size === 0 || this.#stopped) return;
     const logins: string[] = [];
     const logouts: string[] = [];
-    for (const [user, type] of this.#pending) (type === "login" ? logins : logouts).push(user);
+    const loginSeqs: number[] = [];
+    const logoutSeqs: number[] = [];
+    for (const [user, { type, seq }] of this.#pending) {
+      (type === "login" ? logins : logouts).push(user);
+      (type === "login" ? loginSeqs : logoutSeqs).push(seq);
+    }
     this.#pending.clear();
     const at = this.#clock.now();
-    const shared = new OutboundEvent({ type: "presence", logins, logouts }, at);
+    const shared = new OutboundEvent(
+      { type: "presence", logins, logouts, loginSeqs, logoutSeqs },
+      at,
+    );
     // Users in the batch with a block either way: only they make anyone's notice different.
     const blocking = [...logins, ...logouts].filter((user) =>
       this.#blocks.blockedBy(user).size > 0 || this.#blocks.blockersOf(user).size > 0
@@ -111,15 +122,26 @@ export class PresenceNotices {
     for (const recipient of [...this.#hub.list()].map((u) => u.name)) {
       const leave = new Set(hidden(recipient));
       if (leave.size === 0) continue;
+      const keep = (_: unknown, i: number, users: readonly string[]) => !leave.has(users[i]);
       const own = {
         type: "presence" as const,
         logins: logins.filter((u) => !leave.has(u)),
         logouts: logouts.filter((u) => !leave.has(u)),
+        loginSeqs: loginSeqs.filter((s, i) => keep(s, i, logins)),
+        logoutSeqs: logoutSeqs.filter((s, i) => keep(s, i, logouts)),
       };
       if (own.logins.length + own.logouts.length > 0) {
         this.#hub.deliver(recipient, new OutboundEvent(own, at));
       }
     }
+  }
+
+  /**
+   * The number of the latest presence change: a client shown who is online now (NAMES) needs
+   * only changes numbered above it.
+   */
+  get sequence(): number {
+    return this.#seq;
   }
 
   /** Stops announcing (shutdown): nothing gathered is sent, no timer is left. */

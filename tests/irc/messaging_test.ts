@@ -304,3 +304,32 @@ Deno.test("IRC: QUIT relays the reason with the mask the JOIN had; labchat-side 
   }
   assertEquals(seen, "Timed out after 300 ms of inactivity");
 });
+
+Deno.test("IRC: a presence batch never shows a client a QUIT of someone it never saw, nor a second JOIN of someone its NAMES listed", async () => {
+  // Every notice after the first in a second is gathered into a batch.
+  await using server = await startIrcServer({ presenceStormPerSecond: 1 });
+  await using early = await IrcTestClient.connect(server.ircPort);
+  await early.register("early");
+  await early.drain(50);
+  const gone = await registered(server.port, "gone"); // announced at once
+  await early.expect("JOIN", (m) => m.source?.startsWith("gone!") === true);
+  await quit(gone); // gathered: a QUIT is due
+  const joined = await registered(server.port, "joined"); // gathered: a JOIN is due
+  // A client registering now sees who is online in NAMES: joined, not gone.
+  await using late = await IrcTestClient.connect(server.ircPort);
+  await late.send("NICK late", "USER late 0 * :Late");
+  const { message: names } = await late.expect("353");
+  assert(names.params.at(-1)?.split(" ").includes("joined"), names.params.at(-1));
+  assert(!names.params.at(-1)?.split(" ").includes("gone"), names.params.at(-1));
+  // The batch comes: the early client hears both; the late one neither.
+  await early.expect("QUIT", (m) => m.source?.startsWith("gone!") === true);
+  await early.expect("JOIN", (m) => m.source?.startsWith("joined!") === true);
+  await late.send("PING :after-the-batch");
+  await new Promise((r) => setTimeout(r, 1200));
+  await late.send("PING :later");
+  const { before } = await late.expect("PONG", (m) => m.params.at(-1) === "later");
+  const seen = before.map((m) => `${m.command} ${m.source?.split("!")[0]}`);
+  assert(!seen.includes("QUIT gone"), seen.join(", "));
+  assert(!seen.includes("JOIN joined"), seen.join(", "));
+  await quit(joined);
+});

@@ -145,7 +145,26 @@ function renderPresence(
 export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
   const event = outbound.event;
   if (event.type === "presence") {
-    renderPresence(session, outbound, event.logins, event.logouts);
+    // A client shown #lab in the middle of the batch (its NAMES listed who was online then)
+    // hears only of changes after it: no second JOIN, no QUIT of someone it never saw.
+    const shownAt = session.labShownSeq;
+    const after = (seqs: readonly number[] | undefined, users: readonly string[]) =>
+      seqs === undefined || !seqs.some((seq) => seq <= shownAt)
+        ? users
+        : users.filter((_, i) => seqs[i] > shownAt);
+    const logins = after(event.loginSeqs, event.logins);
+    const logouts = after(event.logoutSeqs, event.logouts);
+    if (logins === event.logins && logouts === event.logouts) {
+      renderPresence(session, outbound, logins, logouts);
+    } else {
+      // Its own lines: the shared encoding is for the clients that saw none of the batch.
+      for (const user of logins) {
+        if (session.inLab && user !== session.me && !labIsLarge(session)) {
+          session.send(joinMessage(session, user, BROADCAST_CHANNEL, outbound.at));
+        }
+      }
+      for (const user of logouts) session.send(quitMessage(session, user, outbound.at));
+    }
     return;
   }
   if (event.type === "login" && labIsLarge(session)) return; // not a JOIN in a large #lab

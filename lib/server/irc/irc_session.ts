@@ -65,6 +65,8 @@ export class IrcSession implements ClientOutput {
   sasl: { buffer: string } | undefined;
   /** Logged in to an account by SASL before registration completed. */
   saslAccount: string | undefined;
+  /** The presence change #lab's NAMES showed this client up to (see PresenceNotices). */
+  labShownSeq = 0;
   /** An admin who said OPER: user mode +o. */
   oper = false;
   /** 001 has been sent. */

@@ -130,6 +130,8 @@ export function joinMessage(session: IrcSession, name: string, channel: string, 
 export function showLabJoined(session: IrcSession): void {
   const me = session.me as string;
   session.inLab = true;
+  // Who is online now: a presence batch still to come tells only what changes after this.
+  session.labShownSeq = session.ctx.presence.sequence;
   session.send(joinMessage(session, me, BROADCAST_CHANNEL));
   session.numeric(Numeric.RPL_TOPIC, BROADCAST_CHANNEL, LAB_TOPIC);
   sendNames(session, BROADCAST_CHANNEL, labNames(session));
