@@ -22,7 +22,8 @@ import {
 import { RedisStore } from "../store/redis_store.ts";
 import { appendChange } from "../server/cluster/cluster_hub.ts";
 import type { Store } from "../store/store.ts";
-import { backup, restore } from "./backup.ts";
+import { backup, lockForAdmin, restore } from "./backup.ts";
+import { rebuildSearchIndex } from "./reindex.ts";
 import { parseCredentials } from "./credentials.ts";
 import { exportAll } from "./export.ts";
 import { addUser, AdminError, deleteUser, setPassword, unlockUser } from "./user_admin.ts";
@@ -65,6 +66,9 @@ posts into DIR (default export/).`,
 Writes a consistent archive (tar) of the database and forum files, also while the server runs.`,
   restore: `Usage: deno task admin [--data DIR] restore FILE
 Unpacks an archive made by backup into the data directory, which must be missing or empty.`,
+  reindex: `Usage: deno task admin [--data DIR] reindex
+Rebuilds the search index from the store (stop the server first; it also catches up by itself
+when it starts). The index is derived data: deleting it loses nothing.`,
 };
 
 /** The tool's help. */
@@ -83,6 +87,7 @@ Commands:
   export [--out DIR]             the seeds' log files and JSON lines of everything
   backup FILE                    a consistent archive, also while the server runs
   restore FILE                   an archive into an empty data directory
+  reindex                        rebuild the search index from the store
 
 --data DIR is the server's data directory (default data). With --cluster redis://HOST:PORT the
 accounts, lockouts and export are those of a cluster's Redis (password from LABCHAT_REDIS_PASSWORD),
@@ -401,6 +406,19 @@ async function run(
           operands[0]
         }: database and ${summary.files} forum file(s), ${summary.bytes} bytes${dropped}`,
       );
+      return AdminExit.OK;
+    }
+    case "reindex": {
+      expect(0);
+      if (target.cluster) {
+        throw new AdminError(
+          "Each node of a cluster keeps its own index and catches up from Redis when it starts",
+        );
+      }
+      using _lock = await lockForAdmin(dataDir);
+      await using store = await target.open(false);
+      const count = await rebuildSearchIndex(store, dataDir);
+      io.out(`Rebuilt the search index of ${dataDir}: ${count} entries`);
       return AdminExit.OK;
     }
     case "restore": {

@@ -227,6 +227,14 @@ const COMMAND_TABLE = [
     guests: true,
   },
   {
+    name: "SEARCH",
+    args: [rest("words")],
+    access: "user",
+    summary:
+      'Find messages, posts and files you may read: words (all must match), word* for a prefix, "a phrase"; in:b|p|s|ROOM|#channel|USER|forum, from:USER, after:/before: a time, page:N',
+    example: "SEARCH iperf 941 in:#networks from:hans",
+  },
+  {
     name: "BLOCK",
     args: [arg("user", "user")],
     access: "user",

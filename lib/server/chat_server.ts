@@ -89,6 +89,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     throw error;
   }
   const { store, hub, warnings } = opened;
+  let serving: ServerState | undefined;
   try {
     const fdCap = connectionsForFdLimit(config);
     if (fdCap !== undefined) {
@@ -112,6 +113,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       log: verboseLog,
       counters,
     });
+    serving = state.state;
     for (const note of state.notes) log.info(note);
     for (const warning of [...warnings, ...state.warnings]) log.error(`Warning: ${warning}`);
     if (config.cluster !== undefined) {
@@ -120,8 +122,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     const files = config.http ? await StaticFiles.load(config.webRoot) : undefined;
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
     const listeners = openListeners(config, canServeConnections);
+    state.state.search.start();
     return new ChatServer(listeners, state.state, lock, files);
   } catch (error) {
+    await serving?.search.close();
     await hub.close();
     await store.close();
     lock.release();
@@ -328,6 +332,7 @@ export class ChatServer implements AsyncDisposable {
     this.#flush.close(); // every connection is gone: no more writes to let turns in between
     await this.#http?.shutdown();
     await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
+    await ctx.search.close();
     await ctx.hub.close().catch((error) => ctx.log.error("Cannot leave the cluster", error));
     await ctx.store.close();
     this.#lock.release();

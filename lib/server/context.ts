@@ -5,6 +5,7 @@
  */
 
 import type { Counters } from "./metrics.ts";
+import type { SearchService } from "./services/search.ts";
 import type { HashQueue } from "../auth/hash_queue.ts";
 import type { ServerConfig } from "../config.ts";
 import type { AccessOf, ServerCommandName } from "../protocol/commands.ts";
@@ -52,6 +53,7 @@ export interface ServerContext {
   readonly motd: MotdService;
   readonly forum: ForumService;
   readonly webSessions: WebSessionService;
+  readonly search: SearchService;
   /** Password hashing, shared so that logins go first. */
   readonly hashes: HashQueue;
   /** USER, LOGIN and REGISTER attempts per client address. */

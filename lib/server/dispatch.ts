@@ -23,6 +23,7 @@ import { peerHandlers } from "./handlers/peers.ts";
 import { presenceHandlers } from "./handlers/presence.ts";
 import { roomHandlers } from "./handlers/rooms.ts";
 import { channelHandlers } from "./handlers/channels.ts";
+import { searchHandlers } from "./handlers/search.ts";
 
 /** Every handler by canonical command name; the type makes it cover the command table. */
 export const HANDLERS: HandlerTable = {
@@ -35,6 +36,7 @@ export const HANDLERS: HandlerTable = {
   ...forumHandlers,
   ...peerHandlers,
   ...adminHandlers,
+  ...searchHandlers,
 };
 
 const encoder = new TextEncoder();

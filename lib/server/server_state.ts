@@ -27,6 +27,9 @@ import { PresenceNotices } from "./presence_notices.ts";
 import { sessionsBack, sessionsLost } from "./presence.ts";
 import { applySharedChange, type SharedChange } from "./shared_changes.ts";
 import { Counters, readMetrics } from "./metrics.ts";
+import { SearchIndex } from "../search/search_index.ts";
+import { searchIndexPath, SearchService } from "./services/search.ts";
+import { foldName } from "../protocol/names.ts";
 import { Client } from "./client.ts";
 import { OutboundEvent } from "../protocol/events.ts";
 
@@ -42,6 +45,7 @@ export class ServerState implements ServerContext {
   readonly channels: ChannelService;
   readonly presence: PresenceNotices;
   readonly counters: Counters;
+  readonly search: SearchService;
   readonly #startedAt: number;
   /** Open connections by front end, told by the server once it runs. */
   connections: () => ReadonlyMap<string, number> = () => new Map();
@@ -71,6 +75,17 @@ export class ServerState implements ServerContext {
     this.authRate = new RateLimiter(config.authRatePerIp);
     this.webSessions = new WebSessionService(store, accounts, clock);
     this.channels = new ChannelService(store);
+    this.search = new SearchService(
+      SearchIndex.openOrRenew(
+        searchIndexPath(config.dataDir, config.node),
+        foldName,
+        (why) => log.warn(why),
+      ),
+      store,
+      rooms,
+      this.channels,
+      log,
+    );
     this.presence = new PresenceNotices(hub, blocks, clock, {
       stormPerSecond: config.presenceStormPerSecond,
     });

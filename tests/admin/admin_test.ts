@@ -314,3 +314,36 @@ Deno.test("with --cluster the tool manages a cluster's accounts; running nodes s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("reindex rebuilds the search index from the store, and refuses while a server runs", async () => {
+  const dir = await tempDir();
+  const data = join(dir, "data");
+  try {
+    {
+      await using server = await spawnServer(data, ["--quiet"]);
+      const yoda = await connect(server.port);
+      await expectReply(yoda, "REGISTER yoda wise@!man", 200);
+      await expectReply(yoda, "BROADCAST throughput one", 200);
+      await expectReply(yoda, "BROADCAST throughput two", 200);
+      const busy = await admin(["--data", data, "reindex"]);
+      assertEquals(busy.code, 1);
+      assertMatch(busy.err[0], /^admin: the data directory .* is in use by labchat server/);
+      await quit(yoda);
+    }
+    // Damaged: reindex builds it anew (and a server would too).
+    await Deno.writeTextFile(join(data, "search.sqlite"), "not a database at all");
+    const rebuilt = await admin(["--data", data, "reindex"]);
+    assertEquals([rebuilt.code, rebuilt.out.at(-1)], [
+      0,
+      `Rebuilt the search index of ${data}: 2 entries`,
+    ]);
+    await using server = await spawnServer(data, ["--quiet"]);
+    const yoda = await connect(server.port);
+    await expectReply(yoda, "LOGIN yoda wise@!man", 200);
+    const reply = await expectReply(yoda, "SEARCH throughput", 200);
+    assertEquals(reply.text, "2 results");
+    await quit(yoda);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -275,6 +275,11 @@ export class ChannelService {
     });
   }
 
+  /** Every channel there is now, by folded name. */
+  names(): string[] {
+    return [...this.#channels.keys()];
+  }
+
   /** Every channel `user` may see: not secret, or secret with `user` in it. */
   list(user: string): ChannelView[] {
     return [...this.#channels.values()]
