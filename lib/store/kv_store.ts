@@ -9,6 +9,7 @@ import type { LockoutState } from "../auth/lockout.ts";
 import { NO_FAILURES } from "../auth/lockout.ts";
 import type { PasswordHash } from "../auth/password.ts";
 import { foldName } from "../protocol/names.ts";
+import { type ChangedLog, type FeedChanges, MemoryChangeFeed } from "./change_feed.ts";
 import { ensurePrivateDir, makePrivate, touchPrivate } from "./data_dir.ts";
 import { GhostLockouts } from "./ghost_lockouts.ts";
 import { migrateKv } from "./kv_migrations.ts";
@@ -150,6 +151,8 @@ export class KvStore implements Store {
     done: PromiseWithResolvers<void>;
   }[] = [];
   #committing: Promise<void> | undefined;
+  /** Which logs and threads changed since this store opened (the search index reads it). */
+  readonly #feed = new MemoryChangeFeed();
   /** Settles when every group-committed write queued so far has been committed (or failed). */
   #lastQueued: Promise<void> = Promise.resolve();
 
@@ -339,6 +342,7 @@ export class KvStore implements Store {
       op.set(["broadcast", message.number], message);
       this.#counters.persist(op, "broadcast", message.number);
     }, sizeOf(message));
+    this.#noteWhen(committed, { kind: "broadcast", last: message.number });
     return Promise.resolve({ value: message, committed });
   }
 
@@ -362,6 +366,8 @@ export class KvStore implements Store {
       this.#counters.persistMailbox(op, from, message.number);
       this.#counters.persistMailbox(op, to, received.number);
     }, sizeOf(message) * 3);
+    this.#noteWhen(committed, { kind: "private", user: from, last: message.number });
+    this.#noteWhen(committed, { kind: "private", user: to, last: received.number });
     return Promise.resolve({ value: message, committed, receivedNumber: received.number });
   }
 
@@ -457,6 +463,7 @@ export class KvStore implements Store {
     const committed = this.#groupCommit((op) => {
       op.set(["room_msg", room, number], message);
     }, sizeOf(message));
+    this.#noteWhen(committed, { kind: "room", room, last: number });
     return Promise.resolve({ value: message, committed });
   }
 
@@ -484,11 +491,33 @@ export class KvStore implements Store {
     const committed = this.#groupCommit((op) => {
       op.set(["chan_msg", channel, number], message).set(["chan_last", channel], number);
     }, sizeOf(message) + channel.length);
+    this.#noteWhen(committed, { kind: "channel", channel, last: number });
     return Promise.resolve({ value: message, committed });
   }
 
   listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]> {
     return this.#history<StoredMessage>(["chan_msg", channel], query);
+  }
+
+  listChannelLogs(): Promise<string[]> {
+    return Promise.resolve([...this.#channelCounts.keys()]);
+  }
+
+  // ---- the change feed ----
+
+  changesSince(after: number): Promise<FeedChanges> {
+    return Promise.resolve(this.#feed.changesSince(after));
+  }
+
+  /** Notes `log` in the change feed once `committed` resolves (a failed write changed nothing). */
+  #noteWhen(committed: Promise<void>, log: ChangedLog): void {
+    committed.then(() => this.#feed.note(log), () => {});
+  }
+
+  /** Notes a change of `thread` when `ok`; returns `ok`. */
+  #threadChanged(thread: ThreadRecord, ok: boolean): boolean {
+    if (ok) this.#feed.note({ kind: "thread", thread: thread.id });
+    return ok;
   }
 
   // ---- forum ----
@@ -549,7 +578,7 @@ export class KvStore implements Store {
     };
     const op = this.#kv.atomic().check(live).set(["thread_item", thread.id, post.id], post);
     const result = await this.#counters.persist(op, "thread_item", post.id).commit();
-    return result.ok ? post : undefined;
+    return this.#threadChanged(thread, result.ok) ? post : undefined;
   }
 
   async addFile(
@@ -566,7 +595,7 @@ export class KvStore implements Store {
       .set(byName, item.id)
       .set(["thread_item", thread.id, item.id], item);
     const result = await this.#counters.persist(op, "thread_item", item.id).commit();
-    return result.ok ? item : undefined;
+    return this.#threadChanged(thread, result.ok) ? item : undefined;
   }
 
   async editPost(thread: ThreadRecord, post: PostItem, text: string): Promise<boolean> {
@@ -577,7 +606,7 @@ export class KvStore implements Store {
     if (!current.value) return false;
     const result = await this.#kv.atomic().check(live, current).set(key, { ...post, text })
       .commit();
-    return result.ok;
+    return this.#threadChanged(thread, result.ok);
   }
 
   async deletePost(thread: ThreadRecord, post: PostItem): Promise<boolean> {
@@ -587,7 +616,7 @@ export class KvStore implements Store {
     const current = await this.#kv.get<ThreadItem>(key);
     if (!current.value) return false;
     const result = await this.#kv.atomic().check(live, current).delete(key).commit();
-    return result.ok;
+    return this.#threadChanged(thread, result.ok);
   }
 
   async removeFile(thread: ThreadRecord, file: FileItem): Promise<boolean> {
@@ -602,7 +631,7 @@ export class KvStore implements Store {
       .delete(["thread_file", thread.id, file.filename])
       .set(["gc_blob", file.blob], true)
       .commit();
-    return result.ok;
+    return this.#threadChanged(thread, result.ok);
   }
 
   async removeThread(thread: ThreadRecord): Promise<boolean> {
@@ -613,7 +642,7 @@ export class KvStore implements Store {
       .delete(["thread", thread.name])
       .set(["thread_removed", thread.id], thread)
       .commit();
-    return result.ok;
+    return this.#threadChanged(thread, result.ok);
   }
 
   async collectRemovedThreads(): Promise<string[]> {

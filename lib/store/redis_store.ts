@@ -30,6 +30,8 @@ import type {
   WebSessionRecord,
 } from "./store.ts";
 
+import { type ChangedLog, type FeedChanges, feedMember, parseFeedMember } from "./change_feed.ts";
+
 /** Messages read per round trip while paging through a history. */
 const HISTORY_PAGE = 200;
 
@@ -42,22 +44,38 @@ end
 `;
 
 /**
+ * Lua: notes in the change feed that `member` changed (the counters hash numbers the feed; the
+ * feed's sorted set holds each member at its last change; `last` is its last message number).
+ */
+const FEED = `
+local function changed(counters, feed, lasts, member, last)
+  redis.call('ZADD', feed, redis.call('HINCRBY', counters, 'feed', 1), member)
+  if last then redis.call('HSET', lasts, member, last) end
+end
+`;
+
+/**
  * Lua scripts, each one atomic. Records are built as `{"<field>":<number>` + the rest of the
  * record's JSON, so the number taken from the counter is inside the stored record.
  */
 const SCRIPTS = {
-  /** KEYS: counters, then sorted sets. ARGV: counter field, rest of the JSON. Returns the number. */
-  append: `
+  /**
+   * KEYS: counters, feed, feed's last numbers, then sorted sets. ARGV: counter field, rest of
+   * the JSON, feed member. Returns the number.
+   */
+  append: FEED + `
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 local json = '{"number":' .. n .. ARGV[2]
-for i = 2, #KEYS do redis.call('ZADD', KEYS[i], n, json) end
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], n, json) end
+changed(KEYS[1], KEYS[2], KEYS[3], ARGV[3], n)
 return n`,
   /**
    * A private message, numbered in each side's own mailbox. KEYS: counters, mailbox numbers,
-   * sender's log, recipient's log, [recipient's offline queue]. ARGV: from, to, rest of the JSON.
-   * A mailbox begins after the numbers everyone shared before mailboxes had their own.
+   * feed, feed's last numbers, sender's log, recipient's log, [recipient's offline queue]. ARGV:
+   * from, to, rest of the JSON. A mailbox begins after the numbers everyone shared before
+   * mailboxes had their own.
    */
-  appendPrivate: `
+  appendPrivate: FEED + `
 local function nextIn(user)
   if redis.call('HEXISTS', KEYS[2], user) == 0 then
     redis.call('HSET', KEYS[2], user, redis.call('HGET', KEYS[1], 'pm') or 0)
@@ -67,9 +85,11 @@ end
 local sent = nextIn(ARGV[1])
 local got = nextIn(ARGV[2])
 local received = '{"number":' .. got .. ARGV[3]
-redis.call('ZADD', KEYS[3], sent, '{"number":' .. sent .. ARGV[3])
-redis.call('ZADD', KEYS[4], got, received)
-if KEYS[5] then redis.call('ZADD', KEYS[5], got, received) end
+redis.call('ZADD', KEYS[5], sent, '{"number":' .. sent .. ARGV[3])
+redis.call('ZADD', KEYS[6], got, received)
+if KEYS[7] then redis.call('ZADD', KEYS[7], got, received) end
+changed(KEYS[1], KEYS[3], KEYS[4], 'p:' .. ARGV[1], sent)
+changed(KEYS[1], KEYS[3], KEYS[4], 'p:' .. ARGV[2], got)
 return {sent, got}`,
   /** KEYS: by members, rooms, counters. ARGV: members key, rest of the JSON. */
   createRoom: `
@@ -90,36 +110,66 @@ local id = redis.call('HINCRBY', KEYS[2], 'thread', 1)
 local json = '{"id":' .. id .. ARGV[2]
 redis.call('HSET', KEYS[1], ARGV[1], json)
 return json`,
-  /** KEYS: threads, items, counters, files. ARGV: name, thread id, rest of the JSON, file name. */
-  addItem: LIVE_THREAD + `
+  /**
+   * KEYS: threads, items, counters, files, feed. ARGV: name, thread id, rest of the JSON, file
+   * name.
+   */
+  addItem: LIVE_THREAD + FEED + `
 if not live(KEYS[1], ARGV[1], ARGV[2]) then return false end
 if ARGV[4] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[4]) == 1 then return false end
 local id = redis.call('HINCRBY', KEYS[3], 'thread_item', 1)
 local json = '{"id":' .. id .. ARGV[3]
 redis.call('HSET', KEYS[2], id, json)
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], id) end
+changed(KEYS[3], KEYS[5], nil, 't:' .. ARGV[2])
 return json`,
-  /** KEYS: threads, items. ARGV: name, thread id, item id, new JSON ('' deletes). */
-  changeItem: LIVE_THREAD + `
+  /** KEYS: threads, items, counters, feed. ARGV: name, thread id, item id, new JSON ('' deletes). */
+  changeItem: LIVE_THREAD + FEED + `
 if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
 if ARGV[4] == '' then redis.call('HDEL', KEYS[2], ARGV[3])
 else redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+changed(KEYS[3], KEYS[4], nil, 't:' .. ARGV[2])
 return 1`,
-  /** KEYS: threads, items, files, doomed blobs. ARGV: name, thread id, item id, file name, blob. */
-  removeFile: LIVE_THREAD + `
+  /**
+   * KEYS: threads, items, files, doomed blobs, counters, feed. ARGV: name, thread id, item id,
+   * file name, blob.
+   */
+  removeFile: LIVE_THREAD + FEED + `
 if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[3])
 redis.call('HDEL', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[5])
+changed(KEYS[5], KEYS[6], nil, 't:' .. ARGV[2])
 return 1`,
-  /** KEYS: threads, removed. ARGV: name, thread id, thread JSON. */
-  removeThread: LIVE_THREAD + `
+  /** KEYS: threads, removed, counters, feed. ARGV: name, thread id, thread JSON. */
+  removeThread: LIVE_THREAD + FEED + `
 if not live(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+changed(KEYS[3], KEYS[4], nil, 't:' .. ARGV[2])
 return 1`,
+  /**
+   * The change feed after a position. KEYS: epoch, counters, feed, feed's last numbers. ARGV:
+   * position, an epoch to start if there is none. Returns epoch, head, then member and last
+   * number pairs.
+   */
+  changes: `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  redis.call('SET', KEYS[1], ARGV[2])
+  epoch = ARGV[2]
+end
+local head = tonumber(redis.call('HGET', KEYS[2], 'feed') or '0')
+local out = {epoch, head}
+if tonumber(ARGV[1]) < head then
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[3], '(' .. ARGV[1], '+inf', 'BYSCORE')) do
+    out[#out + 1] = member
+    out[#out + 1] = redis.call('HGET', KEYS[4], member) or '0'
+  end
+end
+return out`,
   /**
    * KEYS: a hash. ARGV: field, expected value, new value. Compare and set; '' stands for a
    * missing field, as expected value and as new value (which deletes).
@@ -365,20 +415,28 @@ export class RedisStore implements Store {
 
   // ---- numbered messages ----
 
-  /** Numbers a record from `counter` and adds it to each sorted set in `logs`. */
+  /**
+   * Numbers a record from `counter`, adds it to each sorted set in `logs` and notes `log` in the
+   * change feed.
+   */
   async #append<T extends object>(
     counter: string,
+    log: ChangedLog,
     logs: string[],
     record: T,
   ): Promise<Pending<T & { number: number }>> {
-    const number = Number(
-      await this.#script("append", [this.#key("counter"), ...logs], [counter, restOf(record)]),
-    );
+    const keys = [this.#key("counter"), this.#key("feed"), this.#key("feed_last"), ...logs];
+    const member = feedMember(log);
+    const number = Number(await this.#script("append", keys, [counter, restOf(record), member]));
     return { value: { number, ...record }, committed: Promise.resolve() };
   }
 
   appendBroadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
-    return this.#append("broadcast", [this.#key("broadcast")], { from, text, at });
+    return this.#append("broadcast", { kind: "broadcast", last: 0 }, [this.#key("broadcast")], {
+      from,
+      text,
+      at,
+    });
   }
 
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
@@ -392,8 +450,14 @@ export class RedisStore implements Store {
     at: number,
     queueOffline: boolean,
   ): Promise<PendingPrivate> {
-    const keys = [this.#key("counter"), this.#key("pm_seq"), this.#key("pm", from)];
-    keys.push(this.#key("pm", to));
+    const keys = [
+      this.#key("counter"),
+      this.#key("pm_seq"),
+      this.#key("feed"),
+      this.#key("feed_last"),
+      this.#key("pm", from),
+      this.#key("pm", to),
+    ];
     if (queueOffline) keys.push(this.#key("offline", to));
     const record = { from, to, text, at };
     const [sent, got] = await this.#script("appendPrivate", keys, [from, to, restOf(record)]) as [
@@ -473,7 +537,9 @@ export class RedisStore implements Store {
     text: string,
     at: number,
   ): Promise<Pending<StoredMessage>> {
-    return this.#append(`room:${room}`, [this.#key("room_msg", room)], { from, text, at });
+    return this.#append(`room:${room}`, { kind: "room", room, last: 0 }, [
+      this.#key("room_msg", room),
+    ], { from, text, at });
   }
 
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
@@ -492,11 +558,37 @@ export class RedisStore implements Store {
     text: string,
     at: number,
   ): Promise<Pending<StoredMessage>> {
-    return this.#append(`chan:${channel}`, [this.#key("chan_msg", channel)], { from, text, at });
+    return this.#append(`chan:${channel}`, { kind: "channel", channel, last: 0 }, [
+      this.#key("chan_msg", channel),
+    ], { from, text, at });
   }
 
   listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]> {
     return this.#history<StoredMessage>(this.#key("chan_msg", channel), query);
+  }
+
+  async listChannelLogs(): Promise<string[]> {
+    const fields = await this.#call((r) => r.hKeys(this.#key("counter")));
+    return fields.filter((field) => field.startsWith("chan:")).map((field) => field.slice(5));
+  }
+
+  // ---- the change feed ----
+
+  async changesSince(after: number): Promise<FeedChanges> {
+    const keys = [
+      this.#key("feed_epoch"),
+      this.#key("counter"),
+      this.#key("feed"),
+      this.#key("feed_last"),
+    ];
+    const reply = await this.#script("changes", keys, [String(after), crypto.randomUUID()]);
+    const [epoch, head, ...pairs] = reply as (string | number)[];
+    const changed: ChangedLog[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const log = parseFeedMember(String(pairs[i]), Number(pairs[i + 1]));
+      if (log) changed.push(log);
+    }
+    return { epoch: String(epoch), head: Number(head), changed };
   }
 
   // ---- forum ----
@@ -535,6 +627,7 @@ export class RedisStore implements Store {
         this.#key("thread_item", thread.id),
         this.#key("counter"),
         this.#key("thread_file", thread.id),
+        this.#key("feed"),
       ],
       [thread.name, String(thread.id), restOf(item), filename],
     );
@@ -560,7 +653,12 @@ export class RedisStore implements Store {
   async #changeItem(thread: ThreadRecord, post: PostItem, json: string): Promise<boolean> {
     const changed = await this.#script(
       "changeItem",
-      [this.#key("thread"), this.#key("thread_item", thread.id)],
+      [
+        this.#key("thread"),
+        this.#key("thread_item", thread.id),
+        this.#key("counter"),
+        this.#key("feed"),
+      ],
       [thread.name, String(thread.id), String(post.id), json],
     );
     return changed === 1;
@@ -582,6 +680,8 @@ export class RedisStore implements Store {
         this.#key("thread_item", thread.id),
         this.#key("thread_file", thread.id),
         this.#key("gc_blob"),
+        this.#key("counter"),
+        this.#key("feed"),
       ],
       [thread.name, String(thread.id), String(file.id), file.filename, file.blob],
     );
@@ -591,7 +691,7 @@ export class RedisStore implements Store {
   async removeThread(thread: ThreadRecord): Promise<boolean> {
     const removed = await this.#script(
       "removeThread",
-      [this.#key("thread"), this.#key("thread_removed")],
+      [this.#key("thread"), this.#key("thread_removed"), this.#key("counter"), this.#key("feed")],
       [thread.name, String(thread.id), JSON.stringify(thread)],
     );
     return removed === 1;

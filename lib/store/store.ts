@@ -10,6 +10,7 @@
 
 import type { PasswordHash } from "../auth/password.ts";
 import type { LockoutState } from "../auth/lockout.ts";
+import type { ChangeFeedStore } from "./change_feed.ts";
 
 /** A registered account. */
 export interface UserRecord {
@@ -339,6 +340,7 @@ export interface Store
     MessageStore,
     RoomStore,
     ChannelStore,
+    ChangeFeedStore,
     ForumStore,
     MotdStore,
     WebSessionStore,

@@ -288,3 +288,43 @@ storeTest(
     assertEquals(await store.getGhostLockout("brief"), { failures: 0, blockedUntil: 0 }, "expired");
   },
 );
+
+storeTest(
+  "the change feed names each log and thread that changed, once, with its last number",
+  async (store) => {
+    const start = await store.changesSince(0);
+    assertEquals(start.changed, []);
+    await (await store.appendBroadcast("yoda", "one", 1)).committed;
+    await (await store.appendBroadcast("yoda", "two", 2)).committed;
+    await (await store.appendPrivate("yoda", "Leia", "hi", 3, false)).committed;
+    const { room } = await store.createRoom(["yoda", "leia"], "yoda", 4);
+    await (await store.appendRoomMessage(room.id, "yoda", "in the room", 5)).committed;
+    await (await store.appendChannelMessage("#lab", "yoda", "in the channel", 6)).committed;
+    const thread = must(await store.createThread("lab", "yoda", 7), "a thread");
+    const post = must(await store.addPost(thread, "yoda", "a post", 8), "a post");
+    const first = await store.changesSince(start.head);
+    assertEquals(first.epoch, start.epoch);
+    const byName = (changes: typeof first) =>
+      Object.fromEntries(changes.changed.map((log) => [JSON.stringify(log), true]));
+    assertEquals(byName(first), {
+      [JSON.stringify({ kind: "broadcast", last: 2 })]: true,
+      [JSON.stringify({ kind: "private", user: "yoda", last: 1 })]: true,
+      [JSON.stringify({ kind: "private", user: "Leia", last: 1 })]: true,
+      [JSON.stringify({ kind: "room", room: room.id, last: 1 })]: true,
+      [JSON.stringify({ kind: "channel", channel: "#lab", last: 1 })]: true,
+      [JSON.stringify({ kind: "thread", thread: thread.id })]: true,
+    });
+    assertEquals((await store.changesSince(first.head)).changed, []);
+    assertEquals(await store.listChannelLogs(), ["#lab"]);
+
+    // Only what changed after a position; a write refused (a removed thread) changes nothing.
+    await store.editPost(thread, post, "edited");
+    const second = await store.changesSince(first.head);
+    assertEquals(second.changed, [{ kind: "thread", thread: thread.id }]);
+    assert(await store.removeThread(thread));
+    assertEquals(await store.editPost(thread, post, "again"), false);
+    const third = await store.changesSince(second.head);
+    assertEquals(third.changed, [{ kind: "thread", thread: thread.id }]);
+    assertEquals((await store.changesSince(third.head)).changed, []);
+  },
+);
