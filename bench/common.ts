@@ -47,6 +47,9 @@ export async function startServer(
     "0",
     "--request-rate",
     "0",
+    // Thousands of throwaway users register with a two-letter password.
+    "--min-password-length",
+    "1",
     ...extra,
   ]);
   const webPort = extra.includes("--http-port")

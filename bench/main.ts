@@ -16,9 +16,10 @@
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
  *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
+ *   --search-messages 1000000  messages in the search index of the search run
  *   --scenarios LIST      which to run (default all): io-turns, fanout, native, write-threads,
  *                         websocket, irc, irc-register, cluster, idle, rooms, persistence, logins,
- *                         register-flood, forum, p2p
+ *                         register-flood, forum, p2p, search
  * @module
  */
 
@@ -38,13 +39,14 @@ import { netlabTransfers } from "./scenarios/netlab.ts";
 import { persistence } from "./scenarios/persistence.ts";
 import { registerFlood } from "./scenarios/register_flood.ts";
 import { roomThroughput } from "./scenarios/rooms.ts";
+import { searchFanoutCost, searchScale, searchUnderLoad } from "./scenarios/search.ts";
 import { writeThreads } from "./scenarios/write_threads.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
   "io-turns,fanout,native,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
-  "register-flood,forum,p2p";
+  "register-flood,forum,p2p,search";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -71,6 +73,7 @@ if (import.meta.main) {
       attackers: { type: "string", default: "200" },
       "file-mib": { type: "string", default: "100" },
       "p2p-mib": { type: "string", default: "200" },
+      "search-messages": { type: "string", default: "1000000" },
       scenarios: { type: "string", default: ALL },
     },
   });
@@ -159,6 +162,12 @@ if (import.meta.main) {
   await run("forum transfer", () => forumTransfer(Number(values["file-mib"])));
   await run("p2p transfer", () => p2pTransfer(Number(values["p2p-mib"])));
   await run("p2p on the test bed", () => netlabTransfers(Number(values["p2p-mib"])));
+  await run("search index", () => searchScale(Number(values["search-messages"])));
+  await run("search under load", () => searchUnderLoad(Number(values.messages)));
+  await run(
+    "search beside the fan-out",
+    () => searchFanoutCost(Number(values.clients.split(",")[0]), Number(values.broadcasts)),
+  );
   await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
   const file = `${ROOT}bench/results/latest.json`;
   await Deno.writeTextFile(

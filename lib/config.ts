@@ -13,6 +13,8 @@ export interface ServerConfig {
   dataDir: string;
   /** Whether unknown users may create an account. */
   registration: boolean;
+  /** Keep the search index (SEARCH); off, nothing is indexed and SEARCH says so. */
+  search: boolean;
   /** Consecutive failed logins before the account is blocked. */
   maxLoginFailures: number;
   /** How long an account stays blocked after too many failures, in milliseconds. */
@@ -103,6 +105,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   dataDir: "data",
   reusePort: false,
   registration: true,
+  search: true,
   maxLoginFailures: 3,
   lockoutMs: 10_000,
   idleTimeoutMs: 0,

@@ -13,11 +13,10 @@ export const END = "<!-- commands:end -->";
 
 /** The generated section, markers included. */
 export function renderCommandReference(): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|");
   const rows = COMMANDS.map((c) => {
     const access = c.access === "user" ? "login" : "any";
-    return `| \`${
-      usageOf(c).replaceAll("|", "\\|")
-    }\` | ${access} | ${c.summary} | \`${c.example}\` |`;
+    return `| \`${cell(usageOf(c))}\` | ${access} | ${cell(c.summary)} | \`${cell(c.example)}\` |`;
   });
   return [
     BEGIN,

@@ -39,7 +39,8 @@ export async function broadcastMany(
 
 /**
  * One sender over TCP and `n - 1` receivers over TCP or the web client's WebSocket: memory per
- * connection, a burst of `broadcasts`, then `rate` per second for `seconds`.
+ * connection, a burst of `broadcasts`, then `rate` per second for `seconds` (none when 0).
+ * `serverFlags` go to the server as they are.
  */
 export async function fanout(
   n: number,
@@ -47,11 +48,15 @@ export async function fanout(
   rate: number,
   seconds: number,
   over: "tcp" | "websocket" = "tcp",
+  serverFlags: string[] = [],
 ): Promise<Row[]> {
   // scrypt N=2: registering thousands of users must not be what the RSS figure measures.
-  const server = await startServer(
-    over === "tcp" ? ["--scrypt-cost", "2"] : ["--scrypt-cost", "2", "--http-port", "0"],
-  );
+  const server = await startServer([
+    "--scrypt-cost",
+    "2",
+    ...(over === "tcp" ? [] : ["--http-port", "0"]),
+    ...serverFlags,
+  ]);
   const via = over === "tcp" ? "" : " over WebSocket";
   try {
     const baseRss = await rssOf(server.pid);
@@ -100,14 +105,16 @@ export async function fanout(
 
     // Paced: a steady rate, for latency.
     const total = Math.round(rate * seconds);
-    rows.push({
-      scenario: `${rate} broadcasts/s for ${seconds} s to ${receiversCount} receivers${via}`,
-      figures: await measureDeliveries(
-        receivers,
-        total,
-        () => broadcastMany(sender, total, "p", rate),
-      ),
-    });
+    if (total > 0) {
+      rows.push({
+        scenario: `${rate} broadcasts/s for ${seconds} s to ${receiversCount} receivers${via}`,
+        figures: await measureDeliveries(
+          receivers,
+          total,
+          () => broadcastMany(sender, total, "p", rate),
+        ),
+      });
+    }
     await Promise.all([sender.close(), ...receivers.map((r) => r.close())]);
     return rows;
   } finally {

@@ -12,8 +12,7 @@ import type { Store } from "../store/store.ts";
 
 /**
  * Deletes the data directory's search index and builds it again from `store`; returns how many
- * entries it holds. Channels live in the running server's memory: their messages are indexed
- * again when the server starts.
+ * entries it holds.
  */
 export async function rebuildSearchIndex(store: Store, dataDir: string): Promise<number> {
   const path = searchIndexPath(dataDir);

@@ -77,6 +77,9 @@ export interface SearchHit extends Omit<SearchDoc, "text"> {
   readonly snippet: string;
 }
 
+/** Entries one millisecond's id range holds (see `put`). */
+const IDS_PER_MS = 1024;
+
 /** Marks around matched words in snippets. */
 export const MARK_START = "[";
 export const MARK_END = "]";
@@ -108,8 +111,11 @@ export class SearchIndex implements Disposable {
   readonly #update: StatementSync;
   readonly #text: StatementSync;
   readonly #deleteText: StatementSync;
+  readonly #textOf: StatementSync;
   readonly #deleteDoc: StatementSync;
   readonly #getMark: StatementSync;
+  readonly #idTaken: StatementSync;
+  readonly #lastId: StatementSync;
   readonly #setMark: StatementSync;
   #closed = false;
 
@@ -124,14 +130,17 @@ export class SearchIndex implements Disposable {
     this.#fold = fold;
     this.#find = this.#db.prepare("SELECT id FROM docs WHERE key = ?");
     this.#insert = this.#db.prepare(
-      `INSERT INTO docs (key, kind, place, number, sender, sender_f, peer, peer_f, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO docs (id, key, kind, place, number, sender, sender_f, peer, peer_f, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.#idTaken = this.#db.prepare("SELECT 1 FROM docs WHERE id = ?");
+    this.#lastId = this.#db.prepare("SELECT max(id) AS id FROM docs WHERE id >= ? AND id < ?");
     this.#update = this.#db.prepare(
       "UPDATE docs SET place = ?, number = ?, sender = ?, sender_f = ?, peer = ?, peer_f = ?, at = ? WHERE id = ?",
     );
     this.#text = this.#db.prepare("INSERT INTO fts (rowid, text) VALUES (?, ?)");
     this.#deleteText = this.#db.prepare("DELETE FROM fts WHERE rowid = ?");
+    this.#textOf = this.#db.prepare("SELECT text FROM fts WHERE rowid = ?");
     this.#deleteDoc = this.#db.prepare("DELETE FROM docs WHERE id = ?");
     this.#getMark = this.#db.prepare("SELECT value FROM marks WHERE name = ?");
     this.#setMark = this.#db.prepare(
@@ -182,12 +191,21 @@ export class SearchIndex implements Disposable {
     const who = [doc.sender, this.#fold(doc.sender), doc.peer, this.#fold(doc.peer)] as const;
     if (found) {
       this.#update.run(doc.place, doc.number, ...who, doc.at, found.id);
+      // Unchanged words are left alone: a thread compared whole rewrites only what was edited.
+      const held = this.#textOf.get(found.id) as { text: string } | undefined;
+      if (held?.text === doc.text) return;
       this.#deleteText.run(found.id);
       this.#text.run(found.id, doc.text);
       return;
     }
-    const inserted = this.#insert.run(doc.key, doc.kind, doc.place, doc.number, ...who, doc.at);
-    this.#text.run(inserted.lastInsertRowid, doc.text);
+    // Ids follow time (its millisecond, times 1024), so the newest matches come first straight
+    // from the full-text index, without sorting them all.
+    const first = Math.max(0, Math.floor(doc.at)) * IDS_PER_MS;
+    const taken = (this.#lastId.get(first, first + IDS_PER_MS) as { id: number | null }).id;
+    let id = taken === null ? first : taken + 1;
+    while (this.#idTaken.get(id)) id++; // only when a millisecond held more than its share
+    this.#insert.run(id, doc.key, doc.kind, doc.place, doc.number, ...who, doc.at);
+    this.#text.run(id, doc.text);
   }
 
   /** Removes entries by key. */
@@ -205,6 +223,16 @@ export class SearchIndex implements Disposable {
     const rows = this.#db.prepare(
       `SELECT key FROM docs WHERE kind IN (${kinds.map(() => "?").join(",")})`,
     ).all(...kinds) as { key: string }[];
+    return new Set(rows.map((r) => r.key));
+  }
+
+  /** The keys of every entry whose key starts with `prefix` (one thread's, say). */
+  keysStartingWith(prefix: string): Set<string> {
+    // A range on the keys' index: everything from the prefix up to the prefix's last character
+    // plus one.
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const rows = this.#db.prepare("SELECT key FROM docs WHERE key >= ? AND key < ?")
+      .all(prefix, end) as { key: string }[];
     return new Set(rows.map((r) => r.key));
   }
 
@@ -276,7 +304,7 @@ export class SearchIndex implements Disposable {
               snippet(fts, 0, '${MARK_START}', '${MARK_END}', '…', 16) AS snippet
        FROM fts JOIN docs d ON d.id = fts.rowid
        WHERE ${where.join(" AND ")}
-       ORDER BY d.at DESC, d.id DESC
+       ORDER BY fts.rowid DESC
        LIMIT ? OFFSET ?`,
     ).all(...args, limit, offset) as unknown as SearchHit[];
     return rows.map((r) => ({ ...r }));

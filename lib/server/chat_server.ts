@@ -122,10 +122,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     const files = config.http ? await StaticFiles.load(config.webRoot) : undefined;
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
     const listeners = openListeners(config, canServeConnections);
-    state.state.search.start();
+    state.state.search?.start();
     return new ChatServer(listeners, state.state, lock, files);
   } catch (error) {
-    await serving?.search.close();
+    await serving?.search?.close();
     await hub.close();
     await store.close();
     lock.release();
@@ -332,7 +332,7 @@ export class ChatServer implements AsyncDisposable {
     this.#flush.close(); // every connection is gone: no more writes to let turns in between
     await this.#http?.shutdown();
     await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
-    await ctx.search.close();
+    await ctx.search?.close();
     await ctx.hub.close().catch((error) => ctx.log.error("Cannot leave the cluster", error));
     await ctx.store.close();
     this.#lock.release();

@@ -53,7 +53,8 @@ export interface ServerContext {
   readonly motd: MotdService;
   readonly forum: ForumService;
   readonly webSessions: WebSessionService;
-  readonly search: SearchService;
+  /** The search index, unless the server runs with `--no-search`. */
+  readonly search: SearchService | undefined;
   /** Password hashing, shared so that logins go first. */
   readonly hashes: HashQueue;
   /** USER, LOGIN and REGISTER attempts per client address. */

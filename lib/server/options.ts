@@ -112,6 +112,11 @@ const FLAGS: readonly Flag[] = [
     help: "refuse REGISTER: only accounts the operator made may log in",
     apply: (_v, c) => c.registration = false,
   },
+  {
+    name: "no-search",
+    help: "keep no search index: SEARCH is off",
+    apply: (_v, c) => c.search = false,
+  },
   numeric(
     "max-failures",
     "N",

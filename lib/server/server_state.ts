@@ -29,6 +29,7 @@ import { applySharedChange, type SharedChange } from "./shared_changes.ts";
 import { Counters, readMetrics } from "./metrics.ts";
 import { SearchIndex } from "../search/search_index.ts";
 import { searchIndexPath, SearchService } from "./services/search.ts";
+import type { StoredEntry } from "./services/messages.ts";
 import { foldName } from "../protocol/names.ts";
 import { Client } from "./client.ts";
 import { OutboundEvent } from "../protocol/events.ts";
@@ -45,7 +46,8 @@ export class ServerState implements ServerContext {
   readonly channels: ChannelService;
   readonly presence: PresenceNotices;
   readonly counters: Counters;
-  readonly search: SearchService;
+  /** The search index, unless the server runs with `--no-search`. */
+  readonly search: SearchService | undefined;
   readonly #startedAt: number;
   /** Open connections by front end, told by the server once it runs. */
   connections: () => ReadonlyMap<string, number> = () => new Map();
@@ -75,17 +77,23 @@ export class ServerState implements ServerContext {
     this.authRate = new RateLimiter(config.authRatePerIp);
     this.webSessions = new WebSessionService(store, accounts, clock);
     this.channels = new ChannelService(store);
-    this.search = new SearchService(
-      SearchIndex.openOrRenew(
-        searchIndexPath(config.dataDir, config.node),
-        foldName,
-        (why) => log.warn(why),
-      ),
-      store,
-      rooms,
-      this.channels,
-      log,
-    );
+    if (config.search) {
+      const search = new SearchService(
+        SearchIndex.openOrRenew(
+          searchIndexPath(config.dataDir, config.node),
+          foldName,
+          (why) => log.warn(why),
+        ),
+        store,
+        rooms,
+        this.channels,
+        log,
+      );
+      // What is stored here is indexed at once; the rest (other nodes, a crash) is caught up.
+      const note = (entry: StoredEntry) => search.note(entry);
+      messages.stored = rooms.stored = this.channels.stored = note;
+      this.search = search;
+    }
     this.presence = new PresenceNotices(hub, blocks, clock, {
       stormPerSecond: config.presenceStormPerSecond,
     });

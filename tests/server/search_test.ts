@@ -173,6 +173,20 @@ Deno.test("SEARCH through IRC's service nick, and on every node of a cluster ali
     assertEquals(fromA.length, 2);
     const fromB = await found(onB, "SEARCH latency");
     assertEquals(fromB.length, 2);
+    // The forum and channels too: a post edited and a channel message on one node, found on
+    // the other (it reads the change feed, not its own sessions).
+    await expectReply(onA, "THREAD CREATE links", 200);
+    await expectReply(onA, "POST links the uplink is congested", 200);
+    assertEquals((await found(onB, "SEARCH congested")).length, 1);
+    await expectReply(onA, "EDIT links 1 the uplink is saturated", 200);
+    assertEquals(await found(onB, "SEARCH congested"), []);
+    assertMatch(
+      (await found(onB, "SEARCH saturated")).join("\n"),
+      /^thread links post 1; .*; anna;/,
+    );
+    await expectReply(onA, "JOIN #netlab", 200);
+    await expectReply(onA, "SAY #netlab saturated again", 200);
+    assertMatch((await found(onB, "SEARCH saturated in:#netlab")).join("\n"), /^#netlab #1; /);
     await Promise.all([quit(onA), quit(onB)]);
   } finally {
     await a.server.shutdown();
@@ -191,6 +205,22 @@ Deno.test("a damaged search index is built anew at start, and the server serves"
     assertEquals((await found(hans, "SEARCH bandwidth")).length, 1);
     assertMatch(server.output.join("\n"), /Search index .* cannot be read .*building it anew/);
     await quit(hans);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a server started with --no-search keeps no index and says SEARCH is off", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "labchat-search-" });
+  try {
+    await using server = await spawnServer(dataDir, ["--quiet", "--no-search"]);
+    const hans = await registered(server.port, "hans");
+    await expectReply(hans, "BROADCAST bandwidth", 200);
+    await expectReply(hans, "SEARCH bandwidth", 404, /^Search is off on this server/);
+    await quit(hans);
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(dataDir)) names.push(entry.name);
+    assert(!names.some((name) => name.startsWith("search")), names.join(" "));
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -12,6 +12,9 @@ import { formatHit } from "../services/search.ts";
 /** Handlers of the search command. */
 export const searchHandlers: PartialHandlers<"SEARCH"> = {
   async SEARCH(ctx, { identity }, [text]) {
+    if (ctx.search === undefined) {
+      throw new ProtocolError(Reply.NOT_FOUND, "Search is off on this server (--no-search)");
+    }
     let query;
     try {
       query = parseSearch(text);

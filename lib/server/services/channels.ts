@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type StoredEntry, whenStored } from "./messages.ts";
 import { Reply } from "../../protocol/codes.ts";
 import {
   BROADCAST_CHANNEL,
@@ -412,8 +413,15 @@ export class ChannelService {
 
   /** Stores a message said in the channel. */
   say(name: string, from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
-    return this.#store.appendChannelMessage(foldChannel(name), from, text, at);
+    const channel = foldChannel(name);
+    return whenStored(
+      this.#store.appendChannelMessage(channel, from, text, at),
+      ({ value }) => this.stored({ kind: "channel", channel, message: value }),
+    );
   }
+
+  /** Told of every channel message once stored (the search index listens). */
+  stored: (entry: StoredEntry) => void = () => {};
 
   /** What was said in a channel (whether anyone is in it now or not). */
   history(name: string, query: HistoryQuery): Promise<StoredMessage[]> {

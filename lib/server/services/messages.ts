@@ -12,16 +12,39 @@ import type {
   StoredMessage,
 } from "../../store/store.ts";
 
+/** What was stored, once committed (for the search index). */
+export type StoredEntry =
+  | { readonly kind: "broadcast"; readonly message: StoredMessage }
+  | { readonly kind: "private"; readonly message: PrivateMessage; readonly receivedNumber: number }
+  | { readonly kind: "room"; readonly room: number; readonly message: StoredMessage }
+  | { readonly kind: "channel"; readonly channel: string; readonly message: StoredMessage };
+
+/** Tells `stored` of a write once it is committed (never of one that failed). */
+export function whenStored<T extends Pending<unknown>>(
+  pending: Promise<T>,
+  stored: (value: T) => void,
+): Promise<T> {
+  return pending.then((value) => {
+    value.committed.then(() => stored(value), () => {});
+    return value;
+  });
+}
+
 /** The message logs of one server. */
 export class MessageService {
   readonly #store: MessageStore;
+  /** Told of every message once stored (the search index listens). */
+  stored: (entry: StoredEntry) => void = () => {};
 
   constructor(store: MessageStore) {
     this.#store = store;
   }
 
   broadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
-    return this.#store.appendBroadcast(from, text, at);
+    return whenStored(
+      this.#store.appendBroadcast(from, text, at),
+      ({ value }) => this.stored({ kind: "broadcast", message: value }),
+    );
   }
 
   /** Stores a private message; `queueOffline` keeps it for the recipient's next login too. */
@@ -32,7 +55,11 @@ export class MessageService {
     at: number,
     queueOffline: boolean,
   ): Promise<PendingPrivate> {
-    return this.#store.appendPrivate(from, to, text, at, queueOffline);
+    return whenStored(
+      this.#store.appendPrivate(from, to, text, at, queueOffline),
+      ({ value, receivedNumber }) =>
+        this.stored({ kind: "private", message: value, receivedNumber }),
+    );
   }
 
   /** Drops one queued message: it reached the user live. */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { type StoredEntry, whenStored } from "./messages.ts";
 import type {
   HistoryQuery,
   Pending,
@@ -57,8 +58,14 @@ export class RoomService {
   }
 
   say(room: number, from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
-    return this.#store.appendRoomMessage(room, from, text, at);
+    return whenStored(
+      this.#store.appendRoomMessage(room, from, text, at),
+      ({ value }) => this.stored({ kind: "room", room, message: value }),
+    );
   }
+
+  /** Told of every room message once stored (the search index listens). */
+  stored: (entry: StoredEntry) => void = () => {};
 
   history(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
     return this.#store.listRoomMessages(room, query);
