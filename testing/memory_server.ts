@@ -143,6 +143,7 @@ export async function memoryServer(config: Partial<ServerConfig> = {}): Promise<
       };
     },
     async [Symbol.asyncDispose]() {
+      await state.search?.close();
       await store.close();
       await Deno.remove(dataDir, { recursive: true });
     },

@@ -274,8 +274,10 @@ export class AccountService {
     const now = this.#clock.now();
     let failure = recordFailure(NO_FAILURES, { maxFailures, lockoutMs }, now);
     // Counted atomically on the stored state: other nodes may be counting failures too.
+    let countedAt = now;
     const count = (current: LockoutState) => {
-      failure = recordFailure(current, { maxFailures, lockoutMs }, this.#clock.now());
+      countedAt = this.#clock.now();
+      failure = recordFailure(current, { maxFailures, lockoutMs }, countedAt);
       return failure.state;
     };
     // A name without an account is remembered as long as a block of it lasts, and a while more.
@@ -291,7 +293,8 @@ export class AccountService {
     );
     if (failure.blocked) {
       throw new ProtocolError(Reply.ACCOUNT_NOW_BLOCKED, Text.ACCOUNT_NOW_BLOCKED, {
-        before: [`Blocked for ${seconds(failure.state, now)}`],
+        // Counted from when the block began: "Blocked for 10 seconds", not 11.
+        before: [`Blocked for ${seconds(failure.state, countedAt)}`],
       });
     }
     throw new ProtocolError(Reply.WRONG_CREDENTIALS, Text.INVALID_PASSWORD);
