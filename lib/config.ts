@@ -13,6 +13,11 @@ export interface ServerConfig {
   dataDir: string;
   /** Whether unknown users may create an account. */
   registration: boolean;
+  /**
+   * Redis replicas that must have each write before it is acknowledged (`WAIT`); 0 does not
+   * wait. Only with a cluster.
+   */
+  clusterAcks: number;
   /** Keep the search index (SEARCH); off, nothing is indexed and SEARCH says so. */
   search: boolean;
   /** Consecutive failed logins before the account is blocked. */
@@ -106,6 +111,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   reusePort: false,
   registration: true,
   search: true,
+  clusterAcks: 0,
   maxLoginFailures: 3,
   lockoutMs: 10_000,
   idleTimeoutMs: 0,

@@ -20,6 +20,7 @@ import {
   withPassword,
 } from "../store/redis_client.ts";
 import { RedisStore } from "../store/redis_store.ts";
+import { primaryUrl } from "../store/sentinel.ts";
 import { appendChange } from "../server/cluster/cluster_hub.ts";
 import type { Store } from "../store/store.ts";
 import { backup, lockForAdmin, restore } from "./backup.ts";
@@ -200,7 +201,11 @@ function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Ta
   const url = withPassword(cluster, Deno.env.get("LABCHAT_REDIS_PASSWORD"));
   const connect = async () => {
     try {
-      return await connectRedis({ url, role: "admin", log: (line) => io.err(line) });
+      return await connectRedis({
+        url: await primaryUrl(url),
+        role: "admin",
+        log: (line) => io.err(line),
+      });
     } catch (error) {
       const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
       throw new AdminError(`Cannot reach Redis at ${redactUrl(url)}: ${cause}`);

@@ -81,7 +81,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     opened = config.cluster === undefined
       ? { ...(await openKvStore(config.dataDir)), hub: new LocalHub() }
       : {
-        ...(await openCluster(config.cluster, config.node ?? "", log, counters)),
+        ...(await openCluster(config.cluster, config.node ?? "", log, {
+          acks: config.clusterAcks,
+          counters,
+        })),
         warnings: [] as string[],
       };
   } catch (error) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { StoreUnavailableError } from "../store/store_unavailable.ts";
+import { type StoreOutcome, StoreUnavailableError } from "../store/store_unavailable.ts";
 import { timingSafeEqual } from "node:crypto";
 import { Reply, Text } from "../protocol/codes.ts";
 import type { CommandSpec, ServerCommandName } from "../protocol/commands.ts";
@@ -207,6 +207,22 @@ async function receiveUpload(ctx: ServerContext, client: Client, outcome: Outcom
 }
 
 /** The reply for a failed request: the user's error, or a 500 that is logged. */
+/** What the log says of a request the store failed. */
+const OUTCOME_LOG: Record<StoreOutcome, string> = {
+  not_done: "refused",
+  unknown: "cut",
+  unreplicated: "stored unreplicated",
+};
+
+/** What the user is told of it: the truth about whether it was done. */
+const OUTCOME_TEXT: Record<StoreOutcome, string> = {
+  not_done: "Storage is unreachable for now; the request was not carried out. Try again shortly",
+  unknown:
+    "Storage was cut off while this was being carried out: it may or may not have been done (HISTORY tells); check before sending it again",
+  unreplicated:
+    "Stored, but not yet on the Redis replicas this server waits for: it could be lost if Redis fails over now (HISTORY tells); check before sending it again",
+};
+
 function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
   if (error instanceof ProtocolError) {
     const detail = error.reason === undefined ? undefined : { reason: error.reason };
@@ -214,18 +230,10 @@ function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
     return { code: error.code, text, detail };
   }
   if (error instanceof StoreUnavailableError) {
-    ctx.log.warn(
-      `${client.label}: request ${
-        error.outcome === "unknown" ? "cut" : "refused"
-      }: ${error.message}`,
-    );
+    const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    ctx.log.warn(`${client.label}: request ${OUTCOME_LOG[error.outcome]}: ${cause}`);
     // Never "not carried out" unless it was not: a command cut on its way may have been stored.
-    return {
-      code: Reply.SERVER_ERROR,
-      text: error.outcome === "unknown"
-        ? "Storage was cut off while this was being carried out: it may or may not have been done (HISTORY tells); check before sending it again"
-        : "Storage is unreachable for now; the request was not carried out. Try again shortly",
-    };
+    return { code: Reply.SERVER_ERROR, text: OUTCOME_TEXT[error.outcome] };
   }
   ctx.log.error(`${client.label}: request failed`, error);
   return { code: Reply.SERVER_ERROR, text: "Internal server error; the request was not completed" };

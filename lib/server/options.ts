@@ -322,7 +322,7 @@ const FLAGS: readonly Flag[] = [
     name: "cluster",
     value: "URL",
     help:
-      "join a cluster of nodes sharing this Redis (redis://HOST:PORT, rediss:// for TLS; password from LABCHAT_REDIS_PASSWORD)",
+      "join a cluster of nodes sharing this Redis (redis://HOST:PORT, rediss:// for TLS, redis-sentinel://HOST:PORT,HOST:PORT/NAME for a group its sentinels watch; password from LABCHAT_REDIS_PASSWORD)",
     apply: (v, c) => {
       const url = String(v);
       const problem = redisUrlProblem(url);
@@ -330,6 +330,14 @@ const FLAGS: readonly Flag[] = [
       c.cluster = url;
     },
   },
+  numeric(
+    "cluster-acks",
+    "N",
+    "acknowledge a write only once N Redis replicas have it (WAIT; 0: do not wait)",
+    0,
+    16,
+    (c, n) => c.clusterAcks = Math.floor(n),
+  ),
   {
     name: "node",
     value: "NAME",
@@ -412,6 +420,9 @@ export function parseServerArgs(
   if (given["auth-rate"] === undefined) config.authRatePerIp = config.connectRatePerIp;
   if (config.node !== undefined && config.cluster === undefined) {
     throw new TypeError("--node names a node of a cluster: give --cluster too");
+  }
+  if (config.clusterAcks > 0 && config.cluster === undefined) {
+    throw new TypeError("--cluster-acks counts Redis replicas of a cluster: give --cluster too");
   }
   if (config.cluster !== undefined) {
     config.cluster = withPassword(config.cluster, env("LABCHAT_REDIS_PASSWORD"));

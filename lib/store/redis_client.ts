@@ -15,6 +15,12 @@ import {
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
 } from "redis";
+import {
+  parseSentinelUrl,
+  redactSentinelUrl,
+  SENTINEL_SCHEME,
+  sentinelUrlWithPassword,
+} from "./sentinel.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 
 /** A connection to Redis (the `redis` npm package's client). */
@@ -43,14 +49,29 @@ function brokeUnderWay(error: unknown): boolean {
     (error instanceof Error && /ECONNRESET|EPIPE|Connection reset/i.test(error.message));
 }
 
-/** Runs a Redis command, turning a lost connection into {@linkcode StoreUnavailableError}. */
+/**
+ * Whether `error` is Redis refusing every write for now, before carrying any out: a replica (the
+ * old primary during a failover), a server still loading its data, too few replicas for
+ * `min-replicas-to-write`.
+ */
+export function isRefusedForNow(error: unknown): boolean {
+  return error instanceof Error &&
+    /^(READONLY|LOADING|MASTERDOWN|NOREPLICAS|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
+}
+
+/**
+ * Runs a Redis command, turning a lost connection, or a Redis that refuses writes for now, into
+ * {@linkcode StoreUnavailableError}.
+ */
 export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (isConnectionError(error) && !(error instanceof StoreUnavailableError)) {
+    if (error instanceof StoreUnavailableError) throw error;
+    if (isConnectionError(error)) {
       throw new StoreUnavailableError(error, brokeUnderWay(error) ? "unknown" : "not_done");
     }
+    if (isRefusedForNow(error)) throw new StoreUnavailableError(error, "not_done");
     throw error;
   }
 }
@@ -69,8 +90,15 @@ export interface RedisConnectOptions {
   readonly connectTimeoutMs?: number;
 }
 
-/** Why `url` cannot be a Redis URL (`redis://HOST:PORT`, `rediss://` for TLS), or `undefined`. */
+/**
+ * Why `url` cannot be a Redis URL (`redis://HOST:PORT`, `rediss://` for TLS,
+ * `redis-sentinel://HOST:PORT,HOST:PORT/NAME` for a group watched by sentinels), or `undefined`.
+ */
 export function redisUrlProblem(url: string): string | undefined {
+  if (url.startsWith(SENTINEL_SCHEME)) {
+    const target = parseSentinelUrl(url);
+    return typeof target === "string" ? target : undefined;
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -78,7 +106,7 @@ export function redisUrlProblem(url: string): string | undefined {
     return `"${url}" is not a URL: give redis://HOST:PORT (or rediss:// for TLS)`;
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    return `"${redactUrl(url)}" is not a redis:// or rediss:// URL`;
+    return `"${redactUrl(url)}" is not a redis://, rediss:// or redis-sentinel:// URL`;
   }
   if (parsed.hostname === "") return `"${redactUrl(url)}" names no host`;
   return undefined;
@@ -90,6 +118,7 @@ export function redisUrlProblem(url: string): string | undefined {
  */
 export function withPassword(url: string, password: string | undefined): string {
   if (!password) return url;
+  if (url.startsWith(SENTINEL_SCHEME)) return sentinelUrlWithPassword(url, password);
   const parsed = new URL(url);
   if (!parsed.password) parsed.password = password;
   return parsed.toString();
@@ -120,6 +149,7 @@ export function destroyQuietly(client: RedisClient): void {
 
 /** The URL without its password, for log lines. */
 export function redactUrl(url: string): string {
+  if (url.startsWith(SENTINEL_SCHEME)) return redactSentinelUrl(url);
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";

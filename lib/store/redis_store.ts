@@ -11,7 +11,9 @@ import type { LockoutState } from "../auth/lockout.ts";
 import { NO_FAILURES } from "../auth/lockout.ts";
 import type { PasswordHash } from "../auth/password.ts";
 import { foldName } from "../protocol/names.ts";
+import { type ChangedLog, type FeedChanges, feedMember, parseFeedMember } from "./change_feed.ts";
 import { closeQuietly, redisCall, type RedisClient } from "./redis_client.ts";
+import { StoreUnavailableError } from "./store_unavailable.ts";
 import type {
   FileItem,
   HistoryQuery,
@@ -29,8 +31,6 @@ import type {
   UserRecord,
   WebSessionRecord,
 } from "./store.ts";
-
-import { type ChangedLog, type FeedChanges, feedMember, parseFeedMember } from "./change_feed.ts";
 
 /** Messages read per round trip while paging through a history. */
 const HISTORY_PAGE = 200;
@@ -190,25 +190,49 @@ return 1`,
 /** `{"a":1,"b":2}` → `,"a":1,"b":2}`: what follows the number a script puts first. */
 const restOf = (record: object): string => `,${JSON.stringify(record).slice(1)}`;
 
+/** Options of {@linkcode RedisStore.open}. */
+export interface RedisStoreOptions {
+  /** Keys start with this (default `labchat:`). */
+  readonly prefix?: string;
+  /**
+   * Replicas that must have each write before it counts as done (Redis `WAIT`); 0 (the
+   * default) does not wait.
+   */
+  readonly acks?: number;
+  /** How long a write waits for those replicas (default 2 s) before it is reported unsure. */
+  readonly ackTimeoutMs?: number;
+  /** Called once the store's connection is closed (to close what leads to Redis). */
+  readonly onClose?: () => Promise<void>;
+}
+
 /** A {@linkcode Store} on Redis; see the module documentation. */
 export class RedisStore implements Store {
   readonly #redis: RedisClient;
   readonly #prefix: string;
+  readonly #acks: number;
+  readonly #ackTimeoutMs: number;
+  readonly #onClose: (() => Promise<void>) | undefined;
   readonly #scripts = new Map<string, string>();
   #closed = false;
+  /** Writes sent so far (numbered in the order they go out on the connection). */
+  #writesSent = 0;
+  /** The last `WAIT` sent, and how many writes it covers (all those sent before it). */
+  #wait: { covers: number; done: Promise<void> } | undefined;
 
-  private constructor(redis: RedisClient, prefix: string) {
+  private constructor(redis: RedisClient, options: RedisStoreOptions) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#prefix = options.prefix ?? "labchat:";
+    this.#acks = options.acks ?? 0;
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 2000;
+    this.#onClose = options.onClose;
   }
 
   /**
-   * A store on `redis` (owned from now on: closed with the store) whose keys all start with
-   * `prefix`. Loads the scripts first, so that every command is sent in call order: a read sees
-   * every write started before it.
+   * A store on `redis` (owned from now on: closed with the store). Loads the scripts first, so
+   * that every command is sent in call order: a read sees every write started before it.
    */
-  static async open(redis: RedisClient, prefix = "labchat:"): Promise<RedisStore> {
-    const store = new RedisStore(redis, prefix);
+  static async open(redis: RedisClient, options: RedisStoreOptions = {}): Promise<RedisStore> {
+    const store = new RedisStore(redis, options);
     for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
       store.#scripts.set(name, await redisCall(() => redis.scriptLoad(SCRIPTS[name])));
     }
@@ -223,21 +247,70 @@ export class RedisStore implements Store {
     return this.#redis.isReady;
   }
 
-  /** Runs a script by its SHA-1, or by its text when Redis lost it (a restart). */
+  /**
+   * Runs a script by its SHA-1, or by its text when Redis lost it (a restart). Every script
+   * writes (but `changes`, which reads): it is done once the replicas asked for have it.
+   */
   async #script(name: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
-    return await redisCall(async () => {
+    let sent = 0;
+    const result = await redisCall(async () => {
       const sha = this.#scripts.get(name) ?? "";
       try {
+        sent = ++this.#writesSent;
         return await this.#redis.evalSha(sha, { keys, arguments: args });
       } catch (error) {
         if (!String(error).includes("NOSCRIPT")) throw error;
+        sent = ++this.#writesSent;
         return await this.#redis.eval(SCRIPTS[name], { keys, arguments: args });
       }
     });
+    if (name !== "changes") await this.#replicated(sent);
+    return result;
   }
 
+  /** Runs commands that read. */
   #call<T>(call: (redis: RedisClient) => Promise<T>): Promise<T> {
     return redisCall(() => call(this.#redis));
+  }
+
+  /** Runs commands that write: done once the replicas asked for have them. */
+  async #write<T>(call: (redis: RedisClient) => Promise<T>): Promise<T> {
+    const sent = ++this.#writesSent;
+    const result = await redisCall(() => call(this.#redis));
+    await this.#replicated(sent);
+    return result;
+  }
+
+  /**
+   * Waits until `--cluster-acks` replicas have write number `sent`: one `WAIT` covers every
+   * write sent on the connection before it, so writes finishing together share one.
+   *
+   * @throws {StoreUnavailableError} (`unreplicated`) when fewer replicas confirmed in time.
+   */
+  async #replicated(sent: number): Promise<void> {
+    if (this.#acks === 0) return;
+    let wait = this.#wait;
+    if (wait === undefined || wait.covers < sent) {
+      const acks = this.#acks;
+      const covers = this.#writesSent;
+      const done = redisCall(() =>
+        this.#redis.sendCommand(["WAIT", String(acks), String(this.#ackTimeoutMs)])
+      ).catch((error) => {
+        // The writes it waits for were carried out: whatever became of the WAIT, they may stay.
+        if (error instanceof StoreUnavailableError && error.outcome === "not_done") {
+          throw new StoreUnavailableError(error.cause, "unknown");
+        }
+        throw error;
+      }).then((confirmed) => {
+        if (Number(confirmed) < acks) {
+          const why =
+            `${confirmed} of ${acks} Redis replicas confirmed within ${this.#ackTimeoutMs} ms`;
+          throw new StoreUnavailableError(new Error(why), "unreplicated");
+        }
+      });
+      wait = this.#wait = { covers, done };
+    }
+    await wait.done;
   }
 
   async #hashGet<T>(key: string, field: string): Promise<T | undefined> {
@@ -268,7 +341,7 @@ export class RedisStore implements Store {
 
   async createUser(user: UserRecord): Promise<boolean> {
     const key = this.#key("user");
-    return await this.#call((r) => r.hSetNX(key, foldName(user.name), JSON.stringify(user))) ===
+    return await this.#write((r) => r.hSetNX(key, foldName(user.name), JSON.stringify(user))) ===
       1;
   }
 
@@ -285,7 +358,7 @@ export class RedisStore implements Store {
 
   async deleteUser(name: string): Promise<boolean> {
     const folded = foldName(name);
-    const [deleted] = await this.#call((r) =>
+    const [deleted] = await this.#write((r) =>
       r.multi().hDel(this.#key("user"), folded).del(this.#lockoutKey(name)).exec()
     );
     return Number(deleted) === 1;
@@ -324,7 +397,7 @@ export class RedisStore implements Store {
 
   async clearLockouts(name: string): Promise<void> {
     // Before failures were counted per address, one hash held every account's state.
-    await this.#call((r) =>
+    await this.#write((r) =>
       r.multi().del(this.#lockoutKey(name)).hDel(this.#key("lockout"), foldName(name)).exec()
     );
   }
@@ -374,13 +447,13 @@ export class RedisStore implements Store {
   }
 
   async setSeen(record: SeenRecord): Promise<void> {
-    await this.#call((r) => r.hSet(this.#key("seen"), record.name, JSON.stringify(record)));
+    await this.#write((r) => r.hSet(this.#key("seen"), record.name, JSON.stringify(record)));
   }
 
   async appendLogin(record: Omit<LoginRecord, "number">): Promise<number> {
-    const number = await this.#call((r) => r.hIncrBy(this.#key("counter"), "login", 1));
+    const number = await this.#write((r) => r.hIncrBy(this.#key("counter"), "login", 1));
     const login: LoginRecord = { ...record, number };
-    await this.#call((r) => r.hSet(this.#key("login"), number, JSON.stringify(login)));
+    await this.#write((r) => r.hSet(this.#key("login"), number, JSON.stringify(login)));
     return number;
   }
 
@@ -409,8 +482,8 @@ export class RedisStore implements Store {
   async setBlocked(blocker: string, blocked: string, on: boolean): Promise<void> {
     const key = this.#key("block");
     const pair = `${blocker}\n${blocked}`;
-    if (on) await this.#call((r) => r.sAdd(key, pair));
-    else await this.#call((r) => r.sRem(key, pair));
+    if (on) await this.#write((r) => r.sAdd(key, pair));
+    else await this.#write((r) => r.sRem(key, pair));
   }
 
   // ---- numbered messages ----
@@ -504,11 +577,11 @@ export class RedisStore implements Store {
   }
 
   async unqueueOffline(user: string, number: number): Promise<void> {
-    await this.#call((r) => r.zRemRangeByScore(this.#key("offline", user), number, number));
+    await this.#write((r) => r.zRemRangeByScore(this.#key("offline", user), number, number));
   }
 
   async ackOffline(user: string, upTo: number): Promise<void> {
-    await this.#call((r) => r.zRemRangeByScore(this.#key("offline", user), "-inf", upTo));
+    await this.#write((r) => r.zRemRangeByScore(this.#key("offline", user), "-inf", upTo));
   }
 
   // ---- rooms ----
@@ -702,7 +775,7 @@ export class RedisStore implements Store {
     for (const id of removed) {
       const items = await this.#hashValues<ThreadItem>(this.#key("thread_item", id));
       const blobs = items.flatMap((item) => item.kind === "file" ? [item.blob] : []);
-      await this.#call((r) => {
+      await this.#write((r) => {
         const multi = r.multi();
         if (blobs.length > 0) multi.sAdd(this.#key("gc_blob"), blobs);
         return multi
@@ -719,7 +792,7 @@ export class RedisStore implements Store {
   }
 
   async forgetDoomedBlobs(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.#call((r) => r.sRem(this.#key("gc_blob"), [...ids]));
+    if (ids.length > 0) await this.#write((r) => r.sRem(this.#key("gc_blob"), [...ids]));
   }
 
   async listLiveBlobs(): Promise<Set<string>> {
@@ -736,7 +809,7 @@ export class RedisStore implements Store {
 
   async putWebSession(id: string, session: WebSessionRecord): Promise<void> {
     const ms = Math.max(1000, Math.round(session.expiresAt - Date.now()));
-    await this.#call((r) =>
+    await this.#write((r) =>
       r.set(this.#key("web_session", id), JSON.stringify(session), { PX: ms } as const)
     );
   }
@@ -747,7 +820,7 @@ export class RedisStore implements Store {
   }
 
   async deleteWebSession(id: string): Promise<void> {
-    await this.#call((r) => r.del(this.#key("web_session", id)));
+    await this.#write((r) => r.del(this.#key("web_session", id)));
   }
 
   // ---- message of the day ----
@@ -757,7 +830,7 @@ export class RedisStore implements Store {
   }
 
   async addMotd(text: string): Promise<void> {
-    await this.#call((r) => r.rPush(this.#key("motd"), text));
+    await this.#write((r) => r.rPush(this.#key("motd"), text));
   }
 
   async getMotdCursor(): Promise<number> {
@@ -765,7 +838,7 @@ export class RedisStore implements Store {
   }
 
   async setMotdCursor(index: number): Promise<void> {
-    await this.#call((r) => r.set(this.#key("motd_cursor"), String(index)));
+    await this.#write((r) => r.set(this.#key("motd_cursor"), String(index)));
   }
 
   // ---- machinery ----
@@ -836,6 +909,7 @@ export class RedisStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await closeQuietly(this.#redis);
+    await this.#onClose?.();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

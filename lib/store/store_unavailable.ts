@@ -4,15 +4,20 @@
  * @module
  */
 
-/**
- * The shared store cannot be reached. `outcome` says what became of the request: `not_done`
- * when nothing was sent (the connection was down), `unknown` when the connection broke while a
- * command was under way (it may have been carried out).
- */
+/** What became of a request when the store failed it. */
+export type StoreOutcome =
+  /** Nothing was carried out (the connection was down, Redis refused writes for now). */
+  | "not_done"
+  /** The connection broke while a command was under way: it may have been carried out. */
+  | "unknown"
+  /** Carried out on the primary, but fewer replicas than asked confirmed it in time. */
+  | "unreplicated";
+
+/** The shared store cannot be reached, or cannot keep what it was asked to; see `outcome`. */
 export class StoreUnavailableError extends Error {
   readonly code = "store_unavailable";
-  readonly outcome: "not_done" | "unknown";
-  constructor(cause: unknown, outcome: "not_done" | "unknown" = "not_done") {
+  readonly outcome: StoreOutcome;
+  constructor(cause: unknown, outcome: StoreOutcome = "not_done") {
     super("The shared store (Redis) is unreachable", { cause });
     this.name = "StoreUnavailableError";
     this.outcome = outcome;

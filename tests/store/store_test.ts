@@ -21,7 +21,7 @@ function storeTest(name: string, fn: (store: Store) => Promise<void>): void {
   Deno.test(`RedisStore: ${name}`, async () => {
     await using redis = await TestRedis.start();
     const client = await connectRedis({ url: redis.url, role: "store", log: () => {} });
-    await using store = await RedisStore.open(client, "test:");
+    await using store = await RedisStore.open(client, { prefix: "test:" });
     await fn(store);
   });
 }
