@@ -120,8 +120,18 @@ export interface Deferred {
 }
 
 /** The caller of a request: the client, and its identity when the command needs a login. */
-export type Caller<A> = A extends "anyone" ? { readonly client: Client; readonly tags?: ClientTags }
-  : { readonly client: Client; readonly identity: Identity; readonly tags?: ClientTags };
+export type Caller<A> = A extends "anyone" ? {
+    readonly client: Client;
+    readonly tags?: ClientTags;
+    /** The client's id of this request (`@id=`), which makes a retry harmless. */
+    readonly requestId?: string;
+  }
+  : {
+    readonly client: Client;
+    readonly identity: Identity;
+    readonly tags?: ClientTags;
+    readonly requestId?: string;
+  };
 
 /** Runs one command whose arguments already fit its spec and whose access was checked. */
 export type Handler<A> = (

@@ -6,6 +6,8 @@
  */
 
 import { type StoreOutcome, StoreUnavailableError } from "../store/store_unavailable.ts";
+import { splitRequestId } from "../protocol/request_id.ts";
+import { RequestIdReusedError } from "../store/store.ts";
 import { timingSafeEqual } from "node:crypto";
 import { Reply, Text } from "../protocol/codes.ts";
 import type { CommandSpec, ServerCommandName } from "../protocol/commands.ts";
@@ -101,7 +103,8 @@ export async function dispatch(
   settleOfflineHandover(ctx, client);
   let outcome: Outcome | Deferred;
   try {
-    const resolved = resolveCommand(line);
+    const { id: requestId, line: request } = splitRequestId(line);
+    const resolved = resolveCommand(request);
     const command = resolved.command;
     ctx.log.info(`${client.label} issued ${command.name} command`);
     if (command.clientOnly) {
@@ -121,7 +124,7 @@ export async function dispatch(
     }
     const handler = HANDLERS[command.name as ServerCommandName] as Handler<"user">;
     // checkAccess made sure commands that need an identity have one.
-    const caller = { client, identity: client.identity, tags } as Caller<"user">;
+    const caller = { client, identity: client.identity, tags, requestId } as Caller<"user">;
     outcome = await handler(ctx, caller, args());
   } catch (error) {
     outcome = failure(ctx, client, error);
@@ -228,6 +231,9 @@ function failure(ctx: ServerContext, client: Client, error: unknown): Outcome {
     const detail = error.reason === undefined ? undefined : { reason: error.reason };
     const text = error.before.length > 0 ? [...error.before, error.message] : error.message;
     return { code: error.code, text, detail };
+  }
+  if (error instanceof RequestIdReusedError) {
+    return { code: Reply.ALREADY_EXISTS, text: `${error.message}: give each request its own id` };
   }
   if (error instanceof StoreUnavailableError) {
     const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);

@@ -251,7 +251,12 @@ export class LocalHub implements Hub {
    */
   hold(): HubHold {
     return {
-      deliver: (user, event) => this.deliver(user, event),
+      deliver: (user, event, kept) => {
+        const delivered = this.deliver(user, event);
+        // Handed to the connection: the copy kept in the offline queue is not needed.
+        if (delivered && kept !== undefined) this.#listener?.keptDelivered?.(user, kept);
+        return delivered;
+      },
       fanout: (event, accept) => this.fanout(event, accept),
       release() {},
     };
@@ -259,7 +264,11 @@ export class LocalHub implements Hub {
 
   share(_change: SharedChange): void {}
 
-  attach(_listener: HubListener): void {}
+  #listener: HubListener | undefined;
+
+  attach(listener: HubListener): void {
+    this.#listener = listener;
+  }
 
   close(): Promise<void> {
     return Promise.resolve();

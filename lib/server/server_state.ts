@@ -106,7 +106,14 @@ export class ServerState implements ServerContext {
    * records it; every node announces it to its own users through the hub).
    */
   #joinCluster(): void {
-    if (!this.hub.shared) return;
+    const keptDelivered = (user: string, kept: number) =>
+      this.messages.unqueue(user, kept).catch((error) =>
+        this.log.error(`Cannot drop a delivered message from ${user}'s offline queue`, error)
+      );
+    if (!this.hub.shared) {
+      this.hub.attach({ keptDelivered });
+      return;
+    }
     const share = (change: SharedChange) => this.hub.share(change);
     this.accounts.share = this.blocks.share = this.rooms.share = share;
     this.seen.share = this.motd.share = share;
@@ -114,10 +121,7 @@ export class ServerState implements ServerContext {
     this.hub.attach({
       applyChange: (change) => applySharedChange(this, change),
       sessionsBack: (sessions) => sessionsBack(this, sessions),
-      keptDelivered: (user, kept) =>
-        this.messages.unqueue(user, kept).catch((error) =>
-          this.log.error(`Cannot drop a delivered message from ${user}'s offline queue`, error)
-        ),
+      keptDelivered,
       sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
       usersGone: (users) => {
         const now = this.clock.now();

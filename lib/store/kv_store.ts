@@ -21,6 +21,7 @@ import type {
   PendingPrivate,
   PostItem,
   PrivateMessage,
+  RequestKey,
   RoomRecord,
   SeenRecord,
   Store,
@@ -30,6 +31,19 @@ import type {
   UserRecord,
   WebSessionRecord,
 } from "./store.ts";
+import { RequestIdReusedError } from "./store.ts";
+import { REQUEST_ID_TTL_MS } from "../protocol/request_id.ts";
+
+/** What a request id is remembered with: the message stored (and the recipient's number). */
+interface RequestMemo {
+  readonly value: StoredMessage;
+  readonly received?: number;
+}
+
+/** A request id's record: what identifies the request, and what it stored. */
+interface StoredRequest extends RequestMemo {
+  readonly fingerprint: string;
+}
 
 /** File name of the database inside the data directory. */
 export const KV_FILE = "labchat.kv";
@@ -151,6 +165,10 @@ export class KvStore implements Store {
     done: PromiseWithResolvers<void>;
   }[] = [];
   #committing: Promise<void> | undefined;
+  /** Requests with an id being stored now, by user and id: a copy waits for the first. */
+  readonly #requests = new Map<string, Promise<void>>();
+  /** Settles when the last request id looked up has been stored or answered. */
+  #gate: Promise<void> | undefined;
   /** Which logs and threads changed since this store opened (the search index reads it). */
   readonly #feed = new MemoryChangeFeed();
   /** Settles when every group-committed write queued so far has been committed (or failed). */
@@ -336,14 +354,22 @@ export class KvStore implements Store {
 
   // ---- messages ----
 
-  appendBroadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
-    const message = { number: this.#counters.next("broadcast"), from, text, at };
-    const committed = this.#groupCommit((op) => {
-      op.set(["broadcast", message.number], message);
-      this.#counters.persist(op, "broadcast", message.number);
-    }, sizeOf(message));
-    this.#noteWhen(committed, { kind: "broadcast", last: message.number });
-    return Promise.resolve({ value: message, committed });
+  appendBroadcast(
+    from: string,
+    text: string,
+    at: number,
+    request?: RequestKey,
+  ): Promise<Pending<StoredMessage>> {
+    return this.#once<Pending<StoredMessage>>(request, `b\n\n${text}`, (remember) => {
+      const message = { number: this.#counters.next("broadcast"), from, text, at };
+      const committed = this.#groupCommit((op) => {
+        op.set(["broadcast", message.number], message);
+        this.#counters.persist(op, "broadcast", message.number);
+        remember(op, { value: message });
+      }, sizeOf(message) * 2);
+      this.#noteWhen(committed, { kind: "broadcast", last: message.number });
+      return { value: message, committed };
+    }, (record) => ({ value: record.value, committed: Promise.resolve(), repeated: true }));
   }
 
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
@@ -356,19 +382,28 @@ export class KvStore implements Store {
     text: string,
     at: number,
     queueOffline: boolean,
+    request?: RequestKey,
   ): Promise<PendingPrivate> {
-    // Each side's copy is numbered in that side's own mailbox.
-    const message = { number: this.#counters.nextInMailbox(from), from, to, text, at };
-    const received = { ...message, number: this.#counters.nextInMailbox(to) };
-    const committed = this.#groupCommit((op) => {
-      op.set(["pm", from, message.number], message).set(["pm", to, received.number], received);
-      if (queueOffline) op.set(["offline", to, received.number], received);
-      this.#counters.persistMailbox(op, from, message.number);
-      this.#counters.persistMailbox(op, to, received.number);
-    }, sizeOf(message) * 3);
-    this.#noteWhen(committed, { kind: "private", user: from, last: message.number });
-    this.#noteWhen(committed, { kind: "private", user: to, last: received.number });
-    return Promise.resolve({ value: message, committed, receivedNumber: received.number });
+    return this.#once<PendingPrivate>(request, `p\n${foldName(to)}\n${text}`, (remember) => {
+      // Each side's copy is numbered in that side's own mailbox.
+      const message = { number: this.#counters.nextInMailbox(from), from, to, text, at };
+      const received = { ...message, number: this.#counters.nextInMailbox(to) };
+      const committed = this.#groupCommit((op) => {
+        op.set(["pm", from, message.number], message).set(["pm", to, received.number], received);
+        if (queueOffline) op.set(["offline", to, received.number], received);
+        this.#counters.persistMailbox(op, from, message.number);
+        this.#counters.persistMailbox(op, to, received.number);
+        remember(op, { value: message, received: received.number });
+      }, sizeOf(message) * 4);
+      this.#noteWhen(committed, { kind: "private", user: from, last: message.number });
+      this.#noteWhen(committed, { kind: "private", user: to, last: received.number });
+      return { value: message, committed, receivedNumber: received.number };
+    }, (record) => ({
+      value: record.value as PrivateMessage,
+      committed: Promise.resolve(),
+      receivedNumber: record.received ?? 0,
+      repeated: true,
+    }));
   }
 
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]> {
@@ -404,6 +439,7 @@ export class KvStore implements Store {
   }
 
   async unqueueOffline(user: string, number: number): Promise<void> {
+    await this.#settled(); // the copy may still be on its way in
     await this.#kv.delete(["offline", user, number]);
   }
 
@@ -456,15 +492,19 @@ export class KvStore implements Store {
     from: string,
     text: string,
     at: number,
+    request?: RequestKey,
   ): Promise<Pending<StoredMessage>> {
-    const number = (this.#roomCounts.get(room) ?? 0) + 1;
-    this.#roomCounts.set(room, number);
-    const message = { number, from, text, at };
-    const committed = this.#groupCommit((op) => {
-      op.set(["room_msg", room, number], message);
-    }, sizeOf(message));
-    this.#noteWhen(committed, { kind: "room", room, last: number });
-    return Promise.resolve({ value: message, committed });
+    return this.#once<Pending<StoredMessage>>(request, `r\n${room}\n${text}`, (remember) => {
+      const number = (this.#roomCounts.get(room) ?? 0) + 1;
+      this.#roomCounts.set(room, number);
+      const message = { number, from, text, at };
+      const committed = this.#groupCommit((op) => {
+        op.set(["room_msg", room, number], message);
+        remember(op, { value: message });
+      }, sizeOf(message) * 2);
+      this.#noteWhen(committed, { kind: "room", room, last: number });
+      return { value: message, committed };
+    }, (record) => ({ value: record.value, committed: Promise.resolve(), repeated: true }));
   }
 
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
@@ -484,15 +524,64 @@ export class KvStore implements Store {
     from: string,
     text: string,
     at: number,
+    request?: RequestKey,
   ): Promise<Pending<StoredMessage>> {
-    const number = (this.#channelCounts.get(channel) ?? 0) + 1;
-    this.#channelCounts.set(channel, number);
-    const message = { number, from, text, at };
-    const committed = this.#groupCommit((op) => {
-      op.set(["chan_msg", channel, number], message).set(["chan_last", channel], number);
-    }, sizeOf(message) + channel.length);
-    this.#noteWhen(committed, { kind: "channel", channel, last: number });
-    return Promise.resolve({ value: message, committed });
+    return this.#once<Pending<StoredMessage>>(request, `c\n${channel}\n${text}`, (remember) => {
+      const number = (this.#channelCounts.get(channel) ?? 0) + 1;
+      this.#channelCounts.set(channel, number);
+      const message = { number, from, text, at };
+      const committed = this.#groupCommit((op) => {
+        op.set(["chan_msg", channel, number], message).set(["chan_last", channel], number);
+        remember(op, { value: message });
+      }, sizeOf(message) * 2 + channel.length);
+      this.#noteWhen(committed, { kind: "channel", channel, last: number });
+      return { value: message, committed };
+    }, (record) => ({ value: record.value, committed: Promise.resolve(), repeated: true }));
+  }
+
+  /**
+   * Stores a message once per request id: without `request`, `fresh` stores it (and may
+   * `remember` nothing); with one stored already, `repeat` answers from what was stored; the
+   * same id in flight waits for it first. The id's record is committed with the message. While
+   * an id is looked up, later messages wait their turn, so numbers follow the order of calls.
+   *
+   * @throws {RequestIdReusedError} when the id was used for another message (`fingerprint`).
+   */
+  async #once<T extends Pending<unknown>>(
+    request: RequestKey | undefined,
+    fingerprint: string,
+    fresh: (remember: (op: Deno.AtomicOperation, record: RequestMemo) => void) => T,
+    repeat: (record: StoredRequest) => T,
+  ): Promise<T> {
+    const before = this.#gate;
+    if (request === undefined && before === undefined) return fresh(() => {});
+    let release = () => {};
+    const mine = new Promise<void>((resolve) => release = resolve);
+    this.#gate = mine;
+    try {
+      await before;
+      if (request === undefined) return fresh(() => {});
+      const name = `${foldName(request.user)}\n${request.id}`;
+      const key = ["request", foldName(request.user), request.id];
+      await this.#requests.get(name)?.catch(() => {});
+      const prior = (await this.#kv.get<StoredRequest>(key)).value;
+      if (prior) {
+        if (prior.fingerprint !== fingerprint) throw new RequestIdReusedError(request.id);
+        return repeat(prior);
+      }
+      const result = fresh((op, record) =>
+        op.set(key, { fingerprint, ...record }, { expireIn: REQUEST_ID_TTL_MS })
+      );
+      const done = result.committed;
+      this.#requests.set(name, done);
+      done.catch(() => {}).finally(() => {
+        if (this.#requests.get(name) === done) this.#requests.delete(name);
+      });
+      return result;
+    } finally {
+      release();
+      if (this.#gate === mine) this.#gate = undefined;
+    }
   }
 
   listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]> {

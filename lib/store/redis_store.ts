@@ -22,6 +22,7 @@ import type {
   PendingPrivate,
   PostItem,
   PrivateMessage,
+  RequestKey,
   RoomRecord,
   SeenRecord,
   Store,
@@ -31,6 +32,8 @@ import type {
   UserRecord,
   WebSessionRecord,
 } from "./store.ts";
+import { RequestIdReusedError } from "./store.ts";
+import { REQUEST_ID_TTL_MS } from "../protocol/request_id.ts";
 
 /** Messages read per round trip while paging through a history. */
 const HISTORY_PAGE = 200;
@@ -55,27 +58,52 @@ end
 `;
 
 /**
+ * Lua: request ids. `repeated` returns what a request id (KEY, '' fingerprint for none) stored
+ * before, if anything; `remember` keeps what it stores now, for `ttl` ms.
+ */
+const REQUEST = `
+local function repeated(key, fingerprint)
+  if fingerprint == '' then return nil end
+  return redis.call('GET', key)
+end
+local function remember(key, fingerprint, ttl, value, received)
+  if fingerprint == '' then return end
+  local extra = ''
+  if received then extra = ',"received":' .. received end
+  redis.call('SET', key, '{"fingerprint":' .. cjson.encode(fingerprint) .. ',"value":' .. value ..
+    extra .. '}', 'PX', ttl)
+end
+`;
+
+/**
  * Lua scripts, each one atomic. Records are built as `{"<field>":<number>` + the rest of the
  * record's JSON, so the number taken from the counter is inside the stored record.
  */
 const SCRIPTS = {
   /**
-   * KEYS: counters, feed, feed's last numbers, then sorted sets. ARGV: counter field, rest of
-   * the JSON, feed member. Returns the number.
+   * KEYS: counters, feed, feed's last numbers, request id, then sorted sets. ARGV: counter
+   * field, rest of the JSON, feed member, request fingerprint ('' for none), its time to live.
+   * Returns the number, or the request id's record when it was stored before.
    */
-  append: FEED + `
+  append: FEED + REQUEST + `
+local before = repeated(KEYS[4], ARGV[4])
+if before then return before end
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 local json = '{"number":' .. n .. ARGV[2]
-for i = 4, #KEYS do redis.call('ZADD', KEYS[i], n, json) end
+for i = 5, #KEYS do redis.call('ZADD', KEYS[i], n, json) end
 changed(KEYS[1], KEYS[2], KEYS[3], ARGV[3], n)
+remember(KEYS[4], ARGV[4], ARGV[5], json)
 return n`,
   /**
    * A private message, numbered in each side's own mailbox. KEYS: counters, mailbox numbers,
-   * feed, feed's last numbers, sender's log, recipient's log, [recipient's offline queue]. ARGV:
-   * from, to, rest of the JSON. A mailbox begins after the numbers everyone shared before
-   * mailboxes had their own.
+   * feed, feed's last numbers, request id, sender's log, recipient's log, [recipient's offline
+   * queue]. ARGV: from, to, rest of the JSON, request fingerprint ('' for none), its time to
+   * live. A mailbox begins after the numbers everyone shared before mailboxes had their own.
+   * Returns both numbers, or the request id's record when it was stored before.
    */
-  appendPrivate: FEED + `
+  appendPrivate: FEED + REQUEST + `
+local before = repeated(KEYS[5], ARGV[4])
+if before then return before end
 local function nextIn(user)
   if redis.call('HEXISTS', KEYS[2], user) == 0 then
     redis.call('HSET', KEYS[2], user, redis.call('HGET', KEYS[1], 'pm') or 0)
@@ -85,11 +113,13 @@ end
 local sent = nextIn(ARGV[1])
 local got = nextIn(ARGV[2])
 local received = '{"number":' .. got .. ARGV[3]
-redis.call('ZADD', KEYS[5], sent, '{"number":' .. sent .. ARGV[3])
-redis.call('ZADD', KEYS[6], got, received)
-if KEYS[7] then redis.call('ZADD', KEYS[7], got, received) end
+local json = '{"number":' .. sent .. ARGV[3]
+redis.call('ZADD', KEYS[6], sent, json)
+redis.call('ZADD', KEYS[7], got, received)
+if KEYS[8] then redis.call('ZADD', KEYS[8], got, received) end
 changed(KEYS[1], KEYS[3], KEYS[4], 'p:' .. ARGV[1], sent)
 changed(KEYS[1], KEYS[3], KEYS[4], 'p:' .. ARGV[2], got)
+remember(KEYS[5], ARGV[4], ARGV[5], json, got)
 return {sent, got}`,
   /** KEYS: by members, rooms, counters. ARGV: members key, rest of the JSON. */
   createRoom: `
@@ -186,6 +216,26 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1])
 else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`,
 } as const;
+
+/**
+ * What a request id stored before, from its record.
+ *
+ * @throws {RequestIdReusedError} when that was another request.
+ */
+function repeatOf(
+  record: string,
+  request: { readonly key: RequestKey; readonly fingerprint: string } | undefined,
+): { value: StoredMessage; received?: number } {
+  const parsed = JSON.parse(record) as {
+    fingerprint: string;
+    value: StoredMessage;
+    received?: number;
+  };
+  if (request === undefined || parsed.fingerprint !== request.fingerprint) {
+    throw new RequestIdReusedError(request?.key.id ?? "");
+  }
+  return parsed;
+}
 
 /** `{"a":1,"b":2}` → `,"a":1,"b":2}`: what follows the number a script puts first. */
 const restOf = (record: object): string => `,${JSON.stringify(record).slice(1)}`;
@@ -492,24 +542,54 @@ export class RedisStore implements Store {
    * Numbers a record from `counter`, adds it to each sorted set in `logs` and notes `log` in the
    * change feed.
    */
-  async #append<T extends object>(
+  async #append(
     counter: string,
     log: ChangedLog,
     logs: string[],
-    record: T,
-  ): Promise<Pending<T & { number: number }>> {
-    const keys = [this.#key("counter"), this.#key("feed"), this.#key("feed_last"), ...logs];
-    const member = feedMember(log);
-    const number = Number(await this.#script("append", keys, [counter, restOf(record), member]));
-    return { value: { number, ...record }, committed: Promise.resolve() };
+    record: Omit<StoredMessage, "number">,
+    request: { readonly key: RequestKey; readonly fingerprint: string } | undefined,
+  ): Promise<Pending<StoredMessage>> {
+    const keys = [
+      this.#key("counter"),
+      this.#key("feed"),
+      this.#key("feed_last"),
+      this.#requestKey(request?.key),
+      ...logs,
+    ];
+    const reply = await this.#script("append", keys, [
+      counter,
+      restOf(record),
+      feedMember(log),
+      request?.fingerprint ?? "",
+      String(REQUEST_ID_TTL_MS),
+    ]);
+    if (typeof reply === "string") {
+      const before = repeatOf(reply, request);
+      return { value: before.value, committed: Promise.resolve(), repeated: true };
+    }
+    return { value: { number: Number(reply), ...record }, committed: Promise.resolve() };
   }
 
-  appendBroadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
-    return this.#append("broadcast", { kind: "broadcast", last: 0 }, [this.#key("broadcast")], {
-      from,
-      text,
-      at,
-    });
+  /** Where a request id is kept (a key no request uses, for none). */
+  #requestKey(key: RequestKey | undefined): string {
+    return key === undefined
+      ? this.#key("request")
+      : this.#key("request", foldName(key.user), key.id);
+  }
+
+  appendBroadcast(
+    from: string,
+    text: string,
+    at: number,
+    request?: RequestKey,
+  ): Promise<Pending<StoredMessage>> {
+    return this.#append(
+      "broadcast",
+      { kind: "broadcast", last: 0 },
+      [this.#key("broadcast")],
+      { from, text, at },
+      request && { key: request, fingerprint: `b\n\n${text}` },
+    );
   }
 
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]> {
@@ -522,21 +602,37 @@ export class RedisStore implements Store {
     text: string,
     at: number,
     queueOffline: boolean,
+    request?: RequestKey,
   ): Promise<PendingPrivate> {
     const keys = [
       this.#key("counter"),
       this.#key("pm_seq"),
       this.#key("feed"),
       this.#key("feed_last"),
+      this.#requestKey(request),
       this.#key("pm", from),
       this.#key("pm", to),
     ];
     if (queueOffline) keys.push(this.#key("offline", to));
     const record = { from, to, text, at };
-    const [sent, got] = await this.#script("appendPrivate", keys, [from, to, restOf(record)]) as [
-      number,
-      number,
-    ];
+    const fingerprint = request && `p\n${foldName(to)}\n${text}`;
+    const reply = await this.#script("appendPrivate", keys, [
+      from,
+      to,
+      restOf(record),
+      fingerprint ?? "",
+      String(REQUEST_ID_TTL_MS),
+    ]);
+    if (typeof reply === "string") {
+      const before = repeatOf(reply, request && { key: request, fingerprint: fingerprint ?? "" });
+      return {
+        value: before.value as PrivateMessage,
+        committed: Promise.resolve(),
+        receivedNumber: before.received ?? 0,
+        repeated: true,
+      };
+    }
+    const [sent, got] = reply as [number, number];
     return {
       value: { number: Number(sent), ...record },
       committed: Promise.resolve(),
@@ -609,10 +705,17 @@ export class RedisStore implements Store {
     from: string,
     text: string,
     at: number,
+    request?: RequestKey,
   ): Promise<Pending<StoredMessage>> {
-    return this.#append(`room:${room}`, { kind: "room", room, last: 0 }, [
-      this.#key("room_msg", room),
-    ], { from, text, at });
+    return this.#append(
+      `room:${room}`,
+      { kind: "room", room, last: 0 },
+      [
+        this.#key("room_msg", room),
+      ],
+      { from, text, at },
+      request && { key: request, fingerprint: `r\n${room}\n${text}` },
+    );
   }
 
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]> {
@@ -630,10 +733,17 @@ export class RedisStore implements Store {
     from: string,
     text: string,
     at: number,
+    request?: RequestKey,
   ): Promise<Pending<StoredMessage>> {
-    return this.#append(`chan:${channel}`, { kind: "channel", channel, last: 0 }, [
-      this.#key("chan_msg", channel),
-    ], { from, text, at });
+    return this.#append(
+      `chan:${channel}`,
+      { kind: "channel", channel, last: 0 },
+      [
+        this.#key("chan_msg", channel),
+      ],
+      { from, text, at },
+      request && { key: request, fingerprint: `c\n${channel}\n${text}` },
+    );
   }
 
   listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]> {

@@ -111,6 +111,29 @@ export type ThreadItem = PostItem | FileItem;
 export interface Pending<T> {
   readonly value: T;
   readonly committed: Promise<void>;
+  /**
+   * The request's id had been stored with this message before: `value` is what was stored then,
+   * and nothing was stored now.
+   */
+  readonly repeated?: boolean;
+}
+
+/**
+ * A request id as the store keeps it: whose request (folded name) and the client's id, so that
+ * a retry stores nothing twice (see lib/protocol/request_id.ts).
+ */
+export interface RequestKey {
+  readonly user: string;
+  readonly id: string;
+}
+
+/** A request id used again for another request than the one stored under it. */
+export class RequestIdReusedError extends Error {
+  readonly code = "request_id_reused";
+  constructor(id: string) {
+    super(`Request id ${id} was used for another request already`);
+    this.name = "RequestIdReusedError";
+  }
 }
 
 /** A private message being stored: the sender's copy, and the number of the recipient's. */
@@ -200,13 +223,23 @@ export interface BlockStore {
 
 /** Broadcasts, private messages and offline queues. */
 export interface MessageStore {
-  /** Stores a broadcast, numbered 1, 2, … (group-committed with concurrent writes). */
-  appendBroadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>>;
+  /**
+   * Stores a broadcast, numbered 1, 2, … (group-committed with concurrent writes). With
+   * `request`, a second call of the same request stores nothing and returns the first's.
+   *
+   * @throws {RequestIdReusedError} when `request` was used for another message.
+   */
+  appendBroadcast(
+    from: string,
+    text: string,
+    at: number,
+    request?: RequestKey,
+  ): Promise<Pending<StoredMessage>>;
   listBroadcasts(query: HistoryQuery): Promise<StoredMessage[]>;
 
   /**
    * Stores a private message in both users' history and, if asked, the recipient's offline queue
-   * (group-committed with concurrent writes).
+   * (group-committed with concurrent writes). `request` as for {@linkcode appendBroadcast}.
    */
   appendPrivate(
     from: string,
@@ -214,6 +247,7 @@ export interface MessageStore {
     text: string,
     at: number,
     queueOffline: boolean,
+    request?: RequestKey,
   ): Promise<PendingPrivate>;
   /** A user's private messages, sent and received, optionally with one other user only. */
   listPrivate(user: string, query: HistoryQuery, withUser?: string): Promise<PrivateMessage[]>;
@@ -238,12 +272,16 @@ export interface RoomStore {
     at: number,
   ): Promise<{ room: RoomRecord; created: boolean }>;
   listRooms(): Promise<RoomRecord[]>;
-  /** Stores a room message, numbered 1, 2, … per room (group-committed with concurrent writes). */
+  /**
+   * Stores a room message, numbered 1, 2, … per room (group-committed with concurrent writes).
+   * `request` as for {@linkcode MessageStore.appendBroadcast}.
+   */
   appendRoomMessage(
     room: number,
     from: string,
     text: string,
     at: number,
+    request?: RequestKey,
   ): Promise<Pending<StoredMessage>>;
   listRoomMessages(room: number, query: HistoryQuery): Promise<StoredMessage[]>;
   /** Every message of a room, oldest first (exports). */
@@ -252,12 +290,16 @@ export interface RoomStore {
 
 /** What is said in channels, by the channel's folded name (the channels themselves live in memory). */
 export interface ChannelStore {
-  /** Stores a channel message, numbered 1, 2, … per channel (group-committed). */
+  /**
+   * Stores a channel message, numbered 1, 2, … per channel (group-committed). `request` as for
+   * {@linkcode MessageStore.appendBroadcast}.
+   */
   appendChannelMessage(
     channel: string,
     from: string,
     text: string,
     at: number,
+    request?: RequestKey,
   ): Promise<Pending<StoredMessage>>;
   listChannelMessages(channel: string, query: HistoryQuery): Promise<StoredMessage[]>;
 }

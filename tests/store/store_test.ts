@@ -1,10 +1,10 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { hashPassword } from "../../lib/auth/password.ts";
 import { KV_SCHEMA, migrateKv } from "../../lib/store/kv_migrations.ts";
 import { KvStore } from "../../lib/store/kv_store.ts";
 import { connectRedis } from "../../lib/store/redis_client.ts";
 import { RedisStore } from "../../lib/store/redis_store.ts";
-import type { Store } from "../../lib/store/store.ts";
+import { RequestIdReusedError, type Store } from "../../lib/store/store.ts";
 import { foldName } from "../../lib/protocol/names.ts";
 import { must } from "../../testing/must.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
@@ -326,5 +326,53 @@ storeTest(
     const third = await store.changesSince(second.head);
     assertEquals(third.changed, [{ kind: "thread", thread: thread.id }]);
     assertEquals((await store.changesSince(third.head)).changed, []);
+  },
+);
+
+storeTest(
+  "a request id stores a message once: a retry gets the first's number, another message with it is refused",
+  async (store) => {
+    const request = { user: "Yoda", id: "req-1" };
+    const first = await store.appendBroadcast("yoda", "once", 1, request);
+    await first.committed;
+    const again = await store.appendBroadcast("yoda", "once", 2, { user: "yoda", id: "req-1" });
+    assertEquals([again.repeated, again.value.number, again.value.at], [
+      true,
+      first.value.number,
+      1,
+    ]);
+    await assertRejects(
+      () => store.appendBroadcast("yoda", "something else", 3, request),
+      RequestIdReusedError,
+    );
+    // Another user's id of the same name is theirs.
+    const other = await store.appendBroadcast("leia", "once", 4, { user: "leia", id: "req-1" });
+    assertEquals(other.repeated, undefined);
+    // Sent twice at once: stored once.
+    const [a, b] = await Promise.all([
+      store.appendPrivate("yoda", "leia", "hi", 5, true, { user: "yoda", id: "req-2" }),
+      store.appendPrivate("yoda", "leia", "hi", 5, true, { user: "yoda", id: "req-2" }),
+    ]);
+    await Promise.all([a.committed, b.committed]);
+    assertEquals([a.value.number, a.receivedNumber], [b.value.number, b.receivedNumber]);
+    assertEquals([!!a.repeated, !!b.repeated].sort(), [false, true]);
+    assertEquals((await store.listPrivate("leia", { limit: 10 })).length, 1);
+    assertEquals((await store.listBroadcasts({ limit: 10 })).map((m) => m.text), ["once", "once"]);
+    const room = (await store.createRoom(["yoda", "leia"], "yoda", 6)).room;
+    const said = await store.appendRoomMessage(room.id, "yoda", "r", 7, { user: "yoda", id: "r" });
+    await said.committed;
+    assertEquals(
+      (await store.appendRoomMessage(room.id, "yoda", "r", 8, { user: "yoda", id: "r" })).repeated,
+      true,
+    );
+    const chan = await store.appendChannelMessage("#lab", "yoda", "c", 9, {
+      user: "yoda",
+      id: "c",
+    });
+    await chan.committed;
+    assertEquals(
+      (await store.appendChannelMessage("#lab", "yoda", "c", 9, { user: "yoda", id: "c" })).value,
+      chan.value,
+    );
   },
 );

@@ -10,6 +10,7 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import { repeatedReply, requestKey } from "./request_ids.ts";
 import type { HubHold } from "../hub.ts";
 import type { ChannelView } from "../reply_data.ts";
 
@@ -109,14 +110,19 @@ export const channelHandlers: PartialHandlers<
     return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
   },
 
-  SAY(ctx, { identity, tags }, [name, text]) {
+  SAY(ctx, { identity, tags, requestId }, [name, text]) {
     const me = identity.name;
     const channel = ctx.channels.checkSpeaker(name, me, maskOf(ctx, me));
     const at = ctx.clock.now();
     // As BROADCAST: numbered by the store without holding up the connection, in its place.
     const place = ctx.hub.hold();
-    const deferred = ctx.channels.say(channel, me, text, at).then(
-      ({ value: message, committed }) => {
+    const request = requestKey(me, requestId);
+    const deferred = ctx.channels.say(channel, me, text, at, request).then(
+      (stored) => {
+        const { value: message, committed } = stored;
+        if (stored.repeated) {
+          return repeatedReply(`Message #${message.number} sent to ${channel}`, stored, requestId);
+        }
         ctx.log.info(`${me} said #${message.number} in ${channel}`);
         tellChannel(
           ctx,

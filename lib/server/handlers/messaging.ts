@@ -11,6 +11,7 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp, parseTimestamp } from "../../protocol/timestamp.ts";
 import type { HistoryQuery, PrivateMessage, StoredMessage } from "../../store/store.ts";
+import { repeatedReply, requestKey } from "./request_ids.ts";
 import { ok, okWith, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
 
 /** The canonical name of an existing account; throws `text` with 420 otherwise. */
@@ -158,8 +159,9 @@ export const messagingHandlers: PartialHandlers<
     return Promise.resolve(ok(lines));
   },
 
-  async MSG(ctx, { identity, tags }, [toName, text]) {
+  async MSG(ctx, { identity, tags, requestId }, [toName, text]) {
     const from = identity.name;
+    const request = requestKey(from, requestId);
     if (foldName(toName) === foldName(from)) {
       throw new ProtocolError(Reply.INVALID_VALUE, "The receiver can not be yourself.");
     }
@@ -189,13 +191,16 @@ export const messagingHandlers: PartialHandlers<
       }
       return okWith(sentText(to, away), { kind: "sent", at, away, msgid });
     }
-    if (recipient !== undefined && ctx.hub.remote?.(to)) {
-      // On another node of a cluster: stored in the offline queue too, and delivered with that
-      // copy's number, which the other node drops once it has handed the message over. If that
-      // node dies first, the message waits for the next login: never acknowledged, then lost.
+    if (recipient !== undefined && (ctx.hub.remote !== undefined || request !== undefined)) {
+      // In a cluster, or for a request with an id: stored first, in the offline queue too, then
+      // delivered with that copy's number, which the recipient's node drops once it has handed
+      // the message over. If that node dies first, the message waits for the next login: never
+      // acknowledged, then lost; a message the store refused ("not carried out") was never
+      // delivered either; and a request repeated is not delivered twice.
       // Held in its place, so what the sender sends next does not overtake it.
       const place = ctx.hub.hold();
-      const deferred = ctx.messages.private(from, to, text, at, true).then((stored) => {
+      const deferred = ctx.messages.private(from, to, text, at, true, request).then((stored) => {
+        if (stored.repeated) return repeatedReply(`Message sent to ${to}`, stored, requestId);
         const sent = place.deliver(to, event, stored.receivedNumber);
         const reply = sent
           ? sentText(to, away)
@@ -213,23 +218,33 @@ export const messagingHandlers: PartialHandlers<
     const reply = delivered
       ? sentText(to, away)
       : `${to} is offline; the message will be delivered at next login`;
-    const deferred = ctx.messages.private(from, to, text, at, !delivered).then((stored) => ({
-      ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),
-      durable: stored.committed,
-    }));
+    const deferred = ctx.messages.private(from, to, text, at, !delivered, request).then((
+      stored,
+    ) =>
+      stored.repeated ? repeatedReply(`Message sent to ${to}`, stored, requestId) : {
+        ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),
+        durable: stored.committed,
+      }
+    );
     return { deferred };
   },
 
-  BROADCAST(ctx, { identity, tags }, [text]) {
+  BROADCAST(ctx, { identity, tags, requestId }, [text]) {
     const from = identity.name;
+    const request = requestKey(from, requestId);
     const at = ctx.clock.now();
     // The number comes from the store (a round trip in a cluster): the connection goes on with
     // its next request meanwhile, and the broadcast keeps its place among the deliveries.
     const place = ctx.hub.hold();
     const deferred = (async (): Promise<Outcome> => {
       try {
-        const { value: message, committed } = await ctx.messages.broadcast(from, text, at);
+        const stored = await ctx.messages.broadcast(from, text, at, request);
+        const { value: message, committed } = stored;
         const when = formatTimestamp(message.at);
+        if (stored.repeated) {
+          const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
+          return repeatedReply(summary, stored, requestId);
+        }
         ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
         const event = new OutboundEvent(
           { type: "broadcast", from, number: message.number, text, ...withTags(tags) },

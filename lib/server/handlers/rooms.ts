@@ -11,6 +11,7 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import type { RoomRecord } from "../../store/store.ts";
 import { intArg, ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import { repeatedReply, requestKey } from "./request_ids.ts";
 
 function roomFor(ctx: ServerContext, idText: string, me: string): RoomRecord {
   const room = ctx.rooms.get(intArg(idText));
@@ -86,13 +87,22 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
     );
   },
 
-  "ROOM SAY"(ctx, { identity, tags }, [idText, text]) {
+  "ROOM SAY"(ctx, { identity, tags, requestId }, [idText, text]) {
     const me = identity.name;
     const room = roomFor(ctx, idText, me);
     const at = ctx.clock.now();
     // As BROADCAST: numbered by the store without holding up the connection, in its place.
     const place = ctx.hub.hold();
-    const deferred = ctx.rooms.say(room.id, me, text, at).then(({ value: message, committed }) => {
+    const request = requestKey(me, requestId);
+    const deferred = ctx.rooms.say(room.id, me, text, at, request).then((stored) => {
+      const { value: message, committed } = stored;
+      if (stored.repeated) {
+        return repeatedReply(
+          `Message #${message.number} sent to room ${room.id}`,
+          stored,
+          requestId,
+        );
+      }
       ctx.log.info(
         `${me} issued a message in separate room ${room.id}: ${message.number}; ${
           formatTimestamp(message.at)

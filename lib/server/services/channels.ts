@@ -17,7 +17,13 @@ import {
   foldName,
 } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
-import type { ChannelStore, HistoryQuery, Pending, StoredMessage } from "../../store/store.ts";
+import type {
+  ChannelStore,
+  HistoryQuery,
+  Pending,
+  RequestKey,
+  StoredMessage,
+} from "../../store/store.ts";
 import type { ChannelView, MemberView } from "../reply_data.ts";
 
 /** Channels one user may be in at once. */
@@ -411,11 +417,17 @@ export class ChannelService {
     return channel.name;
   }
 
-  /** Stores a message said in the channel. */
-  say(name: string, from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
+  /** Stores a message said in the channel (once per request id, when there is one). */
+  say(
+    name: string,
+    from: string,
+    text: string,
+    at: number,
+    request?: RequestKey,
+  ): Promise<Pending<StoredMessage>> {
     const channel = foldChannel(name);
     return whenStored(
-      this.#store.appendChannelMessage(channel, from, text, at),
+      this.#store.appendChannelMessage(channel, from, text, at, request),
       ({ value }) => this.stored({ kind: "channel", channel, message: value }),
     );
   }

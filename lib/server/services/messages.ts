@@ -9,6 +9,7 @@ import type {
   Pending,
   PendingPrivate,
   PrivateMessage,
+  RequestKey,
   StoredMessage,
 } from "../../store/store.ts";
 
@@ -19,13 +20,16 @@ export type StoredEntry =
   | { readonly kind: "room"; readonly room: number; readonly message: StoredMessage }
   | { readonly kind: "channel"; readonly channel: string; readonly message: StoredMessage };
 
-/** Tells `stored` of a write once it is committed (never of one that failed). */
+/**
+ * Tells `stored` of a write once it is committed (never of one that failed, nor of a request
+ * repeated, which stored nothing).
+ */
 export function whenStored<T extends Pending<unknown>>(
   pending: Promise<T>,
   stored: (value: T) => void,
 ): Promise<T> {
   return pending.then((value) => {
-    value.committed.then(() => stored(value), () => {});
+    if (!value.repeated) value.committed.then(() => stored(value), () => {});
     return value;
   });
 }
@@ -40,23 +44,33 @@ export class MessageService {
     this.#store = store;
   }
 
-  broadcast(from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
+  /** Stores a broadcast (once per request id, when there is one). */
+  broadcast(
+    from: string,
+    text: string,
+    at: number,
+    request?: RequestKey,
+  ): Promise<Pending<StoredMessage>> {
     return whenStored(
-      this.#store.appendBroadcast(from, text, at),
+      this.#store.appendBroadcast(from, text, at, request),
       ({ value }) => this.stored({ kind: "broadcast", message: value }),
     );
   }
 
-  /** Stores a private message; `queueOffline` keeps it for the recipient's next login too. */
+  /**
+   * Stores a private message; `queueOffline` keeps it for the recipient's next login too. Once
+   * per request id, when there is one.
+   */
   private(
     from: string,
     to: string,
     text: string,
     at: number,
     queueOffline: boolean,
+    request?: RequestKey,
   ): Promise<PendingPrivate> {
     return whenStored(
-      this.#store.appendPrivate(from, to, text, at, queueOffline),
+      this.#store.appendPrivate(from, to, text, at, queueOffline, request),
       ({ value, receivedNumber }) =>
         this.stored({ kind: "private", message: value, receivedNumber }),
     );

@@ -8,6 +8,7 @@ import { type StoredEntry, whenStored } from "./messages.ts";
 import type {
   HistoryQuery,
   Pending,
+  RequestKey,
   RoomRecord,
   RoomStore,
   StoredMessage,
@@ -57,9 +58,16 @@ export class RoomService {
     this.#rooms.set(room.id, room);
   }
 
-  say(room: number, from: string, text: string, at: number): Promise<Pending<StoredMessage>> {
+  /** Stores a room message (once per request id, when there is one). */
+  say(
+    room: number,
+    from: string,
+    text: string,
+    at: number,
+    request?: RequestKey,
+  ): Promise<Pending<StoredMessage>> {
     return whenStored(
-      this.#store.appendRoomMessage(room, from, text, at),
+      this.#store.appendRoomMessage(room, from, text, at, request),
       ({ value }) => this.stored({ kind: "room", room, message: value }),
     );
   }
