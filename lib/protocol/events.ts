@@ -42,6 +42,8 @@ export type ChatEvent =
     readonly type: "room";
     readonly room: number;
     readonly from: string;
+    /** The message's number in the room, when known (not on the wire: it finds repeats). */
+    readonly number?: number;
     readonly text: string;
     readonly tags?: ClientTags;
   }

@@ -11,6 +11,7 @@ import { DataDirLock } from "../store/data_dir_lock.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { redactUrl } from "../store/redis_client.ts";
 import { openCluster } from "./cluster/open_cluster.ts";
+import { ClusterHub } from "./cluster/cluster_hub.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { Client } from "./client.ts";
 import type { ClientHost, FrameSource } from "./client_host.ts";
@@ -126,6 +127,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
     const listeners = openListeners(config, canServeConnections);
     state.state.search?.start();
+    // Broadcasts from every node go out in number order, from the first after the newest now.
+    if (hub instanceof ClusterHub) {
+      const [newest] = await store.listBroadcasts({ limit: 1 });
+      hub.broadcastsAfter(newest?.number ?? 0);
+    }
     return new ChatServer(listeners, state.state, lock, files);
   } catch (error) {
     await serving?.search?.close();

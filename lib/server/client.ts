@@ -57,6 +57,9 @@ export interface OfflineHandover {
   written: boolean;
 }
 
+/** How many private message numbers a session remembers having been handed (then starts over). */
+const PRIVATES_REMEMBERED = 4096;
+
 /** A connected client, logged in or not. */
 export class Client {
   readonly id: number = nextClientId++;
@@ -165,6 +168,20 @@ export class Client {
   deliver(event: OutboundEvent): boolean {
     if (event.event.type === "tag_message" && this.transport !== "irc") return true;
     return this.output.event(event);
+  }
+
+  /** Mailbox numbers of the private messages handed to this session (live or kept for it). */
+  readonly #privatesHandedOver = new Set<number>();
+
+  /**
+   * Whether private message `number` of the user's mailbox is new to this session, noting it: a
+   * message kept in the offline queue may come both live and in the handover of what waited.
+   */
+  privateOnce(number: number): boolean {
+    if (this.#privatesHandedOver.has(number)) return false;
+    if (this.#privatesHandedOver.size >= PRIVATES_REMEMBERED) this.#privatesHandedOver.clear();
+    this.#privatesHandedOver.add(number);
+    return true;
   }
 
   /** Runs `task` after every reply queued before it (it writes the next reply). */

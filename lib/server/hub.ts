@@ -32,6 +32,8 @@ export interface OnlineUser {
 /** Something that takes events for one online user on this server (a client). */
 export interface Recipient {
   deliver(event: OutboundEvent): boolean;
+  /** Whether private message `number` of the user's mailbox is new to it (noting it). */
+  privateOnce?(number: number): boolean;
   /** When it last sent a request, epoch ms. */
   readonly lastActivity?: number;
 }
@@ -129,6 +131,7 @@ export interface Hub {
   share(change: SharedChange): void;
   /** Sets who hears of changes and departures on other nodes. */
   attach(listener: HubListener): void;
+
   /** Leaves: a cluster's node removes its users and closes its connections. */
   close(): Promise<void>;
 }
@@ -252,6 +255,8 @@ export class LocalHub implements Hub {
   hold(): HubHold {
     return {
       deliver: (user, event, kept) => {
+        const recipient = this.#online.get(user)?.recipient;
+        if (kept !== undefined && recipient?.privateOnce?.(kept) === false) return true;
         const delivered = this.deliver(user, event);
         // Handed to the connection: the copy kept in the offline queue is not needed.
         if (delivered && kept !== undefined) this.#listener?.keptDelivered?.(user, kept);

@@ -207,7 +207,8 @@ export async function deliverOffline(
   while (true) {
     const page = await ctx.messages.offline(identity.name, after, OFFLINE_PAGE);
     if (page.length === 0) break;
-    const events = page.map((m) => {
+    // What came live meanwhile (kept here until handed over) is not handed over again.
+    const events = page.filter((m) => client.privateOnce(m.number)).map((m) => {
       const event: ChatEvent = {
         type: "private_offline",
         from: m.from,

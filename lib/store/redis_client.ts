@@ -14,6 +14,7 @@ import {
   type RedisClientType,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
+  TimeoutError,
 } from "redis";
 import {
   parseSentinelUrl,
@@ -41,7 +42,10 @@ export function isConnectionError(error: unknown): boolean {
  * have delivered the command first.)
  */
 function brokeUnderWay(error: unknown): boolean {
-  if (error instanceof SocketClosedUnexpectedlyError || error instanceof SocketTimeoutError) {
+  if (
+    error instanceof SocketClosedUnexpectedlyError || error instanceof SocketTimeoutError ||
+    error instanceof TimeoutError || error instanceof ReplyTimeoutError
+  ) {
     return true;
   }
   const code = (error as { code?: unknown } | null)?.code;
@@ -59,13 +63,36 @@ export function isRefusedForNow(error: unknown): boolean {
     /^(READONLY|LOADING|MASTERDOWN|NOREPLICAS|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
 }
 
+/** How long a command waits for Redis's reply before its outcome is taken as unknown. */
+export const REPLY_TIMEOUT_MS = 5000;
+
+/** Redis did not answer a command in time (it was sent: it may have been carried out). */
+export class ReplyTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`);
+    this.name = "ReplyTimeoutError";
+  }
+}
+
 /**
- * Runs a Redis command, turning a lost connection, or a Redis that refuses writes for now, into
- * {@linkcode StoreUnavailableError}.
+ * Runs a Redis command, turning a lost connection, a Redis that refuses writes for now, or one
+ * that does not answer within `timeoutMs` (cut off by a partition: the connection looks alive
+ * and the client waits for ever) into {@linkcode StoreUnavailableError}.
  */
-export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
+export async function redisCall<T>(
+  call: () => Promise<T>,
+  timeoutMs = REPLY_TIMEOUT_MS,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await call();
+    const pending = call();
+    pending.catch(() => {}); // answered after the timeout: nobody waits for it any more
+    return await Promise.race([
+      pending,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ReplyTimeoutError(timeoutMs)), timeoutMs);
+      }),
+    ]);
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error;
     if (isConnectionError(error)) {
@@ -73,6 +100,8 @@ export async function redisCall<T>(call: () => Promise<T>): Promise<T> {
     }
     if (isRefusedForNow(error)) throw new StoreUnavailableError(error, "not_done");
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -171,6 +200,7 @@ export async function connectRedis(options: RedisConnectOptions): Promise<RedisC
     url: options.url,
     name: options.name,
     disableOfflineQueue: true,
+
     socket: {
       connectTimeout: options.connectTimeoutMs ?? 5000,
       // The first connection is not retried: a wrong address is reported at start.

@@ -22,6 +22,7 @@ import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
 import { closeQuietly, redisCall, type RedisClient } from "../../store/redis_client.ts";
 import { appendCommand, EventLogReader } from "./event_log.ts";
+import { BroadcastOrder } from "./broadcast_order.ts";
 import {
   type Hub,
   type HubHold,
@@ -62,6 +63,57 @@ interface Delivery {
   readonly slots: number[];
   /** A private message kept in its recipient's offline queue under this number, until delivered. */
   readonly kept?: { readonly user: string; readonly number: number };
+}
+
+/** How many numbered messages a node remembers handing out, to drop a second delivery. */
+const HANDED_OUT_REMEMBERED = 20_000;
+
+/**
+ * What identifies a stored message among deliveries: its log and number (`b:12`, `r:3:7`,
+ * `c:#lab:4`), or `undefined` for an event that is not one.
+ */
+function numberedKey(event: ChatEvent | undefined): string | undefined {
+  switch (event?.type) {
+    case "broadcast":
+      return `b:${event.number}`;
+    case "room":
+      return event.number === undefined ? undefined : `r:${event.room}:${event.number}`;
+    case "channel_message":
+      return `c:${event.channel.toLowerCase()}:${event.number}`;
+    default:
+      return undefined;
+  }
+}
+
+/** A set of the last `limit` keys added. */
+class RecentKeys {
+  readonly #keys = new Set<string>();
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Adds `key`; whether it was new. */
+  add(key: string): boolean {
+    if (this.#keys.has(key)) return false;
+    this.#keys.add(key);
+    if (this.#keys.size > this.#limit) {
+      // Sets iterate in insertion order: the oldest goes.
+      this.#keys.delete(this.#keys.values().next().value as string);
+    }
+    return true;
+  }
+}
+
+/** Most deliveries held up by an outage for later (beyond, they are dropped and counted). */
+const MAX_OWED = 20_000;
+
+/** Whether a delivery is of a message that was stored before it was sent (owed to its user). */
+function isStoredMessage(delivery: Delivery): boolean {
+  const type = delivery.event.type;
+  return type === "broadcast" || type === "room" || type === "channel_message" ||
+    (type === "private" && delivery.kept !== undefined);
 }
 
 /** Deliveries per node, in order; an open segment belongs to a hold not yet released. */
@@ -302,6 +354,14 @@ export class ClusterHub implements Hub {
     this.#timer = setInterval(() => void this.#tick(), this.#heartbeatMs);
   }
 
+  /**
+   * The newest broadcast number in the store at start: broadcasts from every node are handed
+   * out in number order from the next one.
+   */
+  broadcastsAfter(number: number): void {
+    this.#broadcastOrder.expect(number + 1);
+  }
+
   /** Attaches what the server does with changes and departures other nodes report. */
   attach(listener: HubListener): void {
     this.#listener = listener;
@@ -513,6 +573,7 @@ export class ClusterHub implements Hub {
     for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5000)) {
       try {
         await this.#rejoin();
+        if (this.#owed.size > 0) this.#flushSoon(); // what the outage held up
         return;
       } catch (error) {
         this.#log(`Cannot rejoin the cluster yet (trying again in ${wait} ms): ${error}`);
@@ -741,12 +802,37 @@ export class ClusterHub implements Hub {
       count++;
     }
     this.#segments.splice(0, count);
+    if (this.#owed.size > 0 && this.#redis.isReady) {
+      // What an outage held up goes first, in its order.
+      const owed = this.#owed;
+      this.#owed = new Map();
+      this.#owedCount = 0;
+      for (const [node, deliveries] of ready) {
+        const before = owed.get(node);
+        if (before) before.push(...deliveries);
+        else owed.set(node, deliveries);
+      }
+      ready.clear();
+      for (const [node, deliveries] of owed) ready.set(node, deliveries);
+    }
     if (ready.size === 0) return;
     if (!this.#redis.isReady) {
-      // Not kept for later: the request that made them is refused ("not carried out"), and a
-      // delivery sent once Redis is back would contradict that reply.
-      this.#dropped += [...ready.values()].reduce((n, d) => n + d.length, 0);
-      this.#reportDropped();
+      // Messages are stored before they are delivered: those are owed to their recipients and
+      // passed on once Redis is back (their senders were told they are sent). The rest
+      // (presence, channel changes) is not kept: it would arrive stale.
+      for (const [node, deliveries] of ready) {
+        for (const delivery of deliveries) {
+          if (!isStoredMessage(delivery) || this.#owedCount >= MAX_OWED) {
+            this.#dropped++;
+            continue;
+          }
+          const owed = this.#owed.get(node);
+          if (owed) owed.push(delivery);
+          else this.#owed.set(node, [delivery]);
+          this.#owedCount++;
+        }
+      }
+      if (this.#dropped > 0) this.#reportDropped();
       return;
     }
     const multi = this.#redis.multi();
@@ -757,6 +843,10 @@ export class ClusterHub implements Hub {
       if (!this.#closed) this.#log(`Cannot pass events to the cluster: ${error}`);
     });
   }
+
+  /** Deliveries of stored messages an outage held up, per node, in order. */
+  #owed = new Map<string, Delivery[]>();
+  #owedCount = 0;
 
   /** Says, at most once a second, how many deliveries an outage dropped. */
   #reportDropped(): void {
@@ -777,12 +867,37 @@ export class ClusterHub implements Hub {
     if (!Array.isArray(deliveries)) return;
     for (const delivery of deliveries) {
       if (delivery?.run !== this.#run || !Array.isArray(delivery.slots)) continue;
-      const outbound = new OutboundEvent(delivery.event, delivery.at);
-      const taken = this.#deliverToSlots(delivery.slots, outbound);
-      const kept = delivery.kept;
-      if (kept && taken > 0 && typeof kept.number === "number") {
-        this.#listener.keptDelivered?.(String(kept.user), kept.number);
+      const event = delivery.event;
+      // A message passed on again (its request repeated after an unknown outcome) goes to
+      // whoever did not get it: once here is enough.
+      const numbered = numberedKey(event);
+      if (numbered !== undefined && !this.#handedOut.add(numbered)) continue;
+      if (event?.type === "broadcast" && typeof event.number === "number") {
+        this.#broadcastOrder.add(event.number, delivery);
+      } else {
+        this.#handOut(delivery);
       }
+    }
+  }
+
+  /** Numbered messages handed out lately (see {@linkcode numberedKey}). */
+  readonly #handedOut = new RecentKeys(HANDED_OUT_REMEMBERED);
+
+  /** Broadcasts from every node, handed out in the order of their numbers. */
+  readonly #broadcastOrder = new BroadcastOrder<Delivery>((delivery) => this.#handOut(delivery));
+
+  /** Hands a delivery to this node's connections it names. */
+  #handOut(delivery: Delivery): void {
+    const kept = delivery.kept;
+    if (kept && typeof kept.number === "number") {
+      // Handed over already with what waited in the offline queue: not twice.
+      const recipient = this.#bySlot.get(Number(delivery.slots[0]));
+      if (recipient?.privateOnce?.(kept.number) === false) return;
+    }
+    const outbound = new OutboundEvent(delivery.event, delivery.at);
+    const taken = this.#deliverToSlots(delivery.slots, outbound);
+    if (kept && taken > 0 && typeof kept.number === "number") {
+      this.#listener.keptDelivered?.(String(kept.user), kept.number);
     }
   }
 
@@ -842,6 +957,7 @@ export class ClusterHub implements Hub {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#flush();
+    this.#broadcastOrder.flush();
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#droppedReport);

@@ -10,7 +10,7 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
-import { repeatedReply, requestKey } from "./request_ids.ts";
+import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
 import type { HubHold } from "../hub.ts";
 import type { ChannelView } from "../reply_data.ts";
 
@@ -120,10 +120,9 @@ export const channelHandlers: PartialHandlers<
     const deferred = ctx.channels.say(channel, me, text, at, request).then(
       (stored) => {
         const { value: message, committed } = stored;
-        if (stored.repeated) {
-          return repeatedReply(`Message #${message.number} sent to ${channel}`, stored, requestId);
-        }
-        ctx.log.info(`${me} said #${message.number} in ${channel}`);
+        const summary = `Message #${message.number} sent to ${channel}`;
+        if (!redeliver(ctx, stored)) return repeatedReply(ctx, summary, stored, requestId);
+        if (!stored.repeated) ctx.log.info(`${me} said #${message.number} in ${channel}`);
         tellChannel(
           ctx,
           channel,
@@ -138,8 +137,9 @@ export const channelHandlers: PartialHandlers<
           me,
           me,
           place,
-          at, // the time the sender's echo and reply carry too
+          message.at, // the time the sender's echo and reply carry too
         );
+        if (stored.repeated) return repeatedReply(ctx, summary, stored, requestId);
         const reply = okWith(`Message #${message.number} sent to ${channel}`, {
           kind: "sent",
           number: message.number,

@@ -11,7 +11,7 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp, parseTimestamp } from "../../protocol/timestamp.ts";
 import type { HistoryQuery, PrivateMessage, StoredMessage } from "../../store/store.ts";
-import { repeatedReply, requestKey } from "./request_ids.ts";
+import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
 import { ok, okWith, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
 
 /** The canonical name of an existing account; throws `text` with 420 otherwise. */
@@ -196,12 +196,15 @@ export const messagingHandlers: PartialHandlers<
       // delivered with that copy's number, which the recipient's node drops once it has handed
       // the message over. If that node dies first, the message waits for the next login: never
       // acknowledged, then lost; a message the store refused ("not carried out") was never
-      // delivered either; and a request repeated is not delivered twice.
+      // delivered either; and a repeated request's message reaches a session once at most.
       // Held in its place, so what the sender sends next does not overtake it.
       const place = ctx.hub.hold();
       const deferred = ctx.messages.private(from, to, text, at, true, request).then((stored) => {
-        if (stored.repeated) return repeatedReply(`Message sent to ${to}`, stored, requestId);
+        if (!redeliver(ctx, stored)) {
+          return repeatedReply(ctx, `Message sent to ${to}`, stored, requestId);
+        }
         const sent = place.deliver(to, event, stored.receivedNumber);
+        if (stored.repeated) return repeatedReply(ctx, `Message sent to ${to}`, stored, requestId);
         const reply = sent
           ? sentText(to, away)
           : `${to} is offline; the message will be delivered at next login`;
@@ -221,7 +224,7 @@ export const messagingHandlers: PartialHandlers<
     const deferred = ctx.messages.private(from, to, text, at, !delivered, request).then((
       stored,
     ) =>
-      stored.repeated ? repeatedReply(`Message sent to ${to}`, stored, requestId) : {
+      stored.repeated ? repeatedReply(ctx, `Message sent to ${to}`, stored, requestId) : {
         ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),
         durable: stored.committed,
       }
@@ -241,18 +244,18 @@ export const messagingHandlers: PartialHandlers<
         const stored = await ctx.messages.broadcast(from, text, at, request);
         const { value: message, committed } = stored;
         const when = formatTimestamp(message.at);
-        if (stored.repeated) {
-          const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
-          return repeatedReply(summary, stored, requestId);
+        const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
+        if (!redeliver(ctx, stored)) return repeatedReply(ctx, summary, stored, requestId);
+        if (!stored.repeated) {
+          ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
         }
-        ctx.log.info(`${from} broadcasted BCM #${message.number} "${text}" at ${when}.`);
         const event = new OutboundEvent(
           { type: "broadcast", from, number: message.number, text, ...withTags(tags) },
-          at,
+          message.at,
         );
         // Delivered at once; acknowledged to the sender only once stored (the reply waits).
         place.fanout(event, (user) => user !== from && !ctx.blocks.has(user, from));
-        const summary = `Broadcast message, #${message.number} broadcast at ${when}.`;
+        if (stored.repeated) return repeatedReply(ctx, summary, stored, requestId);
         const refused = [...ctx.blocks.blockersOf(from)].some((u) => ctx.hub.online(u));
         const detail = { data: { kind: "sent", number: message.number, at } } as const;
         if (refused) {

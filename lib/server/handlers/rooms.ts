@@ -11,7 +11,7 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import type { RoomRecord } from "../../store/store.ts";
 import { intArg, ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
-import { repeatedReply, requestKey } from "./request_ids.ts";
+import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
 
 function roomFor(ctx: ServerContext, idText: string, me: string): RoomRecord {
   const room = ctx.rooms.get(intArg(idText));
@@ -96,25 +96,30 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
     const request = requestKey(me, requestId);
     const deferred = ctx.rooms.say(room.id, me, text, at, request).then((stored) => {
       const { value: message, committed } = stored;
-      if (stored.repeated) {
-        return repeatedReply(
-          `Message #${message.number} sent to room ${room.id}`,
-          stored,
-          requestId,
+      const summary = `Message #${message.number} sent to room ${room.id}`;
+      if (!redeliver(ctx, stored)) return repeatedReply(ctx, summary, stored, requestId);
+      if (!stored.repeated) {
+        ctx.log.info(
+          `${me} issued a message in separate room ${room.id}: ${message.number}; ${
+            formatTimestamp(message.at)
+          }; ${me}; ${text}`,
         );
       }
-      ctx.log.info(
-        `${me} issued a message in separate room ${room.id}: ${message.number}; ${
-          formatTimestamp(message.at)
-        }; ${me}; ${text}`,
-      );
       const event = new OutboundEvent(
-        { type: "room", room: room.id, from: me, text, ...withTags(tags) },
-        at,
+        {
+          type: "room",
+          room: room.id,
+          from: me,
+          number: message.number,
+          text,
+          ...withTags(tags),
+        },
+        message.at,
       );
       for (const user of room.members) {
         if (user !== me && !ctx.blocks.has(user, me)) place.deliver(user, event);
       }
+      if (stored.repeated) return repeatedReply(ctx, summary, stored, requestId);
       const sent = okWith(`Message #${message.number} sent to room ${room.id}`, {
         kind: "sent",
         number: message.number,
