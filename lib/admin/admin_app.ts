@@ -21,7 +21,7 @@ import {
 } from "../store/redis_client.ts";
 import { RedisStore } from "../store/redis_store.ts";
 import { primaryUrl } from "../store/sentinel.ts";
-import { appendChange } from "../server/cluster/cluster_hub.ts";
+import { appendChange } from "../server/cluster/changes_stream.ts";
 import type { Store } from "../store/store.ts";
 import { backup, lockForAdmin, restore } from "./backup.ts";
 import { rebuildSearchIndex } from "./reindex.ts";

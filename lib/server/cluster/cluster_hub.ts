@@ -20,8 +20,15 @@
 
 import { type ChatEvent, OutboundEvent } from "../../protocol/events.ts";
 import { foldName } from "../../protocol/names.ts";
-import { closeQuietly, redisCall, type RedisClient } from "../../store/redis_client.ts";
+import {
+  closeQuietly,
+  isConnectionError,
+  isRefusedForNow,
+  redisCall,
+  type RedisClient,
+} from "../../store/redis_client.ts";
 import { appendCommand, EventLogReader } from "./event_log.ts";
+import { appendChange, CHANGES_LENGTH, CHANGES_STREAM } from "./changes_stream.ts";
 import { BroadcastOrder } from "./broadcast_order.ts";
 import {
   type Hub,
@@ -186,16 +193,11 @@ return gone`,
 /** What every key and channel of the cluster starts with (the store's default prefix too). */
 const KEY_PREFIX = "labchat:";
 
-/** The stream of shared changes (the operator tool appends account changes to it too). */
-export const CHANGES_STREAM = `${KEY_PREFIX}changes`;
-
 /**
  * Entries a node's event log keeps (about; Redis trims whole blocks). A node that falls further
  * behind than this, or stays away longer, loses the oldest; it logs that it did.
  */
 export const LOG_LENGTH = 2000;
-/** Entries the stream of shared changes keeps. */
-const CHANGES_LENGTH = 1000;
 /** Heartbeats between two checks of this node's users against the shared hash. */
 const RECONCILE_EVERY = 5;
 
@@ -206,11 +208,6 @@ function parse<T>(json: string): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Appends a change to the stream every node reads (the operator tool uses this too). */
-export async function appendChange(redis: RedisClient, message: string): Promise<void> {
-  await redisCall(() => redis.sendCommand(appendCommand(CHANGES_STREAM, CHANGES_LENGTH, message)));
 }
 
 /** The cluster's {@linkcode Hub}; see the module documentation. */
@@ -840,9 +837,43 @@ export class ClusterHub implements Hub {
       multi.addCommand(appendCommand(this.#logKey(node), LOG_LENGTH, JSON.stringify(deliveries)));
     }
     multi.exec().catch((error) => {
-      if (!this.#closed) this.#log(`Cannot pass events to the cluster: ${error}`);
+      if (this.#closed) return;
+      // Refused whole (Redis still loading its data, or gone before the MULTI left): nothing was
+      // appended, so the stored messages among them are owed still. Cut off half-way, they may
+      // have been: passing them on again could give them twice, so they are not.
+      const notDone = isRefusedForNow(error) || /EXECABORT|LOADING/.test(String(error)) ||
+        (isConnectionError(error) && !String(error).match(/ECONNRESET|closed unexpectedly/i));
+      if (notDone) {
+        this.#oweAgain(ready);
+        return;
+      }
+      this.#log(`Cannot pass events to the cluster: ${error}`);
     });
   }
+
+  /** Deliveries a MULTI could not append: those of stored messages first in line again. */
+  #oweAgain(ready: Map<string, Delivery[]>): void {
+    const later = this.#owed;
+    this.#owed = new Map();
+    this.#owedCount = 0;
+    for (const [node, deliveries] of ready) {
+      const kept = deliveries.filter(isStoredMessage).slice(0, MAX_OWED);
+      if (kept.length > 0) this.#owed.set(node, kept);
+      this.#owedCount += kept.length;
+    }
+    for (const [node, deliveries] of later) {
+      const owed = this.#owed.get(node);
+      if (owed) owed.push(...deliveries);
+      else this.#owed.set(node, deliveries);
+      this.#owedCount += deliveries.length;
+    }
+    this.#retryOwed ??= setTimeout(() => {
+      this.#retryOwed = undefined;
+      this.#flushSoon();
+    }, 250);
+  }
+
+  #retryOwed: ReturnType<typeof setTimeout> | undefined;
 
   /** Deliveries of stored messages an outage held up, per node, in order. */
   #owed = new Map<string, Delivery[]>();
@@ -961,6 +992,7 @@ export class ClusterHub implements Hub {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#droppedReport);
+    clearTimeout(this.#retryOwed);
     if (this.#retry) {
       clearTimeout(this.#retry.timer);
       this.#retry.resolve();

@@ -1,0 +1,20 @@
+/**
+ * The stream of shared changes every node of a cluster reads (state kept in memory: blocks,
+ * rooms, channels, accounts), and how to append to it: the nodes do, and so does the operator
+ * tool when it changes an account.
+ * @module
+ */
+
+import { redisCall, type RedisClient } from "../../store/redis_client.ts";
+import { appendCommand } from "./event_log.ts";
+
+/** The stream of shared changes. */
+export const CHANGES_STREAM = "labchat:changes";
+
+/** Entries the stream keeps. */
+export const CHANGES_LENGTH = 1000;
+
+/** Appends a change to the stream every node reads. */
+export async function appendChange(redis: RedisClient, message: string): Promise<void> {
+  await redisCall(() => redis.sendCommand(appendCommand(CHANGES_STREAM, CHANGES_LENGTH, message)));
+}

@@ -1,0 +1,212 @@
+/**
+ * The line protocol over a TCP (or TLS) socket: framed lines in, replies and events out through
+ * a bounded queue, and raw bytes both ways for uploads and downloads.
+ * @module
+ */
+
+import type { OutboundEvent } from "../../protocol/events.ts";
+import { type Frame, LineSplitter } from "../../protocol/line_splitter.ts";
+import { formatReply } from "../../protocol/reply.ts";
+import type { ClientOutput } from "../client.ts";
+import { type FlushScheduler, Outbound } from "../io/outbound.ts";
+import { ReadBuffer } from "../io/read_buffer.ts";
+
+const encoder = new TextEncoder();
+
+/** Replies larger than this are written directly with back-pressure instead of queued whole. */
+const LARGE_REPLY_BYTES = 64 * 1024;
+
+/** Settings of a {@linkcode LineConnection}. */
+export interface LineConnectionOptions {
+  readonly maxLineBytes: number;
+  readonly maxSendQueueBytes: number;
+  /** Called once, when the peer stops reading and the queue overflows or a write stalls. */
+  readonly onSlowReader: () => void;
+  /** Coalesces writes of many connections on one timer. */
+  readonly flush?: FlushScheduler;
+  /** A direct write that makes no progress this long means the peer stopped reading. */
+  readonly stallMs?: number;
+  /** Refuse lines with control characters (the line protocol); IRC keeps its formatting codes. */
+  readonly refuseControl?: boolean;
+}
+
+/** One TCP connection speaking the line protocol. */
+export class LineConnection implements ClientOutput {
+  readonly rawBytes = true;
+  readonly ip: string;
+  readonly port: number;
+  readonly #conn: Deno.Conn;
+  readonly #outbound: Outbound;
+  readonly #splitter: LineSplitter;
+  readonly #whenClosed = Promise.withResolvers<void>();
+  #closed = false;
+
+  constructor(conn: Deno.Conn, options: LineConnectionOptions) {
+    this.#conn = conn;
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.ip = addr.hostname;
+    this.port = addr.port;
+    this.#splitter = new LineSplitter(options.maxLineBytes, {
+      refuseControl: options.refuseControl ?? true,
+    });
+    this.#outbound = new Outbound(
+      conn,
+      options.maxSendQueueBytes,
+      options.onSlowReader,
+      () => void this.close(),
+      options.flush,
+      options.stallMs,
+    );
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves when the connection closes. */
+  get whenClosed(): Promise<void> {
+    return this.#whenClosed.promise;
+  }
+
+  event(event: OutboundEvent): boolean {
+    return this.#outbound.send(event.line);
+  }
+
+  /** Queues bytes as they are (another protocol's lines); false when the connection is gone. */
+  sendBytes(bytes: Uint8Array): boolean {
+    return this.#outbound.send(bytes);
+  }
+
+  /** Resolves once the queue is at most half full: paced sending of a long backlog. */
+  waitForRoom(): Promise<void> {
+    return this.#outbound.waitForSpace(this.#outbound.maxBytes / 2);
+  }
+
+  async eventsPaced(events: Iterable<OutboundEvent>): Promise<void> {
+    const roomy = this.#outbound.maxBytes / 2;
+    for (const event of events) {
+      await this.#outbound.waitForSpace(roomy);
+      if (!this.#outbound.send(event.line)) return;
+    }
+  }
+
+  async reply(code: number, text: string | readonly string[]): Promise<void> {
+    const wire = formatReply(code, text);
+    if (wire.length <= LARGE_REPLY_BYTES / 3) {
+      this.#outbound.send(encoder.encode(wire)); // at most 3 bytes per UTF-16 unit
+      return;
+    }
+    const bytes = encoder.encode(wire);
+    if (bytes.length <= LARGE_REPLY_BYTES) {
+      this.#outbound.send(bytes);
+      return;
+    }
+    await this.#writeDirect(async (write) => {
+      for (let at = 0; at < bytes.length; at += LARGE_REPLY_BYTES) {
+        await write(bytes.subarray(at, at + LARGE_REPLY_BYTES));
+      }
+    });
+  }
+
+  stream(
+    code: number,
+    text: string,
+    body: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    return this.#writeDirect(async (write) => {
+      await write(encoder.encode(formatReply(code, text)));
+      await body(write);
+    });
+  }
+
+  /** Writes with nothing else in between; a failure breaks the stream, so the connection ends. */
+  async #writeDirect(
+    work: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.#outbound.exclusive(work);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Reads the connection until it ends, handing each frame to `onFrame` and waiting for it before
+   * reading on, so requests are handled in order and a busy client is paced by TCP.
+   */
+  async readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void> {
+    // Chat lines are short: small reads, unless the client sends in bulk (see read_buffer.ts).
+    const buffer = new ReadBuffer();
+    while (!this.#closed) {
+      // One frame at a time: a request may switch to raw bytes (readRaw) after its line.
+      for (let frame = this.#splitter.next(); frame; frame = this.#splitter.next()) {
+        if (this.#closed) return;
+        await onFrame(frame);
+      }
+      const bytes = buffer.bytes;
+      const n = await this.#read(bytes);
+      if (n === null) return;
+      this.#splitter.feed(bytes.subarray(0, n)); // copied
+      buffer.filled(n);
+    }
+  }
+
+  async readRaw(size: number, onChunk: (bytes: Uint8Array) => Promise<void>): Promise<void> {
+    let remaining = size;
+    const take = async (bytes: Uint8Array) => {
+      const used = bytes.subarray(0, Math.min(remaining, bytes.length));
+      if (used.length > 0) await onChunk(used);
+      remaining -= used.length;
+      if (used.length < bytes.length) this.#splitter.feed(bytes.subarray(used.length));
+    };
+    await take(this.#splitter.takeBuffered());
+    const buffer = new Uint8Array(64 * 1024);
+    while (remaining > 0) {
+      const n = await this.#read(buffer);
+      if (n === null) {
+        throw new Deno.errors.UnexpectedEof(`Connection ended ${remaining} bytes before the end`);
+      }
+      await take(buffer.subarray(0, n));
+    }
+  }
+
+  /** Waits `ms`, or less if the connection closes first. */
+  async pause(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const elapsed = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+    await Promise.race([elapsed, this.#whenClosed.promise]);
+    clearTimeout(timer);
+  }
+
+  flushed(): Promise<void> {
+    return this.#outbound.flushed();
+  }
+
+  async #read(buffer: Uint8Array): Promise<number | null> {
+    try {
+      return await this.#conn.read(buffer);
+    } catch {
+      return null; // reset by peer, or closed by us
+    }
+  }
+
+  async close(graceful = false, graceMs = 2000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#whenClosed.resolve();
+    this.#outbound.close();
+    if (graceful) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+      await Promise.race([this.#outbound.flushed(), timeout]);
+      clearTimeout(timer);
+    }
+    this.#outbound.close(true);
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the peer side
+    }
+  }
+}
