@@ -6,7 +6,7 @@
  */
 
 import type { ChatReply } from "../client/chat_connection.ts";
-import { COMMANDS, findCommand, isCommandWord } from "../protocol/commands.ts";
+import { COMMANDS, findCommand, isCommandName, isCommandWord } from "../protocol/commands.ts";
 import type { ChatEvent } from "../protocol/events.ts";
 import { parseWhoEntry } from "../protocol/replies.ts";
 import { formatRequest } from "../protocol/request.ts";
@@ -572,7 +572,11 @@ export function requestsFor(command: DialectCommand, args: readonly string[]): D
 
 /** The request line of a dialect request. */
 export function requestLine(request: DialectRequest): string {
-  return request.typed ?? formatRequest(request.command, request.args ?? []);
+  if (request.typed !== undefined) return request.typed;
+  if (!isCommandName(request.command)) {
+    throw new TypeError(`Cannot format request: unknown command "${request.command}"`);
+  }
+  return formatRequest(request.command, request.args ?? []);
 }
 
 /**

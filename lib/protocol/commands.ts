@@ -218,6 +218,16 @@ const COMMAND_TABLE = [
     guests: true,
   },
   {
+    name: "TAGMSG",
+    args: [arg("#lab|room-id|#channel|user")],
+    access: "user",
+    summary:
+      "Client-only tags (typing, a reaction) to everyone (#lab), a room, a channel or a user, where a message would go; nothing is kept, and only IRC clients that asked for message-tags are shown them",
+    example: "TAGMSG #networks",
+    clientHidden: true,
+    guests: true,
+  },
+  {
     name: "HISTORY",
     args: [optional("b|p|s|room-id|user"), rest("before N|limit N|since", true)],
     access: "user",
@@ -566,7 +576,12 @@ export type AccessOf<N extends CommandName> = Extract<TableEntry, { name: N }>["
 
 const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.map((c) => [c.name, c]));
 
-/** Finds a command by its canonical name, case-insensitively. */
+/** Whether `name` is the canonical name of a command. */
+export function isCommandName(name: string): name is CommandName {
+  return BY_NAME.has(name);
+}
+
+/** The command called `name`, in any case, or `undefined`. */
 export function findCommand(name: string): CommandSpec | undefined {
   return BY_NAME.get(name.toUpperCase());
 }

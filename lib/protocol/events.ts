@@ -152,7 +152,9 @@ export type ChatEvent =
   | {
     readonly type: "tag_message";
     readonly from: string;
+    /** Where it was sent: a channel (`#lab` for everyone), or a room; neither for one user. */
     readonly channel?: string;
+    readonly room?: number;
     readonly tags: ClientTags;
     /** Its IRC msgid, the same for every recipient and the sender's echo. */
     readonly msgid?: string;

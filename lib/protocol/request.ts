@@ -4,7 +4,14 @@
  */
 
 import { Reply, Text } from "./codes.ts";
-import { type ArgKind, type ArgSpec, type CommandSpec, findCommand, usageOf } from "./commands.ts";
+import {
+  type ArgKind,
+  type ArgSpec,
+  type CommandName,
+  type CommandSpec,
+  findCommand,
+  usageOf,
+} from "./commands.ts";
 import {
   channelNameProblem,
   fileNameProblem,
@@ -139,7 +146,7 @@ function checkKind(spec: ArgSpec, value: string): void {
  * @throws {TypeError} for an unknown command, a missing argument, a word argument with spaces,
  * or a line break anywhere.
  */
-export function formatRequest(name: string, args: readonly string[] = []): string {
+export function formatRequest(name: CommandName, args: readonly string[] = []): string {
   const command = findCommand(name);
   if (!command) throw new TypeError(`Cannot format request: unknown command "${name}"`);
   const given = [...args];

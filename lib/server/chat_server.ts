@@ -11,19 +11,18 @@ import { DataDirLock } from "../store/data_dir_lock.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { redactUrl } from "../store/redis_client.ts";
 import { openCluster } from "./cluster/open_cluster.ts";
+import { serveTcp, type TcpFrontEnd } from "./tcp/tcp_front_end.ts";
 import { ClusterHub } from "./cluster/cluster_hub.ts";
-import { acceptLoop } from "./accept_loop.ts";
-import { Client } from "./client.ts";
+import type { Client } from "./client.ts";
 import type { ClientHost, FrameSource } from "./client_host.ts";
-import { ConnectionGuard } from "./connection_guard.ts";
+import { ConnectionGuard } from "./io/connection_guard.ts";
 import type { Logger } from "./context.ts";
 import { LocalHub } from "./hub.ts";
-import { IdleCollector } from "./idle_collector.ts";
+import { IdleCollector } from "./io/idle_collector.ts";
 import { IdleSweeper } from "./idle_sweeper.ts";
-import { LineConnection } from "./line_connection.ts";
 import { Counters } from "./metrics.ts";
 import { type Listeners, openListeners } from "./listeners.ts";
-import { FlushScheduler } from "./outbound.ts";
+import { FlushScheduler } from "./io/outbound.ts";
 import { logOut } from "./presence.ts";
 import { type LineHandler, RequestPipeline } from "./request_pipeline.ts";
 import { type IrcFrontEnd, serveIrc } from "./irc/irc_front_end.ts";
@@ -151,7 +150,6 @@ export class ChatServer implements AsyncDisposable {
   /** The address of the IRC gateway, when it runs. */
   readonly ircAddr: Deno.NetAddr | undefined;
   readonly #irc: IrcFrontEnd | undefined;
-  readonly #listener: Deno.Listener;
   readonly #lock: DataDirLock;
   readonly #http: WebServer | undefined;
   readonly #ctx: ServerState;
@@ -162,7 +160,7 @@ export class ChatServer implements AsyncDisposable {
   readonly #collector: IdleCollector;
   /** Connections served and frames read so far: with the writes, what the idle collector watches. */
   #work = 0;
-  readonly #acceptLoop: Promise<void>;
+  readonly #tcp: TcpFrontEnd;
   #shutdown: Promise<void> | undefined;
   readonly #finished = Promise.withResolvers<string>();
 
@@ -178,7 +176,6 @@ export class ChatServer implements AsyncDisposable {
     files?: StaticFiles,
   ) {
     const listener = listeners.tcp;
-    this.#listener = listener;
     this.#lock = lock;
     this.addr = listener.addr as Deno.NetAddr;
     this.#ctx = state;
@@ -217,12 +214,7 @@ export class ChatServer implements AsyncDisposable {
         this.#clients.set(client, this.#serveClient(client, source, lines));
       },
     };
-    this.#acceptLoop = acceptLoop(
-      listener,
-      (conn) => this.#admit(conn, host),
-      log,
-      () => this.#ctx.shuttingDown,
-    );
+    this.#tcp = serveTcp(listener, host);
     this.#irc = listeners.irc ? serveIrc(listeners.irc, host) : undefined;
     this.ircAddr = this.#irc?.addr;
     if (files) {
@@ -264,32 +256,6 @@ export class ChatServer implements AsyncDisposable {
     return this.#clients.size;
   }
 
-  #admit(conn: Deno.Conn, host: ClientHost): void {
-    const { config, log } = this.#ctx;
-    const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-    const refusal = host.admit(ip);
-    if (refusal !== undefined) {
-      log.info(`Refused connection from ${ip}: ${refusal.slice(4).trim()}`);
-      void refuse(conn, refusal);
-      return;
-    }
-    if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-    const client: { current?: Client } = {};
-    const connection = new LineConnection(conn, {
-      maxLineBytes: config.maxLineBytes,
-      maxSendQueueBytes: config.maxSendQueueBytes,
-      flush: this.#flush,
-      onSlowReader: () => {
-        if (client.current) client.current.quitReason = "Disconnected: not reading";
-        log.info(`${client.current?.label ?? ip} disconnected: not reading its replies and events`);
-        void connection.close();
-      },
-    });
-    const admitted = client.current = new Client("tcp", ip, connection.port, connection);
-    log.info(`Connected to ${ip}:${connection.port}`);
-    host.serve(admitted, connection);
-  }
-
   /** A client's life, whatever carries it: its frames in order, then logout and release. */
   async #serveClient(client: Client, source: FrameSource, lines?: LineHandler): Promise<void> {
     const ctx = this.#ctx;
@@ -325,12 +291,7 @@ export class ChatServer implements AsyncDisposable {
     ctx.log.info(`Server shutting down (${reason})`);
     this.#sweeper?.stop();
     this.#collector.stop();
-    try {
-      this.#listener.close();
-    } catch {
-      // already closed
-    }
-    await this.#acceptLoop;
+    await this.#tcp.stop();
     await this.#irc?.stop();
     const notice = new OutboundEvent(SHUTDOWN_EVENT);
     const clients = [...this.#clients.keys()];
@@ -364,19 +325,4 @@ function unlimitedWeb(log: Logger, serve: () => Deno.HttpServer<Deno.NetAddr>): 
 
 function mib(bytes: number): string {
   return (bytes / 1048576).toFixed(1);
-}
-
-/** Tells a connection over the caps why it is refused and closes it. */
-async function refuse(conn: Deno.Conn, line: string): Promise<void> {
-  try {
-    await conn.write(new TextEncoder().encode(line));
-  } catch {
-    // the peer is gone already
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
-  }
 }

@@ -16,6 +16,8 @@ export type Transport = "tcp" | "ws" | "irc" | "http";
 export interface ClientOutput {
   /** Whether the transport carries raw bytes after a reply (UPLOAD and DOWNLOAD). */
   readonly rawBytes: boolean;
+  /** Whether it can show client-only tags (TAGMSG); the others are never given them. */
+  readonly showsClientTags?: boolean;
   readonly isClosed: boolean;
   /** Queues an event; false when the connection is gone or too far behind (it is then dropped). */
   event(event: OutboundEvent): boolean;
@@ -162,11 +164,11 @@ export class Client {
   }
 
   /**
-   * Delivers an event to this client (the hub calls it). A TAGMSG's tags are for IRC clients
-   * alone (see `irc/irc_tagmsg.ts`): the others have nothing to show for one.
+   * Delivers an event to this client (the hub calls it). A TAGMSG goes only to outputs that can
+   * show client-only tags: the others have nothing to show for one.
    */
   deliver(event: OutboundEvent): boolean {
-    if (event.event.type === "tag_message" && this.transport !== "irc") return true;
+    if (event.event.type === "tag_message" && !this.output.showsClientTags) return true;
     return this.output.event(event);
   }
 

@@ -8,7 +8,7 @@
 import type { Frame } from "../protocol/line_splitter.ts";
 import type { Client } from "./client.ts";
 import type { ServerContext } from "./context.ts";
-import type { FlushScheduler } from "./outbound.ts";
+import type { FlushScheduler } from "./io/outbound.ts";
 import type { LineHandler } from "./request_pipeline.ts";
 
 /** A connection's source of request frames. */

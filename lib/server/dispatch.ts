@@ -25,6 +25,7 @@ import { peerHandlers } from "./handlers/peers.ts";
 import { presenceHandlers } from "./handlers/presence.ts";
 import { roomHandlers } from "./handlers/rooms.ts";
 import { channelHandlers } from "./handlers/channels.ts";
+import { tagmsgHandlers } from "./handlers/tagmsg.ts";
 import { searchHandlers } from "./handlers/search.ts";
 
 /** Every handler by canonical command name; the type makes it cover the command table. */
@@ -34,6 +35,7 @@ export const HANDLERS: HandlerTable = {
   ...messagingHandlers,
   ...roomHandlers,
   ...channelHandlers,
+  ...tagmsgHandlers,
   ...motdHandlers,
   ...forumHandlers,
   ...peerHandlers,

@@ -9,8 +9,9 @@
 
 import { OutboundEvent } from "../protocol/events.ts";
 import type { Hub } from "./hub.ts";
+import { unblockedWith } from "./audience.ts";
 import type { BlockService } from "./services/blocks.ts";
-import type { Clock } from "./services/clock.ts";
+import type { Clock, ClockTimer } from "./services/clock.ts";
 
 /** Why a session ended, and where it was (its IRC mask's ident and host). */
 export interface LogoutReason {
@@ -30,7 +31,7 @@ export interface PresenceNoticeOptions {
 /** Announces presence changes; see the module documentation. */
 export class PresenceNotices {
   readonly #hub: Hub;
-  readonly #blocks: Pick<BlockService, "either" | "blockedBy" | "blockersOf">;
+  readonly #blocks: Pick<BlockService, "has" | "either" | "blockedBy" | "blockersOf">;
   readonly #clock: Clock;
   readonly #stormPerSecond: number;
   readonly #flushMs: number;
@@ -40,12 +41,12 @@ export class PresenceNotices {
   readonly #pending = new Map<string, { type: "login" | "logout"; seq: number }>();
   /** Numbers every presence change, announced at once or gathered. */
   #seq = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ClockTimer | undefined;
   #stopped = false;
 
   constructor(
     hub: Hub,
-    blocks: Pick<BlockService, "either" | "blockedBy" | "blockersOf">,
+    blocks: Pick<BlockService, "has" | "either" | "blockedBy" | "blockersOf">,
     clock: Clock,
     options: PresenceNoticeOptions = {},
   ) {
@@ -66,7 +67,7 @@ export class PresenceNotices {
     why?: LogoutReason,
   ): void {
     if (this.#stopped) return;
-    const now = performance.now();
+    const now = this.#clock.now();
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
       this.#inWindow = 0;
@@ -79,19 +80,19 @@ export class PresenceNotices {
         type === "logout" && why ? { type, user, ...why } : { type, user },
         this.#clock.now(),
       );
-      this.#hub.fanout(event, (other) => other !== user && !this.#blocks.either(user, other));
+      this.#hub.fanout(event, unblockedWith({ blocks: this.#blocks }, user));
       return;
     }
     const before = this.#pending.get(user);
     this.#pending.delete(user); // re-inserted last: its latest change is what counts
     // In and out again within one batch: the others saw neither, so they hear of neither.
     if (before === undefined || before.type === type) this.#pending.set(user, { type, seq });
-    this.#timer ??= setTimeout(() => this.flush(), this.#flushMs);
+    this.#timer ??= this.#clock.setTimeout(() => this.flush(), this.#flushMs);
   }
 
   /** Announces the gathered batch now. */
   flush(): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.size === 0 || this.#stopped) return;
     const logins: string[] = [];
@@ -147,7 +148,7 @@ export class PresenceNotices {
   /** Stops announcing (shutdown): nothing gathered is sent, no timer is left. */
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pending.clear();
   }

@@ -11,7 +11,7 @@ import { describeLineError, type Frame, type LineErrorReason } from "../protocol
 import type { Client } from "./client.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch } from "./dispatch.ts";
-import { TokenBucket } from "./token_bucket.ts";
+import { TokenBucket } from "./io/token_bucket.ts";
 
 /** Replies a client may have waiting before its further requests wait for them. */
 const MAX_PENDING_REPLIES = 64;

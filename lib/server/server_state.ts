@@ -11,7 +11,7 @@ import type { Store } from "../store/store.ts";
 import type { Logger, ServerContext } from "./context.ts";
 import type { Hub } from "./hub.ts";
 import { KeyedLock } from "./keyed_lock.ts";
-import { RateLimiter } from "./rate_limiter.ts";
+import { RateLimiter } from "./io/rate_limiter.ts";
 import { AccountService } from "./services/accounts.ts";
 import { BlockService } from "./services/blocks.ts";
 import { ChannelService } from "./services/channels.ts";

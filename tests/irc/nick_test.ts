@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import fc from "fast-check";
-import { nameOfNick, nickOf } from "../../lib/server/irc/irc_nick.ts";
+import { nameOfNick, nickOf } from "../../lib/protocol/nicks.ts";
 import { usernameProblem } from "../../lib/protocol/names.ts";
 
 Deno.test("IRC nicks: plain names are their own nick; the others are escaped, and every nick gives its name back", () => {

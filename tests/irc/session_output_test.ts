@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import type { ServerContext } from "../../lib/server/context.ts";
 import { IrcSession } from "../../lib/server/irc/irc_session.ts";
-import { LineConnection } from "../../lib/server/line_connection.ts";
+import { LineConnection } from "../../lib/server/tcp/line_connection.ts";
 
 const decoder = new TextDecoder();
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { TokenBucket } from "../../lib/server/token_bucket.ts";
+import { TokenBucket } from "../../lib/server/io/token_bucket.ts";
 import { connect, expectReply, quit, registered, startTestServer } from "../helpers.ts";
 
 Deno.test("TokenBucket: bursts pass, then waits grow, then it refuses", () => {
@@ -65,14 +65,16 @@ Deno.test("a REGISTER flood is bounded: excess is refused as busy and logins go 
   await expectReply(hans, "LOGOUT", 200);
   const flood = await Promise.all(Array.from({ length: 60 }, () => connect(t.port)));
   const order: string[] = [];
+  const full = Promise.withResolvers<void>();
   const registrations = flood.map((chat, i) =>
     chat.request(`REGISTER junk${i} password1`).then((reply) => {
       order.push(reply.code === 200 ? "registered" : `${reply.code}`);
+      if (reply.code === 421) full.resolve();
       return reply;
     })
   );
-  // Let the flood fill the queue before the login arrives behind it.
-  await new Promise((r) => setTimeout(r, 50));
+  // The login arrives once the flood has filled the queue (the first refusal says so).
+  await full.promise;
   const login = hans.request("LOGIN hans millennium-falcon").then((reply) => {
     order.push("login");
     return reply;

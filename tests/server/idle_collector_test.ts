@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { IdleCollector } from "../../lib/server/idle_collector.ts";
+import { IdleCollector } from "../../lib/server/io/idle_collector.ts";
 
 const MIB = 1024 * 1024;
 

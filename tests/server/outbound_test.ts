@@ -4,7 +4,7 @@ import {
   Outbound,
   type Writable,
   WriteStalledError,
-} from "../../lib/server/outbound.ts";
+} from "../../lib/server/io/outbound.ts";
 
 /** A sink whose writes complete when the test says. */
 class Sink implements Writable {

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { connect, expectReply, quit, registered, startTestServer } from "../helpers.ts";
+import { ManualClock } from "../../lib/server/services/clock.ts";
 
 Deno.test("WHO lists name, IP, UDP port and online since; works before login", async () => {
   await using t = await startTestServer();
@@ -19,7 +20,8 @@ Deno.test("WHO lists name, IP, UDP port and online since; works before login", a
 });
 
 Deno.test("WHOELSE lists the others online; WHOELSE secs includes users who left recently", async () => {
-  await using t = await startTestServer();
+  const clock = new ManualClock();
+  await using t = await startTestServer({ clock });
   const hans = await registered(t.port, "hans");
   await expectReply(hans, "WHOELSE", 200, "No other users online");
   const yoda = await registered(t.port, "yoda");
@@ -30,12 +32,12 @@ Deno.test("WHOELSE lists the others online; WHOELSE secs includes users who left
   await hans.waitForEvent((e) => e.type === "logout" && e.user === "yoda");
   assertEquals((await expectReply(hans, "WHOELSE", 200)).lines, ["luke"]);
   assertEquals((await expectReply(hans, "WHOELSE 100", 200)).lines, ["luke", "yoda"]);
-  await new Promise((r) => setTimeout(r, 1100));
+  clock.advance(1100);
   assertEquals((await expectReply(hans, "WHOELSE 1", 200)).lines, ["luke"]);
   await expectReply(hans, "WHOELSE soon", 414, /Cannot use "soon" as seconds/);
   await quit(luke);
   await hans.waitForEvent((e) => e.type === "logout" && e.user === "luke");
-  await new Promise((r) => setTimeout(r, 1100));
+  clock.advance(1100);
   await expectReply(
     hans,
     "WHOELSE 1",
@@ -86,13 +88,14 @@ Deno.test("commands other than HELP, USER, LOGIN, REGISTER, WHO, MOTD, UDP, QUIT
 });
 
 Deno.test("a login storm is announced in batches, each login once, and blocks still hold", async () => {
-  await using t = await startTestServer({ presenceStormPerSecond: 5 });
+  const clock = new ManualClock();
+  await using t = await startTestServer({ presenceStormPerSecond: 5, clock });
   const yoda = await registered(t.port, "yoda");
   const luke = await registered(t.port, "luke");
   const mallory = await registered(t.port, "mallory");
   await expectReply(mallory, "BLOCK yoda", 200, "yoda has been blocked");
   await quit(mallory);
-  await new Promise((r) => setTimeout(r, 1100)); // four notices so far: under the threshold
+  clock.advance(1100); // four notices so far: under the threshold
   const names = Array.from({ length: 12 }, (_, i) => `storm${i}`);
   const seenBy = (chat: typeof yoda) => {
     const seen: string[] = [];
@@ -120,7 +123,7 @@ Deno.test("a login storm is announced in batches, each login once, and blocks st
   const storm = await Promise.all(names.map((name) => registered(t.port, name)));
   const back = await connect(t.port);
   await expectReply(back, "LOGIN mallory mallory-secret", 200);
-  await new Promise((r) => setTimeout(r, 1100)); // the batch is announced within a second
+  clock.advance(1100); // the batch is announced a second after it began
   const last = await registered(t.port, "last");
   const [y, l] = await Promise.all([yodaSees, lukeSees]);
   assert(y.batches >= 1, "the storm came in at least one batch");

@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { LARGE_READ_BYTES, ReadBuffer, SMALL_READ_BYTES } from "../../lib/server/read_buffer.ts";
+import { LARGE_READ_BYTES, ReadBuffer, SMALL_READ_BYTES } from "../../lib/server/io/read_buffer.ts";
 
 Deno.test("ReadBuffer: small while the peer chats, large once it fills a read", () => {
   const buffer = new ReadBuffer();

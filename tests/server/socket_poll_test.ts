@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { SocketPoll } from "../../lib/server/socket_poll.ts";
+import { SocketPoll } from "../../lib/server/io/socket_poll.ts";
 
 /** A connected pair of TCP sockets on loopback. */
 async function socketPair(): Promise<{ near: Deno.Conn; far: Deno.Conn; close(): void }> {

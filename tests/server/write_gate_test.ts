@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { WriteGate, type WriteTicket } from "../../lib/server/write_gate.ts";
+import { WriteGate, type WriteTicket } from "../../lib/server/io/write_gate.ts";
 
 /** A place that is not free yet: resolves when it is given. */
 function later(gate: WriteGate): Promise<WriteTicket> {

@@ -8,6 +8,7 @@ import { OutboundEvent } from "../../protocol/events.ts";
 import { helpLines } from "../../protocol/commands.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { ok, type PartialHandlers } from "../context.ts";
+import { operators } from "../audience.ts";
 
 /** Handlers of the admin and help commands. */
 export const adminHandlers: PartialHandlers<"SHUTDOWN" | "HELP" | "KILL" | "WALLOPS"> = {
@@ -36,10 +37,7 @@ export const adminHandlers: PartialHandlers<"SHUTDOWN" | "HELP" | "KILL" | "WALL
       { type: "wallops", from: identity.name, text },
       ctx.clock.now(),
     );
-    ctx.hub.fanout(event, (user) => {
-      const online = ctx.hub.online(user);
-      return online?.admin === true || online?.wallops === true;
-    });
+    ctx.hub.fanout(event, operators(ctx));
     return Promise.resolve(ok("Sent to the admins online"));
   },
 

@@ -10,33 +10,25 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import { hears, maskOf, membersHearing, tell } from "../audience.ts";
 import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
 import type { HubHold } from "../hub.ts";
 import type { ChannelView } from "../reply_data.ts";
 
-/** `nick!ident@host` of an online user, what bans are matched against. */
-export function maskOf(ctx: ServerContext, user: string): string {
-  const online = ctx.hub.online(user);
-  return `${user}!${online?.ident ?? user}@${online?.ip ?? "unknown"}`;
-}
-
 /**
- * Tells the channel's members (but `except`, and those who blocked `from`), through `via` when
- * the delivery keeps a place taken earlier.
+ * Tells the channel's members who hear `from` (but `from`), through `via` when the delivery
+ * keeps a place taken earlier.
  */
 function tellChannel(
   ctx: ServerContext,
   channel: string,
   event: ChatEvent,
-  except: string,
-  from: string = except,
+  from: string,
   via: Pick<HubHold, "deliver"> = ctx.hub,
   at: number = ctx.clock.now(),
 ): void {
-  const outbound = new OutboundEvent(event, at);
-  for (const member of ctx.channels.members(channel)) {
-    if (member !== except && !ctx.blocks.has(member, from)) via.deliver(member, outbound);
-  }
+  const members = membersHearing(ctx, ctx.channels.members(channel), from);
+  tell(via, members, new OutboundEvent(event, at));
 }
 
 /** `@yoda +hans obiwan`: members with their ranks. */
@@ -101,12 +93,8 @@ export const channelHandlers: PartialHandlers<
       reason: reason ?? "",
     };
     // The others still in it hear of it; the channel may be gone now, so name them from before.
-    const outbound = new OutboundEvent(event, ctx.clock.now());
-    for (const member of channel.members) {
-      if (member.name !== me && !ctx.blocks.has(member.name, me)) {
-        ctx.hub.deliver(member.name, outbound);
-      }
-    }
+    const members = membersHearing(ctx, channel.members.map((m) => m.name), me);
+    tell(ctx.hub, members, new OutboundEvent(event, ctx.clock.now()));
     return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
   },
 
@@ -134,7 +122,6 @@ export const channelHandlers: PartialHandlers<
             text,
             ...withTags(tags),
           },
-          me,
           me,
           place,
           message.at, // the time the sender's echo and reply carry too
@@ -166,7 +153,7 @@ export const channelHandlers: PartialHandlers<
       return Promise.resolve(ok(`Notice sent to ${channel}`));
     }
     const to = onlineUser(ctx, target);
-    if (!ctx.blocks.has(to, me)) {
+    if (hears(ctx, to, me)) {
       const notice = { type: "private_notice", from: me, text, ...withTags(tags) } as const;
       ctx.hub.deliver(to, new OutboundEvent(notice));
     }
@@ -226,7 +213,8 @@ export const channelHandlers: PartialHandlers<
       { type: "channel_kick", channel, by: me, user: target, reason: reason ?? me },
       ctx.clock.now(),
     );
-    for (const member of members) if (member !== me) ctx.hub.deliver(member, event);
+    // The kicked user too, whatever the blocks: a change to who is in the channel.
+    tell(ctx.hub, members.filter((member) => member !== me), event);
     return Promise.resolve(ok(`Kicked ${target} from ${channel}`));
   },
 
@@ -235,7 +223,7 @@ export const channelHandlers: PartialHandlers<
     const target = onlineUser(ctx, who);
     const channel = ctx.channels.invite(name, me, target);
     ctx.log.info(`${me} invited ${target} to ${channel}`);
-    if (!ctx.blocks.has(target, me)) {
+    if (hears(ctx, target, me)) {
       ctx.hub.deliver(
         target,
         new OutboundEvent({ type: "channel_invite", channel, by: me, user: target }),

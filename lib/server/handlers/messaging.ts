@@ -12,6 +12,7 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp, parseTimestamp } from "../../protocol/timestamp.ts";
 import type { HistoryQuery, PrivateMessage, StoredMessage } from "../../store/store.ts";
 import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
+import { everyoneHearing, hears } from "../audience.ts";
 import { ok, okWith, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
 
 /** The canonical name of an existing account; throws `text` with 420 otherwise. */
@@ -167,7 +168,7 @@ export const messagingHandlers: PartialHandlers<
     }
     const guest = ctx.hub.find(toName);
     const to = guest?.guest ? guest.name : await requireUser(ctx, toName, Text.UNKNOWN_RECIPIENT);
-    if (ctx.blocks.has(to, from)) {
+    if (!hears(ctx, to, from)) {
       throw new ProtocolError(Reply.BLOCKED_BY_RECIPIENT, Text.BLOCKED_BY_RECIPIENT, {
         reason: "blocked",
       });
@@ -254,7 +255,7 @@ export const messagingHandlers: PartialHandlers<
           message.at,
         );
         // Delivered at once; acknowledged to the sender only once stored (the reply waits).
-        place.fanout(event, (user) => user !== from && !ctx.blocks.has(user, from));
+        place.fanout(event, everyoneHearing(ctx, from));
         if (stored.repeated) return repeatedReply(ctx, summary, stored, requestId);
         const refused = [...ctx.blocks.blockersOf(from)].some((u) => ctx.hub.online(u));
         const detail = { data: { kind: "sent", number: message.number, at } } as const;

@@ -11,6 +11,7 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatPeerIntroduction } from "../../protocol/replies.ts";
 import { ok, type PartialHandlers } from "../context.ts";
+import { unblockedWith } from "../audience.ts";
 
 const PURPOSES: readonly PeerPurpose[] = ["file", "private"];
 
@@ -37,7 +38,7 @@ export const peerHandlers: PartialHandlers<"PEER"> = {
     const user = await ctx.accounts.canonical(name);
     const target = user === undefined ? undefined : ctx.hub.online(user);
     if (!target) throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT);
-    if (ctx.blocks.either(me, target.name)) {
+    if (!unblockedWith(ctx, me)(target.name)) {
       throw new ProtocolError(
         Reply.BLOCKED_BY_RECIPIENT,
         `Cannot connect to ${target.name}: one of you has blocked the other`,

@@ -8,6 +8,7 @@ import { OutboundEvent } from "../../protocol/events.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatWhoEntry } from "../../protocol/replies.ts";
 import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import { unblockedWith } from "../audience.ts";
 import type { OnlineUser } from "../hub.ts";
 import type { UserView } from "../reply_data.ts";
 
@@ -72,7 +73,7 @@ export const presenceHandlers: PartialHandlers<"WHO" | "WHOELSE" | "AWAY" | "ACT
     const text = (message ?? "").trim().slice(0, MAX_AWAY_LENGTH);
     await ctx.hub.update(me, { away: text });
     const event = new OutboundEvent({ type: "away", user: me, text }, ctx.clock.now());
-    ctx.hub.fanout(event, (other) => other !== me && !ctx.blocks.either(me, other));
+    ctx.hub.fanout(event, unblockedWith(ctx, me));
     return ok(text === "" ? "You are back" : `You are away: ${text}`);
   },
 

@@ -12,6 +12,7 @@ import { formatTimestamp } from "../../protocol/timestamp.ts";
 import type { RoomRecord } from "../../store/store.ts";
 import { intArg, ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
 import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
+import { hears, membersHearing, tell } from "../audience.ts";
 
 function roomFor(ctx: ServerContext, idText: string, me: string): RoomRecord {
   const room = ctx.rooms.get(intArg(idText));
@@ -46,7 +47,7 @@ async function otherMembers(ctx: ServerContext, me: string, usersText: string): 
         `Cannot create room: user "${name}" does not exist`,
       );
     }
-    if (ctx.blocks.has(user, me)) {
+    if (!hears(ctx, user, me)) {
       throw new ProtocolError(
         Reply.BLOCKED_BY_RECIPIENT,
         `Cannot create room: ${user} has blocked you`,
@@ -82,7 +83,7 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
           { type: "room_created", room: room.id, by: me, members: room.members },
           now,
         );
-        for (const user of room.members) if (user !== me) ctx.hub.deliver(user, event);
+        tell(ctx.hub, room.members.filter((user) => user !== me), event);
       },
     );
   },
@@ -116,9 +117,7 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
         },
         message.at,
       );
-      for (const user of room.members) {
-        if (user !== me && !ctx.blocks.has(user, me)) place.deliver(user, event);
-      }
+      tell(place, membersHearing(ctx, room.members, me), event);
       if (stored.repeated) return repeatedReply(ctx, summary, stored, requestId);
       const sent = okWith(`Message #${message.number} sent to room ${room.id}`, {
         kind: "sent",

@@ -9,8 +9,8 @@ import type { ChannelView } from "../reply_data.ts";
 import { sendFailure } from "./irc_errors.ts";
 import { membersOf, onlineByNick } from "./irc_info.ts";
 import type { IrcMessage } from "./irc_message.ts";
-import { nameOfNick, nickOf } from "./irc_nick.ts";
-import type { IrcSession } from "./irc_session.ts";
+import { nameOfNick, nickOf } from "../../protocol/nicks.ts";
+import type { RegisteredSession } from "./irc_session.ts";
 import {
   isLab,
   joinMessage,
@@ -23,29 +23,30 @@ import {
 } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
 
-function needMore(session: IrcSession, command: string): void {
-  session.numeric(Numeric.ERR_NEEDMOREPARAMS, command, "Not enough parameters");
-}
-
 /** RPL_TOPIC and RPL_TOPICWHOTIME. */
-function sendTopic(session: IrcSession, channel: string, topic: string, by: string, at: number) {
+function sendTopic(
+  session: RegisteredSession,
+  channel: string,
+  topic: string,
+  by: string,
+  at: number,
+) {
   session.numeric(Numeric.RPL_TOPIC, channel, topic);
   session.numeric(Numeric.RPL_TOPICWHOTIME, channel, nickOf(by), String(Math.floor(at / 1000)));
 }
 
 /** Topic, topic setter and names of a channel just joined. */
-function showJoined(session: IrcSession, view: ChannelView): void {
-  session.send(joinMessage(session, session.me as string, view.name));
+function showJoined(session: RegisteredSession, view: ChannelView): void {
+  session.send(joinMessage(session, session.me, view.name));
   if (view.topic !== "") sendTopic(session, view.name, view.topic, view.topicBy, view.topicAt);
   sendNames(session, view.name, view.members, view.secret);
 }
 
 /** JOIN #a,#b key1,key2 — and JOIN 0 leaves every channel. */
-export async function join(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function join(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [names, keys = ""] = message.params;
-  if (names === undefined || names === "") return needMore(session, "JOIN");
   if (names === "0") {
-    for (const channel of session.ctx.channels.channelsOf(session.me as string)) {
+    for (const channel of session.ctx.channels.channelsOf(session.me)) {
       await part(session, { ...message, command: "PART", params: [channel, "Left all channels"] });
     }
     return;
@@ -81,10 +82,9 @@ export async function join(session: IrcSession, message: IrcMessage): Promise<vo
 }
 
 /** PART #a,#b [reason]. */
-export async function part(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function part(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [names, reason] = message.params;
-  if (names === undefined || names === "") return needMore(session, "PART");
-  const me = session.me as string;
+  const me = session.me;
   for (const channel of names.split(",")) {
     if (channel === "") continue;
     const partLine = (name: string) =>
@@ -122,9 +122,8 @@ export async function part(session: IrcSession, message: IrcMessage): Promise<vo
 }
 
 /** TOPIC #chan [topic]. */
-export async function topic(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function topic(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [channel, text] = message.params;
-  if (channel === undefined || channel === "") return needMore(session, "TOPIC");
   if (isLab(channel) || roomIdOf(channel) !== undefined) {
     if (text !== undefined) {
       session.numeric(Numeric.ERR_CHANOPRIVSNEEDED, channel, "This topic cannot be changed");
@@ -148,7 +147,9 @@ export async function topic(session: IrcSession, message: IrcMessage): Promise<v
     });
     return;
   }
-  const [command, args] = text === "" ? ["TOPIC CLEAR", [channel]] : ["TOPIC", [channel, text]];
+  const [command, args] = text === ""
+    ? ["TOPIC CLEAR" as const, [channel]]
+    : ["TOPIC" as const, [channel, text]];
   await session.request(command, args, (reply) => {
     const data = reply.detail?.data;
     if (reply.code !== 200 || data?.kind !== "topic") {
@@ -156,7 +157,7 @@ export async function topic(session: IrcSession, message: IrcMessage): Promise<v
       return;
     }
     session.send({
-      source: session.maskOf(session.me as string),
+      source: session.maskOf(session.me),
       command: "TOPIC",
       params: [data.channel, data.topic],
     });
@@ -164,7 +165,7 @@ export async function topic(session: IrcSession, message: IrcMessage): Promise<v
 }
 
 /** NAMES #chan — without a channel, the end of the list only (as many servers do). */
-export function names(session: IrcSession, message: IrcMessage): void {
+export function names(session: RegisteredSession, message: IrcMessage): void {
   const [list] = message.params;
   if (list === undefined || list === "") {
     session.numeric(Numeric.RPL_ENDOFNAMES, "*", "End of /NAMES list");
@@ -184,12 +185,12 @@ export function names(session: IrcSession, message: IrcMessage): void {
 }
 
 /** LIST [#a,#b]: `#lab`, the user's rooms and the channels the user may see. */
-export function list(session: IrcSession, message: IrcMessage): void {
+export function list(session: RegisteredSession, message: IrcMessage): void {
   const [filter] = message.params;
   const wanted = filter && !filter.startsWith(">") && !filter.startsWith("<")
     ? new Set(filter.split(",").map((c) => c.toLowerCase()))
     : undefined;
-  const me = session.me as string;
+  const me = session.me;
   session.numeric(Numeric.RPL_LISTSTART, "Channel", "Users  Name");
   const rows: [string, number, string][] = [["#lab", session.ctx.hub.size, LAB_TOPIC]];
   for (const room of session.ctx.rooms.forMember(me)) {
@@ -206,7 +207,7 @@ export function list(session: IrcSession, message: IrcMessage): void {
 }
 
 /** The user's modes: +i always, o when an operator (OPER), w when taking WALLOPS. */
-function userModeString(session: IrcSession): string {
+function userModeString(session: RegisteredSession): string {
   const me = session.ctx.hub.online(session.me ?? "");
   return `+i${session.oper ? "o" : ""}${me?.wallops ? "w" : ""}`;
 }
@@ -215,8 +216,8 @@ function userModeString(session: IrcSession): string {
  * Changes the user's own modes: w (WALLOPS) on or off, o only off (OPER gives it), i stays.
  * What changed is echoed as a MODE line; an unknown letter is 501.
  */
-async function userModes(session: IrcSession, change: string): Promise<void> {
-  const me = session.me as string;
+async function userModes(session: RegisteredSession, change: string): Promise<void> {
+  const me = session.me;
   let sign = "+";
   const applied: string[] = [];
   for (const letter of change) {
@@ -246,9 +247,8 @@ async function userModes(session: IrcSession, change: string): Promise<void> {
 }
 
 /** MODE: a channel's modes (see or change), or the user's own (i always; o, w). */
-export async function mode(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function mode(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [target, ...rest] = message.params;
-  if (target === undefined || target === "") return needMore(session, "MODE");
   if (!target.startsWith("#") && !target.startsWith("&")) {
     const user = onlineByNick(session, target);
     if (!user) {
@@ -315,7 +315,7 @@ export async function mode(session: IrcSession, message: IrcMessage): Promise<vo
     }
     if (data.changed !== "") {
       session.send({
-        source: session.maskOf(session.me as string),
+        source: session.maskOf(session.me),
         command: "MODE",
         params: [data.channel, data.changed, ...data.changedArgs.map(nickArg)],
       });
@@ -334,12 +334,9 @@ function nickArg(arg: string): string {
 }
 
 /** KICK #chan nick[,nick] [reason]. */
-export async function kick(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function kick(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [channel, nicks, reason] = message.params;
-  if (channel === undefined || nicks === undefined || nicks === "") {
-    return needMore(session, "KICK");
-  }
-  const me = session.me as string;
+  const me = session.me;
   for (const nick of nicks.split(",")) {
     const decoded = nameOfNick(nick);
     const user = "name" in decoded
@@ -361,9 +358,8 @@ export async function kick(session: IrcSession, message: IrcMessage): Promise<vo
 }
 
 /** INVITE nick #chan. */
-export async function invite(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function invite(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [nick, channel] = message.params;
-  if (nick === undefined || channel === undefined) return needMore(session, "INVITE");
   const user = onlineByNick(session, nick);
   if (!user) {
     session.numeric(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");

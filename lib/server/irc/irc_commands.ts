@@ -10,7 +10,7 @@ import { settleOfflineHandover } from "../dispatch.ts";
 import { maskMatches } from "../services/channels.ts";
 import { byteLength } from "../../protocol/names.ts";
 import { invite, join, kick, list, mode, names, part, topic } from "./irc_channels.ts";
-import { serviceNotice } from "./irc_events.ts";
+import { serviceNotice } from "./irc_common.ts";
 import {
   ison,
   sendLusers,
@@ -23,10 +23,16 @@ import {
 } from "./irc_info.ts";
 import { type IrcMessage, parseIrcMessage, withoutTags } from "./irc_message.ts";
 import { away, chathistory, cleanText, privmsg, silence } from "./irc_messages.ts";
-import { nameOfNick } from "./irc_nick.ts";
+import { nameOfNick } from "../../protocol/nicks.ts";
 import { tagmsg } from "./irc_tagmsg.ts";
 import { authenticate, cap, nick, pass, tryRegister, user } from "./irc_registration.ts";
-import { identOf, type IrcHandler, type IrcSession } from "./irc_session.ts";
+import {
+  type IrcHandler,
+  type IrcSession,
+  isRegistered,
+  type RegisteredHandler,
+} from "./irc_session.ts";
+import { identOf } from "../../protocol/nicks.ts";
 import { Numeric } from "./numerics.ts";
 
 /** Longest line without its tags, CR LF excluded (RFC 1459: 512 with CR LF). */
@@ -92,14 +98,14 @@ function nickChange(session: IrcSession, message: IrcMessage): void {
 
 function help(session: IrcSession, message: IrcMessage): void {
   const subject = (message.params[0] ?? "*").toUpperCase();
-  if (subject !== "*" && !(subject in REGISTERED)) {
+  if (subject !== "*" && COMMANDS[subject]?.after === undefined) {
     session.numeric("524", subject, "No help available on this topic");
     return;
   }
   session.numeric("704", subject, "labchat IRC gateway");
   const lines = subject === "*"
     ? [
-      "Commands: " + Object.keys(REGISTERED).sort().join(" "),
+      "Commands: " + Object.keys(COMMANDS).sort().join(" "),
       "#lab is the broadcast stream; &room-N are labchat rooms; #others are channels.",
       "Forum, history and the other labchat commands: /msg labchat HELP",
     ]
@@ -133,77 +139,84 @@ function isThisServer(session: IrcSession, target: string): boolean {
   return "name" in named && session.ctx.hub.find(named.name) !== undefined;
 }
 
-/** Commands before registration; NICK, USER, CAP END and AUTHENTICATE may complete it. */
-const UNREGISTERED: Record<string, IrcHandler> = {
-  CAP: cap,
-  AUTHENTICATE: authenticate,
-  PASS: pass,
-  NICK: nick,
-  USER: user,
-  PING: ping,
-  PONG: () => {},
-  QUIT: quit,
-};
-
-/** Commands once registered. */
-const REGISTERED: Record<string, IrcHandler> = {
-  CAP: cap,
-  AUTHENTICATE: authenticate,
-  PASS: alreadyRegistered,
-  USER: alreadyRegistered,
-  NICK: nickChange,
-  PING: ping,
-  PONG: () => {},
-  QUIT: quit,
-  PRIVMSG: privmsg,
-  TAGMSG: tagmsg,
-  NOTICE: privmsg,
-  JOIN: join,
-  PART: part,
-  TOPIC: topic,
-  NAMES: names,
-  LIST: list,
-  MODE: mode,
-  KICK: kick,
-  INVITE: invite,
-  WHO: who,
-  WHOIS: whois,
-  WHOWAS: whowas,
-  ISON: ison,
-  USERHOST: userhost,
-  AWAY: away,
-  SILENCE: silence,
-  CHATHISTORY: chathistory,
-  MOTD: onThisServer(0, (session) => sendMotd(session)),
-  LUSERS: onThisServer(1, sendLusers),
-  VERSION: onThisServer(0, serverInfo),
-  TIME: onThisServer(0, serverInfo),
-  ADMIN: onThisServer(0, serverInfo),
-  INFO: onThisServer(0, serverInfo),
-  HELP: help,
-  HELPOP: help,
-  OPER: oper,
-  KILL: kill,
-  DIE: die,
-  RESTART: noPrivileges,
-  REHASH: noPrivileges,
-  SQUIT: noPrivileges,
-  CONNECT: noPrivileges,
-  WALLOPS: wallops,
-  USERS: (session) => session.numeric("446", "USERS has been disabled"),
-  SUMMON: (session) => session.numeric("445", "SUMMON has been disabled"),
-  LINKS: (session, message) =>
-    session.numeric("365", message.params.at(-1) ?? "*", "End of /LINKS list"),
-  STATS: (session, message) =>
-    session.numeric("219", message.params[0] ?? "*", "End of /STATS report"),
-  SETNAME: (session) => serviceNotice(session, "Your real name is fixed for the session"),
-};
-
 /**
- * Commands IRC clients send on their own, on a timer: lag checks (PING, PONG) and notify-list and
- * away polls (ISON, USERHOST, WHO). They do not keep a session from idling out.
+ * One IRC command: what handles it before registration (which it may complete) and once
+ * registered, how many non-empty parameters it needs (fewer get 461), and whether a client sends
+ * it on its own, on a timer (lag checks, notify-list and away polls): those do not keep a session
+ * from idling out.
  */
-const IRC_KEEPALIVES: ReadonlySet<string> = new Set(["PING", "PONG", "ISON", "USERHOST", "WHO"]);
+interface IrcCommand {
+  readonly before?: IrcHandler;
+  readonly after?: RegisteredHandler;
+  readonly params?: number;
+  readonly keepalive?: boolean;
+}
+
+/** Every command the gateway knows. */
+const COMMANDS: Record<string, IrcCommand> = {
+  CAP: { before: cap, after: cap, params: 1 },
+  AUTHENTICATE: { before: authenticate, after: authenticate },
+  PASS: { before: pass, after: alreadyRegistered },
+  NICK: { before: nick, after: nickChange },
+  USER: { before: user, after: alreadyRegistered },
+  PING: { before: ping, after: ping, keepalive: true },
+  PONG: { before: () => {}, after: () => {}, keepalive: true },
+  QUIT: { before: quit, after: quit },
+  PRIVMSG: { after: privmsg },
+  TAGMSG: { after: tagmsg, params: 1 },
+  NOTICE: { after: privmsg },
+  JOIN: { after: join, params: 1 },
+  PART: { after: part, params: 1 },
+  TOPIC: { after: topic, params: 1 },
+  NAMES: { after: names },
+  LIST: { after: list },
+  MODE: { after: mode, params: 1 },
+  KICK: { after: kick, params: 2 },
+  INVITE: { after: invite, params: 2 },
+  WHO: { after: who, keepalive: true },
+  WHOIS: { after: whois },
+  WHOWAS: { after: whowas },
+  ISON: { after: ison, params: 1, keepalive: true },
+  USERHOST: { after: userhost, params: 1, keepalive: true },
+  AWAY: { after: away },
+  SILENCE: { after: silence },
+  CHATHISTORY: { after: chathistory },
+  MOTD: { after: onThisServer(0, (session) => sendMotd(session)) },
+  LUSERS: { after: onThisServer(1, sendLusers) },
+  VERSION: { after: onThisServer(0, serverInfo) },
+  TIME: { after: onThisServer(0, serverInfo) },
+  ADMIN: { after: onThisServer(0, serverInfo) },
+  INFO: { after: onThisServer(0, serverInfo) },
+  HELP: { after: help },
+  HELPOP: { after: help },
+  OPER: { after: oper, params: 2 },
+  KILL: { after: kill, params: 1 },
+  DIE: { after: die },
+  RESTART: { after: noPrivileges },
+  REHASH: { after: noPrivileges },
+  SQUIT: { after: noPrivileges },
+  CONNECT: { after: noPrivileges },
+  WALLOPS: { after: wallops, params: 1 },
+  USERS: { after: (session) => session.numeric("446", "USERS has been disabled") },
+  SUMMON: { after: (session) => session.numeric("445", "SUMMON has been disabled") },
+  LINKS: {
+    after: (session, message) =>
+      session.numeric("365", message.params.at(-1) ?? "*", "End of /LINKS list"),
+  },
+  STATS: {
+    after: (session, message) =>
+      session.numeric("219", message.params[0] ?? "*", "End of /STATS report"),
+  },
+  SETNAME: {
+    after: (session) => serviceNotice(session, "Your real name is fixed for the session"),
+  },
+};
+
+/** Whether `message` has the non-empty parameters `command` needs. */
+function hasParams(command: IrcCommand, message: IrcMessage): boolean {
+  const wanted = command.params ?? 0;
+  return message.params.slice(0, wanted).filter((p) => p.trim() !== "").length >= wanted;
+}
 
 /** Handles one line from an IRC client. */
 export async function handleIrcLine(session: IrcSession, line: string): Promise<void> {
@@ -223,24 +236,29 @@ export async function handleIrcLine(session: IrcSession, line: string): Promise<
   if (!parsed) return;
   // Topics, reasons, real names and away texts reach other users' terminals: no escapes in them.
   const message = { ...parsed, params: parsed.params.map(cleanText) };
+  const command = COMMANDS[message.command];
   // What a client sends by itself to keep the link and its lists fresh is not the person's use.
-  if (!IRC_KEEPALIVES.has(message.command)) session.client.touch(session.ctx.clock.now());
+  if (!command?.keepalive) session.client.touch(session.ctx.clock.now());
   settleOfflineHandover(session.ctx, session.client);
-  if (!session.registered) {
-    const handler = UNREGISTERED[message.command];
-    if (!handler) {
-      if (/^\d{3}$/.test(message.command)) return;
-      session.numeric(Numeric.ERR_NOTREGISTERED, "You have not registered");
-      return;
-    }
-    await handler(session, message);
-    if (!session.isClosed) await tryRegister(session);
+  const registered = session.registered && isRegistered(session);
+  if (!registered && !command?.before) {
+    // A numeric from a confused client is ignored; anything else waits for registration.
+    if (command === undefined && /^\d{3}$/.test(message.command)) return;
+    session.numeric(Numeric.ERR_NOTREGISTERED, "You have not registered");
     return;
   }
-  const handler = REGISTERED[message.command];
-  if (!handler) {
+  if (registered && !command?.after) {
     session.numeric(Numeric.ERR_UNKNOWNCOMMAND, message.command, "Unknown command");
     return;
   }
-  await handler(session, message);
+  if (!hasParams(command as IrcCommand, message)) {
+    session.numeric(Numeric.ERR_NEEDMOREPARAMS, message.command, "Not enough parameters");
+    return;
+  }
+  if (registered) {
+    await command?.after?.(session, message);
+    return;
+  }
+  await command?.before?.(session, message);
+  if (!session.isClosed) await tryRegister(session);
 }

@@ -4,48 +4,18 @@
  * @module
  */
 
+import { labText, messageTags, serviceNotice } from "./irc_common.ts";
 import type { ClientTags, OutboundEvent } from "../../protocol/events.ts";
 import { BROADCAST_CHANNEL } from "../../protocol/names.ts";
 import { formatIrcMessage, type OutgoingMessage } from "./irc_message.ts";
-import { nickOf } from "./irc_nick.ts";
-import { identOf, type IrcSession } from "./irc_session.ts";
+import { nickOf } from "../../protocol/nicks.ts";
+import { type IrcSession, isRegistered } from "./irc_session.ts";
+import { identOf } from "../../protocol/nicks.ts";
 import { isLab, joinMessage, labIsLarge, roomChannel, showRoomJoined } from "./irc_views.ts";
-
-/** The nick of the service that answers labchat commands. */
-export const SERVICE_NICK = "labchat";
-
-/** Tags of a message event: time, msgid and account, as the client's capabilities allow. */
-export function messageTags(
-  session: IrcSession,
-  at: number,
-  from: string,
-  msgid?: string,
-): Record<string, string | undefined> {
-  const tags: Record<string, string | undefined> = { time: session.timeTag(at) };
-  if (session.caps.has("message-tags") && msgid !== undefined) tags.msgid = msgid;
-  if (session.caps.has("account-tag") && !session.ctx.hub.online(from)?.guest) {
-    tags.account = nickOf(from);
-  }
-  return tags;
-}
 
 /** A message's client-only tags, for a client that asked for message-tags. */
 function relayedTags(session: IrcSession, tags: ClientTags | undefined): ClientTags | undefined {
   return tags && session.caps.has("message-tags") ? tags : undefined;
-}
-
-/** The text of a broadcast as `#lab` shows it: its number first. */
-export function labText(number: number, text: string): string {
-  return `[#${number}] ${text}`;
-}
-
-/** A notice from the service nick. */
-export function serviceNotice(session: IrcSession, text: string): void {
-  session.send({
-    source: `${SERVICE_NICK}!${SERVICE_NICK}@${session.serverName}`,
-    command: "NOTICE",
-    params: [session.target, text],
-  });
 }
 
 const encoder = new TextEncoder();
@@ -237,6 +207,7 @@ function renderOne(
       });
       return;
     case "room":
+      if (!isRegistered(session)) return;
       if (!session.rooms.has(event.room) && !showRoomJoined(session, event.room)) return;
       send({
         tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
@@ -246,7 +217,7 @@ function renderOne(
       });
       return;
     case "room_created":
-      showRoomJoined(session, event.room);
+      if (isRegistered(session)) showRoomJoined(session, event.room);
       return;
     case "channel_message":
       send({
@@ -285,7 +256,9 @@ function renderOne(
         tags: { ...event.tags, ...messageTags(session, at, event.from, event.msgid) },
         source: session.maskOf(event.from),
         command: "TAGMSG",
-        params: [event.channel ?? me],
+        params: [
+          event.room !== undefined ? roomChannel(event.room) : event.channel ?? me,
+        ],
       });
       return;
     case "channel_part":

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { acceptLoop } from "../accept_loop.ts";
+import { acceptLoop } from "../io/accept_loop.ts";
 import { Client } from "../client.ts";
 import type { ClientHost } from "../client_host.ts";
-import { LineConnection } from "../line_connection.ts";
+import { LineConnection } from "../tcp/line_connection.ts";
 import { handleIrcLine, MAX_IRC_FRAME_BYTES } from "./irc_commands.ts";
 import { formatIrcMessage } from "./irc_message.ts";
 import { renderEvent } from "./irc_events.ts";

@@ -14,11 +14,12 @@ import {
 } from "../services/channels.ts";
 import type { OnlineUser } from "../hub.ts";
 import type { IrcMessage } from "./irc_message.ts";
-import { nameOfNick, nickOf } from "./irc_nick.ts";
-import { identOf, type IrcSession } from "./irc_session.ts";
+import { nameOfNick, nickOf } from "../../protocol/nicks.ts";
+import type { IrcSession } from "./irc_session.ts";
+import { identOf } from "../../protocol/nicks.ts";
 import { isLab, labMembers, roomIdOf, roomMembers } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
-import { IRC_VERSION } from "./irc_registration.ts";
+import { IRC_VERSION } from "./irc_common.ts";
 import type { MemberView } from "../reply_data.ts";
 import { maskMatches } from "../services/channels.ts";
 
@@ -301,10 +302,6 @@ export function whowas(session: IrcSession, message: IrcMessage): void {
 /** ISON nick... */
 export function ison(session: IrcSession, message: IrcMessage): void {
   const nicks = message.params.flatMap((p) => p.split(" ")).filter((n) => n !== "");
-  if (nicks.length === 0) {
-    session.numeric(Numeric.ERR_NEEDMOREPARAMS, "ISON", "Not enough parameters");
-    return;
-  }
   const online = nicks.map((n) => onlineByNick(session, n)).filter((u) => u !== undefined)
     .map((u) => nickOf(u.name));
   session.numeric(Numeric.RPL_ISON, online.join(" "));
@@ -312,10 +309,6 @@ export function ison(session: IrcSession, message: IrcMessage): void {
 
 /** USERHOST nick... (at most five). */
 export function userhost(session: IrcSession, message: IrcMessage): void {
-  if (message.params.length === 0) {
-    session.numeric(Numeric.ERR_NEEDMOREPARAMS, "USERHOST", "Not enough parameters");
-    return;
-  }
   const entries = message.params.slice(0, 5).map((n) => onlineByNick(session, n))
     .filter((u) => u !== undefined)
     .map((u) =>

@@ -9,12 +9,12 @@ import { Reply } from "../../protocol/codes.ts";
 import { foldName } from "../../protocol/names.ts";
 import { resolveCommand } from "../../protocol/request.ts";
 import type { HistoryEntry } from "../reply_data.ts";
-import { labText, messageTags, SERVICE_NICK, serviceNotice } from "./irc_events.ts";
+import { labText, messageTags, SERVICE_NICK, serviceNotice } from "./irc_common.ts";
 import { sendFailure } from "./irc_errors.ts";
 import { MAX_TARGETS, onlineByNick, refuseTargetsPastLimit } from "./irc_info.ts";
 import type { IrcMessage, OutgoingMessage } from "./irc_message.ts";
-import { nameOfNick, nickOf } from "./irc_nick.ts";
-import type { CoreReply, IrcSession } from "./irc_session.ts";
+import { nameOfNick, nickOf } from "../../protocol/nicks.ts";
+import type { CoreReply, RegisteredSession } from "./irc_session.ts";
 import { isLab, roomChannel, roomIdOf } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
 
@@ -35,7 +35,7 @@ export function cleanText(text: string): string {
 const CONNECTION_COMMANDS = new Set(["USER", "LOGIN", "SESSION", "GUEST", "LOGOUT", "QUIT", "UDP"]);
 
 /** PRIVMSG and NOTICE to each target (at most {@linkcode MAX_TARGETS}). */
-export async function privmsg(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function privmsg(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const notice = message.command === "NOTICE";
   const [targets, raw] = message.params;
   if (targets === undefined || targets === "") {
@@ -71,18 +71,18 @@ export function clientTagsOf(message: IrcMessage): Record<string, string> {
 }
 
 /** `+` tags a client sent, relayed to recipients and in the echo (message-tags). */
-function clientOnlyTags(session: IrcSession, message: IrcMessage): Record<string, string> {
+function clientOnlyTags(session: RegisteredSession, message: IrcMessage): Record<string, string> {
   return session.caps.has("message-tags") ? clientTagsOf(message) : {};
 }
 
 async function sendTo(
-  session: IrcSession,
+  session: RegisteredSession,
   notice: boolean,
   target: string,
   text: string,
   clientTags: Record<string, string>,
 ): Promise<void> {
-  const me = session.me as string;
+  const me = session.me;
   const command = notice ? "NOTICE" : "PRIVMSG";
   const echo = (to: string, shown: string, at: number, msgid?: string) => {
     if (!session.caps.has("echo-message")) return;
@@ -177,7 +177,7 @@ async function sendTo(
 }
 
 /** `/msg labchat <command>`: any labchat command; its reply comes back as notices. */
-export async function service(session: IrcSession, line: string): Promise<void> {
+export async function service(session: RegisteredSession, line: string): Promise<void> {
   const trimmed = line.trim();
   let name: string;
   try {
@@ -211,7 +211,7 @@ function splitText(text: string, size: number): string[] {
 }
 
 /** AWAY [message]. */
-export async function away(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function away(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const text = cleanText(message.params[0] ?? "");
   await session.request("AWAY", text === "" ? [] : [text], (reply) => {
     if (reply.code !== Reply.OK) {
@@ -223,7 +223,7 @@ export async function away(session: IrcSession, message: IrcMessage): Promise<vo
 }
 
 /** SILENCE: the block list; `+nick` blocks, `-nick` unblocks. */
-export async function silence(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function silence(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [change] = message.params;
   if (change === undefined || change === "") {
     await session.request("BLOCKED", [], (reply) => {
@@ -250,7 +250,7 @@ export async function silence(session: IrcSession, message: IrcMessage): Promise
       return;
     }
     session.send({
-      source: session.maskOf(session.me as string),
+      source: session.maskOf(session.me),
       command: "SILENCE",
       params: [`${unblock ? "-" : "+"}${nickOf(decoded.name)}`],
     });
@@ -258,7 +258,7 @@ export async function silence(session: IrcSession, message: IrcMessage): Promise
 }
 
 /** CHATHISTORY LATEST|BEFORE|AFTER|BETWEEN target reference [reference] limit. */
-export async function chathistory(session: IrcSession, message: IrcMessage): Promise<void> {
+export async function chathistory(session: RegisteredSession, message: IrcMessage): Promise<void> {
   const [sub = "", target = "", ref1 = "", ref2 = "", ref3 = ""] = message.params;
   const subcommand = sub.toUpperCase();
   const failWith = (code: string, text: string) =>
@@ -318,7 +318,7 @@ export async function chathistory(session: IrcSession, message: IrcMessage): Pro
 }
 
 /** HISTORY's target for an IRC target, or `undefined`. */
-function historyTargetOf(session: IrcSession, target: string): string | undefined {
+function historyTargetOf(session: RegisteredSession, target: string): string | undefined {
   if (isLab(target)) return "b";
   const room = roomIdOf(target);
   if (room !== undefined) return String(room);
@@ -329,7 +329,7 @@ function historyTargetOf(session: IrcSession, target: string): string | undefine
 }
 
 function historyLine(
-  session: IrcSession,
+  session: RegisteredSession,
   target: string,
   historyTarget: string,
   m: HistoryEntry,
@@ -350,7 +350,7 @@ function historyLine(
 
 /** Lines in a BATCH when the client has `batch`, or as they are. */
 function sendBatch(
-  session: IrcSession,
+  session: RegisteredSession,
   type: string,
   params: string[],
   lines: readonly OutgoingMessage[],

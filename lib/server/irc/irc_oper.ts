@@ -9,7 +9,7 @@ import { Reply } from "../../protocol/codes.ts";
 import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import type { IrcMessage } from "./irc_message.ts";
-import { nameOfNick, nickOf } from "./irc_nick.ts";
+import { nameOfNick, nickOf } from "../../protocol/nicks.ts";
 import type { CoreReply, IrcSession } from "./irc_session.ts";
 import { Numeric } from "./numerics.ts";
 
@@ -29,10 +29,6 @@ function refusal(session: IrcSession, command: string, reply: CoreReply, nick?: 
  */
 export async function oper(session: IrcSession, message: IrcMessage): Promise<void> {
   const [name, password] = message.params;
-  if (!name || !password) {
-    session.numeric(Numeric.ERR_NEEDMOREPARAMS, "OPER", "Not enough parameters");
-    return;
-  }
   const me = session.client.identity;
   const decoded = nameOfNick(name);
   if (
@@ -66,10 +62,6 @@ export async function oper(session: IrcSession, message: IrcMessage): Promise<vo
 /** KILL nick :reason: labchat's KILL, for admins. */
 export async function kill(session: IrcSession, message: IrcMessage): Promise<void> {
   const [nick, reason = ""] = message.params;
-  if (!nick) {
-    session.numeric(Numeric.ERR_NEEDMOREPARAMS, "KILL", "Not enough parameters");
-    return;
-  }
   const decoded = nameOfNick(nick);
   if (!("name" in decoded)) {
     session.numeric(Numeric.ERR_NOSUCHNICK, nick, "No such nick/channel");
@@ -84,10 +76,6 @@ export async function kill(session: IrcSession, message: IrcMessage): Promise<vo
 /** WALLOPS :text: to every admin, and users with +w, for admins. */
 export async function wallops(session: IrcSession, message: IrcMessage): Promise<void> {
   const [text = ""] = message.params;
-  if (text.trim() === "") {
-    session.numeric(Numeric.ERR_NEEDMOREPARAMS, "WALLOPS", "Not enough parameters");
-    return;
-  }
   await session.request("WALLOPS", [text], (reply) => {
     if (reply.code !== Reply.OK) refusal(session, "WALLOPS", reply);
   });

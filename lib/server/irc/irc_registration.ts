@@ -13,15 +13,15 @@
 import { Reply } from "../../protocol/codes.ts";
 import { foldName } from "../../protocol/names.ts";
 import type { IrcMessage } from "./irc_message.ts";
-import { nameOfNick, nickOf } from "./irc_nick.ts";
-import { type CoreReply, identOf, type IrcSession } from "./irc_session.ts";
-import { SERVICE_NICK } from "./irc_events.ts";
+import { nameOfNick, nickOf } from "../../protocol/nicks.ts";
+import { type CoreReply, type IrcSession, isRegistered } from "./irc_session.ts";
+import { identOf } from "../../protocol/nicks.ts";
+import { IRC_VERSION, SERVICE_NICK } from "./irc_common.ts";
 import { sendLusers, sendMotd, supportTokens } from "./irc_info.ts";
 import { showLabJoined, showRoomJoined } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
 
 /** The version string IRC clients see. */
-export const IRC_VERSION = "labchat-0.1.0";
 
 /** Capabilities offered, with their CAP LS 302 values. */
 export function offeredCaps(session: IrcSession): Map<string, string> {
@@ -337,7 +337,7 @@ export async function welcome(session: IrcSession): Promise<void> {
   sendLusers(session);
   session.welcomed();
   await sendMotd(session, () => {
-    if (session.isClosed || session.me === undefined) return;
+    if (session.isClosed || !isRegistered(session)) return;
     if (!session.inLab) showLabJoined(session);
     if (!session.client.identity?.guest) {
       for (const room of session.ctx.rooms.forMember(me)) {

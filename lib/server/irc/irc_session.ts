@@ -8,13 +8,14 @@
 import type { ClientTags, OutboundEvent } from "../../protocol/events.ts";
 import type { LineErrorReason } from "../../protocol/line_splitter.ts";
 import { formatRequest } from "../../protocol/request.ts";
+import type { ServerCommandName } from "../../protocol/commands.ts";
 import type { Client, ClientOutput } from "../client.ts";
 import type { ServerContext } from "../context.ts";
 import { dispatch } from "../dispatch.ts";
-import type { LineConnection } from "../line_connection.ts";
+import type { LineConnection } from "../tcp/line_connection.ts";
 import type { ReplyDetail } from "../reply_data.ts";
 import { formatIrcMessage, type IrcMessage, type OutgoingMessage } from "./irc_message.ts";
-import { nickOf } from "./irc_nick.ts";
+import { maskOf } from "../audience.ts";
 import { Numeric } from "./numerics.ts";
 
 /** A reply of the shared dispatcher, as the gateway reads it. */
@@ -41,6 +42,8 @@ export interface IrcSessionOptions {
 
 /** The per-client state of the IRC front end. */
 export class IrcSession implements ClientOutput {
+  /** IRC clients that asked for message-tags show client-only tags (the renderer checks). */
+  readonly showsClientTags = true;
   readonly rawBytes = false;
   readonly ctx: ServerContext;
   readonly connection: LineConnection;
@@ -114,11 +117,9 @@ export class IrcSession implements ClientOutput {
     return this.connection.isClosed;
   }
 
-  /** `nick!ident@host` of a labchat user (the hub knows those online). */
+  /** `nick!ident@host` of a labchat user: the core's mask, shown as it is. */
   maskOf(name: string): string {
-    const online = this.ctx.hub.online(name);
-    const ident = identOf(online?.ident ?? name);
-    return `${nickOf(name)}!${ident}@${online?.ip ?? this.serverName}`;
+    return maskOf(this.ctx, name);
   }
 
   /** Enables or disables a capability. */
@@ -196,7 +197,7 @@ export class IrcSession implements ClientOutput {
    * in request order, before any event that follows it.
    */
   request(
-    name: string,
+    name: ServerCommandName,
     args: readonly string[],
     onReply: (reply: CoreReply) => void,
     tags?: ClientTags,
@@ -225,7 +226,7 @@ export class IrcSession implements ClientOutput {
   }
 
   /** {@linkcode request} for a caller that waits for the reply. */
-  ask(name: string, args: readonly string[]): Promise<CoreReply> {
+  ask(name: ServerCommandName, args: readonly string[]): Promise<CoreReply> {
     const answer = Promise.withResolvers<CoreReply>();
     void this.request(name, args, answer.resolve);
     return answer.promise;
@@ -310,11 +311,19 @@ export class IrcSession implements ClientOutput {
   }
 }
 
-/** A USER name as the ident part of a mask: no spaces or mask syntax, at most 10 characters. */
-export function identOf(username: string): string {
-  const clean = username.replace(/[^A-Za-z0-9_.\-]/g, "").slice(0, 10);
-  return clean === "" ? "user" : clean;
-}
-
 /** Splits a message for an IRC handler. */
 export type IrcHandler = (session: IrcSession, message: IrcMessage) => void | Promise<void>;
+
+/** A session once registered: it has a labchat name. */
+export type RegisteredSession = IrcSession & { readonly me: string };
+
+/** Whether the session is registered (has a name). */
+export function isRegistered(session: IrcSession): session is RegisteredSession {
+  return session.me !== undefined;
+}
+
+/** Handles a message of a registered session. */
+export type RegisteredHandler = (
+  session: RegisteredSession,
+  message: IrcMessage,
+) => void | Promise<void>;

@@ -6,8 +6,8 @@
 
 import { BROADCAST_CHANNEL, foldChannel } from "../../protocol/names.ts";
 import type { MemberView } from "../reply_data.ts";
-import { nickOf } from "./irc_nick.ts";
-import type { IrcSession } from "./irc_session.ts";
+import { nickOf } from "../../protocol/nicks.ts";
+import type { IrcSession, RegisteredSession } from "./irc_session.ts";
 import { Numeric } from "./numerics.ts";
 
 /** The topic of `#lab`. */
@@ -127,8 +127,8 @@ export function joinMessage(session: IrcSession, name: string, channel: string, 
 }
 
 /** Shows `#lab` joined: JOIN, topic, names. */
-export function showLabJoined(session: IrcSession): void {
-  const me = session.me as string;
+export function showLabJoined(session: RegisteredSession): void {
+  const me = session.me;
   session.inLab = true;
   // Who is online now: a presence batch still to come tells only what changes after this.
   session.labShownSeq = session.ctx.presence.sequence;
@@ -149,8 +149,8 @@ export function showLabJoined(session: IrcSession): void {
 }
 
 /** Shows a room joined: JOIN and names. False when there is no such room of the user's. */
-export function showRoomJoined(session: IrcSession, id: number): boolean {
-  const me = session.me as string;
+export function showRoomJoined(session: RegisteredSession, id: number): boolean {
+  const me = session.me;
   const members = roomMembers(session, id);
   if (!members?.some((m) => m.name === me)) return false;
   session.rooms.add(id);

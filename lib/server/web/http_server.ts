@@ -10,7 +10,7 @@
  * @module
  */
 
-import { acceptLoop } from "../accept_loop.ts";
+import { acceptLoop } from "../io/accept_loop.ts";
 import type { Logger } from "../context.ts";
 
 /** One request of a connection, as `Deno.serveHttp` hands it over. */

@@ -14,7 +14,7 @@ import type { ClientHost } from "../client_host.ts";
 import { dispatch } from "../dispatch.ts";
 import { signInForWeb } from "../handlers/account.ts";
 import { Identity } from "../identity.ts";
-import { RateLimiter } from "../rate_limiter.ts";
+import { RateLimiter } from "../io/rate_limiter.ts";
 import { WEB_SESSION_MS } from "../services/web_sessions.ts";
 import { HttpExchange, jsonReply } from "./http_exchange.ts";
 import { SECURITY_HEADERS, type StaticFiles } from "./static_files.ts";

@@ -10,7 +10,7 @@ import type { OutboundEvent } from "../../protocol/events.ts";
 import type { Frame } from "../../protocol/line_splitter.ts";
 import { formatReply } from "../../protocol/reply.ts";
 import type { ClientOutput } from "../client.ts";
-import type { Flushable, FlushScheduler } from "../outbound.ts";
+import type { Flushable, FlushScheduler } from "../io/outbound.ts";
 
 // deno-lint-ignore no-control-regex -- control characters are what is refused
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;

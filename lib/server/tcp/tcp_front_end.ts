@@ -1,0 +1,76 @@
+/**
+ * The TCP front end: chat-client, scripts, nc. Each connection is a {@linkcode LineConnection}
+ * (one request per line, replies and events as lines), admitted under the caps and served like
+ * any other client.
+ * @module
+ */
+
+import { acceptLoop } from "../io/accept_loop.ts";
+import { Client } from "../client.ts";
+import type { ClientHost } from "../client_host.ts";
+import { LineConnection } from "./line_connection.ts";
+
+/** The TCP port being served. */
+export interface TcpFrontEnd {
+  readonly addr: Deno.NetAddr;
+  /** Stops accepting; resolves when the accept loop has ended. */
+  stop(): Promise<void>;
+}
+
+/** Listens for line clients on `listener` and serves each through `host`. */
+export function serveTcp(listener: Deno.Listener, host: ClientHost): TcpFrontEnd {
+  const { ctx } = host;
+  const loop = acceptLoop(listener, (conn) => admit(conn, host), ctx.log, () => ctx.shuttingDown);
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    async stop() {
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      await loop;
+    },
+  };
+}
+
+function admit(conn: Deno.Conn, host: ClientHost): void {
+  const { config, log } = host.ctx;
+  const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+  const refusal = host.admit(ip);
+  if (refusal !== undefined) {
+    log.info(`Refused connection from ${ip}: ${refusal.slice(4).trim()}`);
+    void refuse(conn, refusal);
+    return;
+  }
+  if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
+  const client: { current?: Client } = {};
+  const connection = new LineConnection(conn, {
+    maxLineBytes: config.maxLineBytes,
+    maxSendQueueBytes: config.maxSendQueueBytes,
+    flush: host.flush,
+    onSlowReader: () => {
+      if (client.current) client.current.quitReason = "Disconnected: not reading";
+      log.info(`${client.current?.label ?? ip} disconnected: not reading its replies and events`);
+      void connection.close();
+    },
+  });
+  const admitted = client.current = new Client("tcp", ip, connection.port, connection);
+  log.info(`Connected to ${ip}:${connection.port}`);
+  host.serve(admitted, connection);
+}
+
+/** Tells a connection over the caps why it is refused and closes it. */
+async function refuse(conn: Deno.Conn, line: string): Promise<void> {
+  try {
+    await conn.write(new TextEncoder().encode(line));
+  } catch {
+    // the peer is gone already
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
