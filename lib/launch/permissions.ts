@@ -32,7 +32,7 @@ export const PROGRAM_SPECS: Readonly<Record<ProgramName, ProgramSpec>> = {
     ],
     // A young generation of 4 MiB rather than V8's 16: a login storm's garbage no longer leaves
     // ~10 KiB of resident memory per connection behind (docs/PERFORMANCE.md, Memory). gc() for
-    // the collection once a storm is over (lib/server/idle_collector.ts).
+    // the collection once a storm is over (lib/server/io/idle_collector.ts).
     runtime: ["--v8-flags=--max-semi-space-size=4,--expose-gc"],
   },
   client: {

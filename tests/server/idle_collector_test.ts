@@ -63,7 +63,7 @@ Deno.test("IdleCollector: without V8's gc() it is off and never collects", () =>
 });
 
 Deno.test("IdleCollector: with --expose-gc it frees a real heap's garbage", async () => {
-  const module = new URL("../../lib/server/idle_collector.ts", import.meta.url).href;
+  const module = new URL("../../lib/server/io/idle_collector.ts", import.meta.url).href;
   const script = `
     import { IdleCollector } from ${JSON.stringify(module)};
     const collector = new IdleCollector({ work: () => 0, intervalMs: 0 });
