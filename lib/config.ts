@@ -37,6 +37,11 @@ export interface ServerConfig {
   maxConnections: number;
   /** Connections open at once from one IP address. */
   maxConnectionsPerIp: number;
+  /**
+   * Sessions one account may have at once (terminal, web page, IRC clients, on any nodes); 1
+   * refuses a second login as "already logged in elsewhere". Guests always have one.
+   */
+  sessionsPerUser: number;
   /** New connections per second from one IP address (bursts of twice that); 0 turns it off. */
   connectRatePerIp: number;
   /**
@@ -119,6 +124,7 @@ export const DEFAULT_SERVER_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxSendQueueBytes: 1024 * 1024,
   maxConnections: 10_000,
   maxConnectionsPerIp: 256,
+  sessionsPerUser: 16,
   connectRatePerIp: 50,
   authRatePerIp: 50,
   requestRate: 50,

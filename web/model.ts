@@ -225,6 +225,13 @@ export class ChatModel {
           { from: event.from, text: event.text },
           shown,
         );
+      case "private_sent": // from another of this person's sessions
+        if (event.notice) return undefined;
+        return this.addMessage(
+          this.conversation("private", event.to),
+          { from: this.me, text: event.text },
+          shown,
+        );
       case "private_offline":
         return this.addMessage(
           this.conversation("private", event.from),

@@ -93,6 +93,8 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
     case "private_offline":
     case "private_notice":
       return colors.magenta(text);
+    case "private_sent": // from your other session
+      return colors.magenta(sanitize(`(you) → ${event.to}: ${event.text}`));
     case "broadcast":
       return colors.cyan(text);
     case "room":

@@ -73,6 +73,11 @@ export const Event = {
   TAG_MESSAGE: 621,
   /** A message to admins (and IRC users who asked with +w), IRC's WALLOPS. */
   WALLOPS: 622,
+  /**
+   * What you sent to someone from another of your sessions (`623 to bob: text`), so that your
+   * conversations read the same in every client you are logged in on.
+   */
+  PRIVATE_SENT: 623,
 } as const;
 
 /** A reply code. */

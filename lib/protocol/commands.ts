@@ -160,6 +160,21 @@ const COMMAND_TABLE = [
     guests: true,
   },
   {
+    name: "SESSIONS",
+    args: [optional("user", "user")],
+    access: "user",
+    summary:
+      "Where you are logged in: each session's id, client, address, since when, idle (admins may name a user)",
+    example: "SESSIONS",
+  },
+  {
+    name: "SESSIONS END",
+    args: [arg("id")],
+    access: "user",
+    summary: "End one of your sessions by its id from SESSIONS (admins: anyone's)",
+    example: "SESSIONS END 12",
+  },
+  {
     name: "QUIT",
     args: [],
     access: "anyone",

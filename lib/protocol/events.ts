@@ -26,6 +26,15 @@ export type ChatEvent =
     readonly msgid?: string;
   }
   | {
+    /** Sent by this person from another of their sessions. */
+    readonly type: "private_sent";
+    readonly to: string;
+    readonly text: string;
+    /** A notice (not kept), not a message. */
+    readonly notice?: boolean;
+    readonly msgid?: string;
+  }
+  | {
     readonly type: "private_offline";
     readonly from: string;
     readonly sentAt: string;
@@ -175,6 +184,8 @@ function eventCode(event: ChatEvent): number {
   switch (event.type) {
     case "private":
       return Event.PRIVATE;
+    case "private_sent":
+      return Event.PRIVATE_SENT;
     case "private_offline":
       return Event.PRIVATE_OFFLINE;
     case "broadcast":
@@ -231,6 +242,8 @@ export function eventText(event: ChatEvent): string {
   switch (event.type) {
     case "private":
       return `${event.from}: ${event.text}`;
+    case "private_sent":
+      return `${event.notice ? "notice " : ""}to ${event.to}: ${event.text}`;
     case "private_offline":
       return `${event.from} (${event.sentAt}): ${event.text}`;
     case "broadcast":
@@ -287,6 +300,11 @@ export function parseEvent(code: number, text: string): ChatEvent {
   switch (code) {
     case Event.PRIVATE:
       if ((m = /^(\S+): (.*)$/s.exec(text))) return { type: "private", from: m[1], text: m[2] };
+      break;
+    case Event.PRIVATE_SENT:
+      if ((m = /^(notice )?to (\S+): (.*)$/s.exec(text))) {
+        return { type: "private_sent", to: m[2], text: m[3], ...(m[1] ? { notice: true } : {}) };
+      }
       break;
     case Event.PRIVATE_OFFLINE:
       if ((m = /^(\S+) \(([^)]*)\): (.*)$/s.exec(text))) {

@@ -79,6 +79,11 @@ export class Client {
   /** Readers waiting for fewer replies to be pending (see {@linkcode repliesBelow}). */
   #belowWaiters: { limit: number; resolve: () => void }[] = [];
   #offline: OfflineHandover | undefined;
+  /**
+   * This session is handing over its person's offline queue (it was their first), and the
+   * handover is not settled yet: if it ends first, another session of theirs takes it over.
+   */
+  holdsOfflineQueue = false;
   /** Number of this login in the login history, once recorded. */
   loginNumber: number | undefined;
   /** What an IRC client called itself (USER's username and real name). */
@@ -150,6 +155,7 @@ export class Client {
     const identity = this.#identity;
     this.#identity = undefined;
     this.#offline = undefined;
+    this.holdsOfflineQueue = false;
     this.loginNumber = undefined;
     return identity;
   }

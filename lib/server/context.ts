@@ -28,6 +28,12 @@ import type { RoomService } from "./services/rooms.ts";
 import type { SeenService } from "./services/seen.ts";
 import type { WebSessionService } from "./services/web_sessions.ts";
 
+/** Which of a user's sessions to end: all (the default), one by id, or all but one. */
+export interface SessionChoice {
+  readonly only?: string;
+  readonly except?: string;
+}
+
 /** Where the server writes its log lines. */
 export interface Logger {
   info(line: string): void;
@@ -67,7 +73,7 @@ export interface ServerContext {
    * Ends a user's session wherever it is (on this node, or through the cluster): the user is told
    * `text`, the others see `reason` (IRC's QUIT).
    */
-  endSession(name: string, text: string, reason: string): void;
+  endSession(name: string, text: string, reason: string, which?: SessionChoice): void;
   /** Connections that have not logged in (yet). */
   unregistered(): number;
   /** The most users online at once since the start, in all and here (updated as it reads). */

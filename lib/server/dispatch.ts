@@ -26,6 +26,7 @@ import { presenceHandlers } from "./handlers/presence.ts";
 import { roomHandlers } from "./handlers/rooms.ts";
 import { channelHandlers } from "./handlers/channels.ts";
 import { tagmsgHandlers } from "./handlers/tagmsg.ts";
+import { sessionHandlers } from "./handlers/sessions.ts";
 import { searchHandlers } from "./handlers/search.ts";
 
 /** Every handler by canonical command name; the type makes it cover the command table. */
@@ -39,6 +40,7 @@ export const HANDLERS: HandlerTable = {
   ...motdHandlers,
   ...forumHandlers,
   ...peerHandlers,
+  ...sessionHandlers,
   ...adminHandlers,
   ...searchHandlers,
 };
@@ -86,6 +88,7 @@ export function settleOfflineHandover(ctx: ServerContext, client: Client): void 
   const user = client.identity?.name;
   if (!handover?.written || user === undefined) return;
   client.offlineHandover = undefined;
+  client.holdsOfflineQueue = false;
   ctx.messages.delivered(user, handover.upTo).catch((error) =>
     ctx.log.error(`Cannot drop delivered offline messages of ${user}`, error)
   );

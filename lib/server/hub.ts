@@ -8,6 +8,7 @@
 import type { OutboundEvent } from "../protocol/events.ts";
 import { foldName } from "../protocol/names.ts";
 import type { SharedChange } from "./shared_changes.ts";
+import { SessionGroup, type SessionInfo } from "./session_group.ts";
 
 /** A user online somewhere, as WHO shows them. */
 export interface OnlineUser {
@@ -27,7 +28,16 @@ export interface OnlineUser {
   /** What an IRC client called itself (USER's username and real name). */
   readonly ident?: string;
   readonly realname?: string;
+  /** How many sessions the person has (across nodes), when more than one is possible. */
+  readonly sessions?: number;
 }
+
+/**
+ * What a claim got: the person's first session (tell the others), another session of someone
+ * online already, or a refusal: the name is held by a guest (or the limit is 1), or the person
+ * has as many sessions as the server allows.
+ */
+export type Claim = "first" | "more" | "taken" | "full";
 
 /** Something that takes events for one online user on this server (a client). */
 export interface Recipient {
@@ -36,6 +46,9 @@ export interface Recipient {
   privateOnce?(number: number): boolean;
   /** When it last sent a request, epoch ms. */
   readonly lastActivity?: number;
+  /** Its number on this server, and what it came through (`tcp`, `ws`, `irc`): SESSIONS shows them. */
+  readonly id?: number;
+  readonly transport?: string;
 }
 
 /** A place in the order of deliveries, kept for work that finishes later (a numbered message). */
@@ -43,6 +56,8 @@ export interface HubHold {
   /** See {@linkcode Hub.deliver}. */
   deliver(user: string, event: OutboundEvent, kept?: number): boolean;
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
+  /** See {@linkcode Hub.echo}. */
+  echo(user: string, event: OutboundEvent, from: Recipient): void;
   /** Done (also on failure): the deliveries made through it leave, then those held behind it. */
   release(): void;
 }
@@ -76,14 +91,17 @@ export interface HubSession {
 /** Presence and delivery. */
 export interface Hub {
   /**
-   * Marks the user online on this recipient: the one live session of that user. False when the
-   * user is online already (on any node).
+   * Adds a session of the user on this recipient, if the user has fewer than `limit` (on any
+   * node). A guest's name has one session only; so has every name when `limit` is 1.
    */
-  claim(user: OnlineUser, recipient: Recipient): Promise<boolean>;
-  /** Marks the user offline, if this recipient holds the user. */
-  release(user: string, recipient: Recipient): Promise<void>;
-  /** Records the UDP port an online user reported. */
-  setUdpPort(user: string, udpPort: number): Promise<void>;
+  claim(user: OnlineUser, recipient: Recipient, limit: number): Promise<Claim>;
+  /**
+   * Ends this recipient's session of the user, if it holds one: true when it was the person's
+   * last (on any node), so the person is offline now.
+   */
+  release(user: string, recipient: Recipient): Promise<boolean>;
+  /** Records the UDP port a session of an online user reported. */
+  setUdpPort(user: string, udpPort: number, recipient: Recipient): Promise<void>;
   /** Records what an online user says about itself: away (or back), an account now. */
   update(
     user: string,
@@ -116,10 +134,21 @@ export interface Hub {
   deliver(user: string, event: OutboundEvent, kept?: number): boolean;
   /** Whether an online user is on another node of a cluster. */
   remote?(user: string): boolean;
-  /** The connection of a user online on this node, if any. */
+  /** What takes a user's events on this node (all of the person's sessions here), if any. */
   recipientOf(user: string): Recipient | undefined;
+  /** The user's sessions on this node, in login order. */
+  sessionsOf(user: string): HubSession[];
+  /** What SESSIONS shows of each of the user's sessions, on every node. */
+  sessionInfo(user: string): SessionInfo[];
   /** Delivers to every online user `accept` admits. */
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
+  /**
+   * Delivers to the user's sessions other than `from`, on every node: what a person sends from
+   * one client shows in the others.
+   */
+  echo(user: string, event: OutboundEvent, from: Recipient): void;
+  /** This node's name in a cluster (session ids carry it). */
+  readonly node?: string;
   /** Whether there are other nodes to tell of changes ({@linkcode share} does something). */
   readonly shared: boolean;
   /**
@@ -134,11 +163,6 @@ export interface Hub {
 
   /** Leaves: a cluster's node removes its users and closes its connections. */
   close(): Promise<void>;
-}
-
-interface Entry {
-  user: OnlineUser;
-  readonly recipient: Recipient;
 }
 
 /** The users of `names` that `userOf` finds online, in login order (a hub's operators). */
@@ -156,28 +180,30 @@ export function inLoginOrder(
 
 /** The hub of a single server process. */
 export class LocalHub implements Hub {
-  readonly #online = new Map<string, Entry>();
+  readonly #online = new Map<string, SessionGroup>();
   /** Canonical names by folded name. */
   readonly #names = new Map<string, string>();
   /** Names of the online users with the admin role. */
   readonly #operators = new Set<string>();
 
-  claim(user: OnlineUser, recipient: Recipient): Promise<boolean> {
-    const folded = foldName(user.name);
-    if (this.#online.has(user.name) || this.#names.has(folded)) return Promise.resolve(false);
-    this.#online.set(user.name, { user, recipient });
-    this.#names.set(folded, user.name);
+  claim(user: OnlineUser, recipient: Recipient, limit: number): Promise<Claim> {
+    const canonical = this.#names.get(foldName(user.name));
+    const group = canonical === undefined ? undefined : this.#online.get(canonical);
+    if (group) return Promise.resolve(joinGroup(group, user, recipient, limit));
+    this.#online.set(user.name, new SessionGroup(user, recipient));
+    this.#names.set(foldName(user.name), user.name);
     if (user.admin) this.#operators.add(user.name);
-    return Promise.resolve(true);
+    return Promise.resolve("first");
   }
 
-  release(user: string, recipient: Recipient): Promise<void> {
-    if (this.#online.get(user)?.recipient === recipient) {
-      this.#online.delete(user);
-      this.#names.delete(foldName(user));
-      this.#operators.delete(user);
-    }
-    return Promise.resolve();
+  release(user: string, recipient: Recipient): Promise<boolean> {
+    const group = this.#online.get(user);
+    if (!group?.remove(recipient)) return Promise.resolve(false);
+    if (group.size > 0) return Promise.resolve(false);
+    this.#online.delete(user);
+    this.#names.delete(foldName(user));
+    this.#operators.delete(user);
+    return Promise.resolve(true);
   }
 
   find(name: string): OnlineUser | undefined {
@@ -185,9 +211,8 @@ export class LocalHub implements Hub {
     return canonical === undefined ? undefined : this.#online.get(canonical)?.user;
   }
 
-  setUdpPort(user: string, udpPort: number): Promise<void> {
-    const entry = this.#online.get(user);
-    if (entry) entry.user = { ...entry.user, udpPort };
+  setUdpPort(user: string, udpPort: number, recipient: Recipient): Promise<void> {
+    this.#online.get(user)?.setUdpPort(recipient, udpPort);
     return Promise.resolve();
   }
 
@@ -195,10 +220,10 @@ export class LocalHub implements Hub {
     user: string,
     change: Pick<OnlineUser, "away" | "guest" | "admin" | "wallops">,
   ): Promise<void> {
-    const entry = this.#online.get(user);
-    if (entry) {
-      entry.user = { ...entry.user, ...change };
-      if (entry.user.admin) this.#operators.add(user);
+    const group = this.#online.get(user);
+    if (group) {
+      group.update(change);
+      if (group.user.admin) this.#operators.add(user);
       else this.#operators.delete(user);
     }
     return Promise.resolve();
@@ -209,11 +234,11 @@ export class LocalHub implements Hub {
   }
 
   activeAt(user: string): number | undefined {
-    return this.#online.get(user)?.recipient.lastActivity;
+    return this.#online.get(user)?.lastActivity;
   }
 
   *list(): Iterable<OnlineUser> {
-    for (const entry of this.#online.values()) yield entry.user;
+    for (const group of this.#online.values()) yield group.user;
   }
 
   operators(): OnlineUser[] {
@@ -228,22 +253,37 @@ export class LocalHub implements Hub {
   delivered = 0;
 
   recipientOf(user: string): Recipient | undefined {
-    return this.#online.get(user)?.recipient;
+    return this.#online.get(user);
+  }
+
+  sessionsOf(user: string): HubSession[] {
+    return this.#online.get(user)?.sessions ?? [];
+  }
+
+  sessionInfo(user: string): SessionInfo[] {
+    return this.#online.get(user)?.describe() ?? [];
   }
 
   deliver(user: string, event: OutboundEvent): boolean {
-    const recipient = this.#online.get(user)?.recipient;
-    if (!recipient) return false;
-    this.delivered++;
-    return recipient.deliver(event);
+    const group = this.#online.get(user);
+    if (!group) return false;
+    this.delivered += group.size;
+    return group.deliver(event);
   }
 
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void {
-    for (const [user, entry] of this.#online) {
+    for (const [user, group] of this.#online) {
       if (!accept(user)) continue;
-      this.delivered++;
-      entry.recipient.deliver(event);
+      this.delivered += group.size;
+      group.deliver(event);
     }
+  }
+
+  echo(user: string, event: OutboundEvent, from: Recipient): void {
+    const group = this.#online.get(user);
+    if (!group || group.size < 2) return;
+    this.delivered += group.size - 1;
+    group.deliver(event, from.id);
   }
 
   readonly shared = false;
@@ -255,14 +295,18 @@ export class LocalHub implements Hub {
   hold(): HubHold {
     return {
       deliver: (user, event, kept) => {
-        const recipient = this.#online.get(user)?.recipient;
-        if (kept !== undefined && recipient?.privateOnce?.(kept) === false) return true;
-        const delivered = this.deliver(user, event);
-        // Handed to the connection: the copy kept in the offline queue is not needed.
-        if (delivered && kept !== undefined) this.#listener?.keptDelivered?.(user, kept);
+        if (kept === undefined) return this.deliver(user, event);
+        const group = this.#online.get(user);
+        if (!group) return false;
+        const delivered = group.deliverKept(event, kept);
+        if (delivered === "seen") return true; // handed over with the offline queue
+        this.delivered++;
+        // Handed to a connection: the copy kept in the offline queue is not needed.
+        if (delivered) this.#listener?.keptDelivered?.(user, kept);
         return delivered;
       },
       fanout: (event, accept) => this.fanout(event, accept),
+      echo: (user, event, from) => this.echo(user, event, from),
       release() {},
     };
   }
@@ -278,4 +322,20 @@ export class LocalHub implements Hub {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * Adds a session to someone online already, if the rules allow: never to a guest's name (nor to
+ * any name when `limit` is 1), and up to `limit` sessions.
+ */
+function joinGroup(
+  group: SessionGroup,
+  user: OnlineUser,
+  recipient: Recipient,
+  limit: number,
+): Claim {
+  if (limit <= 1 || group.user.guest || user.guest || group.user.name !== user.name) return "taken";
+  if (group.size >= limit) return "full";
+  group.add(user, recipient);
+  return "more";
 }

@@ -118,6 +118,15 @@ const FLAGS: readonly Flag[] = [
     apply: (_v, c) => c.search = false,
   },
   numeric(
+    "sessions-per-user",
+    "N",
+    `sessions one account may have at once: terminal, web, IRC, any mix (default ${d.sessionsPerUser}; ` +
+      `1: a second login is refused)`,
+    1,
+    1000,
+    (c, n) => c.sessionsPerUser = n,
+  ),
+  numeric(
     "max-failures",
     "N",
     `failed logins in a row before the account is blocked (default ${d.maxLoginFailures})`,

@@ -36,28 +36,40 @@ const LOST = "Connection lost";
 const MAX_REASON = 200;
 
 /**
- * Logs the client in as `user`, records it and tells the others. Whether the user is an admin is
- * decided here, from the account and the server's configuration.
+ * Logs the client in as `user`, records it and, for the person's first session, tells the
+ * others. Whether the user is an admin is decided here, from the account and the server's
+ * configuration. `first`: no other session of the person was online (so the offline queue is
+ * this session's to hand over).
  *
- * @throws {ProtocolError} 409 when the user already has a live session; 500 during shutdown.
+ * @throws {ProtocolError} 409 when the user has as many sessions as allowed; 500 during shutdown.
  */
 export async function logIn(
   ctx: ServerContext,
   client: Client,
   user: UserRecord,
-): Promise<Identity> {
+): Promise<{ identity: Identity; first: boolean }> {
   if (ctx.shuttingDown) throw new ProtocolError(Reply.SERVER_ERROR, "Server is shutting down");
   const now = ctx.clock.now();
   const identity = new Identity(user.name, ctx.accounts.isAdmin(user), now);
-  if (!(await ctx.hub.claim(onlineEntry(client, identity), client))) {
-    throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${user.name} is already logged in elsewhere`);
+  const limit = ctx.config.sessionsPerUser;
+  const claim = await ctx.hub.claim(onlineEntry(client, identity), client, limit);
+  if (claim === "taken" || claim === "full") {
+    throw new ProtocolError(Reply.ALREADY_LOGGED_IN, tooManySessions(user.name, claim, limit));
   }
   client.signIn(identity);
+  client.holdsOfflineQueue = claim === "first";
   ctx.counters.logins++;
   ctx.peakUsers();
-  notifyPresence(ctx, user.name, "login");
+  if (claim === "first") notifyPresence(ctx, user.name, "login");
   await recordLogin(ctx, client, identity);
-  return identity;
+  return { identity, first: claim === "first" };
+}
+
+/** Why a login was refused for the sessions the person has (today's text when the limit is 1). */
+export function tooManySessions(name: string, claim: "taken" | "full", limit: number): string {
+  if (claim === "taken" || limit <= 1) return `${name} is already logged in elsewhere`;
+  return `${name} has ${limit} sessions already, the most this server allows: ` +
+    `log out of one (SESSIONS lists them)`;
 }
 
 /** What the hub shows of a client logged in as `identity`. */
@@ -101,7 +113,7 @@ export async function logInGuest(
 ): Promise<Identity> {
   if (ctx.shuttingDown) throw new ProtocolError(Reply.SERVER_ERROR, "Server is shutting down");
   const identity = new Identity(name, false, ctx.clock.now(), true);
-  if (!(await ctx.hub.claim(onlineEntry(client, identity), client))) {
+  if ((await ctx.hub.claim(onlineEntry(client, identity), client, 1)) !== "first") {
     throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${name} is in use`, {
       reason: "name_in_use",
     });
@@ -134,21 +146,29 @@ export async function becomeAccount(
   return identity;
 }
 
-/** Logs the client's user out (if any), records it and tells the others. Never throws. */
+/**
+ * Logs the client's session out (if any) and records it; when it was the person's last session,
+ * the person leaves their channels and the others are told. Never throws.
+ */
 export async function logOut(ctx: ServerContext, client: Client): Promise<Identity | undefined> {
+  const heldQueue = client.holdsOfflineQueue;
   const identity = client.signOut();
   if (!identity) return undefined;
   const name = identity.name;
+  let last = true;
   try {
-    await ctx.hub.release(name, client);
+    last = await ctx.hub.release(name, client);
   } catch (error) {
     ctx.log.error(`Cannot mark ${name} offline`, error);
   }
-  // Leaving the server is leaving its channels; the logout notice says so (IRC's QUIT).
-  ctx.channels.leaveAll(name);
-  const reason = (client.quitReason ?? LOST).slice(0, MAX_REASON);
-  notifyPresence(ctx, name, "logout", { reason, ident: client.ident, ip: client.ip });
-  ctx.log.info(`${name} logout`);
+  if (last) {
+    // Leaving the server is leaving its channels; the logout notice says so (IRC's QUIT).
+    ctx.channels.leaveAll(name);
+    const reason = (client.quitReason ?? LOST).slice(0, MAX_REASON);
+    notifyPresence(ctx, name, "logout", { reason, ident: client.ident, ip: client.ip });
+  }
+  ctx.log.info(last ? `${name} logout` : `${name} logout (other sessions stay)`);
+  if (!last && heldQueue) passOfflineQueue(ctx, name);
   if (identity.guest) return identity;
   try {
     await ctx.seen.loggedOut(name, identity.loginAt, ctx.clock.now());
@@ -163,12 +183,17 @@ export async function logOut(ctx: ServerContext, client: Client): Promise<Identi
  * again: the others are told, and what was queued for them meanwhile is handed over.
  */
 export function sessionsBack(ctx: ServerContext, sessions: readonly HubSession[]): void {
+  const announced = new Set<string>();
   for (const { recipient } of sessions) {
-    const identity = recipient instanceof Client ? recipient.identity : undefined;
-    if (!identity) continue;
+    if (!(recipient instanceof Client)) continue;
+    const identity = recipient.identity;
+    // A person is announced once, and one session of theirs takes the queue.
+    if (!identity || announced.has(identity.name)) continue;
+    announced.add(identity.name);
     notifyPresence(ctx, identity.name, "login");
     if (identity.guest) continue;
-    deliverOffline(ctx, recipient as Client, identity).catch((error) =>
+    recipient.holdsOfflineQueue = true;
+    deliverOffline(ctx, recipient, identity).catch((error) =>
       ctx.log.error(`Cannot hand ${identity.name} the messages kept meanwhile`, error)
     );
   }
@@ -221,9 +246,27 @@ export async function deliverOffline(
     after = page[page.length - 1].number;
     if (client.identity !== identity || client.output.isClosed) return;
   }
-  if (after === 0) return;
+  if (after === 0) {
+    client.holdsOfflineQueue = false;
+    return;
+  }
   const handover = { upTo: after, written: false };
   client.offlineHandover = handover;
   await client.output.flushed();
   if (client.offlineHandover === handover && !client.output.isClosed) handover.written = true;
+}
+
+/**
+ * The session that was handing over a person's offline queue ended before the handover was
+ * settled: another of their sessions here takes it over, so nothing waits for the next login.
+ */
+function passOfflineQueue(ctx: ServerContext, name: string): void {
+  const next = ctx.hub.sessionsOf(name).find((s) => s.recipient instanceof Client);
+  const client = next?.recipient as Client | undefined;
+  const identity = client?.identity;
+  if (!client || !identity || client.holdsOfflineQueue) return;
+  client.holdsOfflineQueue = true;
+  deliverOffline(ctx, client, identity).catch((error) =>
+    ctx.log.error(`Cannot hand ${name} the messages kept meanwhile`, error)
+  );
 }

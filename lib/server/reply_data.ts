@@ -5,6 +5,7 @@
  */
 
 import type { ErrorReason } from "../protocol/protocol_error.ts";
+import type { SessionInfo } from "./session_group.ts";
 
 /** A message as history gives it. */
 export interface HistoryEntry {
@@ -104,7 +105,9 @@ export type ReplyData =
     readonly user: string;
     readonly away?: string;
   }
-  | { readonly kind: "names"; readonly names: readonly string[] };
+  | { readonly kind: "names"; readonly names: readonly string[] }
+  | { readonly kind: "sessions"; readonly user: string; readonly sessions: readonly SessionInfo[] }
+  | { readonly kind: "ended"; readonly id: string };
 
 /** Everything a reply says beyond code and text. */
 export interface ReplyDetail {

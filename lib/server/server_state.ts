@@ -8,7 +8,7 @@ import { HashQueue } from "../auth/hash_queue.ts";
 import type { ServerConfig } from "../config.ts";
 import type { BlobStore } from "../store/blob_store.ts";
 import type { Store } from "../store/store.ts";
-import type { Logger, ServerContext } from "./context.ts";
+import type { Logger, ServerContext, SessionChoice } from "./context.ts";
 import type { Hub } from "./hub.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import { RateLimiter } from "./io/rate_limiter.ts";
@@ -33,6 +33,7 @@ import type { StoredEntry } from "./services/messages.ts";
 import { foldName } from "../protocol/names.ts";
 import { Client } from "./client.ts";
 import { OutboundEvent } from "../protocol/events.ts";
+import { sessionId } from "./session_group.ts";
 
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
 const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
@@ -143,19 +144,25 @@ export class ServerState implements ServerContext {
     });
   }
 
-  endSession(name: string, text: string, reason: string): void {
-    if (this.endLocalSession(name, text, reason)) return;
-    if (this.hub.shared) this.hub.share({ kind: "kill", name, text, reason });
+  endSession(name: string, text: string, reason: string, which: SessionChoice = {}): void {
+    const ended = this.endLocalSession(name, text, reason, which);
+    // One session found here is all there was to end; any other choice may reach other nodes.
+    if (ended && which.only !== undefined) return;
+    if (this.hub.shared) this.hub.share({ kind: "kill", name, text, reason, ...which });
   }
 
-  /** Ends a session held on this node; false when there is none here. */
-  endLocalSession(name: string, text: string, reason: string): boolean {
-    const client = this.hub.recipientOf(name);
-    if (!(client instanceof Client)) return false;
-    client.quitReason = reason;
-    client.output.event(new OutboundEvent({ type: "disconnect", text }));
-    void client.output.close(true, 1000);
-    return true;
+  /** Ends the user's sessions held on this node (as `which` says); false when none was here. */
+  endLocalSession(name: string, text: string, reason: string, which: SessionChoice = {}): boolean {
+    let ended = false;
+    for (const { recipient } of this.hub.sessionsOf(name)) {
+      if (!(recipient instanceof Client)) continue;
+      const id = sessionId(recipient, this.hub.node);
+      if (which.only !== undefined && id !== which.only) continue;
+      if (which.except !== undefined && id === which.except) continue;
+      endClient(recipient, text, reason);
+      ended = true;
+    }
+    return ended;
   }
 
   peakUsers(): { readonly all: number; readonly here: number } {
@@ -248,4 +255,11 @@ export async function openServerState(
     parts.counters,
   );
   return { state, warnings: opened.warnings, notes };
+}
+
+/** Ends one session: tells it why (`text`), and the others why it left (`reason`). */
+export function endClient(client: Client, text: string, reason: string): void {
+  client.quitReason = reason;
+  client.output.event(new OutboundEvent({ type: "disconnect", text }));
+  void client.output.close(true, 1000);
 }

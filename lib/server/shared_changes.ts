@@ -23,12 +23,17 @@ export type SharedChange =
   | { readonly kind: "account"; readonly name: string }
   /** A channel's whole new state (by folded name); absent when it is empty and gone. */
   | { readonly kind: "channel"; readonly name: string; readonly state?: ChannelSnapshot }
-  /** An admin ended a user's session (KILL): the node that holds it ends it. */
+  /**
+   * A user's sessions end (KILL, SESSIONS END, a changed password): the nodes that hold them end
+   * them: all, the one of id `only`, or all but the one of id `except`.
+   */
   | {
     readonly kind: "kill";
     readonly name: string;
     readonly text: string;
     readonly reason: string;
+    readonly only?: string;
+    readonly except?: string;
   };
 
 /** Kinds every node applies, the one that made the change too (see ChannelService.applied). */
@@ -45,8 +50,13 @@ export interface ChangeTargets {
   readonly motd: { applied(text: string): void };
   readonly accounts: { forget(name: string): void };
   readonly channels: { applied(name: string, state: ChannelSnapshot | undefined): void };
-  /** Ends a session held here, if any: the user is told `text`, the others `reason`. */
-  endLocalSession(name: string, text: string, reason: string): boolean;
+  /** Ends sessions held here, if any: the user is told `text`, the others `reason`. */
+  endLocalSession(
+    name: string,
+    text: string,
+    reason: string,
+    which?: { only?: string; except?: string },
+  ): boolean;
 }
 
 /** Applies a change another node made to this node's memory. */
@@ -71,7 +81,10 @@ export function applySharedChange(targets: ChangeTargets, change: SharedChange):
       targets.channels.applied(change.name, change.state);
       break;
     case "kill":
-      targets.endLocalSession(String(change.name), String(change.text), String(change.reason));
+      targets.endLocalSession(String(change.name), String(change.text), String(change.reason), {
+        only: typeof change.only === "string" ? change.only : undefined,
+        except: typeof change.except === "string" ? change.except : undefined,
+      });
       break;
   }
 }

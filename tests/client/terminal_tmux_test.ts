@@ -98,7 +98,7 @@ Deno.test("in a terminal: masked password, events above the line being typed, ta
 });
 
 Deno.test("in a terminal: after LOGOUT the masked login comes back, and passwords never reach history", async () => {
-  await using t = await startTestServer();
+  await using t = await startTestServer({ sessionsPerUser: 1 });
   await quit(await registered(t.port, "yoda"));
   const hans = await registered(t.port, "hans");
   const term = await openTerminal(t.port);

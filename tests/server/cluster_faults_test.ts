@@ -40,22 +40,32 @@ Deno.test("cluster: a node frozen past its lease claims its users again; they he
     assertEquals(got.type === "private" && got.text, "are you back?");
     await expectReply(watcher, "BROADCAST welcome back", 200);
     await sleeper.waitForEvent((e) => e.type === "broadcast" && e.text === "welcome back");
-    // One session still: a second login elsewhere is refused.
-    await expectReply(await connect(a.port), "LOGIN sleeper sleeper-secret", 409);
+    // One person still: a second session on the steady node is listed with the first, once.
+    const second = await loggedIn(a.port, "sleeper");
+    const who = await expectReply(watcher, "WHO", 200);
+    assertEquals(who.lines.filter((l) => l.startsWith("sleeper,")).length, 1);
     assertMatch(
       frozen.output.join("\n"),
-      /lease had run out.*rejoining the cluster[\s\S]*Presence repaired: 1 user\(s\) of this node online again/,
+      /lease had run out.*rejoining the cluster[\s\S]*Presence repaired: 1 session\(s\) of this node online again/,
     );
-    await Promise.all([quit(watcher), quit(sleeper)]);
+    await Promise.all([quit(watcher), quit(sleeper), quit(second)]);
   }
 });
 
-Deno.test("cluster: a user who logged in elsewhere while their node was frozen keeps that session; the old one ends saying why", async () => {
+Deno.test("cluster, one session per user: a user who logged in elsewhere while their node was frozen keeps that session; the old one ends saying why", async () => {
   await using redis = await TestRedis.start();
   // The steady node's test server removes the shared directory when it is disposed of.
   const dir = await Deno.makeTempDir({ prefix: "labchat-faults-" });
-  await using a = await startTestServer({ cluster: redis.url, node: "steady" }, dir);
-  await using frozen = await spawnServer(dir, ["--cluster", redis.url, "--node", "frozen"]);
+  const one = { cluster: redis.url, node: "steady", sessionsPerUser: 1 };
+  await using a = await startTestServer(one, dir);
+  await using frozen = await spawnServer(dir, [
+    "--cluster",
+    redis.url,
+    "--node",
+    "frozen",
+    "--sessions-per-user",
+    "1",
+  ]);
   {
     const watcher = await registered(a.port, "watcher");
     const old = await registered(frozen.port, "mover");

@@ -28,7 +28,7 @@ async function stopAll(nodes: TestServer[]): Promise<void> {
 const broadcastNumbers = (events: readonly ChatEvent[]) =>
   events.flatMap((e) => e.type === "broadcast" ? [e.number] : []);
 
-Deno.test("cluster: accounts, private messages, WHO and one session per user span the nodes", async () => {
+Deno.test("cluster: accounts, private messages, WHO and a person's sessions span the nodes", async () => {
   await using redis = await TestRedis.start();
   const [a, b, c] = await cluster(redis, 3);
   try {
@@ -37,8 +37,9 @@ Deno.test("cluster: accounts, private messages, WHO and one session per user spa
     await expectReply(await connect(b.port), "REGISTER Yoda x", 406);
     const hans = await registered(b.port, "hans");
     const luke = await registered(c.port, "luke");
-    // One live session per user, across nodes.
-    await expectReply(await connect(c.port), "LOGIN yoda yoda-secret", 409);
+    // A person on two nodes at once: listed once, every session hears them, and what one
+    // session sends shows in the other.
+    const yodaOnC = await loggedIn(c.port, "yoda");
     // A second node under a live node's name is refused, and does not disturb that node.
     const clash = await startTestServer({ cluster: redis.url, node: "n2" }, a.dataDir).then(
       () => "started",
@@ -48,15 +49,29 @@ Deno.test("cluster: accounts, private messages, WHO and one session per user spa
     // WHO on any node lists everyone.
     const who = await expectReply(luke, "WHO", 200);
     for (const name of ["yoda", "hans", "luke"]) {
-      assert(who.lines.some((l) => l.startsWith(`${name}, 127.0.0.1`)), `${name} in WHO`);
+      assertEquals(who.lines.filter((l) => l.startsWith(`${name}, 127.0.0.1`)).length, 1, name);
     }
+    await expectReply(hans, "MSG yoda to both of you", 200, "Message sent to yoda");
+    for (const session of [yoda, yodaOnC]) {
+      await session.waitForEvent((e) => e.type === "private" && e.text === "to both of you");
+    }
+    await expectReply(yodaOnC, "MSG hans sent from node 3", 200);
+    assertEquals(
+      await yoda.waitForEvent((e) => e.type === "private_sent"),
+      { type: "private_sent", to: "hans", text: "sent from node 3" },
+    );
+    const sessions = await expectReply(yoda, "SESSIONS", 200, /2 sessions of yoda/);
+    assert(sessions.lines.some((l) => / on n3 /.test(l)), sessions.lines.join("\n"));
+    // Leaving one node's session keeps the person online; nobody hears of a logout.
+    await quit(yodaOnC);
+    const still = await expectReply(luke, "WHO yoda", 200);
+    assert(still.lines.some((l) => l.startsWith("yoda, ")), still.lines.join("\n"));
     // A private message to a user on another node arrives at once.
     await expectReply(yoda, "MSG hans hello from node 1", 200, "Message sent to hans");
-    assertEquals(await hans.waitForEvent((e) => e.type === "private"), {
-      type: "private",
-      from: "yoda",
-      text: "hello from node 1",
-    });
+    assertEquals(
+      await hans.waitForEvent((e) => e.type === "private" && e.text === "hello from node 1"),
+      { type: "private", from: "yoda", text: "hello from node 1" },
+    );
     // Offline on every node: queued, and delivered at the next login on another node.
     await quit(luke);
     await expectReply(hans, "MSG luke are you there", 200, /luke is offline/);

@@ -340,7 +340,7 @@ browserTest(
 browserTest(
   "wrong passwords show the lockout texts and how long; a refusal is said at once",
   () =>
-    withWebServer({ maxLoginFailures: 2 }, async (t, browser) => {
+    withWebServer({ maxLoginFailures: 2, sessionsPerUser: 1 }, async (t, browser) => {
       await quit(await registered(t.port, "dave"));
       const { page, problems } = await openPage(browser, t.web, 360);
       const error = page.locator("#login-error");

@@ -1,9 +1,12 @@
 /**
  * The hub of a node in a cluster: presence and delivery shared through Redis.
  *
- * - Who is online is one Redis hash (folded name → user, node, session). A login claims its name
- *   there atomically, so a user has one live session across every node. Each node keeps a copy
- *   of the hash, updated from a presence channel, so WHO and the delivery path never wait.
+ * - Who is online is one Redis hash: folded name → the nodes holding sessions of that person, each
+ *   with how many and what they show (user, session, login number). A node's first session of a
+ *   person claims its place there atomically (a Lua script that also keeps the limit of sessions
+ *   per person, and a guest's name to one session, across every node); its further sessions only
+ *   change the count. Each node keeps a copy of the hash, updated from a presence channel, so WHO
+ *   and the delivery path never wait.
  * - Events go to the nodes that hold their recipients, through one Redis stream per node (its
  *   event log). Everything a node sends in one turn of the event loop is appended in one MULTI,
  *   and a node's own users are reached the same way, so every node sees every delivery in the
@@ -30,7 +33,10 @@ import {
 import { appendCommand, EventLogReader } from "./event_log.ts";
 import { appendChange, CHANGES_LENGTH, CHANGES_STREAM } from "./changes_stream.ts";
 import { BroadcastOrder } from "./broadcast_order.ts";
+import { KeyedLock } from "../keyed_lock.ts";
+import { describeSession, SessionGroup, type SessionInfo } from "../session_group.ts";
 import {
+  type Claim,
   type Hub,
   type HubHold,
   type HubListener,
@@ -41,20 +47,64 @@ import {
 } from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
 
-/** An online user as the shared hash holds them. */
+/** A person's sessions on one node, as the shared hash holds them. */
 interface Presence {
+  /** The person as that node shows them (its first session's login). */
   readonly user: OnlineUser;
   readonly node: string;
+  /** Names this node's hold on the person (a new one each time the node claims it). */
   readonly session: string;
-  /** The run of the node (a new one each start) and the login's number in that run. */
+  /** The run of the node (a new one each start) and the person's number in that run. */
   readonly run: string;
   readonly slot: number;
+  /** How many sessions of the person the node has. */
+  readonly count: number;
+  /** What SESSIONS shows of them. */
+  readonly info?: readonly SessionInfo[];
 }
 
 /** A message on the presence channel. */
 type PresenceMessage =
   | { readonly op: "set"; readonly entry: Presence }
-  | { readonly op: "del"; readonly name: string; readonly session: string };
+  | {
+    readonly op: "del";
+    readonly name: string;
+    readonly session: string;
+    readonly node?: string;
+  };
+
+/** Someone online on any node: their entries by node, and how they show (see `personOf`). */
+interface Person {
+  readonly entries: Presence[];
+  user: OnlineUser;
+}
+
+/**
+ * The person as WHO shows them, from their nodes' entries: the earliest login, the address and
+ * UDP port of a session that takes peer transfers (this node's first), and every session counted.
+ */
+function personOf(entries: readonly Presence[], here: string): OnlineUser {
+  let first = entries[0].user;
+  let peer: OnlineUser | undefined;
+  let sessions = 0;
+  for (const entry of entries) {
+    sessions += entry.count ?? 1;
+    if (entry.user.loginAt < first.loginAt) first = entry.user;
+    if (entry.user.udpPort !== undefined && (!peer || entry.node === here)) peer = entry.user;
+  }
+  const reach = peer ? { ip: peer.ip, udpPort: peer.udpPort } : {};
+  return entries.length === 1 && sessions === 1 ? first : { ...first, ...reach, sessions };
+}
+
+/** A person's entries by node, from the shared hash's value (one bare entry in older data). */
+function entriesOf(json: string): Presence[] {
+  const value = parse<Record<string, Presence> | Presence>(json);
+  if (!value || typeof value !== "object") return [];
+  if (typeof (value as Presence).node === "string") return [value as Presence];
+  return Object.values(value as Record<string, Presence>).filter((e) =>
+    typeof e?.node === "string" && typeof e?.user?.name === "string"
+  );
+}
 
 /**
  * A delivery for one node: an event and who on that node gets it, as runs of consecutive login
@@ -70,6 +120,8 @@ interface Delivery {
   readonly slots: number[];
   /** A private message kept in its recipient's offline queue under this number, until delivered. */
   readonly kept?: { readonly user: string; readonly number: number };
+  /** An echo: not for the session of this id on that node (the sender's own). */
+  readonly except?: number;
 }
 
 /** How many numbered messages a node remembers handing out, to drop a second delivery. */
@@ -141,50 +193,100 @@ export interface ClusterHubOptions {
   readonly log: (line: string) => void;
 }
 
+/** Lua: decodes a person's value into a table by node (older data held one bare entry). */
+const DECODE = `
+local function entries(json)
+  local value = cjson.decode(json)
+  if value.node then return {[value.node] = value} end
+  return value
+end
+local function store(key, field, map)
+  if next(map) == nil then redis.call('HDEL', key, field) return 2 end
+  redis.call('HSET', key, field, cjson.encode(map))
+  return 1
+end`;
+
 const SCRIPTS = {
   /**
-   * Claims a name. KEYS: online, heartbeat prefix, this node's heartbeat. ARGV: folded name,
-   * entry JSON, presence channel, presence message, this run. A holder whose node is dead loses
-   * the name. -1 when this node's lease (its heartbeat, holding its run) has run out: a node the
-   * cluster took for dead must rejoin before it writes presence again (fencing).
+   * A node's first session of a person. KEYS: online, heartbeat prefix, this node's heartbeat.
+   * ARGV: folded name, entry JSON, presence channel, presence message, this run, the limit of
+   * sessions, '1' for a guest, this node. Entries of dead nodes do not count. 1: the person's
+   * first session anywhere; 2: the person was online elsewhere; 0: refused (a guest's name, or
+   * any name when the limit is 1); -2: as many sessions as the limit already; -1 when this
+   * node's lease (its heartbeat, holding its run) has run out: a node the cluster took for dead
+   * must rejoin before it writes presence again (fencing).
    */
-  claim: `
+  claim: DECODE + `
 if redis.call('GET', KEYS[3]) ~= ARGV[5] then return -1 end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
+local map = {}
+local others = 0
+local count = 0
+local guest = ARGV[7] == '1'
 if current then
-  local node = cjson.decode(current).node
-  if redis.call('EXISTS', KEYS[2] .. node) == 1 then return 0 end
+  for node, entry in pairs(entries(current)) do
+    if node ~= ARGV[8] and redis.call('EXISTS', KEYS[2] .. node) == 1 then
+      map[node] = entry
+      others = others + 1
+      count = count + (entry.count or 1)
+      if entry.user.guest then guest = true end
+    end
+  end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local mine = cjson.decode(ARGV[2])
+if others > 0 and (guest or tonumber(ARGV[6]) <= 1) then return 0 end
+if count + mine.count > tonumber(ARGV[6]) then return -2 end
+map[ARGV[8]] = mine
+store(KEYS[1], ARGV[1], map)
 redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1`,
+if others == 0 then return 1 end
+return 2`,
   /**
-   * Replaces or deletes (ARGV[3] empty) an entry if it is still this session's. KEYS: online,
-   * this node's heartbeat. ARGV: folded name, session, entry JSON, channel, message, this run;
-   * -1 when this node's lease has run out (see claim).
+   * Replaces or deletes (ARGV[3] empty) this node's entry of a person if it is still this
+   * hold's. KEYS: online, this node's heartbeat. ARGV: folded name, session, entry JSON,
+   * channel, message, this run, this node, the limit of sessions (0: not adding one). 1 changed,
+   * 2 deleted and the person has no session left anywhere, 0 not this hold's any more, -2 over
+   * the limit, -1 when this node's lease has run out (see claim).
    */
-  change: `
+  change: DECODE + `
 if redis.call('GET', KEYS[2]) ~= ARGV[6] then return -1 end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current or cjson.decode(current).session ~= ARGV[2] then return 0 end
-if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
-else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+if not current then return 0 end
+local map = entries(current)
+local mine = map[ARGV[7]]
+if not mine or mine.session ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then
+  map[ARGV[7]] = nil
+else
+  local entry = cjson.decode(ARGV[3])
+  if tonumber(ARGV[8]) > 0 then
+    local count = 0
+    for node, other in pairs(map) do
+      if node ~= ARGV[7] then count = count + (other.count or 1) end
+    end
+    if count + entry.count > tonumber(ARGV[8]) then return -2 end
+  end
+  map[ARGV[7]] = entry
+end
+local result = store(KEYS[1], ARGV[1], map)
 redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1`,
+return result`,
   /**
    * Removes every entry of a dead node. KEYS: online, its heartbeat. ARGV: node, channel, and
-   * 'restart' when the node itself clears what its previous run left.
+   * 'restart' when the node itself clears what its previous run left. Returns the entries of
+   * people who have no session left on any node (they are offline now).
    */
-  reap: `
+  reap: DECODE + `
 if ARGV[3] ~= 'restart' and redis.call('EXISTS', KEYS[2]) == 1 then return {} end
 local gone = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
-  local entry = cjson.decode(all[i + 1])
-  if entry.node == ARGV[1] then
-    redis.call('HDEL', KEYS[1], all[i])
-    redis.call('PUBLISH', ARGV[2], cjson.encode({op = 'del', name = entry.user.name, session = entry.session}))
-    table.insert(gone, all[i + 1])
+  local map = entries(all[i + 1])
+  local entry = map[ARGV[1]]
+  if entry then
+    map[ARGV[1]] = nil
+    if store(KEYS[1], all[i], map) == 2 then table.insert(gone, cjson.encode(entry)) end
+    redis.call('PUBLISH', ARGV[2], cjson.encode({op = 'del', name = entry.user.name, session = entry.session, node = ARGV[1]}))
   end
 end
 return gone`,
@@ -222,16 +324,20 @@ export class ClusterHub implements Hub {
   readonly #expireMs: number;
   readonly #shas = new Map<keyof typeof SCRIPTS, string>();
   /** Everyone online on any node, by canonical name (the copy of the shared hash). */
-  readonly #online = new Map<string, Presence>();
+  readonly #online = new Map<string, Person>();
   /** Names of the online users (any node) with the admin role. */
   readonly #operators = new Set<string>();
   /** Canonical names by folded name. */
   readonly #names = new Map<string, string>();
-  /** This node's users, their connections and shared entries (to claim again after a freeze). */
+  /** This node's people, their sessions and shared entries (to claim again after a freeze). */
   readonly #local = new Map<
     string,
-    { recipient: Recipient; session: string; slot: number; entry: Presence }
+    { group: SessionGroup; session: string; slot: number; entry: Presence }
   >();
+  /** Claims and releases of one person on this node, one at a time. */
+  readonly #claims = new KeyedLock();
+  /** The limit of sessions per person the last claim was given (for claims again on rejoin). */
+  #limit = 16;
   /** Ticks until the next check of this node's users against the shared hash. */
   #untilReconcile = RECONCILE_EVERY;
   /** A reconciliation under way (one at a time). */
@@ -239,7 +345,7 @@ export class ClusterHub implements Hub {
   /** This run of the node, and its logins by number. */
   readonly #run = crypto.randomUUID().slice(0, 13);
   #lastSlot = 0;
-  readonly #bySlot = new Map<number, Recipient>();
+  readonly #bySlot = new Map<number, SessionGroup>();
   /**
    * Deliveries not yet sent, in order: each segment holds deliveries per node; a hold's segment
    * stays open until released, and everything after it waits (see {@linkcode hold}).
@@ -255,6 +361,8 @@ export class ClusterHub implements Hub {
   /** Users a previous run of this node left online, told to the listener once attached. */
   #leftOver: OnlineUser[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** No node is reaped before this time (epoch ms): Redis was away until lately. */
+  #reapAfter = 0;
   /** This node holds its heartbeat key (it is its to delete). */
   #joined = false;
   #closed = false;
@@ -374,7 +482,11 @@ export class ClusterHub implements Hub {
       [node, this.#presenceChannel, mode],
     ) as string[];
     const users = gone.map((json) => (JSON.parse(json) as Presence).user);
-    for (const user of users) this.#forget(user.name);
+    for (const person of [...this.#online.values()]) {
+      for (const entry of person.entries) {
+        if (entry.node === node) this.#forget(entry.user.name, entry.session);
+      }
+    }
     return users;
   }
 
@@ -391,6 +503,7 @@ export class ClusterHub implements Hub {
 
   // ---- presence ----
 
+  /** Records a node's entry of a person (replacing that node's previous one). */
   #remember(entry: Presence): void {
     const name = entry.user.name;
     const folded = foldName(name);
@@ -399,42 +512,125 @@ export class ClusterHub implements Hub {
       this.#online.delete(previous);
       this.#operators.delete(previous);
     }
-    this.#online.set(name, entry);
+    const person = this.#online.get(name);
+    const entries = person ? person.entries.filter((e) => e.node !== entry.node) : [];
+    entries.push(entry);
+    this.#online.set(name, { entries, user: personOf(entries, this.node) });
     this.#names.set(folded, name);
     if (entry.user.admin) this.#operators.add(name);
-    else this.#operators.delete(name);
+    else if (!entries.some((e) => e.user.admin)) this.#operators.delete(name);
   }
 
-  #forget(name: string, session?: string): Presence | undefined {
-    const entry = this.#online.get(name);
-    if (!entry || (session !== undefined && entry.session !== session)) return undefined;
+  /** Drops the entry of a person that `session` names (any node's, when none is given). */
+  #forget(name: string, session?: string): void {
+    const person = this.#online.get(name);
+    if (!person) return;
+    const entries = session === undefined
+      ? []
+      : person.entries.filter((e) => e.session !== session);
+    if (entries.length === person.entries.length) return;
+    if (entries.length > 0) {
+      this.#online.set(name, { entries, user: personOf(entries, this.node) });
+      if (!entries.some((e) => e.user.admin)) this.#operators.delete(name);
+      return;
+    }
     this.#online.delete(name);
     this.#names.delete(foldName(name));
     this.#operators.delete(name);
-    return entry;
   }
 
-  async claim(user: OnlineUser, recipient: Recipient): Promise<boolean> {
+  /** This node's entry of a person with local sessions, as it is now. */
+  #entryOf(local: { group: SessionGroup; session: string; slot: number }): Presence {
+    return {
+      user: { ...local.group.user, sessions: undefined },
+      node: this.node,
+      session: local.session,
+      run: this.#run,
+      slot: local.slot,
+      count: local.group.size,
+      info: local.group.describe(this.node),
+    };
+  }
+
+  claim(user: OnlineUser, recipient: Recipient, limit: number): Promise<Claim> {
+    this.#limit = limit;
+    return this.#claims.run(foldName(user.name), () => this.#claimNow(user, recipient, limit));
+  }
+
+  async #claimNow(user: OnlineUser, recipient: Recipient, limit: number): Promise<Claim> {
+    const local = this.#local.get(user.name) ?? this.#localByFolded(user.name);
+    if (local) {
+      // Another session of someone this node holds already: the count goes up, if allowed.
+      const holder = local.group.user;
+      if (limit <= 1 || holder.guest || user.guest || holder.name !== user.name) return "taken";
+      if (local.group.size >= limit) return "full";
+      local.group.add(user, recipient);
+      const entry = this.#entryOf(local);
+      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
+      let changed: number;
+      try {
+        changed = await this.#fenced(() =>
+          this.#change(user.name, local.session, JSON.stringify(entry), message, limit)
+        );
+      } catch (error) {
+        local.group.remove(recipient);
+        throw error;
+      }
+      if (changed === -2) {
+        local.group.remove(recipient);
+        return "full";
+      }
+      // Not this node's hold any more (reaped meanwhile): the next reconciliation claims again.
+      local.entry = entry;
+      this.#remember(entry);
+      return "more";
+    }
     const session = crypto.randomUUID();
     const slot = ++this.#lastSlot;
-    const entry: Presence = { user, node: this.node, session, run: this.#run, slot };
-    const json = JSON.stringify(entry);
+    const group = new SessionGroup(user, recipient);
+    const entry = this.#entryOf({ group, session, slot });
     const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-    const claimed = await this.#fenced(() => this.#claimEntry(entry, json, message));
-    if (claimed !== 1) return false;
-    this.#local.set(user.name, { recipient, session, slot, entry });
-    this.#bySlot.set(slot, recipient);
+    const claimed = await this.#fenced(() =>
+      this.#claimEntry(entry, JSON.stringify(entry), message, limit)
+    );
+    if (claimed === 0) return "taken";
+    if (claimed === -2 || claimed < 0) return "full";
+    this.#local.set(user.name, { group, session, slot, entry });
+    this.#bySlot.set(slot, group);
     this.#remember(entry);
-    return true;
+    return claimed === 1 ? "first" : "more";
   }
 
-  /** Runs the claim script for an entry: 1 claimed, 0 held by a live session, -1 lease gone. */
-  async #claimEntry(entry: Presence, json: string, message: string): Promise<number> {
+  /** This node's hold on a name spelled otherwise (a guest's), if any. */
+  #localByFolded(name: string) {
+    const canonical = this.#names.get(foldName(name));
+    return canonical === undefined ? undefined : this.#local.get(canonical);
+  }
+
+  /**
+   * Runs the claim script for an entry: 1 the person's first session, 2 online elsewhere, 0
+   * refused, -2 full, -1 lease gone.
+   */
+  async #claimEntry(
+    entry: Presence,
+    json: string,
+    message: string,
+    limit: number,
+  ): Promise<number> {
     return Number(
       await this.#script(
         "claim",
         [this.#key("online"), this.#heartbeatKey(""), this.#heartbeatKey(this.node)],
-        [foldName(entry.user.name), json, this.#presenceChannel, message, this.#run],
+        [
+          foldName(entry.user.name),
+          json,
+          this.#presenceChannel,
+          message,
+          this.#run,
+          String(limit),
+          entry.user.guest ? "1" : "",
+          this.node,
+        ],
       ),
     );
   }
@@ -451,52 +647,93 @@ export class ClusterHub implements Hub {
     return await write();
   }
 
-  async release(user: string, recipient: Recipient): Promise<void> {
+  release(user: string, recipient: Recipient): Promise<boolean> {
+    return this.#claims.run(foldName(user), () => this.#releaseNow(user, recipient));
+  }
+
+  async #releaseNow(user: string, recipient: Recipient): Promise<boolean> {
     const local = this.#local.get(user);
-    if (local?.recipient !== recipient) return;
+    if (!local?.group.remove(recipient)) return false;
+    if (local.group.size > 0) {
+      const entry = this.#entryOf(local);
+      local.entry = entry;
+      this.#remember(entry);
+      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
+      await this.#fenced(() =>
+        this.#change(user, local.session, JSON.stringify(entry), message, 0)
+      );
+      return false;
+    }
     this.#local.delete(user);
     this.#bySlot.delete(local.slot);
     this.#forget(user, local.session);
-    await this.#removeEntry(user, local.session);
+    const removed = await this.#removeEntry(user, local.session);
+    // Not ours any more (reaped meanwhile): whether the person is online still is the copy's.
+    return removed === 2 || (removed === 0 && !this.#online.has(user));
   }
 
-  /** Deletes a user's shared entry if it is still that session's, and tells every node. */
-  async #removeEntry(name: string, session: string): Promise<void> {
-    const message = JSON.stringify({ op: "del", name, session } satisfies PresenceMessage);
-    await this.#fenced(() => this.#change(name, session, "", message));
+  /**
+   * Deletes this node's entry of a person if it is still this hold's, and tells every node: 2
+   * when the person has no session left anywhere.
+   */
+  async #removeEntry(name: string, session: string): Promise<number> {
+    const message = JSON.stringify(
+      { op: "del", name, session, node: this.node } satisfies PresenceMessage,
+    );
+    return await this.#fenced(() => this.#change(name, session, "", message, 0));
   }
 
-  /** Runs the change script: 1 changed, 0 not this session's any more, -1 lease gone. */
-  async #change(name: string, session: string, json: string, message: string): Promise<number> {
+  /** Runs the change script: 1 changed, 2 deleted the last, 0 not this hold's, -2 full, -1 lease. */
+  async #change(
+    name: string,
+    session: string,
+    json: string,
+    message: string,
+    limit: number,
+  ): Promise<number> {
     return Number(
       await this.#script(
         "change",
         [this.#key("online"), this.#heartbeatKey(this.node)],
-        [foldName(name), session, json, this.#presenceChannel, message, this.#run],
+        [
+          foldName(name),
+          session,
+          json,
+          this.#presenceChannel,
+          message,
+          this.#run,
+          this.node,
+          String(limit),
+        ],
       ),
     );
   }
 
-  async #changeLocal(user: string, change: Partial<OnlineUser>): Promise<void> {
-    const local = this.#local.get(user);
-    const entry = this.#online.get(user);
-    if (!local || !entry) return;
-    const next: Presence = { ...entry, user: { ...entry.user, ...change } };
-    this.#remember(next);
-    local.entry = next;
-    const message = JSON.stringify({ op: "set", entry: next } satisfies PresenceMessage);
-    await this.#fenced(() => this.#change(user, local.session, JSON.stringify(next), message));
+  /** Writes this node's entry of a person again after a change to its sessions. */
+  async #changeLocal(user: string, change: (group: SessionGroup) => void): Promise<void> {
+    await this.#claims.run(foldName(user), async () => {
+      const local = this.#local.get(user);
+      if (!local) return;
+      change(local.group);
+      const entry = this.#entryOf(local);
+      this.#remember(entry);
+      local.entry = entry;
+      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
+      await this.#fenced(() =>
+        this.#change(user, local.session, JSON.stringify(entry), message, 0)
+      );
+    });
   }
 
-  setUdpPort(user: string, udpPort: number): Promise<void> {
-    return this.#changeLocal(user, { udpPort });
+  setUdpPort(user: string, udpPort: number, recipient: Recipient): Promise<void> {
+    return this.#changeLocal(user, (group) => group.setUdpPort(recipient, udpPort));
   }
 
   update(
     user: string,
     change: Pick<OnlineUser, "away" | "guest" | "admin" | "wallops">,
   ): Promise<void> {
-    return this.#changeLocal(user, change);
+    return this.#changeLocal(user, (group) => group.update(change));
   }
 
   online(user: string): OnlineUser | undefined {
@@ -509,7 +746,7 @@ export class ClusterHub implements Hub {
   }
 
   *list(): Iterable<OnlineUser> {
-    const users = [...this.#online.values()].map((entry) => entry.user);
+    const users = [...this.#online.values()].map((person) => person.user);
     yield* users.sort((a, b) => a.loginAt - b.loginAt);
   }
 
@@ -518,7 +755,7 @@ export class ClusterHub implements Hub {
   }
 
   activeAt(user: string): number | undefined {
-    return this.#local.get(user)?.recipient.lastActivity;
+    return this.#local.get(user)?.group.lastActivity;
   }
 
   get size(): number {
@@ -530,6 +767,23 @@ export class ClusterHub implements Hub {
     return this.#local.size;
   }
 
+  sessionsOf(user: string): HubSession[] {
+    return this.#local.get(user)?.group.sessions ?? [];
+  }
+
+  sessionInfo(user: string): SessionInfo[] {
+    const person = this.#online.get(user);
+    if (!person) return [];
+    const info: SessionInfo[] = [];
+    for (const entry of person.entries) {
+      const local = entry.node === this.node ? this.#local.get(user) : undefined;
+      if (local) info.push(...local.group.describe(this.node));
+      else if (Array.isArray(entry.info)) info.push(...entry.info);
+      else info.push(describeSession(entry.user, {}, entry.node));
+    }
+    return info;
+  }
+
   #onPresence(raw: string): void {
     let message: PresenceMessage;
     try {
@@ -538,8 +792,8 @@ export class ClusterHub implements Hub {
       return;
     }
     if (message.op === "set" && message.entry?.user?.name) {
-      // Our own users are kept as this node decided, not as an echo says.
-      if (this.#local.has(message.entry.user.name) && message.entry.node !== this.node) return;
+      // This node's own entries are kept as this node decided, not as an echo says.
+      if (message.entry.node === this.node) return;
       this.#remember(message.entry);
     } else if (message.op === "del" && typeof message.name === "string") {
       if (this.#local.get(message.name)?.session === message.session) return;
@@ -554,11 +808,8 @@ export class ClusterHub implements Hub {
     this.#names.clear();
     this.#operators.clear();
     for (const json of all) {
-      try {
-        this.#remember(JSON.parse(json) as Presence);
-      } catch {
-        // a damaged entry is skipped
-      }
+      // A damaged value is skipped.
+      for (const entry of entriesOf(json)) this.#remember(entry);
     }
   }
 
@@ -567,6 +818,9 @@ export class ClusterHub implements Hub {
    * before the command connection is).
    */
   async #afterReconnect(): Promise<void> {
+    // The other nodes could not refresh their heartbeats while Redis was away either: none is
+    // taken for dead before it has had a lease's time to write again.
+    this.#reapAfter = Date.now() + this.#expireMs;
     for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5000)) {
       try {
         await this.#rejoin();
@@ -610,38 +864,41 @@ export class ClusterHub implements Hub {
     const lost: HubSession[] = [];
     for (const [i, [name, local]] of locals.entries()) {
       const json = shared[i];
-      const current = json ? parse<Presence>(json) : undefined;
+      const current = json ? entriesOf(json).find((e) => e.node === this.node) : undefined;
       if (current?.session === local.session) continue;
-      const entry = local.entry;
+      const entry = this.#entryOf(local);
       const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-      const claimed = await this.#claimEntry(entry, JSON.stringify(entry), message);
+      const claimed = await this.#claimEntry(entry, JSON.stringify(entry), message, this.#limit);
       if (this.#local.get(name) !== local) continue; // logged out meanwhile
-      if (claimed === 1) {
+      if (claimed === 1 || claimed === 2) {
+        local.entry = entry;
         this.#remember(entry);
-        back.push({ user: entry.user, recipient: local.recipient });
+        // Online again: announced only if the person had no session left elsewhere.
+        if (claimed === 1) back.push(...local.group.sessions);
       } else {
         this.#local.delete(name);
         this.#bySlot.delete(local.slot);
-        lost.push({ user: entry.user, recipient: local.recipient });
+        lost.push(...local.group.sessions);
       }
     }
     await this.#resync();
     // Entries of this node that no session here holds (they left while Redis was away).
     let stale = 0;
-    for (const entry of [...this.#online.values()]) {
-      if (entry.node !== this.node || this.#local.get(entry.user.name)?.session === entry.session) {
-        continue;
+    for (const person of [...this.#online.values()]) {
+      for (const entry of person.entries) {
+        const name = entry.user.name;
+        if (entry.node !== this.node || this.#local.get(name)?.session === entry.session) continue;
+        this.#forget(name, entry.session);
+        const message = JSON.stringify(
+          { op: "del", name, session: entry.session, node: this.node } satisfies PresenceMessage,
+        );
+        await this.#change(name, entry.session, "", message, 0);
+        stale++;
       }
-      this.#forget(entry.user.name, entry.session);
-      const message = JSON.stringify(
-        { op: "del", name: entry.user.name, session: entry.session } satisfies PresenceMessage,
-      );
-      await this.#change(entry.user.name, entry.session, "", message);
-      stale++;
     }
     if (back.length + lost.length + stale > 0) {
       this.#log(
-        `Presence repaired: ${back.length} user(s) of this node online again, ${lost.length} ended (logged in elsewhere meanwhile), ${stale} stale entr${
+        `Presence repaired: ${back.length} session(s) of this node online again, ${lost.length} ended (logged in elsewhere meanwhile), ${stale} stale entr${
           stale === 1 ? "y" : "ies"
         } removed`,
       );
@@ -679,9 +936,10 @@ export class ClusterHub implements Hub {
         this.#untilReconcile = RECONCILE_EVERY;
         await this.#reconcile();
       }
+      if (Date.now() < this.#reapAfter) return;
       const nodes = new Set<string>();
-      for (const entry of this.#online.values()) {
-        if (entry.node !== this.node) nodes.add(entry.node);
+      for (const person of this.#online.values()) {
+        for (const entry of person.entries) if (entry.node !== this.node) nodes.add(entry.node);
       }
       for (const node of nodes) {
         if (await this.#redis.exists(this.#heartbeatKey(node))) continue;
@@ -703,16 +961,30 @@ export class ClusterHub implements Hub {
   }
 
   recipientOf(user: string): Recipient | undefined {
-    return this.#local.get(user)?.recipient;
+    return this.#local.get(user)?.group;
   }
 
   remote(user: string): boolean {
-    const entry = this.#online.get(user);
-    return entry !== undefined && entry.node !== this.node;
+    const person = this.#online.get(user);
+    return person !== undefined && person.entries.some((entry) => entry.node !== this.node);
   }
 
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void {
     this.#fanoutInto(this.#plainSegment(), event, accept);
+  }
+
+  echo(user: string, event: OutboundEvent, from: Recipient): void {
+    this.#echoInto(this.#plainSegment(), user, event, from);
+  }
+
+  #echoInto(segment: Segment, user: string, event: OutboundEvent, from: Recipient): void {
+    const person = this.#online.get(user);
+    if (!person || (person.user.sessions ?? 1) < 2) return;
+    for (const entry of person.entries) {
+      const except = entry.node === this.node ? from.id : undefined;
+      if (entry.node === this.node && entry.count < 2) continue;
+      this.#queue(segment, entry, event, undefined, except);
+    }
   }
 
   hold(): HubHold {
@@ -721,6 +993,7 @@ export class ClusterHub implements Hub {
     return {
       deliver: (user, event, kept) => this.#deliverInto(segment, user, event, kept),
       fanout: (event, accept) => this.#fanoutInto(segment, event, accept),
+      echo: (user, event, from) => this.#echoInto(segment, user, event, from),
       release: () => {
         segment.open = false;
         this.#flushSoon();
@@ -738,15 +1011,19 @@ export class ClusterHub implements Hub {
   }
 
   #deliverInto(segment: Segment, user: string, event: OutboundEvent, kept?: number): boolean {
-    const entry = this.#online.get(user);
-    if (!entry) return false;
-    this.#queue(segment, entry, event, kept === undefined ? undefined : { user, number: kept });
+    const person = this.#online.get(user);
+    if (!person) return false;
+    const keptAs = kept === undefined ? undefined : { user, number: kept };
+    for (const entry of person.entries) this.#queue(segment, entry, event, keptAs);
     return true;
   }
 
   #fanoutInto(segment: Segment, event: OutboundEvent, accept: (user: string) => boolean): void {
-    for (const [user, entry] of this.#online) {
-      if (accept(user)) this.#queue(segment, entry, event);
+    for (const [user, person] of this.#online) {
+      if (!accept(user)) continue;
+      const entries = person.entries;
+      if (entries.length === 1) this.#queue(segment, entries[0], event);
+      else for (const entry of entries) this.#queue(segment, entry, event);
     }
   }
 
@@ -756,11 +1033,15 @@ export class ClusterHub implements Hub {
     to: Presence,
     event: OutboundEvent,
     kept?: Delivery["kept"],
+    except?: number,
   ): void {
     let deliveries = segment.deliveries.get(to.node);
     if (!deliveries) segment.deliveries.set(to.node, deliveries = []);
     const last = deliveries[deliveries.length - 1];
-    if (kept !== undefined) {
+    if (except !== undefined) {
+      const slots = [to.slot, to.slot];
+      deliveries.push({ event: event.event, at: event.at, run: to.run, slots, except });
+    } else if (kept !== undefined) {
       deliveries.push({
         event: event.event,
         at: event.at,
@@ -768,7 +1049,10 @@ export class ClusterHub implements Hub {
         slots: [to.slot, to.slot],
         kept,
       });
-    } else if (last && last.event === event.event && last.at === event.at && last.run === to.run) {
+    } else if (
+      last && last.event === event.event && last.at === event.at && last.run === to.run &&
+      last.kept === undefined && last.except === undefined
+    ) {
       const slots = last.slots;
       if (slots[slots.length - 1] === to.slot - 1) slots[slots.length - 1] = to.slot;
       else slots.push(to.slot, to.slot);
@@ -902,8 +1186,12 @@ export class ClusterHub implements Hub {
       // A message passed on again (its request repeated after an unknown outcome) goes to
       // whoever did not get it: once here is enough.
       const numbered = numberedKey(event);
-      if (numbered !== undefined && !this.#handedOut.add(numbered)) continue;
-      if (event?.type === "broadcast" && typeof event.number === "number") {
+      const echo = delivery.except !== undefined;
+      if (numbered !== undefined && !this.#handedOut.add(echo ? `echo:${numbered}` : numbered)) {
+        continue;
+      }
+      // An echo goes to the sender's other sessions as it comes (they saw the numbers before it).
+      if (!echo && event?.type === "broadcast" && typeof event.number === "number") {
         this.#broadcastOrder.add(event.number, delivery);
       } else {
         this.#handOut(delivery);
@@ -920,13 +1208,22 @@ export class ClusterHub implements Hub {
   /** Hands a delivery to this node's connections it names. */
   #handOut(delivery: Delivery): void {
     const kept = delivery.kept;
-    if (kept && typeof kept.number === "number") {
-      // Handed over already with what waited in the offline queue: not twice.
-      const recipient = this.#bySlot.get(Number(delivery.slots[0]));
-      if (recipient?.privateOnce?.(kept.number) === false) return;
-    }
     const outbound = new OutboundEvent(delivery.event, delivery.at);
-    const taken = this.#deliverToSlots(delivery.slots, outbound);
+    let taken: number;
+    if (kept && typeof kept.number === "number") {
+      // Not twice to a session handed it already with what waited in the offline queue.
+      const group = this.#bySlot.get(Number(delivery.slots[0]));
+      const delivered = group?.deliverKept(outbound, kept.number) ?? false;
+      if (delivered === "seen") return;
+      taken = delivered ? 1 : 0;
+      this.delivered += taken;
+    } else if (typeof delivery.except === "number") {
+      const group = this.#bySlot.get(Number(delivery.slots[0]));
+      taken = group?.deliver(outbound, delivery.except) ? 1 : 0;
+      this.delivered += taken;
+    } else {
+      taken = this.#deliverToSlots(delivery.slots, outbound);
+    }
     if (kept && taken > 0 && typeof kept.number === "number") {
       this.#listener.keptDelivered?.(String(kept.user), kept.number);
     }
@@ -999,7 +1296,7 @@ export class ClusterHub implements Hub {
     }
     try {
       if (this.#redis.isReady) {
-        for (const [name, local] of this.#local) await this.#removeEntry(name, local.session);
+        for (const [name, local] of [...this.#local]) await this.#removeEntry(name, local.session);
         if (this.#joined) await this.#redis.del(this.#heartbeatKey(this.node));
       }
     } catch {

@@ -9,7 +9,15 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import type { UserRecord } from "../../store/store.ts";
 import type { Client } from "../client.ts";
 import { ok, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
-import { becomeAccount, deliverOffline, logIn, logInGuest, logOut } from "../presence.ts";
+import {
+  becomeAccount,
+  deliverOffline,
+  logIn,
+  logInGuest,
+  logOut,
+  tooManySessions,
+} from "../presence.ts";
+import { sessionId } from "../session_group.ts";
 
 function refuseIfLoggedIn(client: Client): void {
   if (client.identity !== undefined) {
@@ -44,11 +52,12 @@ function refuseGuestName(ctx: ServerContext, name: string, client?: Client): voi
 
 /** Logs the client in and hands over the offline queue once the welcome reply is written. */
 async function welcome(ctx: ServerContext, client: Client, user: UserRecord): Promise<Outcome> {
-  const identity = await logIn(ctx, client, user);
+  const { identity, first } = await logIn(ctx, client, user);
   const role = identity.admin ? " (admin)" : "";
+  // The offline queue is the person's: handed to the first session; later ones read HISTORY.
   return ok(
     `Welcome to labchat, ${identity.name}!${role}`,
-    () => deliverOffline(ctx, client, identity),
+    first ? () => deliverOffline(ctx, client, identity) : undefined,
   );
 }
 
@@ -136,11 +145,11 @@ export const accountHandlers: PartialHandlers<
     const user = await ctx.accounts.find(name);
     if (user) {
       await ctx.accounts.checkNotBlocked(user.name, client.ip);
-      if (ctx.hub.online(user.name)) {
-        throw new ProtocolError(
-          Reply.ALREADY_LOGGED_IN,
-          `${user.name} is already logged in elsewhere`,
-        );
+      const online = ctx.hub.online(user.name);
+      const limit = ctx.config.sessionsPerUser;
+      if (online && (limit <= 1 || online.guest || (online.sessions ?? 1) >= limit)) {
+        const claim = limit <= 1 || online.guest ? "taken" : "full";
+        throw new ProtocolError(Reply.ALREADY_LOGGED_IN, tooManySessions(user.name, claim, limit));
       }
       return { code: Reply.PASSWORD_REQUIRED, text: `Password required for ${user.name}` };
     }
@@ -193,7 +202,17 @@ export const accountHandlers: PartialHandlers<
         throw error;
       }
       ctx.log.info(`${identity.name} changed password`);
-      return ok("Password changed");
+      // Whoever knew the old password is logged out everywhere else.
+      const others = ctx.hub.online(identity.name)?.sessions ?? 1;
+      ctx.endSession(
+        identity.name,
+        "Your password was changed from another session; log in again with the new one",
+        "Password changed",
+        { except: sessionId(client, ctx.hub.node) },
+      );
+      return ok(
+        others > 1 ? "Password changed; your other sessions were logged out" : "Password changed",
+      );
     });
   },
 
@@ -215,7 +234,7 @@ export const accountHandlers: PartialHandlers<
     client.udpPort = port;
     const identity = client.identity;
     if (identity) {
-      await ctx.hub.setUdpPort(identity.name, port);
+      await ctx.hub.setUdpPort(identity.name, port, client);
       if (client.loginNumber !== undefined) {
         await ctx.seen.udpPortReported(client.loginNumber, port);
       }

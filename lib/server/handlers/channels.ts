@@ -9,7 +9,7 @@ import { type ChatEvent, OutboundEvent, withTags } from "../../protocol/events.t
 import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
-import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import { type Caller, ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
 import { hears, maskOf, membersHearing, tell } from "../audience.ts";
 import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
 import type { HubHold } from "../hub.ts";
@@ -23,12 +23,15 @@ function tellChannel(
   ctx: ServerContext,
   channel: string,
   event: ChatEvent,
-  from: string,
-  via: Pick<HubHold, "deliver"> = ctx.hub,
+  from: Caller<"user">,
+  via: Pick<HubHold, "deliver" | "echo"> = ctx.hub,
   at: number = ctx.clock.now(),
 ): void {
-  const members = membersHearing(ctx, ctx.channels.members(channel), from);
-  tell(via, members, new OutboundEvent(event, at));
+  const me = from.identity.name;
+  const members = membersHearing(ctx, ctx.channels.members(channel), me);
+  const outbound = new OutboundEvent(event, at);
+  tell(via, members, outbound);
+  via.echo(me, outbound, from.client); // the sender's other sessions
 }
 
 /** `@yoda +hans obiwan`: members with their ranks. */
@@ -61,7 +64,8 @@ export const channelHandlers: PartialHandlers<
   | "INVITE"
   | "MODE"
 > = {
-  JOIN(ctx, { identity }, [name, key]) {
+  JOIN(ctx, caller, [name, key]) {
+    const { identity } = caller;
     const me = identity.name;
     const joined = ctx.channels.join(me, name, key, maskOf(ctx, me), ctx.clock.now());
     const channel = joined.channel;
@@ -77,12 +81,12 @@ export const channelHandlers: PartialHandlers<
           ctx,
           channel.name,
           { type: "channel_join", channel: channel.name, user: me },
-          me,
+          caller,
         ),
     ));
   },
 
-  PART(ctx, { identity }, [name, reason]) {
+  PART(ctx, { identity, client }, [name, reason]) {
     const me = identity.name;
     const channel = ctx.channels.part(me, name);
     ctx.log.info(`${me} left ${channel.name}`);
@@ -94,11 +98,14 @@ export const channelHandlers: PartialHandlers<
     };
     // The others still in it hear of it; the channel may be gone now, so name them from before.
     const members = membersHearing(ctx, channel.members.map((m) => m.name), me);
-    tell(ctx.hub, members, new OutboundEvent(event, ctx.clock.now()));
+    const outbound = new OutboundEvent(event, ctx.clock.now());
+    tell(ctx.hub, members, outbound);
+    ctx.hub.echo(me, outbound, client); // the account left it: its other sessions too
     return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
   },
 
-  SAY(ctx, { identity, tags, requestId }, [name, text]) {
+  SAY(ctx, caller, [name, text]) {
+    const { identity, tags, requestId } = caller;
     const me = identity.name;
     const channel = ctx.channels.checkSpeaker(name, me, maskOf(ctx, me));
     const at = ctx.clock.now();
@@ -122,7 +129,7 @@ export const channelHandlers: PartialHandlers<
             text,
             ...withTags(tags),
           },
-          me,
+          caller,
           place,
           message.at, // the time the sender's echo and reply carry too
         );
@@ -138,7 +145,8 @@ export const channelHandlers: PartialHandlers<
     return Promise.resolve({ deferred });
   },
 
-  NOTICE(ctx, { identity, tags }, [target, text]) {
+  NOTICE(ctx, caller, [target, text]) {
+    const { identity, tags } = caller;
     const me = identity.name;
     if (target.startsWith("#")) {
       const channel = ctx.channels.checkSpeaker(target, me, maskOf(ctx, me));
@@ -149,7 +157,7 @@ export const channelHandlers: PartialHandlers<
         text,
         ...withTags(tags),
       } as const;
-      tellChannel(ctx, channel, notice, me);
+      tellChannel(ctx, channel, notice, caller);
       return Promise.resolve(ok(`Notice sent to ${channel}`));
     }
     const to = onlineUser(ctx, target);
@@ -157,11 +165,13 @@ export const channelHandlers: PartialHandlers<
       const notice = { type: "private_notice", from: me, text, ...withTags(tags) } as const;
       ctx.hub.deliver(to, new OutboundEvent(notice));
     }
+    const sent = { type: "private_sent", to, text, notice: true } as const;
+    ctx.hub.echo(me, new OutboundEvent(sent), caller.client);
     return Promise.resolve(ok(`Notice sent to ${to}`));
   },
 
-  TOPIC(ctx, { identity }, [name, topic]) {
-    const me = identity.name;
+  TOPIC(ctx, caller, [name, topic]) {
+    const me = caller.identity.name;
     if (topic === undefined || topic === "") {
       const shown = ctx.channels.topic(name, me);
       const text = shown.topic === ""
@@ -169,11 +179,11 @@ export const channelHandlers: PartialHandlers<
         : `${shown.channel}: ${shown.topic} (set by ${shown.by} at ${formatTimestamp(shown.at)})`;
       return Promise.resolve(okWith(text, { kind: "topic", ...shown }));
     }
-    return Promise.resolve(setTopic(ctx, me, name, topic));
+    return Promise.resolve(setTopic(ctx, caller, name, topic));
   },
 
-  "TOPIC CLEAR"(ctx, { identity }, [name]) {
-    return Promise.resolve(setTopic(ctx, identity.name, name, ""));
+  "TOPIC CLEAR"(ctx, caller, [name]) {
+    return Promise.resolve(setTopic(ctx, caller, name, ""));
   },
 
   NAMES(ctx, { identity }, [name]) {
@@ -235,7 +245,8 @@ export const channelHandlers: PartialHandlers<
     );
   },
 
-  MODE(ctx, { identity }, [name, modesText]) {
+  MODE(ctx, caller, [name, modesText]) {
+    const { identity } = caller;
     const me = identity.name;
     const view = ctx.channels.view(name);
     if (!view) {
@@ -289,7 +300,7 @@ export const channelHandlers: PartialHandlers<
         by: me,
         modes: change.modes,
         args: change.args,
-      }, me);
+      }, caller);
     }
     const shown = change.modes === ""
       ? "nothing changed"
@@ -304,11 +315,12 @@ export const channelHandlers: PartialHandlers<
   },
 };
 
-function setTopic(ctx: ServerContext, me: string, name: string, topic: string) {
+function setTopic(ctx: ServerContext, caller: Caller<"user">, name: string, topic: string) {
+  const me = caller.identity.name;
   const at = ctx.clock.now();
   const channel = ctx.channels.setTopic(name, me, topic, at);
   ctx.log.info(`${me} set the topic of ${channel}`);
-  tellChannel(ctx, channel, { type: "channel_topic", channel, by: me, topic }, me);
+  tellChannel(ctx, channel, { type: "channel_topic", channel, by: me, topic }, caller);
   const text = topic === "" ? `Topic of ${channel} cleared` : `Topic of ${channel} set`;
   return okWith(text, { kind: "topic", channel, topic, by: me, at });
 }

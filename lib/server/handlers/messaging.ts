@@ -160,7 +160,7 @@ export const messagingHandlers: PartialHandlers<
     return Promise.resolve(ok(lines));
   },
 
-  async MSG(ctx, { identity, tags, requestId }, [toName, text]) {
+  async MSG(ctx, { identity, client, tags, requestId }, [toName, text]) {
     const from = identity.name;
     const request = requestKey(from, requestId);
     if (foldName(toName) === foldName(from)) {
@@ -181,6 +181,8 @@ export const messagingHandlers: PartialHandlers<
       { type: "private", from, text, msgid, ...withTags(tags) },
       at,
     );
+    // What the sender's other sessions show of it.
+    const echo = new OutboundEvent({ type: "private_sent", to, text, msgid }, at);
     if (identity.guest || recipient?.guest) {
       // A guest's messages are not kept: a later account of that name must not read them.
       if (!recipient || !ctx.hub.deliver(to, event)) {
@@ -205,6 +207,7 @@ export const messagingHandlers: PartialHandlers<
           return repeatedReply(ctx, `Message sent to ${to}`, stored, requestId);
         }
         const sent = place.deliver(to, event, stored.receivedNumber);
+        if (!stored.repeated) place.echo(from, echo, client);
         if (stored.repeated) return repeatedReply(ctx, `Message sent to ${to}`, stored, requestId);
         const reply = sent
           ? sentText(to, away)
@@ -219,6 +222,7 @@ export const messagingHandlers: PartialHandlers<
     // Delivered at once when the recipient is online; kept for the next login otherwise. The
     // reply waits for the store; the connection's next request does not.
     const delivered = recipient !== undefined && ctx.hub.deliver(to, event);
+    ctx.hub.echo(from, echo, client);
     const reply = delivered
       ? sentText(to, away)
       : `${to} is offline; the message will be delivered at next login`;
@@ -233,7 +237,7 @@ export const messagingHandlers: PartialHandlers<
     return { deferred };
   },
 
-  BROADCAST(ctx, { identity, tags, requestId }, [text]) {
+  BROADCAST(ctx, { identity, client, tags, requestId }, [text]) {
     const from = identity.name;
     const request = requestKey(from, requestId);
     const at = ctx.clock.now();
@@ -256,6 +260,7 @@ export const messagingHandlers: PartialHandlers<
         );
         // Delivered at once; acknowledged to the sender only once stored (the reply waits).
         place.fanout(event, everyoneHearing(ctx, from));
+        if (!stored.repeated) place.echo(from, event, client);
         if (stored.repeated) return repeatedReply(ctx, summary, stored, requestId);
         const refused = [...ctx.blocks.blockersOf(from)].some((u) => ctx.hub.online(u));
         const detail = { data: { kind: "sent", number: message.number, at } } as const;

@@ -88,7 +88,7 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
     );
   },
 
-  "ROOM SAY"(ctx, { identity, tags, requestId }, [idText, text]) {
+  "ROOM SAY"(ctx, { identity, client, tags, requestId }, [idText, text]) {
     const me = identity.name;
     const room = roomFor(ctx, idText, me);
     const at = ctx.clock.now();
@@ -118,6 +118,7 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
         message.at,
       );
       tell(place, membersHearing(ctx, room.members, me), event);
+      if (!stored.repeated) place.echo(me, event, client);
       if (stored.repeated) return repeatedReply(ctx, summary, stored, requestId);
       const sent = okWith(`Message #${message.number} sent to room ${room.id}`, {
         kind: "sent",

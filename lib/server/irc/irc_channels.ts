@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { ChannelView } from "../reply_data.ts";
 import { sendFailure } from "./irc_errors.ts";
 import { membersOf, onlineByNick } from "./irc_info.ts";
 import type { IrcMessage } from "./irc_message.ts";
@@ -13,34 +12,16 @@ import { nameOfNick, nickOf } from "../../protocol/nicks.ts";
 import type { RegisteredSession } from "./irc_session.ts";
 import {
   isLab,
-  joinMessage,
   LAB_TOPIC,
   labNames,
   roomIdOf,
   sendNames,
+  sendTopic,
+  showJoined,
   showLabJoined,
   showRoomJoined,
 } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
-
-/** RPL_TOPIC and RPL_TOPICWHOTIME. */
-function sendTopic(
-  session: RegisteredSession,
-  channel: string,
-  topic: string,
-  by: string,
-  at: number,
-) {
-  session.numeric(Numeric.RPL_TOPIC, channel, topic);
-  session.numeric(Numeric.RPL_TOPICWHOTIME, channel, nickOf(by), String(Math.floor(at / 1000)));
-}
-
-/** Topic, topic setter and names of a channel just joined. */
-function showJoined(session: RegisteredSession, view: ChannelView): void {
-  session.send(joinMessage(session, session.me, view.name));
-  if (view.topic !== "") sendTopic(session, view.name, view.topic, view.topicBy, view.topicAt);
-  sendNames(session, view.name, view.members, view.secret);
-}
 
 /** JOIN #a,#b key1,key2 — and JOIN 0 leaves every channel. */
 export async function join(session: RegisteredSession, message: IrcMessage): Promise<void> {

@@ -11,7 +11,14 @@ import { formatIrcMessage, type OutgoingMessage } from "./irc_message.ts";
 import { nickOf } from "../../protocol/nicks.ts";
 import { type IrcSession, isRegistered } from "./irc_session.ts";
 import { identOf } from "../../protocol/nicks.ts";
-import { isLab, joinMessage, labIsLarge, roomChannel, showRoomJoined } from "./irc_views.ts";
+import {
+  isLab,
+  joinMessage,
+  labIsLarge,
+  roomChannel,
+  showJoined,
+  showRoomJoined,
+} from "./irc_views.ts";
 
 /** A message's client-only tags, for a client that asked for message-tags. */
 function relayedTags(session: IrcSession, tags: ClientTags | undefined): ClientTags | undefined {
@@ -176,6 +183,15 @@ function renderOne(
         params: [me, event.text],
       });
       return;
+    case "private_sent":
+      // Sent from another session of this account (ergo's multiclient does the same).
+      send({
+        tags: messageTags(session, at, session.me ?? "", event.msgid),
+        source: session.maskOf(session.me ?? ""),
+        command: event.notice ? "NOTICE" : "PRIVMSG",
+        params: [nickOf(event.to), event.text],
+      });
+      return;
     case "private_offline": {
       const text = session.caps.has("server-time") ? event.text : `[${event.sentAt}] ${event.text}`;
       send({
@@ -238,9 +254,15 @@ function renderOne(
         params: [event.channel, event.text],
       });
       return;
-    case "channel_join":
-      send(joinMessage(session, event.user, event.channel, at));
+    case "channel_join": {
+      // This account joined from another of its sessions: shown as joined here too.
+      const view = event.user === session.me && isRegistered(session)
+        ? session.ctx.channels.view(event.channel)
+        : undefined;
+      if (view && isRegistered(session)) showJoined(session, view);
+      else send(joinMessage(session, event.user, event.channel, at));
       return;
+    }
     case "wallops":
       send({
         tags: { time: session.timeTag(at) },

@@ -18,7 +18,7 @@ import { type CoreReply, type IrcSession, isRegistered } from "./irc_session.ts"
 import { identOf } from "../../protocol/nicks.ts";
 import { IRC_VERSION, SERVICE_NICK } from "./irc_common.ts";
 import { sendLusers, sendMotd, supportTokens } from "./irc_info.ts";
-import { showLabJoined, showRoomJoined } from "./irc_views.ts";
+import { showJoined, showLabJoined, showRoomJoined } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
 
 /** The version string IRC clients see. */
@@ -216,7 +216,12 @@ export function nick(session: IrcSession, message: IrcMessage): void {
     session.numeric(Numeric.ERR_ERRONEUSNICKNAME, wanted, why);
     return;
   }
-  if (session.me === undefined && session.ctx.hub.find(decoded.name)) {
+  // A nick in use is refused, unless it is an account logging in with its password as another
+  // session of the same person (IRC multiclient); LOGIN decides then.
+  const online = session.me === undefined ? session.ctx.hub.find(decoded.name) : undefined;
+  const anotherSession = online !== undefined && !online.guest &&
+    session.password !== undefined && session.ctx.config.sessionsPerUser > 1;
+  if (online && !anotherSession) {
     session.numeric(Numeric.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use");
     return;
   }
@@ -343,6 +348,11 @@ export async function welcome(session: IrcSession): Promise<void> {
       for (const room of session.ctx.rooms.forMember(me)) {
         if (!session.rooms.has(room.id)) showRoomJoined(session, room.id);
       }
+    }
+    // The channels this account is in from its other sessions (multiclient, as ergo's).
+    for (const name of session.ctx.channels.channelsOf(me)) {
+      const view = session.ctx.channels.view(name);
+      if (view) showJoined(session, view);
     }
   });
 }

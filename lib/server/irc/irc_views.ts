@@ -5,7 +5,7 @@
  */
 
 import { BROADCAST_CHANNEL, foldChannel } from "../../protocol/names.ts";
-import type { MemberView } from "../reply_data.ts";
+import type { ChannelView, MemberView } from "../reply_data.ts";
 import { nickOf } from "../../protocol/nicks.ts";
 import type { IrcSession, RegisteredSession } from "./irc_session.ts";
 import { Numeric } from "./numerics.ts";
@@ -163,4 +163,23 @@ export function showRoomJoined(session: RegisteredSession, id: number): boolean 
   );
   sendNames(session, channel, members, true);
   return true;
+}
+
+/** RPL_TOPIC and RPL_TOPICWHOTIME. */
+export function sendTopic(
+  session: RegisteredSession,
+  channel: string,
+  topic: string,
+  by: string,
+  at: number,
+) {
+  session.numeric(Numeric.RPL_TOPIC, channel, topic);
+  session.numeric(Numeric.RPL_TOPICWHOTIME, channel, nickOf(by), String(Math.floor(at / 1000)));
+}
+
+/** Topic, topic setter and names of a channel just joined. */
+export function showJoined(session: RegisteredSession, view: ChannelView): void {
+  session.send(joinMessage(session, session.me, view.name));
+  if (view.topic !== "") sendTopic(session, view.name, view.topic, view.topicBy, view.topicAt);
+  sendNames(session, view.name, view.members, view.secret);
 }
