@@ -14,7 +14,7 @@ import {
   launchBrowser,
 } from "../../testing/browser.ts";
 import { randomBytes } from "../../testing/random_bytes.ts";
-import { expectReply, quit, registered } from "../helpers.ts";
+import { expectReply, loggedIn, quit, registered } from "../helpers.ts";
 import { makeCertificates } from "../tls_helpers.ts";
 import { builtWebClient, startWebServer, type WebTestServer } from "./web_helpers.ts";
 
@@ -204,6 +204,53 @@ browserTest(
       await conversationButton(back.page, "@alice").waitFor(); // earlier chats are listed
 
       assertEquals([...alice.problems, ...back.problems], []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
+  "one person on the page and a terminal at once: both get what is sent to them, and what one sends shows in the other",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const alice = await signedUp(browser, t.web, "alice");
+      await carol.waitForEvent((e) => e.type === "login" && e.user === "alice");
+      const terminal = await loggedIn(t.port, "alice");
+      const who = await expectReply(carol, "WHO", 200, "2 users online");
+      assertEquals(who.lines.filter((l) => l.startsWith("alice,")).length, 1);
+
+      // To the person: the page and the terminal.
+      await expectReply(carol, "MSG alice to both of you", 200, "Message sent to alice");
+      await terminal.waitForEvent((e) => e.type === "private" && e.text === "to both of you");
+      await alice.page.getByLabel("carol, 1 unread").waitFor();
+      await conversationButton(alice.page, "@carol").click();
+      await seeMessage(alice.page, "to both of you");
+
+      // Sent from the terminal: shown in the page's conversation, as alice's own.
+      await expectReply(terminal, "MSG carol sent from the terminal", 200);
+      await seeMessage(alice.page, "sent from the terminal");
+      assertEquals(
+        await alice.page.locator("ol.messages li").filter({ hasText: "sent from the terminal" })
+          .locator(".from").textContent(),
+        "alice",
+      );
+      // Sent from the page: shown in the terminal.
+      await say(alice.page, "sent from the page");
+      assertEquals(
+        await terminal.waitForEvent((e) => e.type === "private_sent"),
+        { type: "private_sent", to: "carol", text: "sent from the page" },
+      );
+
+      // One session leaves: alice stays online, and nobody is told she left.
+      await quit(terminal);
+      await expectReply(carol, "BROADCAST still with us?", 200);
+      await conversationButton(alice.page, "b").click();
+      await seeMessage(alice.page, "still with us?");
+      assertEquals(carol.queuedEvents.filter((e) => e.type === "logout").length, 0);
+      // The last one leaves: one logout.
+      await alice.page.context().close();
+      await carol.waitForEvent((e) => e.type === "logout" && e.user === "alice");
+      assertEquals(alice.problems, []);
       await quit(carol);
     }),
 );
