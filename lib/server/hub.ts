@@ -73,6 +73,12 @@ export interface HubListener {
    * Redis) and are online again: announce them, and hand over what waited meanwhile.
    */
   sessionsBack?(sessions: readonly HubSession[]): void;
+  /**
+   * Broadcasts `from`–`to` did not reach this node in time (their deliveries were lost, say with
+   * a Redis primary that failed over before it passed them on): read them from the store and
+   * hand them to this node's users with {@linkcode Hub.deliverHere}.
+   */
+  missedBroadcasts?(from: number, to: number): void;
   /** A message kept in `user`'s offline queue (number `kept`) reached them live here. */
   keptDelivered?(user: string, kept: number): void;
   /**
@@ -142,6 +148,12 @@ export interface Hub {
   sessionInfo(user: string): SessionInfo[];
   /** Delivers to every online user `accept` admits. */
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
+  /**
+   * Delivers to this node's users `accept` admits, not through the other nodes: a stored
+   * message read back after its delivery was lost. Not twice: a message this node handed out
+   * already (or that arrives later) is passed over.
+   */
+  deliverHere?(event: OutboundEvent, accept: (user: string) => boolean): void;
   /**
    * Delivers to the user's sessions other than `from`, on every node: what a person sends from
    * one client shows in the others.

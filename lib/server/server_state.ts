@@ -34,6 +34,10 @@ import { foldName } from "../protocol/names.ts";
 import { Client } from "./client.ts";
 import { OutboundEvent } from "../protocol/events.ts";
 import { sessionId } from "./session_group.ts";
+import { everyoneHearing } from "./audience.ts";
+
+/** Most broadcasts read back at once when their deliveries were lost. */
+const MISSED_READ_BACK = 1000;
 
 /** Password hashes running at once: the machine's cores (scrypt is CPU and memory bound). */
 const HASH_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
@@ -124,6 +128,11 @@ export class ServerState implements ServerContext {
       sessionsBack: (sessions) => sessionsBack(this, sessions),
       keptDelivered,
       sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
+      missedBroadcasts: (from, to) => {
+        this.#redeliverBroadcasts(from, to).catch((error) =>
+          this.log.error(`Cannot read broadcasts #${from}-#${to} back from the store`, error)
+        );
+      },
       usersGone: (users) => {
         const now = this.clock.now();
         for (const user of users) {
@@ -142,6 +151,26 @@ export class ServerState implements ServerContext {
         }
       },
     });
+  }
+
+  /**
+   * Broadcasts whose deliveries never reached this node: read back from the store and handed to
+   * this node's users, late rather than never (at most the newest {@linkcode MISSED_READ_BACK}).
+   */
+  async #redeliverBroadcasts(from: number, to: number): Promise<void> {
+    const first = Math.max(from, to - MISSED_READ_BACK + 1);
+    const missed = await this.store.listBroadcasts({
+      after: first - 1,
+      before: to + 1,
+      limit: MISSED_READ_BACK,
+    });
+    for (const message of missed) {
+      const event = new OutboundEvent(
+        { type: "broadcast", from: message.from, number: message.number, text: message.text },
+        message.at,
+      );
+      this.hub.deliverHere?.(event, everyoneHearing(this, message.from));
+    }
   }
 
   endSession(name: string, text: string, reason: string, which: SessionChoice = {}): void {

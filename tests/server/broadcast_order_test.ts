@@ -4,13 +4,15 @@ import { BroadcastOrder } from "../../lib/server/cluster/broadcast_order.ts";
 
 Deno.test("broadcasts arriving out of order are handed out by number; one never coming is skipped after the wait", async () => {
   const out: number[] = [];
-  const order = new BroadcastOrder<number>((n) => out.push(n), 50);
+  const skipped: [number, number][] = [];
+  const order = new BroadcastOrder<number>((n) => out.push(n), 50, (a, b) => skipped.push([a, b]));
   // The first after a start waits for any numbered before it.
   order.add(14, 14);
   order.add(13, 13);
   assertEquals(out, []);
   await new Promise((resolve) => setTimeout(resolve, 80));
   assertEquals(out, [13, 14]);
+  assertEquals(skipped, [], "nothing was due before the first");
   order.add(16, 16); // #15 is on its way from another node
   order.add(17, 17);
   assertEquals(out, [13, 14]);
@@ -22,6 +24,7 @@ Deno.test("broadcasts arriving out of order are handed out by number; one never 
   assertEquals(out, [13, 14, 15, 16, 17]);
   await new Promise((resolve) => setTimeout(resolve, 80));
   assertEquals(out, [13, 14, 15, 16, 17, 19]);
+  assertEquals(skipped, [[18, 18]], "told, so it can be read back from the store");
   order.add(18, 18); // too late for its turn: handed out anyway
   assertEquals(out, [13, 14, 15, 16, 17, 19, 18]);
   order.add(21, 21);

@@ -19,9 +19,17 @@ export class BroadcastOrder<T> {
   #next: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(release: (item: T) => void, waitMs = 250) {
+  /** Told of the numbers `from`–`to` when they were waited for long enough and skipped. */
+  readonly #skipped: (from: number, to: number) => void;
+
+  constructor(
+    release: (item: T) => void,
+    waitMs = 250,
+    skipped: (from: number, to: number) => void = () => {},
+  ) {
     this.#release = release;
     this.#waitMs = waitMs;
+    this.#skipped = skipped;
   }
 
   /** Sets the number due next, unless one has arrived already (then it is known). */
@@ -64,7 +72,9 @@ export class BroadcastOrder<T> {
   #skip(): void {
     this.#timer = undefined;
     if (this.#waiting.size === 0) return;
-    this.#next = Math.min(...this.#waiting.keys());
+    const next = Math.min(...this.#waiting.keys());
+    if (this.#next !== undefined && next > this.#next) this.#skipped(this.#next, next - 1);
+    this.#next = next;
     this.#drain();
     if (this.#waiting.size > 0) this.#timer = setTimeout(() => this.#skip(), this.#waitMs);
   }

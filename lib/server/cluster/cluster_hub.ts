@@ -977,6 +977,15 @@ export class ClusterHub implements Hub {
     this.#echoInto(this.#plainSegment(), user, event, from);
   }
 
+  deliverHere(event: OutboundEvent, accept: (user: string) => boolean): void {
+    const numbered = numberedKey(event.event);
+    if (numbered !== undefined && !this.#handedOut.add(numbered)) return;
+    for (const [user, local] of this.#local) {
+      if (!accept(user)) continue;
+      if (local.group.deliver(event)) this.delivered += local.group.size;
+    }
+  }
+
   #echoInto(segment: Segment, user: string, event: OutboundEvent, from: Recipient): void {
     const person = this.#online.get(user);
     if (!person || (person.user.sessions ?? 1) < 2) return;
@@ -1203,7 +1212,11 @@ export class ClusterHub implements Hub {
   readonly #handedOut = new RecentKeys(HANDED_OUT_REMEMBERED);
 
   /** Broadcasts from every node, handed out in the order of their numbers. */
-  readonly #broadcastOrder = new BroadcastOrder<Delivery>((delivery) => this.#handOut(delivery));
+  readonly #broadcastOrder = new BroadcastOrder<Delivery>(
+    (delivery) => this.#handOut(delivery),
+    250,
+    (from, to) => this.#listener.missedBroadcasts?.(from, to),
+  );
 
   /** Hands a delivery to this node's connections it names. */
   #handOut(delivery: Delivery): void {
