@@ -39,15 +39,19 @@ export class LoadClient implements Receiver {
     this.#code = encoder.encode(code);
   }
 
-  /** Connects and registers `name`; counting starts right after the welcome. */
+  /**
+   * Connects and registers `name` (or logs in, `login`: another session of someone registered);
+   * counting starts right after the welcome.
+   */
   static async register(
     port: number,
     name: string,
     sample: boolean,
     code = "602",
+    login = false,
   ): Promise<LoadClient> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await writeAll(conn, encoder.encode(`REGISTER ${name} pw\n`));
+    await writeAll(conn, encoder.encode(`${login ? "LOGIN" : "REGISTER"} ${name} pw\n`));
     // Read the reply to REGISTER byte by byte so nothing after it is consumed here; others'
     // login notices (6xx events) may come first.
     const one = new Uint8Array(1);

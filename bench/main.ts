@@ -16,9 +16,10 @@
  *   --file-mib 100        size of the forum upload/download file
  *   --p2p-mib 200         size of the peer-to-peer UDP transfer
  *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
+ *   --sessions-clients 2001  connections of the sessions run: one session each, then two each
  *   --search-messages 1000000  messages in the search index of the search run
  *   --scenarios LIST      which to run (default all): io-turns, fanout, native, write-threads,
- *                         websocket, irc, irc-register, cluster, idle, rooms, persistence, logins,
+ *                         sessions, websocket, irc, irc-register, cluster, idle, rooms, persistence, logins,
  *                         register-flood, forum, p2p, search
  * @module
  */
@@ -45,7 +46,7 @@ import { writeThreads } from "./scenarios/write_threads.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
-  "io-turns,fanout,native,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
+  "io-turns,fanout,sessions,native,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
   "register-flood,forum,p2p,search";
 
 function printTable(rows: Row[]): void {
@@ -65,6 +66,7 @@ if (import.meta.main) {
       "irc-channel": { type: "string", default: "#lab" },
       "irc-register": { type: "string", default: "5000" },
       "cluster-clients": { type: "string", default: "5000" },
+      "sessions-clients": { type: "string", default: "2001" },
       broadcasts: { type: "string", default: "200" },
       rate: { type: "string", default: "500" },
       seconds: { type: "string", default: "4" },
@@ -102,6 +104,24 @@ if (import.meta.main) {
       `fanout with ${n} clients`,
       () => fanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
     );
+  }
+  // The same connections as one session each, then as people with two sessions each.
+  for (const n of values["sessions-clients"].split(",").map(Number)) {
+    for (const each of [1, 2]) {
+      await run(
+        `sessions fan-out with ${n} connections, ${each} per person`,
+        () =>
+          fanout(
+            n,
+            Number(values.broadcasts),
+            Number(values.rate),
+            Number(values.seconds),
+            "tcp",
+            [],
+            each,
+          ),
+      );
+    }
   }
   for (const n of clients) {
     await run(

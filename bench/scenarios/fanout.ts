@@ -40,7 +40,8 @@ export async function broadcastMany(
 /**
  * One sender over TCP and `n - 1` receivers over TCP or the web client's WebSocket: memory per
  * connection, a burst of `broadcasts`, then `rate` per second for `seconds` (none when 0).
- * `serverFlags` go to the server as they are.
+ * `serverFlags` go to the server as they are. With `sessionsEach` above 1 (TCP only), the
+ * receivers are people with that many sessions each (one registers, the others log in).
  */
 export async function fanout(
   n: number,
@@ -49,6 +50,7 @@ export async function fanout(
   seconds: number,
   over: "tcp" | "websocket" = "tcp",
   serverFlags: string[] = [],
+  sessionsEach = 1,
 ): Promise<Row[]> {
   // scrypt N=2: registering thousands of users must not be what the RSS figure measures.
   const server = await startServer([
@@ -57,23 +59,32 @@ export async function fanout(
     ...(over === "tcp" ? [] : ["--http-port", "0"]),
     ...serverFlags,
   ]);
-  const via = over === "tcp" ? "" : " over WebSocket";
+  const people = sessionsEach > 1
+    ? ` (${Math.ceil((n - 1) / sessionsEach)} people, ${sessionsEach} sessions each)`
+    : "";
+  const via = (over === "tcp" ? "" : " over WebSocket") + people;
   try {
     const baseRss = await rssOf(server.pid);
     const sender = await ChatConnection.connect({ hostname: "127.0.0.1", port: server.port });
     await sender.request("REGISTER sender pw");
     const receivers: Receiver[] = [];
-    const join = (name: string, sample: boolean): Promise<Receiver> =>
+    const join = (name: string, sample: boolean, login: boolean): Promise<Receiver> =>
       over === "tcp"
-        ? LoadClient.register(server.port, name, sample)
+        ? LoadClient.register(server.port, name, sample, "602", login)
         : WsLoadClient.register(server.webPort ?? 0, name, sample);
     const storm = performance.now();
-    for (let i = 0; i < n - 1; i += REGISTER_BATCH) {
-      const batch = Array.from(
-        { length: Math.min(REGISTER_BATCH, n - 1 - i) },
-        (_, j) => join(`u${i + j}`, isSampled(i + j, n - 1)),
-      );
-      receivers.push(...await Promise.all(batch));
+    // Each person's first session in one pass, their further sessions in the next ones.
+    const people = Math.ceil((n - 1) / sessionsEach);
+    for (let round = 0; round < sessionsEach; round++) {
+      const start = round * people;
+      const end = Math.min(n - 1, start + people);
+      for (let i = start; i < end; i += REGISTER_BATCH) {
+        const batch = Array.from(
+          { length: Math.min(REGISTER_BATCH, end - i) },
+          (_, j) => join(`u${i + j - start}`, isSampled(i + j, n - 1), round > 0),
+        );
+        receivers.push(...await Promise.all(batch));
+      }
     }
     const stormSeconds = (performance.now() - storm) / 1000;
     await new Promise((r) => setTimeout(r, 500)); // let login notices settle

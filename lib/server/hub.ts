@@ -76,9 +76,15 @@ export interface HubListener {
   /**
    * Broadcasts `from`–`to` did not reach this node in time (their deliveries were lost, say with
    * a Redis primary that failed over before it passed them on): read them from the store and
-   * hand them to this node's users with {@linkcode Hub.deliverHere}.
+   * hand them to this node's users with {@linkcode Hub.deliverHere}; only those stored after
+   * `since` (epoch ms): before it, this node's users were taken for gone, and HISTORY has them.
    */
-  missedBroadcasts?(from: number, to: number): void;
+  missedBroadcasts?(from: number, to: number, since: number): void;
+  /**
+   * A session of `user` on another node ended (or its node died) while the user has sessions
+   * here: what waited in their offline queue for it is handed to a session here.
+   */
+  otherSessionsGone?(user: string): void;
   /** A message kept in `user`'s offline queue (number `kept`) reached them live here. */
   keptDelivered?(user: string, kept: number): void;
   /**

@@ -260,11 +260,14 @@ export async function deliverOffline(
  * The session that was handing over a person's offline queue ended before the handover was
  * settled: another of their sessions here takes it over, so nothing waits for the next login.
  */
-function passOfflineQueue(ctx: ServerContext, name: string): void {
-  const next = ctx.hub.sessionsOf(name).find((s) => s.recipient instanceof Client);
-  const client = next?.recipient as Client | undefined;
+export function passOfflineQueue(ctx: ServerContext, name: string): void {
+  const clients = ctx.hub.sessionsOf(name).flatMap((s) =>
+    s.recipient instanceof Client ? [s.recipient] : []
+  );
+  if (clients.some((c) => c.holdsOfflineQueue)) return; // one here has it already
+  const client = clients[0];
   const identity = client?.identity;
-  if (!client || !identity || client.holdsOfflineQueue) return;
+  if (!client || !identity || identity.guest) return;
   client.holdsOfflineQueue = true;
   deliverOffline(ctx, client, identity).catch((error) =>
     ctx.log.error(`Cannot hand ${name} the messages kept meanwhile`, error)

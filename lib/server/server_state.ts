@@ -24,7 +24,7 @@ import { SeenService } from "./services/seen.ts";
 import { WebSessionService } from "./services/web_sessions.ts";
 
 import { PresenceNotices } from "./presence_notices.ts";
-import { sessionsBack, sessionsLost } from "./presence.ts";
+import { passOfflineQueue, sessionsBack, sessionsLost } from "./presence.ts";
 import { applySharedChange, type SharedChange } from "./shared_changes.ts";
 import { Counters, readMetrics } from "./metrics.ts";
 import { SearchIndex } from "../search/search_index.ts";
@@ -128,8 +128,9 @@ export class ServerState implements ServerContext {
       sessionsBack: (sessions) => sessionsBack(this, sessions),
       keptDelivered,
       sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
-      missedBroadcasts: (from, to) => {
-        this.#redeliverBroadcasts(from, to).catch((error) =>
+      otherSessionsGone: (user) => passOfflineQueue(this, user),
+      missedBroadcasts: (from, to, since) => {
+        this.#redeliverBroadcasts(from, to, since).catch((error) =>
           this.log.error(`Cannot read broadcasts #${from}-#${to} back from the store`, error)
         );
       },
@@ -157,7 +158,7 @@ export class ServerState implements ServerContext {
    * Broadcasts whose deliveries never reached this node: read back from the store and handed to
    * this node's users, late rather than never (at most the newest {@linkcode MISSED_READ_BACK}).
    */
-  async #redeliverBroadcasts(from: number, to: number): Promise<void> {
+  async #redeliverBroadcasts(from: number, to: number, since: number): Promise<void> {
     const first = Math.max(from, to - MISSED_READ_BACK + 1);
     const missed = await this.store.listBroadcasts({
       after: first - 1,
@@ -165,6 +166,7 @@ export class ServerState implements ServerContext {
       limit: MISSED_READ_BACK,
     });
     for (const message of missed) {
+      if (message.at < since) continue;
       const event = new OutboundEvent(
         { type: "broadcast", from: message.from, number: message.number, text: message.text },
         message.at,

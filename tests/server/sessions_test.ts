@@ -45,6 +45,16 @@ Deno.test("sessions: a person on two terminals and IRC hears everything once per
     assertEquals(sessions.lines.filter((l) => l.endsWith("(this one)")).length, 1);
     assert(sessions.lines.some((l) => / IRC 127\.0\.0\.1 /.test(l)), sessions.lines.join("\n"));
 
+    // WHOIS of yourself lists your sessions.
+    await irc.send("WHOIS yoda");
+    const { before } = await irc.expect("318");
+    const special = before.filter((m) => m.command === "320").map((m) => m.params[2]);
+    assertEquals(special.length, 3, special.join("\n"));
+    assert(
+      special.some((t) => /^session \d+: irc from 127\.0\.0\.1 since /.test(t)),
+      special.join("\n"),
+    );
+
     // Addressed to the person: every session, once.
     await expectReply(watcher, "MSG yoda one for each of you", 200, "Message sent to yoda");
     await expectReply(watcher, "BROADCAST hello lab", 200);

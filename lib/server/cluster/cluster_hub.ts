@@ -361,6 +361,23 @@ export class ClusterHub implements Hub {
   /** Users a previous run of this node left online, told to the listener once attached. */
   #leftOver: OnlineUser[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * When this node last took its lease again after it had run out (epoch ms): the cluster may
+   * have taken its users for gone until then, so nothing was meant to reach them here.
+   */
+  #leaseRegainedAt = 0;
+  /** When this node last refreshed its lease (epoch ms). */
+  #beatAt = Date.now();
+
+  /**
+   * Broadcasts stored since when may have been meant for this node's users: since it last took
+   * its lease again, or none at all while the lease may have run out unnoticed (a node woken
+   * from a freeze reads its log before its next heartbeat).
+   */
+  #readBackSince(): number {
+    const now = Date.now();
+    return now - this.#beatAt > this.#expireMs - this.#heartbeatMs ? now : this.#leaseRegainedAt;
+  }
   /** No node is reaped before this time (epoch ms): Redis was away until lately. */
   #reapAfter = 0;
   /** This node holds its heartbeat key (it is its to delete). */
@@ -529,6 +546,12 @@ export class ClusterHub implements Hub {
       ? []
       : person.entries.filter((e) => e.session !== session);
     if (entries.length === person.entries.length) return;
+    // Another node's sessions of someone who has sessions here are gone: what waited for them
+    // in the offline queue is this node's to hand over.
+    const gone = person.entries.filter((e) => !entries.includes(e));
+    if (this.#local.has(name) && gone.some((e) => e.node !== this.node)) {
+      queueMicrotask(() => this.#listener.otherSessionsGone?.(name));
+    }
     if (entries.length > 0) {
       this.#online.set(name, { entries, user: personOf(entries, this.node) });
       if (!entries.some((e) => e.user.admin)) this.#operators.delete(name);
@@ -918,8 +941,12 @@ export class ClusterHub implements Hub {
     const kept = await redisCall(() =>
       this.#redis.set(key, this.#run, { XX: true, PX: this.#expireMs })
     );
-    if (kept !== null) return true;
+    if (kept !== null) {
+      this.#beatAt = Date.now();
+      return true;
+    }
     await redisCall(() => this.#redis.set(key, this.#run, { PX: this.#expireMs }));
+    this.#leaseRegainedAt = this.#beatAt = Date.now();
     return false;
   }
 
@@ -1215,7 +1242,7 @@ export class ClusterHub implements Hub {
   readonly #broadcastOrder = new BroadcastOrder<Delivery>(
     (delivery) => this.#handOut(delivery),
     250,
-    (from, to) => this.#listener.missedBroadcasts?.(from, to),
+    (from, to) => this.#listener.missedBroadcasts?.(from, to, this.#readBackSince()),
   );
 
   /** Hands a delivery to this node's connections it names. */

@@ -259,6 +259,7 @@ export function whois(session: IrcSession, message: IrcMessage): void {
   if (user.away) session.numeric(Numeric.RPL_AWAY, shown, user.away);
   if (!user.guest) session.numeric(Numeric.RPL_WHOISACCOUNT, shown, shown, "is logged in as");
   const now = session.ctx.clock.now();
+  whoisSessions(session, user, shown, now);
   const active = session.ctx.hub.activeAt?.(user.name) ?? user.loginAt;
   session.numeric(
     Numeric.RPL_WHOISIDLE,
@@ -268,6 +269,36 @@ export function whois(session: IrcSession, message: IrcMessage): void {
     "seconds idle, signon time",
   );
   session.numeric(Numeric.RPL_ENDOFWHOIS, shown, "End of /WHOIS list");
+}
+
+/**
+ * 320 lines on the person's sessions: each one (client, address, since, idle) to the person
+ * and to admins; to others only how many, when more than one.
+ */
+function whoisSessions(session: IrcSession, user: OnlineUser, shown: string, now: number): void {
+  const sessions = session.ctx.hub.sessionInfo(user.name);
+  const mine = user.name === session.me || session.client.identity?.admin === true;
+  if (!mine) {
+    if (sessions.length > 1) {
+      session.numeric(
+        Numeric.RPL_WHOISSPECIAL,
+        shown,
+        `is logged in from ${sessions.length} clients`,
+      );
+    }
+    return;
+  }
+  for (const info of sessions) {
+    const idle = info.activeAt === undefined
+      ? ""
+      : `, idle ${Math.max(0, Math.floor((now - info.activeAt) / 1000))}s`;
+    session.numeric(
+      Numeric.RPL_WHOISSPECIAL,
+      shown,
+      `session ${info.id}: ${info.client} from ${info.ip}${info.node ? ` on ${info.node}` : ""}` +
+        ` since ${new Date(info.since).toISOString()}${idle}`,
+    );
+  }
 }
 
 /** WHOWAS: labchat keeps last logins of accounts. */

@@ -35,6 +35,8 @@ export const Numeric = {
   RPL_WHOWASUSER: "314",
   RPL_ENDOFWHO: "315",
   RPL_WHOISIDLE: "317",
+  /** Free text about a user in WHOIS: here, the sessions of a person logged in more than once. */
+  RPL_WHOISSPECIAL: "320",
   RPL_ENDOFWHOIS: "318",
   RPL_WHOISCHANNELS: "319",
   RPL_LISTSTART: "321",
