@@ -19,7 +19,10 @@ import {
   parseBroadcastNumber,
   parseRoomCreated,
   parseRoomLine,
+  parseSearchHit,
   parseThread,
+  type SearchHit,
+  snippetParts,
   type ThreadFile,
   type ThreadPost,
 } from "./model.ts";
@@ -27,10 +30,11 @@ import {
 /** Waits before reconnecting, in seconds, after each failed try. */
 const BACKOFF_S = [1, 2, 4, 8, 15, 30];
 
-type View = { kind: "conversation"; id: string } | { kind: "forum" } | {
-  kind: "thread";
-  name: string;
-};
+type View =
+  | { kind: "conversation"; id: string }
+  | { kind: "forum" }
+  | { kind: "thread"; name: string }
+  | { kind: "search"; query: string };
 
 /** The whole page. */
 export class WebApp {
@@ -304,6 +308,25 @@ export class WebApp {
       await signOut();
       this.#showLogin("You have logged out.");
     });
+    const query = h("input", {
+      id: "search-input",
+      type: "search",
+      autocomplete: "off",
+      maxlength: 500,
+      placeholder: "iperf from:hans in:b",
+    });
+    const search = h(
+      "form",
+      { class: "search", role: "search" },
+      h("label", { for: "search-input", class: "visually-hidden" }, "Search messages"),
+      query,
+      h("button", { type: "submit" }, "Search"),
+    );
+    search.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const text = query.value.trim();
+      if (text) void this.#open({ kind: "search", query: text });
+    });
     replace(
       this.#root,
       h(
@@ -311,6 +334,7 @@ export class WebApp {
         {},
         h("h1", {}, "labchat"),
         h("span", { class: "me" }, "Logged in as ", h("strong", {}, this.#model.me)),
+        search,
         h("div", { class: "actions" }, motd, logout),
       ),
       this.#notice,
@@ -491,6 +515,7 @@ export class WebApp {
     this.#view = view;
     if (view.kind === "forum") await this.#showForum();
     else if (view.kind === "thread") await this.#showThread(view.name);
+    else if (view.kind === "search") await this.#showSearch(view.query);
     else await this.#showConversation(view.id);
     this.#renderNav();
   }
@@ -612,6 +637,110 @@ export class WebApp {
   #scrollDown(): void {
     const list = this.#main.querySelector("ol.messages");
     if (list) list.scrollTop = list.scrollHeight;
+  }
+
+  // ---- search ----
+
+  /** Results of SEARCH, a page at a time; each opens where it was said. */
+  async #showSearch(query: string): Promise<void> {
+    const list = h("ol", { class: "hits", "aria-labelledby": "search-title" });
+    const status = h("p", { role: "status" }, "Searching…");
+    replace(this.#main, h("h2", { id: "search-title" }, `Search: ${query}`), status, list);
+    let next: string | undefined = query;
+    const more = button("More results", () => void loadPage());
+    const loadPage = async () => {
+      if (next === undefined) return;
+      const reply = await this.#request(formatRequest("SEARCH", [next]));
+      if (!reply) return;
+      if (!reply.ok) {
+        status.textContent = reply.text;
+        more.remove();
+        return;
+      }
+      const summary = reply.lines.at(-1) ?? "";
+      const hits = reply.lines.flatMap((line) => parseSearchHit(line) ?? []);
+      append(list, ...hits.map((hit) => this.#hitItem(hit)));
+      next = /; more: SEARCH (.+)$/.exec(summary)?.[1];
+      status.textContent = summary.replace(/; more: SEARCH .+$/, "");
+      if (next === undefined) more.remove();
+      else if (!more.isConnected) this.#main.append(more);
+    };
+    await loadPage();
+  }
+
+  #hitItem(hit: SearchHit): HTMLLIElement {
+    const snippet = h(
+      "span",
+      { class: "text" },
+      ...snippetParts(hit.snippet).map((part) =>
+        part.found ? h("mark", {}, part.text) : document.createTextNode(part.text)
+      ),
+    );
+    return h(
+      "li",
+      {},
+      button(hit.where, () => void this.#openHit(hit), { class: "where" }),
+      h("span", { class: "from" }, hit.from),
+      h("time", {}, hit.time),
+      snippet,
+    );
+  }
+
+  /** Opens the conversation (or thread) of a hit and shows the message with its neighbours. */
+  async #openHit(hit: SearchHit): Promise<void> {
+    const place = hit.place;
+    if (place.kind === "thread") {
+      await this.#open({ kind: "thread", name: place.thread });
+      return;
+    }
+    if (place.kind === "channel") {
+      this.#say(`${place.channel} is a channel: read it from IRC or the terminal client`, "info");
+      return;
+    }
+    const conversation = place.kind === "broadcast"
+      ? this.#model.conversation("broadcast", "")
+      : place.kind === "private"
+      ? this.#model.conversation("private", place.with)
+      : this.#model.conversations.get(`room:${place.room}`) ??
+        this.#model.conversation("room", place.room);
+    await this.#open({ kind: "conversation", id: conversation.id });
+    if (this.#view.kind !== "conversation" || this.#view.id !== conversation.id) return;
+    let index = this.#findMessage(conversation, hit);
+    if (index < 0 && place.kind !== "private") {
+      // Older than what is loaded: read the page that ends a few messages after it.
+      const target = place.kind === "broadcast" ? "b" : place.room;
+      const before = `before ${place.number + 6}`;
+      const reply = await this.#request(formatRequest("HISTORY", [target, before]));
+      if (reply?.ok) this.#model.addOlder(conversation, reply.lines);
+      const list = this.#main.querySelector("ol.messages");
+      if (list) replace(list, ...conversation.messages.map((m) => this.#messageItem(m)));
+      index = this.#findMessage(conversation, hit);
+    }
+    const item = this.#main.querySelector("ol.messages")?.children[index] as
+      | HTMLElement
+      | undefined;
+    if (!item) {
+      this.#say("That message is no longer in this conversation's history here.", "info");
+      return;
+    }
+    item.classList.add("found");
+    item.tabIndex = -1;
+    item.scrollIntoView({ block: "center" });
+    item.focus();
+  }
+
+  /** Where a hit's message is among a conversation's, or -1. */
+  #findMessage(conversation: Conversation, hit: SearchHit): number {
+    const plain = snippetParts(hit.snippet).map((p) => p.text).join("").replace(/…/g, "").trim();
+    const probe = plain.slice(0, 24);
+    const byNumber = hit.place.kind === "broadcast" || hit.place.kind === "room"
+      ? hit.place.number
+      : undefined;
+    return conversation.messages.findIndex((m) =>
+      m.from === hit.from &&
+      ((byNumber !== undefined && m.number === byNumber) || m.time === hit.time ||
+        (m.time === undefined && probe !== "" && m.text.includes(probe)))
+    );
   }
 
   // ---- the forum ----

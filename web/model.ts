@@ -103,6 +103,65 @@ export function parseThread(lines: readonly string[]): ThreadEntry[] {
   return entries;
 }
 
+/** Where a search hit is. */
+export type HitPlace =
+  | { readonly kind: "broadcast"; readonly number: number }
+  | { readonly kind: "private"; readonly with: string }
+  | { readonly kind: "room"; readonly room: string; readonly number: number }
+  | { readonly kind: "channel"; readonly channel: string; readonly number: number }
+  | {
+    readonly kind: "thread";
+    readonly thread: string;
+    readonly post?: number;
+    readonly file?: string;
+  };
+
+/** One line of SEARCH's reply, read back. */
+export interface SearchHit {
+  readonly place: HitPlace;
+  /** As the line says it (`broadcast #16`). */
+  readonly where: string;
+  readonly time: string;
+  readonly from: string;
+  /** The text around the words found; `[word]` marks them. */
+  readonly snippet: string;
+}
+
+/** Reads `where; time; who; snippet` (a line of SEARCH's reply); undefined for the summary. */
+export function parseSearchHit(line: string): SearchHit | undefined {
+  const m = /^(.+?); (\d\d \w{3} \d{4} [\d:]{8}); (\S+); (.*)$/s.exec(line);
+  if (!m) return undefined;
+  const [, where, time, from, snippet] = m;
+  let p: RegExpExecArray | null;
+  let place: HitPlace | undefined;
+  if ((p = /^broadcast #(\d+)$/.exec(where))) place = { kind: "broadcast", number: Number(p[1]) };
+  else if ((p = /^private with (\S+)$/.exec(where))) place = { kind: "private", with: p[1] };
+  else if ((p = /^room (\d+) #(\d+)$/.exec(where))) {
+    place = { kind: "room", room: p[1], number: Number(p[2]) };
+  } else if ((p = /^(#\S+) #(\d+)$/.exec(where))) {
+    place = { kind: "channel", channel: p[1], number: Number(p[2]) };
+  } else if ((p = /^thread (.+) post (\d+)$/.exec(where))) {
+    place = { kind: "thread", thread: p[1], post: Number(p[2]) };
+  } else if ((p = /^thread (.+) file (.+)$/.exec(where))) {
+    place = { kind: "thread", thread: p[1], file: p[2] };
+  }
+  return place && { place, where, time, from, snippet };
+}
+
+/** A snippet in pieces: plain text, and the words found (between `[` and `]`). */
+export function snippetParts(snippet: string): { text: string; found: boolean }[] {
+  const parts: { text: string; found: boolean }[] = [];
+  const pattern = /\[([^\[\]]+)\]/g;
+  let at = 0;
+  for (let m = pattern.exec(snippet); m; m = pattern.exec(snippet)) {
+    if (m.index > at) parts.push({ text: snippet.slice(at, m.index), found: false });
+    parts.push({ text: m[1], found: true });
+    at = m.index + m[0].length;
+  }
+  if (at < snippet.length) parts.push({ text: snippet.slice(at), found: false });
+  return parts;
+}
+
 /** Whether two messages are the same one (live events of private chats carry no number). */
 function sameMessage(a: Message, b: Message): boolean {
   return a.from === b.from && a.text === b.text &&
@@ -184,6 +243,19 @@ export class ChatModel {
     const live = conversation.messages.filter((m) => !recent.some((h) => sameMessage(h, m)));
     conversation.messages = [...history, ...live];
     conversation.loaded = true;
+  }
+
+  /** Puts older history (read around a search hit) before what the conversation has. */
+  addOlder(conversation: Conversation, lines: readonly string[]): void {
+    const have = conversation.messages;
+    const older = lines.flatMap((line) => {
+      const message = parseHistoryLine(line);
+      return message && !have.some((m) => sameMessage(m, message)) ? [message] : [];
+    });
+    const first = have.find((m) => m.number !== undefined)?.number;
+    const before = older.filter((m) => first === undefined || (m.number ?? 0) < first);
+    const after = older.filter((m) => !before.includes(m));
+    conversation.messages = [...before, ...have, ...after];
   }
 
   /**

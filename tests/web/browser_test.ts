@@ -256,6 +256,49 @@ browserTest(
 );
 
 browserTest(
+  "the search box finds what you may read and opens it where it was said, with older history loaded",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const dave = await registered(t.port, "dave");
+      const alice = await signedUp(browser, t.web, "alice");
+      await expectReply(carol, "BROADCAST the iperf figure is 941 Mbit/s", 200);
+      for (let i = 0; i < 30; i++) await expectReply(carol, `BROADCAST filler ${i}`, 200);
+      await expectReply(carol, "MSG alice the spare key is under the mat", 200);
+      await expectReply(carol, "MSG dave iperf secret for dave only", 200);
+      const { page } = alice;
+
+      await page.getByLabel("Search messages").fill("iperf");
+      await page.getByRole("button", { name: "Search", exact: true }).click();
+      await page.getByRole("heading", { name: "Search: iperf" }).waitFor();
+      await page.getByText("1 result", { exact: true }).waitFor();
+      assertEquals(await page.locator("ol.hits mark").first().textContent(), "iperf");
+      assertEquals(await page.getByText("secret for dave only").count(), 0, "not dave's");
+      // Older than the conversation's first page: read and shown, marked.
+      await page.getByRole("button", { name: "broadcast #1" }).click();
+      const found = page.locator("ol.messages li.found");
+      await found.waitFor();
+      assertMatch(await found.textContent() ?? "", /#1carol.*the iperf figure is 941 Mbit\/s/);
+
+      await page.getByLabel("Search messages").fill("mat from:carol");
+      await page.getByRole("button", { name: "Search", exact: true }).click();
+      await page.getByRole("button", { name: "private with carol" }).click();
+      await page.getByRole("heading", { name: "carol" }).waitFor();
+      await page.locator("ol.messages li.found").getByText("the spare key is under the mat")
+        .waitFor();
+
+      await page.getByLabel("Search messages").fill('"unbalanced');
+      await page.getByRole("button", { name: "Search", exact: true }).click();
+      await page.getByRole("heading", { name: 'Search: "unbalanced' }).waitFor();
+      // Any text is an answer, never a syntax error from the index.
+      await page.locator("main p[role=status]").filter({ hasText: /^Nothing found|result/ })
+        .waitFor();
+      assertEquals(alice.problems, []);
+      await Promise.all([quit(carol), quit(dave)]);
+    }),
+);
+
+browserTest(
   "blocking from a user's menu stops their messages; unblocking lets them through",
   () =>
     withWebServer({}, async (t, browser) => {

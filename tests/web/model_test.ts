@@ -5,7 +5,9 @@ import {
   parseHistoryLine,
   parseRoomCreated,
   parseRoomLine,
+  parseSearchHit,
   parseThread,
+  snippetParts,
 } from "../../web/model.ts";
 
 Deno.test("the web model reads the server's history, room, broadcast and thread lines", () => {
@@ -88,4 +90,44 @@ Deno.test("history loaded late goes before the messages that arrived meanwhile, 
   ]);
   assertEquals(chat.messages.map((m) => m.text), ["hi", "already stored", "new one"]);
   assertEquals(chat.loaded, true);
+});
+
+Deno.test("the web model reads SEARCH's lines: where, when, who, and the words found", () => {
+  assertEquals(
+    parseSearchHit("broadcast #16; 03 Dec 2026 14:02:11; hans; the [iperf] figure is [941]"),
+    {
+      place: { kind: "broadcast", number: 16 },
+      where: "broadcast #16",
+      time: "03 Dec 2026 14:02:11",
+      from: "hans",
+      snippet: "the [iperf] figure is [941]",
+    },
+  );
+  assertEquals(parseSearchHit("private with yoda; 03 Dec 2026 14:02:11; hans; hi")?.place, {
+    kind: "private",
+    with: "yoda",
+  });
+  assertEquals(parseSearchHit("room 3 #7; 03 Dec 2026 14:02:11; hans; hi")?.place, {
+    kind: "room",
+    room: "3",
+    number: 7,
+  });
+  assertEquals(parseSearchHit("#net #2; 03 Dec 2026 14:02:11; hans; hi")?.place, {
+    kind: "channel",
+    channel: "#net",
+    number: 2,
+  });
+  assertEquals(parseSearchHit("thread lab notes post 4; 03 Dec 2026 14:02:11; hans; x")?.place, {
+    kind: "thread",
+    thread: "lab notes",
+    post: 4,
+  });
+  assertEquals(parseSearchHit("1 result"), undefined);
+  assertEquals(snippetParts("a [b] c [d]"), [
+    { text: "a ", found: false },
+    { text: "b", found: true },
+    { text: " c ", found: false },
+    { text: "d", found: true },
+  ]);
+  assertEquals(snippetParts("<img onerror=x>"), [{ text: "<img onerror=x>", found: false }]);
 });
