@@ -16,6 +16,7 @@ import {
   BROADCAST_ID,
   ChatModel,
   type Conversation,
+  now,
   parseBroadcastNumber,
   parseRoomCreated,
   parseRoomLine,
@@ -26,6 +27,7 @@ import {
   type ThreadFile,
   type ThreadPost,
 } from "./model.ts";
+import { mentionsMe, type Segment, segments } from "./rich_text.ts";
 
 /** Waits before reconnecting, in seconds, after each failed try. */
 const BACKOFF_S = [1, 2, 4, 8, 15, 30];
@@ -609,19 +611,25 @@ export class WebApp {
     }
     if (reply.code === 202) error.textContent = reply.text.replace(/^.*?\.\s/, "");
     const number = conversation.kind === "broadcast" ? parseBroadcastNumber(reply.text) : undefined;
-    this.#model.addMessage(conversation, { number, from: this.#model.me, text }, conversation.id);
+    this.#model.addMessage(
+      conversation,
+      { number, from: this.#model.me, text, time: now() },
+      conversation.id,
+    );
     this.#appendMessage(conversation);
   }
 
   #messageItem(m: Conversation["messages"][number]): HTMLLIElement {
+    const me = this.#model.me;
+    const classes = [m.from === me ? "mine" : "", mentionsMe(m.text, me) ? "mentions-me" : ""];
     return h(
       "li",
-      { class: m.from === this.#model.me ? "mine" : undefined },
+      { class: classes.filter((c) => c !== "").join(" ") || undefined },
       m.number !== undefined ? h("span", { class: "number" }, `#${m.number}`) : undefined,
       h("span", { class: "from" }, m.from),
-      m.time ? h("time", {}, m.time) : undefined,
+      m.time ? h("time", { title: m.time }, shortTime(m.time)) : undefined,
       m.offline ? h("span", { class: "offline" }, "sent while you were away") : undefined,
-      h("span", { class: "text" }, m.text),
+      h("span", { class: "text" }, ...segments(m.text, me).map(segmentNode)),
     );
   }
 
@@ -733,13 +741,14 @@ export class WebApp {
   #findMessage(conversation: Conversation, hit: SearchHit): number {
     const plain = snippetParts(hit.snippet).map((p) => p.text).join("").replace(/…/g, "").trim();
     const probe = plain.slice(0, 24);
+    // A message that came live carries the page's time, not the server's: its text decides.
     const byNumber = hit.place.kind === "broadcast" || hit.place.kind === "room"
       ? hit.place.number
       : undefined;
     return conversation.messages.findIndex((m) =>
       m.from === hit.from &&
       ((byNumber !== undefined && m.number === byNumber) || m.time === hit.time ||
-        (m.time === undefined && probe !== "" && m.text.includes(probe)))
+        (probe !== "" && m.text.includes(probe)))
     );
   }
 
@@ -941,4 +950,27 @@ export class WebApp {
 /** `done` of `total` as a whole percentage. */
 function percent(done: number, total: number): string {
   return `${total > 0 ? Math.floor(done / total * 100) : 100}%`;
+}
+
+/** `14:02` for today, `03 Dec 14:02` before (the whole time is the element's title). */
+function shortTime(time: string): string {
+  const [day, month, year, clock] = time.split(" ");
+  const hm = (clock ?? "").slice(0, 5);
+  const today = new Date();
+  const isToday = Number(day) === today.getDate() && Number(year) === today.getFullYear() &&
+    month === today.toLocaleString("en", { month: "short" });
+  return isToday ? hm : `${day} ${month} ${hm}`;
+}
+
+/** A piece of a message as a node: text, a link that opens elsewhere, or a mention. */
+function segmentNode(segment: Segment): Node {
+  if (segment.kind === "link") {
+    return h(
+      "a",
+      { href: segment.href, target: "_blank", rel: "noopener noreferrer nofollow" },
+      segment.text,
+    );
+  }
+  if (segment.kind === "mention") return h("mark", { class: "mention" }, segment.text);
+  return document.createTextNode(segment.text);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatTimestamp } from "../lib/protocol/timestamp.ts";
 import type { ChatEvent } from "../lib/protocol/events.ts";
 import { parseWhoEntry } from "../lib/protocol/replies.ts";
 
@@ -19,6 +20,9 @@ export interface Message {
   /** Kept while the user was offline. */
   readonly offline?: boolean;
 }
+
+/** The time a live message arrived, as the server writes times. */
+export const now = (): string => formatTimestamp(Date.now());
 
 /** The kinds of conversation. */
 export type ConversationKind = "broadcast" | "private" | "room";
@@ -288,20 +292,20 @@ export class ChatModel {
       case "broadcast":
         return this.addMessage(
           this.conversation("broadcast", ""),
-          { number: event.number, from: event.from, text: event.text },
+          { number: event.number, from: event.from, text: event.text, time: now() },
           shown,
         );
       case "private":
         return this.addMessage(
           this.conversation("private", event.from),
-          { from: event.from, text: event.text },
+          { from: event.from, text: event.text, time: now() },
           shown,
         );
       case "private_sent": // from another of this person's sessions
         if (event.notice) return undefined;
         return this.addMessage(
           this.conversation("private", event.to),
-          { from: this.me, text: event.text },
+          { from: this.me, text: event.text, time: now() },
           shown,
         );
       case "private_offline":
@@ -313,7 +317,7 @@ export class ChatModel {
       case "room":
         return this.addMessage(
           this.conversation("room", String(event.room)),
-          { from: event.from, text: event.text },
+          { from: event.from, text: event.text, time: now() },
           shown,
         );
       case "room_created":

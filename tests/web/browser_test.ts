@@ -299,6 +299,44 @@ browserTest(
 );
 
 browserTest(
+  "messages show their time, links open elsewhere, a mention of you is marked, and nothing in a message runs",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const alice = await signedUp(browser, t.web, "alice");
+      const { page } = alice;
+      await expectReply(
+        carol,
+        "BROADCAST notes at https://lab.example/notes?id=3, ask @alice",
+        200,
+      );
+      await expectReply(
+        carol,
+        "BROADCAST javascript:alert(1) <a href=javascript:alert(2)>x</a>",
+        200,
+      );
+      const item = page.locator("ol.messages li").filter({ hasText: "notes at" });
+      await item.waitFor();
+      const link = item.getByRole("link", { name: "https://lab.example/notes?id=3" });
+      assertEquals(await link.getAttribute("href"), "https://lab.example/notes?id=3");
+      assertEquals(await link.getAttribute("rel"), "noopener noreferrer nofollow");
+      assertMatch(await item.getAttribute("class") ?? "", /mentions-me/);
+      assertEquals(await item.locator("mark.mention").textContent(), "@alice");
+      assertMatch(await item.locator("time").textContent() ?? "", /^\d\d:\d\d$/);
+      assertMatch(await item.locator("time").getAttribute("title") ?? "", /^\d\d \w{3} \d{4} /);
+      // Markup and script addresses stay text.
+      await seeMessage(page, "javascript:alert(1) <a href=javascript:alert(2)>x</a>");
+      assertEquals(await page.locator("ol.messages a[href^=javascript]").count(), 0);
+      // Your own message has a time too.
+      await say(page, "on my way");
+      const mine = page.locator("ol.messages li.mine").filter({ hasText: "on my way" });
+      assertMatch(await mine.locator("time").textContent() ?? "", /^\d\d:\d\d$/);
+      assertEquals(alice.problems, []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
   "blocking from a user's menu stops their messages; unblocking lets them through",
   () =>
     withWebServer({}, async (t, browser) => {

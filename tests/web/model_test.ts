@@ -9,6 +9,7 @@ import {
   parseThread,
   snippetParts,
 } from "../../web/model.ts";
+import { mentionsMe, segments } from "../../web/rich_text.ts";
 
 Deno.test("the web model reads the server's history, room, broadcast and thread lines", () => {
   assertEquals(parseHistoryLine("3; 03 Aug 2022 23:25:03; yoda; a; b"), {
@@ -130,4 +131,19 @@ Deno.test("the web model reads SEARCH's lines: where, when, who, and the words f
     { text: "d", found: true },
   ]);
   assertEquals(snippetParts("<img onerror=x>"), [{ text: "<img onerror=x>", found: false }]);
+});
+
+Deno.test("a message's links (http and https only) and mentions of the reader are found; the rest stays text", () => {
+  assertEquals(segments("see https://lab.example/x?a=1. and @Yoda, not @yodas", "yoda"), [
+    { kind: "text", text: "see " },
+    { kind: "link", text: "https://lab.example/x?a=1", href: "https://lab.example/x?a=1" },
+    { kind: "text", text: ". and " },
+    { kind: "mention", text: "@Yoda" },
+    { kind: "text", text: ", not @yodas" },
+  ]);
+  assertEquals(segments("javascript:alert(1) <b>x</b>", "yoda"), [
+    { kind: "text", text: "javascript:alert(1) <b>x</b>" },
+  ]);
+  assertEquals(mentionsMe("ping @hans", "hans"), true);
+  assertEquals(mentionsMe("email hans@lab", "hans"), false);
 });
