@@ -29,6 +29,11 @@ import {
 } from "./model.ts";
 import { mentionsMe, type Segment, segments } from "./rich_text.ts";
 
+/** Messages a conversation shows at most; older ones stay in memory (search opens them). */
+const MAX_SHOWN = 1000;
+/** The longest request line the server takes, in bytes (its `--max-line-bytes` default). */
+const MAX_LINE_BYTES = 8192;
+
 /** Waits before reconnecting, in seconds, after each failed try. */
 const BACKOFF_S = [1, 2, 4, 8, 15, 30];
 
@@ -529,7 +534,6 @@ export class WebApp {
     const input = h("input", {
       id: "message-input",
       autocomplete: "off",
-      maxlength: 4000,
       "aria-describedby": "message-error",
     });
     const error = h("p", { id: "message-error", role: "alert", class: "error" });
@@ -549,8 +553,7 @@ export class WebApp {
       const text = input.value.trim();
       if (!text) return;
       error.textContent = "";
-      await this.#send(conversation, text, error);
-      input.value = "";
+      if (await this.#send(conversation, text, error)) input.value = "";
     });
     const other = conversation.kind === "private" ? conversation.target : undefined;
     const blocked = other !== undefined && this.#model.blocked.has(other);
@@ -559,7 +562,7 @@ export class WebApp {
       "aria-labelledby": "conversation-title",
       "aria-live": "polite",
       "aria-relevant": "additions",
-    }, ...conversation.messages.map((m) => this.#messageItem(m)));
+    }, ...this.#items(conversation, MAX_SHOWN));
     replace(
       this.#main,
       h(
@@ -587,11 +590,18 @@ export class WebApp {
     if (!reply?.ok) return;
     this.#model.setHistory(conversation, reply.lines);
     if (!list.isConnected) return; // the user has moved on
-    replace(list, ...conversation.messages.map((m) => this.#messageItem(m)));
+    replace(list, ...this.#items(conversation, MAX_SHOWN));
     this.#scrollDown();
   }
 
-  async #send(conversation: Conversation, text: string, error: HTMLElement): Promise<void> {
+  /** The list items of a conversation's last `count` messages (all, without a count). */
+  #items(conversation: Conversation, count = Infinity): HTMLLIElement[] {
+    const first = Math.max(0, conversation.messages.length - count);
+    return conversation.messages.slice(first).map((m, i) => this.#messageItem(m, first + i));
+  }
+
+  /** Sends what was typed; true once the server took it (the box may be emptied then). */
+  async #send(conversation: Conversation, text: string, error: HTMLElement): Promise<boolean> {
     let line: string;
     try {
       line = conversation.kind === "broadcast"
@@ -601,15 +611,26 @@ export class WebApp {
         : formatRequest("ROOM SAY", [conversation.target, text]);
     } catch (e) {
       error.textContent = e instanceof Error ? e.message : String(e);
-      return;
+      return false;
+    }
+    const bytes = new TextEncoder().encode(line).length + 1;
+    if (bytes > MAX_LINE_BYTES) {
+      // Never cut silently: the text stays in the box to be shortened or sent in parts.
+      error.textContent = `This message is too long (${bytes} bytes with its command; the server ` +
+        `takes ${MAX_LINE_BYTES}): shorten it or send it in parts`;
+      return false;
     }
     const reply = await this.#request(line);
-    if (!reply) return;
+    if (!reply) return false;
     if (!reply.ok) {
       error.textContent = reply.text;
-      return;
+      return false;
     }
     if (reply.code === 202) error.textContent = reply.text.replace(/^.*?\.\s/, "");
+    // Kept for later: say so, so nobody waits for an answer that cannot come yet.
+    if (/is offline; the message will be delivered/.test(reply.text)) {
+      error.textContent = reply.text;
+    }
     const number = conversation.kind === "broadcast" ? parseBroadcastNumber(reply.text) : undefined;
     this.#model.addMessage(
       conversation,
@@ -617,14 +638,18 @@ export class WebApp {
       conversation.id,
     );
     this.#appendMessage(conversation);
+    return true;
   }
 
-  #messageItem(m: Conversation["messages"][number]): HTMLLIElement {
+  #messageItem(m: Conversation["messages"][number], index: number): HTMLLIElement {
     const me = this.#model.me;
     const classes = [m.from === me ? "mine" : "", mentionsMe(m.text, me) ? "mentions-me" : ""];
     return h(
       "li",
-      { class: classes.filter((c) => c !== "").join(" ") || undefined },
+      {
+        class: classes.filter((c) => c !== "").join(" ") || undefined,
+        "data-index": String(index),
+      },
       m.number !== undefined ? h("span", { class: "number" }, `#${m.number}`) : undefined,
       h("span", { class: "from" }, m.from),
       m.time ? h("time", { title: m.time }, shortTime(m.time)) : undefined,
@@ -633,14 +658,30 @@ export class WebApp {
     );
   }
 
-  /** Shows the newest message of the conversation on screen. */
+  /**
+   * Shows the conversation's new messages, once per frame however many arrive: one layout for a
+   * burst rather than one per message, and no more than {@linkcode MAX_SHOWN} in the list.
+   */
   #appendMessage(conversation: Conversation): void {
-    const list = this.#main.querySelector("ol.messages");
-    const newest = conversation.messages.at(-1);
-    if (!list || !newest) return;
-    append(list, this.#messageItem(newest));
-    this.#scrollDown();
+    if (this.#appendQueued) return;
+    this.#appendQueued = true;
+    requestAnimationFrame(() => {
+      this.#appendQueued = false;
+      if (this.#view.kind !== "conversation" || this.#view.id !== conversation.id) return;
+      const list = this.#main.querySelector("ol.messages");
+      if (!list) return;
+      const last = Number((list.lastElementChild as HTMLElement | null)?.dataset.index ?? -1);
+      const fresh = conversation.messages.length - 1 - last;
+      if (fresh <= 0) return;
+      const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+      append(list, ...this.#items(conversation, Math.min(fresh, MAX_SHOWN)));
+      while (list.childElementCount > MAX_SHOWN) list.firstElementChild?.remove();
+      // Following the conversation: stay at the newest; reading back: stay where you are.
+      if (atBottom || conversation.messages.at(-1)?.from === this.#model.me) this.#scrollDown();
+    });
   }
+
+  #appendQueued = false;
 
   #scrollDown(): void {
     const list = this.#main.querySelector("ol.messages");
@@ -720,13 +761,12 @@ export class WebApp {
       const before = `before ${place.number + 6}`;
       const reply = await this.#request(formatRequest("HISTORY", [target, before]));
       if (reply?.ok) this.#model.addOlder(conversation, reply.lines);
-      const list = this.#main.querySelector("ol.messages");
-      if (list) replace(list, ...conversation.messages.map((m) => this.#messageItem(m)));
       index = this.#findMessage(conversation, hit);
     }
-    const item = this.#main.querySelector("ol.messages")?.children[index] as
-      | HTMLElement
-      | undefined;
+    // Shown with its neighbours, however far back it is (older ones read moved every index).
+    const list = this.#main.querySelector("ol.messages");
+    if (list && index >= 0) replace(list, ...this.#items(conversation));
+    const item = list?.querySelector(`[data-index="${index}"]`) as HTMLElement | null;
     if (!item) {
       this.#say("That message is no longer in this conversation's history here.", "info");
       return;

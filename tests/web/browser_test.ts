@@ -337,6 +337,36 @@ browserTest(
 );
 
 browserTest(
+  "a message to someone offline says it waits; a message too long is refused and kept; a burst of 1500 keeps the list at 1000",
+  () =>
+    withWebServer({ requestRate: 0 }, async (t, browser) => {
+      await quit(await registered(t.port, "bob"));
+      const carol = await registered(t.port, "carol");
+      const alice = await signedUp(browser, t.web, "alice");
+      const { page } = alice;
+      await page.getByLabel("New conversation with").fill("bob");
+      await page.getByRole("button", { name: "Message", exact: true }).click();
+      await page.getByRole("heading", { name: "bob" }).waitFor();
+      await say(page, "see you tomorrow");
+      await page.getByText("bob is offline; the message will be delivered at next login").waitFor();
+      const long = "x".repeat(9000);
+      await say(page, long);
+      await page.getByText(/^This message is too long \(\d+ bytes/).waitFor();
+      assertEquals((await page.getByLabel(/^Message to /).inputValue()).length, 9000, "kept");
+
+      await conversationButton(page, "b").click();
+      const burst = Array.from({ length: 1500 }, (_, i) => `BROADCAST burst ${i}`);
+      for (let i = 0; i < burst.length; i += 100) {
+        await Promise.all(burst.slice(i, i + 100).map((line) => carol.request(line)));
+      }
+      await seeMessage(page, "burst 1499");
+      assertEquals(await page.locator("ol.messages li").count(), 1000);
+      assertEquals(alice.problems, []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
   "blocking from a user's menu stops their messages; unblocking lets them through",
   () =>
     withWebServer({}, async (t, browser) => {
