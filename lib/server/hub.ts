@@ -155,8 +155,8 @@ export interface Hub {
   /** Delivers to every online user `accept` admits. */
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
   /**
-   * Delivers to this node's users `accept` admits, not through the other nodes: a stored
-   * message read back after its delivery was lost. Not twice: a message this node handed out
+   * Delivers to this node's users `accept` admits, not through the other nodes, and only to
+   * sessions logged in when it was stored: a message read back after its delivery was lost. Not twice: a message this node handed out
    * already (or that arrives later) is passed over.
    */
   deliverHere?(event: OutboundEvent, accept: (user: string) => boolean): void;

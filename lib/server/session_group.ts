@@ -138,6 +138,18 @@ export class SessionGroup implements Recipient {
   }
 
   /**
+   * Delivers to the sessions that were logged in at `at` (epoch ms): a message read back late
+   * goes to those that would have had it then, not to one that came later.
+   */
+  deliverAsOf(event: OutboundEvent, at: number): number {
+    let taken = 0;
+    for (const member of this.#members) {
+      if (member.user.loginAt <= at && member.recipient.deliver(event)) taken++;
+    }
+    return taken;
+  }
+
+  /**
    * Delivers private message `number` of the person's mailbox to each session that was not
    * handed it already with the offline queue: "seen" when every one was.
    */

@@ -1008,8 +1008,7 @@ export class ClusterHub implements Hub {
     const numbered = numberedKey(event.event);
     if (numbered !== undefined && !this.#handedOut.add(numbered)) return;
     for (const [user, local] of this.#local) {
-      if (!accept(user)) continue;
-      if (local.group.deliver(event)) this.delivered += local.group.size;
+      if (accept(user)) this.delivered += local.group.deliverAsOf(event, event.at);
     }
   }
 
