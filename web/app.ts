@@ -57,7 +57,21 @@ export class WebApp {
   #idleMs = 0;
   #toldActiveAt = 0;
   readonly #notice = h("div", { id: "notice", role: "status", "aria-live": "polite" });
-  readonly #nav = h("nav", { "aria-label": "Conversations and people" });
+  readonly #nav = h("nav", { id: "sidebar", "aria-label": "Conversations and people" });
+  readonly #layout = h("div", { class: "layout" });
+  /** On a phone the sidebar is a drawer; this opens and closes it. */
+  readonly #drawerToggle = button("Conversations", () => this.#setDrawer(!this.#drawerOpen), {
+    class: "drawer-toggle",
+    "aria-controls": "sidebar",
+    "aria-expanded": "false",
+  });
+  #drawerOpen = false;
+
+  #setDrawer(open: boolean): void {
+    this.#drawerOpen = open;
+    this.#layout.classList.toggle("drawer-open", open);
+    this.#drawerToggle.setAttribute("aria-expanded", String(open));
+  }
   readonly #main = h("main", { id: "view", tabindex: "-1" });
   readonly #conversationList = h("ul", {
     class: "conversations",
@@ -334,18 +348,21 @@ export class WebApp {
       const text = query.value.trim();
       if (text) void this.#open({ kind: "search", query: text });
     });
+    replace(this.#layout, this.#nav, this.#main);
+    this.#setDrawer(false);
     replace(
       this.#root,
       h(
         "header",
         {},
+        this.#drawerToggle,
         h("h1", {}, "labchat"),
         h("span", { class: "me" }, "Logged in as ", h("strong", {}, this.#model.me)),
         search,
         h("div", { class: "actions" }, motd, logout),
       ),
       this.#notice,
-      h("div", { class: "layout" }, this.#nav, this.#main),
+      this.#layout,
     );
     this.#buildNav();
   }
@@ -520,6 +537,7 @@ export class WebApp {
 
   async #open(view: View): Promise<void> {
     this.#view = view;
+    if (this.#drawerOpen) this.#setDrawer(false); // on a phone: back to what was opened
     if (view.kind === "forum") await this.#showForum();
     else if (view.kind === "thread") await this.#showThread(view.name);
     else if (view.kind === "search") await this.#showSearch(view.query);

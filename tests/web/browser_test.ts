@@ -367,6 +367,32 @@ browserTest(
 );
 
 browserTest(
+  "on a phone the conversation and its message box fill the screen; the sidebar is a drawer",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const chat = await openPage(browser, t.web, 390);
+      const { page } = chat;
+      await page.setViewportSize({ width: 390, height: 844 });
+      await submitLogin(page, "alice", "alice-secret", true);
+      await page.getByText("Logged in as").waitFor({ state: "attached" });
+      const box = page.getByLabel(/^Message to /);
+      await box.waitFor();
+      const where = await box.boundingBox();
+      assert(where !== null && where.y + where.height <= 844, `message box at ${where?.y}`);
+      const sidebar = page.locator("#sidebar");
+      assertEquals(await sidebar.isVisible(), false, "the drawer starts closed");
+      const toggle = page.getByRole("button", { name: "Conversations" });
+      await toggle.click();
+      await sidebar.waitFor();
+      assertEquals(await toggle.getAttribute("aria-expanded"), "true");
+      await page.getByRole("button", { name: "Threads" }).click();
+      await page.getByRole("heading", { name: "Forum" }).waitFor();
+      assertEquals(await sidebar.isVisible(), false, "closed again on opening something");
+      assertEquals(chat.problems, []);
+    }),
+);
+
+browserTest(
   "blocking from a user's menu stops their messages; unblocking lets them through",
   () =>
     withWebServer({}, async (t, browser) => {
