@@ -577,6 +577,8 @@ export class WebApp {
     const blocked = other !== undefined && this.#model.blocked.has(other);
     const list = h("ol", {
       class: "messages",
+      // It scrolls: reachable by keyboard to scroll it.
+      tabindex: "0",
       "aria-labelledby": "conversation-title",
       "aria-live": "polite",
       "aria-relevant": "additions",
@@ -916,7 +918,7 @@ export class WebApp {
         })),
       h(
         "ol",
-        { class: "posts", "aria-label": "Messages" },
+        { class: "posts", "aria-label": "Messages", tabindex: "0" },
         ...posts.map((p) => this.#postItem(thread, p, run)),
       ),
       h("h3", {}, "Files"),

@@ -17,6 +17,7 @@ import { randomBytes } from "../../testing/random_bytes.ts";
 import { expectReply, loggedIn, quit, registered } from "../helpers.ts";
 import { makeCertificates } from "../tls_helpers.ts";
 import { builtWebClient, startWebServer, type WebTestServer } from "./web_helpers.ts";
+import axe from "axe-core";
 
 const haveBrowser = chromiumInstalled();
 if (!haveBrowser) {
@@ -389,6 +390,65 @@ browserTest(
       await page.getByRole("heading", { name: "Forum" }).waitFor();
       assertEquals(await sidebar.isVisible(), false, "closed again on opening something");
       assertEquals(chat.problems, []);
+    }),
+);
+
+/** Serious and critical accessibility violations axe-core finds on the page as it is now. */
+async function accessibilityProblems(page: Page, where: string): Promise<string[]> {
+  // Evaluated through the debugging protocol: the page's strict CSP forbids injected scripts.
+  await page.evaluate(axe.source);
+  const found = await page.evaluate(
+    `axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "best-practice"] }).then((r) =>
+      r.violations.map((v) => ({ id: v.id, impact: v.impact, count: v.nodes.length })))`,
+  ) as { id: string; impact: string; count: number }[];
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) =>
+    `${where}: ${v.id} (${v.impact}, ${v.count})`
+  );
+}
+
+browserTest(
+  "axe-core finds no serious or critical problems on any view, light and dark, wide and phone, with long lists",
+  () =>
+    withWebServer({ requestRate: 0 }, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      await expectReply(carol, "THREAD CREATE lab-notes", 200);
+      await expectReply(carol, "POST lab-notes the switch is in rack 3", 200);
+      const problems: string[] = [];
+      for (const scheme of ["light", "dark"] as const) {
+        for (const width of [1280, 390]) {
+          const chat = await openPage(browser, t.web, width);
+          const { page } = chat;
+          await page.emulateMedia({ colorScheme: scheme });
+          const at = `${scheme} ${width}`;
+          await page.getByLabel("Username").waitFor();
+          problems.push(...await accessibilityProblems(page, `${at} login`));
+          const user = `u${scheme}${width}`;
+          await submitLogin(page, user, `${user}-secret`, true);
+          await page.getByText(`Logged in as`).waitFor({ state: "attached" });
+          await page.getByLabel(/^Message to /).waitFor();
+          problems.push(...await accessibilityProblems(page, `${at} chat`));
+          await page.getByLabel("Search messages").fill("rack");
+          await page.getByRole("button", { name: "Search", exact: true }).click();
+          await page.getByRole("heading", { name: "Search: rack" }).waitFor();
+          problems.push(...await accessibilityProblems(page, `${at} search`));
+          await page.goto(t.web); // as a reload: the session goes on
+          await page.getByLabel(/^Message to /).waitFor();
+          if (width < 600) await page.getByRole("button", { name: "Conversations" }).click();
+          await page.getByRole("button", { name: "Threads" }).click();
+          await page.locator("main").getByRole("heading", { name: "Forum" }).waitFor();
+          problems.push(...await accessibilityProblems(page, `${at} forum`));
+          assertEquals(chat.problems, []);
+          await page.context().close();
+        }
+      }
+      // A long conversation (the list scrolls).
+      const lines = Array.from({ length: 120 }, (_, i) => `BROADCAST line ${i} of a long day`);
+      await Promise.all(lines.map((line) => carol.request(line)));
+      const chat = await signedUp(browser, t.web, "reader");
+      await seeMessage(chat.page, "line 119 of a long day");
+      problems.push(...await accessibilityProblems(chat.page, "long list"));
+      assertEquals(problems, []);
+      await quit(carol);
     }),
 );
 
