@@ -504,10 +504,10 @@ const COMMAND_TABLE = [
   },
   {
     name: "PEER",
-    args: [arg("user", "user"), arg("file|private")],
+    args: [arg("user", "user"), arg("file|private"), optional("session")],
     access: "user",
     summary:
-      "Be introduced to an online user for a direct UDP transfer or private chat: host, port and a one-time token",
+      "Be introduced to an online user for a direct UDP transfer or private chat: host, port and a one-time token (to one of their sessions by its id from SESSIONS, or the one most recently active)",
     example: "PEER hans private",
     clientHidden: true,
   },

@@ -213,6 +213,24 @@ Deno.test("sessions: a peer introduction goes to the session with a UDP port; an
   await withUdp.waitForEvent((e) => e.type === "peer" && e.from === "hans");
   await expectReply(plain, "WHO", 200);
   assertEquals(count(plain.queuedEvents, (e) => e.type === "peer"), 0, "not to the one without");
+  // The sender may name the session.
+  const ids = (await expectReply(withUdp, "SESSIONS", 200)).lines.filter((l) => /^\d+ /.test(l));
+  const plainId = ids.find((l) => !l.includes(" udp "))?.split(" ")[0];
+  const udpId = ids.find((l) => l.includes(" udp 40001 "))?.split(" ")[0];
+  await expectReply(
+    hans,
+    `PEER yoda file ${plainId}`,
+    404,
+    "yoda has no UDP port for peer-to-peer",
+  );
+  await expectReply(
+    hans,
+    "PEER yoda file 999999",
+    404,
+    "yoda has no session 999999 on this server",
+  );
+  await expectReply(hans, `PEER yoda private ${udpId}`, 200);
+  await withUdp.waitForEvent((e) => e.type === "peer" && e.purpose === "private");
   const root = await loggedIn(server.port, "root");
   const listed = await expectReply(root, "SESSIONS yoda", 200, /2 sessions of yoda$/m);
   assert(listed.lines.some((l) => / udp 40001 /.test(l)), listed.lines.join("\n"));

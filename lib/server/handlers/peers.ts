@@ -12,6 +12,7 @@ import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatPeerIntroduction } from "../../protocol/replies.ts";
 import { ok, type PartialHandlers } from "../context.ts";
 import { unblockedWith } from "../audience.ts";
+import { sessionId } from "../session_group.ts";
 
 const PURPOSES: readonly PeerPurpose[] = ["file", "private"];
 
@@ -23,7 +24,7 @@ function newToken(): string {
 
 /** Handlers of the peer-to-peer commands. */
 export const peerHandlers: PartialHandlers<"PEER"> = {
-  async PEER(ctx, { client, identity }, [name, purposeText]) {
+  async PEER(ctx, { client, identity }, [name, purposeText, sessionText]) {
     const me = identity.name;
     const purpose = purposeText.toLowerCase() as PeerPurpose;
     if (!PURPOSES.includes(purpose)) {
@@ -47,7 +48,18 @@ export const peerHandlers: PartialHandlers<"PEER"> = {
     if (client.udpPort === undefined) {
       throw new ProtocolError(Reply.INVALID_VALUE, "Report your UDP port first: UDP <port>");
     }
-    if (target.udpPort === undefined) {
+    // One of the person's sessions by its id, or the one the hub picks (UDP port, most active).
+    const chosen = sessionText === undefined ? undefined : ctx.hub.sessionsOf(target.name).find(
+      (s) => sessionId(s.recipient, ctx.hub.node) === sessionText,
+    );
+    if (sessionText !== undefined && !chosen) {
+      throw new ProtocolError(
+        Reply.NOT_FOUND,
+        `${target.name} has no session ${sessionText.slice(0, 40)} on this server`,
+      );
+    }
+    const reach = chosen?.user ?? target;
+    if (reach.udpPort === undefined) {
       throw new ProtocolError(Reply.NOT_FOUND, `${target.name} has no UDP port for peer-to-peer`);
     }
     const token = newToken();
@@ -55,12 +67,13 @@ export const peerHandlers: PartialHandlers<"PEER"> = {
       { type: "peer", from: me, host: client.ip, port: client.udpPort, token, purpose },
       ctx.clock.now(),
     );
-    if (!ctx.hub.deliver(target.name, event)) {
-      throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT);
-    }
+    const delivered = chosen
+      ? chosen.recipient.deliver(event)
+      : ctx.hub.deliver(target.name, event);
+    if (!delivered) throw new ProtocolError(Reply.UNKNOWN_USER, Text.UNKNOWN_RECIPIENT);
     ctx.log.info(`${me} introduced to ${target.name} for ${purpose}`);
     return ok(
-      formatPeerIntroduction({ user: target.name, host: target.ip, port: target.udpPort, token }),
+      formatPeerIntroduction({ user: target.name, host: reach.ip, port: reach.udpPort, token }),
     );
   },
 };
