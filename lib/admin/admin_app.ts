@@ -10,18 +10,22 @@ import { parseArgs } from "node:util";
 import { isLockedOut } from "../auth/lockout.ts";
 import { DEFAULT_SERVER_CONFIG } from "../config.ts";
 import { formatTimestamp } from "../protocol/timestamp.ts";
+import { foldName } from "../protocol/names.ts";
 import { KV_FILE, openKvStore } from "../store/kv_store.ts";
 import { DataDirInUse, DataDirLock } from "../store/data_dir_lock.ts";
 import {
   closeQuietly,
   connectRedis,
   redactUrl,
+  redisCall,
+  type RedisClient,
   redisUrlProblem,
   withPassword,
 } from "../store/redis_client.ts";
 import { RedisStore } from "../store/redis_store.ts";
 import { primaryUrl } from "../store/sentinel.ts";
 import { appendChange } from "../server/cluster/changes_stream.ts";
+import { entriesOf, ONLINE_KEY } from "../server/cluster/presence_entries.ts";
 import type { Store } from "../store/store.ts";
 import { backup, lockForAdmin, restore } from "./backup.ts";
 import { rebuildSearchIndex } from "./reindex.ts";
@@ -67,6 +71,10 @@ posts into DIR (default export/).`,
 Writes a consistent archive (tar) of the database and forum files, also while the server runs.`,
   restore: `Usage: deno task admin [--data DIR] restore FILE
 Unpacks an archive made by backup into the data directory, which must be missing or empty.`,
+  sessions: `Usage: deno task admin --cluster URL sessions NAME
+Lists a user's sessions on every node: id, client, address, node, since.`,
+  "sessions end": `Usage: deno task admin --cluster URL sessions end NAME ID
+Ends one session of a user (its id from sessions); the user's client is told the operator ended it.`,
   reindex: `Usage: deno task admin [--data DIR] reindex
 Rebuilds the search index from the store (stop the server first; it also catches up by itself
 when it starts). The index is derived data: deleting it loses nothing.`,
@@ -89,6 +97,8 @@ Commands:
   backup FILE                    a consistent archive, also while the server runs
   restore FILE                   an archive into an empty data directory
   reindex                        rebuild the search index from the store
+  sessions NAME                  a user's sessions on every node (--cluster)
+  sessions end NAME ID           end one of them (--cluster)
 
 --data DIR is the server's data directory (default data). With --cluster redis://HOST:PORT the
 accounts, lockouts and export are those of a cluster's Redis (password from LABCHAT_REDIS_PASSWORD),
@@ -184,6 +194,8 @@ interface Target extends Disposable {
   /** Tells running nodes that an account changed (a cluster's nodes cache accounts briefly). */
   accountChanged(name: string): Promise<void>;
   readonly cluster: boolean;
+  /** A connection to the cluster's Redis (a cluster only). */
+  redis?(): Promise<RedisClient>;
 }
 
 function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Target {
@@ -225,6 +237,7 @@ function targetOf(dataDir: string, cluster: string | undefined, io: AdminIo): Ta
       }
     },
     cluster: true,
+    redis: connect,
     [Symbol.dispose]() {},
   };
 }
@@ -279,7 +292,11 @@ export async function runAdmin(argv: string[], io: AdminIo): Promise<number> {
   const { values, positionals } = parsed;
   const dataDir = values.data ?? DEFAULT_SERVER_CONFIG.dataDir;
   const [area, verb] = positionals;
-  const command = area === "user" ? `user ${verb ?? ""}`.trim() : area;
+  const command = area === "user"
+    ? `user ${verb ?? ""}`.trim()
+    : area === "sessions" && verb === "end"
+    ? "sessions end"
+    : area;
   if (values.help || command === undefined) {
     io.out(COMMANDS[command ?? ""] ?? ADMIN_USAGE);
     return AdminExit.OK;
@@ -309,7 +326,9 @@ async function run(
   target: Target,
   io: AdminIo,
 ): Promise<number> {
-  const operands = command.startsWith("user ") ? positionals.slice(2) : positionals.slice(1);
+  const operands = command.startsWith("user ") || command === "sessions end"
+    ? positionals.slice(2)
+    : positionals.slice(1);
   const expect = (count: number) => {
     if (operands.length !== count) throw new UsageError(`Wrong number of arguments to ${command}`);
   };
@@ -385,6 +404,21 @@ async function run(
       table(rows).forEach((line) => io.out(line));
       io.out(`${users.length} account${users.length === 1 ? "" : "s"}`);
       return AdminExit.OK;
+    }
+    case "sessions":
+    case "sessions end": {
+      expect(command === "sessions" ? 1 : 2);
+      if (!target.redis) {
+        throw new AdminError(
+          "A single server keeps its sessions in memory: log in as an admin and use SESSIONS NAME and SESSIONS END ID (this tool reads them from Redis with --cluster)",
+        );
+      }
+      const client = await target.redis();
+      try {
+        return await sessionsCommand(client, operands, command === "sessions end", io);
+      } finally {
+        await closeQuietly(client);
+      }
     }
     case "user import":
       expect(1);
@@ -483,4 +517,45 @@ async function importFile(
     `Imported ${path}: ${created} created, ${replaced} replaced, ${skipped} skipped, ${problems.length} bad line(s)`,
   );
   return problems.length > 0 ? AdminExit.FAILED : AdminExit.OK;
+}
+
+/** Lists a user's sessions from the cluster's hash of who is online, or ends one of them. */
+async function sessionsCommand(
+  client: RedisClient,
+  [name, id]: string[],
+  end: boolean,
+  io: AdminIo,
+): Promise<number> {
+  const json = await redisCall(() => client.hGet(ONLINE_KEY, foldName(name)));
+  const sessions = (json ? entriesOf(json) : []).flatMap((entry) =>
+    Array.isArray(entry.info) ? entry.info : []
+  );
+  if (!end) {
+    const rows = [["ID", "CLIENT", "ADDRESS", "NODE", "SINCE"]];
+    for (const s of sessions) {
+      rows.push([s.id, s.client, s.ip, s.node ?? "", formatTimestamp(s.since)]);
+    }
+    table(rows).forEach((line) => io.out(line));
+    io.out(`${sessions.length} session${sessions.length === 1 ? "" : "s"} of ${name}`);
+    return AdminExit.OK;
+  }
+  if (!sessions.some((s) => s.id === id)) {
+    throw new AdminError(`${name} has no session ${id}; sessions ${name} lists them`);
+  }
+  const text = "This session was ended by the operator";
+  const change = {
+    kind: "kill",
+    name: sessions.length > 0 ? userOf(json) ?? name : name,
+    text,
+    reason: "Session ended by the operator",
+    only: id,
+  };
+  await appendChange(client, JSON.stringify({ node: "admin", change }));
+  io.out(`Session ${id} of ${name} ends`);
+  return AdminExit.OK;
+}
+
+/** The canonical name in a hash value (its entries name the user as the account spells it). */
+function userOf(json: string | null): string | undefined {
+  return json ? entriesOf(json)[0]?.user.name : undefined;
 }

@@ -310,6 +310,30 @@ Deno.test("with --cluster the tool manages a cluster's accounts; running nodes s
     const backup = await admin([...cluster, "backup", join(dir, "b.tar")], "", true);
     assertEquals(backup.code, 1);
     assertMatch(backup.err.join(" "), /keeps its data in Redis/);
+    // A user's sessions: listed from Redis, and one ended by the operator.
+    const [first, second] = [await connect(node.port), await connect(node.port)];
+    await expectReply(first, "LOGIN root root02", 200);
+    await expectReply(second, "LOGIN root root02", 200);
+    const sessions = await admin([...cluster, "sessions", "root"], "", true);
+    assertEquals(sessions.out.at(-1), "2 sessions of root", sessions.err.join("\n"));
+    const ids = sessions.out.slice(1, -1).map((line) => line.split(/\s+/)[0]);
+    const mine = (await expectReply(second, "SESSIONS", 200)).lines.find((l) =>
+      l.endsWith("(this one)")
+    )?.split(" ")[0];
+    const ended = await admin([...cluster, "sessions", "end", "root", mine ?? "?"], "", true);
+    assertEquals(ended.code, 0, ended.err.join("\n"));
+    const told = await second.waitForEvent((e) => e.type === "disconnect");
+    assertEquals(told.type === "disconnect" && told.text, "This session was ended by the operator");
+    await expectReply(first, "WHO root", 200, /^root, /);
+    assert(ids.includes(mine ?? ""), ids.join(","));
+    const none = await admin([...cluster, "sessions", "end", "root", "nope"], "", true);
+    assertEquals([none.code, none.err[0]], [
+      1,
+      "admin: root has no session nope; sessions root lists them",
+    ]);
+    await quit(first);
+    const local = await admin(["--data", join(dir, "single"), "sessions", "root"], "", true);
+    assertMatch(local.err.join(" "), /single server keeps its sessions in memory/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

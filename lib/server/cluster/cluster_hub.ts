@@ -33,6 +33,7 @@ import {
 import { appendCommand, EventLogReader } from "./event_log.ts";
 import { appendChange, CHANGES_LENGTH, CHANGES_STREAM } from "./changes_stream.ts";
 import { BroadcastOrder } from "./broadcast_order.ts";
+import { entriesOf, type Presence } from "./presence_entries.ts";
 import { KeyedLock } from "../keyed_lock.ts";
 import { describeSession, SessionGroup, type SessionInfo } from "../session_group.ts";
 import {
@@ -46,22 +47,6 @@ import {
   type Recipient,
 } from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
-
-/** A person's sessions on one node, as the shared hash holds them. */
-interface Presence {
-  /** The person as that node shows them (its first session's login). */
-  readonly user: OnlineUser;
-  readonly node: string;
-  /** Names this node's hold on the person (a new one each time the node claims it). */
-  readonly session: string;
-  /** The run of the node (a new one each start) and the person's number in that run. */
-  readonly run: string;
-  readonly slot: number;
-  /** How many sessions of the person the node has. */
-  readonly count: number;
-  /** What SESSIONS shows of them. */
-  readonly info?: readonly SessionInfo[];
-}
 
 /** A message on the presence channel. */
 type PresenceMessage =
@@ -94,16 +79,6 @@ function personOf(entries: readonly Presence[], here: string): OnlineUser {
   }
   const reach = peer ? { ip: peer.ip, udpPort: peer.udpPort } : {};
   return entries.length === 1 && sessions === 1 ? first : { ...first, ...reach, sessions };
-}
-
-/** A person's entries by node, from the shared hash's value (one bare entry in older data). */
-function entriesOf(json: string): Presence[] {
-  const value = parse<Record<string, Presence> | Presence>(json);
-  if (!value || typeof value !== "object") return [];
-  if (typeof (value as Presence).node === "string") return [value as Presence];
-  return Object.values(value as Record<string, Presence>).filter((e) =>
-    typeof e?.node === "string" && typeof e?.user?.name === "string"
-  );
 }
 
 /**
@@ -302,15 +277,6 @@ const KEY_PREFIX = "labchat:";
 export const LOG_LENGTH = 2000;
 /** Heartbeats between two checks of this node's users against the shared hash. */
 const RECONCILE_EVERY = 5;
-
-/** A JSON value, or `undefined` when it does not parse. */
-function parse<T>(json: string): T | undefined {
-  try {
-    return JSON.parse(json) as T;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The cluster's {@linkcode Hub}; see the module documentation. */
 export class ClusterHub implements Hub {
