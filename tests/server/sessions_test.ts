@@ -8,6 +8,7 @@ import type { ChatEvent } from "../../lib/protocol/events.ts";
 import type { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { connect, dataDirWith, expectReply, loggedIn, quit, registered } from "../helpers.ts";
 import { ircUser, startIrcServer } from "../irc/irc_helpers.ts";
+import { IrcTestClient } from "../../testing/irc_client.ts";
 
 const count = (events: readonly ChatEvent[], test: (e: ChatEvent) => boolean) =>
   events.filter(test).length;
@@ -235,4 +236,43 @@ Deno.test("sessions: a peer introduction goes to the session with a UDP port; an
   const listed = await expectReply(root, "SESSIONS yoda", 200, /2 sessions of yoda$/m);
   assert(listed.lines.some((l) => / udp 40001 /.test(l)), listed.lines.join("\n"));
   await Promise.all([quit(plain), quit(withUdp), quit(hans), quit(root)]);
+});
+
+Deno.test("sessions: two IRC clients on one account share the nick; a JOIN or PART from one shows in the other", async () => {
+  await using server = await startIrcServer();
+  await quit(await registered(server.port, "yoda"));
+  await using one = await ircUser(server.ircPort, "yoda", "yoda-secret");
+  await one.send("JOIN #dagobah");
+  await one.expect("366");
+  // The second client is shown the account's channels as it registers.
+  const two = await IrcTestClient.connect(server.ircPort);
+  try {
+    await two.send("PASS yoda-secret", "NICK yoda", "USER yoda 0 * :Yoda");
+    await two.expect("001");
+    const { message: joined } = await two.expect("JOIN", (m) => m.params[0] === "#dagobah");
+    assertEquals(joined.source?.split("!")[0], "yoda");
+    await two.expect("366", (m) => m.params[1] === "#dagobah");
+    // A JOIN from one is the account's: the other shows it, with the names.
+    await two.send("JOIN #swamp");
+    await one.expect("JOIN", (m) => m.params[0] === "#swamp");
+    await one.expect("366", (m) => m.params[1] === "#swamp");
+    await one.send("PART #swamp :done");
+    await two.expect("PART", (m) => m.params[0] === "#swamp");
+    // A message to the account reaches both; one sent from one shows in the other.
+    const hans = await registered(server.port, "hans");
+    await expectReply(hans, "MSG yoda both of you", 200);
+    await one.expect("PRIVMSG", (m) => m.params[1] === "both of you");
+    await two.expect("PRIVMSG", (m) => m.params[1] === "both of you");
+    await one.send("PRIVMSG hans :from the first client");
+    const { message: echoed } = await two.expect("PRIVMSG", (m) => m.params[0] === "hans");
+    assertEquals(echoed.params[1], "from the first client");
+    // The first leaves: nobody is told yoda quit.
+    await one.send("QUIT :bye");
+    await one.waitClosed();
+    await expectReply(hans, "WHO yoda", 200, /^yoda, /);
+    assertEquals(count(hans.queuedEvents, (e) => e.type === "logout"), 0);
+    await quit(hans);
+  } finally {
+    await two.close();
+  }
 });
