@@ -94,6 +94,12 @@ export class WebApp {
     for (const type of ["keydown", "pointerdown", "wheel", "scroll", "focus"]) {
       addEventListener(type, active, { capture: true, passive: true });
     }
+    // Looked at again: the tab's title drops the mark of what came meanwhile.
+    const seen = () => {
+      if (this.#chat && this.#notice.isConnected) this.#renderNav();
+    };
+    addEventListener("focus", seen);
+    document.addEventListener("visibilitychange", seen);
   }
 
   /** Tells the server the person is here, often enough for its idle timeout (if it has one). */
@@ -247,8 +253,42 @@ export class WebApp {
     const shown = this.#view.kind === "conversation" ? this.#view.id : undefined;
     const conversation = this.#model.apply(event, shown);
     if (conversation && conversation.id === shown) this.#appendMessage(conversation);
+    this.#notify(event);
     this.#renderNav();
   }
+
+  /** Mentions of you and private messages while the page is not looked at. */
+  #mentions = 0;
+
+  /**
+   * A desktop notification (when the person turned them on) and a mark in the tab's title for a
+   * private message or a mention of you that arrives while the page is hidden.
+   */
+  #notify(event: ChatEvent): void {
+    const me = this.#model.me;
+    let title: string;
+    let body: string;
+    if (event.type === "private") {
+      [title, body] = [`${event.from} (private)`, event.text];
+    } else if (
+      (event.type === "broadcast" || event.type === "room") && event.from !== me &&
+      mentionsMe(event.text, me)
+    ) {
+      [title, body] = [`${event.from} mentioned you`, event.text];
+    } else return;
+    if (document.visibilityState !== "hidden" && document.hasFocus()) return;
+    this.#mentions++;
+    if (this.#notifications && typeof Notification === "function") {
+      try {
+        new Notification(title, { body: body.slice(0, 200), tag: "labchat" });
+      } catch {
+        // a browser that will not show one now: the title still says so
+      }
+    }
+  }
+
+  /** The person asked for desktop notifications (and the browser allowed them). */
+  #notifications = false;
 
   // ---- login ----
 
@@ -321,6 +361,27 @@ export class WebApp {
       const reply = await this.#request("MOTD");
       if (reply) this.#say(reply.ok ? `Message of the day: ${reply.text}` : reply.text, "info");
     });
+    const notify = button("Notify me", async () => {
+      if (typeof Notification !== "function") {
+        this.#say("This browser cannot show notifications.", "info");
+        return;
+      }
+      if (this.#notifications) {
+        this.#notifications = false;
+        notify.textContent = "Notify me";
+        this.#say("Desktop notifications are off.", "info");
+        return;
+      }
+      const permission = await Notification.requestPermission();
+      this.#notifications = permission === "granted";
+      notify.textContent = this.#notifications ? "Stop notifying" : "Notify me";
+      this.#say(
+        this.#notifications
+          ? "You will be notified of private messages and mentions while the page is in the background."
+          : "The browser did not allow notifications.",
+        "info",
+      );
+    });
     const logout = button("Log out", async () => {
       this.#stopped = true;
       await this.#request("LOGOUT");
@@ -359,7 +420,7 @@ export class WebApp {
         h("h1", {}, "labchat"),
         h("span", { class: "me" }, "Logged in as ", h("strong", {}, this.#model.me)),
         search,
-        h("div", { class: "actions" }, motd, logout),
+        h("div", { class: "actions" }, notify, motd, logout),
       ),
       this.#notice,
       this.#layout,
@@ -431,7 +492,9 @@ export class WebApp {
     if (this.#view.kind === "conversation") this.#forumButton.removeAttribute("aria-current");
     else this.#forumButton.setAttribute("aria-current", "page");
     const unread = model.unread;
-    document.title = unread > 0 ? `(${unread}) labchat` : "labchat";
+    if (document.visibilityState !== "hidden" && document.hasFocus()) this.#mentions = 0;
+    const mark = this.#mentions > 0 ? `(@${this.#mentions}) ` : unread > 0 ? `(${unread}) ` : "";
+    document.title = `${mark}labchat`;
   }
 
   /** The navigation entry of a conversation, kept and updated. */

@@ -453,6 +453,50 @@ browserTest(
 );
 
 browserTest(
+  "while the page is in the background, a private message or a mention notifies (when turned on) and marks the tab",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+      await context.grantPermissions(["notifications"]);
+      // The page is looked away from; notifications are recorded instead of shown.
+      await context.addInitScript(() => {
+        const shown: string[] = [];
+        (globalThis as unknown as { shown: string[] }).shown = shown;
+        class Recorder {
+          static permission = "granted";
+          static requestPermission() {
+            return Promise.resolve("granted");
+          }
+          constructor(title: string, options?: { body?: string }) {
+            shown.push(`${title}: ${options?.body ?? ""}`);
+          }
+        }
+        Object.defineProperty(globalThis, "Notification", { value: Recorder });
+        const page = globalThis as unknown as { document: object };
+        Object.defineProperty(page.document, "hasFocus", { value: () => false });
+      });
+      const page = await context.newPage();
+      await page.goto(t.web);
+      await submitLogin(page, "alice", "alice-secret", true);
+      await page.getByText("Logged in as alice").waitFor({ state: "attached" });
+      await page.getByRole("button", { name: "Notify me" }).click();
+      await page.getByRole("button", { name: "Stop notifying" }).waitFor();
+      await expectReply(carol, "MSG alice are you coming?", 200);
+      await expectReply(carol, "BROADCAST lunch, @alice?", 200);
+      await expectReply(carol, "BROADCAST nothing for alice here", 200);
+      await seeMessage(page, "nothing for alice here");
+      assertEquals(await page.evaluate("globalThis.shown"), [
+        "carol (private): are you coming?",
+        "carol mentioned you: lunch, @alice?",
+      ]);
+      assertMatch(await page.title(), /^\(@2\) labchat$/);
+      await context.close();
+      await quit(carol);
+    }),
+);
+
+browserTest(
   "blocking from a user's menu stops their messages; unblocking lets them through",
   () =>
     withWebServer({}, async (t, browser) => {
