@@ -15,6 +15,7 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import { bindRequestArgs, resolveCommand } from "../protocol/request.ts";
 import type { ClientTags } from "../protocol/events.ts";
 import type { Client } from "./client.ts";
+import { settleOfflineHandover } from "./presence.ts";
 import type { Caller, Deferred, Handler, HandlerTable, Outcome, ServerContext } from "./context.ts";
 import { accountHandlers } from "./handlers/account.ts";
 import { adminHandlers } from "./handlers/admin.ts";
@@ -77,21 +78,6 @@ function checkAccess(
   if (ctx.config.adminPassword === "" || !sameSecret(password, ctx.config.adminPassword)) {
     throw new ProtocolError(Reply.NOT_ALLOWED, "Incorrect password");
   }
-}
-
-/**
- * Offline messages handed over at login reached the client once it sends a request after them
- * (for IRC, any line: a PING counts).
- */
-export function settleOfflineHandover(ctx: ServerContext, client: Client): void {
-  const handover = client.offlineHandover;
-  const user = client.identity?.name;
-  if (!handover?.written || user === undefined) return;
-  client.offlineHandover = undefined;
-  client.holdsOfflineQueue = false;
-  ctx.messages.delivered(user, handover.upTo).catch((error) =>
-    ctx.log.error(`Cannot drop delivered offline messages of ${user}`, error)
-  );
 }
 
 /**

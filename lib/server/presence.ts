@@ -15,6 +15,9 @@ import type { HubSession } from "./hub.ts";
 import { Identity } from "./identity.ts";
 import type { LogoutReason } from "./presence_notices.ts";
 
+/** How long LOGOUT and QUIT wait for a handover's bytes to leave before settling it, ms. */
+const SETTLE_WAIT_MS = 2000;
+
 /** Offline messages read from the store per page. */
 const OFFLINE_PAGE = 100;
 
@@ -150,7 +153,23 @@ export async function becomeAccount(
  * Logs the client's session out (if any) and records it; when it was the person's last session,
  * the person leaves their channels and the others are told. Never throws.
  */
-export async function logOut(ctx: ServerContext, client: Client): Promise<Identity | undefined> {
+export async function logOut(
+  ctx: ServerContext,
+  client: Client,
+  onPurpose = false,
+): Promise<Identity | undefined> {
+  if (onPurpose && client.offlineHandover && !client.output.isClosed) {
+    // LOGOUT or QUIT came after the handover: once its bytes are out (a reader that does not
+    // read is not waited for long), it was received.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      client.output.flushed(),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, SETTLE_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+    // Dropped from the queue before the session ends: a login right after finds it empty.
+    await settleOfflineHandover(ctx, client);
+  }
   const heldQueue = client.holdsOfflineQueue;
   const identity = client.signOut();
   if (!identity) return undefined;
@@ -271,5 +290,20 @@ export function passOfflineQueue(ctx: ServerContext, name: string): void {
   client.holdsOfflineQueue = true;
   deliverOffline(ctx, client, identity).catch((error) =>
     ctx.log.error(`Cannot hand ${name} the messages kept meanwhile`, error)
+  );
+}
+
+/**
+ * Offline messages handed over at login reached the client once it sends a request after them
+ * (for IRC, any line: a PING counts).
+ */
+export function settleOfflineHandover(ctx: ServerContext, client: Client): Promise<void> {
+  const handover = client.offlineHandover;
+  const user = client.identity?.name;
+  if (!handover?.written || user === undefined) return Promise.resolve();
+  client.offlineHandover = undefined;
+  client.holdsOfflineQueue = false;
+  return ctx.messages.delivered(user, handover.upTo).catch((error) =>
+    ctx.log.error(`Cannot drop delivered offline messages of ${user}`, error)
   );
 }

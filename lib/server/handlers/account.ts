@@ -218,14 +218,14 @@ export const accountHandlers: PartialHandlers<
 
   async LOGOUT(ctx, { client, identity }) {
     client.quitReason = "Logged out";
-    await logOut(ctx, client);
+    await logOut(ctx, client, true);
     client.quitReason = undefined;
     return ok(`Bye, ${identity.name}!`);
   },
 
   async QUIT(ctx, { client }) {
     client.quitReason = "Quit";
-    await logOut(ctx, client);
+    await logOut(ctx, client, true);
     return ok("Goodbye", () => client.output.close(true));
   },
 
