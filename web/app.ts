@@ -661,9 +661,11 @@ export class WebApp {
         ),
       ),
       list,
+      this.#newestButton(list),
       form,
       error,
     );
+    this.#followScroll(conversation, list);
     this.#scrollDown();
     input.focus();
     if (conversation.loaded) return;
@@ -675,6 +677,45 @@ export class WebApp {
     if (!list.isConnected) return; // the user has moved on
     replace(list, ...this.#items(conversation, MAX_SHOWN));
     this.#scrollDown();
+  }
+
+  /** "Jump to the newest", shown while the list is scrolled up. */
+  #newestButton(list: HTMLElement): HTMLButtonElement {
+    const jump = button("Jump to the newest", () => {
+      list.scrollTop = list.scrollHeight;
+      jump.hidden = true;
+    }, { class: "newest" });
+    jump.hidden = true;
+    return jump;
+  }
+
+  /**
+   * Scrolling up to the top reads the page of history before the first message shown (and so
+   * on, page by page); scrolling up shows the way back to the newest.
+   */
+  #followScroll(conversation: Conversation, list: HTMLElement): void {
+    let loading = false;
+    let exhausted = false;
+    list.addEventListener("scroll", async () => {
+      const jump = this.#main.querySelector("button.newest") as HTMLButtonElement | null;
+      if (jump) jump.hidden = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+      if (loading || exhausted || list.scrollTop > 40 || !conversation.loaded) return;
+      const first = conversation.messages.find((m) => m.number !== undefined)?.number;
+      if (first === undefined || first <= 1) return;
+      loading = true;
+      const target = conversation.kind === "broadcast" ? "b" : conversation.target;
+      const reply = await this.#request(formatRequest("HISTORY", [target, `before ${first}`]));
+      const before = conversation.messages.length;
+      if (reply?.ok) this.#model.addOlder(conversation, reply.lines);
+      exhausted = conversation.messages.length === before;
+      if (!exhausted && list.isConnected) {
+        // The older page goes on top; what was in view stays in view.
+        const fromBottom = list.scrollHeight - list.scrollTop;
+        replace(list, ...this.#items(conversation));
+        list.scrollTop = list.scrollHeight - fromBottom;
+      }
+      loading = false;
+    });
   }
 
   /** The list items of a conversation's last `count` messages (all, without a count). */

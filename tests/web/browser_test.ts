@@ -497,6 +497,48 @@ browserTest(
 );
 
 browserTest(
+  "scrolling up reads older history page by page, keeping the view; a button jumps back to the newest",
+  () =>
+    withWebServer({ requestRate: 0 }, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      // Two pages and a half of HISTORY (100 a page).
+      const lines = Array.from({ length: 250 }, (_, i) => `BROADCAST line ${i}`);
+      for (let i = 0; i < lines.length; i += 50) {
+        await Promise.all(lines.slice(i, i + 50).map((line) => carol.request(line)));
+      }
+      const alice = await signedUp(browser, t.web, "alice");
+      const { page } = alice;
+      await seeMessage(page, "line 249");
+      const list = page.locator("ol.messages");
+      assertEquals(await page.getByText("line 100", { exact: true }).count(), 0, "not read yet");
+      // Up to the top, again and again: each time a page more, down to the first line.
+      for (let i = 0; i < 6 && await page.getByText("line 0", { exact: true }).count() === 0; i++) {
+        const before = await list.locator("li").count();
+        await list.evaluate((el) => {
+          (el as unknown as { scrollTop: number }).scrollTop = 0;
+        });
+        await list.locator("li").nth(before).waitFor({ timeout: 3000 }).catch(() => {});
+      }
+      await seeMessage(page, "line 0");
+      const jump = page.getByRole("button", { name: "Jump to the newest" });
+      await jump.click();
+      await seeMessage(page, "line 249");
+      const atBottom = await list.evaluate((el) => {
+        const box = el as unknown as {
+          scrollHeight: number;
+          scrollTop: number;
+          clientHeight: number;
+        };
+        return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+      });
+      assert(atBottom, "at the newest again");
+      assertEquals(await jump.isVisible(), false);
+      assertEquals(alice.problems, []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
   "blocking from a user's menu stops their messages; unblocking lets them through",
   () =>
     withWebServer({}, async (t, browser) => {
