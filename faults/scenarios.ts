@@ -53,30 +53,8 @@ export const SCENARIOS: readonly Scenario[] = [
       return { start, end: Date.now() };
     },
   },
-  {
-    name: "redis-term",
-    summary: "Redis SIGTERMed, started again after the outage",
-    rig: {},
-    async fault(rig, outageMs) {
-      const start = Date.now();
-      await rig.stopRedis(false);
-      await sleep(outageMs / 2);
-      await rig.startRedis();
-      return { start, end: Date.now() };
-    },
-  },
-  {
-    name: "redis-kill",
-    summary: "Redis SIGKILLed, started again after the outage",
-    rig: {},
-    async fault(rig, outageMs) {
-      const start = Date.now();
-      await rig.stopRedis(true);
-      await sleep(outageMs / 2);
-      await rig.startRedis();
-      return { start, end: Date.now() };
-    },
-  },
+  redisRestart("redis-term", "SIGTERMed", false),
+  redisRestart("redis-kill", "SIGKILLed", true),
   {
     name: "failover",
     summary: "the Redis primary SIGKILLed under Sentinel; a replica promoted (--cluster-acks 1)",
@@ -101,3 +79,19 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
 ];
+
+/** Redis stopped (by `signal`) for half the outage, then started again on its data. */
+function redisRestart(name: string, signal: string, kill: boolean): Scenario {
+  return {
+    name,
+    summary: `Redis ${signal}, started again after the outage`,
+    rig: {},
+    async fault(rig, outageMs) {
+      const start = Date.now();
+      await rig.stopRedis(kill);
+      await sleep(outageMs / 2);
+      await rig.startRedis();
+      return { start, end: Date.now() };
+    },
+  };
+}

@@ -10,6 +10,7 @@ import { ChatConnection, type ChatReply, idleTimeoutOf } from "../lib/client/cha
 import { WebSocketTransport } from "../lib/client/websocket_transport.ts";
 import type { ChatEvent } from "../lib/protocol/events.ts";
 import { formatRequest } from "../lib/protocol/request.ts";
+import { DEFAULT_SERVER_CONFIG } from "../lib/config.ts";
 import { answerText, downloadFile, signIn, signOut, uploadFile } from "./api.ts";
 import { append, button, h, replace, syncChildren } from "./dom.ts";
 import {
@@ -32,7 +33,7 @@ import { mentionsMe, type Segment, segments } from "./rich_text.ts";
 /** Messages a conversation shows at most; older ones stay in memory (search opens them). */
 const MAX_SHOWN = 1000;
 /** The longest request line the server takes, in bytes (its `--max-line-bytes` default). */
-const MAX_LINE_BYTES = 8192;
+const MAX_LINE_BYTES = DEFAULT_SERVER_CONFIG.maxLineBytes;
 
 /** Waits before reconnecting, in seconds, after each failed try. */
 const BACKOFF_S = [1, 2, 4, 8, 15, 30];

@@ -38,6 +38,11 @@ export class SessionGroup implements Recipient {
   readonly #members: Member[] = [];
   /** Person-level state (away, admin, wallops, guest): the same in every session. */
   #shared: Partial<OnlineUser> = {};
+  /**
+   * {@linkcode user} of a person with one session, kept until something of it changes (WHO,
+   * masks and message checks ask for it often; with several, it depends on activity).
+   */
+  #single: OnlineUser | undefined;
 
   constructor(user: OnlineUser, recipient: Recipient) {
     this.#members.push({ user, recipient });
@@ -46,6 +51,7 @@ export class SessionGroup implements Recipient {
   /** Adds a session. */
   add(user: OnlineUser, recipient: Recipient): void {
     this.#members.push({ user, recipient });
+    this.#single = undefined;
   }
 
   /** Removes a session; whether it was there. */
@@ -53,11 +59,8 @@ export class SessionGroup implements Recipient {
     const index = this.#members.findIndex((m) => m.recipient === recipient);
     if (index < 0) return false;
     this.#members.splice(index, 1);
+    this.#single = undefined;
     return true;
-  }
-
-  has(recipient: Recipient): boolean {
-    return this.#members.some((m) => m.recipient === recipient);
   }
 
   get size(): number {
@@ -72,16 +75,14 @@ export class SessionGroup implements Recipient {
     }));
   }
 
-  /** The recipients of the sessions, in login order. */
-  get recipients(): Recipient[] {
-    return this.#members.map((m) => m.recipient);
-  }
-
   /**
    * The person as WHO shows them: the first session's login, the person's away and roles, and
    * the address and UDP port of the session peers should reach (see {@linkcode peerSession}).
    */
   get user(): OnlineUser {
+    if (this.#members.length === 1) {
+      return this.#single ??= { ...this.#members[0].user, ...this.#shared, sessions: 1 };
+    }
     const first = this.#members[0].user;
     const peer = this.peerSession()?.user;
     const reach = peer ? { ip: peer.ip, udpPort: peer.udpPort } : {};
@@ -105,11 +106,13 @@ export class SessionGroup implements Recipient {
   setUdpPort(recipient: Recipient, udpPort: number): void {
     const member = this.#members.find((m) => m.recipient === recipient);
     if (member) member.user = { ...member.user, udpPort };
+    this.#single = undefined;
   }
 
   /** Records what the person says of itself (away, an account now, roles). */
   update(change: Partial<OnlineUser>): void {
     this.#shared = { ...this.#shared, ...change };
+    this.#single = undefined;
   }
 
   /** When any session last sent a request. */

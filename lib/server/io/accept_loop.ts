@@ -44,3 +44,31 @@ export async function acceptLoop<C>(
     onConnection(conn);
   }
 }
+
+/** A listener being served: where, and how to stop accepting. */
+export interface Accepting {
+  readonly addr: Deno.NetAddr;
+  /** Closes the listener; resolves when the accept loop has ended. */
+  stop(): Promise<void>;
+}
+
+/** Runs {@linkcode acceptLoop} on `listener` until {@linkcode Accepting.stop} closes it. */
+export function accepting(
+  listener: Deno.Listener,
+  onConnection: (conn: Deno.Conn) => void,
+  log: Logger,
+  stopping: () => boolean,
+): Accepting {
+  const loop = acceptLoop(listener, onConnection, log, stopping);
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    async stop() {
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      await loop;
+    },
+  };
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { acceptLoop } from "../io/accept_loop.ts";
+import { type Accepting, accepting } from "../io/accept_loop.ts";
 import { Client } from "../client.ts";
 import type { ClientHost } from "../client_host.ts";
 import { LineConnection } from "../tcp/line_connection.ts";
@@ -17,33 +17,18 @@ import { IrcSession } from "./irc_session.ts";
 const encoder = new TextEncoder();
 
 /** A running IRC listener. */
-export interface IrcFrontEnd {
-  readonly addr: Deno.NetAddr;
-  /** Stops accepting; resolves when the accept loop has ended. */
-  stop(): Promise<void>;
-}
+export type IrcFrontEnd = Accepting;
 
 /** Listens for IRC clients on `listener` and serves each through `host`. */
 export function serveIrc(listener: Deno.Listener, host: ClientHost): IrcFrontEnd {
   const startedAt = Date.now();
   const { ctx } = host;
-  const loop = acceptLoop(
+  return accepting(
     listener,
     (conn) => admit(conn, host, startedAt),
     ctx.log,
     () => ctx.shuttingDown,
   );
-  return {
-    addr: listener.addr as Deno.NetAddr,
-    async stop() {
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-      await loop;
-    },
-  };
 }
 
 function admit(conn: Deno.Conn, host: ClientHost, startedAt: number): void {

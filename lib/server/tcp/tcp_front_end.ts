@@ -5,33 +5,18 @@
  * @module
  */
 
-import { acceptLoop } from "../io/accept_loop.ts";
+import { type Accepting, accepting } from "../io/accept_loop.ts";
 import { Client } from "../client.ts";
 import type { ClientHost } from "../client_host.ts";
 import { LineConnection } from "./line_connection.ts";
 
 /** The TCP port being served. */
-export interface TcpFrontEnd {
-  readonly addr: Deno.NetAddr;
-  /** Stops accepting; resolves when the accept loop has ended. */
-  stop(): Promise<void>;
-}
+export type TcpFrontEnd = Accepting;
 
 /** Listens for line clients on `listener` and serves each through `host`. */
 export function serveTcp(listener: Deno.Listener, host: ClientHost): TcpFrontEnd {
   const { ctx } = host;
-  const loop = acceptLoop(listener, (conn) => admit(conn, host), ctx.log, () => ctx.shuttingDown);
-  return {
-    addr: listener.addr as Deno.NetAddr,
-    async stop() {
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-      await loop;
-    },
-  };
+  return accepting(listener, (conn) => admit(conn, host), ctx.log, () => ctx.shuttingDown);
 }
 
 function admit(conn: Deno.Conn, host: ClientHost): void {

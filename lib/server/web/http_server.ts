@@ -10,7 +10,7 @@
  * @module
  */
 
-import { acceptLoop } from "../io/accept_loop.ts";
+import { accepting } from "../io/accept_loop.ts";
 import type { Logger } from "../context.ts";
 
 /** One request of a connection, as `Deno.serveHttp` hands it over. */
@@ -65,7 +65,7 @@ const encoder = new TextEncoder();
 export function serveWeb(options: WebServerOptions): WebServer {
   const open = new Set<HttpConn>();
   const served = new Set<Promise<void>>();
-  const loop = acceptLoop(
+  const listening = accepting(
     options.listener,
     (conn) => {
       const serving = serveConnection(conn, options, open).finally(() => served.delete(serving));
@@ -75,14 +75,9 @@ export function serveWeb(options: WebServerOptions): WebServer {
     options.stopping,
   );
   return {
-    addr: options.listener.addr as Deno.NetAddr,
+    addr: listening.addr,
     async shutdown() {
-      try {
-        options.listener.close();
-      } catch {
-        // already closed
-      }
-      await loop;
+      await listening.stop();
       for (const http of open) closeQuietly(http);
       await Promise.all(served);
     },
