@@ -363,8 +363,12 @@ export class WebApp {
       if (reply) this.#say(reply.ok ? `Message of the day: ${reply.text}` : reply.text, "info");
     });
     const notify = button("Notify me", async () => {
-      if (typeof Notification !== "function") {
-        this.#say("This browser cannot show notifications.", "info");
+      if (typeof Notification !== "function" || !isSecureContext) {
+        // Browsers offer notifications to HTTPS and localhost pages only; the tab still counts.
+        this.#say(
+          "Desktop notifications need the page over HTTPS (or on localhost); the tab's title still counts private messages and mentions.",
+          "info",
+        );
         return;
       }
       if (this.#notifications) {

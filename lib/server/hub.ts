@@ -75,11 +75,11 @@ export interface HubListener {
   sessionsBack?(sessions: readonly HubSession[]): void;
   /**
    * Broadcasts `from`–`to` did not reach this node in time (their deliveries were lost, say with
-   * a Redis primary that failed over before it passed them on): read them from the store and
-   * hand them to this node's users with {@linkcode Hub.deliverHere}; only those stored after
-   * `since` (epoch ms): before it, this node's users were taken for gone, and HISTORY has them.
+   * a Redis primary that failed over before it passed them on): those stored after `since`
+   * (epoch ms), read back from the store, each with who may hear it. Before `since` this node's
+   * users were taken for gone, and HISTORY has what they missed.
    */
-  missedBroadcasts?(from: number, to: number, since: number): void;
+  missedBroadcasts?(from: number, to: number, since: number): Promise<ReadBack[]>;
   /**
    * A session of `user` on another node ended (or its node died) while the user has sessions
    * here: what waited in their offline queue for it is handed to a session here.
@@ -92,6 +92,13 @@ export interface HubListener {
    * the cluster took this node for gone): end them, saying why.
    */
   sessionsLost?(sessions: readonly HubSession[], reason: string): void;
+}
+
+/** A stored broadcast read back for this node's users, with who may hear it. */
+export interface ReadBack {
+  readonly number: number;
+  readonly event: OutboundEvent;
+  readonly accept: (user: string) => boolean;
 }
 
 /** A session of this node as the hub knows it. */
@@ -154,12 +161,6 @@ export interface Hub {
   sessionInfo(user: string): SessionInfo[];
   /** Delivers to every online user `accept` admits. */
   fanout(event: OutboundEvent, accept: (user: string) => boolean): void;
-  /**
-   * Delivers to this node's users `accept` admits, not through the other nodes, and only to
-   * sessions logged in when it was stored: a message read back after its delivery was lost. Not twice: a message this node handed out
-   * already (or that arrives later) is passed over.
-   */
-  deliverHere?(event: OutboundEvent, accept: (user: string) => boolean): void;
   /**
    * Delivers to the user's sessions other than `from`, on every node: what a person sends from
    * one client shows in the others.

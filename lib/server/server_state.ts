@@ -9,7 +9,7 @@ import type { ServerConfig } from "../config.ts";
 import type { BlobStore } from "../store/blob_store.ts";
 import type { Store } from "../store/store.ts";
 import type { Logger, ServerContext, SessionChoice } from "./context.ts";
-import type { Hub } from "./hub.ts";
+import type { Hub, ReadBack } from "./hub.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import { RateLimiter } from "./io/rate_limiter.ts";
 import { AccountService } from "./services/accounts.ts";
@@ -129,11 +129,11 @@ export class ServerState implements ServerContext {
       keptDelivered,
       sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
       otherSessionsGone: (user) => passOfflineQueue(this, user),
-      missedBroadcasts: (from, to, since) => {
-        this.#redeliverBroadcasts(from, to, since).catch((error) =>
-          this.log.error(`Cannot read broadcasts #${from}-#${to} back from the store`, error)
-        );
-      },
+      missedBroadcasts: (from, to, since) =>
+        this.#readBackBroadcasts(from, to, since).catch((error) => {
+          this.log.error(`Cannot read broadcasts #${from}-#${to} back from the store`, error);
+          return [];
+        }),
       usersGone: (users) => {
         const now = this.clock.now();
         for (const user of users) {
@@ -155,24 +155,24 @@ export class ServerState implements ServerContext {
   }
 
   /**
-   * Broadcasts whose deliveries never reached this node: read back from the store and handed to
-   * this node's users, late rather than never (at most the newest {@linkcode MISSED_READ_BACK}).
+   * Broadcasts whose deliveries never reached this node, read back from the store for its users
+   * (at most the newest {@linkcode MISSED_READ_BACK}, and none stored before `since`).
    */
-  async #redeliverBroadcasts(from: number, to: number, since: number): Promise<void> {
+  async #readBackBroadcasts(from: number, to: number, since: number): Promise<ReadBack[]> {
     const first = Math.max(from, to - MISSED_READ_BACK + 1);
     const missed = await this.store.listBroadcasts({
       after: first - 1,
       before: to + 1,
       limit: MISSED_READ_BACK,
     });
-    for (const message of missed) {
-      if (message.at < since) continue;
-      const event = new OutboundEvent(
+    return missed.filter((message) => message.at >= since).map((message) => ({
+      number: message.number,
+      event: new OutboundEvent(
         { type: "broadcast", from: message.from, number: message.number, text: message.text },
         message.at,
-      );
-      this.hub.deliverHere?.(event, everyoneHearing(this, message.from));
-    }
+      ),
+      accept: everyoneHearing(this, message.from),
+    }));
   }
 
   endSession(name: string, text: string, reason: string, which: SessionChoice = {}): void {

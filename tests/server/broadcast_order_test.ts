@@ -4,15 +4,19 @@ import { BroadcastOrder } from "../../lib/server/cluster/broadcast_order.ts";
 
 Deno.test("broadcasts arriving out of order are handed out by number; one never coming is skipped after the wait", async () => {
   const out: number[] = [];
-  const skipped: [number, number][] = [];
-  const order = new BroadcastOrder<number>((n) => out.push(n), 50, (a, b) => skipped.push([a, b]));
+  const looked: [number, number][] = [];
+  // Nothing is found elsewhere here: a missing number is skipped after the wait.
+  const order = new BroadcastOrder<number>((n) => out.push(n), 50, (a, b) => {
+    looked.push([a, b]);
+    return Promise.resolve(new Map());
+  });
   // The first after a start waits for any numbered before it.
   order.add(14, 14);
   order.add(13, 13);
   assertEquals(out, []);
   await new Promise((resolve) => setTimeout(resolve, 80));
   assertEquals(out, [13, 14]);
-  assertEquals(skipped, [], "nothing was due before the first");
+  assertEquals(looked, [], "nothing was due before the first");
   order.add(16, 16); // #15 is on its way from another node
   order.add(17, 17);
   assertEquals(out, [13, 14]);
@@ -24,11 +28,30 @@ Deno.test("broadcasts arriving out of order are handed out by number; one never 
   assertEquals(out, [13, 14, 15, 16, 17]);
   await new Promise((resolve) => setTimeout(resolve, 80));
   assertEquals(out, [13, 14, 15, 16, 17, 19]);
-  assertEquals(skipped, [[18, 18]], "told, so it can be read back from the store");
+  assertEquals(looked, [[18, 18]], "looked for before it was skipped");
   order.add(18, 18); // too late for its turn: handed out anyway
   assertEquals(out, [13, 14, 15, 16, 17, 19, 18]);
   order.add(21, 21);
   order.flush(); // closing: whatever waits goes now
   assertEquals(out, [13, 14, 15, 16, 17, 19, 18, 21]);
   assertEquals(order.waiting, 0);
+});
+
+Deno.test("a missing broadcast found elsewhere (read back from the store) is handed out in its place, before those behind it", async () => {
+  const out: string[] = [];
+  const order = new BroadcastOrder<string>((item) => out.push(item), 30, (from, to) => {
+    const found = new Map<number, string>();
+    for (let n = from; n <= to; n++) if (n !== 6) found.set(n, `${n} read back`);
+    return new Promise((resolve) => setTimeout(() => resolve(found), 20));
+  });
+  order.expect(4);
+  order.add(7, "7");
+  order.add(8, "8");
+  assertEquals(out, []);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  // #4 and #5 found, #6 not (never stored): skipped; then what waited, in order.
+  assertEquals(out, ["4 read back", "5 read back", "7", "8"]);
+  order.add(6, "6"); // late after all: handed out, never lost
+  assertEquals(out.at(-1), "6");
+  order.flush();
 });

@@ -345,6 +345,7 @@ browserTest(
       const carol = await registered(t.port, "carol");
       const alice = await signedUp(browser, t.web, "alice");
       const { page } = alice;
+      await page.getByLabel(/^Message to /).waitFor(); // the page has loaded what it knows
       await page.getByLabel("New conversation with").fill("bob");
       await page.getByRole("button", { name: "Message", exact: true }).click();
       await page.getByRole("heading", { name: "bob" }).waitFor();
@@ -578,6 +579,9 @@ browserTest(
           "undefined",
         ],
       );
+      // Notifications are not offered to such a page: it says why instead of failing quietly.
+      await page.getByRole("button", { name: "Notify me" }).click();
+      await page.getByText(/^Desktop notifications need the page over HTTPS/).waitFor();
       await page.getByRole("button", { name: "Threads" }).click();
       await page.getByLabel("New thread").fill("lab#1!");
       await page.getByRole("button", { name: "Create thread" }).click();

@@ -3,12 +3,20 @@
  * one sequence in Redis, but each passes its deliveries on in its own batches, so #15 from one
  * node may reach the logs before #14 from another. A receiving node hands them out in number
  * order: one that arrives early waits for those before it, at most `waitMs` (a number whose
- * delivery never comes, its node having died, is skipped then). One that arrives after its turn
- * was skipped is handed out at once: late, never lost. Unless told which number comes next
+ * delivery never comes, its node having died, is looked for with `fill` first: what it finds (read
+ * back from the store) is handed out in its place, before those waiting behind it; what it does
+ * not find is skipped. One that arrives after its turn was skipped is handed out at once: late,
+ * never lost. Unless told which number comes next
  * ({@linkcode BroadcastOrder.expect}), the first to arrive after a start waits as long, for
  * any numbered before it.
  * @module
  */
+
+/** How long the gap's items are looked for before the gap is skipped, ms. */
+const FILL_WAIT_MS = 1000;
+
+/** Looks for the items numbered `from`–`to` elsewhere; resolves with those it found. */
+export type Fill<T> = (from: number, to: number) => Promise<Map<number, T>>;
 
 /** Puts numbered items in order before `release` gets them. */
 export class BroadcastOrder<T> {
@@ -19,17 +27,15 @@ export class BroadcastOrder<T> {
   #next: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Told of the numbers `from`–`to` when they were waited for long enough and skipped. */
-  readonly #skipped: (from: number, to: number) => void;
+  /** Finds the numbers `from`–`to` when they were waited for long enough (by number). */
+  readonly #fill: Fill<T> | undefined;
+  /** A fill under way: nothing is handed out past the gap meanwhile. */
+  #filling = false;
 
-  constructor(
-    release: (item: T) => void,
-    waitMs = 250,
-    skipped: (from: number, to: number) => void = () => {},
-  ) {
+  constructor(release: (item: T) => void, waitMs = 250, fill?: Fill<T>) {
     this.#release = release;
     this.#waitMs = waitMs;
-    this.#skipped = skipped;
+    this.#fill = fill;
   }
 
   /** Sets the number due next, unless one has arrived already (then it is known). */
@@ -68,15 +74,39 @@ export class BroadcastOrder<T> {
     if (this.#waiting.size === 0) this.#stopTimer();
   }
 
-  /** Waited long enough: the missing numbers are skipped. */
+  /** Waited long enough: the missing numbers are looked for, then skipped if not found. */
   #skip(): void {
     this.#timer = undefined;
-    if (this.#waiting.size === 0) return;
+    if (this.#waiting.size === 0 || this.#filling) return;
     const next = Math.min(...this.#waiting.keys());
-    if (this.#next !== undefined && next > this.#next) this.#skipped(this.#next, next - 1);
+    if (this.#fill && this.#next !== undefined && next > this.#next) {
+      const [from, to] = [this.#next, next - 1];
+      this.#filling = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const gaveUp = new Promise<Map<number, T>>((resolve) =>
+        timer = setTimeout(() => resolve(new Map()), FILL_WAIT_MS)
+      );
+      Promise.race([this.#fill(from, to), gaveUp]).catch(() => new Map<number, T>()).then(
+        (found) => {
+          clearTimeout(timer);
+          this.#filling = false;
+          for (const [number, item] of found) {
+            const due = this.#next !== undefined && number >= this.#next && number <= to;
+            if (due && !this.#waiting.has(number)) this.#waiting.set(number, item);
+          }
+          this.#skipTo(Math.min(...this.#waiting.keys()));
+        },
+      );
+      return;
+    }
+    this.#skipTo(next);
+  }
+
+  #skipTo(next: number): void {
+    if (!Number.isFinite(next)) return;
     this.#next = next;
     this.#drain();
-    if (this.#waiting.size > 0) this.#timer = setTimeout(() => this.#skip(), this.#waitMs);
+    if (this.#waiting.size > 0) this.#timer ??= setTimeout(() => this.#skip(), this.#waitMs);
   }
 
   #stopTimer(): void {

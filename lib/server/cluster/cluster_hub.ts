@@ -44,6 +44,7 @@ import {
   type HubSession,
   inLoginOrder,
   type OnlineUser,
+  type ReadBack,
   type Recipient,
 } from "../hub.ts";
 import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
@@ -970,14 +971,6 @@ export class ClusterHub implements Hub {
     this.#echoInto(this.#plainSegment(), user, event, from);
   }
 
-  deliverHere(event: OutboundEvent, accept: (user: string) => boolean): void {
-    const numbered = numberedKey(event.event);
-    if (numbered !== undefined && !this.#handedOut.add(numbered)) return;
-    for (const [user, local] of this.#local) {
-      if (accept(user)) this.delivered += local.group.deliverAsOf(event, event.at);
-    }
-  }
-
   #echoInto(segment: Segment, user: string, event: OutboundEvent, from: Recipient): void {
     const person = this.#online.get(user);
     if (!person || (person.user.sessions ?? 1) < 2) return;
@@ -1204,11 +1197,27 @@ export class ClusterHub implements Hub {
   readonly #handedOut = new RecentKeys(HANDED_OUT_REMEMBERED);
 
   /** Broadcasts from every node, handed out in the order of their numbers. */
-  readonly #broadcastOrder = new BroadcastOrder<Delivery>(
-    (delivery) => this.#handOut(delivery),
+  readonly #broadcastOrder = new BroadcastOrder<Delivery | ReadBack>(
+    (item) => "slots" in item ? this.#handOut(item) : this.#handOutReadBack(item),
     250,
-    (from, to) => this.#listener.missedBroadcasts?.(from, to, this.#readBackSince()),
+    async (from, to) => {
+      const found = await this.#listener.missedBroadcasts?.(from, to, this.#readBackSince());
+      return new Map((found ?? []).map((item) => [item.number, item]));
+    },
   );
+
+  /**
+   * Hands a broadcast read back from the store (its delivery was lost) to this node's users,
+   * only sessions logged in when it was stored; never twice (a delivery arriving later is
+   * passed over, as one that came first passes this over).
+   */
+  #handOutReadBack({ event, accept }: ReadBack): void {
+    const numbered = numberedKey(event.event);
+    if (numbered !== undefined && !this.#handedOut.add(numbered)) return;
+    for (const [user, local] of this.#local) {
+      if (accept(user)) this.delivered += local.group.deliverAsOf(event, event.at);
+    }
+  }
 
   /** Hands a delivery to this node's connections it names. */
   #handOut(delivery: Delivery): void {
