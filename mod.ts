@@ -33,9 +33,18 @@ export {
   usageOf,
 } from "./lib/protocol/commands.ts";
 export { type ChatEvent, eventText, formatEvent, parseEvent } from "./lib/protocol/events.ts";
+export {
+  type EventFrame,
+  FrameError,
+  JSON_SUBPROTOCOL,
+  parseServerFrames,
+  type ReplyFrame,
+  type ServerFrame,
+} from "./lib/protocol/frames.ts";
 export { type Frame, type LineErrorReason, LineSplitter } from "./lib/protocol/line_splitter.ts";
 export { ProtocolError } from "./lib/protocol/protocol_error.ts";
 export { formatReply, parseReplyLine, type ReplyLine } from "./lib/protocol/reply.ts";
+export type { ReplyData, ReplyDetail } from "./lib/protocol/reply_data.ts";
 export { type ParsedRequest, parseRequest } from "./lib/protocol/request.ts";
 export { formatDuration, formatTimestamp, parseTimestamp } from "./lib/protocol/timestamp.ts";
 export {

@@ -6,28 +6,16 @@
  * @module
  */
 
-import { ChatConnection, type ChatReply, idleTimeoutOf } from "../lib/client/chat_connection.ts";
+import { ChatConnection, type ChatReply } from "../lib/client/chat_connection.ts";
 import { WebSocketTransport } from "../lib/client/websocket_transport.ts";
 import type { ChatEvent } from "../lib/protocol/events.ts";
+import type { ReplyData, SearchHitView, ThreadEntryView } from "../lib/protocol/reply_data.ts";
 import { formatRequest } from "../lib/protocol/request.ts";
+import { formatBytes, formatTimestamp } from "../lib/protocol/timestamp.ts";
 import { DEFAULT_SERVER_CONFIG } from "../lib/config.ts";
 import { answerText, downloadFile, signIn, signOut, uploadFile } from "./api.ts";
 import { append, button, h, replace, syncChildren } from "./dom.ts";
-import {
-  BROADCAST_ID,
-  ChatModel,
-  type Conversation,
-  now,
-  parseBroadcastNumber,
-  parseRoomCreated,
-  parseRoomLine,
-  parseSearchHit,
-  parseThread,
-  type SearchHit,
-  snippetParts,
-  type ThreadFile,
-  type ThreadPost,
-} from "./model.ts";
+import { BROADCAST_ID, ChatModel, type Conversation, snippetParts } from "./model.ts";
 import { mentionsMe, type Segment, segments } from "./rich_text.ts";
 
 /** Messages a conversation shows at most; older ones stay in memory (search opens them). */
@@ -146,14 +134,14 @@ export class WebApp {
       let chat: ChatConnection;
       try {
         const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
-        chat = new ChatConnection(await WebSocketTransport.open(url));
+        chat = new ChatConnection(await WebSocketTransport.open(url, { json: true }));
       } catch {
         this.#scheduleReconnect();
         return "unreachable";
       }
       const reply = await chat.request("SESSION").catch(() => undefined);
       if (reply?.ok) {
-        this.#started(chat, reply.text);
+        this.#started(chat, dataOf(reply, "welcome")?.user ?? "");
         await this.#loadState();
         return "connected";
       }
@@ -168,19 +156,21 @@ export class WebApp {
     }
   }
 
-  #started(chat: ChatConnection, welcome: string): void {
+  #started(chat: ChatConnection, me: string): void {
     this.#chat = chat;
-    void chat.request("ACTIVE").then((reply) => this.#idleMs = idleTimeoutOf(reply.text), () => {});
+    void chat.request("ACTIVE").then(
+      (reply) => this.#idleMs = dataOf(reply, "idle_timeout")?.ms ?? 0,
+      () => {},
+    );
     this.#retry = 0;
     this.#stopped = false;
-    const me = /^Welcome to labchat, (\S+?)!/.exec(welcome)?.[1] ?? "";
     this.#model.reset(me);
     this.#showChat();
     void this.#pump(chat);
   }
 
   async #pump(chat: ChatConnection): Promise<void> {
-    for await (const event of chat.events()) this.#onEvent(event);
+    for await (const event of chat.events()) this.#onEvent(event, chat.timeOf(event) ?? Date.now());
     if (this.#chat === chat) {
       this.#chat = undefined;
       if (!this.#stopped) this.#scheduleReconnect();
@@ -222,20 +212,19 @@ export class WebApp {
       await this.#request("BLOCKED"),
       await this.#request("HISTORY p"),
     ];
-    if (who?.ok) this.#model.setOnline(who.lines);
-    if (privates?.ok) this.#model.addPrivateChats(privates.lines);
-    for (const line of rooms?.lines ?? []) {
-      const room = parseRoomLine(line);
-      if (room) this.#model.addRoom(room.id, room.members);
+    this.#model.setOnline(dataOf(who, "users")?.users ?? []);
+    this.#model.addPrivateChats(dataOf(privates, "history")?.messages ?? []);
+    for (const room of dataOf(rooms, "rooms")?.rooms ?? []) {
+      this.#model.addRoom(room.id, room.members);
     }
-    for (const line of blocked?.ok ? blocked.lines.slice(0, -1) : []) this.#model.blocked.add(line);
+    for (const name of dataOf(blocked, "names")?.names ?? []) this.#model.blocked.add(name);
     this.#renderNav();
     await this.#open(
       this.#view.kind === "conversation" ? this.#view : { kind: "conversation", id: BROADCAST_ID },
     );
   }
 
-  #onEvent(event: ChatEvent): void {
+  #onEvent(event: ChatEvent, at: number): void {
     switch (event.type) {
       case "shutdown":
         this.#say("The server is shutting down. The page reconnects when it is back.", "warning");
@@ -252,7 +241,7 @@ export class WebApp {
         return; // peer-to-peer needs the terminal client
     }
     const shown = this.#view.kind === "conversation" ? this.#view.id : undefined;
-    const conversation = this.#model.apply(event, shown);
+    const conversation = this.#model.apply(event, shown, at);
     if (conversation && conversation.id === shown) this.#appendMessage(conversation);
     this.#notify(event);
     this.#renderNav();
@@ -589,7 +578,7 @@ export class WebApp {
       }
       const reply = await this.#request(formatRequest("ROOM CREATE", [wanted.join(" ")]));
       if (!reply) return;
-      const room = reply.ok ? parseRoomCreated(reply.text) : undefined;
+      const room = dataOf(reply, "room")?.room;
       if (!room) {
         this.#say(reply.text, "error");
         return;
@@ -678,7 +667,7 @@ export class WebApp {
     const target = conversation.kind === "broadcast" ? "b" : conversation.target;
     const reply = await this.#request(formatRequest("HISTORY", [target]));
     if (!reply?.ok) return;
-    this.#model.setHistory(conversation, reply.lines);
+    this.#model.setHistory(conversation, dataOf(reply, "history")?.messages ?? []);
     if (!list.isConnected) return; // the user has moved on
     replace(list, ...this.#items(conversation, MAX_SHOWN));
     this.#scrollDown();
@@ -711,7 +700,7 @@ export class WebApp {
       const target = conversation.kind === "broadcast" ? "b" : conversation.target;
       const reply = await this.#request(formatRequest("HISTORY", [target, `before ${first}`]));
       const before = conversation.messages.length;
-      if (reply?.ok) this.#model.addOlder(conversation, reply.lines);
+      this.#model.addOlder(conversation, dataOf(reply, "history")?.messages ?? []);
       exhausted = conversation.messages.length === before;
       if (!exhausted && list.isConnected) {
         // The older page goes on top; what was in view stays in view.
@@ -756,14 +745,15 @@ export class WebApp {
       return false;
     }
     if (reply.code === 202) error.textContent = reply.text.replace(/^.*?\.\s/, "");
+    const sent = dataOf(reply, "sent");
     // Kept for later: say so, so nobody waits for an answer that cannot come yet.
-    if (/is offline; the message will be delivered/.test(reply.text)) {
-      error.textContent = reply.text;
+    if (sent?.offline) {
+      error.textContent = `${conversation.target} is offline: they will get it when they log in`;
     }
-    const number = conversation.kind === "broadcast" ? parseBroadcastNumber(reply.text) : undefined;
+    const number = conversation.kind === "private" ? undefined : sent?.number;
     this.#model.addMessage(
       conversation,
-      { number, from: this.#model.me, text, time: now() },
+      { number, from: this.#model.me, text, at: sent?.at ?? Date.now() },
       conversation.id,
     );
     this.#appendMessage(conversation);
@@ -781,7 +771,7 @@ export class WebApp {
       },
       m.number !== undefined ? h("span", { class: "number" }, `#${m.number}`) : undefined,
       h("span", { class: "from" }, m.from),
-      m.time ? h("time", { title: m.time }, shortTime(m.time)) : undefined,
+      timeElement(m.at),
       m.offline ? h("span", { class: "offline" }, "sent while you were away") : undefined,
       h("span", { class: "text" }, ...segments(m.text, me).map(segmentNode)),
     );
@@ -825,6 +815,7 @@ export class WebApp {
     const status = h("p", { role: "status" }, "Searching…");
     replace(this.#main, h("h2", { id: "search-title" }, `Search: ${query}`), status, list);
     let next: string | undefined = query;
+    let shown = 0;
     const more = button("More results", () => void loadPage());
     const loadPage = async () => {
       if (next === undefined) return;
@@ -835,18 +826,22 @@ export class WebApp {
         more.remove();
         return;
       }
-      const summary = reply.lines.at(-1) ?? "";
-      const hits = reply.lines.flatMap((line) => parseSearchHit(line) ?? []);
+      const found = dataOf(reply, "search");
+      const hits = found?.hits ?? [];
       append(list, ...hits.map((hit) => this.#hitItem(hit)));
-      next = /; more: SEARCH (.+)$/.exec(summary)?.[1];
-      status.textContent = summary.replace(/; more: SEARCH .+$/, "");
+      const page = found?.page ?? 1;
+      next = found?.more ? `${query} page:${page + 1}` : undefined;
+      shown += hits.length;
+      status.textContent = shown === 0
+        ? `Nothing found for ${query}`
+        : `${shown} result${shown === 1 ? "" : "s"}${next === undefined ? "" : " so far"}`;
       if (next === undefined) more.remove();
       else if (!more.isConnected) this.#main.append(more);
     };
     await loadPage();
   }
 
-  #hitItem(hit: SearchHit): HTMLLIElement {
+  #hitItem(hit: SearchHitView): HTMLLIElement {
     const snippet = h(
       "span",
       { class: "text" },
@@ -859,15 +854,15 @@ export class WebApp {
       {},
       button(hit.where, () => void this.#openHit(hit), { class: "where" }),
       h("span", { class: "from" }, hit.from),
-      h("time", {}, hit.time),
+      timeElement(hit.at),
       snippet,
     );
   }
 
   /** Opens the conversation (or thread) of a hit and shows the message with its neighbours. */
-  async #openHit(hit: SearchHit): Promise<void> {
+  async #openHit(hit: SearchHitView): Promise<void> {
     const place = hit.place;
-    if (place.kind === "thread") {
+    if (place.kind === "post" || place.kind === "file") {
       await this.#open({ kind: "thread", name: place.thread });
       return;
     }
@@ -880,16 +875,16 @@ export class WebApp {
       : place.kind === "private"
       ? this.#model.conversation("private", place.with)
       : this.#model.conversations.get(`room:${place.room}`) ??
-        this.#model.conversation("room", place.room);
+        this.#model.conversation("room", String(place.room));
     await this.#open({ kind: "conversation", id: conversation.id });
     if (this.#view.kind !== "conversation" || this.#view.id !== conversation.id) return;
     let index = this.#findMessage(conversation, hit);
     if (index < 0 && place.kind !== "private") {
       // Older than what is loaded: read the page that ends a few messages after it.
-      const target = place.kind === "broadcast" ? "b" : place.room;
+      const target = place.kind === "broadcast" ? "b" : String(place.room);
       const before = `before ${place.number + 6}`;
       const reply = await this.#request(formatRequest("HISTORY", [target, before]));
-      if (reply?.ok) this.#model.addOlder(conversation, reply.lines);
+      this.#model.addOlder(conversation, dataOf(reply, "history")?.messages ?? []);
       index = this.#findMessage(conversation, hit);
     }
     // Shown with its neighbours, however far back it is (older ones read moved every index).
@@ -907,16 +902,16 @@ export class WebApp {
   }
 
   /** Where a hit's message is among a conversation's, or -1. */
-  #findMessage(conversation: Conversation, hit: SearchHit): number {
+  #findMessage(conversation: Conversation, hit: SearchHitView): number {
     const plain = snippetParts(hit.snippet).map((p) => p.text).join("").replace(/…/g, "").trim();
     const probe = plain.slice(0, 24);
-    // A message that came live carries the page's time, not the server's: its text decides.
+    // A message sent from here carries no number: its time or text decides.
     const byNumber = hit.place.kind === "broadcast" || hit.place.kind === "room"
       ? hit.place.number
       : undefined;
     return conversation.messages.findIndex((m) =>
       m.from === hit.from &&
-      ((byNumber !== undefined && m.number === byNumber) || m.time === hit.time ||
+      ((byNumber !== undefined && m.number === byNumber) || m.at === hit.at ||
         (probe !== "" && m.text.includes(probe)))
     );
   }
@@ -925,7 +920,7 @@ export class WebApp {
 
   async #showForum(): Promise<void> {
     const reply = await this.#request("THREAD LIST");
-    const names = reply?.ok && reply.lines.length > 1 ? reply.lines.slice(0, -1) : [];
+    const names = (dataOf(reply, "threads")?.threads ?? []).map((t) => t.name);
     const name = h("input", { id: "thread-name", autocomplete: "off", required: true });
     const status = h("p", { role: "alert", class: "error" });
     const form = h(
@@ -970,7 +965,10 @@ export class WebApp {
       );
       return;
     }
-    const entries = parseThread(reply.lines.slice(0, -1));
+    const data = dataOf(reply, "thread");
+    const entries = data?.entries ?? [];
+    const me = this.#model.me;
+    const isCreator = data?.creator === me;
     const refresh = () => void this.#open({ kind: "thread", name: thread });
     const run = async (line: string, then = refresh) => {
       const answer = await this.#request(line);
@@ -978,8 +976,8 @@ export class WebApp {
       if (!answer.ok) status.textContent = answer.text;
       else then();
     };
-    const posts = entries.filter((e): e is ThreadPost => e.kind === "post");
-    const files = entries.filter((e): e is ThreadFile => e.kind === "file");
+    const posts = entries.filter((e) => e.kind === "post");
+    const files = entries.filter((e) => e.kind === "file");
     const postForm = h(
       "form",
       { class: "compose" },
@@ -1021,10 +1019,13 @@ export class WebApp {
       this.#main,
       h("h2", {}, `Thread ${thread}`),
       button("Back to the threads", () => void this.#open({ kind: "forum" })),
-      button("Remove thread", () =>
-        void run(formatRequest("THREAD REMOVE", [thread]), () => {
-          void this.#open({ kind: "forum" });
-        })),
+      // Only what this person may do is offered: the creator removes the thread.
+      isCreator
+        ? button("Remove thread", () =>
+          void run(formatRequest("THREAD REMOVE", [thread]), () => {
+            void this.#open({ kind: "forum" });
+          }))
+        : undefined,
       h(
         "ol",
         { class: "posts", "aria-label": "Messages", tabindex: "0" },
@@ -1039,10 +1040,19 @@ export class WebApp {
             "li",
             {},
             h("span", { class: "text" }, f.name),
+            h("span", { class: "size" }, formatBytes(f.size)),
             h("span", { class: "from" }, `from ${f.uploader}`),
+            timeElement(f.at),
             button("Download", () => void this.#download(thread, f.name, status), {
               "aria-label": `Download ${f.name}`,
             }),
+            f.uploader === me || isCreator
+              ? button(
+                "Remove",
+                () => void run(formatRequest("FILE REMOVE", [thread, f.name])),
+                { "aria-label": `Remove ${f.name}` },
+              )
+              : undefined,
           )
         ),
       ),
@@ -1055,7 +1065,7 @@ export class WebApp {
   /** A post; the user's own have Edit (in place) and Delete. */
   #postItem(
     thread: string,
-    post: ThreadPost,
+    post: Extract<ThreadEntryView, { kind: "post" }>,
     run: (line: string) => Promise<void>,
   ): HTMLLIElement {
     const text = h("span", { class: "text" }, post.text);
@@ -1063,6 +1073,7 @@ export class WebApp {
       "li",
       { class: post.author === this.#model.me ? "mine" : undefined, value: post.number },
       h("span", { class: "from" }, post.author),
+      timeElement(post.at),
       text,
     );
     if (post.author !== this.#model.me) return item;
@@ -1121,14 +1132,21 @@ function percent(done: number, total: number): string {
   return `${total > 0 ? Math.floor(done / total * 100) : 100}%`;
 }
 
-/** `14:02` for today, `03 Dec 14:02` before (the whole time is the element's title). */
-function shortTime(time: string): string {
-  const [day, month, year, clock] = time.split(" ");
-  const hm = (clock ?? "").slice(0, 5);
-  const today = new Date();
-  const isToday = Number(day) === today.getDate() && Number(year) === today.getFullYear() &&
-    month === today.toLocaleString("en", { month: "short" });
-  return isToday ? hm : `${day} ${month} ${hm}`;
+/** The data of a successful reply of the kind asked for, or `undefined`. */
+function dataOf<K extends ReplyData["kind"]>(
+  reply: ChatReply | undefined,
+  kind: K,
+): Extract<ReplyData, { kind: K }> | undefined {
+  const data = reply?.ok ? reply.data : undefined;
+  return data?.kind === kind ? data as Extract<ReplyData, { kind: K }> : undefined;
+}
+
+/** `14:02` for today, `03 Dec 14:02` before; the whole date and time as its title. */
+function timeElement(at: number): HTMLTimeElement {
+  const full = formatTimestamp(at); // `03 Dec 2026 14:02:11`, the page's local time
+  const today = formatTimestamp(Date.now()).slice(0, 11) === full.slice(0, 11);
+  const shown = today ? full.slice(12, 17) : `${full.slice(0, 6)} ${full.slice(12, 17)}`;
+  return h("time", { datetime: new Date(at).toISOString(), title: full }, shown);
 }
 
 /** A piece of a message as a node: text, a link that opens elsewhere, or a mention. */

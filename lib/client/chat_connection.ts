@@ -7,7 +7,10 @@
 import { isEventCode, Reply } from "../protocol/codes.ts";
 import { type ChatEvent, parseEvent } from "../protocol/events.ts";
 import { LineSplitter } from "../protocol/line_splitter.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+import type { ErrorReason } from "../protocol/protocol_error.ts";
 import { parseReplyLine } from "../protocol/reply.ts";
+import type { ReplyData } from "../protocol/reply_data.ts";
 
 /** A reply as the client sees it. */
 export interface ChatReply {
@@ -18,6 +21,9 @@ export interface ChatReply {
   readonly text: string;
   /** 2xx or 3xx. */
   readonly ok: boolean;
+  /** Why it was refused, and what it carries: only over the WebSocket's JSON frames. */
+  readonly reason?: ErrorReason;
+  readonly data?: ReplyData;
 }
 
 /** The connection ended while a request waited, or a request was made after it ended. */
@@ -115,6 +121,11 @@ export interface ByteTransport {
   /** Writes some of `bytes`; the number written. */
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
+  /**
+   * When present, what the server says arrives as typed frames (the WebSocket's JSON
+   * subprotocol) rather than as bytes: the next frames, or `null` at the end.
+   */
+  readFrames?(): Promise<readonly ServerFrame[] | null>;
 }
 
 /**
@@ -134,6 +145,8 @@ export class ChatConnection implements AsyncDisposable {
   readonly #pending: ReplyWaiter[] = [];
   readonly #events: ChatEvent[] = [];
   readonly #eventWaiters: Waiter<ChatEvent | undefined>[] = [];
+  /** When each event received as a typed frame happened (the server's clock). */
+  readonly #eventTimes = new WeakMap<ChatEvent, number>();
   #partial: string[] = [];
   /** A line of the protocol has arrived: this is a labchat server. */
   #spokeProtocol = false;
@@ -340,10 +353,22 @@ export class ChatConnection implements AsyncDisposable {
     return this.#events;
   }
 
+  /**
+   * When an event happened by the server's clock, epoch ms: known for events that came as typed
+   * frames (the WebSocket's JSON subprotocol), `undefined` for lines.
+   */
+  timeOf(event: ChatEvent): number | undefined {
+    return this.#eventTimes.get(event);
+  }
+
   async #readLoop(splitter: LineSplitter): Promise<void> {
     const buffer = new Uint8Array(64 * 1024);
     try {
-      while (true) {
+      const readFrames = this.#conn.readFrames?.bind(this.#conn);
+      for (let frames = await readFrames?.(); frames; frames = await readFrames?.()) {
+        for (const frame of frames) this.#onFrame(frame);
+      }
+      while (!readFrames) {
         for (let frame = splitter.next(); frame; frame = splitter.next()) {
           if ("line" in frame) this.#onLine(frame.line);
           if (this.#raw) await this.#readRaw(this.#raw, splitter, buffer);
@@ -357,6 +382,18 @@ export class ChatConnection implements AsyncDisposable {
     } finally {
       this.#finish();
     }
+  }
+
+  #onFrame(frame: ServerFrame): void {
+    this.#spokeProtocol = true;
+    if (frame.kind === "event") {
+      this.#eventTimes.set(frame.event, frame.at);
+      this.#pushEvent(frame.event);
+      return;
+    }
+    const { code, lines, reason, data } = frame;
+    const text = lines.at(-1) ?? "";
+    this.#onReply({ code, lines, text, ok: code >= 200 && code < 400, reason, data });
   }
 
   #onLine(line: string): void {
@@ -379,12 +416,11 @@ export class ChatConnection implements AsyncDisposable {
     if (parsed.more) return;
     const lines = this.#partial;
     this.#partial = [];
-    const reply: ChatReply = {
-      code: parsed.code,
-      lines,
-      text: parsed.text,
-      ok: parsed.code >= 200 && parsed.code < 400,
-    };
+    const ok = parsed.code >= 200 && parsed.code < 400;
+    this.#onReply({ code: parsed.code, lines, text: parsed.text, ok });
+  }
+
+  #onReply(reply: ChatReply): void {
     const head = this.#pending[0];
     if (head?.onContinue && reply.code >= 300 && reply.code < 400) {
       const onContinue = head.onContinue;

@@ -425,6 +425,24 @@ export const SHUTDOWN_EVENT: ChatEvent = { type: "shutdown", text: Text.SHUTDOWN
 
 const encoder = new TextEncoder();
 
+/**
+ * What of an event a JSON frame carries: the fields only the server uses (presence order
+ * numbers, a logout's IRC mask, IRC client-only tags) are left out.
+ */
+export function clientEvent(event: ChatEvent): ChatEvent {
+  switch (event.type) {
+    case "presence":
+      return { type: "presence", logins: event.logins, logouts: event.logouts };
+    case "logout":
+      return { type: "logout", user: event.user };
+    case "tag_message":
+      return event;
+  }
+  if (!("tags" in event)) return event;
+  const { tags: _tags, ...rest } = event;
+  return rest;
+}
+
 /** The wire bytes of an event line. */
 export function encodeEvent(event: ChatEvent): Uint8Array {
   return encoder.encode(formatEvent(event));
@@ -441,6 +459,7 @@ export class OutboundEvent {
   #line: Uint8Array | undefined;
   #text: string | undefined;
   #other: Map<string, Uint8Array> | undefined;
+  #json: string | undefined;
 
   constructor(event: ChatEvent, at: number = Date.now()) {
     this.event = event;
@@ -455,6 +474,17 @@ export class OutboundEvent {
   /** The event's line without its ending (a WebSocket frame carries it as text). */
   get text(): string {
     return this.#text ??= formatEvent(this.event).slice(0, -1);
+  }
+
+  /** The event as a JSON frame item (lib/protocol/frames.ts), made on first use. */
+  get json(): string {
+    return this.#json ??= JSON.stringify({
+      kind: "event",
+      code: eventCode(this.event),
+      text: eventText(this.event).replace(/\r\n|[\r\n]/g, " "),
+      at: this.at,
+      event: clientEvent(this.event),
+    });
   }
 
   /** Bytes in another format (`irc`, `irc+time`), made by `encode` on first use of that key. */

@@ -7,7 +7,7 @@
 
 import type { OutboundEvent } from "../protocol/events.ts";
 import type { Identity } from "./identity.ts";
-import type { ReplyDetail } from "./reply_data.ts";
+import type { ReplyDetail } from "../protocol/reply_data.ts";
 
 /** The front ends a client can come through. */
 export type Transport = "tcp" | "ws" | "irc" | "http";

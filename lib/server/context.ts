@@ -16,7 +16,7 @@ import type { Identity } from "./identity.ts";
 import type { KeyedLock } from "./keyed_lock.ts";
 import type { PresenceNotices } from "./presence_notices.ts";
 import type { RateLimiter } from "./io/rate_limiter.ts";
-import type { ReplyData, ReplyDetail } from "./reply_data.ts";
+import type { ReplyData, ReplyDetail } from "../protocol/reply_data.ts";
 import type { ChannelService } from "./services/channels.ts";
 import type { AccountService } from "./services/accounts.ts";
 import type { BlockService } from "./services/blocks.ts";

@@ -8,24 +8,10 @@
  */
 
 import type { OutboundEvent } from "../protocol/events.ts";
+import type { SessionInfo } from "../protocol/reply_data.ts";
 import type { HubSession, OnlineUser, Recipient } from "./hub.ts";
 
-/** What one session shows of itself in SESSIONS. */
-export interface SessionInfo {
-  /** Unique on the server (in a cluster, across nodes). */
-  readonly id: string;
-  /** `tcp`, `ws` (the web page), `irc`. */
-  readonly client: string;
-  readonly ip: string;
-  /** Login time, epoch ms. */
-  readonly since: number;
-  /** The node it is on, in a cluster. */
-  readonly node?: string;
-  /** The UDP port it reported for peer transfers. */
-  readonly udpPort?: number;
-  /** When it last sent a request, epoch ms (as of when its node last said, on another node). */
-  readonly activeAt?: number;
-}
+export type { SessionInfo };
 
 /** A session as the group holds it: what the hub was given at login, and who takes its events. */
 interface Member {

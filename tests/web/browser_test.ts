@@ -350,7 +350,7 @@ browserTest(
       await page.getByRole("button", { name: "Message", exact: true }).click();
       await page.getByRole("heading", { name: "bob" }).waitFor();
       await say(page, "see you tomorrow");
-      await page.getByText("bob is offline; the message will be delivered at next login").waitFor();
+      await page.getByText("bob is offline: they will get it when they log in").waitFor();
       const long = "x".repeat(9000);
       await say(page, long);
       await page.getByText(/^This message is too long \(\d+ bytes/).waitFor();

@@ -1,9 +1,10 @@
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertObjectMatch, assertRejects } from "@std/assert";
 import { createHash } from "node:crypto";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { WebSocketTransport } from "../../lib/client/websocket_transport.ts";
+import { JSON_SUBPROTOCOL } from "../../lib/protocol/frames.ts";
 import type { ChatServerOptions } from "../../lib/server/chat_server.ts";
-import { expectReply, quit, registered } from "../helpers.ts";
+import { expectReply, loggedIn, quit, registered } from "../helpers.ts";
 import { startWebServer } from "./web_helpers.ts";
 import { must } from "../../testing/must.ts";
 import { randomBytes } from "../../testing/random_bytes.ts";
@@ -217,4 +218,149 @@ Deno.test("the page is served with its content type, an ETag and a strict Conten
   const missing = await fetch(`${t.web}/../data/labchat.kv`);
   assertEquals(missing.status, 404);
   await missing.body?.cancel();
+});
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+/** A WebSocket that asked for the JSON subprotocol, with every frame it receives. */
+async function jsonSocket(web: string): Promise<{ socket: WebSocket; frames: unknown[][] }> {
+  const socket = new WebSocket(`${web.replace("http", "ws")}/ws`, [JSON_SUBPROTOCOL]);
+  const frames: unknown[][] = [];
+  socket.onmessage = (message) => frames.push(JSON.parse(message.data));
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  return { socket, frames };
+}
+
+Deno.test("with the JSON subprotocol the WebSocket sends typed frames: replies with their data, events with their time", async () => {
+  await using t = await webServer();
+  const tcp = await registered(t.port, "tcpuser");
+  await expectReply(tcp, "LOGOUT", 200);
+  const raw = await jsonSocket(t.web);
+  assertEquals(raw.socket.protocol, JSON_SUBPROTOCOL);
+  raw.socket.send("REGISTER jsonuser password1");
+  raw.socket.send("MSG tcpuser are you there?");
+  raw.socket.send("MSG nobody hi");
+  for (let i = 0; i < 200 && raw.frames.flat().length < 3; i++) await tick();
+  const [welcome, offline, refused] = raw.frames.flat();
+  assertEquals(welcome, {
+    kind: "reply",
+    code: 200,
+    lines: ["Welcome to labchat, jsonuser!"],
+    data: { kind: "welcome", user: "jsonuser", guest: false, admin: false },
+  });
+  assertObjectMatch(offline as Record<string, unknown>, {
+    kind: "reply",
+    code: 200,
+    lines: ["tcpuser is offline; the message will be delivered at next login"],
+    data: { kind: "sent", offline: true },
+  });
+  assertObjectMatch(refused as Record<string, unknown>, {
+    kind: "reply",
+    code: 420,
+    reason: "no_such_user",
+  });
+  const closed = new Promise((resolve) => raw.socket.onclose = resolve);
+  raw.socket.close();
+  await closed;
+
+  // The page's connection: the same frames read by ChatConnection, data and event times kept.
+  const chat = new ChatConnection(
+    await WebSocketTransport.open(`${t.web.replace("http", "ws")}/ws`, { json: true }),
+  );
+  await expectReply(chat, "LOGIN jsonuser password1", 200);
+  await using again = await loggedIn(t.port, "tcpuser");
+  const before = Date.now();
+  await expectReply(again, "BROADCAST hello @jsonuser", 200);
+  const event = await chat.waitForEvent((e) => e.type === "broadcast");
+  assertEquals(event, { type: "broadcast", from: "tcpuser", number: 1, text: "hello @jsonuser" });
+  const at = must(chat.timeOf(event), "the event's time");
+  assert(at >= before - 1000 && at <= Date.now(), `a time of the server's clock: ${at}`);
+  const history = await expectReply(chat, "HISTORY b", 200);
+  assertObjectMatch(must(history.data, "history data"), {
+    kind: "history",
+    messages: [{ number: 1, from: "tcpuser", text: "hello @jsonuser" }],
+  });
+  const room = await expectReply(chat, "ROOM CREATE tcpuser", 200);
+  assertObjectMatch(must(room.data, "room data"), {
+    kind: "room",
+    room: { id: 1, members: ["jsonuser", "tcpuser"], creator: "jsonuser" },
+  });
+  assertObjectMatch(must((await expectReply(chat, "ROOM LIST", 200)).data, "rooms"), {
+    kind: "rooms",
+    rooms: [{ id: 1, members: ["jsonuser", "tcpuser"] }],
+  });
+  await expectReply(chat, "BLOCK tcpuser", 200);
+  assertEquals((await expectReply(chat, "BLOCKED", 200)).data, {
+    kind: "names",
+    names: ["tcpuser"],
+  });
+  await expectReply(chat, "UNBLOCK tcpuser", 200);
+  await expectReply(chat, "THREAD CREATE notes", 200);
+  await expectReply(chat, "POST notes iperf said 941", 200);
+  const bytes = new TextEncoder().encode("hello");
+  const hash = createHash("sha256").update(bytes).digest("hex");
+  await again.upload(
+    `UPLOAD notes run.txt 5 ${hash}`,
+    (async function* () {
+      yield bytes;
+    })(),
+  );
+  const thread = must((await expectReply(chat, "THREAD READ notes", 200)).data, "thread data");
+  assertObjectMatch(thread, {
+    kind: "thread",
+    name: "notes",
+    creator: "jsonuser",
+    posts: 1,
+    files: 1,
+    entries: [
+      { kind: "post", number: 1, author: "jsonuser", text: "iperf said 941" },
+      { kind: "file", name: "run.txt", uploader: "tcpuser", size: 5, sha256: hash },
+    ],
+  });
+  assertObjectMatch(must((await expectReply(chat, "THREAD LIST", 200)).data, "threads"), {
+    kind: "threads",
+    threads: [{ name: "notes", creator: "jsonuser" }],
+  });
+  const found = must((await expectReply(chat, "SEARCH iperf", 200)).data, "search data");
+  assertObjectMatch(found, {
+    kind: "search",
+    page: 1,
+    more: false,
+    hits: [{
+      place: { kind: "post", thread: "notes", number: 1 },
+      where: "thread notes post 1",
+      from: "jsonuser",
+    }],
+  });
+  assertEquals((await expectReply(chat, "ACTIVE", 200)).data, { kind: "idle_timeout", ms: 0 });
+  await quit(chat);
+});
+
+Deno.test("a WebSocket that asks for no subprotocol, or one the server does not speak, gets lines", async () => {
+  await using t = await webServer();
+  for (const protocols of [[], ["labchat.v9.xml"]]) {
+    const socket = new WebSocket(`${t.web.replace("http", "ws")}/ws`, protocols);
+    const frames: string[] = [];
+    socket.onmessage = (message) => frames.push(message.data);
+    await new Promise((resolve) => socket.onopen = resolve);
+    assertEquals(socket.protocol, "");
+    socket.send("ACTIVE");
+    for (let i = 0; i < 200 && frames.length === 0; i++) await tick();
+    assertEquals(frames, ["200 No idle timeout"]);
+    const closed = new Promise((resolve) => socket.onclose = resolve);
+    socket.close();
+    await closed;
+  }
+  await assertRejects(
+    async () => {
+      const transport = await WebSocketTransport.open(`${t.web.replace("http", "ws")}/nowhere`, {
+        json: true,
+      });
+      transport.close();
+    },
+    Error,
+  );
 });

@@ -8,7 +8,9 @@ import { foldName } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import type { UserRecord } from "../../store/store.ts";
 import type { Client } from "../client.ts";
-import { ok, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
+import type { ReplyData } from "../../protocol/reply_data.ts";
+import { ok, okWith, type Outcome, type PartialHandlers, type ServerContext } from "../context.ts";
+import type { Identity } from "../identity.ts";
 import {
   becomeAccount,
   deliverOffline,
@@ -50,13 +52,19 @@ function refuseGuestName(ctx: ServerContext, name: string, client?: Client): voi
   }
 }
 
+/** Who a session is, for the data of its welcome reply. */
+function welcomeData(identity: Identity): ReplyData {
+  return { kind: "welcome", user: identity.name, guest: identity.guest, admin: identity.admin };
+}
+
 /** Logs the client in and hands over the offline queue once the welcome reply is written. */
 async function welcome(ctx: ServerContext, client: Client, user: UserRecord): Promise<Outcome> {
   const { identity, first } = await logIn(ctx, client, user);
   const role = identity.admin ? " (admin)" : "";
   // The offline queue is the person's: handed to the first session; later ones read HISTORY.
-  return ok(
+  return okWith(
     `Welcome to labchat, ${identity.name}!${role}`,
+    welcomeData(identity),
     first ? () => deliverOffline(ctx, client, identity) : undefined,
   );
 }
@@ -123,7 +131,7 @@ export const accountHandlers: PartialHandlers<
       }
       const identity = await logInGuest(ctx, client, name);
       ctx.log.info(`${identity.name} joined as a guest`);
-      return ok(`Welcome to labchat, ${identity.name}! (guest)`);
+      return okWith(`Welcome to labchat, ${identity.name}! (guest)`, welcomeData(identity));
     });
   },
 
@@ -186,7 +194,10 @@ export const accountHandlers: PartialHandlers<
       if (!guest) return welcome(ctx, client, user);
       // The guest's session goes on as the new account's.
       const identity = await becomeAccount(ctx, client, user);
-      return ok(`Welcome to labchat, ${identity.name}! Your name is now your account`);
+      return okWith(
+        `Welcome to labchat, ${identity.name}! Your name is now your account`,
+        welcomeData(identity),
+      );
     });
   },
 

@@ -13,7 +13,7 @@ import { type Caller, ok, okWith, type PartialHandlers, type ServerContext } fro
 import { hears, maskOf, membersHearing, tell } from "../audience.ts";
 import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
 import type { HubHold } from "../hub.ts";
-import type { ChannelView } from "../reply_data.ts";
+import type { ChannelView } from "../../protocol/reply_data.ts";
 
 /**
  * Tells the channel's members who hear `from` (but `from`), through `via` when the delivery

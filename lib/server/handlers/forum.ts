@@ -9,9 +9,10 @@ import { PAGE_SIZE } from "../../protocol/commands.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { formatDownloadHeader } from "../../protocol/replies.ts";
 import { formatBytes } from "../../protocol/timestamp.ts";
-import type { ThreadItem } from "../../store/store.ts";
+import type { ThreadItem, ThreadRecord } from "../../store/store.ts";
 import { noFile } from "../services/forum.ts";
-import { intArg, ok, type Outcome, type PartialHandlers } from "../context.ts";
+import type { ThreadEntryView } from "../../protocol/reply_data.ts";
+import { intArg, ok, okWith, type Outcome, type PartialHandlers } from "../context.ts";
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -29,34 +30,44 @@ function beforePost(text: string | undefined): number | undefined {
 }
 
 /**
- * Lines of THREAD READ: numbered posts and uploads in the order they happened, a page of them
- * (the last {@linkcode PAGE_SIZE} items, or those before post `before`).
+ * THREAD READ's reply: numbered posts and uploads in the order they happened, a page of them
+ * (the last {@linkcode PAGE_SIZE} items, or those before post `before`), as lines and as data.
  */
-function threadLines(name: string, items: readonly ThreadItem[], before?: number): string[] {
+function threadPage(thread: ThreadRecord, items: readonly ThreadItem[], before?: number): Outcome {
+  const { name, creator } = thread;
   let number = 0;
-  const numbered = items.map((item) => ({ item, number: item.kind === "post" ? ++number : 0 }));
-  const posts = number;
-  const end = before === undefined
-    ? numbered.length
-    : numbered.findIndex((n) => n.number >= before) === -1
-    ? numbered.length
-    : numbered.findIndex((n) => n.number >= before);
-  const start = Math.max(0, end - PAGE_SIZE);
-  const lines = numbered.slice(start, end).map(({ item, number }) =>
+  const all: ThreadEntryView[] = items.map((item) =>
     item.kind === "post"
-      ? `${number} ${item.author}: ${item.text}`
-      : `${item.uploader} uploaded ${item.filename}`
+      ? { kind: "post", number: ++number, author: item.author, text: item.text, at: item.at }
+      : {
+        kind: "file",
+        name: item.filename,
+        uploader: item.uploader,
+        size: item.size,
+        sha256: item.sha256,
+        at: item.at,
+      }
   );
-  const summary = `Thread ${name}: ${plural(posts, "message")}, ${
-    plural(items.length - posts, "file")
-  }`;
-  const firstShown = numbered.slice(start).find((n) => n.number > 0)?.number;
+  const posts = number;
+  const at = before === undefined
+    ? -1
+    : all.findIndex((e) => e.kind === "post" && e.number >= before);
+  const end = at === -1 ? all.length : at;
+  const start = Math.max(0, end - PAGE_SIZE);
+  const entries = all.slice(start, end);
+  const lines = entries.map((e) =>
+    e.kind === "post" ? `${e.number} ${e.author}: ${e.text}` : `${e.uploader} uploaded ${e.name}`
+  );
+  const files = items.length - posts;
+  const summary = `Thread ${name}: ${plural(posts, "message")}, ${plural(files, "file")}`;
+  const firstShown = all.slice(start).find((e) => e.kind === "post");
+  const earlierBefore = start > 0 && firstShown?.kind === "post" ? firstShown.number : undefined;
   lines.push(
-    start > 0 && firstShown !== undefined
-      ? `${summary}; earlier ones: THREAD READ ${name} before ${firstShown}`
+    earlierBefore !== undefined
+      ? `${summary}; earlier ones: THREAD READ ${name} before ${earlierBefore}`
       : summary,
   );
-  return lines;
+  return okWith(lines, { kind: "thread", name, creator, entries, posts, files, earlierBefore });
 }
 
 /** Handlers of the forum commands. */
@@ -78,17 +89,26 @@ export const forumHandlers: PartialHandlers<
   },
 
   async "THREAD LIST"(ctx) {
-    const threads = await ctx.forum.list();
-    if (threads.length === 0) return ok("No threads to list");
-    return ok([...threads.map((t) => t.name), plural(threads.length, "thread")]);
+    const threads = (await ctx.forum.list()).map(({ name, creator, createdAt }) => ({
+      name,
+      creator,
+      createdAt,
+    }));
+    const data = { kind: "threads", threads } as const;
+    if (threads.length === 0) return okWith("No threads to list", data);
+    return okWith([...threads.map((t) => t.name), plural(threads.length, "thread")], data);
   },
 
   async "THREAD READ"(ctx, _caller, [name, rest]) {
     const before = beforePost(rest);
     const thread = await ctx.forum.thread(name);
     const items = await ctx.forum.items(thread);
-    if (items.length === 0) return ok(`Thread ${name} is empty`);
-    return ok(threadLines(name, items, before));
+    if (items.length === 0) {
+      const { creator } = thread;
+      const data = { kind: "thread", name, creator, entries: [], posts: 0, files: 0 } as const;
+      return okWith(`Thread ${name} is empty`, data);
+    }
+    return threadPage(thread, items, before);
   },
 
   async "THREAD REMOVE"(ctx, { identity }, [name]) {

@@ -143,7 +143,8 @@ function privateMessageId(): string {
 }
 
 /** The reply to a message delivered at once; a sender is told the recipient is away. */
-function sentText(to: string, away: string | undefined): string {
+function sentText(to: string, away: string | undefined, offline = false): string {
+  if (offline) return `${to} is offline; the message will be delivered at next login`;
   return away ? `Message sent to ${to}; ${to} is away: ${away}` : `Message sent to ${to}`;
 }
 
@@ -153,11 +154,11 @@ export const messagingHandlers: PartialHandlers<
 > = {
   BLOCKED(ctx, { identity }) {
     const blocked = ctx.blocks.blockedBy(identity.name);
-    const lines = [...blocked].sort();
-    lines.push(
-      blocked.size === 0 ? "You have blocked nobody" : plural(blocked.size, "user") + " blocked",
-    );
-    return Promise.resolve(ok(lines));
+    const names = [...blocked].sort();
+    const summary = names.length === 0
+      ? "You have blocked nobody"
+      : plural(names.length, "user") + " blocked";
+    return Promise.resolve(okWith([...names, summary], { kind: "names", names }));
   },
 
   async MSG(ctx, { identity, client, tags, requestId }, [toName, text]) {
@@ -209,11 +210,16 @@ export const messagingHandlers: PartialHandlers<
         const sent = place.deliver(to, event, stored.receivedNumber);
         if (!stored.repeated) place.echo(from, echo, client);
         if (stored.repeated) return repeatedReply(ctx, `Message sent to ${to}`, stored, requestId);
-        const reply = sent
-          ? sentText(to, away)
-          : `${to} is offline; the message will be delivered at next login`;
+        const number = stored.value.number;
         return {
-          ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),
+          ...okWith(sentText(to, away, !sent), {
+            kind: "sent",
+            number,
+            at,
+            away,
+            msgid,
+            offline: !sent,
+          }),
           durable: stored.committed,
         };
       }).finally(() => place.release());
@@ -223,14 +229,19 @@ export const messagingHandlers: PartialHandlers<
     // reply waits for the store; the connection's next request does not.
     const delivered = recipient !== undefined && ctx.hub.deliver(to, event);
     ctx.hub.echo(from, echo, client);
-    const reply = delivered
-      ? sentText(to, away)
-      : `${to} is offline; the message will be delivered at next login`;
+    const reply = sentText(to, away, !delivered);
     const deferred = ctx.messages.private(from, to, text, at, !delivered, request).then((
       stored,
     ) =>
       stored.repeated ? repeatedReply(ctx, `Message sent to ${to}`, stored, requestId) : {
-        ...okWith(reply, { kind: "sent", number: stored.value.number, at, away, msgid }),
+        ...okWith(reply, {
+          kind: "sent",
+          number: stored.value.number,
+          at,
+          away,
+          msgid,
+          offline: !delivered,
+        }),
         durable: stored.committed,
       }
     );

@@ -10,7 +10,7 @@ import { formatWhoEntry } from "../../protocol/replies.ts";
 import { ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
 import { unblockedWith } from "../audience.ts";
 import type { OnlineUser } from "../hub.ts";
-import type { UserView } from "../reply_data.ts";
+import type { UserView } from "../../protocol/reply_data.ts";
 
 /** Away messages are cut to this many characters. */
 const MAX_AWAY_LENGTH = 300;
@@ -39,9 +39,8 @@ export const presenceHandlers: PartialHandlers<"WHO" | "WHOELSE" | "AWAY" | "ACT
   // for a person who reads and types without sending, and tells the client how often to say so.
   ACTIVE(ctx) {
     const ms = ctx.config.idleTimeoutMs;
-    return Promise.resolve(
-      ok(ms > 0 ? `Idle timeout: ${Math.ceil(ms / 1000)} s` : "No idle timeout"),
-    );
+    const text = ms > 0 ? `Idle timeout: ${Math.ceil(ms / 1000)} s` : "No idle timeout";
+    return Promise.resolve(okWith(text, { kind: "idle_timeout", ms }));
   },
 
   WHO(ctx, _caller, [name]) {

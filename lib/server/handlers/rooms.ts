@@ -8,9 +8,10 @@ import { Reply } from "../../protocol/codes.ts";
 import { OutboundEvent, withTags } from "../../protocol/events.ts";
 import { foldName, usernameProblem } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
+import type { RoomView } from "../../protocol/reply_data.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
 import type { RoomRecord } from "../../store/store.ts";
-import { intArg, ok, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
+import { intArg, okWith, type PartialHandlers, type ServerContext } from "../context.ts";
 import { redeliver, repeatedReply, requestKey } from "./request_ids.ts";
 import { hears, membersHearing, tell } from "../audience.ts";
 
@@ -76,8 +77,9 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
     }
     const members = room.members.join(",");
     ctx.log.info(`${me} created room ${room.id} with ${members}`);
-    return ok(
+    return okWith(
       `Separate chat room has been created, room ID: ${room.id}, users in this room: ${members}`,
+      { kind: "room", room: roomView(room) },
       () => {
         const event = new OutboundEvent(
           { type: "room_created", room: room.id, by: me, members: room.members },
@@ -140,6 +142,12 @@ export const roomHandlers: PartialHandlers<"ROOM CREATE" | "ROOM SAY" | "ROOM LI
         ? "You are not in any room"
         : `${mine.length} room${mine.length === 1 ? "" : "s"}`,
     );
-    return Promise.resolve(ok(lines));
+    return Promise.resolve(okWith(lines, { kind: "rooms", rooms: mine.map(roomView) }));
   },
 };
+
+/** A room as reply data (a copy: the record is the service's). */
+function roomView(room: RoomRecord): RoomView {
+  const { id, members, creator, createdAt } = room;
+  return { id, members: [...members], creator, createdAt };
+}

@@ -6,8 +6,8 @@
 import { Reply } from "../../protocol/codes.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
 import { parseSearch, SearchQueryError } from "../../search/search_query.ts";
-import { ok, type PartialHandlers } from "../context.ts";
-import { formatHit } from "../services/search.ts";
+import { okWith, type PartialHandlers } from "../context.ts";
+import { formatHit, hitView } from "../services/search.ts";
 
 /** Handlers of the search command. */
 export const searchHandlers: PartialHandlers<"SEARCH"> = {
@@ -26,7 +26,8 @@ export const searchHandlers: PartialHandlers<"SEARCH"> = {
     }
     const me = identity.name;
     const { hits, more } = await ctx.search.search(me, query);
-    const lines = hits.map((hit) => formatHit(hit, me));
+    const views = hits.map((hit) => hitView(hit, me));
+    const lines = views.map(formatHit);
     const found = hits.length === 0
       ? `Nothing found for ${query.terms.join(" ")}`
       : `${hits.length} result${hits.length === 1 ? "" : "s"}${
@@ -34,6 +35,6 @@ export const searchHandlers: PartialHandlers<"SEARCH"> = {
       }`;
     const next = text.replace(/(^|\s)page:\d+/i, "").trim();
     lines.push(more ? `${found}; more: SEARCH ${next} page:${query.page + 1}` : found);
-    return ok(lines);
+    return okWith(lines, { kind: "search", hits: views, page: query.page, more });
   },
 };

@@ -20,7 +20,7 @@ import { identOf } from "../../protocol/nicks.ts";
 import { isLab, labMembers, roomIdOf, roomMembers } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
 import { IRC_VERSION } from "./irc_common.ts";
-import type { MemberView } from "../reply_data.ts";
+import type { MemberView } from "../../protocol/reply_data.ts";
 import { maskMatches } from "../services/channels.ts";
 
 /** Most targets one PRIVMSG, NOTICE, JOIN, PART, WHOIS, KICK or ISON names. */

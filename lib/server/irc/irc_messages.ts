@@ -8,7 +8,7 @@
 import { Reply } from "../../protocol/codes.ts";
 import { foldName } from "../../protocol/names.ts";
 import { resolveCommand } from "../../protocol/request.ts";
-import type { HistoryEntry } from "../reply_data.ts";
+import type { HistoryEntry } from "../../protocol/reply_data.ts";
 import { labText, messageTags, SERVICE_NICK, serviceNotice } from "./irc_common.ts";
 import { sendFailure } from "./irc_errors.ts";
 import { MAX_TARGETS, onlineByNick, refuseTargetsPastLimit } from "./irc_info.ts";

@@ -13,7 +13,7 @@ import type { Client, ClientOutput } from "../client.ts";
 import type { ServerContext } from "../context.ts";
 import { dispatch } from "../dispatch.ts";
 import type { LineConnection } from "../tcp/line_connection.ts";
-import type { ReplyDetail } from "../reply_data.ts";
+import type { ReplyDetail } from "../../protocol/reply_data.ts";
 import { formatIrcMessage, type IrcMessage, type OutgoingMessage } from "./irc_message.ts";
 import { maskOf } from "../audience.ts";
 import { Numeric } from "./numerics.ts";

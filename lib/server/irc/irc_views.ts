@@ -5,7 +5,7 @@
  */
 
 import { BROADCAST_CHANNEL, foldChannel } from "../../protocol/names.ts";
-import type { ChannelView, MemberView } from "../reply_data.ts";
+import type { ChannelView, MemberView } from "../../protocol/reply_data.ts";
 import { nickOf } from "../../protocol/nicks.ts";
 import type { IrcSession, RegisteredSession } from "./irc_session.ts";
 import { Numeric } from "./numerics.ts";

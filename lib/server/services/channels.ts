@@ -24,7 +24,7 @@ import type {
   RequestKey,
   StoredMessage,
 } from "../../store/store.ts";
-import type { ChannelView, MemberView } from "../reply_data.ts";
+import type { ChannelView, MemberView } from "../../protocol/reply_data.ts";
 
 /** Channels one user may be in at once. */
 export const MAX_CHANNELS_PER_USER = 50;

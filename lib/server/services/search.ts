@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { foldChannel, foldName } from "../../protocol/names.ts";
 import { formatTimestamp } from "../../protocol/timestamp.ts";
+import type { HitPlace, SearchHitView } from "../../protocol/reply_data.ts";
 import type {
   DocKind,
   Reader,
@@ -494,28 +495,54 @@ function filterOf(query: SearchQuery): SearchFilter {
   }
 }
 
-/** Where a hit was said, in words: `broadcast #12`, `private with hans`, `#networks #3`. */
-export function whereOf(hit: SearchHit, reader: string): string {
+/** Where a hit was said or posted. */
+export function placeOf(hit: SearchHit, reader: string): HitPlace {
   const kind = hit.kind as DocKind;
   switch (kind) {
     case "b":
-      return `broadcast #${hit.number}`;
+      return { kind: "broadcast", number: hit.number };
     case "p":
-      return `private with ${foldName(hit.sender) === foldName(reader) ? hit.peer : hit.sender}`;
+      return {
+        kind: "private",
+        with: foldName(hit.sender) === foldName(reader) ? hit.peer : hit.sender,
+      };
     case "r":
-      return `room ${hit.place} #${hit.number}`;
+      return { kind: "room", room: Number(hit.place), number: hit.number };
     case "c":
-      return `${hit.place} #${hit.number}`;
+      return { kind: "channel", channel: hit.place, number: hit.number };
     case "t":
-      return `thread ${hit.place} post ${hit.number}`;
+      return { kind: "post", thread: hit.place, number: hit.number };
     case "f":
-      return `thread ${hit.place} file ${hit.peer}`;
+      return { kind: "file", thread: hit.place, file: hit.peer };
   }
 }
 
+/** A place in words: `broadcast #12`, `private with hans`, `#networks #3`. */
+function placeText(place: HitPlace): string {
+  switch (place.kind) {
+    case "broadcast":
+      return `broadcast #${place.number}`;
+    case "private":
+      return `private with ${place.with}`;
+    case "room":
+      return `room ${place.room} #${place.number}`;
+    case "channel":
+      return `${place.channel} #${place.number}`;
+    case "post":
+      return `thread ${place.thread} post ${place.number}`;
+    case "file":
+      return `thread ${place.thread} file ${place.file}`;
+  }
+}
+
+/** A hit as reply data, for the reader who searched. */
+export function hitView(hit: SearchHit, reader: string): SearchHitView {
+  const place = placeOf(hit, reader);
+  const snippet = hit.snippet.replace(/\s+/g, " ");
+  return { place, where: placeText(place), at: hit.at, from: hit.sender, snippet };
+}
+
 /** A hit as a line of SEARCH's reply: where; when; who; the snippet with the words marked. */
-export function formatHit(hit: SearchHit, reader: string): string {
-  return `${whereOf(hit, reader)}; ${formatTimestamp(hit.at)}; ${hit.sender}; ${
-    hit.snippet.replace(/\s+/g, " ")
-  }`;
+export function formatHit(hit: SearchHitView): string {
+  return `${hit.where}; ${formatTimestamp(hit.at)}; ${hit.from}; ${hit.snippet}`;
 }

@@ -8,6 +8,7 @@
 import { Reply } from "../../protocol/codes.ts";
 import { OutboundEvent } from "../../protocol/events.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
+import { JSON_SUBPROTOCOL } from "../../protocol/frames.ts";
 import { formatRequest } from "../../protocol/request.ts";
 import { Client } from "../client.ts";
 import type { ClientHost } from "../client_host.ts";
@@ -158,8 +159,15 @@ export function webHandler(
     const refusal = host.admit(ip);
     if (refusal !== undefined) return text(503, refusal.slice(4).trim());
     const token = sessionToken(request);
-    const { socket, response } = Deno.upgradeWebSocket(request);
+    // A client asking for the JSON subprotocol gets typed frames; any other gets lines.
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",");
+    const json = offered.some((name) => name.trim() === JSON_SUBPROTOCOL);
+    const { socket, response } = Deno.upgradeWebSocket(
+      request,
+      json ? { protocol: JSON_SUBPROTOCOL } : {},
+    );
     const connection = new WsConnection(socket, {
+      json,
       maxLineBytes: ctx.config.maxLineBytes,
       maxSendQueueBytes: ctx.config.maxSendQueueBytes,
       flush: host.flush,

@@ -1,14 +1,16 @@
 /**
- * The line protocol over a WebSocket: each text frame from the browser is a request line; replies
- * and events go out as text frames of one or more lines, gathered on the shared flush timer. The
- * same limits as TCP: line size, request rate (through the pipeline), send queue (the socket's
- * `bufferedAmount`), idle timeout.
+ * The protocol over a WebSocket: each text frame from the browser is a request line; replies and
+ * events go out gathered on the shared flush timer, as text frames of one or more lines, or, for
+ * a client that asked for the JSON subprotocol, as JSON arrays of typed frames
+ * (lib/protocol/frames.ts). The same limits as TCP: line size, request rate (through the
+ * pipeline), send queue (the socket's `bufferedAmount`), idle timeout.
  * @module
  */
 
 import type { OutboundEvent } from "../../protocol/events.ts";
 import type { Frame } from "../../protocol/line_splitter.ts";
 import { formatReply } from "../../protocol/reply.ts";
+import type { ReplyDetail } from "../../protocol/reply_data.ts";
 import type { ClientOutput } from "../client.ts";
 import type { Flushable, FlushScheduler } from "../io/outbound.ts";
 
@@ -28,6 +30,8 @@ export interface WsConnectionOptions {
   /** Called once when the browser stops reading or floods. */
   readonly onSlowReader: (why: "not reading" | "flooding") => void;
   readonly flush?: FlushScheduler;
+  /** JSON frames (the client asked for the subprotocol), or lines. */
+  readonly json?: boolean;
 }
 
 /** One WebSocket speaking the line protocol. */
@@ -35,7 +39,7 @@ export class WsConnection implements ClientOutput, Flushable {
   readonly rawBytes = false;
   readonly #socket: WebSocket;
   readonly #options: WsConnectionOptions;
-  /** Lines waiting for the next frame. */
+  /** Lines (or JSON frame items) waiting for the next frame. */
   #pending: string[] = [];
   #waiting: Frame[] = [];
   #wake: (() => void) | undefined;
@@ -116,7 +120,7 @@ export class WsConnection implements ClientOutput, Flushable {
   /** Sends what is queued as one frame; a browser that lets too much pile up is dropped. */
   kick(): void {
     if (this.#closed || this.#pending.length === 0) return;
-    const text = this.#pending.join("\n");
+    const text = this.#options.json ? `[${this.#pending.join(",")}]` : this.#pending.join("\n");
     this.#pending = [];
     try {
       this.#socket.send(text);
@@ -130,7 +134,7 @@ export class WsConnection implements ClientOutput, Flushable {
   }
 
   event(event: OutboundEvent): boolean {
-    return this.#queue(event.text);
+    return this.#queue(this.#options.json ? event.json : event.text);
   }
 
   async eventsPaced(events: Iterable<OutboundEvent>): Promise<void> {
@@ -142,8 +146,13 @@ export class WsConnection implements ClientOutput, Flushable {
     }
   }
 
-  reply(code: number, text: string | readonly string[]): Promise<void> {
-    this.#queue(formatReply(code, text).replace(/\n$/, ""));
+  reply(code: number, text: string | readonly string[], detail?: ReplyDetail): Promise<void> {
+    if (!this.#options.json) this.#queue(formatReply(code, text).replace(/\n$/, ""));
+    else {
+      const lines = typeof text === "string" ? [text] : text.length === 0 ? [""] : text;
+      const oneLine = lines.map((line) => line.replace(/\r\n|[\r\n]/g, " "));
+      this.#queue(JSON.stringify({ kind: "reply", code, lines: oneLine, ...detail }));
+    }
     return Promise.resolve();
   }
 
