@@ -206,11 +206,12 @@ export class WebApp {
 
   /** What is known at login: who is online, rooms, blocks; then the open conversation. */
   async #loadState(): Promise<void> {
-    const [who, rooms, blocked, privates] = [
+    const [who, rooms, blocked, privates, channels] = [
       await this.#request("WHO"),
       await this.#request("ROOM LIST"),
       await this.#request("BLOCKED"),
       await this.#request("HISTORY p"),
+      await this.#request("CHANNELS"),
     ];
     this.#model.setOnline(dataOf(who, "users")?.users ?? []);
     this.#model.addPrivateChats(dataOf(privates, "history")?.messages ?? []);
@@ -218,6 +219,9 @@ export class WebApp {
       this.#model.addRoom(room.id, room.members);
     }
     for (const name of dataOf(blocked, "names")?.names ?? []) this.#model.blocked.add(name);
+    for (const channel of dataOf(channels, "channels")?.channels ?? []) {
+      if (channel.joined) this.#model.addChannel(channel.name);
+    }
     this.#renderNav();
     await this.#open(
       this.#view.kind === "conversation" ? this.#view : { kind: "conversation", id: BROADCAST_ID },
@@ -243,6 +247,11 @@ export class WebApp {
     const shown = this.#view.kind === "conversation" ? this.#view.id : undefined;
     const conversation = this.#model.apply(event, shown, at);
     if (conversation && conversation.id === shown) this.#appendMessage(conversation);
+    if (shown !== undefined && "channel" in event && !this.#model.conversations.has(shown)) {
+      void this.#open({ kind: "conversation", id: BROADCAST_ID }); // put out of the channel shown
+    } else if (conversation?.kind === "channel" && conversation.id === shown) {
+      this.#main.querySelector(".channel-info")?.replaceWith(this.#channelHeader(conversation));
+    }
     this.#notify(event);
     this.#renderNav();
   }
@@ -405,8 +414,15 @@ export class WebApp {
     });
     replace(this.#layout, this.#nav, this.#main);
     this.#setDrawer(false);
+    // The first thing a keyboard reaches: straight to where one types.
+    const skip = h("a", { class: "skip-link", href: "#message-input" }, "Skip to the message box");
+    skip.addEventListener("click", (e) => {
+      e.preventDefault();
+      (this.#main.querySelector<HTMLElement>("#message-input, #post-input") ?? this.#main).focus();
+    });
     replace(
       this.#root,
+      skip,
       h(
         "header",
         {},
@@ -435,6 +451,7 @@ export class WebApp {
       h("h2", { id: "conversations-title" }, "Conversations"),
       this.#conversationList,
       this.#newConversationForm(),
+      this.#joinChannelForm(),
       h("h2", { id: "online-title" }, "Online"),
       this.#onlineList,
       this.#blockedSection,
@@ -502,12 +519,17 @@ export class WebApp {
       item = { li: h("li", {}, open, badge), open, badge };
       this.#conversationItems.set(c.id, item);
     }
-    const mark = c.kind === "broadcast" ? "#" : c.kind === "room" ? "⌂" : "@";
-    item.open.textContent = `${mark} ${c.title}`;
-    item.open.setAttribute("aria-label", c.unread > 0 ? `${c.title}, ${c.unread} unread` : c.title);
+    const mark = { broadcast: "# ", room: "⌂ ", private: "@ ", channel: "" }[c.kind];
+    item.open.textContent = `${mark}${c.title}`;
+    const mentioned = c.mentions > 0 ? `, ${c.mentions} mentioning you` : "";
+    item.open.setAttribute(
+      "aria-label",
+      c.unread > 0 ? `${c.title}, ${c.unread} unread${mentioned}` : c.title,
+    );
     if (current) item.open.setAttribute("aria-current", "page");
     else item.open.removeAttribute("aria-current");
-    item.badge.textContent = c.unread > 0 ? String(c.unread) : "";
+    item.badge.textContent = c.unread > 0 ? `${c.mentions > 0 ? "@" : ""}${c.unread}` : "";
+    item.badge.classList.toggle("mentioned", c.mentions > 0);
     item.badge.hidden = c.unread === 0;
     return item.li;
   }
@@ -590,6 +612,114 @@ export class WebApp {
     return form;
   }
 
+  /** Joins a channel, creating it when nobody is in it. */
+  #joinChannelForm(): HTMLElement {
+    const name = h("input", {
+      id: "join-channel",
+      placeholder: "#channel",
+      autocomplete: "off",
+      spellcheck: "false",
+    });
+    const form = h(
+      "form",
+      { class: "join-channel" },
+      h("label", { for: "join-channel" }, "Join or create a channel"),
+      name,
+      h("button", { type: "submit" }, "Join"),
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      let wanted = name.value.trim();
+      if (wanted === "") return;
+      if (!wanted.startsWith("#")) wanted = `#${wanted}`;
+      let line: string;
+      try {
+        line = formatRequest("JOIN", [wanted]);
+      } catch (error) {
+        this.#say(error instanceof Error ? error.message : String(error), "error");
+        return;
+      }
+      const reply = await this.#request(line);
+      if (!reply) return;
+      const joined = dataOf(reply, "joined");
+      if (!joined) {
+        this.#say(reply.text, "error");
+        return;
+      }
+      name.value = "";
+      const channel = this.#model.addChannel(joined.channel.name, joined.channel);
+      await this.#open({ kind: "conversation", id: channel.id });
+    });
+    return form;
+  }
+
+  /** A channel's topic (which operators may change) and members, and a way out. */
+  #channelHeader(channel: Conversation): HTMLElement {
+    const topic = h("p", { class: "topic" }, channel.topic ? channel.topic : "No topic");
+    const members = channel.members ?? [];
+    const rank = (m: { op: boolean; voice: boolean }) => m.op ? "@" : m.voice ? "+" : "";
+    const field = h("input", {
+      id: "topic-input",
+      autocomplete: "off",
+      value: channel.topic ?? "",
+    });
+    const topicForm = h(
+      "form",
+      { class: "compose" },
+      h("label", { for: "topic-input" }, "New topic"),
+      field,
+      h("button", { type: "submit" }, "Set topic"),
+    );
+    const change = h(
+      "details",
+      { class: "topic-change" },
+      h("summary", {}, "Change topic"),
+      topicForm,
+    );
+    topicForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const text = field.value.trim();
+      const line = text === ""
+        ? formatRequest("TOPIC CLEAR", [channel.target])
+        : formatRequest("TOPIC", [channel.target, text]);
+      const reply = await this.#request(line);
+      if (!reply) return;
+      if (!reply.ok) {
+        this.#say(reply.text, "error");
+        return;
+      }
+      channel.topic = dataOf(reply, "topic")?.topic ?? text;
+      await this.#open({ kind: "conversation", id: channel.id });
+    });
+    return h(
+      "div",
+      { class: "channel-info" },
+      topic,
+      h(
+        "details",
+        { class: "members" },
+        h("summary", {}, `${members.length} member${members.length === 1 ? "" : "s"}`),
+        h(
+          "ul",
+          { "aria-label": `Members of ${channel.target}` },
+          ...members.map((m) => h("li", {}, `${rank(m)}${m.name}`)),
+        ),
+      ),
+      change,
+      button(`Leave ${channel.target}`, async () => {
+        const reply = await this.#request(formatRequest("PART", [channel.target]));
+        if (!reply) return;
+        if (!reply.ok) {
+          this.#say(reply.text, "error");
+          return;
+        }
+        this.#model.remove(channel.id);
+        this.#say(`You left ${channel.target}`, "info");
+        await this.#open({ kind: "conversation", id: BROADCAST_ID });
+      }),
+    );
+  }
+
   // ---- views ----
 
   async #open(view: View): Promise<void> {
@@ -600,12 +730,36 @@ export class WebApp {
     else if (view.kind === "search") await this.#showSearch(view.query);
     else await this.#showConversation(view.id);
     this.#renderNav();
+    this.#keepFocus();
+  }
+
+  /**
+   * After a view is drawn anew the element that had the focus may be gone: the focus goes to the
+   * view's message box, or its heading, never to the page's body.
+   */
+  #keepFocus(): void {
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    const box = this.#main.querySelector<HTMLElement>("#message-input, #post-input");
+    const heading = this.#main.querySelector<HTMLElement>("h2");
+    if (!box && heading) heading.tabIndex = -1;
+    (box ?? heading ?? this.#main).focus();
   }
 
   async #showConversation(id: string): Promise<void> {
     const conversation = this.#model.conversations.get(id) ??
       this.#model.conversation("broadcast", "");
+    // Where the person left off: a line above what came since they last looked.
+    const unseen = conversation.unread;
     conversation.unread = 0;
+    conversation.mentions = 0;
+    if (conversation.kind === "channel" && conversation.members === undefined) {
+      const names = dataOf(
+        await this.#request(formatRequest("NAMES", [conversation.target])),
+        "channel",
+      );
+      if (names) this.#model.addChannel(conversation.target, names.channel);
+    }
     const input = h("input", {
       id: "message-input",
       autocomplete: "off",
@@ -653,7 +807,15 @@ export class WebApp {
             await this.#open({ kind: "conversation", id: conversation.id });
           },
         ),
+        // Out of the sidebar until something new comes in it (the history stays).
+        conversation.kind === "private" || conversation.kind === "room"
+          ? button("Close", () => {
+            this.#model.remove(conversation.id);
+            void this.#open({ kind: "conversation", id: BROADCAST_ID });
+          }, { "aria-label": `Close ${conversation.title}` })
+          : undefined,
       ),
+      conversation.kind === "channel" ? this.#channelHeader(conversation) : undefined,
       list,
       this.#newestButton(list),
       form,
@@ -662,7 +824,10 @@ export class WebApp {
     this.#followScroll(conversation, list);
     this.#scrollDown();
     input.focus();
-    if (conversation.loaded) return;
+    if (conversation.loaded) {
+      this.#markUnseen(list, conversation, unseen);
+      return;
+    }
     // The view is there at once; its history fills in when it arrives.
     const target = conversation.kind === "broadcast" ? "b" : conversation.target;
     const reply = await this.#request(formatRequest("HISTORY", [target]));
@@ -671,6 +836,17 @@ export class WebApp {
     if (!list.isConnected) return; // the user has moved on
     replace(list, ...this.#items(conversation, MAX_SHOWN));
     this.#scrollDown();
+    this.#markUnseen(list, conversation, unseen);
+  }
+
+  /** A "New messages" line above the last `unseen` messages, scrolled into view. */
+  #markUnseen(list: HTMLElement, conversation: Conversation, unseen: number): void {
+    if (unseen <= 0) return;
+    const first = list.querySelector(`[data-index="${conversation.messages.length - unseen}"]`);
+    if (!first) return;
+    const line = h("li", { class: "new-messages" }, h("span", {}, "New messages"));
+    first.before(line);
+    if (list.scrollHeight > list.clientHeight) line.scrollIntoView({ block: "start" });
   }
 
   /** "Jump to the newest", shown while the list is scrolled up. */
@@ -713,9 +889,21 @@ export class WebApp {
   }
 
   /** The list items of a conversation's last `count` messages (all, without a count). */
-  #items(conversation: Conversation, count = Infinity): HTMLLIElement[] {
-    const first = Math.max(0, conversation.messages.length - count);
-    return conversation.messages.slice(first).map((m, i) => this.#messageItem(m, first + i));
+  #items(conversation: Conversation, count = Infinity, appended = false): HTMLLIElement[] {
+    const messages = conversation.messages;
+    const first = Math.max(0, messages.length - count);
+    const items: HTMLLIElement[] = [];
+    for (let i = first; i < messages.length; i++) {
+      const m = messages[i];
+      // The list's first message always says its day; appended ones only when the day changes.
+      const before = i > first || appended ? messages[i - 1] : undefined;
+      const newDay = !before || dayOf(before.at) !== dayOf(m.at);
+      if (newDay) items.push(dayItem(m.at));
+      const continued = !newDay && before !== undefined && before.from === m.from &&
+        !before.system && !m.system && m.at - before.at < GROUP_MS;
+      items.push(this.#messageItem(m, i, continued));
+    }
+    return items;
   }
 
   /** Sends what was typed; true once the server took it (the box may be emptied then). */
@@ -726,6 +914,8 @@ export class WebApp {
         ? formatRequest("BROADCAST", [text])
         : conversation.kind === "private"
         ? formatRequest("MSG", [conversation.target, text])
+        : conversation.kind === "channel"
+        ? formatRequest("SAY", [conversation.target, text])
         : formatRequest("ROOM SAY", [conversation.target, text]);
     } catch (e) {
       error.textContent = e instanceof Error ? e.message : String(e);
@@ -760,9 +950,25 @@ export class WebApp {
     return true;
   }
 
-  #messageItem(m: Conversation["messages"][number], index: number): HTMLLIElement {
+  #messageItem(
+    m: Conversation["messages"][number],
+    index: number,
+    continued = false,
+  ): HTMLLIElement {
     const me = this.#model.me;
-    const classes = [m.from === me ? "mine" : "", mentionsMe(m.text, me) ? "mentions-me" : ""];
+    if (m.system) {
+      return h(
+        "li",
+        { class: "system", "data-index": String(index) },
+        timeElement(m.at),
+        h("span", { class: "text" }, m.text),
+      );
+    }
+    const classes = [
+      m.from === me ? "mine" : "",
+      mentionsMe(m.text, me) ? "mentions-me" : "",
+      continued ? "continued" : "",
+    ];
     return h(
       "li",
       {
@@ -793,8 +999,15 @@ export class WebApp {
       const fresh = conversation.messages.length - 1 - last;
       if (fresh <= 0) return;
       const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-      append(list, ...this.#items(conversation, Math.min(fresh, MAX_SHOWN)));
+      append(list, ...this.#items(conversation, Math.min(fresh, MAX_SHOWN), true));
       while (list.childElementCount > MAX_SHOWN) list.firstElementChild?.remove();
+      // Its day's heading went with the oldest: that message makes room for it again.
+      if (!list.firstElementChild?.classList.contains("day")) {
+        list.firstElementChild?.remove();
+        const top = list.firstElementChild as HTMLElement | null;
+        const oldest = conversation.messages[Number(top?.dataset.index)];
+        if (oldest && !top?.classList.contains("day")) list.prepend(dayItem(oldest.at));
+      }
       // Following the conversation: stay at the newest; reading back: stay where you are.
       if (atBottom || conversation.messages.at(-1)?.from === this.#model.me) this.#scrollDown();
     });
@@ -866,12 +1079,14 @@ export class WebApp {
       await this.#open({ kind: "thread", name: place.thread });
       return;
     }
-    if (place.kind === "channel") {
-      this.#say(`${place.channel} is a channel: read it from IRC or the terminal client`, "info");
+    if (place.kind === "channel" && !this.#model.conversations.has(place.channel.toLowerCase())) {
+      this.#say(`Join ${place.channel} to read it here`, "info");
       return;
     }
     const conversation = place.kind === "broadcast"
       ? this.#model.conversation("broadcast", "")
+      : place.kind === "channel"
+      ? this.#model.addChannel(place.channel)
       : place.kind === "private"
       ? this.#model.conversation("private", place.with)
       : this.#model.conversations.get(`room:${place.room}`) ??
@@ -881,7 +1096,11 @@ export class WebApp {
     let index = this.#findMessage(conversation, hit);
     if (index < 0 && place.kind !== "private") {
       // Older than what is loaded: read the page that ends a few messages after it.
-      const target = place.kind === "broadcast" ? "b" : String(place.room);
+      const target = place.kind === "broadcast"
+        ? "b"
+        : place.kind === "channel"
+        ? place.channel
+        : String(place.room);
       const before = `before ${place.number + 6}`;
       const reply = await this.#request(formatRequest("HISTORY", [target, before]));
       this.#model.addOlder(conversation, dataOf(reply, "history")?.messages ?? []);
@@ -906,8 +1125,9 @@ export class WebApp {
     const plain = snippetParts(hit.snippet).map((p) => p.text).join("").replace(/…/g, "").trim();
     const probe = plain.slice(0, 24);
     // A message sent from here carries no number: its time or text decides.
-    const byNumber = hit.place.kind === "broadcast" || hit.place.kind === "room"
-      ? hit.place.number
+    const place = hit.place;
+    const byNumber = place.kind === "broadcast" || place.kind === "room" || place.kind === "channel"
+      ? place.number
       : undefined;
     return conversation.messages.findIndex((m) =>
       m.from === hit.from &&
@@ -998,8 +1218,23 @@ export class WebApp {
       h("label", { for: "upload-file" }, "Attach a file"),
       chooser,
       h("button", { type: "submit" }, "Upload"),
+      h("span", { class: "muted" }, "or drop a file here"),
       progress,
     );
+    // Dropped on the form: chosen and sent at once.
+    upload.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      upload.classList.add("dropping");
+    });
+    upload.addEventListener("dragleave", () => upload.classList.remove("dropping"));
+    upload.addEventListener("drop", (e) => {
+      e.preventDefault();
+      upload.classList.remove("dropping");
+      const files = e.dataTransfer?.files;
+      if (!files || files.length === 0) return;
+      chooser.files = files;
+      upload.requestSubmit();
+    });
     upload.addEventListener("submit", async (e) => {
       e.preventDefault();
       const file = chooser.files?.[0];
@@ -1083,13 +1318,24 @@ export class WebApp {
         value: post.text,
         "aria-label": `New text of message ${post.number}`,
       });
+      // Cancelled (the button or Escape): the text is back and the focus on its Edit button.
+      const cancel = () => {
+        form.replaceWith(text);
+        edit.focus();
+      };
       const form = h(
         "form",
         { class: "compose" },
         field,
         h("button", { type: "submit" }, "Save"),
-        button("Cancel", () => form.replaceWith(text)),
+        button("Cancel", cancel),
       );
+      field.addEventListener("keydown", (e) => {
+        if (e.key === "Escape") {
+          e.preventDefault();
+          cancel();
+        }
+      });
       form.addEventListener("submit", (e) => {
         e.preventDefault();
         if (field.value.trim() !== "") {
@@ -1132,6 +1378,32 @@ function percent(done: number, total: number): string {
   return `${total > 0 ? Math.floor(done / total * 100) : 100}%`;
 }
 
+/** Messages of one sender this close together show as one group (the name once). */
+const GROUP_MS = 5 * 60_000;
+
+/** The local day of a time, to compare. */
+function dayOf(at: number): string {
+  return new Date(at).toDateString();
+}
+
+/** A line between days: `Today`, `Yesterday`, or the date. */
+function dayItem(at: number): HTMLLIElement {
+  const day = dayOf(at);
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  const label = day === today.toDateString()
+    ? "Today"
+    : day === yesterday.toDateString()
+    ? "Yesterday"
+    : new Date(at).toLocaleDateString([], {
+      weekday: "long",
+      day: "numeric",
+      month: "long",
+      year: "numeric",
+    });
+  return h("li", { class: "day" }, h("span", {}, label));
+}
+
 /** The data of a successful reply of the kind asked for, or `undefined`. */
 function dataOf<K extends ReplyData["kind"]>(
   reply: ChatReply | undefined,
@@ -1149,15 +1421,22 @@ function timeElement(at: number): HTMLTimeElement {
   return h("time", { datetime: new Date(at).toISOString(), title: full }, shown);
 }
 
-/** A piece of a message as a node: text, a link that opens elsewhere, or a mention. */
+/** A piece of a message as a node: text, code, a link that opens elsewhere, or a mention. */
 function segmentNode(segment: Segment): Node {
-  if (segment.kind === "link") {
-    return h(
+  if (segment.kind === "code") {
+    const code = h("code", {}, segment.text);
+    return segment.block ? h("pre", {}, code) : code;
+  }
+  let node: Node = segment.kind === "link"
+    ? h(
       "a",
       { href: segment.href, target: "_blank", rel: "noopener noreferrer nofollow" },
       segment.text,
-    );
-  }
-  if (segment.kind === "mention") return h("mark", { class: "mention" }, segment.text);
-  return document.createTextNode(segment.text);
+    )
+    : segment.kind === "mention"
+    ? h("mark", { class: "mention" }, segment.text)
+    : document.createTextNode(segment.text);
+  if (segment.italic) node = h("em", {}, node);
+  if (segment.bold) node = h("strong", {}, node);
+  return node;
 }

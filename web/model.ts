@@ -6,7 +6,13 @@
  */
 
 import type { ChatEvent } from "../lib/protocol/events.ts";
-import type { HistoryEntry, UserView } from "../lib/protocol/reply_data.ts";
+import { mentionsMe } from "./rich_text.ts";
+import type {
+  ChannelView,
+  HistoryEntry,
+  MemberView,
+  UserView,
+} from "../lib/protocol/reply_data.ts";
 
 /** One message as the page shows it. */
 export interface Message {
@@ -18,23 +24,30 @@ export interface Message {
   readonly at: number;
   /** Kept while the user was offline. */
   readonly offline?: boolean;
+  /** Not said by anyone: something that happened (a join, a topic), shown quietly. */
+  readonly system?: boolean;
 }
 
 /** The kinds of conversation. */
-export type ConversationKind = "broadcast" | "private" | "room";
+export type ConversationKind = "broadcast" | "private" | "room" | "channel";
 
 /** A conversation and what the page has of it. */
 export interface Conversation {
   /** `b`, `@user` or `room:N`. */
   readonly id: string;
   readonly kind: ConversationKind;
-  /** The other user of a private chat, the room number of a room. */
+  /** The other user of a private chat, the room number of a room, a channel's name. */
   readonly target: string;
   title: string;
   messages: Message[];
   unread: number;
+  /** Of the unread, how many mention the user (`@name`). */
+  mentions: number;
   /** Its history has been read from the server. */
   loaded: boolean;
+  /** A channel's topic and members, once known. */
+  topic?: string;
+  members?: MemberView[];
 }
 
 /** The id of the broadcast stream. */
@@ -42,7 +55,16 @@ export const BROADCAST_ID = "b";
 
 /** A conversation's id from what it is about. */
 export function conversationId(kind: ConversationKind, target: string): string {
-  return kind === "broadcast" ? BROADCAST_ID : kind === "private" ? `@${target}` : `room:${target}`;
+  switch (kind) {
+    case "broadcast":
+      return BROADCAST_ID;
+    case "private":
+      return `@${target}`;
+    case "room":
+      return `room:${target}`;
+    case "channel":
+      return target.toLowerCase(); // `#networks`: channel names are not case-sensitive
+  }
 }
 
 /** A snippet in pieces: plain text, and the words found (between `[` and `]`). */
@@ -96,12 +118,17 @@ export class ChatModel {
     const id = conversationId(kind, target);
     let conversation = this.conversations.get(id);
     if (!conversation) {
-      const title = kind === "broadcast"
-        ? "Everyone"
-        : kind === "private"
-        ? target
-        : `Room ${target}`;
-      conversation = { id, kind, target, title, messages: [], unread: 0, loaded: false };
+      const title = kind === "broadcast" ? "Everyone" : kind === "room" ? `Room ${target}` : target;
+      conversation = {
+        id,
+        kind,
+        target,
+        title,
+        messages: [],
+        unread: 0,
+        mentions: 0,
+        loaded: false,
+      };
       this.conversations.set(id, conversation);
     }
     return conversation;
@@ -113,6 +140,42 @@ export class ChatModel {
     const others = members.filter((m) => m !== this.me);
     room.title = `Room ${id}: ${others.join(", ")}`;
     return room;
+  }
+
+  /** Adds a channel the user is in, with its topic and members when known. */
+  addChannel(name: string, view?: ChannelView): Conversation {
+    const channel = this.conversation("channel", name);
+    if (view) {
+      channel.topic = view.topic;
+      channel.members = [...view.members];
+    }
+    return channel;
+  }
+
+  /** Closes a conversation (a channel left); the broadcast stream stays. */
+  remove(id: string): void {
+    if (id !== BROADCAST_ID) this.conversations.delete(id);
+  }
+
+  /** Notes something that happened in a channel the user is in. */
+  #channelNote(name: string, text: string, at: number, shown: string | undefined) {
+    const channel = this.conversations.get(conversationId("channel", name));
+    if (!channel) return undefined;
+    return this.addMessage(channel, { from: "", text, at, system: true }, shown);
+  }
+
+  /** A channel's members after `change`, when they are known. */
+  #members(name: string, change: (members: MemberView[]) => MemberView[]): void {
+    const channel = this.conversations.get(conversationId("channel", name));
+    if (channel?.members) channel.members = change(channel.members);
+  }
+
+  /** Someone logged out: leaving the server is leaving its channels. */
+  #loggedOut(user: string): void {
+    this.online.delete(user);
+    for (const c of this.conversations.values()) {
+      if (c.members) c.members = c.members.filter((m) => m.name !== user);
+    }
   }
 
   /** Fills the online list from WHO's users. */
@@ -161,7 +224,10 @@ export class ChatModel {
     shown: string | undefined,
   ): Conversation {
     if (conversation.loaded || conversation.id === shown) conversation.messages.push(message);
-    if (conversation.id !== shown && message.from !== this.me) conversation.unread++;
+    if (conversation.id !== shown && message.from !== this.me && !message.system) {
+      conversation.unread++;
+      if (mentionsMe(message.text, this.me)) conversation.mentions++;
+    }
     return conversation;
   }
 
@@ -209,6 +275,40 @@ export class ChatModel {
           { from: event.from, text: event.text, at },
           shown,
         );
+      case "channel_message":
+        return this.addMessage(
+          this.conversation("channel", event.channel),
+          { number: event.number, from: event.from, text: event.text, at },
+          shown,
+        );
+      case "channel_join":
+        if (event.user === this.me) {
+          this.addChannel(event.channel); // joined from another session
+          return undefined;
+        }
+        this.#members(event.channel, (members) => [
+          ...members.filter((m) => m.name !== event.user),
+          { name: event.user, op: false, voice: false },
+        ]);
+        return this.#channelNote(event.channel, `${event.user} joined`, at, shown);
+      case "channel_part":
+      case "channel_kick": {
+        const gone = event.user;
+        if (gone === this.me) {
+          this.remove(conversationId("channel", event.channel));
+          return undefined;
+        }
+        this.#members(event.channel, (members) => members.filter((m) => m.name !== gone));
+        const why = event.reason ? `: ${event.reason}` : "";
+        const what = event.type === "channel_kick" ? `was removed by ${event.by}` : "left";
+        return this.#channelNote(event.channel, `${gone} ${what}${why}`, at, shown);
+      }
+      case "channel_topic": {
+        const channel = this.conversations.get(conversationId("channel", event.channel));
+        if (channel) channel.topic = event.topic;
+        const said = event.topic === "" ? "cleared the topic" : `set the topic: ${event.topic}`;
+        return this.#channelNote(event.channel, `${event.by} ${said}`, at, shown);
+      }
       case "room_created":
         this.addRoom(event.room, event.members);
         return undefined;
@@ -216,11 +316,11 @@ export class ChatModel {
         this.online.set(event.user, { since: at });
         return undefined;
       case "logout":
-        this.online.delete(event.user);
+        this.#loggedOut(event.user);
         return undefined;
       case "presence":
         for (const user of event.logins) this.online.set(user, { since: at });
-        for (const user of event.logouts) this.online.delete(user);
+        for (const user of event.logouts) this.#loggedOut(user);
         return undefined;
       default:
         return undefined;

@@ -184,7 +184,8 @@ export type ReplyData =
   | { readonly kind: "channel"; readonly channel: ChannelView }
   | {
     readonly kind: "channels";
-    readonly channels: readonly { name: string; members: number; topic: string }[];
+    /** Each channel the asker may see; `joined` when they are in it. */
+    readonly channels: readonly { name: string; members: number; topic: string; joined: boolean }[];
   }
   | {
     readonly kind: "topic";

@@ -84,6 +84,26 @@ async function seeMessage(page: Page, text: string): Promise<void> {
   await page.locator("ol.messages li .text").getByText(text, { exact: true }).waitFor();
 }
 
+/** The element that has the keyboard's focus: its id, aria-label and text. */
+function focused(
+  page: Page,
+): Promise<{ id?: string; label?: string | null; text?: string | null }> {
+  return page.evaluate(() => {
+    type Element = {
+      id: string;
+      textContent: string | null;
+      getAttribute(name: string): string | null;
+    };
+    const active = (globalThis as unknown as { document: { activeElement: Element | null } })
+      .document.activeElement;
+    return {
+      id: active?.id,
+      label: active?.getAttribute("aria-label"),
+      text: active?.textContent,
+    };
+  });
+}
+
 const conversationButton = (page: Page, id: string) => page.locator(`nav [data-id="${id}"]`);
 const onlineUser = (page: Page, user: string) =>
   page.getByRole("list", { name: "Users online" }).locator(".user").getByText(user, {
@@ -332,6 +352,19 @@ browserTest(
       await say(page, "on my way");
       const mine = page.locator("ol.messages li.mine").filter({ hasText: "on my way" });
       assertMatch(await mine.locator("time").textContent() ?? "", /^\d\d:\d\d$/);
+      // The day is said once above its messages; carol's two in a row are one group.
+      assertEquals(await page.locator("ol.messages li.day").allTextContents(), ["Today"]);
+      const second = page.locator("ol.messages li").filter({ hasText: "javascript:alert(1)" });
+      assertMatch(await second.getAttribute("class") ?? "", /continued/);
+      assertEquals(await item.getAttribute("class"), "mentions-me", "the first of a group");
+      // A small markdown subset, as elements the page makes: markup in it stays text.
+      await expectReply(carol, "BROADCAST try `ip -br a` and **then** *ping* <i>me</i>", 200);
+      const styled = page.locator("ol.messages li").filter({ hasText: "ip -br a" });
+      await styled.waitFor();
+      assertEquals(await styled.locator("code").textContent(), "ip -br a");
+      assertEquals(await styled.locator("strong").textContent(), "then");
+      assertEquals(await styled.locator("em").textContent(), "ping");
+      assertEquals(await styled.locator("i").count(), 0);
       assertEquals(alice.problems, []);
       await quit(carol);
     }),
@@ -438,6 +471,19 @@ browserTest(
           await page.getByRole("button", { name: "Threads" }).click();
           await page.locator("main").getByRole("heading", { name: "Forum" }).waitFor();
           problems.push(...await accessibilityProblems(page, `${at} forum`));
+          await page.getByLabel("New thread").fill(`notes-${user}`);
+          await page.getByRole("button", { name: "Create thread" }).click();
+          await page.getByLabel("Post a message").fill("a first post");
+          await page.getByRole("button", { name: "Post", exact: true }).click();
+          await page.locator("ol.posts .text").getByText("a first post").waitFor();
+          problems.push(...await accessibilityProblems(page, `${at} thread`));
+          if (width < 600) await page.getByRole("button", { name: "Conversations" }).click();
+          await page.getByLabel("Join or create a channel").fill(`#c${user}`);
+          await page.getByRole("button", { name: "Join", exact: true }).click();
+          await page.getByRole("heading", { name: `#c${user}` }).waitFor();
+          await say(page, "said in a channel");
+          await seeMessage(page, "said in a channel");
+          problems.push(...await accessibilityProblems(page, `${at} channel`));
           assertEquals(chat.problems, []);
           await page.context().close();
         }
@@ -593,7 +639,16 @@ browserTest(
         await page.locator("ol.posts .text").getByText(text, { exact: true }).waitFor();
       };
       await post("first post");
+      // Posting draws the thread anew: the focus stays in the box, ready for the next post.
+      assertEquals((await focused(page)).id, "post-input");
       await post("second post");
+      // Escape cancels an edit and gives the focus back to its Edit button.
+      await page.getByRole("button", { name: "Edit message 1" }).click();
+      await page.getByLabel("New text of message 1").fill("not this");
+      await page.keyboard.press("Escape");
+      await page.getByLabel("New text of message 1").waitFor({ state: "detached" });
+      assertEquals((await focused(page)).label, "Edit message 1");
+      await page.locator("ol.posts .text").getByText("first post", { exact: true }).waitFor();
       await page.getByRole("button", { name: "Edit message 1" }).click();
       await page.getByLabel("New text of message 1").fill("first post, edited");
       await page.getByRole("button", { name: "Save" }).click();
@@ -612,6 +667,32 @@ browserTest(
       });
       await page.getByRole("button", { name: "Upload" }).click();
       await page.getByRole("list", { name: "Files" }).getByText("results.bin").waitFor();
+      // A file dropped on the upload form goes up at once.
+      await page.locator("form.upload").evaluate((form) => {
+        const g = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(file: unknown): void } };
+          File: new (parts: string[], name: string) => unknown;
+          DragEvent: new (type: string, init: Record<string, unknown>) => unknown;
+        };
+        const transfer = new g.DataTransfer();
+        transfer.items.add(new g.File(["dropped bytes"], "dropped.txt"));
+        const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+        (form as unknown as { dispatchEvent(event: unknown): void }).dispatchEvent(
+          new g.DragEvent("drop", init),
+        );
+      });
+      await page.getByRole("list", { name: "Files" }).getByText("dropped.txt").waitFor();
+      await page.getByRole("button", { name: "Remove dropped.txt" }).click();
+      await page.getByRole("list", { name: "Files" }).getByText("dropped.txt").waitFor({
+        state: "detached",
+      });
+      // A file says its size, who uploaded it and when.
+      const fileItem = page.getByRole("list", { name: "Files" }).locator("li").filter({
+        hasText: "results.bin",
+      });
+      assertEquals(await fileItem.locator(".size").textContent(), "293.0 KiB");
+      assertEquals(await fileItem.locator(".from").textContent(), "from alice");
+      assertMatch(await fileItem.locator("time").getAttribute("title") ?? "", /^\d\d \w{3} \d{4} /);
       const read = await expectReply(carol, "THREAD READ lab#1!", 200);
       assertEquals(read.lines, [
         "1 alice: first post, edited",
@@ -667,6 +748,83 @@ browserTest(
       await page.getByText(/^The page hit an error: .*something unexpected$/).waitFor();
       await page.evaluate(() => void Promise.reject(new Error("a promise nobody awaited")));
       await page.getByText("The page hit an error: a promise nobody awaited").waitFor();
+      await quit(carol);
+    }),
+);
+
+browserTest(
+  "channels on the web: join or create one, its topic and members, messages both ways with terminal users, leave",
+  () =>
+    withWebServer({}, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      const { page, problems } = await signedUp(browser, t.web, "alice");
+      // The skip link is the first stop of the keyboard, and leads to the message box.
+      await page.getByLabel(/^Message to /).waitFor();
+      const firstFocusable = page.locator("a[href], button, input, summary, [tabindex]").first();
+      assertEquals(await firstFocusable.textContent(), "Skip to the message box");
+      await firstFocusable.focus();
+      assert((await firstFocusable.boundingBox())!.y >= 0, "shown while it has the focus");
+      await page.keyboard.press("Enter");
+      assertEquals((await focused(page)).id, "message-input");
+
+      await page.getByLabel("Join or create a channel").fill("networks");
+      await page.getByRole("button", { name: "Join", exact: true }).click();
+      await page.getByRole("heading", { name: "#networks" }).waitFor();
+      await page.getByText("1 member", { exact: true }).waitFor();
+      await expectReply(carol, "JOIN #Networks", 200);
+      await page.locator("ol.messages li.system").getByText("carol joined").waitFor();
+      await page.getByText("2 members", { exact: true }).waitFor();
+      const hostile = `<img src=x onerror=alert(1)> exam friday`;
+      // alice made the channel, so she is its operator and sets its topic.
+      await page.getByText("Change topic").click();
+      await page.getByLabel("New topic").fill(hostile);
+      await page.getByRole("button", { name: "Set topic" }).click();
+      await page.locator(".channel-info .topic").getByText(hostile, { exact: true }).waitFor();
+      await carol.waitForEvent((e) => e.type === "channel_topic" && e.topic === hostile);
+      await expectReply(carol, "TOPIC #networks lab key is with alice", 402);
+      await expectReply(carol, "SAY #networks who has the lab key?", 200);
+      await seeMessage(page, "who has the lab key?");
+      await say(page, "I do, @carol");
+      assertEquals(
+        await carol.waitForEvent((e) => e.type === "channel_message"),
+        {
+          type: "channel_message",
+          channel: "#networks",
+          from: "alice",
+          number: 2,
+          text: "I do, @carol",
+        },
+      );
+      // Another conversation open: the channel counts what comes meanwhile.
+      await conversationButton(page, "b").click();
+      await expectReply(carol, "SAY #networks thanks", 200);
+      await page.getByLabel("#networks, 1 unread", { exact: true }).waitFor();
+      await expectReply(carol, "SAY #networks @alice the key is in the rack", 200);
+      await page.getByLabel("#networks, 2 unread, 1 mentioning you").waitFor();
+      assertEquals(
+        await conversationButton(page, "#networks").locator("+ .unread").textContent(),
+        "@2",
+      );
+      await conversationButton(page, "#networks").click();
+      await seeMessage(page, "thanks");
+      // Where alice left off: a line above the two that came while she looked elsewhere.
+      const afterLine = page.locator("ol.messages li.new-messages + li");
+      assertEquals(await afterLine.locator(".text").textContent(), "thanks");
+
+      await page.getByRole("button", { name: "Leave #networks" }).click();
+      await carol.waitForEvent((e) => e.type === "channel_part" && e.user === "alice");
+      await page.getByRole("heading", { name: "Everyone" }).waitFor();
+      assertEquals(await conversationButton(page, "#networks").count(), 0);
+      assertEquals(await page.locator("img").count(), 0, "markup in a topic stays text");
+      // A private chat closed leaves the sidebar, and comes back with the next message.
+      await page.getByLabel("New conversation with").fill("carol");
+      await page.getByRole("button", { name: "Message", exact: true }).click();
+      await page.getByRole("button", { name: "Close carol" }).click();
+      await page.getByRole("heading", { name: "Everyone" }).waitFor();
+      assertEquals(await conversationButton(page, "@carol").count(), 0);
+      await expectReply(carol, "MSG alice still there?", 200);
+      await page.getByLabel("carol, 1 unread").waitFor();
+      assertEquals(problems, []);
       await quit(carol);
     }),
 );

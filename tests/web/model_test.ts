@@ -91,3 +91,32 @@ Deno.test("a message's links (http and https only) and mentions of the reader ar
   assertEquals(mentionsMe("ping @hans", "hans"), true);
   assertEquals(mentionsMe("email hans@lab", "hans"), false);
 });
+
+Deno.test("a small markdown subset: code as typed, bold and italics, never inside words or links", () => {
+  assertEquals(segments("run `ip -br a` then **check** the *MTU*", "yoda"), [
+    { kind: "text", text: "run " },
+    { kind: "code", text: "ip -br a", block: false },
+    { kind: "text", text: " then " },
+    { kind: "text", text: "check", bold: true },
+    { kind: "text", text: " the " },
+    { kind: "text", text: "MTU", italic: true },
+  ]);
+  assertEquals(segments("```tc qdisc add dev eth0 **root** tbf``` done", "yoda"), [
+    { kind: "code", text: "tc qdisc add dev eth0 **root** tbf", block: true },
+    { kind: "text", text: " done" },
+  ]);
+  assertEquals(segments("snake_case_name and a*b*c stay; _ask @yoda_", "yoda"), [
+    { kind: "text", text: "snake_case_name and a*b*c stay; " },
+    { kind: "text", text: "ask ", italic: true },
+    { kind: "mention", text: "@yoda", italic: true },
+  ]);
+  assertEquals(segments("see https://lab.example/_a_/b*c* now", "yoda"), [
+    { kind: "text", text: "see " },
+    { kind: "link", text: "https://lab.example/_a_/b*c*", href: "https://lab.example/_a_/b*c*" },
+    { kind: "text", text: " now" },
+  ]);
+  assertEquals(segments("`<script>alert(1)</script>` ** not bold **", "yoda"), [
+    { kind: "code", text: "<script>alert(1)</script>", block: false },
+    { kind: "text", text: " ** not bold **" },
+  ]);
+});

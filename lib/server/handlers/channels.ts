@@ -202,10 +202,12 @@ export const channelHandlers: PartialHandlers<
     const views = ctx.channels.list(identity.name).filter((c) =>
       name === undefined || foldName(c.name) === foldName(name)
     );
+    const me = identity.name;
     const channels = views.map((c) => ({
       name: c.name,
       members: c.members.length,
       topic: c.topic,
+      joined: c.members.some((m) => m.name === me),
     }));
     const lines = channels.map((c) => `${c.name} ${c.members}${c.topic ? `: ${c.topic}` : ""}`);
     lines.push(`${channels.length} channel${channels.length === 1 ? "" : "s"}`);
