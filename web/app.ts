@@ -791,7 +791,8 @@ export class WebApp {
       // It scrolls: reachable by keyboard to scroll it.
       tabindex: "0",
       "aria-labelledby": "conversation-title",
-      "aria-live": "polite",
+      // Announces what arrives, not the history the list is filled with (see #quietly).
+      "aria-live": conversation.loaded ? "polite" : "off",
       "aria-relevant": "additions",
     }, ...this.#items(conversation, MAX_SHOWN));
     replace(
@@ -831,10 +832,13 @@ export class WebApp {
     // The view is there at once; its history fills in when it arrives.
     const target = conversation.kind === "broadcast" ? "b" : conversation.target;
     const reply = await this.#request(formatRequest("HISTORY", [target]));
-    if (!reply?.ok) return;
+    if (!reply?.ok) {
+      list.setAttribute("aria-live", "polite");
+      return;
+    }
     this.#model.setHistory(conversation, dataOf(reply, "history")?.messages ?? []);
     if (!list.isConnected) return; // the user has moved on
-    replace(list, ...this.#items(conversation, MAX_SHOWN));
+    quietly(list, () => replace(list, ...this.#items(conversation, MAX_SHOWN)));
     this.#scrollDown();
     this.#markUnseen(list, conversation, unseen);
   }
@@ -881,7 +885,7 @@ export class WebApp {
       if (!exhausted && list.isConnected) {
         // The older page goes on top; what was in view stays in view.
         const fromBottom = list.scrollHeight - list.scrollTop;
-        replace(list, ...this.#items(conversation));
+        quietly(list, () => replace(list, ...this.#items(conversation)));
         list.scrollTop = list.scrollHeight - fromBottom;
       }
       loading = false;
@@ -1108,7 +1112,7 @@ export class WebApp {
     }
     // Shown with its neighbours, however far back it is (older ones read moved every index).
     const list = this.#main.querySelector("ol.messages");
-    if (list && index >= 0) replace(list, ...this.#items(conversation));
+    if (list && index >= 0) quietly(list, () => replace(list, ...this.#items(conversation)));
     const item = list?.querySelector(`[data-index="${index}"]`) as HTMLElement | null;
     if (!item) {
       this.#say("That message is no longer in this conversation's history here.", "info");
@@ -1376,6 +1380,19 @@ export class WebApp {
 /** `done` of `total` as a whole percentage. */
 function percent(done: number, total: number): string {
   return `${total > 0 ? Math.floor(done / total * 100) : 100}%`;
+}
+
+/**
+ * Changes a live list without announcing it (history read in, an older page): screen readers
+ * announce the messages that arrive, not a hundred old ones at once.
+ */
+function quietly(list: Element, change: () => void): void {
+  list.setAttribute("aria-live", "off");
+  change();
+  // Announced again from the next frame: the change has been taken in by then.
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => list.setAttribute("aria-live", "polite"))
+  );
 }
 
 /** Messages of one sender this close together show as one group (the name once). */

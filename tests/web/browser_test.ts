@@ -440,6 +440,33 @@ async function accessibilityProblems(page: Page, where: string): Promise<string[
   );
 }
 
+/**
+ * The contrast of the focus ring (of the element the keyboard just reached) against the page's
+ * backgrounds: the page, the panels, one's own messages. The lowest of them.
+ */
+async function focusRingContrast(page: Page): Promise<number> {
+  return await page.evaluate(`(() => {
+    const rgb = (color) => color.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const channel = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    const lum = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    const ratio = (a, b) => {
+      const [hi, lo] = [lum(rgb(a)), lum(rgb(b))].sort((x, y) => y - x);
+      return (hi + 0.05) / (lo + 0.05);
+    };
+    const ring = getComputedStyle(document.activeElement).outlineColor;
+    const style = getComputedStyle(document.documentElement);
+    const backgrounds = ["--bg", "--panel", "--mine"].map((name) => style.getPropertyValue(name));
+    const probe = document.createElement("div");
+    document.body.append(probe);
+    const colors = backgrounds.map((value) => {
+      probe.style.color = value;
+      return getComputedStyle(probe).color;
+    });
+    probe.remove();
+    return Math.min(...colors.map((color) => ratio(ring, color)));
+  })()`) as number;
+}
+
 browserTest(
   "axe-core finds no serious or critical problems on any view, light and dark, wide and phone, with long lists",
   () =>
@@ -461,6 +488,10 @@ browserTest(
           await page.getByText(`Logged in as`).waitFor({ state: "attached" });
           await page.getByLabel(/^Message to /).waitFor();
           problems.push(...await accessibilityProblems(page, `${at} chat`));
+          await page.getByLabel(/^Message to /).focus();
+          await page.keyboard.press("Tab"); // to Send, by keyboard: its focus ring shows
+          const ring = await focusRingContrast(page);
+          if (ring < 3) problems.push(`${at}: the focus ring's contrast is ${ring.toFixed(2)}:1`);
           await page.getByLabel("Search messages").fill("rack");
           await page.getByRole("button", { name: "Search", exact: true }).click();
           await page.getByRole("heading", { name: "Search: rack" }).waitFor();
@@ -495,6 +526,52 @@ browserTest(
       await seeMessage(chat.page, "line 119 of a long day");
       problems.push(...await accessibilityProblems(chat.page, "long list"));
       assertEquals(problems, []);
+      await quit(carol);
+    }),
+);
+
+browserTest(
+  "the message list announces messages as they arrive, not the history it is filled with",
+  () =>
+    withWebServer({ requestRate: 0 }, async (t, browser) => {
+      const carol = await registered(t.port, "carol");
+      for (let i = 0; i < 30; i++) await expectReply(carol, `BROADCAST old news ${i}`, 200);
+      const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+      // Each message item, as it is added: was its list announcing (aria-live) then?
+      await context.addInitScript(() => {
+        type Node = { nodeName: string; parentElement: { getAttribute(n: string): string } };
+        const g = globalThis as unknown as {
+          added: string[];
+          document: unknown;
+          MutationObserver: new (
+            callback: (records: { addedNodes: Node[] }[]) => void,
+          ) => { observe(target: unknown, options: Record<string, boolean>): void };
+        };
+        g.added = [];
+        new g.MutationObserver((records) => {
+          for (const record of records) {
+            for (const node of record.addedNodes) {
+              if (
+                node.nodeName === "LI" && node.parentElement?.getAttribute("class") === "messages"
+              ) {
+                g.added.push(node.parentElement.getAttribute("aria-live"));
+              }
+            }
+          }
+        }).observe(g.document, { childList: true, subtree: true });
+      });
+      const page = await context.newPage();
+      await page.goto(t.web);
+      await submitLogin(page, "reader", "reader-secret", true);
+      await seeMessage(page, "old news 29");
+      await page.waitForTimeout(100);
+      await expectReply(carol, "BROADCAST fresh news", 200);
+      await seeMessage(page, "fresh news");
+      const added = await page.evaluate(() => (globalThis as unknown as { added: string[] }).added);
+      assertEquals(added.at(-1), "polite", "a message that arrives is announced");
+      assert(added.length > 30, `the history was added too: ${added.length}`);
+      assertEquals(added.slice(0, -1).filter((live) => live !== "off"), [], "history is not");
+      await context.close();
       await quit(carol);
     }),
 );
