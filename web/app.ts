@@ -506,6 +506,7 @@ export class WebApp {
     if (document.visibilityState !== "hidden" && document.hasFocus()) this.#mentions = 0;
     const mark = this.#mentions > 0 ? `(@${this.#mentions}) ` : unread > 0 ? `(${unread}) ` : "";
     document.title = `${mark}labchat`;
+    this.#drawerToggle.textContent = unread > 0 ? `Conversations (${unread})` : "Conversations";
   }
 
   /** The navigation entry of a conversation, kept and updated. */
