@@ -18,9 +18,13 @@
  *   --cluster-clients 5000  receivers of the cluster run (1 node, then 2, sharing a Redis)
  *   --sessions-clients 2001  connections of the sessions run: one session each, then two each
  *   --search-messages 1000000  messages in the search index of the search run
+ *   --web-online 1000     users online while the web page is measured in chromium
+ *   --web-rate 250        messages per second the page is sent
+ *   --web-seconds 60      for how long
+ *   --web-history 10000   messages the page then scrolls back through
  *   --scenarios LIST      which to run (default all): io-turns, fanout, native, write-threads,
  *                         sessions, websocket, irc, irc-register, cluster, idle, rooms, persistence, logins,
- *                         register-flood, forum, p2p, search
+ *                         register-flood, forum, p2p, search, web
  * @module
  */
 
@@ -41,13 +45,14 @@ import { persistence } from "./scenarios/persistence.ts";
 import { registerFlood } from "./scenarios/register_flood.ts";
 import { roomThroughput } from "./scenarios/rooms.ts";
 import { searchFanoutCost, searchScale, searchUnderLoad } from "./scenarios/search.ts";
+import { webPage } from "./scenarios/web_page.ts";
 import { writeThreads } from "./scenarios/write_threads.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
   "io-turns,fanout,sessions,native,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
-  "register-flood,forum,p2p,search";
+  "register-flood,forum,p2p,search,web";
 
 function printTable(rows: Row[]): void {
   for (const row of rows) {
@@ -76,6 +81,10 @@ if (import.meta.main) {
       "file-mib": { type: "string", default: "100" },
       "p2p-mib": { type: "string", default: "200" },
       "search-messages": { type: "string", default: "1000000" },
+      "web-online": { type: "string", default: "1000" },
+      "web-rate": { type: "string", default: "250" },
+      "web-seconds": { type: "string", default: "60" },
+      "web-history": { type: "string", default: "10000" },
       scenarios: { type: "string", default: ALL },
     },
   });
@@ -187,6 +196,16 @@ if (import.meta.main) {
   await run(
     "search beside the fan-out",
     () => searchFanoutCost(Number(values.clients.split(",")[0]), Number(values.broadcasts)),
+  );
+  await run(
+    "web page",
+    () =>
+      webPage(
+        Number(values["web-online"]),
+        Number(values["web-rate"]),
+        Number(values["web-seconds"]),
+        Number(values["web-history"]),
+      ),
   );
   await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
   const file = `${ROOT}bench/results/latest.json`;

@@ -253,7 +253,25 @@ export class WebApp {
       this.#main.querySelector(".channel-info")?.replaceWith(this.#channelHeader(conversation));
     }
     this.#notify(event);
-    this.#renderNav();
+    this.#renderNavSoon();
+  }
+
+  #navQueued = false;
+
+  /**
+   * Updates the navigation once per frame however many events arrive: at 250 messages a second
+   * with a thousand people online, once per event would be most of the page's time.
+   */
+  #renderNavSoon(): void {
+    if (this.#navQueued) return;
+    this.#navQueued = true;
+    const render = () => {
+      this.#navQueued = false;
+      if (this.#chat && this.#notice.isConnected) this.#renderNav();
+    };
+    // A hidden tab gets no frames, but its title still counts what comes.
+    if (document.visibilityState === "hidden") setTimeout(render, 100);
+    else requestAnimationFrame(render);
   }
 
   /** Mentions of you and private messages while the page is not looked at. */
@@ -881,12 +899,28 @@ export class WebApp {
       const target = conversation.kind === "broadcast" ? "b" : conversation.target;
       const reply = await this.#request(formatRequest("HISTORY", [target, `before ${first}`]));
       const before = conversation.messages.length;
+      const oldFirst = conversation.messages[0];
       this.#model.addOlder(conversation, dataOf(reply, "history")?.messages ?? []);
       exhausted = conversation.messages.length === before;
       if (!exhausted && list.isConnected) {
         // The older page goes on top; what was in view stays in view.
         const fromBottom = list.scrollHeight - list.scrollTop;
-        quietly(list, () => replace(list, ...this.#items(conversation)));
+        const added = conversation.messages.indexOf(oldFirst);
+        quietly(list, () => {
+          if (added !== conversation.messages.length - before) {
+            replace(list, ...this.#items(conversation)); // not only older ones: all anew
+            return;
+          }
+          // Only the older page is made; the items there move down by as many.
+          for (const item of list.querySelectorAll<HTMLElement>("[data-index]")) {
+            item.dataset.index = String(Number(item.dataset.index) + added);
+          }
+          const top = list.firstElementChild;
+          const older = this.#itemsBetween(conversation, 0, added);
+          const sameDay = dayOf(conversation.messages[added - 1].at) === dayOf(oldFirst.at);
+          if (sameDay && top?.classList.contains("day")) top.remove();
+          list.prepend(...older);
+        });
         list.scrollTop = list.scrollHeight - fromBottom;
       }
       loading = false;
@@ -895,10 +929,20 @@ export class WebApp {
 
   /** The list items of a conversation's last `count` messages (all, without a count). */
   #items(conversation: Conversation, count = Infinity, appended = false): HTMLLIElement[] {
+    const end = conversation.messages.length;
+    return this.#itemsBetween(conversation, Math.max(0, end - count), end, appended);
+  }
+
+  /** The list items of messages `first` up to `end` (not included). */
+  #itemsBetween(
+    conversation: Conversation,
+    first: number,
+    end: number,
+    appended = false,
+  ): HTMLLIElement[] {
     const messages = conversation.messages;
-    const first = Math.max(0, messages.length - count);
     const items: HTMLLIElement[] = [];
-    for (let i = first; i < messages.length; i++) {
+    for (let i = first; i < end; i++) {
       const m = messages[i];
       // The list's first message always says its day; appended ones only when the day changes.
       const before = i > first || appended ? messages[i - 1] : undefined;

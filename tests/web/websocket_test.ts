@@ -1,11 +1,12 @@
 import { assert, assertEquals, assertMatch, assertObjectMatch, assertRejects } from "@std/assert";
 import { createHash } from "node:crypto";
+import { brotliDecompressSync } from "node:zlib";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { WebSocketTransport } from "../../lib/client/websocket_transport.ts";
 import { JSON_SUBPROTOCOL } from "../../lib/protocol/frames.ts";
 import type { ChatServerOptions } from "../../lib/server/chat_server.ts";
 import { expectReply, loggedIn, quit, registered } from "../helpers.ts";
-import { startWebServer } from "./web_helpers.ts";
+import { builtWebClient, startWebServer } from "./web_helpers.ts";
 import { must } from "../../testing/must.ts";
 import { randomBytes } from "../../testing/random_bytes.ts";
 
@@ -218,6 +219,26 @@ Deno.test("the page is served with its content type, an ETag and a strict Conten
   const missing = await fetch(`${t.web}/../data/labchat.kv`);
   assertEquals(missing.status, 404);
   await missing.body?.cancel();
+});
+
+Deno.test("the page's script goes out compressed once with Brotli's best quality, and decodes to the file", async () => {
+  await using t = await startWebServer({}, await builtWebClient());
+  const port = must(t.server.httpAddr, "web").port;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(
+    `GET /app.js HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept-Encoding: gzip, br\r\n` +
+      "Connection: close\r\n\r\n",
+  ));
+  const raw = new Uint8Array(await new Response(conn.readable).arrayBuffer());
+  const split = raw.findIndex((_, i) => raw[i] === 13 && raw[i + 1] === 10 && raw[i + 2] === 13);
+  const headers = new TextDecoder().decode(raw.subarray(0, split));
+  assertMatch(headers, /^content-encoding: br$/im);
+  const identity = { "accept-encoding": "identity" };
+  const file = await (await fetch(`${t.web}/app.js`, { headers: identity })).bytes();
+  const body = raw.subarray(split + 4);
+  assertEquals(Number(/^content-length: (\d+)$/im.exec(headers)?.[1]), body.length);
+  assertEquals(new Uint8Array(brotliDecompressSync(body)), file);
+  assert(body.length < file.length / 3, `${body.length} of ${file.length} bytes`);
 });
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
