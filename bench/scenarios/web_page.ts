@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ChatConnection } from "../../lib/client/chat_connection.ts";
+import type { ChatConnection } from "../../lib/client/chat_connection.ts";
 import { launchBrowser } from "../../testing/browser.ts";
 import { buildWeb } from "../../scripts/build_web.ts";
 import { connectUsers, percentile, type Row, startServer } from "../common.ts";
