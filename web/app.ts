@@ -562,15 +562,19 @@ export class WebApp {
       "details",
       { class: "menu" },
       h("summary", { "aria-label": `Actions for ${user}` }, "⋯"),
-      button(`Message ${user}`, () => {
-        menu.open = false;
-        this.#model.conversation("private", user);
-        void this.#open({ kind: "conversation", id: `@${user}` });
-      }),
-      button(blocked ? `Unblock ${user}` : `Block ${user}`, () => {
-        menu.open = false;
-        void this.#setBlocked(user, !blocked);
-      }),
+      h(
+        "div",
+        { class: "menu-items" },
+        button(`Message ${user}`, () => {
+          menu.open = false;
+          this.#model.conversation("private", user);
+          void this.#open({ kind: "conversation", id: `@${user}` });
+        }),
+        button(blocked ? `Unblock ${user}` : `Block ${user}`, () => {
+          menu.open = false;
+          void this.#setBlocked(user, !blocked);
+        }),
+      ),
     );
     const li = h("li", {}, h("span", { class: "user" }, user, blocked ? " (blocked)" : ""), menu);
     this.#userItems.set(user, { li, blocked });
@@ -1316,6 +1320,7 @@ export class WebApp {
         ...posts.map((p) => this.#postItem(thread, p, run)),
       ),
       h("h3", {}, "Files"),
+      files.length === 0 ? h("p", { class: "muted" }, "No files yet") : undefined,
       h(
         "ul",
         { class: "files", "aria-label": "Files" },
