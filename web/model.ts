@@ -318,6 +318,16 @@ export class ChatModel {
       case "logout":
         this.#loggedOut(event.user);
         return undefined;
+      case "nick": {
+        // A guest took another name: the same person, wherever they are listed.
+        const since = this.online.get(event.user);
+        this.online.delete(event.user);
+        this.online.set(event.name, since ?? { since: at });
+        for (const c of this.conversations.values()) {
+          c.members = c.members?.map((m) => m.name === event.user ? { ...m, name: event.name } : m);
+        }
+        return undefined;
+      }
       case "presence":
         for (const user of event.logins) this.online.set(user, { since: at });
         for (const user of event.logouts) this.#loggedOut(user);

@@ -111,6 +111,7 @@ export function renderEvent(event: ChatEvent, colors: Palette): string {
     case "away":
     case "login":
     case "logout":
+    case "nick":
       return colors.dim(text);
     case "presence":
       return colors.dim(sanitize(presenceSummary(event.logins, event.logouts)));

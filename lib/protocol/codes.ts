@@ -78,6 +78,8 @@ export const Event = {
    * conversations read the same in every client you are logged in on.
    */
   PRIVATE_SENT: 623,
+  /** A guest took another name (`624 bob is now known as rob`), IRC's NICK. */
+  NICK: 624,
 } as const;
 
 /** A reply code. */

@@ -144,6 +144,16 @@ const COMMAND_TABLE = [
     clientHidden: true,
   },
   {
+    name: "NICK",
+    args: [arg("user", "user")],
+    access: "user",
+    guests: true,
+    summary:
+      "A guest takes another name (IRC's NICK; announced to everyone); an account's name stays what it is",
+    example: "NICK visitor2",
+    clientHidden: true,
+  },
+  {
     name: "PASSWD",
     args: [arg("old-password"), rest("new-password")],
     access: "user",

@@ -141,6 +141,17 @@ export type ChatEvent =
     readonly ident?: string;
     readonly ip?: string;
   }
+  /**
+   * A guest took another name. `ident` and `ip` (the mask the old name had, for IRC's NICK) are
+   * for front ends that show them; the line shows neither.
+   */
+  | {
+    readonly type: "nick";
+    readonly user: string;
+    readonly name: string;
+    readonly ident?: string;
+    readonly ip?: string;
+  }
   /** Many logins and logouts at once (a storm), in place of one event each. */
   | {
     readonly type: "presence";
@@ -222,6 +233,8 @@ function eventCode(event: ChatEvent): number {
       return Event.LOGOUT;
     case "presence":
       return Event.PRESENCE;
+    case "nick":
+      return Event.NICK;
     case "tag_message":
       return Event.TAG_MESSAGE;
     case "wallops":
@@ -286,6 +299,8 @@ export function eventText(event: ChatEvent): string {
       return `${event.user} logged out`;
     case "presence":
       return `logged in: ${event.logins.join(",")}; logged out: ${event.logouts.join(",")}`;
+    case "nick":
+      return `${event.user} is now known as ${event.name}`;
     case "idle":
     case "disconnect":
     case "shutdown":
@@ -405,6 +420,11 @@ export function parseEvent(code: number, text: string): ChatEvent {
         return { type: "presence", logins: names(m[1]), logouts: names(m[2]) };
       }
       break;
+    case Event.NICK:
+      if ((m = /^(\S+) is now known as (\S+)$/.exec(text))) {
+        return { type: "nick", user: m[1], name: m[2] };
+      }
+      break;
     case Event.IDLE:
       return { type: "idle", text };
     case Event.DISCONNECT:
@@ -435,6 +455,8 @@ export function clientEvent(event: ChatEvent): ChatEvent {
       return { type: "presence", logins: event.logins, logouts: event.logouts };
     case "logout":
       return { type: "logout", user: event.user };
+    case "nick":
+      return { type: "nick", user: event.user, name: event.name };
     case "tag_message":
       return event;
   }

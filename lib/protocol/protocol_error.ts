@@ -24,6 +24,7 @@ export type ErrorReason =
   | "too_many_channels"
   | "name_in_use"
   | "name_is_account"
+  | "name_fixed"
   | "guest"
   | "blocked";
 

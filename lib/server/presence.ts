@@ -129,6 +129,37 @@ export async function logInGuest(
 }
 
 /**
+ * A guest takes another name: claimed for this session (refused when someone online has it),
+ * the old one let go, its channel places kept under the new one, and everyone told (IRC's NICK).
+ * The caller has made sure no account has that name.
+ *
+ * @throws {ProtocolError} 409 `name_in_use` when someone online has that name.
+ */
+export async function renameGuest(
+  ctx: ServerContext,
+  client: Client,
+  name: string,
+): Promise<Identity> {
+  const old = client.identity;
+  if (!old?.guest) throw new Error("Only a guest's name changes");
+  const identity = new Identity(name, false, old.loginAt, true);
+  if ((await ctx.hub.claim(onlineEntry(client, identity), client, 1)) !== "first") {
+    throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${name} is in use`, {
+      reason: "name_in_use",
+    });
+  }
+  client.signIn(identity);
+  try {
+    await ctx.hub.release(old.name, client);
+  } catch (error) {
+    ctx.log.error(`Cannot let go of the name ${old.name}`, error);
+  }
+  ctx.channels.rename(old.name, name);
+  ctx.presence.renamed(old.name, name, { ident: client.ident, ip: client.ip });
+  return identity;
+}
+
+/**
  * A guest has registered its name: the same session goes on as the account's, recorded as a
  * login from now. Nobody else is told; nothing changes for them.
  */

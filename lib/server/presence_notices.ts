@@ -90,6 +90,18 @@ export class PresenceNotices {
     this.#timer ??= this.#clock.setTimeout(() => this.flush(), this.#flushMs);
   }
 
+  /**
+   * Tells everyone that `user` (a guest) is now called `name`. Whatever was gathered goes out
+   * first: nobody hears of the new name before the login of the old one.
+   */
+  renamed(user: string, name: string, where: { ident?: string; ip: string }): void {
+    if (this.#stopped) return;
+    this.flush();
+    this.#seq++;
+    const event = new OutboundEvent({ type: "nick", user, name, ...where }, this.#clock.now());
+    this.#hub.fanout(event, unblockedWith({ blocks: this.#blocks }, name));
+  }
+
   /** Announces the gathered batch now. */
   flush(): void {
     this.#clock.clearTimeout(this.#timer);

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { IrcTestClient } from "../../testing/irc_client.ts";
-import { dataDirWith } from "../helpers.ts";
+import { dataDirWith, expectReply, quit, registered } from "../helpers.ts";
 import { ircUser, startIrcServer } from "./irc_helpers.ts";
 
 Deno.test("IRC: a nick without a password joins as a guest, with the whole welcome burst", async () => {
@@ -261,4 +261,59 @@ Deno.test("IRC SASL: registration completing mid-AUTHENTICATE aborts SASL (906) 
   await leia.expect("903");
   await leia.send("CAP END");
   assertEquals((await leia.expect("001")).message.params[0], "leia");
+});
+
+Deno.test("a guest changes nick: it hears its NICK, those who were shown it hear the same, its channel place goes with it; taken names and accounts get 433, an account's nick stays (447)", async () => {
+  await using server = await startIrcServer();
+  const hans = await registered(server.port, "hans");
+  await expectReply(hans, "LOGOUT", 200); // an account that is not online
+  const tcp = await registered(server.port, "tcpwatch");
+  await using visitor = await ircUser(server.ircPort, "visitor");
+  await using watcher = await ircUser(server.ircPort, "watcher");
+  await visitor.send("JOIN #networks");
+  await visitor.expect("366");
+  await watcher.send("JOIN #networks");
+  await watcher.expect("366");
+  await visitor.expect("JOIN", (m) => m.source?.startsWith("watcher!") === true);
+
+  await visitor.send("NICK visitor2");
+  const { message: own } = await visitor.expect("NICK");
+  assertEquals([own.source, own.params], ["visitor!visitor@127.0.0.1", ["visitor2"]]);
+  const { message: seen } = await watcher.expect("NICK");
+  assertEquals([seen.source, seen.params], ["visitor!visitor@127.0.0.1", ["visitor2"]]);
+  assertEquals(
+    await tcp.waitForEvent((e) => e.type === "nick"),
+    { type: "nick", user: "visitor", name: "visitor2" },
+  );
+  // The channel's operator is still its operator, under the new name.
+  await watcher.send("NAMES #networks");
+  const { message: names } = await watcher.expect("353");
+  assertEquals(names.params[3].split(" ").sort(), ["@visitor2", "watcher"]);
+  await watcher.send("PRIVMSG visitor2 :found you");
+  const { message: found } = await visitor.expect("PRIVMSG");
+  assertEquals(found.params, ["visitor2", "found you"]);
+  await watcher.send("PRIVMSG visitor :still there?");
+  await watcher.expect("401");
+  await visitor.send("PRIVMSG #networks :said under the new name");
+  const { message: said } = await watcher.expect("PRIVMSG");
+  assertEquals(said.source?.split("!")[0], "visitor2");
+
+  // Names someone has, or accounts, are not to be had; the guest keeps its name.
+  await visitor.send("NICK watcher");
+  const { message: taken } = await visitor.expect("433");
+  assertEquals(taken.params[1], "watcher");
+  await visitor.send("NICK hans");
+  await visitor.expect("433");
+  await visitor.send("NICK bad[nick]");
+  await visitor.expect("432");
+  await visitor.send("WHOIS visitor2");
+  await visitor.expect("311");
+  assertEquals(await tcp.request("WHO visitor").then((r) => r.code), 420);
+
+  // An account's nick is its name: it stays.
+  await using acct = await ircUser(server.ircPort, "hans", "hans-secret");
+  await acct.send("NICK hans2");
+  const { message: fixed } = await acct.expect("447");
+  assertMatch(fixed.params.at(-1) ?? "", /an account's name is fixed/);
+  await quit(tcp);
 });

@@ -120,3 +120,27 @@ Deno.test("a small markdown subset: code as typed, bold and italics, never insid
     { kind: "text", text: " ** not bold **" },
   ]);
 });
+
+Deno.test("a guest's new nick replaces the old one in the online list and in channel members", () => {
+  const model = new ChatModel();
+  model.reset("alice");
+  model.apply({ type: "login", user: "visitor" }, undefined, 100);
+  const channel = model.addChannel("#networks", {
+    name: "#networks",
+    createdAt: 1,
+    topic: "",
+    topicBy: "",
+    topicAt: 0,
+    members: [{ name: "visitor", op: true, voice: false }, {
+      name: "alice",
+      op: false,
+      voice: false,
+    }],
+    modes: "+nt",
+    modeArgs: [],
+    secret: false,
+  });
+  model.apply({ type: "nick", user: "visitor", name: "visitor2" }, undefined, 200);
+  assertEquals([...model.online.entries()], [["visitor2", { since: 100 }]]);
+  assertEquals(channel.members?.map((m) => [m.name, m.op]), [["visitor2", true], ["alice", false]]);
+});

@@ -17,6 +17,7 @@ import {
   logIn,
   logInGuest,
   logOut,
+  renameGuest,
   tooManySessions,
 } from "../presence.ts";
 import { sessionId } from "../session_group.ts";
@@ -102,8 +103,46 @@ export function signInForWeb(
 
 /** Handlers of the account commands. */
 export const accountHandlers: PartialHandlers<
-  "USER" | "LOGIN" | "REGISTER" | "SESSION" | "GUEST" | "PASSWD" | "LOGOUT" | "QUIT" | "UDP"
+  | "USER"
+  | "LOGIN"
+  | "REGISTER"
+  | "SESSION"
+  | "GUEST"
+  | "NICK"
+  | "PASSWD"
+  | "LOGOUT"
+  | "QUIT"
+  | "UDP"
 > = {
+  NICK(ctx, { client, identity }, [name]) {
+    if (foldName(name) === foldName(identity.name)) {
+      return Promise.resolve(okWith(`You are ${identity.name} already`, welcomeData(identity)));
+    }
+    if (!identity.guest) {
+      throw new ProtocolError(
+        Reply.ALREADY_EXISTS,
+        `${identity.name} is an account: its name is what others know it by and stays as it is ` +
+          "(a guest may change nick; log in to another account to be someone else)",
+        { reason: "name_fixed" },
+      );
+    }
+    // The same locks as GUEST and REGISTER: nobody takes the name meanwhile.
+    return ctx.locks.run(`user:${foldName(name)}`, async () => {
+      const account = await ctx.accounts.find(name);
+      if (account) {
+        throw new ProtocolError(
+          Reply.ALREADY_EXISTS,
+          `${account.name} is an account: log in with its password to use it`,
+          { reason: "name_is_account" },
+        );
+      }
+      const before = identity.name;
+      const renamed = await renameGuest(ctx, client, name);
+      ctx.log.info(`${before} is now known as ${renamed.name}`);
+      return okWith(`You are now known as ${renamed.name}`, welcomeData(renamed));
+    });
+  },
+
   GUEST(ctx, { client }, [name]) {
     refuseIfLoggedIn(client);
     if (client.transport !== "irc") {

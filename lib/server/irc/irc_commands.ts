@@ -33,6 +33,7 @@ import {
   type RegisteredHandler,
 } from "./irc_session.ts";
 import { identOf } from "../../protocol/nicks.ts";
+import { sendFailure } from "./irc_errors.ts";
 import { Numeric } from "./numerics.ts";
 
 /** Longest line without its tags, CR LF excluded (RFC 1459: 512 with CR LF). */
@@ -62,8 +63,11 @@ async function quit(session: IrcSession, message: IrcMessage): Promise<void> {
   await session.closeWith(`Closing link: (${host}) [Quit: ${reason.slice(0, 200)}]`);
 }
 
-/** NICK after registration: labchat names are fixed for a session. */
-function nickChange(session: IrcSession, message: IrcMessage): void {
+/**
+ * NICK after registration: a guest takes another name (433 when someone has it or it is an
+ * account); an account's name is fixed (447), but a change of case only is accepted as is.
+ */
+async function nickChange(session: IrcSession, message: IrcMessage): Promise<void> {
   const [wanted] = message.params;
   if (wanted === undefined || wanted === "") {
     session.numeric(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
@@ -74,26 +78,30 @@ function nickChange(session: IrcSession, message: IrcMessage): void {
     session.numeric(Numeric.ERR_ERRONEUSNICKNAME, wanted, decoded.problem);
     return;
   }
-  if (foldName(decoded.name) === foldName(session.me ?? "")) {
+  const me = session.me ?? "";
+  if (foldName(decoded.name) === foldName(me)) {
     // Only the case differs: the same name, so nothing changes, and the client hears so.
     if (wanted !== session.nick) {
-      session.send({
-        source: session.maskOf(session.me ?? wanted),
-        command: "NICK",
-        params: [wanted],
-      });
+      session.send({ source: session.maskOf(me), command: "NICK", params: [wanted] });
       session.nick = wanted;
     }
     return;
   }
-  if (session.ctx.hub.find(decoded.name)) {
-    session.numeric(Numeric.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use");
-    return;
-  }
-  session.numeric(
-    Numeric.ERR_NONICKCHANGE,
-    "Cannot change nickname: your labchat name is fixed for the session (reconnect to change it)",
-  );
+  // As the client knows itself: the nick it has (a change of case included).
+  const before = session.maskOf(me).replace(/^[^!]*/, session.target);
+  await session.request("NICK", [decoded.name], (reply) => {
+    const reason = reply.detail?.reason;
+    if (reply.code < 400) {
+      // The others are told by the core; the client itself hears it here, before what follows.
+      session.send({ source: before, command: "NICK", params: [wanted] });
+      session.nick = wanted;
+    } else if (reason === "name_fixed") {
+      session.numeric(
+        Numeric.ERR_NONICKCHANGE,
+        "Cannot change nickname: an account's name is fixed (a guest's is not); log in as another account to be someone else",
+      );
+    } else sendFailure(session, reply, { command: "NICK", nick: wanted });
+  });
 }
 
 function help(session: IrcSession, message: IrcMessage): void {

@@ -336,6 +336,24 @@ function renderOne(
     case "logout":
       send(quitMessage(session, event.user, at, event));
       return;
+    case "nick": {
+      // Only to those shown the user: in #lab (while it lists everyone) or a shared channel.
+      const me = session.me;
+      const shown = (session.inLab && !labIsLarge(session)) ||
+        (me !== undefined &&
+          session.ctx.channels.channelsOf(event.name).some((channel) =>
+            session.ctx.channels.isMember(channel, me)
+          ));
+      if (!shown) return;
+      const host = `${identOf(event.ident ?? event.user)}@${event.ip ?? session.serverName}`;
+      send({
+        tags: { time: session.timeTag(at) },
+        source: `${nickOf(event.user)}!${host}`,
+        command: "NICK",
+        params: [nickOf(event.name)],
+      });
+      return;
+    }
     case "presence":
       return; // renderPresence
     case "peer":

@@ -392,6 +392,34 @@ export class ChannelService {
     return names;
   }
 
+  /**
+   * `user` is now called `name` (a guest's NICK): the same place in each channel, rank kept,
+   * and its membership under the new name. Returns the channels it is in.
+   */
+  rename(user: string, name: string): string[] {
+    const names: string[] = [];
+    const keys = this.#joined.get(user) ?? new Set<string>();
+    for (const key of keys) {
+      const channel = this.#channels.get(key);
+      if (!channel) continue;
+      names.push(channel.name);
+      // Rebuilt in joining order with the new name where the old one was.
+      const members = [...channel.members.values()];
+      channel.members.clear();
+      for (const m of members) {
+        channel.members.set(m.name === user ? name : m.name, {
+          ...m,
+          name: m.name === user ? name : m.name,
+        });
+      }
+      if (channel.invited.delete(foldName(user))) channel.invited.add(foldName(name));
+      this.#changed(channel);
+    }
+    this.#joined.delete(user);
+    if (keys.size > 0) this.#joined.set(name, keys);
+    return names;
+  }
+
   #remove(channel: Channel, user: string): void {
     channel.members.delete(user);
     const key = foldChannel(channel.name);
