@@ -814,6 +814,27 @@ browserTest(
       await page.getByRole("button", { name: "Remove thread" }).click();
       await page.getByRole("heading", { name: "Forum" }).waitFor();
       await expectReply(carol, "THREAD LIST", 200, "No threads to list");
+      // Markup in a thread's name, a post and a file name stays text; carol's thread offers
+      // alice no Remove.
+      const hostile = `"'><b>x<i>y`; // thread names take no spaces or slashes
+      await expectReply(carol, `THREAD CREATE ${hostile}`, 200);
+      await expectReply(carol, `POST ${hostile} <script>alert(2)</script>`, 200);
+      const evil = "<b>evil<i>.txt";
+      const uploaded = await carol.upload(
+        `UPLOAD ${hostile} ${evil} 1 ${createHash("sha256").update("x").digest("hex")}`,
+        (async function* () {
+          yield new TextEncoder().encode("x");
+        })(),
+      );
+      await page.getByRole("button", { name: "Back to the threads" }).click().catch(() => {});
+      await page.getByRole("button", { name: "Threads" }).click();
+      await page.getByRole("button", { name: hostile }).click();
+      await page.getByRole("heading", { name: `Thread ${hostile}` }).waitFor();
+      await page.locator("ol.posts .text").getByText("<script>alert(2)</script>").waitFor();
+      assertEquals(uploaded.code, 200, uploaded.text);
+      await page.getByRole("list", { name: "Files" }).getByText(evil).waitFor();
+      assertEquals(await page.locator("main b, main i, main img, main script").count(), 0);
+      assertEquals(await page.getByRole("button", { name: "Remove thread" }).count(), 0);
       assertEquals(problems, []);
 
       // Whatever else goes wrong in the page is shown to the user, not only in the console.
