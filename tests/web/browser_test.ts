@@ -709,6 +709,8 @@ browserTest(
       await page.getByLabel("New thread").fill("lab#1!");
       await page.getByRole("button", { name: "Create thread" }).click();
       await page.getByRole("heading", { name: "Thread lab#1!" }).waitFor();
+      // Opening a thread puts the focus in it (its post box), never on the page's body.
+      assertEquals((await focused(page)).id, "post-input");
 
       const post = async (text: string) => {
         await page.getByLabel("Post a message").fill(text);
@@ -799,6 +801,8 @@ browserTest(
         await Deno.writeFile(`${dir}/notes.dat`, fromCarol);
         assertEquals((await uploadFile(carol, "lab#1!", `${dir}/notes.dat`)).code, 200);
         await page.getByRole("button", { name: "Back to the threads" }).click();
+        await page.locator("main").getByRole("heading", { name: "Forum" }).waitFor();
+        assertEquals((await focused(page)).text, "Forum", "going back focuses the view's heading");
         await page.getByRole("button", { name: "lab#1!" }).click();
         const downloading = page.waitForEvent("download");
         await page.getByRole("button", { name: "Download notes.dat" }).click();
