@@ -8,11 +8,13 @@ import { OutboundEvent } from "../protocol/events.ts";
 import { formatDuration } from "../protocol/timestamp.ts";
 import type { Client } from "./client.ts";
 import type { Logger } from "./context.ts";
-import type { Clock } from "./services/clock.ts";
+import type { Clock, ClockTimer } from "./services/clock.ts";
 
-/** Sweeps a set of clients on an interval. */
+/** Sweeps a set of clients on an interval of the clock's time (tests move it). */
 export class IdleSweeper {
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #clock: Clock;
+  #timer: ClockTimer | undefined;
+  #stopped = false;
 
   constructor(
     clients: () => Iterable<Client>,
@@ -20,9 +22,12 @@ export class IdleSweeper {
     clock: Clock,
     log: Logger,
   ) {
+    this.#clock = clock;
     const tick = Math.min(1000, Math.max(20, Math.floor(idleTimeoutMs / 4)));
     const idle = formatDuration(idleTimeoutMs);
-    this.#timer = setInterval(() => {
+    const sweep = () => {
+      if (this.#stopped) return;
+      this.#timer = clock.setTimeout(sweep, tick);
       const now = clock.now();
       for (const client of clients()) {
         if (client.output.isClosed || now - client.lastActivity < idleTimeoutMs) continue;
@@ -45,11 +50,13 @@ export class IdleSweeper {
         }
         void client.output.close(true, 1000);
       }
-    }, tick);
+    };
+    this.#timer = clock.setTimeout(sweep, tick);
   }
 
   /** Stops sweeping. */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    this.#clock.clearTimeout(this.#timer);
   }
 }

@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
+import { ManualClock } from "../../lib/server/services/clock.ts";
 import { IrcTestClient } from "../../testing/irc_client.ts";
 import { connect, expectReply, quit, registered } from "../helpers.ts";
 import { ircUser, startIrcServer } from "./irc_helpers.ts";
@@ -307,10 +308,12 @@ Deno.test("IRC: QUIT relays the reason with the mask the JOIN had; labchat-side 
 
 Deno.test("IRC: a presence batch never shows a client a QUIT of someone it never saw, nor a second JOIN of someone its NAMES listed", async () => {
   // Every notice after the first in a second is gathered into a batch.
-  await using server = await startIrcServer({ presenceStormPerSecond: 1 });
+  const clock = new ManualClock();
+  await using server = await startIrcServer({ presenceStormPerSecond: 1, clock });
   await using early = await IrcTestClient.connect(server.ircPort);
   await early.register("early");
   await early.drain(50);
+  clock.advance(1000); // a new second: the next notice is its first
   const gone = await registered(server.port, "gone"); // announced at once
   await early.expect("JOIN", (m) => m.source?.startsWith("gone!") === true);
   await quit(gone); // gathered: a QUIT is due
@@ -321,11 +324,10 @@ Deno.test("IRC: a presence batch never shows a client a QUIT of someone it never
   const { message: names } = await late.expect("353");
   assert(names.params.at(-1)?.split(" ").includes("joined"), names.params.at(-1));
   assert(!names.params.at(-1)?.split(" ").includes("gone"), names.params.at(-1));
-  // The batch comes: the early client hears both; the late one neither.
-  await early.expect("QUIT", (m) => m.source?.startsWith("gone!") === true);
+  // The batch comes (a second later): the early client hears both; the late one neither.
+  clock.advance(1000);
   await early.expect("JOIN", (m) => m.source?.startsWith("joined!") === true);
-  await late.send("PING :after-the-batch");
-  await new Promise((r) => setTimeout(r, 1200));
+  await early.expect("QUIT", (m) => m.source?.startsWith("gone!") === true);
   await late.send("PING :later");
   const { before } = await late.expect("PONG", (m) => m.params.at(-1) === "later");
   const seen = before.map((m) => `${m.command} ${m.source?.split("!")[0]}`);

@@ -1,20 +1,27 @@
 /** Broadcasts from several nodes are handed out in the order of their numbers. */
 import { assertEquals } from "@std/assert";
 import { BroadcastOrder } from "../../lib/server/cluster/broadcast_order.ts";
+import { ManualClock } from "../../lib/server/services/clock.ts";
+
+/** Lets promise callbacks (a fill's answer) run: one turn of the event loop, no time passes. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 Deno.test("broadcasts arriving out of order are handed out by number; one never coming is skipped after the wait", async () => {
   const out: number[] = [];
   const looked: [number, number][] = [];
+  const clock = new ManualClock(0);
   // Nothing is found elsewhere here: a missing number is skipped after the wait.
   const order = new BroadcastOrder<number>((n) => out.push(n), 50, (a, b) => {
     looked.push([a, b]);
     return Promise.resolve(new Map());
-  });
+  }, clock);
   // The first after a start waits for any numbered before it.
   order.add(14, 14);
   order.add(13, 13);
   assertEquals(out, []);
-  await new Promise((resolve) => setTimeout(resolve, 80));
+  clock.advance(49);
+  assertEquals(out, [], "still waiting");
+  clock.advance(1);
   assertEquals(out, [13, 14]);
   assertEquals(looked, [], "nothing was due before the first");
   order.add(16, 16); // #15 is on its way from another node
@@ -26,7 +33,8 @@ Deno.test("broadcasts arriving out of order are handed out by number; one never 
 
   order.add(19, 19); // #18's node died before passing it on
   assertEquals(out, [13, 14, 15, 16, 17]);
-  await new Promise((resolve) => setTimeout(resolve, 80));
+  clock.advance(50);
+  await settle(); // the fill found nothing
   assertEquals(out, [13, 14, 15, 16, 17, 19]);
   assertEquals(looked, [[18, 18]], "looked for before it was skipped");
   order.add(18, 18); // too late for its turn: handed out anyway
@@ -39,17 +47,28 @@ Deno.test("broadcasts arriving out of order are handed out by number; one never 
 
 Deno.test("a missing broadcast found elsewhere (read back from the store) is handed out in its place, before those behind it", async () => {
   const out: string[] = [];
-  const order = new BroadcastOrder<string>((item) => out.push(item), 30, (from, to) => {
+  const clock = new ManualClock(0);
+  const answer = Promise.withResolvers<void>();
+  const order = new BroadcastOrder<string>((item) => out.push(item), 30, async (from, to) => {
     const found = new Map<number, string>();
     for (let n = from; n <= to; n++) if (n !== 6) found.set(n, `${n} read back`);
-    return new Promise((resolve) => setTimeout(() => resolve(found), 20));
-  });
+    await answer.promise; // the store answers when the test says
+    return found;
+  }, clock);
   order.expect(4);
   order.add(7, "7");
   order.add(8, "8");
   assertEquals(out, []);
-  await new Promise((resolve) => setTimeout(resolve, 120));
-  // #4 and #5 found, #6 not (never stored): skipped; then what waited, in order.
+  clock.advance(30);
+  await settle();
+  assertEquals(out, [], "nothing is handed out past the gap while it is looked for");
+  answer.resolve();
+  await settle();
+  // #4 and #5 found and handed out in their place; #6 not: waited for once more, looked for
+  // again, then skipped (never stored); then what waited, in order.
+  assertEquals(out, ["4 read back", "5 read back"]);
+  clock.advance(30);
+  await settle();
   assertEquals(out, ["4 read back", "5 read back", "7", "8"]);
   order.add(6, "6"); // late after all: handed out, never lost
   assertEquals(out.at(-1), "6");

@@ -9,18 +9,13 @@ import { startIrcServer } from "../irc/irc_helpers.ts";
 import { IrcTestClient } from "../../testing/irc_client.ts";
 
 const MINUTE = 60_000;
-/** The idle sweep runs at most once a second of real time. */
-const SWEEP_MS = 1_100;
-
-const sweep = () => new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
 
 Deno.test("without --idle-timeout nobody is ever logged out for idling", async () => {
   const clock = new ManualClock();
   await using t = await startTestServer({ clock });
   const reader = await registered(t.port, "reader");
   const writer = await registered(t.port, "writer");
-  clock.advance(24 * 60 * MINUTE);
-  await sweep(); // an idle sweep, were there one, has run by now
+  clock.advance(24 * 60 * MINUTE); // an idle sweep, were there one, has run meanwhile
   await expectReply(writer, "MSG reader still there?", 200, "Message sent to reader");
   assertEquals((await reader.waitForEvent((e) => e.type === "private")).type, "private");
   await expectReply(reader, "ACTIVE", 200, "No idle timeout");
@@ -51,8 +46,8 @@ Deno.test("--idle-timeout logs out a person who only reads; ACTIVE (typing, scro
   });
   await reader.done;
 
-  // typist (ACTIVE two minutes ago) and writer (sending) are still in.
-  await sweep();
+  // typist (ACTIVE two minutes ago) and writer (sending) are still in, after more sweeps.
+  clock.advance(5_000);
   const who = await expectReply(typist, "WHO", 200);
   assertEquals(who.lines.at(-1), "2 users online");
   assert(!typist.isClosed && !writer.isClosed);
@@ -68,16 +63,18 @@ Deno.test("--idle-timeout judges IRC clients by what the person does: PING and P
   await using talker = await IrcTestClient.connect(t.ircPort);
   await talker.register("talker");
   await pinger.drain(50);
-  for (let minute = 0; minute < 11; minute++) {
+  // Nine minutes: the pinger's client keeps the line alive, the talker's person talks.
+  for (let minute = 0; minute < 9; minute++) {
     clock.advance(MINUTE);
     await pinger.send(`PING :lag-${minute}`, "ISON talker", "USERHOST talker");
-    await talker.send(`PRIVMSG #lab :minute ${minute}`);
+    await pinger.expect("PONG", (m) => m.params.at(-1) === `lag-${minute}`);
+    await talker.send(`PRIVMSG #lab :minute ${minute}`, `PING :said-${minute}`);
+    await talker.expect("PONG", (m) => m.params.at(-1) === `said-${minute}`);
   }
-  await pinger.send("PING :last");
-  await talker.send("PRIVMSG #lab :still here");
+  clock.advance(MINUTE); // ten minutes since the pinger's person did anything
   assert(await pinger.waitClosed(5000), "the client that only pinged was logged out");
   assert(pinger.log.some((line) => / of inactivity/.test(line)), pinger.log.join("\n"));
-  await sweep();
+  clock.advance(5_000); // more sweeps: the talker stays
   await talker.send("PING :alive");
   await talker.expect("PONG");
   assert(!talker.closed);

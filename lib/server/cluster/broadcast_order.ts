@@ -12,6 +12,8 @@
  * @module
  */
 
+import { type Clock, type ClockTimer, systemClock } from "../services/clock.ts";
+
 /** How long the gap's items are looked for before the gap is skipped, ms. */
 const FILL_WAIT_MS = 1000;
 
@@ -25,17 +27,24 @@ export class BroadcastOrder<T> {
   readonly #waiting = new Map<number, T>();
   /** The number due next; unknown until the first arrives. */
   #next: number | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ClockTimer | undefined;
+  readonly #clock: Clock;
 
   /** Finds the numbers `from`–`to` when they were waited for long enough (by number). */
   readonly #fill: Fill<T> | undefined;
   /** A fill under way: nothing is handed out past the gap meanwhile. */
   #filling = false;
 
-  constructor(release: (item: T) => void, waitMs = 250, fill?: Fill<T>) {
+  constructor(
+    release: (item: T) => void,
+    waitMs = 250,
+    fill?: Fill<T>,
+    clock: Clock = systemClock,
+  ) {
     this.#release = release;
     this.#waitMs = waitMs;
     this.#fill = fill;
+    this.#clock = clock;
   }
 
   /** Sets the number due next, unless one has arrived already (then it is known). */
@@ -60,7 +69,7 @@ export class BroadcastOrder<T> {
     this.#waiting.set(number, item);
     this.#drain();
     if (this.#waiting.size > 0) {
-      this.#timer ??= setTimeout(() => this.#skip(), this.#waitMs);
+      this.#timer ??= this.#clock.setTimeout(() => this.#skip(), this.#waitMs);
     }
   }
 
@@ -82,13 +91,13 @@ export class BroadcastOrder<T> {
     if (this.#fill && this.#next !== undefined && next > this.#next) {
       const [from, to] = [this.#next, next - 1];
       this.#filling = true;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: ClockTimer | undefined;
       const gaveUp = new Promise<Map<number, T>>((resolve) =>
-        timer = setTimeout(() => resolve(new Map()), FILL_WAIT_MS)
+        timer = this.#clock.setTimeout(() => resolve(new Map()), FILL_WAIT_MS)
       );
       Promise.race([this.#fill(from, to), gaveUp]).catch(() => new Map<number, T>()).then(
         (found) => {
-          clearTimeout(timer);
+          this.#clock.clearTimeout(timer);
           this.#filling = false;
           for (const [number, item] of found) {
             const due = this.#next !== undefined && number >= this.#next && number <= to;
@@ -106,11 +115,13 @@ export class BroadcastOrder<T> {
     if (!Number.isFinite(next)) return;
     this.#next = next;
     this.#drain();
-    if (this.#waiting.size > 0) this.#timer ??= setTimeout(() => this.#skip(), this.#waitMs);
+    if (this.#waiting.size > 0) {
+      this.#timer ??= this.#clock.setTimeout(() => this.#skip(), this.#waitMs);
+    }
   }
 
   #stopTimer(): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
