@@ -555,13 +555,9 @@ export class ClusterHub implements Hub {
       if (limit <= 1 || holder.guest || user.guest || holder.name !== user.name) return "taken";
       if (local.group.size >= limit) return "full";
       local.group.add(user, recipient);
-      const entry = this.#entryOf(local);
-      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
       let changed: number;
       try {
-        changed = await this.#fenced(() =>
-          this.#change(user.name, local.session, JSON.stringify(entry), message, limit)
-        );
+        changed = await this.#writeEntry(user.name, local, limit);
       } catch (error) {
         local.group.remove(recipient);
         throw error;
@@ -571,8 +567,6 @@ export class ClusterHub implements Hub {
         return "full";
       }
       // Not this node's hold any more (reaped meanwhile): the next reconciliation claims again.
-      local.entry = entry;
-      this.#remember(entry);
       return "more";
     }
     const session = crypto.randomUUID();
@@ -645,13 +639,7 @@ export class ClusterHub implements Hub {
     const local = this.#local.get(user);
     if (!local?.group.remove(recipient)) return false;
     if (local.group.size > 0) {
-      const entry = this.#entryOf(local);
-      local.entry = entry;
-      this.#remember(entry);
-      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-      await this.#fenced(() =>
-        this.#change(user, local.session, JSON.stringify(entry), message, 0)
-      );
+      await this.#writeEntry(user, local, 0);
       return false;
     }
     this.#local.delete(user);
@@ -705,14 +693,32 @@ export class ClusterHub implements Hub {
       const local = this.#local.get(user);
       if (!local) return;
       change(local.group);
-      const entry = this.#entryOf(local);
-      this.#remember(entry);
-      local.entry = entry;
-      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-      await this.#fenced(() =>
-        this.#change(user, local.session, JSON.stringify(entry), message, 0)
-      );
+      await this.#writeEntry(user, local, 0);
     });
+  }
+
+  /**
+   * Writes this node's entry of a person after a change to its sessions (the count within
+   * `limit`, 0 for none) and tells every node; the change script's answer (see #change).
+   */
+  async #writeEntry(
+    user: string,
+    local: { group: SessionGroup; session: string; slot: number; entry: Presence },
+    limit: number,
+  ): Promise<number> {
+    const entry = this.#entryOf(local);
+    // A change nothing can refuse (no limit) shows here at once; another, once Redis took it.
+    const remember = () => {
+      local.entry = entry;
+      this.#remember(entry);
+    };
+    if (limit === 0) remember();
+    const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
+    const changed = await this.#fenced(() =>
+      this.#change(user, local.session, JSON.stringify(entry), message, limit)
+    );
+    if (limit !== 0 && changed !== -2) remember();
+    return changed;
   }
 
   setUdpPort(user: string, udpPort: number, recipient: Recipient): Promise<void> {

@@ -25,6 +25,26 @@ function relayedTags(session: IrcSession, tags: ClientTags | undefined): ClientT
   return tags && session.caps.has("message-tags") ? tags : undefined;
 }
 
+/**
+ * A message from `from` to `target` as IRC shows it: its tags (time, msgid, account, and the
+ * client-only tags it came with, for clients that take them) and the sender's mask.
+ */
+function said(
+  session: IrcSession,
+  at: number,
+  from: string,
+  command: "PRIVMSG" | "NOTICE",
+  [target, text]: [string, string],
+  extra: { tags?: ClientTags; msgid?: string } = {},
+): OutgoingMessage {
+  return {
+    tags: { ...relayedTags(session, extra.tags), ...messageTags(session, at, from, extra.msgid) },
+    source: session.maskOf(from),
+    command,
+    params: [target, text],
+  };
+}
+
 const encoder = new TextEncoder();
 
 /**
@@ -173,86 +193,46 @@ function renderOne(
   const me = nickOf(session.me ?? "");
   switch (event.type) {
     case "private":
-      send({
-        tags: {
-          ...relayedTags(session, event.tags),
-          ...messageTags(session, at, event.from, event.msgid),
-        },
-        source: session.maskOf(event.from),
-        command: "PRIVMSG",
-        params: [me, event.text],
-      });
+      send(said(session, at, event.from, "PRIVMSG", [me, event.text], event));
       return;
     case "private_sent":
       // Sent from another session of this account (ergo's multiclient does the same).
-      send({
-        tags: messageTags(session, at, session.me ?? "", event.msgid),
-        source: session.maskOf(session.me ?? ""),
-        command: event.notice ? "NOTICE" : "PRIVMSG",
-        params: [nickOf(event.to), event.text],
-      });
+      send(said(session, at, session.me ?? "", event.notice ? "NOTICE" : "PRIVMSG", [
+        nickOf(event.to),
+        event.text,
+      ], { msgid: event.msgid }));
       return;
     case "private_offline": {
       const text = session.caps.has("server-time") ? event.text : `[${event.sentAt}] ${event.text}`;
-      send({
-        tags: messageTags(session, at, event.from),
-        source: session.maskOf(event.from),
-        command: "PRIVMSG",
-        params: [me, text],
-      });
+      send(said(session, at, event.from, "PRIVMSG", [me, text]));
       return;
     }
     case "private_notice":
-      send({
-        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
-        source: session.maskOf(event.from),
-        command: "NOTICE",
-        params: [me, event.text],
-      });
+      send(said(session, at, event.from, "NOTICE", [me, event.text], event));
       return;
     case "broadcast":
       if (!session.inLab) return;
-      send({
-        tags: {
-          ...relayedTags(session, event.tags),
-          ...messageTags(session, at, event.from, `b${event.number}`),
-        },
-        source: session.maskOf(event.from),
-        command: "PRIVMSG",
-        params: [BROADCAST_CHANNEL, labText(event.number, event.text)],
-      });
+      send(said(session, at, event.from, "PRIVMSG", [
+        BROADCAST_CHANNEL,
+        labText(event.number, event.text),
+      ], { tags: event.tags, msgid: `b${event.number}` }));
       return;
     case "room":
       if (!isRegistered(session)) return;
       if (!session.rooms.has(event.room) && !showRoomJoined(session, event.room)) return;
-      send({
-        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
-        source: session.maskOf(event.from),
-        command: "PRIVMSG",
-        params: [roomChannel(event.room), event.text],
-      });
+      send(said(session, at, event.from, "PRIVMSG", [roomChannel(event.room), event.text], event));
       return;
     case "room_created":
       if (isRegistered(session)) showRoomJoined(session, event.room);
       return;
     case "channel_message":
-      send({
-        tags: {
-          ...relayedTags(session, event.tags),
-          ...messageTags(session, at, event.from, `c${event.number}`),
-        },
-        source: session.maskOf(event.from),
-        command: "PRIVMSG",
-        params: [event.channel, event.text],
-      });
+      send(said(session, at, event.from, "PRIVMSG", [event.channel, event.text], {
+        tags: event.tags,
+        msgid: `c${event.number}`,
+      }));
       return;
     case "channel_notice":
-      send({
-        tags: { ...relayedTags(session, event.tags), ...messageTags(session, at, event.from) },
-        source: session.maskOf(event.from),
-        command: "NOTICE",
-        params: [event.channel, event.text],
-      });
+      send(said(session, at, event.from, "NOTICE", [event.channel, event.text], event));
       return;
     case "channel_join": {
       // This account joined from another of its sessions: shown as joined here too.
