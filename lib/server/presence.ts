@@ -14,6 +14,7 @@ import type { ServerContext } from "./context.ts";
 import type { HubSession } from "./hub.ts";
 import { Identity } from "./identity.ts";
 import type { LogoutReason } from "./presence_notices.ts";
+import { within } from "./io/within.ts";
 
 /** How long LOGOUT and QUIT wait for a handover's bytes to leave before settling it, ms. */
 const SETTLE_WAIT_MS = 2000;
@@ -192,12 +193,7 @@ export async function logOut(
   if (onPurpose && client.offlineHandover && !client.output.isClosed) {
     // LOGOUT or QUIT came after the handover: once its bytes are out (a reader that does not
     // read is not waited for long), it was received.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      client.output.flushed(),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, SETTLE_WAIT_MS)),
-    ]);
-    clearTimeout(timer);
+    await within(client.output.flushed(), SETTLE_WAIT_MS);
     // Dropped from the queue before the session ends: a login right after finds it empty.
     await settleOfflineHandover(ctx, client);
   }

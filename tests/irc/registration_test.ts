@@ -306,6 +306,8 @@ Deno.test("a guest changes nick: it hears its NICK, those who were shown it hear
   await visitor.expect("433");
   await visitor.send("NICK bad[nick]");
   await visitor.expect("432");
+  await visitor.send("NICK LabChat"); // the service's nick is nobody's
+  await visitor.expect("432");
   await visitor.send("WHOIS visitor2");
   await visitor.expect("311");
   assertEquals(await tcp.request("WHO visitor").then((r) => r.code), 420);

@@ -187,12 +187,7 @@ export const channelHandlers: PartialHandlers<
   },
 
   NAMES(ctx, { identity }, [name]) {
-    const view = ctx.channels.view(name);
-    if (!view || (view.secret && !view.members.some((m) => m.name === identity.name))) {
-      throw new ProtocolError(Reply.NOT_FOUND, `No such channel ${name}`, {
-        reason: "no_such_channel",
-      });
-    }
+    const view = ctx.channels.viewFor(name, identity.name);
     return Promise.resolve(
       okWith(`${view.name}: ${memberList(view)}`, { kind: "channel", channel: view }),
     );
@@ -250,35 +245,25 @@ export const channelHandlers: PartialHandlers<
   MODE(ctx, caller, [name, modesText]) {
     const { identity } = caller;
     const me = identity.name;
-    const view = ctx.channels.view(name);
-    if (!view) {
-      throw new ProtocolError(Reply.NOT_FOUND, `No such channel ${name}`, {
-        reason: "no_such_channel",
-      });
-    }
+    const view = ctx.channels.viewFor(name, me);
     const [modeString, ...args] = (modesText ?? "").split(/\s+/).filter((w) => w !== "");
+    // Asked, not changed: the modes, or the ban list.
+    const asked = {
+      kind: "modes",
+      channel: view.name,
+      changed: "",
+      changedArgs: [],
+      view,
+    } as const;
     if (modeString === undefined) {
       const text = `${view.name} ${[view.modes, ...view.modeArgs].join(" ")}`;
-      return Promise.resolve(okWith(text, {
-        kind: "modes",
-        channel: view.name,
-        changed: "",
-        changedArgs: [],
-        view,
-      }));
+      return Promise.resolve(okWith(text, asked));
     }
     if (/^[+-]?b$/.test(modeString) && args.length === 0) {
       const bans = ctx.channels.bans(view.name);
       const lines = bans.map((b) => `${b.mask} set by ${b.by} at ${formatTimestamp(b.at)}`);
       lines.push(`${bans.length} ban${bans.length === 1 ? "" : "s"} on ${view.name}`);
-      return Promise.resolve(okWith(lines, {
-        kind: "modes",
-        channel: view.name,
-        changed: "",
-        changedArgs: [],
-        view,
-        bans,
-      }));
+      return Promise.resolve(okWith(lines, { ...asked, bans }));
     }
     const change = ctx.channels.setModes(
       view.name,

@@ -25,7 +25,15 @@ import { type IrcMessage, parseIrcMessage, withoutTags } from "./irc_message.ts"
 import { away, chathistory, cleanText, privmsg, silence } from "./irc_messages.ts";
 import { nameOfNick } from "../../protocol/nicks.ts";
 import { tagmsg } from "./irc_tagmsg.ts";
-import { authenticate, cap, nick, pass, tryRegister, user } from "./irc_registration.ts";
+import {
+  authenticate,
+  cap,
+  nick,
+  nickWanted,
+  pass,
+  tryRegister,
+  user,
+} from "./irc_registration.ts";
 import {
   type IrcHandler,
   type IrcSession,
@@ -69,15 +77,8 @@ async function quit(session: IrcSession, message: IrcMessage): Promise<void> {
  */
 async function nickChange(session: IrcSession, message: IrcMessage): Promise<void> {
   const [wanted] = message.params;
-  if (wanted === undefined || wanted === "") {
-    session.numeric(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
-    return;
-  }
-  const decoded = nameOfNick(wanted);
-  if ("problem" in decoded) {
-    session.numeric(Numeric.ERR_ERRONEUSNICKNAME, wanted, decoded.problem);
-    return;
-  }
+  const decoded = nickWanted(session, wanted);
+  if (!decoded || wanted === undefined) return;
   const me = session.me ?? "";
   if (foldName(decoded.name) === foldName(me)) {
     // Only the case differs: the same name, so nothing changes, and the client hears so.

@@ -203,19 +203,32 @@ export function pass(session: IrcSession, message: IrcMessage): void {
   session.password = password;
 }
 
-/** NICK before registration (after it, see the command table). */
-export function nick(session: IrcSession, message: IrcMessage): void {
-  const [wanted] = message.params;
+/**
+ * The labchat name a NICK asks for; `undefined` (after 431 or 432) for none, one that cannot be a
+ * name, or the service's.
+ */
+export function nickWanted(
+  session: IrcSession,
+  wanted: string | undefined,
+): { name: string } | undefined {
   if (wanted === undefined || wanted === "") {
     session.numeric(Numeric.ERR_NONICKNAMEGIVEN, "No nickname given");
-    return;
+    return undefined;
   }
   const decoded = nameOfNick(wanted);
   if ("problem" in decoded || foldName(decoded.name) === SERVICE_NICK) {
     const why = "problem" in decoded ? decoded.problem : "That nick is the labchat service";
     session.numeric(Numeric.ERR_ERRONEUSNICKNAME, wanted, why);
-    return;
+    return undefined;
   }
+  return decoded;
+}
+
+/** NICK before registration (after it, see the command table). */
+export function nick(session: IrcSession, message: IrcMessage): void {
+  const [wanted] = message.params;
+  const decoded = nickWanted(session, wanted);
+  if (!decoded) return;
   // A nick in use is refused, unless it is an account logging in with its password as another
   // session of the same person (IRC multiclient); LOGIN decides then.
   const online = session.me === undefined ? session.ctx.hub.find(decoded.name) : undefined;

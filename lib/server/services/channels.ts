@@ -264,6 +264,20 @@ export class ChannelService {
     return this.#channels.get(foldChannel(name))?.view();
   }
 
+  /**
+   * The channel as `user` may see it.
+   *
+   * @throws {ProtocolError} 414 for a name that cannot be a channel; 404 when nobody is in it,
+   * or it is secret (+s) and `user` is not.
+   */
+  viewFor(name: string, user: string): ChannelView {
+    const channel = this.#existing(name);
+    if (channel.flags.has("s") && !channel.members.has(user)) {
+      throw error(Reply.NOT_FOUND, `No such channel ${name}`, "no_such_channel");
+    }
+    return channel.view();
+  }
+
   /** Whether `user` is in the channel. */
   isMember(name: string, user: string): boolean {
     return this.#channels.get(foldChannel(name))?.members.has(user) ?? false;
@@ -470,16 +484,8 @@ export class ChannelService {
 
   /** The topic, for anyone who may see the channel. */
   topic(name: string, user: string): { channel: string; topic: string; by: string; at: number } {
-    const channel = this.#existing(name);
-    if (channel.flags.has("s") && !channel.members.has(user)) {
-      throw error(Reply.NOT_FOUND, `No such channel ${name}`, "no_such_channel");
-    }
-    return {
-      channel: channel.name,
-      topic: channel.topic,
-      by: channel.topicBy,
-      at: channel.topicAt,
-    };
+    const view = this.viewFor(name, user);
+    return { channel: view.name, topic: view.topic, by: view.topicBy, at: view.topicAt };
   }
 
   /** Sets (or with "", clears) the topic. @throws {ProtocolError} when `user` may not. */

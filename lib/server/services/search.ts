@@ -110,37 +110,21 @@ export class SearchService {
     // index writes a segment per transaction), and a search flushes what is waiting first.
     if (this.#queued.length >= FLUSH_AT) this.#flushQueued();
     this.#flushTimer ??= setTimeout(() => this.#flushQueued(), FLUSH_AFTER_MS);
-    const m = entry.message;
-    switch (entry.kind) {
-      case "broadcast":
-        this.#queued.push({ log: "b", number: m.number, doc: broadcastDoc(m) });
-        return;
-      case "private": {
-        const pm = entry.message;
-        this.#queued.push({
-          log: `p:${foldName(pm.from)}`,
-          number: pm.number,
-          doc: privateDoc(pm),
-        });
-        // The recipient's copy has its own number in its mailbox: nothing more to index.
-        this.#queued.push({ log: `p:${foldName(pm.to)}`, number: entry.receivedNumber });
-        return;
-      }
-      case "room":
-        this.#queued.push({
-          log: `r:${entry.room}`,
-          number: m.number,
-          doc: roomDoc(entry.room, m),
-        });
-        return;
-      case "channel":
-        this.#queued.push({
-          log: `c:${entry.channel}`,
-          number: m.number,
-          doc: channelDoc(entry.channel, m),
-        });
-        return;
+    if (entry.kind === "private") {
+      const pm = entry.message;
+      // The recipient's copy has its own number in its mailbox: nothing more to index.
+      const recipientCopy = { log: `p:${foldName(pm.to)}`, number: entry.receivedNumber };
+      this.#queued.push({ log: `p:${foldName(pm.from)}`, number: pm.number, doc: privateDoc(pm) });
+      this.#queued.push(recipientCopy);
+      return;
     }
+    const m = entry.message;
+    const [log, doc] = entry.kind === "broadcast"
+      ? ["b", broadcastDoc(m)]
+      : entry.kind === "room"
+      ? [`r:${entry.room}`, roomDoc(entry.room, m)]
+      : [`c:${entry.channel}`, channelDoc(entry.channel, m)];
+    this.#queued.push({ log, number: m.number, doc });
   }
 
   #flushQueued(): void {

@@ -10,6 +10,7 @@ import { formatReply } from "../../protocol/reply.ts";
 import type { ClientOutput } from "../client.ts";
 import { type FlushScheduler, Outbound } from "../io/outbound.ts";
 import { ReadBuffer } from "../io/read_buffer.ts";
+import { within } from "../io/within.ts";
 
 const encoder = new TextEncoder();
 
@@ -172,11 +173,8 @@ export class LineConnection implements ClientOutput {
   }
 
   /** Waits `ms`, or less if the connection closes first. */
-  async pause(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const elapsed = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-    await Promise.race([elapsed, this.#whenClosed.promise]);
-    clearTimeout(timer);
+  pause(ms: number): Promise<void> {
+    return within(this.#whenClosed.promise, ms);
   }
 
   flushed(): Promise<void> {
@@ -196,12 +194,7 @@ export class LineConnection implements ClientOutput {
     this.#closed = true;
     this.#whenClosed.resolve();
     this.#outbound.close();
-    if (graceful) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
-      await Promise.race([this.#outbound.flushed(), timeout]);
-      clearTimeout(timer);
-    }
+    if (graceful) await within(this.#outbound.flushed(), graceMs);
     this.#outbound.close(true);
     try {
       this.#conn.close();

@@ -13,6 +13,7 @@ import { formatReply } from "../../protocol/reply.ts";
 import type { ReplyDetail } from "../../protocol/reply_data.ts";
 import type { ClientOutput } from "../client.ts";
 import type { Flushable, FlushScheduler } from "../io/outbound.ts";
+import { within } from "../io/within.ts";
 
 // deno-lint-ignore no-control-regex -- control characters are what is refused
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
@@ -102,11 +103,8 @@ export class WsConnection implements ClientOutput, Flushable {
   }
 
   /** Waits `ms`, or less if the connection closes first. */
-  async pause(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const elapsed = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-    await Promise.race([elapsed, this.#whenClosed.promise]);
-    clearTimeout(timer);
+  pause(ms: number): Promise<void> {
+    return within(this.#whenClosed.promise, ms);
   }
 
   #queue(text: string): boolean {
