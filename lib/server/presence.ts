@@ -116,16 +116,31 @@ export async function logInGuest(
   name: string,
 ): Promise<Identity> {
   if (ctx.shuttingDown) throw new ProtocolError(Reply.SERVER_ERROR, "Server is shutting down");
-  const identity = new Identity(name, false, ctx.clock.now(), true);
+  const identity = await claimGuestName(ctx, client, name, ctx.clock.now());
+  ctx.counters.logins++;
+  ctx.peakUsers();
+  notifyPresence(ctx, name, "login");
+  return identity;
+}
+
+/**
+ * Claims `name` for a guest's session, which then is signed in under it.
+ *
+ * @throws {ProtocolError} 409 `name_in_use` when someone online has that name.
+ */
+async function claimGuestName(
+  ctx: ServerContext,
+  client: Client,
+  name: string,
+  loginAt: number,
+): Promise<Identity> {
+  const identity = new Identity(name, false, loginAt, true);
   if ((await ctx.hub.claim(onlineEntry(client, identity), client, 1)) !== "first") {
     throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${name} is in use`, {
       reason: "name_in_use",
     });
   }
   client.signIn(identity);
-  ctx.counters.logins++;
-  ctx.peakUsers();
-  notifyPresence(ctx, name, "login");
   return identity;
 }
 
@@ -143,13 +158,7 @@ export async function renameGuest(
 ): Promise<Identity> {
   const old = client.identity;
   if (!old?.guest) throw new Error("Only a guest's name changes");
-  const identity = new Identity(name, false, old.loginAt, true);
-  if ((await ctx.hub.claim(onlineEntry(client, identity), client, 1)) !== "first") {
-    throw new ProtocolError(Reply.ALREADY_LOGGED_IN, `${name} is in use`, {
-      reason: "name_in_use",
-    });
-  }
-  client.signIn(identity);
+  const identity = await claimGuestName(ctx, client, name, old.loginAt);
   try {
     await ctx.hub.release(old.name, client);
   } catch (error) {

@@ -53,6 +53,30 @@ function refuseGuestName(ctx: ServerContext, name: string, client?: Client): voi
   }
 }
 
+/**
+ * Runs `take` to give a guest the name `name`, under the lock REGISTER takes too (nobody takes
+ * the name meanwhile).
+ *
+ * @throws {ProtocolError} 409 `name_is_account` when an account has that name.
+ */
+function asGuestName(
+  ctx: ServerContext,
+  name: string,
+  take: () => Promise<Outcome>,
+): Promise<Outcome> {
+  return ctx.locks.run(`user:${foldName(name)}`, async () => {
+    const account = await ctx.accounts.find(name);
+    if (account) {
+      throw new ProtocolError(
+        Reply.ALREADY_EXISTS,
+        `${account.name} is an account: log in with its password (PASS or SASL)`,
+        { reason: "name_is_account" },
+      );
+    }
+    return await take();
+  });
+}
+
 /** Who a session is, for the data of its welcome reply. */
 function welcomeData(identity: Identity): ReplyData {
   return { kind: "welcome", user: identity.name, guest: identity.guest, admin: identity.admin };
@@ -126,16 +150,7 @@ export const accountHandlers: PartialHandlers<
         { reason: "name_fixed" },
       );
     }
-    // The same locks as GUEST and REGISTER: nobody takes the name meanwhile.
-    return ctx.locks.run(`user:${foldName(name)}`, async () => {
-      const account = await ctx.accounts.find(name);
-      if (account) {
-        throw new ProtocolError(
-          Reply.ALREADY_EXISTS,
-          `${account.name} is an account: log in with its password to use it`,
-          { reason: "name_is_account" },
-        );
-      }
+    return asGuestName(ctx, name, async () => {
       const before = identity.name;
       const renamed = await renameGuest(ctx, client, name);
       ctx.log.info(`${before} is now known as ${renamed.name}`);
@@ -159,15 +174,7 @@ export const accountHandlers: PartialHandlers<
       );
     }
     limitAuth(ctx, client);
-    return ctx.locks.run(`user:${foldName(name)}`, async () => {
-      const account = await ctx.accounts.find(name);
-      if (account) {
-        throw new ProtocolError(
-          Reply.ALREADY_EXISTS,
-          `${account.name} is an account: log in with its password (PASS or SASL)`,
-          { reason: "name_is_account" },
-        );
-      }
+    return asGuestName(ctx, name, async () => {
       const identity = await logInGuest(ctx, client, name);
       ctx.log.info(`${identity.name} joined as a guest`);
       return okWith(`Welcome to labchat, ${identity.name}! (guest)`, welcomeData(identity));
