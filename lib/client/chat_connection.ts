@@ -363,6 +363,7 @@ export class ChatConnection implements AsyncDisposable {
 
   async #readLoop(splitter: LineSplitter): Promise<void> {
     const buffer = new Uint8Array(64 * 1024);
+    let rawBuffer: Uint8Array | undefined;
     try {
       const readFrames = this.#conn.readFrames?.bind(this.#conn);
       for (let frames = await readFrames?.(); frames; frames = await readFrames?.()) {
@@ -371,7 +372,10 @@ export class ChatConnection implements AsyncDisposable {
       while (!readFrames) {
         for (let frame = splitter.next(); frame; frame = splitter.next()) {
           if ("line" in frame) this.#onLine(frame.line);
-          if (this.#raw) await this.#readRaw(this.#raw, splitter, buffer);
+          // A download reads in large pieces: fewer turns per MiB.
+          if (this.#raw) {
+            await this.#readRaw(this.#raw, splitter, rawBuffer ??= new Uint8Array(1 << 20));
+          }
         }
         const n = await this.#conn.read(buffer);
         if (n === null) break;

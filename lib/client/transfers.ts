@@ -22,7 +22,7 @@ import type { ChatConnection, ChatReply } from "./chat_connection.ts";
 /** Called as bytes move: how many so far, of how many. */
 export type Progress = (done: number, total: number) => void;
 
-const CHUNK = 64 * 1024;
+const CHUNK = 1024 * 1024;
 
 async function* fileChunks(
   path: string,

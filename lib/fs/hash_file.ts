@@ -10,7 +10,7 @@ export async function hashFile(path: string): Promise<{ size: number; sha256: st
   const hash = createHash("sha256");
   let size = 0;
   using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(64 * 1024);
+  const buffer = new Uint8Array(1024 * 1024);
   for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
     hash.update(buffer.subarray(0, n));
     size += n;

@@ -180,7 +180,7 @@ export const forumHandlers: PartialHandlers<
       async stream(write) {
         const handle = await ctx.forum.open(file);
         try {
-          const buffer = new Uint8Array(64 * 1024);
+          const buffer = new Uint8Array(1024 * 1024);
           let left = file.size;
           while (left > 0) {
             const n = await handle.read(buffer.subarray(0, Math.min(buffer.length, left)));
