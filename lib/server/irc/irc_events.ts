@@ -81,87 +81,85 @@ function quitMessage(
   };
 }
 
-/** A presence batch as IRC lines, encoded once per variant: JOINs (with where each is) and QUITs. */
+/**
+ * A presence batch as IRC lines, encoded once per variant: the JOINs and the QUITs, with where
+ * each user's line starts (and, last, where they end).
+ */
 interface PresenceLines {
   readonly joins: Uint8Array;
-  readonly joinAt: ReadonlyMap<string, readonly [number, number]>;
+  readonly joinStarts: readonly number[];
   readonly quits: Uint8Array;
+  readonly quitStarts: readonly number[];
 }
 
 const presenceLines = new WeakMap<OutboundEvent, Map<string, PresenceLines>>();
 
+/** Messages as one buffer of lines, with where each starts and, last, the end. */
+function encodeLines(
+  messages: readonly OutgoingMessage[],
+): { bytes: Uint8Array; starts: number[] } {
+  const parts = messages.map((m) => encoder.encode(formatIrcMessage(m) + "\r\n"));
+  const starts = [0];
+  for (const part of parts) starts.push(starts[starts.length - 1] + part.length);
+  const bytes = new Uint8Array(starts[starts.length - 1]);
+  parts.forEach((part, i) => bytes.set(part, starts[i]));
+  return { bytes, starts };
+}
+
 /**
  * Sends a batch of logins and logouts as one JOIN or QUIT per user (IRC clients keep their member
  * lists from them). The lines are the same for every client of one variant, so they are encoded
- * once; a client that is itself in the batch gets the bytes around its own JOIN.
+ * once, and each client is sent a part of them: from the first change after its NAMES of #lab
+ * listed who was online (no second JOIN, no QUIT of someone it never saw), without its own JOIN.
+ * A login storm is one batch shared by all, never a batch built again for each client.
  */
-function renderPresence(
-  session: IrcSession,
-  outbound: OutboundEvent,
-  logins: readonly string[],
-  logouts: readonly string[],
-): void {
+function renderPresence(session: IrcSession, outbound: OutboundEvent): void {
+  const event = outbound.event;
+  if (event.type !== "presence") return;
   let variants = presenceLines.get(outbound);
   if (!variants) presenceLines.set(outbound, variants = new Map());
   let lines = variants.get(session.variant);
   if (!lines) {
-    const joinAt = new Map<string, readonly [number, number]>();
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    for (const user of logins) {
-      const bytes = encoder.encode(
-        formatIrcMessage(joinMessage(session, user, BROADCAST_CHANNEL, outbound.at)) + "\r\n",
-      );
-      joinAt.set(user, [length, length + bytes.length]);
-      parts.push(bytes);
-      length += bytes.length;
-    }
-    const joins = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      joins.set(part, offset);
-      offset += part.length;
-    }
-    const quits = encoder.encode(
-      logouts.map((u) => formatIrcMessage(quitMessage(session, u, outbound.at)) + "\r\n").join(""),
+    const at = outbound.at;
+    const joins = encodeLines(
+      event.logins.map((user) => joinMessage(session, user, BROADCAST_CHANNEL, at)),
     );
-    variants.set(session.variant, lines = { joins, joinAt, quits });
+    const quits = encodeLines(event.logouts.map((user) => quitMessage(session, user, at)));
+    lines = {
+      joins: joins.bytes,
+      joinStarts: joins.starts,
+      quits: quits.bytes,
+      quitStarts: quits.starts,
+    };
+    variants.set(session.variant, lines);
   }
+  // The changes are numbered in the order they are listed: those after the client's NAMES are
+  // the end of each list.
+  const shownAt = session.labShownSeq;
+  const firstAfter = (seqs: readonly number[] | undefined, count: number) => {
+    if (seqs === undefined) return 0;
+    const i = seqs.findIndex((seq) => seq > shownAt);
+    return i === -1 ? count : i;
+  };
   if (session.inLab && lines.joins.length > 0 && !labIsLarge(session)) {
-    const own = session.me === undefined ? undefined : lines.joinAt.get(session.me);
-    if (own === undefined) session.sendBytes(lines.joins);
-    else {
-      if (own[0] > 0) session.sendBytes(lines.joins.subarray(0, own[0]));
-      if (own[1] < lines.joins.length) session.sendBytes(lines.joins.subarray(own[1]));
-    }
+    const from = lines.joinStarts[firstAfter(event.loginSeqs, event.logins.length)];
+    const own = session.me === undefined ? -1 : event.logins.indexOf(session.me);
+    const [ownStart, ownEnd] = own === -1
+      ? [lines.joins.length, lines.joins.length]
+      : [lines.joinStarts[own], lines.joinStarts[own + 1]];
+    if (from < ownStart) session.sendBytes(lines.joins.subarray(from, ownStart));
+    const rest = Math.max(from, ownEnd);
+    if (rest < lines.joins.length) session.sendBytes(lines.joins.subarray(rest));
   }
-  if (lines.quits.length > 0) session.sendBytes(lines.quits);
+  const quitsFrom = lines.quitStarts[firstAfter(event.logoutSeqs, event.logouts.length)];
+  if (quitsFrom < lines.quits.length) session.sendBytes(lines.quits.subarray(quitsFrom));
 }
 
 /** Renders one event for `session`. */
 export function renderEvent(session: IrcSession, outbound: OutboundEvent): void {
   const event = outbound.event;
   if (event.type === "presence") {
-    // A client shown #lab in the middle of the batch (its NAMES listed who was online then)
-    // hears only of changes after it: no second JOIN, no QUIT of someone it never saw.
-    const shownAt = session.labShownSeq;
-    const after = (seqs: readonly number[] | undefined, users: readonly string[]) =>
-      seqs === undefined || !seqs.some((seq) => seq <= shownAt)
-        ? users
-        : users.filter((_, i) => seqs[i] > shownAt);
-    const logins = after(event.loginSeqs, event.logins);
-    const logouts = after(event.logoutSeqs, event.logouts);
-    if (logins === event.logins && logouts === event.logouts) {
-      renderPresence(session, outbound, logins, logouts);
-    } else {
-      // Its own lines: the shared encoding is for the clients that saw none of the batch.
-      for (const user of logins) {
-        if (session.inLab && user !== session.me && !labIsLarge(session)) {
-          session.send(joinMessage(session, user, BROADCAST_CHANNEL, outbound.at));
-        }
-      }
-      for (const user of logouts) session.send(quitMessage(session, user, outbound.at));
-    }
+    renderPresence(session, outbound);
     return;
   }
   if (event.type === "login" && labIsLarge(session)) return; // not a JOIN in a large #lab
