@@ -98,23 +98,22 @@ function historyReply(
   more: boolean,
   target: string,
 ) {
-  const lines = messages.map((m) => {
-    const to = "to" in m ? ` -> ${(m as PrivateMessage).to}` : "";
-    return `${m.number}; ${formatTimestamp(m.at)}; ${m.from}${to}; ${m.text}`;
-  });
+  const entries = messages.map(({ number, at, from, text, ...m }) => ({
+    number,
+    at,
+    from,
+    to: "to" in m ? (m as PrivateMessage).to : undefined,
+    text,
+  }));
+  const lines = entries.map((m) =>
+    `${m.number}; ${formatTimestamp(m.at)}; ${m.from}${m.to ? ` -> ${m.to}` : ""}; ${m.text}`
+  );
   const summary = plural(messages.length, what);
   lines.push(
     more && messages.length > 0
       ? `${summary}; older ones: HISTORY ${target} before ${messages[0].number}`
       : summary,
   );
-  const entries = messages.map((m) => ({
-    number: m.number,
-    at: m.at,
-    from: m.from,
-    to: "to" in m ? (m as PrivateMessage).to : undefined,
-    text: m.text,
-  }));
   return okWith(lines, { kind: "history", target, messages: entries });
 }
 
