@@ -4,8 +4,8 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
-import { hashFile } from "../fs/hash_file.ts";
 import { VerifiedFile } from "../fs/verified_file.ts";
 import {
   byteLength,
@@ -24,22 +24,38 @@ export type Progress = (done: number, total: number) => void;
 
 const CHUNK = 1024 * 1024;
 
-async function* fileChunks(
-  path: string,
+/**
+ * The first `size` bytes of a file, hashed as they are read, then their SHA-256 (64 hex digits
+ * and a newline): UPLOAD with `-`, so the file is read once. A file that shrank meanwhile is made
+ * up with zeros to keep the connection in step, and sent with a SHA-256 nothing has, so the
+ * server keeps nothing.
+ */
+async function* hashedChunks(
+  file: Deno.FsFile,
+  size: number,
   onProgress: Progress,
-  total: number,
 ): AsyncGenerator<Uint8Array> {
-  using file = await Deno.open(path, { read: true });
+  const hash = createHash("sha256");
   let done = 0;
-  while (true) {
-    const buffer = new Uint8Array(CHUNK); // a fresh buffer: the socket write may still hold the last
-    const n = await file.read(buffer);
-    if (n === null) break;
+  let shrank = false;
+  while (done < size) {
+    // A fresh buffer each time: the socket write may still hold the last one.
+    const buffer = new Uint8Array(Math.min(CHUNK, size - done));
+    const n = shrank ? buffer.length : await file.read(buffer);
+    if (n === null) {
+      shrank = true;
+      continue;
+    }
+    const chunk = buffer.subarray(0, n);
+    hash.update(chunk);
     done += n;
-    yield buffer.subarray(0, n);
-    onProgress(done, total);
+    yield chunk;
+    onProgress(done, size);
   }
+  yield encoder.encode(`${shrank ? "0".repeat(64) : hash.digest("hex")}\n`);
 }
+
+const encoder = new TextEncoder();
 
 /**
  * Uploads a local file to a thread under its base name. Resolves with the server's final reply.
@@ -55,10 +71,15 @@ export async function uploadFile(
   const name = wireFileName(basename(path));
   const problem = fileNameProblem(name);
   if (problem) throw new RangeError(problem);
-  const { size, sha256 } = await hashFile(path);
+  // Opened, and known to be a readable file, before anything is asked of the server.
+  using file = await Deno.open(path, { read: true });
+  const info = await file.stat();
+  if (info.isDirectory) throw new Deno.errors.IsADirectory(`Is a directory: ${path}`);
+  await file.read(new Uint8Array(0)); // a read error (a device, a special file) shows now
+  // The SHA-256 follows the bytes: the file is read once, hashed as it goes.
   return await chat.upload(
-    formatRequest("UPLOAD", [thread, name, String(size), sha256]),
-    fileChunks(path, onProgress, size),
+    formatRequest("UPLOAD", [thread, name, String(info.size), "-"]),
+    hashedChunks(file, info.size, onProgress),
   );
 }
 

@@ -8,7 +8,8 @@
  * What an argument must look like; checked once, before any handler runs.
  * - `word`: anything without spaces; `text`: the rest of the line, any text.
  * - `user`, `channel`, `thread`, `filename`: names by the rules of {@linkcode ./names.ts}.
- * - `int`: a whole number 0–999999999; `port`: 1–65535; `sha256`: 64 hex digits.
+ * - `int`: a whole number 0–999999999; `port`: 1–65535; `sha256`: 64 hex digits (UPLOAD also
+ *   takes `-`: the digits follow the bytes).
  */
 export type ArgKind =
   | "word"
@@ -498,7 +499,8 @@ const COMMAND_TABLE = [
     clientArgs: "<thread> <file>",
     access: "user",
     raw: true,
-    summary: "Attach a file to a thread: 350, then exactly size raw bytes, then the result",
+    summary:
+      "Attach a file to a thread: 350, then exactly size raw bytes (with - for the SHA-256: the bytes, then its 64 hex digits and a newline), then the result",
     clientSummary: "Attach a local file to a thread (SHA-256 checked, progress shown)",
     example:
       `UPLOAD networks notes.txt 5 ${"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}`,

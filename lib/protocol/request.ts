@@ -120,7 +120,10 @@ const KIND_RULES: Record<ArgKind, (value: string) => string | undefined> = {
   int: (v) => /^\d{1,9}$/.test(v) ? undefined : "use a whole number",
   port: (v) =>
     /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : "use 1 to 65535",
-  sha256: (v) => /^[0-9a-fA-F]{64}$/.test(v) ? undefined : "give 64 hex digits",
+  sha256: (v) =>
+    v === "-" || /^[0-9a-fA-F]{64}$/.test(v)
+      ? undefined
+      : "give 64 hex digits (or - to send them after the bytes)",
 };
 
 function checkKind(spec: ArgSpec, value: string): void {

@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { ChatConnection } from "../../lib/client/chat_connection.ts";
@@ -601,4 +601,53 @@ Deno.test("a file's uploader (or the thread's creator) removes it, and may uploa
     await quit(yoda);
     await quit(hans);
   }
+});
+
+Deno.test("UPLOAD with - takes the SHA-256 after the bytes: the file is read once; a wrong or missing one keeps nothing", async () => {
+  await using t = await startTestServer();
+  const yoda = await registered(t.port, "yoda");
+  await expectReply(yoda, "THREAD CREATE a", 200);
+  const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+  const send = (line: string, ...parts: string[]) =>
+    yoda.upload(
+      line,
+      (async function* () {
+        for (const part of parts) yield encode(part);
+      })(),
+    );
+  const good = await send("UPLOAD a notes.txt 5 -", "hel", "lo", `${sha("hello")}\n`);
+  assertEquals([good.code, good.text], [200, "yoda uploaded file notes.txt to a thread"]);
+  // The hash split across pieces, and arriving with the last bytes, is read the same.
+  const split = await send(
+    "UPLOAD a two.txt 3 -",
+    `abc${sha("abc").slice(0, 10)}`,
+    `${sha("abc").slice(10)}\n`,
+  );
+  assertEquals(split.code, 200, split.text);
+  const wrong = await send("UPLOAD a bad.txt 5 -", "hello", `${sha("HELLO")}\n`);
+  assertEquals([wrong.code, wrong.text], [
+    416,
+    "Upload failed: the SHA-256 does not match; nothing was stored",
+  ]);
+  const garbled = await send("UPLOAD a odd.txt 5 -", "hello", `${"z".repeat(64)}\n`);
+  assertEquals(garbled.code, 414, garbled.text);
+  assertMatch(garbled.text, /followed by their SHA-256/);
+  // The connection is still in step: the next request gets its own reply.
+  const read = await expectReply(yoda, "THREAD READ a", 200);
+  assertEquals(read.lines, [
+    "yoda uploaded notes.txt",
+    "yoda uploaded two.txt",
+    "Thread a: 0 messages, 2 files",
+  ]);
+  assertEquals((await blobFiles(t.dataDir)).temporary, []);
+  const chunks: Uint8Array[] = [];
+  const got = await yoda.download("DOWNLOAD a notes.txt", {
+    write: (chunk) => {
+      chunks.push(chunk.slice());
+      return Promise.resolve();
+    },
+  });
+  assertEquals(got.code, 201);
+  assertEquals(new TextDecoder().decode(chunks[0]), "hello");
+  await quit(yoda);
 });

@@ -14,6 +14,9 @@ import { noFile } from "../services/forum.ts";
 import type { ThreadEntryView } from "../../protocol/reply_data.ts";
 import { intArg, ok, okWith, type Outcome, type PartialHandlers } from "../context.ts";
 
+/** An UPLOAD's SHA-256 sent after the bytes: 64 hex digits and a newline. */
+const TRAILER_BYTES = 65;
+
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** A post number as typed; 0 (never a post) when it is not a number. */
@@ -153,16 +156,35 @@ export const forumHandlers: PartialHandlers<
         `File is larger than the limit of ${formatBytes(ctx.config.maxUploadBytes)}`,
       );
     }
-    const upload = await ctx.forum.upload(thread, user, filename, size, sha256);
+    // `-`: the SHA-256 follows the bytes (the client hashes as it sends, reading the file once).
+    const after = sha256 === "-";
+    const upload = await ctx.forum.upload(thread, user, filename, size, after ? undefined : sha256);
+    const trailer = new Uint8Array(after ? TRAILER_BYTES : 0);
+    let received = 0;
     return {
       code: Reply.SEND_DATA,
-      text: `Send ${size} bytes`,
+      text: after
+        ? `Send ${size} bytes, then their SHA-256 (64 hex digits and a newline)`
+        : `Send ${size} bytes`,
       receive: {
-        size,
-        write: (bytes) => upload.write(bytes),
+        size: size + trailer.length,
+        write(bytes) {
+          const body = bytes.subarray(0, Math.max(0, size - received));
+          trailer.set(bytes.subarray(body.length), Math.max(0, received - size));
+          received += bytes.length;
+          return body.length > 0 ? upload.write(body) : Promise.resolve();
+        },
         abort: () => upload.abort(),
         async finish(): Promise<Outcome> {
-          await upload.finish(ctx.clock.now());
+          const text = new TextDecoder().decode(trailer);
+          if (after && !/^[0-9a-fA-F]{64}\n$/.test(text)) {
+            await upload.abort();
+            throw new ProtocolError(
+              Reply.INVALID_VALUE,
+              "Upload failed: the bytes must be followed by their SHA-256 (64 hex digits and a newline); nothing was stored",
+            );
+          }
+          await upload.finish(ctx.clock.now(), after ? text.trim() : undefined);
           ctx.log.info(`${user} uploaded ${filename} (${size} bytes) to ${name}`);
           return ok(`${user} uploaded file ${filename} to ${name} thread`);
         },

@@ -30,12 +30,13 @@ export const noFile = (filename: string, thread: string): ProtocolError =>
 export interface ForumUpload {
   write(bytes: Uint8Array): Promise<void>;
   /**
-   * Verifies and attaches the file.
+   * Verifies and attaches the file: against the SHA-256 announced with the upload, or `sha256`
+   * when it comes after the bytes.
    *
    * @throws {ProtocolError} 416 damaged, 404 the thread was removed meanwhile, 406 the name was
    * taken meanwhile; nothing is kept then.
    */
-  finish(at: number): Promise<FileItem>;
+  finish(at: number, sha256?: string): Promise<FileItem>;
   /** Discards what was received. */
   abort(): Promise<void>;
 }
@@ -198,7 +199,7 @@ export class ForumService {
     uploader: string,
     filename: string,
     size: number,
-    sha256: string,
+    sha256: string | undefined,
   ): Promise<ForumUpload> {
     const taken = () =>
       new ProtocolError(
@@ -207,11 +208,11 @@ export class ForumService {
       );
     if (await this.file(thread, filename)) throw taken();
     const blob = await this.#blobs.create();
-    const digest = sha256.toLowerCase();
     return {
       write: (bytes) => blob.write(bytes),
       abort: () => blob.abort(),
-      finish: async (at) => {
+      finish: async (at, after) => {
+        const digest = (after ?? sha256 ?? "").toLowerCase();
         if (!(await blob.commit({ size, sha256: digest }))) {
           throw new ProtocolError(
             Reply.CHECKSUM_MISMATCH,
