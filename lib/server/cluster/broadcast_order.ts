@@ -34,6 +34,10 @@ export class BroadcastOrder<T> {
   readonly #fill: Fill<T> | undefined;
   /** A fill under way: nothing is handed out past the gap meanwhile. */
   #filling = false;
+  /** When a fill under way is given up on. */
+  #fillTimer: ClockTimer | undefined;
+  /** Flushed for closing: a fill that answers later is not waited for. */
+  #closed = false;
 
   constructor(
     release: (item: T) => void,
@@ -91,14 +95,15 @@ export class BroadcastOrder<T> {
     if (this.#fill && this.#next !== undefined && next > this.#next) {
       const [from, to] = [this.#next, next - 1];
       this.#filling = true;
-      let timer: ClockTimer | undefined;
       const gaveUp = new Promise<Map<number, T>>((resolve) =>
-        timer = this.#clock.setTimeout(() => resolve(new Map()), FILL_WAIT_MS)
+        this.#fillTimer = this.#clock.setTimeout(() => resolve(new Map()), FILL_WAIT_MS)
       );
       Promise.race([this.#fill(from, to), gaveUp]).catch(() => new Map<number, T>()).then(
         (found) => {
-          this.#clock.clearTimeout(timer);
+          this.#clock.clearTimeout(this.#fillTimer);
+          this.#fillTimer = undefined;
           this.#filling = false;
+          if (this.#closed) return;
           for (const [number, item] of found) {
             const due = this.#next !== undefined && number >= this.#next && number <= to;
             if (due && !this.#waiting.has(number)) this.#waiting.set(number, item);
@@ -125,9 +130,13 @@ export class BroadcastOrder<T> {
     this.#timer = undefined;
   }
 
-  /** Hands out whatever waits, in order, and stops waiting. */
+  /** Hands out whatever waits, in order, stops waiting, and gives up a fill under way. */
+
   flush(): void {
+    this.#closed = true;
     this.#stopTimer();
+    this.#clock.clearTimeout(this.#fillTimer);
+    this.#fillTimer = undefined;
     for (const number of [...this.#waiting.keys()].sort((a, b) => a - b)) {
       const item = this.#waiting.get(number) as T;
       this.#waiting.delete(number);

@@ -88,6 +88,8 @@ function quitMessage(
 interface PresenceLines {
   readonly joins: Uint8Array;
   readonly joinStarts: readonly number[];
+  /** Where each user is among the logins (a client skips its own JOIN). */
+  readonly loginIndex: ReadonlyMap<string, number>;
   readonly quits: Uint8Array;
   readonly quitStarts: readonly number[];
 }
@@ -128,23 +130,29 @@ function renderPresence(session: IrcSession, outbound: OutboundEvent): void {
     lines = {
       joins: joins.bytes,
       joinStarts: joins.starts,
+      loginIndex: new Map(event.logins.map((user, i) => [user, i])),
       quits: quits.bytes,
       quitStarts: quits.starts,
     };
     variants.set(session.variant, lines);
   }
   // The changes are numbered in the order they are listed: those after the client's NAMES are
-  // the end of each list.
+  // the end of each list, found by halving (a storm's batch is read by every client in it).
   const shownAt = session.labShownSeq;
   const firstAfter = (seqs: readonly number[] | undefined, count: number) => {
     if (seqs === undefined) return 0;
-    const i = seqs.findIndex((seq) => seq > shownAt);
-    return i === -1 ? count : i;
+    let [low, high] = [0, count];
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (seqs[mid] > shownAt) high = mid;
+      else low = mid + 1;
+    }
+    return low;
   };
   if (session.inLab && lines.joins.length > 0 && !labIsLarge(session)) {
     const from = lines.joinStarts[firstAfter(event.loginSeqs, event.logins.length)];
-    const own = session.me === undefined ? -1 : event.logins.indexOf(session.me);
-    const [ownStart, ownEnd] = own === -1
+    const own = session.me === undefined ? undefined : lines.loginIndex.get(session.me);
+    const [ownStart, ownEnd] = own === undefined
       ? [lines.joins.length, lines.joins.length]
       : [lines.joinStarts[own], lines.joinStarts[own + 1]];
     if (from < ownStart) session.sendBytes(lines.joins.subarray(from, ownStart));

@@ -13,6 +13,9 @@ import { ReadBuffer } from "../io/read_buffer.ts";
 import { within } from "../io/within.ts";
 
 const encoder = new TextEncoder();
+/** An upload's first read; it grows to {@linkcode MAX_RAW_READ_BYTES} while reads fill it. */
+const RAW_READ_BYTES = 64 * 1024;
+const MAX_RAW_READ_BYTES = 1024 * 1024;
 
 /** Replies larger than this are written directly with back-pressure instead of queued whole. */
 const LARGE_REPLY_BYTES = 64 * 1024;
@@ -162,14 +165,18 @@ export class LineConnection implements ClientOutput {
       if (used.length < bytes.length) this.#splitter.feed(bytes.subarray(used.length));
     };
     await take(this.#splitter.takeBuffered());
-    // An upload is read in large pieces: fewer turns (and file writes) per MiB.
-    const buffer = new Uint8Array(Math.min(size, 1 << 20));
+    // 64 KiB, doubled while reads fill it (bulk), up to 1 MiB: fewer turns and file writes per
+    // MiB, while an upload that trickles in costs what it did.
+    let buffer = new Uint8Array(Math.min(remaining, RAW_READ_BYTES));
     while (remaining > 0) {
       const n = await this.#read(buffer);
       if (n === null) {
         throw new Deno.errors.UnexpectedEof(`Connection ended ${remaining} bytes before the end`);
       }
       await take(buffer.subarray(0, n));
+      if (n === buffer.length && buffer.length < MAX_RAW_READ_BYTES && remaining > n) {
+        buffer = new Uint8Array(Math.min(buffer.length * 2, MAX_RAW_READ_BYTES));
+      }
     }
   }
 
