@@ -59,101 +59,121 @@ function number(name: string, value: string, min: number, max: number): number {
   return n;
 }
 
-/** A flag taking a number, stored by `set`. */
+/** The config's fields that hold numbers. */
+type NumberField = {
+  [K in keyof ServerConfig]-?: NonNullable<ServerConfig[K]> extends number ? K : never;
+}[
+  keyof ServerConfig
+];
+/** The config's fields that hold strings. */
+type TextField = { [K in keyof ServerConfig]-?: ServerConfig[K] extends string ? K : never }[
+  keyof ServerConfig
+];
+/** The config's fields that are switches. */
+type SwitchField = { [K in keyof ServerConfig]-?: ServerConfig[K] extends boolean ? K : never }[
+  keyof ServerConfig
+];
+
+/** How a number on the command line is stored: seconds as ms, MiB as bytes. */
+const UNITS = { N: 1, SECS: 1000, MIB: 1024 * 1024 } as const;
+
+/**
+ * A flag taking a number from `min` to `max` into `field`. Its help ends with the default,
+ * unless it speaks of the default itself (`{default}` stands for it there).
+ */
 function numeric(
   name: string,
-  value: string,
+  field: NumberField,
+  [min, max]: readonly [number, number],
   help: string,
-  min: number,
-  max: number,
-  set: (config: ServerConfig, n: number) => void,
+  unit: keyof typeof UNITS = "N",
 ): Flag {
+  const fallback = d[field];
+  const shown = fallback === undefined ? "" : String(fallback / UNITS[unit]);
   return {
     name,
-    value,
-    help,
-    apply: (v, config) => set(config, number(name, String(v), min, max)),
+    value: unit,
+    help: help.includes("default") || fallback === undefined
+      ? help.replace("{default}", shown)
+      : `${help} (default ${shown})`,
+    apply: (v, c) => c[field] = Math.round(number(name, String(v), min, max) * UNITS[unit]),
   };
 }
 
-/** A flag taking seconds, stored in milliseconds. */
-function seconds(
-  name: string,
-  help: string,
-  set: (config: ServerConfig, ms: number) => void,
-): Flag {
-  return numeric(name, "SECS", help, 0.01, 365 * 24 * 3600, (c, n) => set(c, Math.round(n * 1000)));
+/** A flag whose value is stored as given in `field`, shown with its default. */
+function text(name: string, value: string, field: TextField, help: string): Flag {
+  return { name, value, help: `${help} (default ${d[field]})`, apply: (v, c) => c[field] = `${v}` };
 }
+
+/** A flag without a value that sets `field` to `to`. */
+function toggle(name: string, field: SwitchField, to: boolean, help: string): Flag {
+  return { name, help, apply: (_v, c) => c[field] = to };
+}
+
+/** A flag whose value goes to the command's other results. */
+function extra(
+  name: string,
+  value: string,
+  set: (e: Extras, v: string) => void,
+  help: string,
+): Flag {
+  return { name, value, help, apply: (v, _c, e) => set(e, String(v)) };
+}
+
+/** A flag whose value must have `shape` (described by `rule`) before `field` takes it. */
+function named(
+  name: string,
+  field: "ircServerName" | "node",
+  [shape, rule]: readonly [RegExp, string],
+  help: string,
+): Flag {
+  return {
+    name,
+    value: "NAME",
+    help: `${help}: ${rule}`,
+    apply: (v, c) => {
+      if (!shape.test(String(v))) throw new RangeError(`--${name} must be ${rule}`);
+      c[field] = String(v);
+    },
+  };
+}
+
+const PORT = [0, 65535] as const;
+const MANY = [0, 1_000_000] as const;
+const SECONDS = [0.01, 365 * 24 * 3600] as const;
 
 /** Every flag, in the order the usage text lists them. */
 const FLAGS: readonly Flag[] = [
-  numeric(
-    "port",
-    "N",
-    `TCP port (default ${d.port}; 0 lets the OS choose)`,
-    0,
-    65535,
-    (c, n) => c.port = n,
+  numeric("port", "port", PORT, "TCP port; 0 lets the OS choose"),
+  text("host", "ADDR", "hostname", "interface to listen on"),
+  text("data", "DIR", "dataDir", "data directory: database, motd.txt, uploads, logs"),
+  toggle(
+    "no-registration",
+    "registration",
+    false,
+    "refuse REGISTER: accounts the operator made only",
   ),
-  {
-    name: "host",
-    value: "ADDR",
-    help: `interface to listen on (default ${d.hostname})`,
-    apply: (v, c) => c.hostname = String(v),
-  },
-  {
-    name: "data",
-    value: "DIR",
-    help: `data directory: database, motd.txt, uploads, logs (default ${d.dataDir})`,
-    apply: (v, c) => c.dataDir = String(v),
-  },
-  {
-    name: "no-registration",
-    help: "refuse REGISTER: only accounts the operator made may log in",
-    apply: (_v, c) => c.registration = false,
-  },
-  {
-    name: "no-search",
-    help: "keep no search index: SEARCH is off",
-    apply: (_v, c) => c.search = false,
-  },
+  toggle("no-search", "search", false, "keep no search index: SEARCH is off"),
   numeric(
     "sessions-per-user",
-    "N",
-    `sessions one account may have at once: terminal, web, IRC, any mix (default ${d.sessionsPerUser}; ` +
-      `1: a second login is refused)`,
-    1,
-    1000,
-    (c, n) => c.sessionsPerUser = n,
+    "sessionsPerUser",
+    [1, 1000],
+    "sessions one account may have at once: terminal, web, IRC, any mix; 1: a second login is refused",
   ),
-  numeric(
-    "max-failures",
-    "N",
-    `failed logins in a row before the account is blocked (default ${d.maxLoginFailures})`,
-    1,
-    1000,
-    (c, n) => c.maxLoginFailures = n,
-  ),
-  seconds(
-    "lockout",
-    `how long such a block lasts (default ${d.lockoutMs / 1000})`,
-    (c, ms) => c.lockoutMs = ms,
-  ),
+  numeric("max-failures", "maxLoginFailures", [1, 1000], "failed logins in a row before a block"),
+  numeric("lockout", "lockoutMs", SECONDS, "how long such a block lasts", "SECS"),
   numeric(
     "min-password-length",
-    "N",
-    `shortest password a new account or PASSWD may set (default ${d.minPasswordLength})`,
-    1,
-    MAX_PASSWORD_LENGTH,
-    (c, n) => c.minPasswordLength = n,
+    "minPasswordLength",
+    [1, MAX_PASSWORD_LENGTH],
+    "shortest password a new account or PASSWD may set",
   ),
   numeric(
     "idle-timeout",
+    "idleTimeoutMs",
+    [0, SECONDS[1]],
+    "log out and disconnect people who have not used their client this long; 0: never",
     "SECS",
-    "log out and disconnect people who have not used their client this long (default 0: never)",
-    0,
-    365 * 24 * 3600,
-    (c, n) => c.idleTimeoutMs = Math.round(n * 1000),
   ),
   {
     name: "admin",
@@ -163,170 +183,115 @@ const FLAGS: readonly Flag[] = [
       "give an existing account the admin role while this server runs (repeatable); grant it for good with deno task admin user add NAME --admin",
     apply: (v, c) => c.admins = v as string[],
   },
-  {
-    name: "admin-password-file",
-    value: "F",
-    help: "file holding the admin password for SHUTDOWN (or LABCHAT_ADMIN_PASSWORD)",
-    apply: (v, _c, e) => e.adminPasswordFile = String(v),
-  },
+  extra(
+    "admin-password-file",
+    "F",
+    (e, v) => e.adminPasswordFile = v,
+    "file holding the admin password for SHUTDOWN (or LABCHAT_ADMIN_PASSWORD)",
+  ),
   {
     name: "admin-password",
     value: "P",
     help: "the admin password itself (shows in ps: prefer the file or the variable)",
     apply: (v, c) => c.adminPassword = String(v),
   },
-  numeric(
-    "max-line-bytes",
-    "N",
-    `longest request line (default ${d.maxLineBytes})`,
-    64,
-    1 << 20,
-    (c, n) => c.maxLineBytes = n,
-  ),
+  numeric("max-line-bytes", "maxLineBytes", [64, 1 << 20], "longest request line"),
   numeric(
     "max-queue-bytes",
-    "N",
-    `send queue per client before it is dropped as not reading (default ${d.maxSendQueueBytes})`,
-    4096,
-    1 << 30,
-    (c, n) => c.maxSendQueueBytes = n,
+    "maxSendQueueBytes",
+    [4096, 1 << 30],
+    "send queue per client before it is dropped as not reading",
   ),
   numeric(
     "max-connections",
-    "N",
-    `connections at once (default ${d.maxConnections}, lowered to fit the open-file limit)`,
-    1,
-    1_000_000,
-    (c, n) => c.maxConnections = n,
+    "maxConnections",
+    [1, MANY[1]],
+    "connections at once (default {default}, lowered to fit the open-file limit)",
   ),
   numeric(
     "max-per-ip",
-    "N",
-    `connections at once from one address (default ${d.maxConnectionsPerIp})`,
-    1,
-    1_000_000,
-    (c, n) => c.maxConnectionsPerIp = n,
+    "maxConnectionsPerIp",
+    [1, MANY[1]],
+    "connections at once from one address",
   ),
   numeric(
     "connect-rate",
-    "N",
-    `new connections per second from one address, 0 for no limit (default ${d.connectRatePerIp})`,
-    0,
-    1_000_000,
-    (c, n) => c.connectRatePerIp = n,
+    "connectRatePerIp",
+    MANY,
+    "new connections per second from one address, 0 for no limit",
   ),
   numeric(
     "auth-rate",
-    "N",
+    "authRatePerIp",
+    MANY,
     "USER, LOGIN and REGISTER per second from one address, 0 for no limit (default: the connect rate)",
-    0,
-    1_000_000,
-    (c, n) => c.authRatePerIp = n,
   ),
   numeric(
     "request-rate",
-    "N",
-    `requests per second per connection before it is slowed, 0 for no limit (default ${d.requestRate}); a connection ${
+    "requestRate",
+    MANY,
+    `requests per second per connection before it is slowed, 0 for no limit (default {default}); a connection ${
       d.floodLimitMs / 1000
     } s behind is disconnected as a flood`,
-    0,
-    1_000_000,
-    (c, n) => c.requestRate = n,
   ),
-  numeric(
-    "max-upload-mb",
-    "N",
-    `largest forum upload in MiB (default ${d.maxUploadBytes / 1024 / 1024})`,
-    1,
-    1 << 20,
-    (c, n) => c.maxUploadBytes = Math.round(n * 1024 * 1024),
-  ),
-  numeric(
-    "scrypt-cost",
-    "N",
-    `scrypt N for new password hashes, a power of two (default ${d.scryptCost})`,
-    2,
-    1 << 20,
-    (c, n) => {
+  numeric("max-upload-mb", "maxUploadBytes", [1, 1 << 20], "largest forum upload in MiB", "MIB"),
+  {
+    ...numeric(
+      "scrypt-cost",
+      "scryptCost",
+      [2, 1 << 20],
+      "scrypt N for new password hashes, a power of two",
+    ),
+    apply: (v, c) => {
+      const n = number("scrypt-cost", String(v), 2, 1 << 20);
       if ((n & (n - 1)) !== 0) {
         throw new RangeError(`Cannot use "${n}" for --scrypt-cost: expected a power of two`);
       }
       c.scryptCost = n;
     },
-  ),
+  },
   numeric(
     "open-files-limit",
-    "N",
+    "openFilesLimit",
+    [16, 1 << 30],
     "the process's open-file limit (the server task fills it in from ulimit -n)",
-    16,
-    1 << 30,
-    (c, n) => c.openFilesLimit = n,
   ),
   numeric(
     "http-port",
-    "N",
-    `port of the web client and its WebSocket (default ${d.httpPort}; 0 lets the OS choose)`,
-    0,
-    65535,
-    (c, n) => c.httpPort = n,
+    "httpPort",
+    PORT,
+    "port of the web client and its WebSocket; 0 lets the OS choose",
   ),
-  { name: "no-http", help: "do not serve the web client", apply: (_v, c) => c.http = false },
-  {
-    name: "web-root",
-    value: "DIR",
-    help: `where the built web client is (default ${d.webRoot}; deno task server builds it)`,
-    apply: (v, c) => c.webRoot = String(v),
-  },
-  numeric(
-    "irc-port",
-    "N",
-    `port of the IRC gateway (default ${d.ircPort}; 0 lets the OS choose)`,
-    0,
-    65535,
-    (c, n) => c.ircPort = n,
+  toggle("no-http", "http", false, "do not serve the web client"),
+  text("web-root", "DIR", "webRoot", "where the built web client is (deno task server builds it)"),
+  numeric("irc-port", "ircPort", PORT, "port of the IRC gateway; 0 lets the OS choose"),
+  toggle("no-irc", "irc", false, "do not speak IRC"),
+  toggle(
+    "no-irc-guests",
+    "ircGuests",
+    false,
+    "IRC nicks need an account (PASS or SASL), even when registration is open",
   ),
-  { name: "no-irc", help: "do not speak IRC", apply: (_v, c) => c.irc = false },
-  {
-    name: "no-irc-guests",
-    help: "IRC nicks need an account (PASS or SASL), even when registration is open",
-    apply: (_v, c) => c.ircGuests = false,
-  },
   numeric(
     "irc-lab-limit",
-    "N",
-    `users online above which IRC clients are not sent each login as a JOIN to #lab and its NAMES ` +
-      `lists operators only (default ${d.ircLabLimit}; 0: no limit)`,
-    0,
-    1_000_000,
-    (c, n) => c.ircLabLimit = n,
+    "ircLabLimit",
+    MANY,
+    "users online above which IRC clients are not sent each login as a JOIN to #lab and its NAMES " +
+      "lists operators only; 0: no limit",
   ),
-  {
-    name: "irc-server-name",
-    value: "NAME",
-    help: `the server's name as IRC clients see it (default ${d.ircServerName})`,
-    apply: (v, c) => {
-      const name = String(v);
-      if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(name)) {
-        throw new RangeError(
-          `--irc-server-name must be a host-like name (letters, digits, . and -)`,
-        );
-      }
-      c.ircServerName = name;
-    },
-  },
-  {
-    name: "tls-cert",
-    value: "F",
-    help:
-      "serve TLS (and HTTPS/WSS, IRC over TLS) with this PEM certificate chain (with --tls-key)",
-    apply: (v, _c, e) => e.tlsCertFile = String(v),
-  },
-  {
-    name: "tls-key",
-    value: "F",
-    help: "the PEM private key of --tls-cert",
-    apply: (v, _c, e) => e.tlsKeyFile = String(v),
-  },
+  named(
+    "irc-server-name",
+    "ircServerName",
+    [/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, "letters, digits, . and - (up to 63)"],
+    `the server's name as IRC clients see it (default ${d.ircServerName})`,
+  ),
+  extra(
+    "tls-cert",
+    "F",
+    (e, v) => e.tlsCertFile = v,
+    "serve TLS (and HTTPS/WSS, IRC over TLS) with this PEM certificate chain (with --tls-key)",
+  ),
+  extra("tls-key", "F", (e, v) => e.tlsKeyFile = v, "the PEM private key of --tls-cert"),
   {
     name: "cluster",
     value: "URL",
@@ -341,46 +306,34 @@ const FLAGS: readonly Flag[] = [
   },
   numeric(
     "cluster-acks",
-    "N",
+    "clusterAcks",
+    [0, 16],
     "acknowledge a write only once N Redis replicas have it (WAIT; 0: do not wait)",
-    0,
-    16,
-    (c, n) => c.clusterAcks = Math.floor(n),
   ),
-  {
-    name: "node",
-    value: "NAME",
-    help: "this node's name in the cluster (default node-PID); logs go to DATA/logs/NAME",
-    apply: (v, c) => {
-      const name = String(v);
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
-        throw new RangeError(`--node must be letters, digits, ., _ and - (up to 63)`);
-      }
-      c.node = name;
-    },
-  },
-  {
-    name: "reuse-port",
-    help: "share the ports with other nodes on this machine (SO_REUSEPORT, Linux)",
-    apply: (_v, c) => c.reusePort = true,
-  },
-  {
-    name: "log-dir",
-    value: "DIR",
-    help: "where server.log and its rotations go (default DATA/logs)",
-    apply: (v, _c, e) => e.logDir = String(v),
-  },
+  named(
+    "node",
+    "node",
+    [/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "letters, digits, ., _ and - (up to 63)"],
+    "this node's name in the cluster (default node-PID; logs go to DATA/logs/NAME)",
+  ),
+  toggle(
+    "reuse-port",
+    "reusePort",
+    true,
+    "share the ports with other nodes on this machine (SO_REUSEPORT, Linux)",
+  ),
+  extra(
+    "log-dir",
+    "DIR",
+    (e, v) => e.logDir = v,
+    "where server.log and its rotations go (default DATA/logs)",
+  ),
   {
     name: "no-log-file",
     help: "log to standard output only",
     apply: (_v, _c, e) => e.logDir = false,
   },
-  {
-    name: "quiet",
-    short: "q",
-    help: "do not log each command",
-    apply: (_v, c) => c.verbose = false,
-  },
+  { ...toggle("quiet", "verbose", false, "do not log each command"), short: "q" },
   { name: "help", short: "h", help: "show this help", apply: () => {} },
 ];
 

@@ -573,10 +573,7 @@ export class ClusterHub implements Hub {
     const slot = ++this.#lastSlot;
     const group = new SessionGroup(user, recipient);
     const entry = this.#entryOf({ group, session, slot });
-    const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-    const claimed = await this.#fenced(() =>
-      this.#claimEntry(entry, JSON.stringify(entry), message, limit)
-    );
+    const claimed = await this.#fenced(() => this.#claimEntry(entry, limit));
     if (claimed === 0) return "taken";
     if (claimed === -2 || claimed < 0) return "full";
     this.#local.set(user.name, { group, session, slot, entry });
@@ -595,21 +592,16 @@ export class ClusterHub implements Hub {
    * Runs the claim script for an entry: 1 the person's first session, 2 online elsewhere, 0
    * refused, -2 full, -1 lease gone.
    */
-  async #claimEntry(
-    entry: Presence,
-    json: string,
-    message: string,
-    limit: number,
-  ): Promise<number> {
+  async #claimEntry(entry: Presence, limit: number): Promise<number> {
     return Number(
       await this.#script(
         "claim",
         [this.#key("online"), this.#heartbeatKey(""), this.#heartbeatKey(this.node)],
         [
           foldName(entry.user.name),
-          json,
+          JSON.stringify(entry),
           this.#presenceChannel,
-          message,
+          JSON.stringify({ op: "set", entry } satisfies PresenceMessage),
           this.#run,
           String(limit),
           entry.user.guest ? "1" : "",
@@ -645,30 +637,25 @@ export class ClusterHub implements Hub {
     this.#local.delete(user);
     this.#bySlot.delete(local.slot);
     this.#forget(user, local.session);
-    const removed = await this.#removeEntry(user, local.session);
+    const removed = await this.#fenced(() => this.#change(user, local.session, undefined, 0));
     // Not ours any more (reaped meanwhile): whether the person is online still is the copy's.
     return removed === 2 || (removed === 0 && !this.#online.has(user));
   }
 
   /**
-   * Deletes this node's entry of a person if it is still this hold's, and tells every node: 2
-   * when the person has no session left anywhere.
+   * Runs the change script on this node's entry of a person, if it is still this hold's: sets it
+   * to `entry`, or deletes it without one, and tells every node. 1 changed, 2 deleted the last of
+   * the person's, 0 not this hold's, -2 full, -1 lease gone.
    */
-  async #removeEntry(name: string, session: string): Promise<number> {
-    const message = JSON.stringify(
-      { op: "del", name, session, node: this.node } satisfies PresenceMessage,
-    );
-    return await this.#fenced(() => this.#change(name, session, "", message, 0));
-  }
-
-  /** Runs the change script: 1 changed, 2 deleted the last, 0 not this hold's, -2 full, -1 lease. */
   async #change(
     name: string,
     session: string,
-    json: string,
-    message: string,
+    entry: Presence | undefined,
     limit: number,
   ): Promise<number> {
+    const message: PresenceMessage = entry
+      ? { op: "set", entry }
+      : { op: "del", name, session, node: this.node };
     return Number(
       await this.#script(
         "change",
@@ -676,9 +663,9 @@ export class ClusterHub implements Hub {
         [
           foldName(name),
           session,
-          json,
+          entry ? JSON.stringify(entry) : "",
           this.#presenceChannel,
-          message,
+          JSON.stringify(message),
           this.#run,
           this.node,
           String(limit),
@@ -713,10 +700,7 @@ export class ClusterHub implements Hub {
       this.#remember(entry);
     };
     if (limit === 0) remember();
-    const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-    const changed = await this.#fenced(() =>
-      this.#change(user, local.session, JSON.stringify(entry), message, limit)
-    );
+    const changed = await this.#fenced(() => this.#change(user, local.session, entry, limit));
     if (limit !== 0 && changed !== -2) remember();
     return changed;
   }
@@ -863,8 +847,7 @@ export class ClusterHub implements Hub {
       const current = json ? entriesOf(json).find((e) => e.node === this.node) : undefined;
       if (current?.session === local.session) continue;
       const entry = this.#entryOf(local);
-      const message = JSON.stringify({ op: "set", entry } satisfies PresenceMessage);
-      const claimed = await this.#claimEntry(entry, JSON.stringify(entry), message, this.#limit);
+      const claimed = await this.#claimEntry(entry, this.#limit);
       if (this.#local.get(name) !== local) continue; // logged out meanwhile
       if (claimed === 1 || claimed === 2) {
         local.entry = entry;
@@ -885,10 +868,7 @@ export class ClusterHub implements Hub {
         const name = entry.user.name;
         if (entry.node !== this.node || this.#local.get(name)?.session === entry.session) continue;
         this.#forget(name, entry.session);
-        const message = JSON.stringify(
-          { op: "del", name, session: entry.session, node: this.node } satisfies PresenceMessage,
-        );
-        await this.#change(name, entry.session, "", message, 0);
+        await this.#change(name, entry.session, undefined, 0);
         stale++;
       }
     }
@@ -1038,26 +1018,17 @@ export class ClusterHub implements Hub {
     let deliveries = segment.deliveries.get(to.node);
     if (!deliveries) segment.deliveries.set(to.node, deliveries = []);
     const last = deliveries[deliveries.length - 1];
-    if (except !== undefined) {
-      const slots = [to.slot, to.slot];
-      deliveries.push({ event: event.event, at: event.at, run: to.run, slots, except });
-    } else if (kept !== undefined) {
-      deliveries.push({
-        event: event.event,
-        at: event.at,
-        run: to.run,
-        slots: [to.slot, to.slot],
-        kept,
-      });
-    } else if (
-      last && last.event === event.event && last.at === event.at && last.run === to.run &&
-      last.kept === undefined && last.except === undefined
+    if (
+      kept === undefined && except === undefined && last?.event === event.event &&
+      last.at === event.at && last.run === to.run && last.kept === undefined &&
+      last.except === undefined
     ) {
       const slots = last.slots;
       if (slots[slots.length - 1] === to.slot - 1) slots[slots.length - 1] = to.slot;
       else slots.push(to.slot, to.slot);
     } else {
-      deliveries.push({ event: event.event, at: event.at, run: to.run, slots: [to.slot, to.slot] });
+      const slots = [to.slot, to.slot];
+      deliveries.push({ event: event.event, at: event.at, run: to.run, slots, kept, except });
     }
     this.#flushSoon();
   }
@@ -1316,7 +1287,9 @@ export class ClusterHub implements Hub {
     }
     try {
       if (this.#redis.isReady) {
-        for (const [name, local] of [...this.#local]) await this.#removeEntry(name, local.session);
+        for (const [name, local] of [...this.#local]) {
+          await this.#fenced(() => this.#change(name, local.session, undefined, 0));
+        }
         if (this.#joined) await this.#redis.del(this.#heartbeatKey(this.node));
       }
     } catch {
