@@ -22,7 +22,8 @@
  *   --web-rate 250        messages per second the page is sent
  *   --web-seconds 60      for how long
  *   --web-history 10000   messages the page then scrolls back through
- *   --scenarios LIST      which to run (default all): io-turns, fanout, native, write-threads,
+ *   --rounds 2            turns of each server in the same-receiver run
+ *   --scenarios LIST      which to run (default all): io-turns, fanout, native, same-receiver, write-threads,
  *                         sessions, websocket, irc, irc-register, cluster, idle, rooms, persistence, logins,
  *                         register-flood, forum, p2p, search, web
  * @module
@@ -39,6 +40,7 @@ import { ircFanout } from "./scenarios/irc.ts";
 import { ircRegister } from "./scenarios/irc_register.ts";
 import { logins } from "./scenarios/logins.ts";
 import { nativeFanout } from "./scenarios/native_fanout.ts";
+import { sameReceiver } from "./scenarios/same_receiver.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
 import { netlabTransfers } from "./scenarios/netlab.ts";
 import { persistence } from "./scenarios/persistence.ts";
@@ -51,7 +53,7 @@ import { writeThreads } from "./scenarios/write_threads.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
-  "io-turns,fanout,sessions,native,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
+  "io-turns,fanout,sessions,native,same-receiver,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
   "register-flood,forum,p2p,search,web";
 
 function printTable(rows: Row[]): void {
@@ -73,6 +75,7 @@ if (import.meta.main) {
       "cluster-clients": { type: "string", default: "5000" },
       "sessions-clients": { type: "string", default: "2001" },
       broadcasts: { type: "string", default: "200" },
+      rounds: { type: "string", default: "2" },
       rate: { type: "string", default: "500" },
       seconds: { type: "string", default: "4" },
       messages: { type: "string", default: "2000" },
@@ -138,6 +141,10 @@ if (import.meta.main) {
       () => nativeFanout(n, Number(values.broadcasts), Number(values.rate), Number(values.seconds)),
     );
   }
+  await run(
+    "same-receiver (labchat native, labchat IRC and ngircd timed by one receiver)",
+    () => sameReceiver(1000, Number(values.broadcasts), Number(values.rounds)),
+  );
   for (const n of clients) {
     await run(
       `write-threads with ${n} clients`,

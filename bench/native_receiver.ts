@@ -37,8 +37,11 @@ export class NativeReceiver {
   readonly #pumped: Promise<void>;
   /** The next line to read of what the receiver printed. */
   #next = 0;
+  /** Receivers it holds. */
+  readonly #count: number;
 
   constructor(binary: string, args: string[]) {
+    this.#count = Number(args[2]);
     this.#child = new Deno.Command(binary, {
       args,
       stdin: "piped",
@@ -51,10 +54,17 @@ export class NativeReceiver {
 
   /**
    * `count` receivers registered on the server at `port` (as `u0`, `u1`, ...), latency sampled
-   * fairly over them; resolves once all are ready. It must be closed.
+   * fairly over them; resolves once all are ready. With `ircChannel` they are IRC clients in it
+   * (any IRC server), counting what is said there. It must be closed.
    */
-  static async connect(binary: string, port: number, count: number): Promise<NativeReceiver> {
+  static async connect(
+    binary: string,
+    port: number,
+    count: number,
+    ircChannel?: string,
+  ): Promise<NativeReceiver> {
     const args = ["127.0.0.1", String(port), String(count), String(sampleStride(count)), "u"];
+    if (ircChannel !== undefined) args.push(ircChannel);
     const receiver = new NativeReceiver(binary, args);
     if ((await receiver.line()) !== "ready") {
       await receiver.close();
@@ -78,6 +88,33 @@ export class NativeReceiver {
       figures[key] = Number(value);
     }
     return figures;
+  }
+
+  /**
+   * Times the delivery of `total` messages to every receiver, sent by `send`: deliveries per
+   * second, how many did not arrive within 120 s, and latency percentiles in ms.
+   */
+  async time(total: number, send: () => Promise<void>): Promise<Record<string, number>> {
+    await this.ask("report");
+    const start = performance.now();
+    await send();
+    const expected = total * this.#count;
+    const deadline = performance.now() + 120_000;
+    let got = 0;
+    while (performance.now() < deadline) {
+      got = (await this.ask("count")).received;
+      if (got >= expected) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const elapsed = (performance.now() - start) / 1000;
+    const report = await this.ask("report");
+    return {
+      "deliveries/s": Math.round(got / elapsed),
+      lost: expected - got,
+      "p50 ms": report.p50,
+      "p99 ms": report.p99,
+      "max ms": report.max,
+    };
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,11 @@
  * " t=<epoch ms>". Unlike the Deno load generator it reads any number of sockets per wake-up,
  * so its own share of a latency figure is small.
  *
- * Usage: epoll_receiver HOST PORT COUNT SAMPLE_EVERY PREFIX
+ * With a sixth argument, a channel, it speaks IRC instead (to labchat's gateway or any IRC
+ * server): each connection registers a nick, joins the channel and counts the PRIVMSGs said in
+ * it, so one receiver times every server the same way.
+ *
+ * Usage: epoll_receiver HOST PORT COUNT SAMPLE_EVERY PREFIX [CHANNEL]
  * Prints "ready" once all are registered. Each line on stdin is a command:
  *   count    prints "received=N" (broadcast events so far)
  *   report   prints "received=N samples=S p50=X p99=Y max=Z" (ms) and starts counting afresh
@@ -37,6 +41,9 @@ typedef struct {
 static double *samples;
 static size_t sample_count, sample_cap;
 static long long received;
+/* The IRC channel, or NULL for labchat's own protocol; what marks a counted line in it. */
+static const char *channel;
+static char irc_mark[300];
 
 static double now_ms(void) {
   struct timespec ts;
@@ -45,7 +52,12 @@ static double now_ms(void) {
 }
 
 static void on_line(Conn *c, char *line, size_t len) {
-  if (len < 4 || memcmp(line, "602 ", 4) != 0) return;
+  if (channel) {
+    line[len] = 0;
+    if (!strstr(line, irc_mark)) return;
+  } else if (len < 4 || memcmp(line, "602 ", 4) != 0) {
+    return;
+  }
   received++;
   if (!c->sampled) return;
   line[len] = 0;
@@ -95,26 +107,57 @@ static void report(void) {
   sample_count = 0;
 }
 
+/* Reads one line on a blocking socket. */
+static int read_line(int fd, char *out, size_t cap) {
+  size_t len = 0;
+  char b;
+  for (;;) {
+    ssize_t n = read(fd, &b, 1);
+    if (n <= 0) return -1;
+    if (b == '\n') break;
+    if (len < cap - 1) out[len++] = b;
+  }
+  if (len > 0 && out[len - 1] == '\r') len--;
+  out[len] = 0;
+  return 0;
+}
+
 /* Reads one reply line (skipping event lines, which start with 6) on a blocking socket. */
 static int read_reply(int fd, char *out, size_t cap) {
   for (;;) {
-    size_t len = 0;
-    char b;
-    for (;;) {
-      ssize_t n = read(fd, &b, 1);
-      if (n <= 0) return -1;
-      if (b == '\n') break;
-      if (len < cap - 1) out[len++] = b;
+    if (read_line(fd, out, cap) != 0) return -1;
+    if (out[0] != 0 && out[0] != '6') return 0;
+  }
+}
+
+/* Registers on IRC and joins the channel: 0 once its names list ended, -1 on an error. */
+static int irc_join(int fd, char *out, size_t cap) {
+  int joined = 0;
+  for (;;) {
+    if (read_line(fd, out, cap) != 0) return -1;
+    char *code = strchr(out, ' ');
+    if (!code) continue;
+    if (!joined && (strncmp(code, " 001 ", 5) == 0 || strncmp(code, " 004 ", 5) == 0)) {
+      char line[300];
+      int n = snprintf(line, sizeof line, "JOIN %s\r\n", channel);
+      if (write(fd, line, n) != n) return -1;
+      joined = 1;
     }
-    out[len] = 0;
-    if (len > 0 && out[0] != '6') return 0;
+    if (strncmp(code, " 366 ", 5) == 0 && strcasestr(code, channel)) return 0;
+    if (code[1] == '4' && strncmp(code, " 421 ", 5) != 0 && strncmp(code, " 422 ", 5) != 0) {
+      return -1;
+    }
   }
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s HOST PORT COUNT SAMPLE_EVERY PREFIX\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: %s HOST PORT COUNT SAMPLE_EVERY PREFIX [CHANNEL]\n", argv[0]);
     return 2;
+  }
+  if (argc == 7) {
+    channel = argv[6];
+    snprintf(irc_mark, sizeof irc_mark, " PRIVMSG %s :", channel);
   }
   const char *host = argv[1];
   int port = atoi(argv[2]), count = atoi(argv[3]), every = atoi(argv[4]);
@@ -135,11 +178,20 @@ int main(int argc, char **argv) {
       }
       conns[i].fd = fd;
       conns[i].sampled = i % every == 0;
-      char line[128];
-      int n = snprintf(line, sizeof line, "REGISTER %s%d pw\n", prefix, i);
+      char line[256];
+      int n = channel
+        ? snprintf(line, sizeof line, "NICK %s%d\r\nUSER %s%d 0 * :%s\r\n", prefix, i, prefix, i, prefix)
+        : snprintf(line, sizeof line, "REGISTER %s%d pw\n", prefix, i);
       if (write(fd, line, n) != n) return 1;
     }
     for (int i = start; i < end; i++) {
+      if (channel) {
+        if (irc_join(conns[i].fd, reply, sizeof reply) != 0) {
+          fprintf(stderr, "%s%d cannot join %s: %s\n", prefix, i, channel, reply);
+          return 1;
+        }
+        continue;
+      }
       if (read_reply(conns[i].fd, reply, sizeof reply) != 0 || strncmp(reply, "200 ", 4) != 0) {
         fprintf(stderr, "REGISTER %s%d failed: %s\n", prefix, i, reply);
         return 1;

@@ -14,7 +14,7 @@ import { labchatThenNgircd } from "../ngircd.ts";
 const JOIN_BATCH = 50;
 
 /** Says `count` lines in `channel`, as fast as the socket takes them or paced at `rate`/s. */
-async function sayMany(
+export async function sayMany(
   sender: IrcLoadClient,
   channel: string,
   count: number,

@@ -33,31 +33,9 @@ export async function nativeFanout(
       try {
         await new Promise((r) => setTimeout(r, 500)); // let login notices settle
         const rss = await rssOf(server.pid);
-        const run = async (total: number, send: () => Promise<void>) => {
-          await receiver.ask("report");
-          const start = performance.now();
-          await send();
-          const expected = total * count;
-          const deadline = performance.now() + 120_000;
-          let got = 0;
-          while (performance.now() < deadline) {
-            got = (await receiver.ask("count")).received;
-            if (got >= expected) break;
-            await new Promise((r) => setTimeout(r, 10));
-          }
-          const elapsed = (performance.now() - start) / 1000;
-          const report = await receiver.ask("report");
-          return {
-            "deliveries/s": Math.round(got / elapsed),
-            lost: expected - got,
-            "p50 ms": report.p50,
-            "p99 ms": report.p99,
-            "max ms": report.max,
-          };
-        };
-        const burst = await run(broadcasts, () => broadcastMany(sender, broadcasts, "b"));
+        const burst = await receiver.time(broadcasts, () => broadcastMany(sender, broadcasts, "b"));
         const total = Math.round(rate * seconds);
-        const paced = await run(total, () => broadcastMany(sender, total, "p", rate));
+        const paced = await receiver.time(total, () => broadcastMany(sender, total, "p", rate));
         await sender.close();
         return [
           {
