@@ -12,6 +12,8 @@ export type Frame =
   | { readonly error: LineErrorReason };
 
 const LF = 0x0a;
+/** Decodes whole lines only (never a stream), so every splitter can share it. */
+const DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const CR = 0x0d;
 // C0 controls but TAB, DEL and C1 controls: what could act on a terminal that shows the text.
 // deno-lint-ignore no-control-regex -- control characters are what is refused
@@ -39,7 +41,6 @@ export interface LineSplitterOptions {
 export class LineSplitter {
   readonly #maxLineBytes: number;
   readonly #refuseControl: boolean;
-  readonly #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   /** Received chunks not yet scanned, and the scan position in the first. */
   #input: Uint8Array[] = [];
   #offset = 0;
@@ -132,7 +133,7 @@ export class LineSplitter {
     if (bytes.includes(0)) return { error: "nul_byte" };
     let line: string;
     try {
-      line = this.#decoder.decode(bytes);
+      line = DECODER.decode(bytes);
     } catch {
       return { error: "invalid_utf8" };
     }

@@ -257,22 +257,24 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /** A client's life, whatever carries it: its frames in order, then logout and release. */
-  async #serveClient(client: Client, source: FrameSource, lines?: LineHandler): Promise<void> {
+  #serveClient(client: Client, source: FrameSource, lines?: LineHandler): Promise<void> {
     const ctx = this.#ctx;
-    const pipeline = new RequestPipeline(ctx, client, (ms) => source.pause(ms), lines);
-    try {
-      await source.readFrames((frame) => {
-        this.#work++;
-        return pipeline.handle(frame);
-      });
-    } catch (error) {
-      ctx.log.error(`${client.label}: connection failed`, error);
-    } finally {
+    const pipeline = new RequestPipeline(ctx, client, source, lines);
+    const ended = async () => {
       await logOut(ctx, client);
       await client.output.close();
       this.#clients.delete(client);
       this.#guard.release(client.ip);
-    }
+    };
+    // A chain rather than an async function: an idle connection then holds one suspended frame
+    // (its read), not two; thousands of them are what memory per client is made of.
+    return source.readFrames((frame) => {
+      this.#work++;
+      return pipeline.handle(frame);
+    }).then(ended, (error) => {
+      ctx.log.error(`${client.label}: connection failed`, error);
+      return ended();
+    });
   }
 
   /**

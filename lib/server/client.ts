@@ -59,6 +59,9 @@ export interface OfflineHandover {
   written: boolean;
 }
 
+/** A settled promise: where every client's chain of replies starts (one for all of them). */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** How many private message numbers a session remembers having been handed (then starts over). */
 const PRIVATES_REMEMBERED = 4096;
 
@@ -74,10 +77,10 @@ export class Client {
   #udpPort: number | undefined;
   #lastActivity: number = Date.now();
   /** Replies wait their turn here, so they leave in request order even when some wait for storage. */
-  #turn: Promise<void> = Promise.resolve();
+  #turn: Promise<void> = SETTLED;
   #pendingReplies = 0;
   /** Readers waiting for fewer replies to be pending (see {@linkcode repliesBelow}). */
-  #belowWaiters: { limit: number; resolve: () => void }[] = [];
+  #belowWaiters: { limit: number; resolve: () => void }[] | undefined;
   #offline: OfflineHandover | undefined;
   /**
    * This session is handing over its person's offline queue (it was their first), and the
@@ -179,16 +182,17 @@ export class Client {
   }
 
   /** Mailbox numbers of the private messages handed to this session (live or kept for it). */
-  readonly #privatesHandedOver = new Set<number>();
+  #privatesHandedOver: Set<number> | undefined;
 
   /**
    * Whether private message `number` of the user's mailbox is new to this session, noting it: a
    * message kept in the offline queue may come both live and in the handover of what waited.
    */
   privateOnce(number: number): boolean {
-    if (this.#privatesHandedOver.has(number)) return false;
-    if (this.#privatesHandedOver.size >= PRIVATES_REMEMBERED) this.#privatesHandedOver.clear();
-    this.#privatesHandedOver.add(number);
+    const handed = this.#privatesHandedOver ??= new Set();
+    if (handed.has(number)) return false;
+    if (handed.size >= PRIVATES_REMEMBERED) handed.clear();
+    handed.add(number);
     return true;
   }
 
@@ -198,7 +202,7 @@ export class Client {
     // Tasks report their own failures; the chain must go on for the replies after them.
     this.#turn = this.#turn.then(task).catch(() => {}).finally(() => {
       this.#pendingReplies--;
-      if (this.#belowWaiters.length > 0) this.#wakeBelow();
+      if (this.#belowWaiters) this.#wakeBelow();
     });
   }
 
@@ -213,12 +217,13 @@ export class Client {
    */
   repliesBelow(limit: number): Promise<void> {
     if (this.#pendingReplies < limit) return Promise.resolve();
-    return new Promise((resolve) => this.#belowWaiters.push({ limit, resolve }));
+    return new Promise((resolve) => (this.#belowWaiters ??= []).push({ limit, resolve }));
   }
 
   #wakeBelow(): void {
-    const waiting = this.#belowWaiters;
-    this.#belowWaiters = waiting.filter((waiter) => this.#pendingReplies >= waiter.limit);
+    const waiting = this.#belowWaiters ?? [];
+    const still = waiting.filter((waiter) => this.#pendingReplies >= waiter.limit);
+    this.#belowWaiters = still.length > 0 ? still : undefined;
     for (const waiter of waiting) {
       if (this.#pendingReplies < waiter.limit) waiter.resolve();
     }

@@ -24,30 +24,36 @@ export interface LineHandler {
   bad(reason: LineErrorReason): void;
 }
 
+/** A connection that can hold its requests back a while. */
+export interface Pausable {
+  /** Waits `ms`, or less if the connection closes first. */
+  pause(ms: number): Promise<void>;
+}
+
 /** Handles the frames of one client, one at a time. */
 export class RequestPipeline {
   readonly #ctx: ServerContext;
   readonly #client: Client;
-  readonly #pause: (ms: number) => Promise<void>;
+  readonly #source: Pausable;
   readonly #bucket: TokenBucket | undefined;
   readonly #lines: LineHandler | undefined;
   /** Since when every request has had to wait: a flood once it lasts. */
   #throttledSince: number | undefined;
 
   /**
-   * @param pause waits the given time, or less if the connection closes meanwhile
+   * @param source the connection: its pause waits the given time, or less if it closes meanwhile
    * @param lines the front end's own handling of lines; the line protocol's by default
    */
   constructor(
     ctx: ServerContext,
     client: Client,
-    pause: (ms: number) => Promise<void>,
+    source: Pausable,
     lines?: LineHandler,
   ) {
     this.#ctx = ctx;
     this.#lines = lines;
     this.#client = client;
-    this.#pause = pause;
+    this.#source = source;
     const rate = ctx.config.requestRate;
     this.#bucket = rate > 0 ? new TokenBucket(rate, rate * 2, Infinity) : undefined;
   }
@@ -108,7 +114,7 @@ export class RequestPipeline {
       await client.output.close(true, 1000);
       return false;
     }
-    await this.#pause(turn.ms);
+    await this.#source.pause(turn.ms);
     return !this.#client.output.isClosed;
   }
 }

@@ -5,11 +5,17 @@ const MIB = 1024 * 1024;
 
 /** A collector over a pretend heap and work count that the test moves by hand. */
 function pretend(heapMib: number) {
-  const state = { heap: heapMib * MIB, work: 0, collected: [] as [number, number][] };
+  const state = {
+    heap: heapMib * MIB,
+    total: heapMib * MIB,
+    work: 0,
+    collected: [] as [number, number][],
+  };
   const collector = new IdleCollector({
     work: () => state.work,
     heapUsed: () => state.heap,
-    collect: () => state.heap = 10 * MIB, // what survives
+    heapTotal: () => state.total,
+    collect: () => state.heap = state.total = 10 * MIB, // what survives, in pages given back
     onCollected: (before, after) => state.collected.push([before / MIB, after / MIB]),
     growthBytes: 16 * MIB,
     quietWork: 20,
@@ -52,6 +58,20 @@ Deno.test("IdleCollector: growth counts from V8's own collections too", () => {
   assert(!collector.tick());
   state.heap = 57 * MIB;
   assert(collector.tick());
+});
+
+Deno.test("IdleCollector: gives back the pages V8 kept after its own collection, once work was done", () => {
+  const { state, collector } = pretend(10);
+  state.total = 60 * MIB; // the storm's garbage, collected by V8 itself: used is back at 10
+  assert(!collector.tick(), "no work done since the start");
+  state.work += 200; // the storm
+  assert(!collector.tick(), "not quiet");
+  assert(collector.tick(), "quiet now, 50 MiB held beyond what is used");
+  assertEquals(state.collected, [[10, 10]]);
+  state.total = 30 * MIB; // held again, but nothing was done since
+  assert(!collector.tick());
+  state.work += 19;
+  assert(!collector.tick(), "a few requests are not worth it");
 });
 
 Deno.test("IdleCollector: without V8's gc() it is off and never collects", () => {

@@ -49,25 +49,23 @@ function admit(conn: Deno.Conn, host: ClientHost, startedAt: number): void {
     return;
   }
   if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-  const holder: { session?: IrcSession } = {};
   const connection = new LineConnection(conn, {
     maxLineBytes: MAX_IRC_FRAME_BYTES,
     maxSendQueueBytes: config.maxSendQueueBytes,
     flush: host.flush,
     refuseControl: false,
     onSlowReader: () => {
-      log.info(`${holder.session?.client.label ?? ip} disconnected: not reading its IRC lines`);
-      if (holder.session) holder.session.client.quitReason = "Disconnected: not reading";
+      // Called only once the connection is served, so after `session` is made.
+      log.info(`${session.client.label} disconnected: not reading its IRC lines`);
+      session.client.quitReason = "Disconnected: not reading";
       void connection.close();
     },
   });
   const dialled = conn.localAddr as Deno.NetAddr;
-  const session = holder.session = new IrcSession({ ctx, connection, startedAt, dialled });
+  const session = new IrcSession({ ctx, connection, startedAt, dialled });
   session.render = renderEvent;
+  session.handleLine = handleIrcLine;
   const client = session.client = new Client("irc", ip, connection.port, session);
   log.info(`IRC connection from ${ip}:${connection.port}`);
-  host.serve(client, connection, {
-    line: (line) => handleIrcLine(session, line),
-    bad: (reason) => session.badLine(reason),
-  });
+  host.serve(client, connection, session);
 }

@@ -11,6 +11,7 @@ import { formatRequest } from "../../protocol/request.ts";
 import type { ServerCommandName } from "../../protocol/commands.ts";
 import type { Client, ClientOutput } from "../client.ts";
 import type { ServerContext } from "../context.ts";
+import type { LineHandler } from "../request_pipeline.ts";
 import { dispatch } from "../dispatch.ts";
 import type { LineConnection } from "../tcp/line_connection.ts";
 import type { ReplyDetail } from "../../protocol/reply_data.ts";
@@ -40,8 +41,14 @@ export interface IrcSessionOptions {
   readonly dialled?: Deno.NetAddr;
 }
 
+/** What every session starts from (shared: thousands of sessions hold them). */
+const NO_CAPS: ReadonlySet<string> = new Set();
+const SETTLED: Promise<unknown> = Promise.resolve();
+const ignoreLine = (): Promise<void> => Promise.resolve();
+const ignoreEvent = () => {};
+
 /** The per-client state of the IRC front end. */
-export class IrcSession implements ClientOutput {
+export class IrcSession implements ClientOutput, LineHandler {
   /** IRC clients that asked for message-tags show client-only tags (the renderer checks). */
   readonly showsClientTags = true;
   readonly rawBytes = false;
@@ -57,7 +64,11 @@ export class IrcSession implements ClientOutput {
   /** PASS, kept until registration uses it. */
   password: string | undefined;
   /** Capabilities the client enabled; change them with {@linkcode setCap}. */
-  readonly caps: ReadonlySet<string> = new Set<string>();
+  get caps(): ReadonlySet<string> {
+    return this.#caps ?? NO_CAPS;
+  }
+  /** Made on the first CAP REQ: most load clients and many people never ask for any. */
+  #caps: Set<string> | undefined;
   /** Which encoding of shared events this client gets, by its capabilities (see `variant`). */
   #variant: string | undefined;
   /** Registration waits while capabilities are negotiated (CAP LS or REQ until CAP END). */
@@ -77,13 +88,17 @@ export class IrcSession implements ClientOutput {
   /** Shows the broadcast stream as `#lab`. */
   inLab = false;
   /** labchat rooms shown as `&room-N` channels. */
-  readonly rooms = new Set<number>();
+  get rooms(): Set<number> {
+    return this.#rooms ??= new Set();
+  }
+  #rooms: Set<number> | undefined;
   #held: OutboundEvent[] | undefined = [];
-  #welcomed = Promise.withResolvers<void>();
+  /** Resolved, and let go, once the client is welcomed (or gone). */
+  #welcomed: PromiseWithResolvers<void> | undefined = Promise.withResolvers<void>();
   /** Reply handlers of requests sent to the dispatcher, oldest first. */
   readonly #waiting: ((reply: CoreReply) => void)[] = [];
   /** Settles once the last request handed to the dispatcher has its reply in line. */
-  #dispatched: Promise<unknown> = Promise.resolve();
+  #dispatched: Promise<unknown> = SETTLED;
   #batch = 0;
   /** Lines sent in this turn, not yet handed to the connection (see {@linkcode send}). */
   #pending = "";
@@ -124,7 +139,7 @@ export class IrcSession implements ClientOutput {
 
   /** Enables or disables a capability. */
   setCap(name: string, enabled: boolean): void {
-    const caps = this.caps as Set<string>;
+    const caps = this.#caps ??= new Set();
     if (enabled) caps.add(name);
     else caps.delete(name);
     this.#variant = undefined;
@@ -232,8 +247,16 @@ export class IrcSession implements ClientOutput {
     return answer.promise;
   }
 
+  /** Set by the front end: handles one line the client sent. */
+  handleLine: (session: IrcSession, line: string) => Promise<void> = ignoreLine;
+
+  /** The request pipeline hands this session each line the client sent. */
+  line(text: string): Promise<void> {
+    return this.handleLine(this, text);
+  }
+
   /** A line too long or unreadable: the client hears why and goes on. */
-  badLine(reason: LineErrorReason): void {
+  bad(reason: LineErrorReason): void {
     if (reason === "too_long") this.numeric(Numeric.ERR_INPUTTOOLONG, "Input line was too long");
     else if (reason === "invalid_utf8") {
       this.send({
@@ -250,11 +273,12 @@ export class IrcSession implements ClientOutput {
     const held = this.#held ?? [];
     this.#held = undefined;
     for (const event of held) this.event(event);
-    this.#welcomed.resolve();
+    this.#welcomed?.resolve();
+    this.#welcomed = undefined;
   }
 
   /** Set by the front end: renders one event for this client. */
-  render: (session: IrcSession, event: OutboundEvent) => void = () => {};
+  render: (session: IrcSession, event: OutboundEvent) => void = ignoreEvent;
 
   // ClientOutput
 
@@ -270,7 +294,7 @@ export class IrcSession implements ClientOutput {
   }
 
   async eventsPaced(events: Iterable<OutboundEvent>): Promise<void> {
-    await Promise.race([this.#welcomed.promise, this.connection.whenClosed]);
+    if (this.#welcomed) await Promise.race([this.#welcomed.promise, this.connection.whenClosed]);
     for (const event of events) {
       this.#handOver();
       await this.connection.waitForRoom();
@@ -299,7 +323,8 @@ export class IrcSession implements ClientOutput {
   }
 
   close(graceful?: boolean, graceMs?: number): Promise<void> {
-    this.#welcomed.resolve();
+    this.#welcomed?.resolve();
+    this.#welcomed = undefined;
     this.#handOver();
     return this.connection.close(graceful, graceMs);
   }

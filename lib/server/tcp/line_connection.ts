@@ -42,7 +42,8 @@ export class LineConnection implements ClientOutput {
   readonly #conn: Deno.Conn;
   readonly #outbound: Outbound;
   readonly #splitter: LineSplitter;
-  readonly #whenClosed = Promise.withResolvers<void>();
+  /** Made when first asked for (most connections never are): see {@linkcode whenClosed}. */
+  #whenClosed: PromiseWithResolvers<void> | undefined;
   #closed = false;
 
   constructor(conn: Deno.Conn, options: LineConnectionOptions) {
@@ -69,6 +70,8 @@ export class LineConnection implements ClientOutput {
 
   /** Resolves when the connection closes. */
   get whenClosed(): Promise<void> {
+    this.#whenClosed ??= Promise.withResolvers<void>();
+    if (this.#closed) this.#whenClosed.resolve();
     return this.#whenClosed.promise;
   }
 
@@ -149,7 +152,12 @@ export class LineConnection implements ClientOutput {
         await onFrame(frame);
       }
       const bytes = buffer.bytes;
-      const n = await this.#read(bytes);
+      let n: number | null;
+      try {
+        n = await this.#conn.read(bytes); // awaited here: one async frame per connection, not two
+      } catch {
+        return; // reset by peer, or closed by us
+      }
       if (n === null) return;
       this.#splitter.feed(bytes.subarray(0, n)); // copied
       buffer.filled(n);
@@ -169,7 +177,7 @@ export class LineConnection implements ClientOutput {
     // MiB, while an upload that trickles in costs what it did.
     let buffer = new Uint8Array(Math.min(remaining, RAW_READ_BYTES));
     while (remaining > 0) {
-      const n = await this.#read(buffer);
+      const n = await this.#conn.read(buffer).catch(() => null); // reset, or closed by us
       if (n === null) {
         throw new Deno.errors.UnexpectedEof(`Connection ended ${remaining} bytes before the end`);
       }
@@ -182,25 +190,17 @@ export class LineConnection implements ClientOutput {
 
   /** Waits `ms`, or less if the connection closes first. */
   pause(ms: number): Promise<void> {
-    return within(this.#whenClosed.promise, ms);
+    return within(this.whenClosed, ms);
   }
 
   flushed(): Promise<void> {
     return this.#outbound.flushed();
   }
 
-  async #read(buffer: Uint8Array): Promise<number | null> {
-    try {
-      return await this.#conn.read(buffer);
-    } catch {
-      return null; // reset by peer, or closed by us
-    }
-  }
-
   async close(graceful = false, graceMs = 2000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#whenClosed.resolve();
+    this.#whenClosed?.resolve();
     this.#outbound.close();
     if (graceful) await within(this.#outbound.flushed(), graceMs);
     this.#outbound.close(true);

@@ -29,20 +29,20 @@ function admit(conn: Deno.Conn, host: ClientHost): void {
     return;
   }
   if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-  const client: { current?: Client } = {};
   const connection = new LineConnection(conn, {
     maxLineBytes: config.maxLineBytes,
     maxSendQueueBytes: config.maxSendQueueBytes,
     flush: host.flush,
     onSlowReader: () => {
-      if (client.current) client.current.quitReason = "Disconnected: not reading";
-      log.info(`${client.current?.label ?? ip} disconnected: not reading its replies and events`);
+      // Called only once the connection is served, so after `client` is made.
+      client.quitReason = "Disconnected: not reading";
+      log.info(`${client.label} disconnected: not reading its replies and events`);
       void connection.close();
     },
   });
-  const admitted = client.current = new Client("tcp", ip, connection.port, connection);
+  const client = new Client("tcp", ip, connection.port, connection);
   log.info(`Connected to ${ip}:${connection.port}`);
-  host.serve(admitted, connection);
+  host.serve(client, connection);
 }
 
 /** Tells a connection over the caps why it is refused and closes it. */
