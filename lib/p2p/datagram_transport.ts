@@ -34,6 +34,11 @@ export interface DatagramTransport {
    */
   send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean>;
   /**
+   * Times a send found this host's own interface queue full (its datagrams were kept and sent
+   * again after a moment): the sender is going faster than the link. 0 where it cannot be told.
+   */
+  readonly queueFull: number;
+  /**
    * Hands every arriving datagram to `sink` until the transport is closed; a datagram longer than
    * {@linkcode MAX_DATAGRAM} arrives cut to `MAX_DATAGRAM + 1` bytes, so the caller can refuse it.
    */
@@ -45,6 +50,7 @@ export interface DatagramTransport {
 /** `Deno.listenDatagram`: portable, one operation per datagram. */
 export class DenoTransport implements DatagramTransport {
   readonly engine = "deno";
+  readonly queueFull = 0;
   readonly #conn: Deno.DatagramConn;
   #closed = false;
 

@@ -222,10 +222,12 @@ export async function sendFile(
           datagrams.push(encodeData(token, transfer, seq, data));
         }
         // The whole batch in as few system calls as the socket's engine allows.
+        const queueFull = socket.queueFull;
         const sent = socket.sendBatch(peer, datagrams);
         const sentAt = performance.now();
         for (const seq of chunks) sending.markSent(seq, sentAt);
         await sent;
+        if (socket.queueFull > queueFull) sending.onQueueFull(performance.now());
         options.onProgress?.(
           Math.min(size, sending.base * chunk),
           size,

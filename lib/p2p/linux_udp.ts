@@ -72,6 +72,13 @@ const EACCES = 13;
 const EINVAL = 22;
 const EADDRINUSE = 98;
 const EADDRNOTAVAIL = 99;
+const ENOBUFS = 105;
+const IPPROTO_IP = 0;
+const IP_RECVERR = 11;
+const MSG_DONTWAIT = 0x40;
+const MSG_ERRQUEUE = 0x2000;
+/** How long a send waits for a full queue of this host's interface to drain before it retries. */
+const FULL_QUEUE_WAIT_MS = 1;
 const POLLIN = 1;
 const POLLOUT = 4;
 /** What the socket asks for, each way. */
@@ -270,6 +277,7 @@ export class LinuxUdpTransport implements DatagramTransport {
   #lastFromText = "";
   #closed = false;
   #receiving = false;
+  #queueFull = 0;
   /** Polls under way on another thread: the descriptors stay open until none is. */
   #waiting = 0;
   #fdsClosed = false;
@@ -296,6 +304,9 @@ export class LinuxUdpTransport implements DatagramTransport {
     try {
       this.#setBuffer(SO_RCVBUFFORCE, SO_RCVBUF);
       this.#setBuffer(SO_SNDBUFFORCE, SO_SNDBUF);
+      // Without it the kernel hides that this host's own interface queue dropped a datagram
+      // (ENOBUFS): the send looks done and the loss shows only an RTT later, as if on the wire.
+      lib.setsockopt(fd, IPPROTO_IP, IP_RECVERR, new Uint8Array(new Int32Array([1]).buffer), 4);
       const name = new Uint8Array(SOCKADDR_IN_SIZE);
       const nameView = new DataView(name.buffer);
       writeSockaddr(nameView, 0, ip, port);
@@ -349,6 +360,10 @@ export class LinuxUdpTransport implements DatagramTransport {
     return this.#offload;
   }
 
+  get queueFull(): number {
+    return this.#queueFull;
+  }
+
   async send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
     const ip = parseIpv4(to.hostname);
     if (!ip || this.#closed) return false;
@@ -368,6 +383,12 @@ export class LinuxUdpTransport implements DatagramTransport {
         if (this.#closed) return false;
       } else if (errno === EINTR) {
         continue;
+      } else if (errno === ENOBUFS) {
+        // The interface's queue on this host is full and dropped the message before it left:
+        // nothing went out, so it is sent again once the queue drained a little, not counted lost.
+        this.#queueFull++;
+        await new Promise((resolve) => setTimeout(resolve, FULL_QUEUE_WAIT_MS));
+        if (this.#closed) return false;
       } else if (this.#segments[0] > 1 && (errno === EIO || errno === EINVAL)) {
         // No segmentation offload on this path (an old kernel, a device without checksum
         // offload): datagram by datagram from now on.
@@ -435,6 +456,7 @@ export class LinuxUdpTransport implements DatagramTransport {
         for (let round = 0; round < 4 && !this.#closed; round++) {
           for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSG_SIZE + MSG_NAMELEN, 16, true);
           const count = this.#libc.recvmmsg(this.#fd, table.headers, BATCH, 0, null);
+          if (count < 0) this.#dropErrors();
           if (count <= 0) break;
           for (let i = 0; i < count && !this.#closed; i++) {
             const length = Math.min(
@@ -460,6 +482,17 @@ export class LinuxUdpTransport implements DatagramTransport {
       }
     } finally {
       this.#receiving = false;
+    }
+  }
+
+  /**
+   * Empties the queue of errors the kernel keeps for the socket (IP_RECVERR): ICMP unreachable
+   * and the like, which the protocol finds out by itself. Left there, they would wake every poll.
+   */
+  #dropErrors(): void {
+    const flags = MSG_ERRQUEUE | MSG_DONTWAIT;
+    while (this.#libc.recvmmsg(this.#fd, this.#in.headers, BATCH, flags, null) > 0) {
+      // read and dropped
     }
   }
 

@@ -113,6 +113,11 @@ export class PeerSocket implements AsyncDisposable {
     return this.sendBatch(peer, [datagram]);
   }
 
+  /** Times a send found this host's interface queue full (see DatagramTransport.queueFull). */
+  get queueFull(): number {
+    return this.#transport.queueFull;
+  }
+
   /** Sends encoded datagrams in order (the transfer's hot path); false if the socket refused. */
   sendBatch(peer: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);

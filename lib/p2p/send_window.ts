@@ -456,6 +456,24 @@ export class SendWindow {
     return Math.max(MIN_PHASE_MS, Number.isFinite(this.#minRtt) ? this.#minRtt : 0);
   }
 
+  /**
+   * This host's interface queue was full: the estimate is above what the link takes. It comes
+   * down by a tenth (and its samples with it, so the maximum does not bring it back), and the
+   * queue is drained as after a probe. Random loss on the way lowers nothing: only this does.
+   */
+  onQueueFull(now: number): void {
+    if (this.#btlBw === 0) return;
+    this.#btlBw *= 0.95;
+    for (const sample of this.#bwSamples) sample.rate = Math.min(sample.rate, this.#btlBw);
+    this.#roundMax = Math.min(this.#roundMax, this.#btlBw);
+    if (this.#mode === "startup") {
+      this.#mode = "drain";
+    } else if (this.#mode === "probe_bw") {
+      this.#cycleIndex = CYCLE_GAINS.indexOf(0.75);
+      this.#phaseStart = now;
+    }
+  }
+
   /** A round ended: the windowed maximum of the rounds' best samples, and startup's exit. */
   #endRound(now: number): void {
     this.#round++;

@@ -31,3 +31,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a sender faster than the link is held back by its full interface queue, not made to resend",
+  ignore: unavailable !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "labchat-netlab-" });
+    try {
+      // 100 Mbit/s and no loss: every datagram the sender's own queue dropped would be resent.
+      await using lab = await NetLab.open({ rateMbit: 100, loss: 0 });
+      const path = `${dir}/payload.bin`;
+      await writeRandomFile(path, 8 * 1024 * 1024);
+      const sent = await transferAcross(lab, dir, path, false);
+      assertEquals(await sha256(`${dir}/received.bin`), await sha256(path));
+      const datagrams = Math.ceil((8 * 1024 * 1024) / 1400);
+      assert(
+        sent.retransmissions < datagrams / 100,
+        `${sent.retransmissions} of about ${datagrams} datagrams resent on a lossless link`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

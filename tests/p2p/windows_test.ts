@@ -190,6 +190,33 @@ Deno.test("SendWindow: random loss does not slow the sender down", () => {
   assertEquals(w.mode, "probe_bw");
 });
 
+Deno.test("SendWindow: a full queue on this host lowers the estimate and drains; loss does not", () => {
+  // The same link, without loss, until the model is in its probe cycle.
+  const w = new SendWindow(200_000);
+  const inFlight: { seq: number; arrives: number }[] = [];
+  let tokens = 0;
+  let now = 0;
+  for (; now < 200; now += 0.1) {
+    tokens = Math.min(w.pacingRate * 2, tokens + w.pacingRate * 0.1);
+    for (const seq of w.due(now, Math.min(Math.floor(tokens), 10))) {
+      w.markSent(seq, now);
+      tokens--;
+      inFlight.push({ seq, arrives: now + 1 });
+    }
+    let next = -1;
+    while (inFlight.length > 0 && inFlight[0].arrives <= now) next = inFlight.shift()?.seq ?? -1;
+    if (next >= 0) w.onAck(next + 1, new Uint8Array(0), now);
+  }
+  assertEquals(w.mode, "probe_bw");
+  const before = w.bandwidth;
+  w.onQueueFull(now);
+  assert(Math.abs(w.bandwidth - before * 0.95) < 1e-9, `${before} -> ${w.bandwidth}`);
+  assert(Math.abs(w.pacingRate - 0.75 * w.bandwidth) < 1e-9, "drains the queue it built");
+  const fresh = new SendWindow(100);
+  fresh.onQueueFull(0); // nothing measured yet: nothing to lower
+  assertEquals([fresh.bandwidth, fresh.mode], [0, "startup"]);
+});
+
 Deno.test("SendWindow completes when every chunk is acknowledged and ignores unsent ones", () => {
   const w = new SendWindow(10);
   const seqs = w.due(0, 16);

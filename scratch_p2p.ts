@@ -1,0 +1,21 @@
+import { NetLab, transferAcross } from "./testing/netlab.ts";
+import { writeRandomFile } from "./testing/random_bytes.ts";
+const dir = await Deno.makeTempDir();
+const path = `${dir}/payload.bin`;
+await writeRandomFile(path, 200 * 1024 * 1024);
+await using lab = await NetLab.open({ rateMbit: 1000, loss: Number(Deno.args[0] ?? 0) });
+const snmp = async (ns: string) => {
+  const out = await lab.exec(ns, "cat", ["/proc/net/snmp"]);
+  const lines = out.stdout.split("\n").filter((l) => l.startsWith("Udp:"));
+  const keys = lines[0].split(/\s+/), vals = lines[1].split(/\s+/);
+  return Object.fromEntries(keys.map((k, i) => [k, Number(vals[i])]).slice(1));
+};
+const tc = async (ns: string) => (await lab.exec(ns, "tc", ["-s", "qdisc"])).stdout.replace(/\n\s*/g, " ");
+const b0 = await snmp(lab.b), a0 = await snmp(lab.a);
+const udp = await transferAcross(lab, dir, path, false);
+const b1 = await snmp(lab.b), a1 = await snmp(lab.a);
+console.log("MB/s", (200 * 1.048576 / udp.seconds).toFixed(1), "resends", udp.retransmissions);
+for (const k of ["InDatagrams", "InErrors", "RcvbufErrors", "OutDatagrams", "SndbufErrors"]) console.log("b", k, b1[k] - b0[k], "a", k, a1[k] - a0[k]);
+console.log("tc a:", await tc(lab.a));
+console.log("tc b:", await tc(lab.b));
+await Deno.remove(dir, { recursive: true });
