@@ -6,7 +6,7 @@
  * @module
  */
 
-import { MAX_DATAGRAM } from "./packet.ts";
+import { type DataRun, MAX_DATAGRAM, writeRunDatagram } from "./packet.ts";
 
 /** Where a peer's datagrams come from and go to. */
 export interface PeerAddress {
@@ -23,6 +23,15 @@ export type DatagramSink = (bytes: Uint8Array, hostname: string, port: number) =
 /** Which engine moves the datagrams. */
 export type TransportEngine = "deno" | "linux";
 
+/** The datagrams a {@linkcode DataRun} describes, built one by one. */
+export function runDatagrams(run: DataRun): Uint8Array[] {
+  return run.chunks.map((chunk, i) => {
+    const out = new Uint8Array(run.head.length + 4 + chunk.length);
+    writeRunDatagram(run, i, out, 0, out.length);
+    return out;
+  });
+}
+
 /** A bound UDP socket. */
 export interface DatagramTransport {
   readonly engine: TransportEngine;
@@ -33,6 +42,8 @@ export interface DatagramTransport {
    * datagrams the network then loses are the protocol's business.
    */
   send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean>;
+  /** Sends the DATA datagrams `run` describes, as {@linkcode send} would (the transfer's hot path). */
+  sendRun(to: PeerAddress, run: DataRun): Promise<boolean>;
   /**
    * Times a send found this host's own interface queue full (its datagrams were kept and sent
    * again after a moment): the sender is going faster than the link. 0 where it cannot be told.
@@ -71,6 +82,10 @@ export class DenoTransport implements DatagramTransport {
     } catch {
       return false;
     }
+  }
+
+  sendRun(to: PeerAddress, run: DataRun): Promise<boolean> {
+    return this.send(to, runDatagrams(run));
   }
 
   async receive(sink: DatagramSink): Promise<void> {

@@ -5,7 +5,7 @@
  */
 
 import { hashFile } from "../fs/hash_file.ts";
-import { CHUNK_SIZE, CHUNK_SIZE_IPV6, encodeData, PacketType } from "./packet.ts";
+import { CHUNK_SIZE, CHUNK_SIZE_IPV6, dataHead, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
 import { SendWindow, type SendWindowOptions } from "./send_window.ts";
 import { TransferError } from "./transfer_error.ts";
@@ -197,6 +197,7 @@ export async function sendFile(
     const resumedBytes = Math.min(size, resumeFrom * chunk);
     if (resumedBytes > 0) options.onResume?.(resumedBytes, size);
     const lossPercent = () => sending.sent > 0 ? (100 * sending.retransmissions) / sending.sent : 0;
+    const head = dataHead(token, transfer);
     let read = resumeFrom;
     let tokens = 0;
     let lastRefill = performance.now();
@@ -213,19 +214,20 @@ export async function sendFile(
         const last = batch.reduce((a, b) => Math.max(a, b));
         while (read <= last) held.set(read++, reader.nextReady() ?? await reader.next());
         // Reading may have waited, and an acknowledgement meanwhile may have delivered a resend.
-        const chunks: number[] = [];
-        const datagrams: Uint8Array[] = [];
+        const seqs: number[] = [];
+        const chunks: Uint8Array[] = [];
         for (const seq of batch) {
           const data = held.get(seq);
           if (data === undefined || !sending.stillDue(seq)) continue;
-          chunks.push(seq);
-          datagrams.push(encodeData(token, transfer, seq, data));
+          seqs.push(seq);
+          chunks.push(data);
         }
-        // The whole batch in as few system calls as the socket's engine allows.
+        // The whole batch in as few system calls as the socket's engine allows, each datagram
+        // built where the socket copies it to, not first in a buffer of its own.
         const queueFull = socket.queueFull;
-        const sent = socket.sendBatch(peer, datagrams);
+        const sent = socket.sendRun(peer, { head, seqs, chunks });
         const sentAt = performance.now();
-        for (const seq of chunks) sending.markSent(seq, sentAt);
+        for (const seq of seqs) sending.markSent(seq, sentAt);
         await sent;
         if (socket.queueFull > queueFull) sending.onQueueFull(performance.now());
         options.onProgress?.(

@@ -18,7 +18,7 @@
  */
 
 import type { DatagramSink, DatagramTransport, PeerAddress } from "./datagram_transport.ts";
-import { MAX_DATAGRAM } from "./packet.ts";
+import { type DataRun, MAX_DATAGRAM, writeRunDatagram } from "./packet.ts";
 
 /** Datagrams per system call. */
 export const BATCH = 64;
@@ -244,6 +244,14 @@ class SendTable extends MessageTable {
 }
 
 /** A Linux UDP socket moving datagrams in batches. */
+/** Datagrams to send, however they are held: how many, each one's length, and its bytes. */
+interface Outgoing {
+  readonly count: number;
+  length(i: number): number;
+  /** Writes the first `length` bytes of datagram `i` into `out` at `at`. */
+  write(i: number, out: Uint8Array, at: number, length: number): void;
+}
+
 export class LinuxUdpTransport implements DatagramTransport {
   readonly engine = "linux";
   readonly port: number;
@@ -364,12 +372,29 @@ export class LinuxUdpTransport implements DatagramTransport {
     return this.#queueFull;
   }
 
-  async send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
+  send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
+    return this.#send(to, {
+      count: datagrams.length,
+      length: (i) => datagrams[i].length,
+      write: (i, out, at, length) => out.set(datagrams[i].subarray(0, length), at),
+    });
+  }
+
+  sendRun(to: PeerAddress, run: DataRun): Promise<boolean> {
+    const head = run.head.length + 4;
+    return this.#send(to, {
+      count: run.chunks.length,
+      length: (i) => head + run.chunks[i].length,
+      write: (i, out, at, length) => writeRunDatagram(run, i, out, at, length),
+    });
+  }
+
+  async #send(to: PeerAddress, datagrams: Outgoing): Promise<boolean> {
     const ip = parseIpv4(to.hostname);
     if (!ip || this.#closed) return false;
     let from = 0;
     let refused = false;
-    while (from < datagrams.length) {
+    while (from < datagrams.count) {
       const messages = this.#fillTable(datagrams, from, ip, to.port);
       const sent = this.#libc.sendmmsg(this.#fd, this.#out.headers, messages, 0);
       if (sent > 0) {
@@ -407,23 +432,23 @@ export class LinuxUdpTransport implements DatagramTransport {
    * with offload, each message is a run of datagrams of one length (and perhaps a shorter last
    * one). Returns how many messages; `#segments` says how many datagrams each holds.
    */
-  #fillTable(datagrams: readonly Uint8Array[], from: number, ip: number[], port: number): number {
+  #fillTable(datagrams: Outgoing, from: number, ip: number[], port: number): number {
     const table = this.#out;
     const arena = this.#outArena;
     let at = 0;
     let next = from;
     let messages = 0;
-    while (next < datagrams.length && messages < BATCH) {
-      const segment = Math.min(datagrams[next].length, MAX_DATAGRAM);
+    while (next < datagrams.count && messages < BATCH) {
+      const segment = Math.min(datagrams.length(next), MAX_DATAGRAM);
       if (messages > 0 && at + segment > arena.length) break;
       const start = at;
       let count = 0;
       const most = this.#offload && segment > 0 ? GSO_MAX_SEGMENTS : 1;
-      while (next < datagrams.length && count < most) {
-        const length = Math.min(datagrams[next].length, MAX_DATAGRAM);
+      while (next < datagrams.count && count < most) {
+        const length = Math.min(datagrams.length(next), MAX_DATAGRAM);
         if (count > 0 && (length > segment || at - start + length > GSO_MAX_BYTES)) break;
         if (at + length > arena.length) break;
-        arena.set(datagrams[next].subarray(0, length), at);
+        datagrams.write(next, arena, at, length);
         at += length;
         next++;
         count++;

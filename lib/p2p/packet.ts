@@ -122,7 +122,7 @@ function writeHeader(out: Uint8Array, type: number, token: Uint8Array): void {
   out.set(token.subarray(0, TOKEN_BYTES), 4);
 }
 
-/** The hot path of a transfer: one DATA datagram built with a single allocation and copy. */
+/** One DATA datagram built with a single allocation and copy. */
 export function encodeData(
   token: Uint8Array,
   transfer: number,
@@ -135,6 +135,40 @@ export function encodeData(
   writeUint32(out, HEADER + 4, seq);
   out.set(data, HEADER + 8);
   return out;
+}
+
+/**
+ * DATA datagrams of one transfer, described rather than built: each is `head` (the header and
+ * the transfer), its sequence number and its chunk. A socket that copies datagrams into a buffer
+ * of its own builds them there, with no allocation and one copy of the data.
+ */
+export interface DataRun {
+  readonly head: Uint8Array;
+  readonly seqs: readonly number[];
+  readonly chunks: readonly Uint8Array[];
+}
+
+/** The head every DATA datagram of `transfer` starts with (see {@linkcode DataRun}). */
+export function dataHead(token: Uint8Array, transfer: number): Uint8Array {
+  const head = new Uint8Array(HEADER + 4);
+  writeHeader(head, PacketType.DATA, token);
+  writeUint32(head, HEADER, transfer);
+  return head;
+}
+
+/** Writes datagram `i` of `run` into `out` at `at`, cut to `length` bytes. */
+export function writeRunDatagram(
+  run: DataRun,
+  i: number,
+  out: Uint8Array,
+  at: number,
+  length: number,
+): void {
+  const head = run.head;
+  out.set(head, at);
+  writeUint32(out, at + head.length, run.seqs[i]);
+  const body = head.length + 4;
+  out.set(run.chunks[i].subarray(0, length - body), at + body);
 }
 
 /** Big-endian, like DataView's, without allocating one per datagram. */

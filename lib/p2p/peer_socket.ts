@@ -14,6 +14,7 @@ import {
 import { linuxUdpAvailable, LinuxUdpTransport, parseIpv4 } from "./linux_udp.ts";
 import {
   datagramToken,
+  type DataRun,
   decodePacket,
   encodePacket,
   type Packet,
@@ -118,10 +119,16 @@ export class PeerSocket implements AsyncDisposable {
     return this.#transport.queueFull;
   }
 
-  /** Sends encoded datagrams in order (the transfer's hot path); false if the socket refused. */
+  /** Sends encoded datagrams in order; false if the socket refused. */
   sendBatch(peer: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     return this.#transport.send(peer, datagrams);
+  }
+
+  /** Sends the DATA datagrams `run` describes (the transfer's hot path); false if refused. */
+  sendRun(peer: PeerAddress, run: DataRun): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return this.#transport.sendRun(peer, run);
   }
 
   #route(token: Uint8Array): Route | undefined {
