@@ -4,7 +4,12 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { createHash } from "node:crypto";
-import { NetLab, netLabUnavailable, transferAcross } from "../../testing/netlab.ts";
+import {
+  NetLab,
+  netLabUnavailable,
+  type TransferAcross,
+  transferAcross,
+} from "../../testing/netlab.ts";
 import { writeRandomFile } from "../../testing/random_bytes.ts";
 
 const unavailable = await netLabUnavailable();
@@ -14,21 +19,27 @@ async function sha256(path: string): Promise<string> {
   return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
 }
 
+/** Sends 8 MiB of random bytes across a fresh link; checks they arrived intact. */
+async function crossLink(rateMbit: number, loss: number): Promise<TransferAcross> {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-netlab-" });
+  try {
+    await using lab = await NetLab.open({ rateMbit, loss });
+    const path = `${dir}/payload.bin`;
+    await writeRandomFile(path, 8 * 1024 * 1024);
+    const sent = await transferAcross(lab, dir, path, false);
+    assertEquals(await sha256(`${dir}/received.bin`), await sha256(path));
+    return sent;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "a peer-to-peer file crosses a 1 Gbit/s link with 5% loss intact (SHA-256)",
   ignore: unavailable !== undefined,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "labchat-netlab-" });
-    try {
-      await using lab = await NetLab.open({ rateMbit: 1000, loss: 0.05 });
-      const path = `${dir}/payload.bin`;
-      await writeRandomFile(path, 8 * 1024 * 1024);
-      const sent = await transferAcross(lab, dir, path, false);
-      assert(sent.seconds > 0);
-      assertEquals(await sha256(`${dir}/received.bin`), await sha256(path));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const sent = await crossLink(1000, 0.05);
+    assert(sent.seconds > 0);
   },
 });
 
@@ -37,21 +48,12 @@ Deno.test({
     "a sender faster than the link is held back by its full interface queue, not made to resend",
   ignore: unavailable !== undefined,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "labchat-netlab-" });
-    try {
-      // 100 Mbit/s and no loss: every datagram the sender's own queue dropped would be resent.
-      await using lab = await NetLab.open({ rateMbit: 100, loss: 0 });
-      const path = `${dir}/payload.bin`;
-      await writeRandomFile(path, 8 * 1024 * 1024);
-      const sent = await transferAcross(lab, dir, path, false);
-      assertEquals(await sha256(`${dir}/received.bin`), await sha256(path));
-      const datagrams = Math.ceil((8 * 1024 * 1024) / 1400);
-      assert(
-        sent.retransmissions < datagrams / 100,
-        `${sent.retransmissions} of about ${datagrams} datagrams resent on a lossless link`,
-      );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    // 100 Mbit/s and no loss: every datagram the sender's own queue dropped would be resent.
+    const sent = await crossLink(100, 0);
+    const datagrams = Math.ceil((8 * 1024 * 1024) / 1400);
+    assert(
+      sent.retransmissions < datagrams / 100,
+      `${sent.retransmissions} of about ${datagrams} datagrams resent on a lossless link`,
+    );
   },
 });
