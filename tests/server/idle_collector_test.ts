@@ -19,6 +19,7 @@ function pretend(heapMib: number) {
     onCollected: (before, after) => state.collected.push([before / MIB, after / MIB]),
     growthBytes: 16 * MIB,
     quietWork: 20,
+    spacingTicks: 0,
     intervalMs: 0,
   });
   return { state, collector };
@@ -72,6 +73,40 @@ Deno.test("IdleCollector: gives back the pages V8 kept after its own collection,
   assert(!collector.tick());
   state.work += 19;
   assert(!collector.tick(), "a few requests are not worth it");
+});
+
+Deno.test("IdleCollector: held pages are worth a collection once they are a quarter of the heap", () => {
+  const { state, collector } = pretend(100);
+  state.heap = 110 * MIB; // 10 MiB grown: under the 16 that are worth a collection
+  state.total = 130 * MIB; // 20 MiB held, under a quarter of 110 in use
+  state.work += 500;
+  assert(!collector.tick(), "not quiet");
+  assert(!collector.tick(), "held pages are under a quarter of the heap: not worth a long pause");
+  state.total = 140 * MIB;
+  state.work += 5;
+  assert(collector.tick());
+});
+
+Deno.test("IdleCollector: at most one collection in so many ticks, unless the heap grew a lot", () => {
+  const state = { heap: 10 * MIB, work: 0 };
+  const collector = new IdleCollector({
+    work: () => state.work,
+    heapUsed: () => state.heap,
+    heapTotal: () => state.heap,
+    collect: () => state.heap = 10 * MIB,
+    growthBytes: 4 * MIB,
+    spacingTicks: 3,
+    intervalMs: 0,
+  });
+  state.heap = 16 * MIB;
+  assert(collector.tick(), "the first one");
+  state.heap = 16 * MIB; // a broadcast's garbage again, right after
+  assert(!collector.tick());
+  assert(!collector.tick());
+  assert(collector.tick(), "three ticks later");
+  state.heap = 30 * MIB; // 20 MiB at once: more than four times the growth, no waiting
+  assert(collector.tick());
+  assertEquals(collector.collections, 3);
 });
 
 Deno.test("IdleCollector: without V8's gc() it is off and never collects", () => {
