@@ -31,10 +31,13 @@ class Sink implements Writable {
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+/** An owner that is told nothing worth acting on. */
+const NO_OWNER = { overflowed: () => {}, failed: () => {} };
+
 Deno.test("Outbound: bytes leave in order, coalesced; overflow is reported once", async () => {
   const sink = new Sink();
   let overflows = 0;
-  const out = new Outbound(sink, 10, () => overflows++, () => {});
+  const out = new Outbound(sink, 10, { overflowed: () => overflows++, failed: () => {} });
   sink.blocked = true;
   assertEquals(out.send(bytes("abc")), true);
   assertEquals(out.send(bytes("defg")), true);
@@ -53,7 +56,7 @@ Deno.test("Outbound: bytes leave in order, coalesced; overflow is reported once"
 
 Deno.test("Outbound: a direct stream is not interleaved with events, and stalls are noticed", async () => {
   const sink = new Sink();
-  const out = new Outbound(sink, 1024, () => {}, () => {}, undefined, 50);
+  const out = new Outbound(sink, 1024, NO_OWNER, undefined, 50);
   out.send(bytes("[before]"));
   await out.exclusive(async (write) => {
     await write(bytes("<stream"));
@@ -72,7 +75,7 @@ Deno.test("Outbound: a direct stream is not interleaved with events, and stalls 
 
 Deno.test("Outbound: paced senders wait for room instead of overflowing", async () => {
   const sink = new Sink();
-  const out = new Outbound(sink, 16, () => {}, () => {});
+  const out = new Outbound(sink, 16, NO_OWNER);
   sink.blocked = true;
   out.send(bytes("0123456789")); // being written
   out.send(bytes("0123456789")); // waiting
@@ -100,7 +103,7 @@ Deno.test("FlushScheduler: a fan-out's chunks are joined once and written to eac
   }
   const scheduler = new FlushScheduler(60_000);
   const sinks = [new PartialSink(1000), new PartialSink(1000), new PartialSink(3)];
-  const outs = sinks.map((sink) => new Outbound(sink, 1000, () => {}, () => {}, scheduler));
+  const outs = sinks.map((sink) => new Outbound(sink, 1000, NO_OWNER, scheduler));
   const [first, second, own] = [bytes("602 one\n"), bytes("602 two\n"), bytes("200 mine\n")];
   for (const out of outs) out.send(first);
   for (const out of outs) out.send(second);
@@ -128,8 +131,7 @@ Deno.test("FlushScheduler: connections that take the same run of chunks later sh
         },
       },
       1000,
-      () => {},
-      () => {},
+      NO_OWNER,
       scheduler,
     )
   );
@@ -155,7 +157,7 @@ Deno.test("Outbound: a large chunk is written as it is, never copied into a join
     write: (chunk) => (writes.push(chunk), Promise.resolve(chunk.length)),
   };
   const scheduler = new FlushScheduler(1);
-  const out = new Outbound(sink, 1 << 20, () => {}, () => {}, scheduler);
+  const out = new Outbound(sink, 1 << 20, NO_OWNER, scheduler);
   const big = new Uint8Array(20 * 1024).fill(0x41);
   const view = new Uint8Array(40 * 1024).fill(0x42).subarray(1024); // a cut of a shared buffer
   for (const chunk of [bytes("a"), bytes("b"), big, bytes("c"), view, big, bytes("d")]) {

@@ -121,15 +121,23 @@ export class WriteStalledError extends Error {
   }
 }
 
+/** Who an {@linkcode Outbound} tells when its peer stops reading or a write fails. */
+export interface OutboundOwner {
+  /** More than the queue's limit waits: the peer is not reading. Called once. */
+  overflowed(): void;
+  /** A write failed (the connection broke). */
+  failed(error: unknown): void;
+}
+
 /**
  * Queues bytes for one connection. When more than `maxBytes` wait to be written the peer is not
- * reading: `onOverflow` is called once and nothing more is queued.
+ * reading: its owner is told once and nothing more is queued.
  */
 export class Outbound implements Flushable {
   readonly #sink: Writable;
   readonly #maxBytes: number;
-  readonly #onOverflow: () => void;
-  readonly #onError: (error: unknown) => void;
+  /** An object, not two closures: thousands of connections each hold one. */
+  readonly #owner: OutboundOwner;
   readonly #scheduler: FlushScheduler | undefined;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
@@ -138,7 +146,7 @@ export class Outbound implements Flushable {
   #closed = false;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Senders waiting for the queue to shrink (paced sending). */
-  #spaceWaiters: (() => void)[] = [];
+  #spaceWaiters: (() => void)[] | undefined;
   readonly #stallMs: number;
 
   /**
@@ -148,8 +156,7 @@ export class Outbound implements Flushable {
   constructor(
     sink: Writable,
     maxBytes: number,
-    onOverflow: () => void,
-    onError: (error: unknown) => void,
+    owner: OutboundOwner,
     scheduler?: FlushScheduler,
     stallMs = 30_000,
   ) {
@@ -157,8 +164,7 @@ export class Outbound implements Flushable {
     this.#scheduler = scheduler;
     this.#sink = sink;
     this.#maxBytes = maxBytes;
-    this.#onOverflow = onOverflow;
-    this.#onError = onError;
+    this.#owner = owner;
   }
 
   /** Bytes waiting to be written. */
@@ -172,7 +178,7 @@ export class Outbound implements Flushable {
     if (this.#queuedBytes + bytes.length > this.#maxBytes) {
       this.#closed = true;
       this.#drop();
-      this.#onOverflow();
+      this.#owner.overflowed();
       return false;
     }
     this.#queue.push(bytes);
@@ -197,13 +203,13 @@ export class Outbound implements Flushable {
   async waitForSpace(limit: number): Promise<void> {
     while (!this.#closed && this.#queuedBytes > limit) {
       if (!this.#writing && !this.#paused) void this.#drain();
-      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+      await new Promise<void>((resolve) => (this.#spaceWaiters ??= []).push(resolve));
     }
   }
 
   #wakeSenders(): void {
-    const waiters = this.#spaceWaiters;
-    this.#spaceWaiters = [];
+    const waiters = this.#spaceWaiters ?? [];
+    this.#spaceWaiters = undefined;
     for (const wake of waiters) wake();
   }
 
@@ -297,12 +303,12 @@ export class Outbound implements Flushable {
         } finally {
           if (ticket) gate?.leave(ticket);
         }
-        if (this.#spaceWaiters.length > 0) this.#wakeSenders();
+        if (this.#spaceWaiters) this.#wakeSenders();
       }
     } catch (error) {
       this.#closed = true;
       this.#drop();
-      this.#onError(error);
+      this.#owner.failed(error);
     } finally {
       this.#writing = false;
       this.#idle?.resolve();

@@ -8,7 +8,7 @@
 import { type Accepting, accepting } from "../io/accept_loop.ts";
 import { Client } from "../client.ts";
 import type { ClientHost } from "../client_host.ts";
-import { LineConnection } from "../tcp/line_connection.ts";
+import { LineConnection, type LineConnectionOptions } from "../tcp/line_connection.ts";
 import { handleIrcLine, MAX_IRC_FRAME_BYTES } from "./irc_commands.ts";
 import { formatIrcMessage } from "./irc_message.ts";
 import { renderEvent } from "./irc_events.ts";
@@ -23,17 +23,36 @@ export type IrcFrontEnd = Accepting;
 export function serveIrc(listener: Deno.Listener, host: ClientHost): IrcFrontEnd {
   const startedAt = Date.now();
   const { ctx } = host;
+  const { log } = ctx;
+  // One set for every connection (each would otherwise hold closures of its own).
+  const options: LineConnectionOptions = {
+    maxLineBytes: MAX_IRC_FRAME_BYTES,
+    maxSendQueueBytes: ctx.config.maxSendQueueBytes,
+    flush: host.flush,
+    refuseControl: false,
+    onSlowReader: (connection) => {
+      const client = connection.client;
+      log.info(`${client?.label ?? connection.ip} disconnected: not reading its IRC lines`);
+      if (client) client.quitReason = "Disconnected: not reading";
+      void connection.close();
+    },
+  };
   return accepting(
     listener,
-    (conn) => admit(conn, host, startedAt),
-    ctx.log,
+    (conn) => admit(conn, host, startedAt, options),
+    log,
     () => ctx.shuttingDown,
   );
 }
 
-function admit(conn: Deno.Conn, host: ClientHost, startedAt: number): void {
+function admit(
+  conn: Deno.Conn,
+  host: ClientHost,
+  startedAt: number,
+  options: LineConnectionOptions,
+): void {
   const { ctx } = host;
-  const { config, log } = ctx;
+  const { log } = ctx;
   const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
   const refusal = host.admit(ip);
   if (refusal !== undefined) {
@@ -49,23 +68,17 @@ function admit(conn: Deno.Conn, host: ClientHost, startedAt: number): void {
     return;
   }
   if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-  const connection = new LineConnection(conn, {
-    maxLineBytes: MAX_IRC_FRAME_BYTES,
-    maxSendQueueBytes: config.maxSendQueueBytes,
-    flush: host.flush,
-    refuseControl: false,
-    onSlowReader: () => {
-      // Called only once the connection is served, so after `session` is made.
-      log.info(`${session.client.label} disconnected: not reading its IRC lines`);
-      session.client.quitReason = "Disconnected: not reading";
-      void connection.close();
-    },
-  });
+  const connection = new LineConnection(conn, options);
   const dialled = conn.localAddr as Deno.NetAddr;
   const session = new IrcSession({ ctx, connection, startedAt, dialled });
   session.render = renderEvent;
   session.handleLine = handleIrcLine;
-  const client = session.client = new Client("irc", ip, connection.port, session);
+  const client = session.client = connection.client = new Client(
+    "irc",
+    ip,
+    connection.port,
+    session,
+  );
   log.info(`IRC connection from ${ip}:${connection.port}`);
   host.serve(client, connection, session);
 }

@@ -7,8 +7,8 @@
 import type { OutboundEvent } from "../../protocol/events.ts";
 import { type Frame, LineSplitter } from "../../protocol/line_splitter.ts";
 import { formatReply } from "../../protocol/reply.ts";
-import type { ClientOutput } from "../client.ts";
-import { type FlushScheduler, Outbound } from "../io/outbound.ts";
+import type { Client, ClientOutput } from "../client.ts";
+import { type FlushScheduler, Outbound, type OutboundOwner } from "../io/outbound.ts";
 import { ReadBuffer } from "../io/read_buffer.ts";
 import { within } from "../io/within.ts";
 
@@ -24,8 +24,11 @@ const LARGE_REPLY_BYTES = 64 * 1024;
 export interface LineConnectionOptions {
   readonly maxLineBytes: number;
   readonly maxSendQueueBytes: number;
-  /** Called once, when the peer stops reading and the queue overflows or a write stalls. */
-  readonly onSlowReader: () => void;
+  /**
+   * Called once, when the peer stops reading and the queue overflows or a write stalls. One set of
+   * options serves every connection of a front end, so it is told which.
+   */
+  readonly onSlowReader: (connection: LineConnection) => void;
   /** Coalesces writes of many connections on one timer. */
   readonly flush?: FlushScheduler;
   /** A direct write that makes no progress this long means the peer stopped reading. */
@@ -35,10 +38,13 @@ export interface LineConnectionOptions {
 }
 
 /** One TCP connection speaking the line protocol. */
-export class LineConnection implements ClientOutput {
+export class LineConnection implements ClientOutput, OutboundOwner {
   readonly rawBytes = true;
   readonly ip: string;
   readonly port: number;
+  /** The client this connection serves, once the front end made it. */
+  client: Client | undefined;
+  readonly #onSlowReader: (connection: LineConnection) => void;
   readonly #conn: Deno.Conn;
   readonly #outbound: Outbound;
   readonly #splitter: LineSplitter;
@@ -54,14 +60,24 @@ export class LineConnection implements ClientOutput {
     this.#splitter = new LineSplitter(options.maxLineBytes, {
       refuseControl: options.refuseControl ?? true,
     });
+    this.#onSlowReader = options.onSlowReader;
     this.#outbound = new Outbound(
       conn,
       options.maxSendQueueBytes,
-      options.onSlowReader,
-      () => void this.close(),
+      this,
       options.flush,
       options.stallMs,
     );
+  }
+
+  /** The queue overflowed or a write stalled: the peer stopped reading. */
+  overflowed(): void {
+    this.#onSlowReader(this);
+  }
+
+  /** A write failed: the connection is broken. */
+  failed(): void {
+    void this.close();
   }
 
   get isClosed(): boolean {

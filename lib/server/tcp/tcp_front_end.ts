@@ -8,7 +8,7 @@
 import { type Accepting, accepting } from "../io/accept_loop.ts";
 import { Client } from "../client.ts";
 import type { ClientHost } from "../client_host.ts";
-import { LineConnection } from "./line_connection.ts";
+import { LineConnection, type LineConnectionOptions } from "./line_connection.ts";
 
 /** The TCP port being served. */
 export type TcpFrontEnd = Accepting;
@@ -16,11 +16,26 @@ export type TcpFrontEnd = Accepting;
 /** Listens for line clients on `listener` and serves each through `host`. */
 export function serveTcp(listener: Deno.Listener, host: ClientHost): TcpFrontEnd {
   const { ctx } = host;
-  return accepting(listener, (conn) => admit(conn, host), ctx.log, () => ctx.shuttingDown);
+  const { config, log } = ctx;
+  // One set for every connection (each would otherwise hold closures of its own).
+  const options: LineConnectionOptions = {
+    maxLineBytes: config.maxLineBytes,
+    maxSendQueueBytes: config.maxSendQueueBytes,
+    flush: host.flush,
+    onSlowReader: (connection) => {
+      const client = connection.client;
+      if (client) client.quitReason = "Disconnected: not reading";
+      log.info(
+        `${client?.label ?? connection.ip} disconnected: not reading its replies and events`,
+      );
+      void connection.close();
+    },
+  };
+  return accepting(listener, (conn) => admit(conn, host, options), log, () => ctx.shuttingDown);
 }
 
-function admit(conn: Deno.Conn, host: ClientHost): void {
-  const { config, log } = host.ctx;
+function admit(conn: Deno.Conn, host: ClientHost, options: LineConnectionOptions): void {
+  const { log } = host.ctx;
   const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
   const refusal = host.admit(ip);
   if (refusal !== undefined) {
@@ -29,18 +44,8 @@ function admit(conn: Deno.Conn, host: ClientHost): void {
     return;
   }
   if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
-  const connection = new LineConnection(conn, {
-    maxLineBytes: config.maxLineBytes,
-    maxSendQueueBytes: config.maxSendQueueBytes,
-    flush: host.flush,
-    onSlowReader: () => {
-      // Called only once the connection is served, so after `client` is made.
-      client.quitReason = "Disconnected: not reading";
-      log.info(`${client.label} disconnected: not reading its replies and events`);
-      void connection.close();
-    },
-  });
-  const client = new Client("tcp", ip, connection.port, connection);
+  const connection = new LineConnection(conn, options);
+  const client = connection.client = new Client("tcp", ip, connection.port, connection);
   log.info(`Connected to ${ip}:${connection.port}`);
   host.serve(client, connection);
 }
