@@ -79,6 +79,12 @@ const MSG_DONTWAIT = 0x40;
 const MSG_ERRQUEUE = 0x2000;
 /** How long a send waits for a full queue of this host's interface to drain before it retries. */
 const FULL_QUEUE_WAIT_MS = 1;
+/**
+ * Waits in a row for the same message before it is given up as lost (about a second): a queue
+ * that never drains must not hold a send, and with it the transfer's checks for a vanished peer
+ * and for Ctrl+C, for ever.
+ */
+const FULL_QUEUE_MAX_WAITS = 500;
 const POLLIN = 1;
 const POLLOUT = 4;
 /** What the socket asks for, each way. */
@@ -394,11 +400,13 @@ export class LinuxUdpTransport implements DatagramTransport {
     if (!ip || this.#closed) return false;
     let from = 0;
     let refused = false;
+    let fullWaits = 0;
     while (from < datagrams.count) {
       const messages = this.#fillTable(datagrams, from, ip, to.port);
       const sent = this.#libc.sendmmsg(this.#fd, this.#out.headers, messages, 0);
       if (sent > 0) {
         for (let m = 0; m < sent; m++) from += this.#segments[m];
+        fullWaits = 0;
         continue;
       }
       const errno = this.#errno.getInt32();
@@ -408,7 +416,7 @@ export class LinuxUdpTransport implements DatagramTransport {
         if (this.#closed) return false;
       } else if (errno === EINTR) {
         continue;
-      } else if (errno === ENOBUFS) {
+      } else if (errno === ENOBUFS && ++fullWaits <= FULL_QUEUE_MAX_WAITS) {
         // The interface's queue on this host is full and dropped the message before it left:
         // nothing went out, so it is sent again once the queue drained a little, not counted lost.
         this.#queueFull++;
@@ -418,6 +426,10 @@ export class LinuxUdpTransport implements DatagramTransport {
         // No segmentation offload on this path (an old kernel, a device without checksum
         // offload): datagram by datagram from now on.
         this.#offload = false;
+      } else if (errno === ENOBUFS) {
+        // Still full after about a second: lost, as on the wire (the protocol resends them).
+        from += this.#segments[0];
+        fullWaits = 0;
       } else {
         // Unreachable, refused and the like: these datagrams are lost, as on the wire.
         refused = true;
