@@ -223,14 +223,28 @@ export function latencyFigures(receivers: readonly Receiver[]): Record<string, n
   };
 }
 
-/** Sends a file over a plain TCP connection to a sink that discards it: the yardstick. */
-export async function plainTcpCopy(path: string): Promise<number> {
+/**
+ * Seconds to copy a file over loopback TCP with no protocol: read in 64 KiB pieces and written to
+ * the socket, the receiving end discarding the bytes, or writing them into a new file `into`
+ * (and fsyncing it when `sync`): what `nc` and a shell redirect do, the yardstick for transfers.
+ */
+export async function plainTcpCopy(
+  path: string,
+  into?: { readonly file: string; readonly sync: boolean },
+): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const received = (async () => {
     const conn = await listener.accept();
+    using out = into ? await Deno.open(into.file, { write: true, createNew: true }) : undefined;
     const buffer = new Uint8Array(64 * 1024);
     let total = 0;
-    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) total += n;
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      total += n;
+      for (let offset = 0; out && offset < n;) {
+        offset += await out.write(buffer.subarray(offset, n));
+      }
+    }
+    if (into?.sync) await out?.sync();
     conn.close();
     return total;
   })();
