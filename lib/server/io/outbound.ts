@@ -17,6 +17,8 @@ const COALESCE_BYTES = 64 * 1024;
  * per client once collected, 19.5-23 with 16 KiB here, 8-9 with 4 KiB).
  */
 const WRITE_ALONE_BYTES = 4 * 1024;
+/** Runs of joined chunks remembered before the memory of them starts afresh. */
+const MAX_JOINS_KEPT = 4096;
 
 /** Something with queued output to write out (a TCP or a WebSocket connection's queue). */
 export interface Flushable {
@@ -46,8 +48,11 @@ export class FlushScheduler {
    * Chunks joined lately, by their first chunk. A fan-out queues the same chunks for every
    * recipient, so connections written in the same turn usually take the same run of chunks: it
    * is joined once and the one buffer written to each. Weak: a run is forgotten with its chunks.
+   * Started afresh every few thousand runs: a WeakMap's table keeps the size a storm grew it to
+   * (2 MiB of empty slots after 2000 logins), and only the latest runs are ever found again.
    */
-  readonly #joins = new WeakMap<Uint8Array, { parts: Uint8Array[]; joined: Uint8Array }[]>();
+  #joins = new WeakMap<Uint8Array, { parts: Uint8Array[]; joined: Uint8Array }[]>();
+  #joinsKept = 0;
 
   constructor(delayMs: number) {
     this.#delayMs = delayMs;
@@ -88,8 +93,13 @@ export class FlushScheduler {
     if (found) return found.joined;
     const joined = joinParts(parts, size);
     // The latest few runs starting with this chunk are remembered (later ones grow longer).
-    if (!candidates) this.#joins.set(parts[0], [{ parts, joined }]);
-    else {
+    if (!candidates) {
+      if (++this.#joinsKept > MAX_JOINS_KEPT) {
+        this.#joins = new WeakMap();
+        this.#joinsKept = 1;
+      }
+      this.#joins.set(parts[0], [{ parts, joined }]);
+    } else {
       candidates.push({ parts, joined });
       if (candidates.length > 4) candidates.shift();
     }
