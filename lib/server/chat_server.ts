@@ -30,7 +30,7 @@ import { type Clock, systemClock } from "./services/clock.ts";
 import { openServerState, type ServerState } from "./server_state.ts";
 import { StaticFiles } from "./web/static_files.ts";
 import { webHandler } from "./web/web_front_end.ts";
-import { canServeConnections, serveWeb, type WebServer } from "./web/http_server.ts";
+import { serveWeb, type WebServer } from "./web/http_server.ts";
 
 /** How long events wait to be coalesced into one write per connection. */
 const FLUSH_DELAY_MS = 2;
@@ -124,7 +124,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     }
     const files = config.http ? await StaticFiles.load(config.webRoot) : undefined;
     if (files?.problem !== undefined) log.error(`Warning: ${files.problem}`);
-    const listeners = openListeners(config, canServeConnections);
+    const listeners = openListeners(config);
     state.state.search?.start();
     // Broadcasts from every node go out in number order, from the first after the newest now.
     if (hub instanceof ClusterHub) {
@@ -209,6 +209,7 @@ export class ChatServer implements AsyncDisposable {
       ctx: state,
       flush: this.#flush,
       admit: (ip) => this.#guard.admit(ip),
+      release: (ip) => this.#guard.release(ip),
       serve: (client, source, lines) => {
         this.#work++;
         this.#clients.set(client, this.#serveClient(client, source, lines));
@@ -217,26 +218,22 @@ export class ChatServer implements AsyncDisposable {
     this.#tcp = serveTcp(listener, host);
     this.#irc = listeners.irc ? serveIrc(listeners.irc, host) : undefined;
     this.ircAddr = this.#irc?.addr;
-    if (files) {
+    if (files && listeners.web) {
       const secure = config.tlsCert !== undefined && config.tlsKey !== undefined;
-      const tls = secure ? { cert: config.tlsCert, key: config.tlsKey } : {};
-      const where = {
-        hostname: config.hostname,
-        port: config.httpPort,
-        reusePort: config.reusePort,
-      };
-      const handler = webHandler({ host, files, secure });
-      this.#http = listeners.web
-        ? serveWeb({
-          listener: listeners.web,
-          handler,
-          admit: (ip) => this.#guard.admit(ip),
-          release: (ip) => this.#guard.release(ip),
-          idleMs: config.httpIdleMs,
-          log,
-          stopping: () => this.#ctx.shuttingDown,
-        })
-        : unlimitedWeb(log, () => Deno.serve({ ...where, ...tls, onListen() {} }, handler));
+      this.#http = serveWeb({
+        listener: listeners.web,
+        handler: webHandler({ host, files, secure }),
+        admit: (ip) => this.#guard.admit(ip),
+        release: (ip) => this.#guard.release(ip),
+        idleMs: config.httpIdleMs,
+        secure,
+        // Beyond a line's limit a message is answered as too long; far beyond, the socket is cut.
+        maxMessageBytes: Math.max(64 * 1024, 4 * config.maxLineBytes),
+        maxQueueBytes: 2 * config.maxSendQueueBytes,
+        scheduler: this.#flush,
+        log,
+        stopping: () => this.#ctx.shuttingDown,
+      });
       this.httpAddr = this.#http.addr;
     }
   }
@@ -314,15 +311,6 @@ export class ChatServer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown("disposed");
   }
-}
-
-/**
- * The web port served by `Deno.serve`, for a runtime without `Deno.serveHttp`: it works, but
- * without the connection caps and idle close, and the log says so.
- */
-function unlimitedWeb(log: Logger, serve: () => Deno.HttpServer<Deno.NetAddr>): WebServer {
-  log.error("This Deno has no Deno.serveHttp: the web port runs without connection limits");
-  return serve();
 }
 
 function mib(bytes: number): string {

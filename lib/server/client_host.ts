@@ -26,6 +26,8 @@ export interface ClientHost {
   readonly flush: FlushScheduler;
   /** Counts a new connection from `ip` in, or returns the reply line that refuses it. */
   admit(ip: string): string | undefined;
+  /** Counts out a connection admitted and then not served after all. */
+  release(ip: string): void;
   /**
    * Serves `client` until its connection ends; it was admitted with {@linkcode admit}. Lines go
    * to `lines` when given (another protocol), else to the line protocol's dispatcher.

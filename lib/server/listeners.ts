@@ -59,11 +59,8 @@ function listenOn(config: ServerConfig, port: Port): Deno.Listener {
   }
 }
 
-/**
- * Opens the server's ports. `web` is false when the web port is served by `Deno.serve`, which
- * opens its own.
- */
-export function openListeners(config: ServerConfig, web: boolean): Listeners {
+/** Opens the server's ports. */
+export function openListeners(config: ServerConfig): Listeners {
   const opened: Deno.Listener[] = [];
   const open = (port: Port) => {
     const listener = listenOn(config, port);
@@ -79,7 +76,7 @@ export function openListeners(config: ServerConfig, web: boolean): Listeners {
         advice: "choose another with --irc-port N, or --no-irc",
       })
       : undefined;
-    const webListener = config.http && web
+    const webListener = config.http
       ? open({
         name: "web",
         port: config.httpPort,

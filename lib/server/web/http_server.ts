@@ -5,39 +5,15 @@
  * error that ended the process. Here connections are accepted like the TCP and IRC ones: counted
  * by the server's connection guard (caps in all and per address, new connections per second),
  * accepted with back-off when out of descriptors, and closed when no complete request arrives for
- * `idleMs`. Each admitted connection is then served by Deno's HTTP engine (`Deno.serveHttp`, still
- * in Deno 2's runtime though no longer in its types), WebSocket upgrades included.
+ * `idleMs`. Each admitted connection is then served by labchat's own HTTP/1.1 reader and writer
+ * (`http1/`), WebSocket upgrades included: Deno's engine kept 16 KiB or more per idle WebSocket.
  * @module
  */
 
 import { accepting } from "../io/accept_loop.ts";
+import type { FlushScheduler } from "../io/outbound.ts";
 import type { Logger } from "../context.ts";
-
-/** One request of a connection, as `Deno.serveHttp` hands it over. */
-interface RequestEvent {
-  readonly request: Request;
-  respondWith(response: Response | Promise<Response>): Promise<void>;
-}
-
-/** A connection served by Deno's HTTP engine. */
-interface HttpConn {
-  /** The next request; `null` once the connection is closed or upgraded (a WebSocket). */
-  nextRequest(): Promise<RequestEvent | null>;
-  close(): void;
-}
-
-type ServeHttp = (conn: Deno.Conn) => HttpConn;
-
-const serveHttp = (Deno as unknown as { serveHttp?: ServeHttp }).serveHttp;
-
-/** Whether this runtime can serve connections accepted here (else use `Deno.serve`). */
-export const canServeConnections: boolean = typeof serveHttp === "function";
-
-/** A request handler, as for `Deno.serve`. */
-export type WebHandler = (
-  request: Request,
-  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-) => Response | Promise<Response>;
+import { serveHttp1, type WebHandler } from "./http1/http1_connection.ts";
 
 /** How the web port is served. */
 export interface WebServerOptions {
@@ -48,6 +24,13 @@ export interface WebServerOptions {
   /** ...and out, once for each admitted one. */
   readonly release: (ip: string) => void;
   readonly idleMs: number;
+  /** Served over TLS: request URLs are https. */
+  readonly secure: boolean;
+  /** The largest WebSocket message a client may send. */
+  readonly maxMessageBytes: number;
+  /** Bytes a WebSocket may have waiting to be sent before its peer counts as not reading. */
+  readonly maxQueueBytes: number;
+  readonly scheduler?: FlushScheduler;
   readonly log: Logger;
   readonly stopping: () => boolean;
 }
@@ -63,7 +46,7 @@ const encoder = new TextEncoder();
 
 /** Serves the web port on `options.listener` until {@linkcode WebServer.shutdown}. */
 export function serveWeb(options: WebServerOptions): WebServer {
-  const open = new Set<HttpConn>();
+  const open = new Set<Deno.Conn>();
   const served = new Set<Promise<void>>();
   const listening = accepting(
     options.listener,
@@ -78,7 +61,7 @@ export function serveWeb(options: WebServerOptions): WebServer {
     addr: listening.addr,
     async shutdown() {
       await listening.stop();
-      for (const http of open) closeQuietly(http);
+      for (const conn of open) closeQuietly(conn);
       await Promise.all(served);
     },
   };
@@ -87,7 +70,7 @@ export function serveWeb(options: WebServerOptions): WebServer {
 async function serveConnection(
   conn: Deno.Conn,
   options: WebServerOptions,
-  open: Set<HttpConn>,
+  open: Set<Deno.Conn>,
 ): Promise<void> {
   const remoteAddr = conn.remoteAddr as Deno.NetAddr;
   const refusal = options.admit(remoteAddr.hostname);
@@ -95,50 +78,12 @@ async function serveConnection(
     await refuse(conn, refusal.slice(4).trim());
     return;
   }
-  let http: HttpConn | undefined;
+  open.add(conn);
   try {
-    http = (serveHttp as ServeHttp)(conn);
-    open.add(http);
-    while (true) {
-      const event = await nextWithin(http, options.idleMs);
-      if (event === null) break; // closed, idle too long, or now a WebSocket
-      const { promise: completed, resolve } = Promise.withResolvers<void>();
-      try {
-        const response = await options.handler(event.request, { remoteAddr, completed });
-        await event.respondWith(response);
-      } catch (error) {
-        options.log.info(`HTTP request from ${remoteAddr.hostname} not answered: ${error}`);
-        await event.respondWith(new Response("Internal error", { status: 500 })).catch(() => {});
-      } finally {
-        resolve();
-      }
-    }
-  } catch (error) {
-    options.log.info(`HTTP connection from ${remoteAddr.hostname} ended: ${error}`);
+    await serveHttp1(conn, options);
   } finally {
-    if (http) {
-      open.delete(http);
-      closeQuietly(http); // an upgraded connection lives on as its WebSocket
-    } else {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }
+    open.delete(conn); // an upgraded connection lives on as its WebSocket
     options.release(remoteAddr.hostname);
-  }
-}
-
-/** The next request, or `null` when none came within `ms` (the connection is then closed). */
-async function nextWithin(http: HttpConn, ms: number): Promise<RequestEvent | null> {
-  const timer = setTimeout(() => closeQuietly(http), ms);
-  try {
-    return await http.nextRequest();
-  } catch {
-    return null; // closed meanwhile
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -160,9 +105,9 @@ async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
   }
 }
 
-function closeQuietly(http: HttpConn): void {
+function closeQuietly(conn: Deno.Conn): void {
   try {
-    http.close();
+    conn.close();
   } catch {
     // already closed
   }

@@ -19,7 +19,8 @@ import { RateLimiter } from "../io/rate_limiter.ts";
 import { WEB_SESSION_MS } from "../services/web_sessions.ts";
 import { HttpExchange, jsonReply } from "./http_exchange.ts";
 import { SECURITY_HEADERS, type StaticFiles } from "./static_files.ts";
-import { WsConnection } from "./ws_connection.ts";
+import type { WebHandler, WebRequestInfo } from "./http1/http1_connection.ts";
+import { WsConnection, type WsConnectionOptions } from "./ws_connection.ts";
 
 /** The cookie that carries a browser's session token. */
 export const SESSION_COOKIE = "labchat_session";
@@ -73,15 +74,34 @@ const text = (status: number, body: string) =>
 /** The request handler of the web front end. */
 export function webHandler(
   options: WebFrontEndOptions,
-): (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response> {
+): WebHandler {
   const { host, files, secure } = options;
   const ctx = host.ctx;
   const fileRate = new RateLimiter(ctx.config.connectRatePerIp);
+  // One set of settings for every socket of a kind (each would otherwise hold closures).
+  const lineSockets: WsConnectionOptions = {
+    maxLineBytes: ctx.config.maxLineBytes,
+    maxSendQueueBytes: ctx.config.maxSendQueueBytes,
+    flush: host.flush,
+    onSlowReader: (connection, why) => {
+      ctx.log.info(`${connection.client?.label ?? "A WebSocket"} disconnected: ${why}`);
+      if (why === "flooding") {
+        connection.event(
+          new OutboundEvent({
+            type: "disconnect",
+            text: "Disconnected: more requests at once than the server takes (flooding)",
+          }),
+        );
+      }
+      void connection.close(why === "flooding", 1000);
+    },
+  };
+  const jsonSockets: WsConnectionOptions = { ...lineSockets, json: true };
 
   /** Runs one request line for the session's user, answering through the HTTP response. */
   async function throughDispatch(
     request: Request,
-    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    info: WebRequestInfo,
     line: () => string,
   ): Promise<Response> {
     const refuse = async (code: number, message: string) => {
@@ -109,7 +129,7 @@ export function webHandler(
     return await exchange.response;
   }
 
-  async function login(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) {
+  async function login(request: Request, info: WebRequestInfo) {
     if (!(request.headers.get("content-type") ?? "").startsWith("application/json")) {
       return jsonReply(Reply.USAGE, "Send JSON: { user, password, register }");
     }
@@ -150,11 +170,10 @@ export function webHandler(
     }
   }
 
-  function upgrade(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response {
+  function upgrade(request: Request, info: WebRequestInfo): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text(426, "This is labchat's WebSocket: connect with a WebSocket client");
     }
-    // Neither the request nor its connection info can be read once upgraded.
     const { hostname: ip, port } = info.remoteAddr;
     const refusal = host.admit(ip);
     if (refusal !== undefined) return text(503, refusal.slice(4).trim());
@@ -162,30 +181,16 @@ export function webHandler(
     // A client asking for the JSON subprotocol gets typed frames; any other gets lines.
     const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",");
     const json = offered.some((name) => name.trim() === JSON_SUBPROTOCOL);
-    const { socket, response } = Deno.upgradeWebSocket(
-      request,
-      json ? { protocol: JSON_SUBPROTOCOL } : {},
-    );
-    const connection = new WsConnection(socket, {
-      json,
-      maxLineBytes: ctx.config.maxLineBytes,
-      maxSendQueueBytes: ctx.config.maxSendQueueBytes,
-      flush: host.flush,
-      onSlowReader: (why) => {
-        ctx.log.info(`${client.label} disconnected: ${why}`);
-        if (why === "flooding") {
-          connection.event(
-            new OutboundEvent({
-              type: "disconnect",
-              text: "Disconnected: more requests at once than the server takes (flooding)",
-            }),
-          );
-        }
-        void connection.close(why === "flooding", 1000);
-      },
-    });
-    // The slow-reader callback runs later, once `client` is there.
-    const client = new Client("ws", ip, port, connection, token);
+    let accepted;
+    try {
+      accepted = info.upgrade(json ? JSON_SUBPROTOCOL : undefined);
+    } catch (error) {
+      host.release(ip); // not a valid upgrade: the place it took is given back
+      throw error;
+    }
+    const { socket, response } = accepted;
+    const connection = new WsConnection(socket, json ? jsonSockets : lineSockets);
+    const client = connection.client = new Client("ws", ip, port, connection, token);
     ctx.log.info(`Connected to ${ip}:${port} (WebSocket)`);
     host.serve(client, connection);
     return response;

@@ -1,9 +1,10 @@
 /**
- * The protocol over a WebSocket: each text frame from the browser is a request line; replies and
+ * The protocol over a WebSocket: each text message from the browser is a request line; replies and
  * events go out gathered on the shared flush timer, as text frames of one or more lines, or, for
  * a client that asked for the JSON subprotocol, as JSON arrays of typed frames
- * (lib/protocol/frames.ts). The same limits as TCP: line size, request rate (through the
- * pipeline), send queue (the socket's `bufferedAmount`), idle timeout.
+ * (lib/protocol/frames.ts); a frame of events only is made once for every socket that has the
+ * same ones waiting (shared_frames.ts). The same limits as TCP: line size, request rate (through
+ * the pipeline), send queue, idle timeout.
  * @module
  */
 
@@ -11,49 +12,59 @@ import type { OutboundEvent } from "../../protocol/events.ts";
 import type { Frame } from "../../protocol/line_splitter.ts";
 import { formatReply } from "../../protocol/reply.ts";
 import type { ReplyDetail } from "../../protocol/reply_data.ts";
-import type { ClientOutput } from "../client.ts";
+import type { Client, ClientOutput } from "../client.ts";
 import type { Flushable, FlushScheduler } from "../io/outbound.ts";
 import { within } from "../io/within.ts";
+import type { MessageSocket, SocketListener } from "./http1/raw_websocket.ts";
+import { type Pending, SharedFrames } from "./shared_frames.ts";
 
 // deno-lint-ignore no-control-regex -- control characters are what is refused
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 const encoder = new TextEncoder();
+
+const LINE_FRAMES = new SharedFrames(false);
+const JSON_FRAMES = new SharedFrames(true);
 
 /** Frames received and not yet handled before the client counts as flooding. */
 const MAX_WAITING_FRAMES = 256;
 /** How often a paced sender looks whether the socket has drained. */
 const DRAIN_POLL_MS = 10;
 
-/** Settings of a {@linkcode WsConnection}. */
+/**
+ * Settings of a {@linkcode WsConnection}: one set shared by many connections (each would otherwise
+ * hold closures of its own), so callbacks are told which connection they are about.
+ */
 export interface WsConnectionOptions {
   readonly maxLineBytes: number;
   readonly maxSendQueueBytes: number;
   /** Called once when the browser stops reading or floods. */
-  readonly onSlowReader: (why: "not reading" | "flooding") => void;
+  readonly onSlowReader: (connection: WsConnection, why: "not reading" | "flooding") => void;
+  /** The timer every connection's output leaves on. */
   readonly flush?: FlushScheduler;
   /** JSON frames (the client asked for the subprotocol), or lines. */
   readonly json?: boolean;
 }
 
 /** One WebSocket speaking the line protocol. */
-export class WsConnection implements ClientOutput, Flushable {
+export class WsConnection implements ClientOutput, SocketListener, Flushable {
   readonly rawBytes = false;
-  readonly #socket: WebSocket;
+  /** The client this connection serves, once the front end made it. */
+  client: Client | undefined;
+  readonly #socket: MessageSocket;
   readonly #options: WsConnectionOptions;
-  /** Lines (or JSON frame items) waiting for the next frame. */
-  #pending: string[] = [];
+  /** Events and replies waiting for the next frame. */
+  #pending: Pending[] = [];
   #waiting: Frame[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #whenClosed = Promise.withResolvers<void>();
+  /** Made when someone waits for the close (most connections never have it). */
+  #whenClosed: PromiseWithResolvers<void> | undefined;
 
-  constructor(socket: WebSocket, options: WsConnectionOptions) {
+  constructor(socket: MessageSocket, options: WsConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
-    socket.onmessage = (message) => this.#receive(message.data);
-    socket.onclose = () => void this.close();
-    socket.onerror = () => void this.close();
+    socket.listener = this;
   }
 
   get isClosed(): boolean {
@@ -62,11 +73,17 @@ export class WsConnection implements ClientOutput, Flushable {
 
   /** Resolves when the connection closes. */
   get whenClosed(): Promise<void> {
-    return this.#whenClosed.promise;
+    if (this.#closed) return Promise.resolve();
+    return (this.#whenClosed ??= Promise.withResolvers<void>()).promise;
   }
 
-  /** A frame from the browser: one request line, checked as the TCP splitter checks lines. */
-  #receive(data: unknown): void {
+  /** The socket ended (the browser left, or the connection failed). */
+  ended(): void {
+    void this.close();
+  }
+
+  /** A message from the browser: one request line, checked as the TCP splitter checks lines. */
+  message(data: string | Uint8Array): void {
     if (this.#closed || this.#closing) return;
     let frame: Frame;
     if (typeof data !== "string") frame = { error: "invalid_utf8" };
@@ -76,7 +93,7 @@ export class WsConnection implements ClientOutput, Flushable {
     else if (CONTROL.test(data.replace(/\r?\n$/, ""))) frame = { error: "control_char" };
     else frame = { line: data.replace(/\r?\n$/, "") };
     if (this.#waiting.length >= MAX_WAITING_FRAMES) {
-      this.#options.onSlowReader("flooding");
+      this.#options.onSlowReader(this, "flooding");
       return;
     }
     this.#waiting.push(frame);
@@ -94,45 +111,38 @@ export class WsConnection implements ClientOutput, Flushable {
         await onFrame(frame);
         continue;
       }
-      await Promise.race([
-        new Promise<void>((resolve) => this.#wake = resolve),
-        this.#whenClosed.promise,
-      ]);
+      // Woken by the next frame or by the close: one promise per wait, nothing left behind.
+      await new Promise<void>((resolve) => this.#wake = resolve);
       this.#wake = undefined;
     }
   }
 
   /** Waits `ms`, or less if the connection closes first. */
   pause(ms: number): Promise<void> {
-    return within(this.#whenClosed.promise, ms);
+    return within(this.whenClosed, ms);
   }
 
-  #queue(text: string): boolean {
+  #queue(item: Pending): boolean {
     if (this.#closed) return false;
-    this.#pending.push(text);
+    this.#pending.push(item);
     if (this.#options.flush) this.#options.flush.schedule(this);
     else this.kick();
     return true;
   }
 
-  /** Sends what is queued as one frame; a browser that lets too much pile up is dropped. */
+  /** Sends what waits as one frame; a browser that lets too much pile up is dropped. */
   kick(): void {
     if (this.#closed || this.#pending.length === 0) return;
-    const text = this.#options.json ? `[${this.#pending.join(",")}]` : this.#pending.join("\n");
+    const frames = this.#options.json ? JSON_FRAMES : LINE_FRAMES;
+    this.#socket.sendFrame(frames.frame(this.#pending));
     this.#pending = [];
-    try {
-      this.#socket.send(text);
-    } catch {
-      void this.close();
-      return;
-    }
     if (this.#socket.bufferedAmount > this.#options.maxSendQueueBytes) {
-      this.#options.onSlowReader("not reading");
+      this.#options.onSlowReader(this, "not reading");
     }
   }
 
   event(event: OutboundEvent): boolean {
-    return this.#queue(this.#options.json ? event.json : event.text);
+    return this.#queue(event);
   }
 
   async eventsPaced(events: Iterable<OutboundEvent>): Promise<void> {
@@ -162,9 +172,9 @@ export class WsConnection implements ClientOutput, Flushable {
     return Promise.reject(new Error("A WebSocket does not carry raw bytes"));
   }
 
-  async flushed(): Promise<void> {
+  flushed(): Promise<void> {
     this.kick();
-    while (!this.#closed && this.#socket.bufferedAmount > 0) await this.pause(DRAIN_POLL_MS);
+    return this.#socket.flushed();
   }
 
   /**
@@ -179,10 +189,7 @@ export class WsConnection implements ClientOutput, Flushable {
 
   async #drainThenFinish(graceMs: number): Promise<void> {
     this.kick();
-    const until = performance.now() + graceMs;
-    while (!this.#closed && this.#socket.bufferedAmount > 0 && performance.now() < until) {
-      await this.pause(DRAIN_POLL_MS);
-    }
+    await within(this.#socket.flushed(), graceMs);
     this.#finish();
   }
 
@@ -190,7 +197,7 @@ export class WsConnection implements ClientOutput, Flushable {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = [];
-    this.#whenClosed.resolve();
+    this.#whenClosed?.resolve();
     this.#wake?.();
     try {
       this.#socket.close(1000);
