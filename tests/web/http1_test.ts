@@ -132,6 +132,23 @@ Deno.test("a head too large, or a body sent chunked, is refused with its status 
   }
 });
 
+Deno.test("a request body that stops arriving is cut off after the idle time, as a half-sent head is", async () => {
+  await using t = await startWebServer({ httpIdleMs: 300 });
+  const port = must(t.server.httpAddr, "web").port;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(
+      `POST /api/session HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+        'Content-Length: 100\r\n\r\n{"user":',
+    ));
+    const started = performance.now();
+    await readAll(conn); // ends when the server closes (or throws after 5 s)
+    assert(performance.now() - started < 4000);
+  } finally {
+    closeQuietly(conn);
+  }
+});
+
 Deno.test("the WebSocket answers pings, joins fragments, and fails a broken client with the close code", async () => {
   await using t = await startWebServer({});
   const port = must(t.server.httpAddr, "web").port;

@@ -108,7 +108,8 @@ async function serveRequest(
   const length = bodyLength(head);
   const hasBody = length > 0 && head.method !== "GET" && head.method !== "HEAD";
   if (length > 0 && !hasBody) throw new HttpError(400, "A GET or HEAD carries no body");
-  const body = new BodyReader(reader, length, hasToken(head, "expect", "100-continue"), conn);
+  const expectsContinue = hasToken(head, "expect", "100-continue");
+  const body = new BodyReader(reader, length, expectsContinue, conn, options.idleMs);
   let request: Request;
   try {
     request = new Request(url, {
@@ -320,14 +321,23 @@ class ConnReader {
 class BodyReader {
   readonly #reader: ConnReader;
   readonly #conn: Deno.Conn;
+  readonly #idleMs: number;
   #continueDue: boolean;
   remaining: number;
 
-  constructor(reader: ConnReader, length: number, expectsContinue: boolean, conn: Deno.Conn) {
+  /** @param idleMs a body that sends nothing for this long is cut off with its connection */
+  constructor(
+    reader: ConnReader,
+    length: number,
+    expectsContinue: boolean,
+    conn: Deno.Conn,
+    idleMs: number,
+  ) {
     this.#reader = reader;
     this.remaining = length;
     this.#continueDue = expectsContinue && length > 0;
     this.#conn = conn;
+    this.#idleMs = idleMs;
   }
 
   stream(): ReadableStream<Uint8Array> {
@@ -346,7 +356,10 @@ class BodyReader {
       this.#continueDue = false;
       await writeAll(this.#conn, encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"));
     }
-    const bytes = await this.#reader.read(Math.min(this.remaining, 256 * 1024));
+    const stalled = setTimeout(() => closeQuietly(this.#conn), this.#idleMs);
+    const bytes = await this.#reader.read(Math.min(this.remaining, 256 * 1024)).finally(() =>
+      clearTimeout(stalled)
+    );
     if (bytes === null) {
       throw new Deno.errors.UnexpectedEof(`The body ended ${this.remaining} bytes short`);
     }
