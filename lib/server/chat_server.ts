@@ -198,7 +198,7 @@ export class ChatServer implements AsyncDisposable {
       ? new IdleSweeper(() => this.#clients.keys(), config.idleTimeoutMs, clock, log)
       : undefined;
     this.#collector = new IdleCollector({
-      work: () => this.#work + this.#flush.gate.started,
+      work: () => this.#work + this.#ctx.counters.frames + this.#flush.gate.started,
       onCollected: (before, after, ms) =>
         log.info(
           `Quiet after a burst: heap collected in ${Math.round(ms)} ms, ` +
@@ -253,26 +253,23 @@ export class ChatServer implements AsyncDisposable {
     return this.#clients.size;
   }
 
-  /** A client's life, whatever carries it: its frames in order, then logout and release. */
+  /**
+   * A client's life, whatever carries it: its frames in order, then logout and release. The
+   * source reads and tells the pipeline of the end from its own async frame: an idle connection
+   * holds one suspended frame (its read) and no closures; thousands of them are what memory per
+   * client is made of.
+   */
   #serveClient(client: Client, source: FrameSource, lines?: LineHandler): Promise<void> {
-    const ctx = this.#ctx;
-    const pipeline = new RequestPipeline(ctx, client, source, lines);
-    const ended = async () => {
-      await logOut(ctx, client);
-      await client.output.close();
-      this.#clients.delete(client);
-      this.#guard.release(client.ip);
-    };
-    // A chain rather than an async function: an idle connection then holds one suspended frame
-    // (its read), not two; thousands of them are what memory per client is made of.
-    return source.readFrames((frame) => {
-      this.#work++;
-      return pipeline.handle(frame);
-    }).then(ended, (error) => {
-      ctx.log.error(`${client.label}: connection failed`, error);
-      return ended();
-    });
+    return source.readFrames(new RequestPipeline(this.#ctx, client, source, this.#ended, lines));
   }
+
+  /** Once a client's connection has ended: logged out, closed, counted out. */
+  readonly #ended = async (client: Client): Promise<void> => {
+    await logOut(this.#ctx, client);
+    await client.output.close();
+    this.#clients.delete(client);
+    this.#guard.release(client.ip);
+  };
 
   /**
    * Tells every client, stops accepting, waits for clients to end, flushes and closes storage.

@@ -11,10 +11,21 @@ import type { ServerContext } from "./context.ts";
 import type { FlushScheduler } from "./io/outbound.ts";
 import type { LineHandler } from "./request_pipeline.ts";
 
+/**
+ * Where a connection's frames go, and who hears that it ended: an object, not closures (thousands
+ * of connections each hold one).
+ */
+export interface FrameSink {
+  /** Handles one frame; resolves when the next may be read. */
+  handle(frame: Frame): Promise<void>;
+  /** The connection ended; `error` when handling a frame failed. Called once, and awaited. */
+  ended(error?: unknown): Promise<void>;
+}
+
 /** A connection's source of request frames. */
 export interface FrameSource {
-  /** Hands frames to `onFrame` one at a time until the connection ends. */
-  readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void>;
+  /** Hands frames to `sink` one at a time until the connection ends, then tells it so. */
+  readFrames(sink: FrameSink): Promise<void>;
   /** Waits `ms`, or less if the connection closes first. */
   pause(ms: number): Promise<void>;
 }

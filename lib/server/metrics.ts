@@ -9,6 +9,8 @@
 export class Counters {
   logins = 0;
   requests = 0;
+  /** Frames read from clients (requests, lines, unreadable lines): activity, for the collector. */
+  frames = 0;
   /** Connections to Redis lost (a cluster's node). */
   redisDisconnects = 0;
 }

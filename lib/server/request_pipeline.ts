@@ -9,6 +9,7 @@ import { Reply } from "../protocol/codes.ts";
 import { OutboundEvent } from "../protocol/events.ts";
 import { describeLineError, type Frame, type LineErrorReason } from "../protocol/line_splitter.ts";
 import type { Client } from "./client.ts";
+import type { FrameSink } from "./client_host.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch } from "./dispatch.ts";
 import { TokenBucket } from "./io/token_bucket.ts";
@@ -30,11 +31,13 @@ export interface Pausable {
   pause(ms: number): Promise<void>;
 }
 
-/** Handles the frames of one client, one at a time. */
-export class RequestPipeline {
+/** Handles the frames of one client, one at a time, and its end. */
+export class RequestPipeline implements FrameSink {
   readonly #ctx: ServerContext;
   readonly #client: Client;
   readonly #source: Pausable;
+  /** What the server does when a client's connection ends (one function for every client). */
+  readonly #onEnd: (client: Client) => Promise<void>;
   readonly #bucket: TokenBucket | undefined;
   readonly #lines: LineHandler | undefined;
   /** Since when every request has had to wait: a flood once it lasts. */
@@ -42,15 +45,18 @@ export class RequestPipeline {
 
   /**
    * @param source the connection: its pause waits the given time, or less if it closes meanwhile
+   * @param onEnd what the server does once the connection has ended (logs the client out)
    * @param lines the front end's own handling of lines; the line protocol's by default
    */
   constructor(
     ctx: ServerContext,
     client: Client,
     source: Pausable,
+    onEnd: (client: Client) => Promise<void>,
     lines?: LineHandler,
   ) {
     this.#ctx = ctx;
+    this.#onEnd = onEnd;
     this.#lines = lines;
     this.#client = client;
     this.#source = source;
@@ -60,6 +66,7 @@ export class RequestPipeline {
 
   /** Handles one frame; resolves when the next may be read. */
   async handle(frame: Frame): Promise<void> {
+    this.#ctx.counters.frames++;
     const client = this.#client;
     if (client.output.isClosed) return;
     // A client that does not read its replies is not read either, so its requests cannot pile up.
@@ -85,6 +92,12 @@ export class RequestPipeline {
     }
     const text = describeLineError(frame.error, this.#ctx.config.maxLineBytes);
     client.inTurn(() => client.output.reply(Reply.BAD_LINE, text));
+  }
+
+  /** The connection ended: the server logs the client out and counts the connection out. */
+  async ended(error?: unknown): Promise<void> {
+    if (error !== undefined) this.#ctx.log.error(`${this.#client.label}: connection failed`, error);
+    await this.#onEnd(this.#client);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { OutboundEvent } from "../../protocol/events.ts";
 import { type Frame, LineSplitter } from "../../protocol/line_splitter.ts";
 import { formatReply } from "../../protocol/reply.ts";
 import type { Client, ClientOutput } from "../client.ts";
+import type { FrameSink } from "../client_host.ts";
 import { type FlushScheduler, Outbound, type OutboundOwner } from "../io/outbound.ts";
 import { ReadBuffer } from "../io/read_buffer.ts";
 import { within } from "../io/within.ts";
@@ -155,29 +156,31 @@ export class LineConnection implements ClientOutput, OutboundOwner {
   }
 
   /**
-   * Reads the connection until it ends, handing each frame to `onFrame` and waiting for it before
-   * reading on, so requests are handled in order and a busy client is paced by TCP.
+   * Reads the connection until it ends, handing each frame to `sink` and waiting for it before
+   * reading on, so requests are handled in order and a busy client is paced by TCP; then tells
+   * the sink, from this same async frame (one per connection, not two).
    */
-  async readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void> {
+  async readFrames(sink: FrameSink): Promise<void> {
     // Chat lines are short: small reads, unless the client sends in bulk (see read_buffer.ts).
     const buffer = new ReadBuffer();
-    while (!this.#closed) {
-      // One frame at a time: a request may switch to raw bytes (readRaw) after its line.
-      for (let frame = this.#splitter.next(); frame; frame = this.#splitter.next()) {
-        if (this.#closed) return;
-        await onFrame(frame);
+    let failure: unknown;
+    try {
+      reading: while (!this.#closed) {
+        // One frame at a time: a request may switch to raw bytes (readRaw) after its line.
+        for (let frame = this.#splitter.next(); frame; frame = this.#splitter.next()) {
+          if (this.#closed) break reading;
+          await sink.handle(frame);
+        }
+        const bytes = buffer.bytes;
+        const n = await this.#conn.read(bytes).catch(() => null); // reset, or closed by us
+        if (n === null) break;
+        this.#splitter.feed(bytes.subarray(0, n)); // copied
+        buffer.filled(n);
       }
-      const bytes = buffer.bytes;
-      let n: number | null;
-      try {
-        n = await this.#conn.read(bytes); // awaited here: one async frame per connection, not two
-      } catch {
-        return; // reset by peer, or closed by us
-      }
-      if (n === null) return;
-      this.#splitter.feed(bytes.subarray(0, n)); // copied
-      buffer.filled(n);
+    } catch (error) {
+      failure = error;
     }
+    await sink.ended(failure);
   }
 
   async readRaw(size: number, onChunk: (bytes: Uint8Array) => Promise<void>): Promise<void> {

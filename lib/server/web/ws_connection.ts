@@ -13,6 +13,7 @@ import type { Frame } from "../../protocol/line_splitter.ts";
 import { formatReply } from "../../protocol/reply.ts";
 import type { ReplyDetail } from "../../protocol/reply_data.ts";
 import type { Client, ClientOutput } from "../client.ts";
+import type { FrameSink } from "../client_host.ts";
 import type { Flushable, FlushScheduler } from "../io/outbound.ts";
 import { within } from "../io/within.ts";
 import type { MessageSocket, SocketListener } from "./http1/raw_websocket.ts";
@@ -104,17 +105,23 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
    * Hands each frame to `onFrame` in order, waiting for it before the next, until the socket
    * closes.
    */
-  async readFrames(onFrame: (frame: Frame) => Promise<void>): Promise<void> {
-    while (!this.#closed) {
-      const frame = this.#waiting.shift();
-      if (frame) {
-        await onFrame(frame);
-        continue;
+  async readFrames(sink: FrameSink): Promise<void> {
+    let failure: unknown;
+    try {
+      while (!this.#closed) {
+        const frame = this.#waiting.shift();
+        if (frame) {
+          await sink.handle(frame);
+          continue;
+        }
+        // Woken by the next frame or by the close: one promise per wait, nothing left behind.
+        await new Promise<void>((resolve) => this.#wake = resolve);
+        this.#wake = undefined;
       }
-      // Woken by the next frame or by the close: one promise per wait, nothing left behind.
-      await new Promise<void>((resolve) => this.#wake = resolve);
-      this.#wake = undefined;
+    } catch (error) {
+      failure = error;
     }
+    await sink.ended(failure);
   }
 
   /** Waits `ms`, or less if the connection closes first. */
