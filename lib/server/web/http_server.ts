@@ -78,6 +78,8 @@ async function serveConnection(
     await refuse(conn, refusal.slice(4).trim());
     return;
   }
+  // Small frames leave at once, as on the other ports (Nagle's delay met the peer's delayed ACK).
+  if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
   open.add(conn);
   try {
     await serveHttp1(conn, options);
