@@ -119,6 +119,7 @@ Deno.test("a head too large, or a body sent chunked, is refused with its status 
       [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"y".repeat(20_000)}\r\n\r\n`, 431],
       ["POST /api/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501],
       ["GET / HTTP/1.1\r\n\r\n", 400],
+      ["GET / HTTP/1.1\r\nHost: lab@evil.example/x\r\n\r\n", 400],
       ["GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400],
     ] as const
   ) {

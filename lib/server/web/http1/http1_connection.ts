@@ -56,6 +56,8 @@ export interface Http1Options {
   readonly log: Logger;
 }
 
+/** A Host: a name or an address, and a port; nothing a URL would read as a path or a user. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -99,6 +101,7 @@ async function serveRequest(
   const head = parseRequestHead(bytes);
   const host = fieldValues(head, "host");
   if (host.length !== 1 && head.version === "1.1") throw new HttpError(400, "Give one Host");
+  if (host.length > 0 && !HOST.test(host[0])) throw new HttpError(400, "Malformed Host");
   let url: URL;
   try {
     url = new URL(`${options.secure ? "https" : "http"}://${host[0] ?? "localhost"}${head.target}`);
