@@ -5,7 +5,7 @@
  */
 
 import type { OutboundEvent } from "../../protocol/events.ts";
-import { type Frame, LineSplitter } from "../../protocol/line_splitter.ts";
+import { LineSplitter } from "../../protocol/line_splitter.ts";
 import { formatReply } from "../../protocol/reply.ts";
 import type { Client, ClientOutput } from "../client.ts";
 import type { FrameSink } from "../client_host.ts";
