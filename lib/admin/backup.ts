@@ -15,6 +15,7 @@ import { DataDirInUse, DataDirLock, LOCK_FILE } from "../store/data_dir_lock.ts"
 import type { ThreadItem } from "../store/store.ts";
 import { readTar, TarFormatError, TarWriter } from "./tar.ts";
 import { AdminError } from "./user_admin.ts";
+import { concatBytes } from "../protocol/bytes.ts";
 
 const ROOT = "labchat-backup";
 const MANIFEST = `${ROOT}/manifest.json`;
@@ -218,7 +219,7 @@ export async function restore(archive: string, dataDir: string): Promise<{ files
         return (bytes) => {
           parts.push(bytes.slice());
           if (parts.reduce((n, p) => n + p.length, 0) === size) {
-            const text = new TextDecoder().decode(concat(parts));
+            const text = new TextDecoder().decode(concatBytes(parts));
             const parsed = JSON.parse(text) as Partial<Manifest>;
             if (parsed.format !== "labchat-backup" || parsed.version !== 1) {
               throw new TarFormatError("This is not a labchat backup this version can read");
@@ -269,16 +270,6 @@ export async function restore(archive: string, dataDir: string): Promise<{ files
   const { store } = await openKvStore(dataDir);
   await store.close();
   return { files };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /**

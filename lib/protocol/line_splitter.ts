@@ -3,6 +3,8 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
+
 /** Why a line was rejected. */
 export type LineErrorReason = "too_long" | "invalid_utf8" | "nul_byte" | "control_char";
 
@@ -117,7 +119,7 @@ export class LineSplitter {
     this.#input = [];
     this.#offset = 0;
     this.#discarding = false;
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   #append(bytes: Uint8Array): void {
@@ -126,7 +128,7 @@ export class LineSplitter {
   }
 
   #finishLine(): Frame {
-    let bytes = concat(this.#parts);
+    let bytes = concatBytes(this.#parts);
     this.#reset();
     if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, -1);
     if (bytes.length > this.#maxLineBytes) return { error: "too_long" };
@@ -145,17 +147,6 @@ export class LineSplitter {
     this.#parts = [];
     this.#size = 0;
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** A user-facing description of a rejected line. */

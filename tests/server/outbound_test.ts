@@ -171,3 +171,20 @@ Deno.test("Outbound: a large chunk is written as it is, never copied into a join
   assert(writes[1] === big && writes[3] === view && writes[4] === big, "not copies");
   scheduler.close();
 });
+
+Deno.test("Outbound: bytes sent `now` leave at once; others wait for the scheduler's flush", async () => {
+  const scheduler = new FlushScheduler(60_000); // a flush that would come only in a minute
+  try {
+    const sink = new Sink();
+    const out = new Outbound(sink, 1024, NO_OWNER, scheduler);
+    out.send(bytes("later"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assertEquals(sink.text(), "", "waits for the flush");
+    out.send(bytes(" and now"), true);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // not flushed(): that drains too
+    assertEquals(sink.text(), "later and now", "in order, and without the flush");
+  } finally {
+    scheduler.flush(); // clears its timer
+    scheduler.close();
+  }
+});

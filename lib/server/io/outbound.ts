@@ -182,8 +182,11 @@ export class Outbound implements Flushable {
     return this.#queuedBytes;
   }
 
-  /** Queues bytes; false when the queue is closed or full (the overflow handler has been called). */
-  send(bytes: Uint8Array): boolean {
+  /**
+   * Queues bytes; false when the queue is closed or full (the overflow handler has been called).
+   * They leave at the next flush, or with `now` at once (the caller gathered them already).
+   */
+  send(bytes: Uint8Array, now = false): boolean {
     if (this.#closed) return false;
     if (this.#queuedBytes + bytes.length > this.#maxBytes) {
       this.#closed = true;
@@ -194,7 +197,7 @@ export class Outbound implements Flushable {
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.length;
     if (!this.#writing && !this.#paused) {
-      if (this.#scheduler) this.#scheduler.schedule(this);
+      if (this.#scheduler && !now) this.#scheduler.schedule(this);
       else void this.#drain();
     }
     return true;

@@ -13,7 +13,13 @@
 import { accepting } from "../io/accept_loop.ts";
 import type { FlushScheduler } from "../io/outbound.ts";
 import type { Logger } from "../context.ts";
-import { serveHttp1, type WebHandler } from "./http1/http1_connection.ts";
+import {
+  closeQuietly,
+  errorResponse,
+  serveHttp1,
+  type WebHandler,
+  writeAll,
+} from "./http1/http1_connection.ts";
 
 /** How the web port is served. */
 export interface WebServerOptions {
@@ -41,8 +47,6 @@ export interface WebServer {
   /** Stops accepting and closes the connections waiting for a request. */
   shutdown(): Promise<void>;
 }
-
-const encoder = new TextEncoder();
 
 /** Serves the web port on `options.listener` until {@linkcode WebServer.shutdown}. */
 export function serveWeb(options: WebServerOptions): WebServer {
@@ -91,26 +95,6 @@ async function serveConnection(
 
 /** A plain 503 for a connection over the limits, then the close. */
 async function refuse(conn: Deno.Conn, reason: string): Promise<void> {
-  const body = `${reason}\n`;
-  const head = `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-    `content-length: ${encoder.encode(body).length}\r\nconnection: close\r\nretry-after: 1\r\n\r\n`;
-  try {
-    await conn.write(encoder.encode(head + body));
-  } catch {
-    // gone already
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed
-  }
+  await writeAll(conn, errorResponse(503, reason, "retry-after: 1\r\n")).catch(() => {});
+  closeQuietly(conn);
 }

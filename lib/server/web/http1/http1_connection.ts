@@ -9,6 +9,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { concatBytes } from "../../../protocol/bytes.ts";
 import type { Logger } from "../../context.ts";
 import type { FlushScheduler } from "../../io/outbound.ts";
 import { type MessageSocket, RawWebSocket } from "./raw_websocket.ts";
@@ -26,8 +27,6 @@ import {
 /** What a handler learns about a request besides the request itself. */
 export interface WebRequestInfo {
   readonly remoteAddr: Deno.NetAddr;
-  /** Resolves once the response has been written. */
-  readonly completed: Promise<void>;
   /**
    * Accepts a WebSocket upgrade: the socket, and the response to return from the handler.
    *
@@ -46,8 +45,6 @@ export interface Http1Options {
   readonly secure: boolean;
   /** How long a connection may take to send a request's head, and wait between requests. */
   readonly idleMs: number;
-  /** How long a response may wait for the client to read before the connection is cut. */
-  readonly writeStallMs?: number;
   /** The largest WebSocket message a client may send. */
   readonly maxMessageBytes: number;
   /** Bytes a WebSocket may have waiting to be sent before its peer counts as not reading. */
@@ -60,6 +57,8 @@ export interface Http1Options {
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
+/** How long a response may wait for the client to read before the connection is cut. */
+const WRITE_STALL_MS = 30_000;
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** A body larger than this is sent chunked (its length is not known in advance). */
 const BUFFERED_BODY_BYTES = 64 * 1024;
@@ -123,11 +122,9 @@ async function serveRequest(
   } catch {
     throw new HttpError(400, "Malformed request");
   }
-  const completed = Promise.withResolvers<void>();
   let socket: RawWebSocket | undefined;
   const info: WebRequestInfo = {
     remoteAddr,
-    completed: completed.promise,
     upgrade(protocol) {
       const accepted = upgradeResponse(head, protocol);
       socket = new RawWebSocket(conn, accepted.head, {
@@ -148,7 +145,6 @@ async function serveRequest(
   }
   if (socket) {
     reader.upgraded = true;
-    completed.resolve();
     void socket.run(reader.takeBuffered());
     return "upgraded";
   }
@@ -158,11 +154,7 @@ async function serveRequest(
   // The next request starts after this one's body: read what is left of it, or close.
   const drains = body.remaining <= DRAIN_BYTES;
   const close = !keepAlive || !drains;
-  try {
-    await writeResponse(conn, response, head, close, options.writeStallMs ?? 30_000);
-  } finally {
-    completed.resolve();
-  }
+  await writeResponse(conn, response, head, close);
   if (close) return "close";
   await body.drain();
   return "keep";
@@ -198,7 +190,6 @@ async function writeResponse(
   response: Response,
   request: RequestHead,
   close: boolean,
-  stallMs: number,
 ): Promise<void> {
   const status = response.status;
   const noBody = request.method === "HEAD" || status === 204 || status === 304 || status < 200;
@@ -227,7 +218,7 @@ async function writeResponse(
   const lines = [`HTTP/1.1 ${status} ${response.statusText || reasonPhrase(status)}`];
   for (const [name, value] of headers) lines.push(`${name}: ${value}`);
   const headBytes = encoder.encode(lines.join("\r\n") + "\r\n\r\n");
-  const watch = stallWatch(conn, stallMs);
+  const watch = stallWatch(conn, WRITE_STALL_MS);
   try {
     if (noBody) {
       await body?.cancel().catch(() => {});
@@ -236,11 +227,11 @@ async function writeResponse(
     }
     const framed = (bytes: Uint8Array) =>
       chunked ? [encoder.encode(`${bytes.length.toString(16)}\r\n`), bytes, CRLF] : [bytes];
-    const first = concat(bufferedBytes > 0 ? framed(concat(buffered)) : []);
-    await writeAll(conn, concat([headBytes, first]));
+    const first = concatBytes(bufferedBytes > 0 ? framed(concatBytes(buffered)) : []);
+    await writeAll(conn, concatBytes([headBytes, first]));
     if (ended || !body) return;
     for (let next = await body.read(); !next.done; next = await body.read()) {
-      if (next.value.length > 0) await writeAll(conn, concat(framed(next.value)));
+      if (next.value.length > 0) await writeAll(conn, concatBytes(framed(next.value)));
     }
     if (chunked) await writeAll(conn, encoder.encode("0\r\n\r\n"));
   } finally {
@@ -289,7 +280,7 @@ class ConnReader {
         // at once would leave as many 4 KiB holes among what the sockets keep.
         const more = await this.#readSocket(HEAD_READ_BYTES).catch(() => null); // or idle too long
         if (more === null) return null;
-        this.#buffered = concat([this.#buffered, more]);
+        this.#buffered = concatBytes([this.#buffered, more]);
       }
     } finally {
       clearTimeout(timer);
@@ -377,11 +368,13 @@ class BodyReader {
   }
 }
 
-function errorResponse(status: number, message: string): Uint8Array {
+/** A plain-text answer after which the connection closes; `fields` are extra header lines. */
+export function errorResponse(status: number, message: string, fields = ""): Uint8Array {
   const body = `${message}\n`;
   return encoder.encode(
     `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-      `content-length: ${encoder.encode(body).length}\r\nconnection: close\r\n\r\n${body}`,
+      `content-length: ${encoder.encode(body).length}\r\nconnection: close\r\n${fields}\r\n` +
+      body,
   );
 }
 
@@ -412,19 +405,9 @@ function reasonPhrase(status: number): string {
   return REASONS[status] ?? "Status";
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes`. */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function isDisconnect(error: unknown): boolean {
@@ -433,7 +416,8 @@ function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.UnexpectedEof;
 }
 
-function closeQuietly(conn: Deno.Conn): void {
+/** Closes `conn`, which may be closed already. */
+export function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
   } catch {

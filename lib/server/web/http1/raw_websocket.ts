@@ -84,8 +84,7 @@ export class RawWebSocket implements MessageSocket, OutboundOwner {
     this.#conn = conn;
     this.#options = options;
     this.#outbound = new Outbound(conn, options.maxQueueBytes, this, options.scheduler);
-    this.#outbound.send(head);
-    this.#outbound.kick();
+    this.#outbound.send(head, true);
   }
 
   get bufferedAmount(): number {
@@ -94,7 +93,7 @@ export class RawWebSocket implements MessageSocket, OutboundOwner {
 
   sendFrame(frame: Uint8Array): void {
     if (this.#closeSent || this.#ended) return;
-    if (this.#outbound.send(frame)) this.#outbound.kick();
+    this.#outbound.send(frame, true); // gathered on the flush timer by the connection already
   }
 
   flushed(): Promise<void> {
@@ -234,7 +233,7 @@ export class RawWebSocket implements MessageSocket, OutboundOwner {
 
   /** A control frame: written at once, not on the flush timer. */
   #write(opcode: number, payload: Uint8Array): void {
-    if (this.#outbound.send(encodeFrame(opcode, payload))) this.#outbound.kick();
+    this.#outbound.send(encodeFrame(opcode, payload), true);
   }
 
   #end(): void {

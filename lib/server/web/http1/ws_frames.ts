@@ -18,7 +18,6 @@ export const Opcode = {
 /** Close codes a server sends (RFC 6455 §7.4.1). */
 export const CloseCode = {
   NORMAL: 1000,
-  GOING_AWAY: 1001,
   PROTOCOL_ERROR: 1002,
   INVALID_DATA: 1007,
   TOO_BIG: 1009,
