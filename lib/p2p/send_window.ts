@@ -53,6 +53,17 @@ const MIN_SAMPLE_MS = 1;
  * in flight, and resending all of it buries the receiver in duplicates.
  */
 const MIN_RTO_MS = 60;
+/**
+ * Tail loss probe (RFC 8985 section 7): once everything has been sent, the newest chunk in flight
+ * is sent again after two smoothed RTTs plus the receiver's delayed-ACK time without progress, but
+ * not sooner than this. Its acknowledgement lets RACK find a lost tail at once, where the
+ * retransmission timer's floor would hold the transfer's end for 60 ms. A probe is one datagram,
+ * so one sent early (the receiver was collecting garbage) costs nothing like a timer's resend of
+ * everything in flight.
+ */
+const MIN_PROBE_MS = 10;
+/** The receiver's longest delay before acknowledging (file_receiver's ACK_DELAY_MS), with slack. */
+const PROBE_ACK_DELAY_MS = 4;
 /** The minimum RTT is forgotten after this long, so a changed path is noticed. */
 const MIN_RTT_WINDOW_MS = 10_000;
 
@@ -135,6 +146,10 @@ export class SendWindow {
   #backoff = 1;
   /** When an acknowledgement last delivered something new (the timer restarts then). */
   #progressAt = -Infinity;
+  /** When a chunk was last sent. */
+  #lastSentAt = -Infinity;
+  /** Whether the tail has been probed since the last progress. */
+  #probed = false;
   readonly #initialRate: number;
   /** Set by {@linkcode due} when the window, not the pacing, held chunks back. */
   #windowLimited = false;
@@ -291,6 +306,7 @@ export class SendWindow {
     this.#firstSentAtSend[i] = this.#firstSentTime;
     this.#inFlight++;
     this.#sent++;
+    this.#lastSentAt = now;
     this.#sendOrder.push(seq);
   }
 
@@ -340,6 +356,7 @@ export class SendWindow {
     if (newly > 0) {
       this.#backoff = 1;
       this.#progressAt = now;
+      this.#probed = false;
       this.#deliveredTime = now;
       this.#sampleRate(newestIndex, now);
       this.#detectLosses();
@@ -351,7 +368,31 @@ export class SendWindow {
   nextTimeout(now: number): number {
     const oldest = this.#oldestInFlight();
     if (oldest < 0) return this.rto;
-    return Math.max(0.5, this.#timerStart(oldest) + this.rto - now);
+    return Math.max(0.5, Math.min(this.#timerStart(oldest) + this.rto, this.#probeAt()) - now);
+  }
+
+  /** When the tail is to be probed, or Infinity while there is no tail to probe. */
+  #probeAt(): number {
+    if (this.#probed || this.#nextNew < this.total || this.#inFlight === 0) return Infinity;
+    if (this.#srtt === undefined) return Infinity;
+    const pto = Math.max(MIN_PROBE_MS, 2 * this.#srtt + PROBE_ACK_DELAY_MS);
+    return Math.max(this.#lastSentAt, this.#progressAt) + pto;
+  }
+
+  /** Sends the newest chunk in flight again (once per stall), if the probe is due. */
+  #checkProbe(now: number): void {
+    if (now < this.#probeAt()) return;
+    this.#probed = true;
+    for (let seq = this.#nextNew - 1; seq >= this.#base; seq--) {
+      const i = seq % this.#span;
+      if (this.#state[i] !== IN_FLIGHT) continue;
+      // Its entry in the send order stays: an entry whose chunk is no longer in flight is
+      // skipped, and the resend adds one of its own.
+      this.#state[i] = LOST;
+      this.#inFlight--;
+      this.#lostQueue.push(seq);
+      return;
+    }
   }
 
   /** The oldest chunk in flight (dropping stale entries of the send order), or -1. */
@@ -405,6 +446,7 @@ export class SendWindow {
       this.#markLost(seq);
     }
     if (resentLost) this.#backoff = Math.min(this.#backoff * 2, 64);
+    this.#checkProbe(now);
   }
 
   #sampleRtt(sample: number, now: number): void {

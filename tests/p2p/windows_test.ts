@@ -9,6 +9,7 @@ import {
   tokenFromHex,
   tokenToHex,
 } from "../../lib/p2p/packet.ts";
+import { retryDelay } from "../../lib/p2p/file_sender.ts";
 import { ReceiveWindow } from "../../lib/p2p/receive_window.ts";
 import { SendWindow } from "../../lib/p2p/send_window.ts";
 
@@ -281,4 +282,39 @@ Deno.test("SendWindow takes no RTT sample from a retransmitted chunk (Karn)", ()
   w.onAck(1, new Uint8Array(0), 1001);
   assert(w.done);
   assertEquals(w.srtt, undefined);
+});
+
+Deno.test("SendWindow probes a silent tail once, long before the retransmission timer", () => {
+  const w = new SendWindow(4);
+  for (const seq of w.due(0, 4)) w.markSent(seq, 0);
+  w.onAck(1, new Uint8Array(0), 1); // chunk 0 arrives (RTT 1 ms); 1, 2 and 3 are lost
+  assertEquals(w.rto, 60);
+  // Everything is sent and nothing arrives: the newest chunk in flight goes again after 10 ms.
+  assertEquals(w.nextTimeout(1), 10);
+  assertEquals(w.due(10.9, 4), [], "not before the probe time");
+  assertEquals(w.due(11, 4), [3]);
+  w.markSent(3, 11);
+  assertEquals(w.due(30, 4), [], "one probe per silence");
+  // Its acknowledgement shows 1 and 2 missing: RACK resends them at once.
+  w.onAck(1, bits(1), 12);
+  assertEquals(w.due(12, 4), [1, 2]);
+  assertEquals(w.retransmissions, 1);
+  // While new chunks remain to be sent, there is no probe: their ACKs find losses.
+  const x = new SendWindow(10);
+  for (const seq of x.due(0, 2)) x.markSent(seq, 0);
+  assertEquals(x.due(50, 0), []);
+  assertEquals(x.nextTimeout(50), 150, "the timer's 200 ms before any RTT sample");
+});
+
+Deno.test("a lost OFFER or FIN is asked again after 20 ms, then twice as long up to the cap", () => {
+  assertEquals([0, 1, 2, 3, 4, 5, 60].map((n) => retryDelay(n, 250)), [
+    20,
+    40,
+    80,
+    160,
+    250,
+    250,
+    250,
+  ]);
+  assertEquals([0, 3, 4].map((n) => retryDelay(n, 200)), [20, 160, 200]);
 });
