@@ -55,8 +55,15 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
   readonly #options: WsConnectionOptions;
   /** Events and replies waiting for the next frame. */
   #pending: Pending[] = [];
-  #waiting: Frame[] = [];
-  #wake: (() => void) | undefined;
+  /** Frames received while one is being handled; made when the first must wait. */
+  #waiting: Frame[] | undefined;
+  #sink: FrameSink | undefined;
+  /** A frame is being handled: the next ones wait their turn. */
+  #busy = false;
+  /** The sink has been told of the end (once). */
+  #sinkEnded = false;
+  /** Resolves {@linkcode readFrames}' promise once the sink has been told. */
+  #resolveEnded: ((result: void | PromiseLike<void>) => void) | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Made when someone waits for the close (most connections never have it). */
@@ -85,7 +92,7 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
 
   /** A message from the browser: one request line, checked as the TCP splitter checks lines. */
   message(data: string | Uint8Array): void {
-    if (this.#closed || this.#closing) return;
+    if (this.#closed || this.#closing || this.#sinkEnded) return;
     let frame: Frame;
     if (typeof data !== "string") frame = { error: "invalid_utf8" };
     else if (encoder.encode(data).length > this.#options.maxLineBytes) {
@@ -93,35 +100,63 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
     } else if (data.includes("\0")) frame = { error: "nul_byte" };
     else if (CONTROL.test(data.replace(/\r?\n$/, ""))) frame = { error: "control_char" };
     else frame = { line: data.replace(/\r?\n$/, "") };
-    if (this.#waiting.length >= MAX_WAITING_FRAMES) {
+    const waiting = this.#waiting ??= [];
+    if (waiting.length >= MAX_WAITING_FRAMES) {
       this.#options.onSlowReader(this, "flooding");
       return;
     }
-    this.#waiting.push(frame);
-    this.#wake?.();
+    waiting.push(frame);
+    if (!this.#busy && this.#sink) void this.#handleWaiting(this.#sink);
   }
 
   /**
-   * Hands each frame to `onFrame` in order, waiting for it before the next, until the socket
-   * closes.
+   * Hands each frame to `sink` in order, waiting for it before the next, until the socket
+   * closes; then tells the sink, and resolves. An idle connection waits in no async frame of its
+   * own (the socket's read loop is the one): a message starts the handling.
    */
-  async readFrames(sink: FrameSink): Promise<void> {
+  readFrames(sink: FrameSink): Promise<void> {
+    this.#sink = sink;
+    const done = new Promise<void>((resolve) => this.#resolveEnded = resolve);
+    if (this.#closed) void this.#endSink();
+    else if (this.#waiting?.length) void this.#handleWaiting(sink);
+    return done;
+  }
+
+  /** Handles the waiting frames one after another; the end, if it came meanwhile, after them. */
+  async #handleWaiting(sink: FrameSink): Promise<void> {
+    this.#busy = true;
+    let failed = false;
     let failure: unknown;
     try {
-      while (!this.#closed) {
-        const frame = this.#waiting.shift();
-        if (frame) {
-          await sink.handle(frame);
-          continue;
-        }
-        // Woken by the next frame or by the close: one promise per wait, nothing left behind.
-        await new Promise<void>((resolve) => this.#wake = resolve);
-        this.#wake = undefined;
+      for (let frame = this.#waiting?.shift(); frame; frame = this.#waiting?.shift()) {
+        if (this.#closed) break;
+        await sink.handle(frame);
       }
     } catch (error) {
+      failed = true;
       failure = error;
     }
-    await sink.ended(failure);
+    this.#busy = false;
+    this.#waiting = undefined;
+    if (failed || this.#closed) await this.#endSink(failure);
+  }
+
+  /**
+   * Tells the sink the connection ended (once), then settles `readFrames` as the sink's end did.
+   * Never rejects: it runs unawaited.
+   */
+  async #endSink(failure?: unknown): Promise<void> {
+    const sink = this.#sink;
+    const settle = this.#resolveEnded;
+    if (!sink || !settle || this.#sinkEnded) return;
+    this.#sinkEnded = true;
+    this.#resolveEnded = undefined;
+    try {
+      await sink.ended(failure);
+      settle();
+    } catch (error) {
+      settle(Promise.reject(error));
+    }
   }
 
   /** Waits `ms`, or less if the connection closes first. */
@@ -205,7 +240,7 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
     this.#closed = true;
     this.#pending = [];
     this.#whenClosed?.resolve();
-    this.#wake?.();
+    if (!this.#busy) void this.#endSink(); // else once the frame in hand is handled
     try {
       this.#socket.close(1000);
     } catch {

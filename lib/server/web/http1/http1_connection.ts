@@ -127,11 +127,8 @@ async function serveRequest(
     remoteAddr,
     upgrade(protocol) {
       const accepted = upgradeResponse(head, protocol);
-      socket = new RawWebSocket(conn, accepted.head, {
-        maxMessageBytes: options.maxMessageBytes,
-        maxQueueBytes: options.maxQueueBytes,
-        scheduler: options.scheduler,
-      });
+      // The server's options object, shared: its WebSocket settings are among them.
+      socket = new RawWebSocket(conn, accepted.head, options);
       return { socket, response: new Response(null, { status: 200 }) };
     },
   };

@@ -60,6 +60,7 @@ export interface RawWebSocketOptions {
 const CLOSE_WAIT_MS = 2000;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const NO_BYTES = new Uint8Array(0);
 
 /** See the module documentation. */
 export class RawWebSocket implements MessageSocket, OutboundOwner {
@@ -109,6 +110,8 @@ export class RawWebSocket implements MessageSocket, OutboundOwner {
   async run(leftover: Uint8Array): Promise<void> {
     try {
       if (leftover.length > 0) this.#received(leftover);
+      // The suspended loop would otherwise keep the upgrade request's bytes for the socket's life.
+      leftover = NO_BYTES;
       const buffer = new ReadBuffer();
       while (!this.#ended) {
         const bytes = buffer.bytes;
