@@ -71,37 +71,41 @@ function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-/** A block of the file read at once, and the sequence number after its last chunk. */
+/** A block of the file read at once: chunks `start` to `end` (exclusive), `filled` bytes. */
 interface ReadBlock {
   readonly bytes: Uint8Array<ArrayBuffer>;
+  start: number;
   end: number;
+  filled: number;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /**
- * Reads a file front to back in chunk-sized pieces, about 256 KiB from disk at a time. A block
- * whose chunks are all below the window's base (acknowledged, so nothing holds them for a resend)
- * is read into again: a fresh block per read cost more than the read itself (the kernel's zeroed
- * pages and the collector), about a fifth of the sender's CPU. Reads are synchronous: from the
- * page cache 256 KiB takes tens of microseconds, where an asynchronous read's hop to a thread and
- * back cost the sender another tenth of its CPU; a slow disk holds the loop that long.
+ * The file's chunks from where the transfer starts, read front to back about 256 KiB at a time
+ * and kept until the window's base passes them (a chunk in flight may be resent): the blocks are
+ * the store of what is in flight, with no entry per chunk. A block whose chunks are all below the
+ * base is read into again: a fresh block per read cost more than the read itself (the kernel's
+ * zeroed pages and the collector), about a fifth of the sender's CPU. Reads are synchronous: from
+ * the page cache 256 KiB takes tens of microseconds, where an asynchronous read's hop to a thread
+ * and back cost the sender another tenth of its CPU; a slow disk holds the loop that long.
  */
 export class ChunkReader {
   readonly #file: Deno.FsFile;
   readonly #chunk: number;
-  readonly #blockBytes: number;
-  /** Blocks read, oldest first. */
+  readonly #perBlock: number;
+  /** Blocks read, oldest first; every one but the last holds `#perBlock` chunks. */
   readonly #blocks: ReadBlock[] = [];
-  #block: Uint8Array = new Uint8Array(0);
-  #offset = 0;
-  #seq: number;
+  /** The chunk after the last one read. */
+  #next: number;
   #eof = false;
 
   /** Reads `file` from its current position, whose first chunk is number `firstSeq`. */
   constructor(file: Deno.FsFile, chunk: number, firstSeq: number) {
     this.#file = file;
     this.#chunk = chunk;
-    this.#blockBytes = chunk * Math.ceil(256 * 1024 / chunk);
-    this.#seq = firstSeq;
+    this.#perBlock = Math.ceil(256 * 1024 / chunk);
+    this.#next = firstSeq;
   }
 
   /** Blocks allocated so far (every other read reused one). */
@@ -110,45 +114,49 @@ export class ChunkReader {
   }
 
   /**
-   * The next chunk (empty at the end of the file), reading the next block first if need be.
-   * Chunks below `base` must no longer be used by anyone: their block may be read into again.
+   * Reads on until chunk `seq` is in memory (or the file ends). Chunks below `base` are no longer
+   * needed (acknowledged): their block may be read into again.
    */
-  next(base: number): Uint8Array {
-    if (this.#offset >= this.#block.length && !this.#eof) {
-      const block = this.#freeBlock(base);
-      let filled = 0;
-      while (filled < block.bytes.length) {
-        const n = this.#file.readSync(block.bytes.subarray(filled));
-        if (n === null) {
-          this.#eof = true;
-          break;
-        }
-        filled += n;
-      }
-      block.end = this.#seq + Math.ceil(filled / this.#chunk);
-      this.#block = block.bytes.subarray(0, filled);
-      this.#offset = 0;
-    }
-    return this.#take();
+  readThrough(seq: number, base: number): void {
+    while (this.#next <= seq && !this.#eof) this.#readBlock(base);
   }
 
-  #take(): Uint8Array {
-    const chunk = this.#block.subarray(this.#offset, this.#offset + this.#chunk);
-    this.#offset += chunk.length;
-    this.#seq++;
-    return chunk;
+  /** Chunk `seq` if it is read and its block not yet reused; else empty. */
+  chunk(seq: number): Uint8Array {
+    const first = this.#blocks[0];
+    if (first === undefined || seq < first.start || seq >= this.#next) return NO_BYTES;
+    const block = this.#blocks[Math.floor((seq - first.start) / this.#perBlock)];
+    const at = (seq - block.start) * this.#chunk;
+    return block.bytes.subarray(at, Math.min(at + this.#chunk, block.filled));
   }
 
-  /** The oldest block if all its chunks are below `base`, moved to the back; else a new one. */
-  #freeBlock(base: number): ReadBlock {
+  #readBlock(base: number): void {
     const oldest = this.#blocks[0];
+    let block: ReadBlock;
     if (oldest !== undefined && oldest.end <= base) {
-      this.#blocks.push(this.#blocks.shift()!);
-      return oldest;
+      block = this.#blocks.shift() as ReadBlock;
+    } else {
+      block = {
+        bytes: new Uint8Array(this.#perBlock * this.#chunk),
+        start: 0,
+        end: 0,
+        filled: 0,
+      };
     }
-    const block: ReadBlock = { bytes: new Uint8Array(this.#blockBytes), end: Infinity };
+    let filled = 0;
+    while (filled < block.bytes.length) {
+      const n = this.#file.readSync(block.bytes.subarray(filled));
+      if (n === null) {
+        this.#eof = true;
+        break;
+      }
+      filled += n;
+    }
+    block.start = this.#next;
+    block.filled = filled;
+    block.end = this.#next + Math.ceil(filled / this.#chunk);
+    this.#next = block.end;
     this.#blocks.push(block);
-    return block;
   }
 }
 
@@ -180,9 +188,6 @@ export async function sendFile(
   let abortReason: string | undefined;
   let onHold = false;
   let lastHeard = performance.now();
-  // Chunks in flight are kept for resending; the rest stays on disk.
-  const held = new Map<number, Uint8Array>();
-  const release = (seq: number) => held.delete(seq);
   const onCancel = () => wake.poke();
   options.signal?.addEventListener("abort", onCancel);
   const unregister = socket.register(token, peer, (packet) => {
@@ -193,7 +198,7 @@ export async function sendFile(
       refusal = packet.reason;
       resumeFrom = Math.min(total, packet.resumeFrom);
     } else if (packet.type === PacketType.ACK) {
-      window?.onAck(packet.next, packet.received, performance.now(), release);
+      window?.onAck(packet.next, packet.received, performance.now());
     } else if (packet.type === PacketType.FIN_ACK) finAnswer = packet.ok;
     else if (packet.type === PacketType.ABORT) abortReason = packet.reason;
     else if (packet.type === PacketType.OFFER_HOLD && offerAnswer === undefined && !onHold) {
@@ -249,7 +254,6 @@ export async function sendFile(
     if (resumedBytes > 0) options.onResume?.(resumedBytes, size);
     const lossPercent = () => sending.sent > 0 ? (100 * sending.retransmissions) / sending.sent : 0;
     const head = dataHead(token, transfer);
-    let read = resumeFrom;
     let tokens = 0;
     let lastRefill = performance.now();
     while (!sending.done) {
@@ -262,17 +266,10 @@ export async function sendFile(
       if (batch.length > 0) {
         tokens -= batch.length;
         // New chunks come in order (after resends), so the file is read front to back.
-        const last = batch.reduce((a, b) => Math.max(a, b));
-        while (read <= last) held.set(read++, reader.next(sending.base));
-        // An acknowledgement handled since `due` may have delivered a resend.
-        const seqs: number[] = [];
-        const chunks: Uint8Array[] = [];
-        for (const seq of batch) {
-          const data = held.get(seq);
-          if (data === undefined || !sending.stillDue(seq)) continue;
-          seqs.push(seq);
-          chunks.push(data);
-        }
+        // Nothing is awaited between `due` and the send: every chunk of the batch is still due.
+        reader.readThrough(batch[batch.length - 1], sending.base);
+        const seqs = batch;
+        const chunks = batch.map((seq) => reader.chunk(seq));
         // The whole batch in as few system calls as the socket's engine allows, each datagram
         // built where the socket copies it to, not first in a buffer of its own.
         const queueFull = socket.queueFull;

@@ -271,6 +271,9 @@ export class LinuxUdpTransport implements DatagramTransport {
   #lastFrom = -1;
   #lastFromPort = -1;
   #lastFromText = "";
+  /** The last address sent to, parsed (a transfer sends to one peer thousands of times). */
+  #lastTo = "";
+  #lastToIp: number[] | undefined;
   #closed = false;
   #receiving = false;
   #queueFull = 0;
@@ -316,6 +319,14 @@ export class LinuxUdpTransport implements DatagramTransport {
     }
   }
 
+  #ipv4(hostname: string): number[] | undefined {
+    if (hostname !== this.#lastTo) {
+      this.#lastTo = hostname;
+      this.#lastToIp = parseIpv4(hostname);
+    }
+    return this.#lastToIp;
+  }
+
   /** Whether the socket sends runs of equal datagrams as one message (UDP GSO). */
   get offload(): boolean {
     return this.#offload;
@@ -343,7 +354,7 @@ export class LinuxUdpTransport implements DatagramTransport {
   }
 
   async #send(to: PeerAddress, datagrams: Outgoing): Promise<boolean> {
-    const ip = parseIpv4(to.hostname);
+    const ip = this.#ipv4(to.hostname);
     if (!ip || this.#closed) return false;
     let from = 0;
     let refused = false;

@@ -24,27 +24,27 @@ Deno.test("chunk reader: a block is read into again only once every chunk of it 
   const total = PER_BLOCK * 6 + 17;
   await withFile(total * CHUNK - 300, (file, whole) => {
     const reader = new ChunkReader(file, CHUNK, 0);
-    const held = new Map<number, Uint8Array>();
-    // Nothing acknowledged while the first three blocks are read: three blocks, each its own.
-    for (let seq = 0; seq < PER_BLOCK * 3; seq++) held.set(seq, reader.next(0));
+    const bytesOf = (seq: number) => whole.subarray(seq * CHUNK, (seq + 1) * CHUNK);
+    // Nothing acknowledged while three blocks are read: three blocks, each its own.
+    reader.readThrough(PER_BLOCK * 3 - 1, 0);
     assertEquals(reader.blocksAllocated, 3);
-    // The first block's chunks all acknowledged but one: its bytes are still needed.
-    held.set(PER_BLOCK * 3, reader.next(PER_BLOCK - 1));
+    // The first block's chunks all acknowledged but its last: its bytes are still needed.
+    reader.readThrough(PER_BLOCK * 3, PER_BLOCK - 1);
     assertEquals(reader.blocksAllocated, 4);
+    assertEquals(reader.chunk(PER_BLOCK - 1), bytesOf(PER_BLOCK - 1));
     // Now the first two are acknowledged: the next two reads reuse them, and the one after needs
     // a fifth block (the third still holds unacknowledged chunks).
-    for (let seq = PER_BLOCK * 3 + 1; seq < total; seq++) {
-      held.set(seq, reader.next(PER_BLOCK * 2));
-      if (seq % PER_BLOCK === 0) {
-        // What is still held (not acknowledged) keeps its bytes.
-        for (const keep of [PER_BLOCK * 2, PER_BLOCK * 3, seq]) {
-          assertEquals(held.get(keep), whole.subarray(keep * CHUNK, (keep + 1) * CHUNK));
-        }
-      }
+    reader.readThrough(PER_BLOCK * 6 - 1, PER_BLOCK * 2);
+    assertEquals(reader.blocksAllocated, 4);
+    for (const seq of [PER_BLOCK * 2, PER_BLOCK * 3 + 7, PER_BLOCK * 5, PER_BLOCK * 6 - 1]) {
+      assertEquals(reader.chunk(seq), bytesOf(seq), `chunk ${seq}`);
     }
+    assertEquals(reader.chunk(PER_BLOCK * 2 - 1).length, 0, "a reused block's old chunk is gone");
+    reader.readThrough(total - 1, PER_BLOCK * 2);
     assertEquals(reader.blocksAllocated, 5);
-    assertEquals(held.get(total - 1)?.length, CHUNK - 300);
-    assertEquals(reader.next(total).length, 0);
+    assertEquals(reader.chunk(total - 1), whole.subarray((total - 1) * CHUNK));
+    assertEquals(reader.chunk(total - 1).length, CHUNK - 300);
+    assertEquals(reader.chunk(total).length, 0, "past the end of the file");
   });
 });
 
@@ -53,12 +53,18 @@ Deno.test("chunk reader: every chunk in order with the file's bytes, from a resu
   await withFile(PER_BLOCK * 3 * CHUNK, (file, whole) => {
     file.seekSync(first * CHUNK, Deno.SeekMode.Start);
     const reader = new ChunkReader(file, CHUNK, first);
+    assertEquals(reader.chunk(first).length, 0, "nothing before the first read");
     for (let seq = first; seq < PER_BLOCK * 3; seq++) {
       // The window's base trails by a block, as a sender's does.
-      const chunk = reader.next(Math.max(first, seq - PER_BLOCK));
-      assertEquals(chunk, whole.subarray(seq * CHUNK, (seq + 1) * CHUNK), `chunk ${seq}`);
+      reader.readThrough(seq, Math.max(first, seq - PER_BLOCK));
+      assertEquals(
+        reader.chunk(seq),
+        whole.subarray(seq * CHUNK, (seq + 1) * CHUNK),
+        `chunk ${seq}`,
+      );
     }
-    assertEquals(reader.next(PER_BLOCK * 3).length, 0);
+    reader.readThrough(PER_BLOCK * 3 + 10, PER_BLOCK * 3);
+    assertEquals(reader.chunk(PER_BLOCK * 3).length, 0);
     assertEquals(reader.blocksAllocated, 2);
   });
 });
