@@ -287,8 +287,11 @@ export async function sendFile(
       checkAbort();
       if (performance.now() - lastHeard > deadMs) throw gone();
       if (batch.length > 0 && !sending.windowLimited) continue;
-      // Wait for an ACK (it pokes), the next pacing token, or the oldest chunk's timer.
-      const untilToken = sending.windowLimited ? Infinity : Math.max(0, (1 - tokens) / rate);
+      // Wait for an ACK (it pokes), the next pacing token, or the oldest chunk's timer. With a
+      // token in hand and nothing due (all sent, the tail in flight), only an ACK or a timer can
+      // make something due: waiting for a token would spin.
+      const nothingDue = sending.windowLimited || (tokens >= 1 && batch.length === 0);
+      const untilToken = nothingDue ? Infinity : Math.max(0, (1 - tokens) / rate);
       await wake.wait(Math.min(untilToken, sending.nextTimeout(performance.now())));
     }
     // Finish: the receiver checks the whole file's hash.
