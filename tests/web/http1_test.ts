@@ -133,6 +133,23 @@ Deno.test("a head too large, or a body sent chunked, is refused with its status 
   }
 });
 
+Deno.test("a WebSocket handshake of another version is refused with 426 and the version spoken", async () => {
+  await using t = await startWebServer({});
+  const port = must(t.server.httpAddr, "web").port;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+    ));
+    const answer = await readAll(conn);
+    assertMatch(answer, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
+    assertMatch(answer, /\r\nsec-websocket-version: 13\r\n/);
+  } finally {
+    closeQuietly(conn);
+  }
+});
+
 Deno.test("a request body that stops arriving is cut off after the idle time, as a half-sent head is", async () => {
   await using t = await startWebServer({ httpIdleMs: 300 });
   const port = must(t.server.httpAddr, "web").port;

@@ -80,7 +80,9 @@ export async function serveHttp1(conn: Deno.Conn, options: Http1Options): Promis
     }
   } catch (error) {
     if (error instanceof HttpError) {
-      await writeAll(conn, errorResponse(error.status, error.message)).catch(() => {});
+      // A WebSocket of another version is told the one spoken (RFC 6455 §4.4).
+      const fields = error.status === 426 ? "sec-websocket-version: 13\r\n" : "";
+      await writeAll(conn, errorResponse(error.status, error.message, fields)).catch(() => {});
     } else if (!isDisconnect(error)) {
       options.log.info(`HTTP connection from ${remoteAddr.hostname} ended: ${error}`);
     }
