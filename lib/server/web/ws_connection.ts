@@ -55,7 +55,7 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
   readonly #options: WsConnectionOptions;
   /** Events and replies waiting for the next frame. */
   #pending: Pending[] = [];
-  /** Frames received while one is being handled; made when the first must wait. */
+  /** Frames received while one is being handled; made when one must wait. */
   #waiting: Frame[] | undefined;
   #sink: FrameSink | undefined;
   /** A frame is being handled: the next ones wait their turn. */
@@ -100,13 +100,16 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
     } else if (data.includes("\0")) frame = { error: "nul_byte" };
     else if (CONTROL.test(data.replace(/\r?\n$/, ""))) frame = { error: "control_char" };
     else frame = { line: data.replace(/\r?\n$/, "") };
+    if (!this.#busy && this.#sink) {
+      void this.#handleFrames(this.#sink, frame);
+      return;
+    }
     const waiting = this.#waiting ??= [];
     if (waiting.length >= MAX_WAITING_FRAMES) {
       this.#options.onSlowReader(this, "flooding");
       return;
     }
     waiting.push(frame);
-    if (!this.#busy && this.#sink) void this.#handleWaiting(this.#sink);
   }
 
   /**
@@ -117,18 +120,22 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
   readFrames(sink: FrameSink): Promise<void> {
     this.#sink = sink;
     const done = new Promise<void>((resolve) => this.#resolveEnded = resolve);
+    const first = this.#waiting?.shift();
     if (this.#closed) void this.#endSink();
-    else if (this.#waiting?.length) void this.#handleWaiting(sink);
+    else if (first) void this.#handleFrames(sink, first);
     return done;
   }
 
-  /** Handles the waiting frames one after another; the end, if it came meanwhile, after them. */
-  async #handleWaiting(sink: FrameSink): Promise<void> {
+  /**
+   * Handles `first`, then the frames that came meanwhile, one after another; the end, if it came
+   * meanwhile, after them.
+   */
+  async #handleFrames(sink: FrameSink, first: Frame): Promise<void> {
     this.#busy = true;
     let failed = false;
     let failure: unknown;
     try {
-      for (let frame = this.#waiting?.shift(); frame; frame = this.#waiting?.shift()) {
+      for (let frame: Frame | undefined = first; frame; frame = this.#waiting?.shift()) {
         if (this.#closed) break;
         await sink.handle(frame);
       }

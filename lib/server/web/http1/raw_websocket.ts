@@ -11,6 +11,7 @@
 import type { FlushScheduler, OutboundOwner } from "../../io/outbound.ts";
 import { Outbound } from "../../io/outbound.ts";
 import { ReadBuffer } from "../../io/read_buffer.ts";
+import { concatBytes } from "../../../protocol/bytes.ts";
 import {
   CloseCode,
   closePayload,
@@ -181,14 +182,8 @@ export class RawWebSocket implements MessageSocket, OutboundOwner {
     }
     fragments.push(frame.payload);
     if (!frame.fin) return;
-    const message = new Uint8Array(this.#fragmentedBytes);
-    let offset = 0;
-    for (const part of fragments) {
-      message.set(part, offset);
-      offset += part.length;
-    }
     this.#fragments = undefined;
-    this.#deliver(this.#fragmentedOpcode, message);
+    this.#deliver(this.#fragmentedOpcode, concatBytes(fragments));
   }
 
   #deliver(opcode: number, payload: Uint8Array): void {

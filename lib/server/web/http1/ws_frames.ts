@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concatBytes } from "../../../protocol/bytes.ts";
+
 /** Frame opcodes. */
 export const Opcode = {
   CONTINUATION: 0x0,
@@ -46,7 +48,7 @@ const KNOWN_OPCODES = new Set<number>(Object.values(Opcode));
 /** Decodes the frames of a client's byte stream, whatever pieces it arrives in. */
 export class FrameDecoder {
   readonly #maxPayload: number;
-  #data = new Uint8Array(0);
+  #data: Uint8Array = new Uint8Array(0);
   #offset = 0;
 
   /** @param maxPayload the largest payload a frame may declare; more fails with 1009 */
@@ -61,11 +63,8 @@ export class FrameDecoder {
 
   /** Adds bytes as read (copied: the caller may reuse its buffer). */
   feed(bytes: Uint8Array): void {
-    const rest = this.#data.subarray(this.#offset);
-    const joined = new Uint8Array(rest.length + bytes.length);
-    joined.set(rest);
-    joined.set(bytes, rest.length);
-    this.#data = joined;
+    // Two parts: always a new array, never the caller's.
+    this.#data = concatBytes([this.#data.subarray(this.#offset), bytes]);
     this.#offset = 0;
   }
 
