@@ -77,7 +77,8 @@ export interface HubListener {
    * Broadcasts `from`–`to` did not reach this node in time (their deliveries were lost, say with
    * a Redis primary that failed over before it passed them on): those stored after `since`
    * (epoch ms), read back from the store, each with who may hear it. Before `since` this node's
-   * users were taken for gone, and HISTORY has what they missed.
+   * users were taken for gone, and HISTORY has what they missed. Rejects when the store cannot
+   * be read (the order then looks again before it skips them).
    */
   missedBroadcasts?(from: number, to: number, since: number): Promise<ReadBack[]>;
   /**

@@ -131,8 +131,9 @@ export class ServerState implements ServerContext {
       otherSessionsGone: (user) => passOfflineQueue(this, user),
       missedBroadcasts: (from, to, since) =>
         this.#readBackBroadcasts(from, to, since).catch((error) => {
+          // Not "none found": the order looks again for a while before it skips them.
           this.log.error(`Cannot read broadcasts #${from}-#${to} back from the store`, error);
-          return [];
+          throw error;
         }),
       usersGone: (users) => {
         const now = this.clock.now();

@@ -1,5 +1,5 @@
 /** Broadcasts from several nodes are handed out in the order of their numbers. */
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { BroadcastOrder } from "../../lib/server/cluster/broadcast_order.ts";
 import { ManualClock } from "../../lib/server/services/clock.ts";
 
@@ -72,5 +72,45 @@ Deno.test("a missing broadcast found elsewhere (read back from the store) is han
   assertEquals(out, ["4 read back", "5 read back", "7", "8"]);
   order.add(6, "6"); // late after all: handed out, never lost
   assertEquals(out.at(-1), "6");
+  order.flush();
+});
+
+Deno.test("a missing broadcast is not skipped while the store does not answer (Redis restarting), for up to 10 s", async () => {
+  const out: string[] = [];
+  const clock = new ManualClock(0);
+  let storeUp = false;
+  let looks = 0;
+  const order = new BroadcastOrder<string>((item) => out.push(item), 250, (from, to) => {
+    looks++;
+    if (!storeUp) return Promise.reject(new Error("Redis is unreachable"));
+    const found = new Map<number, string>();
+    for (let n = from; n <= to; n++) found.set(n, `${n} read back`);
+    return Promise.resolve(found);
+  }, clock);
+  order.expect(47);
+  order.add(48, "48"); // #47 was stored on another node; its delivery is held up by the outage
+  for (let i = 0; i < 12; i++) {
+    clock.advance(250);
+    await settle();
+  }
+  assertEquals(out, [], "#48 waits while #47 cannot be looked for");
+  assert(looks >= 10, `looked ${looks} times`);
+  storeUp = true; // Redis is back
+  clock.advance(250);
+  await settle();
+  assertEquals(out, ["47 read back", "48"]);
+
+  // A store that stays unreachable: the gap is skipped after 10 s, late never lost.
+  storeUp = false;
+  const gapAt = clock.now();
+  order.add(51, "51");
+  for (let i = 0; i < 60 && out.length < 3; i++) {
+    clock.advance(250);
+    await settle();
+  }
+  assertEquals(out.slice(2), ["51"]);
+  assert(clock.now() - gapAt >= 10_000, `skipped ${clock.now() - gapAt} ms after the gap`);
+  order.add(49, "49");
+  assertEquals(out.at(-1), "49");
   order.flush();
 });

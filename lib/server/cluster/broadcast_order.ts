@@ -5,7 +5,8 @@
  * order: one that arrives early waits for those before it, at most `waitMs` (a number whose
  * delivery never comes, its node having died, is looked for with `fill` first: what it finds (read
  * back from the store) is handed out in its place, before those waiting behind it; what it does
- * not find is skipped. One that arrives after its turn was skipped is handed out at once: late,
+ * not find is skipped; while the store does not answer, it is looked for again for up to 10 s
+ * first). One that arrives after its turn was skipped is handed out at once: late,
  * never lost. Unless told which number comes next
  * ({@linkcode BroadcastOrder.expect}), the first to arrive after a start waits as long, for
  * any numbered before it.
@@ -14,10 +15,18 @@
 
 import { type Clock, type ClockTimer, systemClock } from "../services/clock.ts";
 
-/** How long the gap's items are looked for before the gap is skipped, ms. */
+/** How long one look for the gap's items may take before it counts as unanswered, ms. */
 const FILL_WAIT_MS = 1000;
+/**
+ * How long a gap is looked for again while the store does not answer (Redis restarting), ms:
+ * skipping it then would hand out what follows before a broadcast that was stored and comes back.
+ */
+const UNANSWERED_GAP_MS = 10_000;
 
-/** Looks for the items numbered `from`–`to` elsewhere; resolves with those it found. */
+/**
+ * Looks for the items numbered `from`–`to` elsewhere; resolves with those it found, or rejects
+ * when it could not look (the store unreachable).
+ */
 export type Fill<T> = (from: number, to: number) => Promise<Map<number, T>>;
 
 /** Puts numbered items in order before `release` gets them. */
@@ -36,6 +45,8 @@ export class BroadcastOrder<T> {
   #filling = false;
   /** When a fill under way is given up on. */
   #fillTimer: ClockTimer | undefined;
+  /** When the gap now looked for was first looked for, while the store did not answer. */
+  #unansweredSince: number | undefined;
   /** Flushed for closing: a fill that answers later is not waited for. */
   #closed = false;
 
@@ -82,6 +93,7 @@ export class BroadcastOrder<T> {
       const item = this.#waiting.get(this.#next) as T;
       this.#waiting.delete(this.#next);
       this.#next++;
+      this.#unansweredSince = undefined; // a gap closed: the next one gets its own while
       this.#release(item);
     }
     if (this.#waiting.size === 0) this.#stopTimer();
@@ -95,15 +107,26 @@ export class BroadcastOrder<T> {
     if (this.#fill && this.#next !== undefined && next > this.#next) {
       const [from, to] = [this.#next, next - 1];
       this.#filling = true;
-      const gaveUp = new Promise<Map<number, T>>((resolve) =>
-        this.#fillTimer = this.#clock.setTimeout(() => resolve(new Map()), FILL_WAIT_MS)
+      const gaveUp = new Promise<undefined>((resolve) =>
+        this.#fillTimer = this.#clock.setTimeout(() => resolve(undefined), FILL_WAIT_MS)
       );
-      Promise.race([this.#fill(from, to), gaveUp]).catch(() => new Map<number, T>()).then(
+      Promise.race([this.#fill(from, to), gaveUp]).catch(() => undefined).then(
         (found) => {
           this.#clock.clearTimeout(this.#fillTimer);
           this.#fillTimer = undefined;
           this.#filling = false;
           if (this.#closed) return;
+          if (found === undefined) {
+            // The store did not answer: look again after the wait, for a while, before skipping.
+            const now = this.#clock.now();
+            this.#unansweredSince ??= now;
+            if (now - this.#unansweredSince < UNANSWERED_GAP_MS) {
+              this.#timer ??= this.#clock.setTimeout(() => this.#skip(), this.#waitMs);
+              return;
+            }
+            found = new Map();
+          }
+          this.#unansweredSince = undefined;
           for (const [number, item] of found) {
             const due = this.#next !== undefined && number >= this.#next && number <= to;
             if (due && !this.#waiting.has(number)) this.#waiting.set(number, item);
