@@ -7,6 +7,7 @@
 import { hashFile } from "../fs/hash_file.ts";
 import { CHUNK_SIZE, CHUNK_SIZE_IPV6, dataHead, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
+import { Pacer } from "./pacer.ts";
 import { SendWindow, type SendWindowOptions } from "./send_window.ts";
 import { TransferError } from "./transfer_error.ts";
 import { Wake } from "./wake.ts";
@@ -54,8 +55,6 @@ const FIRST_RETRY_MS = 20;
 const OFFER_RETRY_MS = 250;
 /** Longest wait between FINs while the receiver's verdict is awaited. */
 const FIN_RETRY_MAX_MS = 200;
-/** The pacer lets out at most this many milliseconds' worth of chunks at once. */
-const BURST_MS = 2;
 
 /** The largest chunk whose datagram fits an Ethernet frame on the way to `hostname`. */
 export function chunkSizeFor(hostname: string): number {
@@ -254,17 +253,14 @@ export async function sendFile(
     if (resumedBytes > 0) options.onResume?.(resumedBytes, size);
     const lossPercent = () => sending.sent > 0 ? (100 * sending.retransmissions) / sending.sent : 0;
     const head = dataHead(token, transfer);
-    let tokens = 0;
-    let lastRefill = performance.now();
+    const pacer = new Pacer(performance.now());
     while (!sending.done) {
       const now = performance.now();
-      // Pacing: a token bucket filled at the window's rate, holding at most BURST_MS of it.
       const rate = sending.pacingRate;
-      tokens = Math.min(Math.max(8, rate * BURST_MS), tokens + rate * (now - lastRefill));
-      lastRefill = now;
-      const batch = tokens >= 1 ? sending.due(now, Math.floor(tokens)) : [];
+      const allowed = pacer.allowance(now, rate, sending.pending);
+      const batch = allowed > 0 ? sending.due(now, allowed) : [];
       if (batch.length > 0) {
-        tokens -= batch.length;
+        pacer.spend(batch.length);
         // New chunks come in order (after resends), so the file is read front to back.
         // Nothing is awaited between `due` and the send: every chunk of the batch is still due.
         reader.readThrough(batch[batch.length - 1], sending.base);
@@ -287,12 +283,12 @@ export async function sendFile(
       checkAbort();
       if (performance.now() - lastHeard > deadMs) throw gone();
       if (batch.length > 0 && !sending.windowLimited) continue;
-      // Wait for an ACK (it pokes), the next pacing token, or the oldest chunk's timer. With a
-      // token in hand and nothing due (all sent, the tail in flight), only an ACK or a timer can
-      // make something due: waiting for a token would spin.
-      const nothingDue = sending.windowLimited || (tokens >= 1 && batch.length === 0);
-      const untilToken = nothingDue ? Infinity : Math.max(0, (1 - tokens) / rate);
-      await wake.wait(Math.min(untilToken, sending.nextTimeout(performance.now())));
+      // Wait for an ACK (it pokes), the next quantum of pacing tokens, or the oldest chunk's
+      // timer. With a quantum in hand and nothing due (all sent, the tail in flight), only an
+      // ACK or a timer can make something due: waiting for tokens would spin.
+      const nothingDue = sending.windowLimited || (allowed > 0 && batch.length === 0);
+      const untilQuantum = nothingDue ? Infinity : pacer.untilQuantum(rate);
+      await wake.wait(Math.min(untilQuantum, sending.nextTimeout(performance.now())));
     }
     // Finish: the receiver checks the whole file's hash.
     for (let attempt = 0; finAnswer === undefined; attempt++) {

@@ -232,6 +232,11 @@ export class SendWindow {
     return Math.max(MIN_RATE, gain * this.#btlBw);
   }
 
+  /** At most how many chunks are left to send (new ones, and ones found lost). */
+  get pending(): number {
+    return this.total - this.#nextNew + this.#lostQueue.size;
+  }
+
   /** Whether the last {@linkcode due} was held back by the window (an ACK will free it). */
   get windowLimited(): boolean {
     return this.#windowLimited;

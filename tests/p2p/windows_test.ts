@@ -150,6 +150,17 @@ Deno.test("SendWindow resends a chunk sent before delivered ones at once (RACK)"
   assert(!x.due(1.5, 4).includes(0), "no spurious resend of chunk 0");
 });
 
+Deno.test("SendWindow counts what is left to send: new chunks and ones found lost", () => {
+  const w = new SendWindow(10, { minRtoMs: 10 });
+  assertEquals(w.pending, 10);
+  for (const seq of w.due(0, 4)) w.markSent(seq, seq === 0 ? 0 : 5);
+  assertEquals(w.pending, 6, "four in flight");
+  w.onAck(0, bits(0, 1, 2), 10); // 0 lost: 1, 2 and 3, sent after it, arrived
+  assertEquals(w.pending, 7, "the lost one is to be sent again");
+  for (const seq of w.due(10, 10)) w.markSent(seq, 10);
+  assertEquals(w.pending, 0);
+});
+
 Deno.test("SendWindow resends on timeout and backs off when a resend is lost again", () => {
   const w = new SendWindow(10, { minRtoMs: 10 });
   for (const seq of w.due(0, 2)) w.markSent(seq, 0);
