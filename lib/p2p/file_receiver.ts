@@ -10,6 +10,7 @@ import { VerifiedFile } from "../fs/verified_file.ts";
 import { type Packet, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
 import { ReceiveWindow } from "./receive_window.ts";
+import { SEND_SPAN } from "./send_window.ts";
 import { TransferError } from "./transfer_error.ts";
 
 /** An offer as it arrived. */
@@ -208,7 +209,8 @@ export async function receiveFile(
       // what is on disk stays a valid prefix: the final hash decides anyway
     }
   };
-  const ack = () => socket.send(peer, token, { type: PacketType.ACK, transfer, ...window.ack() });
+  const ack = () =>
+    socket.send(peer, token, { type: PacketType.ACK, transfer, ...window.ack(SEND_SPAN) });
 
   /** Writes the in-order chunks in blocks of 256 KiB (or whatever is left at the end). */
   const writeReady = (): Promise<void> =>
@@ -227,6 +229,8 @@ export async function receiveFile(
           written += view.length;
         }
         window.release();
+        // The sender waits for room here (see ReceiveWindow.ack): tell it of the room made.
+        if (window.heldBack) void ack();
         options.onProgress?.(written, offer.size, lossPercent());
       }
     } catch (error) {

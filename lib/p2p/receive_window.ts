@@ -23,6 +23,7 @@ export class ReceiveWindow {
   #taken: number;
   #highest: number;
   #duplicates = 0;
+  #heldBack = false;
   #filled = 0;
   #accepted = 0;
 
@@ -58,6 +59,11 @@ export class ReceiveWindow {
 
   get duplicates(): number {
     return this.#duplicates;
+  }
+
+  /** Whether the last {@linkcode ack} told less than what has arrived in order. */
+  get heldBack(): boolean {
+    return this.#heldBack;
   }
 
   /** Chunks that arrived after a later one had: the holes loss left, filled by resends. */
@@ -128,8 +134,18 @@ export class ReceiveWindow {
     }
   }
 
-  /** The acknowledgement to send: the cumulative point and a bitmap of later arrivals. */
-  ack(): { next: number; received: Uint8Array } {
+  /**
+   * The acknowledgement to send: the cumulative point and a bitmap of later arrivals. A sender
+   * goes at most `senderSpan` chunks past the point it is told, so the point told stops where
+   * that would run past the ring (flow control): while the disk lags behind the network, the
+   * sender waits for the writes instead of sending what would be refused and sent again. The
+   * point then moves on as chunks are released ({@linkcode heldBack} says whether to tell it).
+   */
+  ack(senderSpan = 0): { next: number; received: Uint8Array } {
+    const roomy = senderSpan <= 0 || this.#released + this.#span >= this.total;
+    const limit = roomy ? Infinity : this.#released + this.#span - senderSpan;
+    this.#heldBack = this.#next > limit;
+    if (this.#heldBack) return { next: limit, received: new Uint8Array(0) };
     const bits = Math.min(this.#highest - this.#next, MAX_ACK_BITMAP_BYTES * 8);
     if (bits <= 0) return { next: this.#next, received: new Uint8Array(0) };
     const received = new Uint8Array(Math.ceil(bits / 8));

@@ -9,6 +9,12 @@
  * @module
  */
 
+/**
+ * How far past the first unacknowledged chunk a sender goes (chunks), by default: receivers hold
+ * their acknowledgements back so that this much always has room with them (file_receiver.ts).
+ */
+export const SEND_SPAN = 4096;
+
 /** Tuning of the send window. */
 export interface SendWindowOptions {
   /** How far past the first unacknowledged chunk the receiver buffers (chunks). */
@@ -146,6 +152,14 @@ export class SendWindow {
   #backoff = 1;
   /** When an acknowledgement last delivered something new (the timer restarts then). */
   #progressAt = -Infinity;
+  /** When the retransmission timer last ran out (it restarts then, backed off). */
+  #expiredAt = -Infinity;
+  /**
+   * Lost chunks that may go even though the window is full: the one a timeout or a tail probe
+   * sends again (the rest still count as in flight, and an estimate dragged down by the stall may
+   * have shrunk the window below them).
+   */
+  #pastWindow = 0;
   /** When a chunk was last sent. */
   #lastSentAt = -Infinity;
   /** Whether the tail has been probed since the last progress. */
@@ -156,7 +170,7 @@ export class SendWindow {
 
   constructor(total: number, options: SendWindowOptions = {}) {
     this.total = total;
-    this.#span = Math.max(MIN_CWND, options.maxSpan ?? 4096);
+    this.#span = Math.max(MIN_CWND, options.maxSpan ?? SEND_SPAN);
     this.#minRto = options.minRtoMs ?? MIN_RTO_MS;
     this.#maxRto = options.maxRtoMs ?? 2000;
     this.#initialRate = options.initialRate ?? 8;
@@ -261,12 +275,16 @@ export class SendWindow {
     const window = this.window;
     this.#windowLimited = false;
     while (out.length < budget && this.#lostQueue.size > 0) {
-      if (this.#inFlight + out.length >= window) {
+      const full = this.#inFlight + out.length >= window;
+      if (full && this.#pastWindow === 0) {
         this.#windowLimited = true;
         return out;
       }
       const seq = this.#lostQueue.shift();
-      if (this.#state[seq % this.#span] === LOST && seq >= this.#base) out.push(seq);
+      if (this.#state[seq % this.#span] === LOST && seq >= this.#base) {
+        out.push(seq);
+        if (full) this.#pastWindow--;
+      }
     }
     const limit = Math.min(this.total, this.#base + this.#span);
     while (out.length < budget && this.#nextNew < limit) {
@@ -396,6 +414,7 @@ export class SendWindow {
       this.#state[i] = LOST;
       this.#inFlight--;
       this.#lostQueue.push(seq);
+      this.#pastWindow = 1;
       return;
     }
   }
@@ -431,26 +450,30 @@ export class SendWindow {
 
   /**
    * When chunk `seq`'s timer started: when it was sent, or later if an acknowledgement has
-   * delivered something since (RFC 6298 5.3). While the receiver keeps acknowledging, a queue
-   * that delays it is not taken for loss (RACK finds real holes); the timer is for the tail.
+   * delivered something since (RFC 6298 5.3) or the timer ran out since (5.6). While the receiver
+   * keeps acknowledging, a queue that delays it is not taken for loss (RACK finds real holes); the
+   * timer is for a stalled peer and the tail.
    */
   #timerStart(seq: number): number {
-    return Math.max(this.#sentAt[seq % this.#span], this.#progressAt);
+    return Math.max(this.#sentAt[seq % this.#span], this.#progressAt, this.#expiredAt);
   }
 
   /**
-   * The tail: chunks whose timer ran out are lost. When a resent one is among them, the timer
-   * backs off, once per expiry however many there are.
+   * The timer ran out: the oldest chunk in flight is sent again, and the timer backs off and
+   * restarts (RFC 6298 5.4-5.6). The rest stay in flight. When the receiver had only paused (its
+   * garbage collection, a slow disk: 60 ms is short), its acknowledgements then deliver them and
+   * nothing more is resent, where taking them all for lost resent the whole window (4096 chunks,
+   * in loopback transfers whose receiver fell behind); when they were lost, the resent chunk's
+   * acknowledgement lets RACK find them at once.
    */
   #checkTimer(now: number): void {
-    const rto = this.rto;
-    let resentLost = false;
-    for (let seq = this.#oldestInFlight(); seq >= 0; seq = this.#oldestInFlight()) {
-      if (now - this.#timerStart(seq) < rto) break;
-      if (this.#resent[seq % this.#span]) resentLost = true;
-      this.#markLost(seq);
+    const oldest = this.#oldestInFlight();
+    if (oldest >= 0 && now - this.#timerStart(oldest) >= this.rto) {
+      this.#markLost(oldest);
+      this.#pastWindow = 1;
+      this.#backoff = Math.min(this.#backoff * 2, 64);
+      this.#expiredAt = now;
     }
-    if (resentLost) this.#backoff = Math.min(this.#backoff * 2, 64);
     this.#checkProbe(now);
   }
 
