@@ -168,7 +168,9 @@ export function writeRunDatagram(
   out.set(head, at);
   writeUint32(out, at + head.length, run.seqs[i]);
   const body = head.length + 4;
-  out.set(run.chunks[i].subarray(0, length - body), at + body);
+  const chunk = run.chunks[i];
+  // Whole, as nearly always: a view of a view would be one more object per datagram.
+  out.set(chunk.length === length - body ? chunk : chunk.subarray(0, length - body), at + body);
 }
 
 /** Big-endian, like DataView's, without allocating one per datagram. */
