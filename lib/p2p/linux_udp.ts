@@ -9,12 +9,8 @@
  * outright to root): a receiver's pause for the disk or the garbage collector must not overflow
  * them at line rate.
  *
- * The socket itself is `Deno.listenDatagram`'s: Deno binds it (with its errors) and waits for it
- * in its own event loop, so a wait costs what any socket read costs. When a datagram arrives,
- * Deno's `receive` takes it and `recvmmsg` takes the rest that are queued, straight from the
- * descriptor, which is found once by its address (`getsockname`). Waiting with `poll` on a thread
- * of its own, as this engine did first, cost twice the CPU per wake-up (about 60 µs against 30 per
- * round trip, measured), and a transfer wakes thousands of times a second.
+ * Waiting is `poll` run off the main thread (a non-blocking FFI call) on the socket and on a pipe
+ * that {@linkcode LinuxUdpTransport.close} writes to, so closing never waits for traffic.
  *
  * Everything here reads the kernel's answers only within the buffers it handed over: a datagram's
  * length is capped by its slot, an address is read from its own 16 bytes.
@@ -39,12 +35,18 @@ const LIBC_PATHS = [
 ];
 
 const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  // Waits off the main thread; the socket and the wake-up pipe stay open until it returns.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -52,8 +54,11 @@ type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 // Linux's values (the same on x86_64 and aarch64).
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
-const SO_TYPE = 3;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 const SO_SNDBUFFORCE = 32;
@@ -63,16 +68,16 @@ const UDP_SEGMENT = 103;
 const EINTR = 4;
 const EIO = 5;
 const EAGAIN = 11;
+const EACCES = 13;
 const EINVAL = 22;
+const EADDRINUSE = 98;
+const EADDRNOTAVAIL = 99;
 const ENOBUFS = 105;
 const IPPROTO_IP = 0;
 const IP_RECVERR = 11;
 const MSG_DONTWAIT = 0x40;
 const MSG_ERRQUEUE = 0x2000;
-/**
- * How long a send waits for a full queue (the socket's buffer, or this host's interface) to drain
- * before it retries.
- */
+/** How long a send waits for a full queue of this host's interface to drain before it retries. */
 const FULL_QUEUE_WAIT_MS = 1;
 /**
  * Waits in a row for the same message before it is given up as lost (about a second): a queue
@@ -80,8 +85,8 @@ const FULL_QUEUE_WAIT_MS = 1;
  * and for Ctrl+C, for ever.
  */
 const FULL_QUEUE_MAX_WAITS = 500;
-/** The highest descriptor looked at for the socket Deno opened. */
-const MAX_FD = 1 << 16;
+const POLLIN = 1;
+const POLLOUT = 4;
 /** What the socket asks for, each way. */
 const SOCKET_BUFFER_BYTES = 16 * 1024 * 1024;
 
@@ -167,6 +172,14 @@ function writeSockaddr(view: DataView, offset: number, ip: readonly number[], po
   for (let i = 0; i < 4; i++) view.setUint8(offset + 4 + i, ip[i]);
 }
 
+/** What a failed `bind` means, as the error Deno's own sockets would throw. */
+function bindError(errno: number): Error {
+  if (errno === EADDRINUSE) return new Deno.errors.AddrInUse("Address already in use");
+  if (errno === EADDRNOTAVAIL) return new Deno.errors.AddrNotAvailable("Address not available");
+  if (errno === EACCES) return new Deno.errors.PermissionDenied("Permission denied");
+  return new Error(`bind() failed (errno ${errno})`);
+}
+
 /** A table of `count` mmsghdrs, each with one iovec and one sockaddr_in of its own. */
 class MessageTable {
   readonly headers: Uint8Array;
@@ -249,10 +262,16 @@ export class LinuxUdpTransport implements DatagramTransport {
   readonly engine = "linux";
   readonly port: number;
   readonly #libc: Libc;
-  /** Deno's socket: it binds, waits, and takes the first datagram of each wake-up. */
-  readonly #conn: Deno.DatagramConn;
-  /** The same socket's descriptor, for `sendmmsg` and `recvmmsg`; not used once closed. */
   readonly #fd: number;
+  readonly #wakeRead: number;
+  readonly #wakeWrite: number;
+  /**
+   * `struct pollfd`s (socket, wake-up pipe) for the receiver's wait and the sender's. `poll` reads
+   * and writes them on another thread, so they live in their own `ArrayBuffer`s: V8 keeps a small
+   * typed array's bytes inside its heap, where the garbage collector may move them mid-call.
+   */
+  readonly #pollIn = offHeapBytes(16);
+  readonly #pollOut = offHeapBytes(16);
   readonly #errno: Deno.UnsafePointerView;
   // Sending: datagrams are copied end to end into one arena; a message is one datagram or, with
   // segmentation offload, a run of equal ones.
@@ -263,10 +282,9 @@ export class LinuxUdpTransport implements DatagramTransport {
   readonly #segments = new Uint8Array(BATCH);
   /** Whether the kernel takes UDP_SEGMENT; off for good after the first refusal. */
   #offload = true;
-  // Receiving: the kernel writes straight into the slots; Deno's receive into a buffer of its own.
+  // Receiving: the kernel writes straight into the slots.
   readonly #in = new MessageTable(BATCH);
   readonly #inArena = offHeapBytes(BATCH * RECEIVE_SLOT);
-  readonly #first = new Uint8Array(MAX_DATAGRAM + 1);
   /** The text form of the last sender's address, reused while the same one keeps sending. */
   #lastFrom = -1;
   #lastFromPort = -1;
@@ -277,36 +295,56 @@ export class LinuxUdpTransport implements DatagramTransport {
   #closed = false;
   #receiving = false;
   #queueFull = 0;
+  /** Polls under way on another thread: the descriptors stay open until none is. */
+  #waiting = 0;
+  #fdsClosed = false;
 
-  /**
-   * Binds `hostname:port` (an IPv4 address; 0 for any port). Throws as `Deno.listenDatagram`
-   * does if it cannot.
-   */
+  /** Binds `hostname:port` (an IPv4 address; 0 for any port). Throws if it cannot. */
   constructor(port: number, hostname: string) {
     const lib = libc;
+    const ip = parseIpv4(hostname);
     if (!lib) throw new Error("the Linux UDP engine is not available here");
-    if (!parseIpv4(hostname)) throw new Error(`${hostname} is not an IPv4 address`);
+    if (!ip) throw new Error(`${hostname} is not an IPv4 address`);
     this.#libc = lib;
     const errnoPointer = lib.__errno_location();
     if (!errnoPointer) throw new Error("libc gave no errno location");
     this.#errno = new Deno.UnsafePointerView(errnoPointer);
-    this.#conn = Deno.listenDatagram({ transport: "udp", hostname, port });
-    const bound = this.#conn.addr as Deno.NetAddr;
-    this.port = bound.port;
-    const fd = findUdpSocket(lib, parseIpv4(bound.hostname) ?? [], bound.port);
-    if (fd < 0) {
-      this.#conn.close();
-      throw new Error("the Linux UDP engine could not find its socket's descriptor");
-    }
+    const fd = lib.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new Error(`socket() failed (errno ${this.#errno.getInt32()})`);
     this.#fd = fd;
-    this.#setBuffer(SO_RCVBUFFORCE, SO_RCVBUF);
-    this.#setBuffer(SO_SNDBUFFORCE, SO_SNDBUF);
-    // Without it the kernel hides that this host's own interface queue dropped a datagram
-    // (ENOBUFS): the send looks done and the loss shows only an RTT later, as if on the wire.
-    lib.setsockopt(fd, IPPROTO_IP, IP_RECVERR, new Uint8Array(new Int32Array([1]).buffer), 4);
+    const pipe = new Int32Array(2);
+    if (lib.pipe2(new Uint8Array(pipe.buffer), O_NONBLOCK | O_CLOEXEC) !== 0) {
+      lib.close(fd);
+      throw new Error(`pipe2() failed (errno ${this.#errno.getInt32()})`);
+    }
+    [this.#wakeRead, this.#wakeWrite] = pipe;
+    try {
+      this.#setBuffer(SO_RCVBUFFORCE, SO_RCVBUF);
+      this.#setBuffer(SO_SNDBUFFORCE, SO_SNDBUF);
+      // Without it the kernel hides that this host's own interface queue dropped a datagram
+      // (ENOBUFS): the send looks done and the loss shows only an RTT later, as if on the wire.
+      lib.setsockopt(fd, IPPROTO_IP, IP_RECVERR, new Uint8Array(new Int32Array([1]).buffer), 4);
+      const name = new Uint8Array(SOCKADDR_IN_SIZE);
+      const nameView = new DataView(name.buffer);
+      writeSockaddr(nameView, 0, ip, port);
+      if (lib.bind(fd, name, SOCKADDR_IN_SIZE) !== 0) throw bindError(this.#errno.getInt32());
+      const length = new Uint32Array([SOCKADDR_IN_SIZE]);
+      lib.getsockname(fd, name, new Uint8Array(length.buffer));
+      this.port = nameView.getUint16(2, false);
+    } catch (error) {
+      this.#closeFds();
+      throw error;
+    }
     const arena = address(this.#inArena);
     for (let i = 0; i < BATCH; i++) {
       this.#in.setData(i, arena + BigInt(i * RECEIVE_SLOT), MAX_DATAGRAM + 1);
+    }
+    for (const [fds, events] of [[this.#pollIn, POLLIN], [this.#pollOut, POLLOUT]] as const) {
+      const view = new DataView(fds.buffer);
+      view.setInt32(0, fd, true);
+      view.setInt16(4, events, true);
+      view.setInt32(8, this.#wakeRead, true);
+      view.setInt16(12, POLLIN, true);
     }
   }
 
@@ -316,6 +354,21 @@ export class LinuxUdpTransport implements DatagramTransport {
     const bytes = new Uint8Array(size.buffer);
     if (this.#libc.setsockopt(this.#fd, SOL_SOCKET, forced, bytes, 4) !== 0) {
       this.#libc.setsockopt(this.#fd, SOL_SOCKET, plain, bytes, 4);
+    }
+  }
+
+  /**
+   * Waits until the socket is readable (or writable, for `#pollOut`) or the transport closes. The
+   * last wait to return after a close closes the descriptors: closing them under a running poll
+   * would let it wait on whatever reuses the numbers.
+   */
+  async #wait(fds: Uint8Array): Promise<void> {
+    this.#waiting++;
+    try {
+      await this.#libc.poll(fds, 2n, -1);
+    } finally {
+      this.#waiting--;
+      if (this.#closed && this.#waiting === 0) this.#closeFds();
     }
   }
 
@@ -369,8 +422,8 @@ export class LinuxUdpTransport implements DatagramTransport {
       }
       const errno = this.#errno.getInt32();
       if (errno === EAGAIN) {
-        // The socket's buffer is full: wait a moment for it to drain.
-        await delay(FULL_QUEUE_WAIT_MS);
+        // The socket's buffer is full: wait until it drains.
+        await this.#wait(this.#pollOut);
         if (this.#closed) return false;
       } else if (errno === EINTR) {
         continue;
@@ -378,7 +431,7 @@ export class LinuxUdpTransport implements DatagramTransport {
         // The interface's queue on this host is full and dropped the message before it left:
         // nothing went out, so it is sent again once the queue drained a little, not counted lost.
         this.#queueFull++;
-        await delay(FULL_QUEUE_WAIT_MS);
+        await new Promise((resolve) => setTimeout(resolve, FULL_QUEUE_WAIT_MS));
         if (this.#closed) return false;
       } else if (this.#segments[0] > 1 && (errno === EIO || errno === EINVAL)) {
         // No segmentation offload on this path (an old kernel, a device without checksum
@@ -439,53 +492,44 @@ export class LinuxUdpTransport implements DatagramTransport {
   async receive(sink: DatagramSink): Promise<void> {
     if (this.#receiving) throw new Error("already receiving");
     this.#receiving = true;
-    try {
-      while (!this.#closed) {
-        let first: [Uint8Array, Deno.Addr];
-        try {
-          first = await this.#conn.receive(this.#first);
-        } catch (error) {
-          if (this.#closed || error instanceof Deno.errors.BadResource) break;
-          // ICMP unreachable and the like, reported by the kernel's error queue: emptied, or it
-          // would wake every wait.
-          this.#dropErrors();
-          continue;
-        }
-        const from = first[1] as Deno.NetAddr;
-        sink(first[0], from.hostname, from.port);
-        // Then what else is queued, a batch per call (other work gets its turn at the next wait).
-        this.#drain(sink);
-      }
-    } finally {
-      this.#receiving = false;
-    }
-  }
-
-  /** Hands up to four batches of queued datagrams to `sink`, without waiting for more. */
-  #drain(sink: DatagramSink): void {
     const table = this.#in;
     const view = table.view;
     const names = table.namesView;
-    for (let round = 0; round < 4 && !this.#closed; round++) {
-      for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSG_SIZE + MSG_NAMELEN, 16, true);
-      const count = this.#libc.recvmmsg(this.#fd, table.headers, BATCH, MSG_DONTWAIT, null);
-      if (count < 0 && this.#errno.getInt32() !== EAGAIN) this.#dropErrors();
-      if (count <= 0) return;
-      for (let i = 0; i < count && !this.#closed; i++) {
-        const length = Math.min(view.getUint32(i * MMSG_SIZE + MSG_LEN, true), MAX_DATAGRAM + 1);
-        const nameAt = i * SOCKADDR_IN_SIZE;
-        if (names.getUint16(nameAt, true) !== AF_INET) continue;
-        const port = names.getUint16(nameAt + 2, false);
-        const ip = names.getUint32(nameAt + 4, false);
-        if (ip !== this.#lastFrom || port !== this.#lastFromPort) {
-          this.#lastFrom = ip;
-          this.#lastFromPort = port;
-          this.#lastFromText = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+    try {
+      while (!this.#closed) {
+        await this.#wait(this.#pollIn);
+        if (this.#closed) break;
+        // Drain what is queued, a batch per call, then wait again (that is also when other
+        // work gets its turn).
+        for (let round = 0; round < 4 && !this.#closed; round++) {
+          for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSG_SIZE + MSG_NAMELEN, 16, true);
+          const count = this.#libc.recvmmsg(this.#fd, table.headers, BATCH, 0, null);
+          if (count < 0) this.#dropErrors();
+          if (count <= 0) break;
+          for (let i = 0; i < count && !this.#closed; i++) {
+            const length = Math.min(
+              view.getUint32(i * MMSG_SIZE + MSG_LEN, true),
+              MAX_DATAGRAM + 1,
+            );
+            const nameAt = i * SOCKADDR_IN_SIZE;
+            if (names.getUint16(nameAt, true) !== AF_INET) continue;
+            const port = names.getUint16(nameAt + 2, false);
+            const ip = names.getUint32(nameAt + 4, false);
+            if (ip !== this.#lastFrom || port !== this.#lastFromPort) {
+              this.#lastFrom = ip;
+              this.#lastFromPort = port;
+              this.#lastFromText = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${
+                ip & 255
+              }`;
+            }
+            const start = i * RECEIVE_SLOT;
+            sink(this.#inArena.subarray(start, start + length), this.#lastFromText, port);
+          }
+          if (count < BATCH) break;
         }
-        const start = i * RECEIVE_SLOT;
-        sink(this.#inArena.subarray(start, start + length), this.#lastFromText, port);
       }
-      if (count < BATCH) return;
+    } finally {
+      this.#receiving = false;
     }
   }
 
@@ -503,35 +547,16 @@ export class LinuxUdpTransport implements DatagramTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Deno closes the descriptor and ends the waiting receive; nothing here touches it after.
-    this.#conn.close();
+    // Wake every waiting poll; the last one out closes the descriptors.
+    this.#libc.write(this.#wakeWrite, new Uint8Array(1), 1n);
+    if (this.#waiting === 0) this.#closeFds();
   }
-}
 
-/** Resolves after `ms` milliseconds. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * The descriptor of this process's UDP socket bound to `ip:port` (Deno gives no way to ask), or
- * -1. Only one UDP socket can hold an address and port, so the first match is the one.
- */
-function findUdpSocket(lib: Libc, ip: readonly number[], port: number): number {
-  const name = new Uint8Array(SOCKADDR_IN_SIZE);
-  const view = new DataView(name.buffer);
-  const length = new Uint32Array(1);
-  const lengthBytes = new Uint8Array(length.buffer);
-  const type = new Int32Array(1);
-  const typeBytes = new Uint8Array(type.buffer);
-  for (let fd = 3; fd < MAX_FD; fd++) {
-    length[0] = SOCKADDR_IN_SIZE;
-    if (lib.getsockname(fd, name, lengthBytes) !== 0) continue;
-    if (view.getUint16(0, true) !== AF_INET || view.getUint16(2, false) !== port) continue;
-    if (ip.some((byte, i) => name[4 + i] !== byte)) continue;
-    length[0] = 4;
-    if (lib.getsockopt(fd, SOL_SOCKET, SO_TYPE, typeBytes, lengthBytes) !== 0) continue;
-    if (type[0] === SOCK_DGRAM) return fd;
+  #closeFds(): void {
+    if (this.#fdsClosed) return;
+    this.#fdsClosed = true;
+    this.#libc.close(this.#fd);
+    this.#libc.close(this.#wakeRead);
+    this.#libc.close(this.#wakeWrite);
   }
-  return -1;
 }
