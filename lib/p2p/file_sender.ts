@@ -7,7 +7,7 @@
 import { hashFile } from "../fs/hash_file.ts";
 import { CHUNK_SIZE, CHUNK_SIZE_IPV6, dataHead, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
-import { Pacer } from "./pacer.ts";
+import { Pacer, QUANTUM_MS } from "./pacer.ts";
 import { SendWindow, type SendWindowOptions } from "./send_window.ts";
 import { TransferError } from "./transfer_error.ts";
 import { Wake } from "./wake.ts";
@@ -269,7 +269,8 @@ export async function sendFile(
         // The whole batch in as few system calls as the socket's engine allows, each datagram
         // built where the socket copies it to, not first in a buffer of its own.
         const queueFull = socket.queueFull;
-        const sent = socket.sendRun(peer, { head, seqs, chunks });
+        const perMessage = Math.floor(rate * QUANTUM_MS);
+        const sent = socket.sendRun(peer, { head, seqs, chunks, perMessage });
         const sentAt = performance.now();
         for (const seq of seqs) sending.markSent(seq, sentAt);
         await sent;

@@ -253,6 +253,8 @@ class SendTable extends MessageTable {
 /** Datagrams to send, however they are held: how many, each one's length, and its bytes. */
 interface Outgoing {
   readonly count: number;
+  /** The most datagrams one message may carry with segmentation offload (see DataRun). */
+  readonly perMessage?: number;
   length(i: number): number;
   /** Writes the first `length` bytes of datagram `i` into `out` at `at`. */
   write(i: number, out: Uint8Array, at: number, length: number): void;
@@ -401,6 +403,7 @@ export class LinuxUdpTransport implements DatagramTransport {
     const head = run.head.length + 4;
     return this.#send(to, {
       count: run.chunks.length,
+      perMessage: run.perMessage,
       length: (i) => head + run.chunks[i].length,
       write: (i, out, at, length) => writeRunDatagram(run, i, out, at, length),
     });
@@ -466,7 +469,9 @@ export class LinuxUdpTransport implements DatagramTransport {
       if (messages > 0 && at + segment > arena.length) break;
       const start = at;
       let count = 0;
-      const most = this.#offload && segment > 0 ? GSO_MAX_SEGMENTS : 1;
+      const most = this.#offload && segment > 0
+        ? Math.max(1, Math.min(GSO_MAX_SEGMENTS, datagrams.perMessage ?? GSO_MAX_SEGMENTS))
+        : 1;
       while (next < datagrams.count && count < most) {
         const length = Math.min(datagrams.length(next), MAX_DATAGRAM);
         if (count > 0 && (length > segment || at - start + length > GSO_MAX_BYTES)) break;

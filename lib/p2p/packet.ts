@@ -146,6 +146,13 @@ export interface DataRun {
   readonly head: Uint8Array;
   readonly seqs: readonly number[];
   readonly chunks: readonly Uint8Array[];
+  /**
+   * The most datagrams a socket with segmentation offload may send as one message. A shaper on
+   * this host (Linux's `tbf`) cuts a message longer than its burst apart as it queues it, and
+   * drops the pieces it has no room for without a word; a message no longer than a millisecond of
+   * the pacing rate fits any burst set to a millisecond or more.
+   */
+  readonly perMessage?: number;
 }
 
 /** The head every DATA datagram of `transfer` starts with (see {@linkcode DataRun}). */

@@ -5,9 +5,9 @@
  */
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { DenoTransport } from "../../lib/p2p/datagram_transport.ts";
+import { DenoTransport, runDatagrams } from "../../lib/p2p/datagram_transport.ts";
 import { BATCH, linuxUdpAvailable, LinuxUdpTransport, parseIpv4 } from "../../lib/p2p/linux_udp.ts";
-import { MAX_DATAGRAM } from "../../lib/p2p/packet.ts";
+import { dataHead, MAX_DATAGRAM } from "../../lib/p2p/packet.ts";
 
 const ignore = !linuxUdpAvailable();
 
@@ -106,6 +106,26 @@ Deno.test({
     const got = await atDeno.until(out.length);
     assertEquals(got.map((a) => a.bytes), out);
     assert(linux.offload, "this kernel takes UDP_SEGMENT (Linux 4.18+)");
+  },
+});
+
+Deno.test({
+  name: "a run sent a few datagrams per message (a shaper's burst) arrives whole and in order",
+  ignore,
+  fn: async () => {
+    await using pair = openPair();
+    const { linux, deno, atDeno } = pair;
+    const head = dataHead(new Uint8Array(16).fill(7), 42);
+    const chunks = Array.from({ length: 10 }, (_, i) => datagram(i, i === 9 ? 500 : 1400));
+    const seqs = chunks.map((_, i) => 100 + i);
+    const expected = runDatagrams({ head, seqs, chunks });
+    for (const perMessage of [3, 1, 0]) {
+      const before = atDeno.arrivals.length;
+      const to = { hostname: "127.0.0.1", port: deno.port };
+      assert(await linux.sendRun(to, { head, seqs, chunks, perMessage }));
+      const got = await atDeno.until(before + expected.length);
+      assertEquals(got.slice(before).map((a) => a.bytes), expected, `${perMessage} per message`);
+    }
   },
 });
 

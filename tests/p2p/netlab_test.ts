@@ -48,11 +48,13 @@ Deno.test({
     "a sender faster than the link is held back by its full interface queue, not made to resend",
   ignore: unavailable !== undefined,
   async fn() {
-    // 100 Mbit/s and no loss: every datagram the sender's own queue dropped would be resent.
+    // 100 Mbit/s and no loss: every datagram the sender's own queue dropped would be resent. The
+    // bed's tbf cuts a message longer than its 50 KB burst apart and drops the pieces it has no
+    // room for without a word, so messages of 44 datagrams (64 KB) had a run in six resend 1.6%.
     const sent = await crossLink(100, 0);
     const datagrams = Math.ceil((8 * 1024 * 1024) / 1400);
     assert(
-      sent.retransmissions < datagrams / 100,
+      sent.retransmissions < datagrams / 200,
       `${sent.retransmissions} of about ${datagrams} datagrams resent on a lossless link`,
     );
   },
