@@ -7,6 +7,7 @@
 import { hashFile } from "../fs/hash_file.ts";
 import { CHUNK_SIZE, CHUNK_SIZE_IPV6, dataHead, PacketType } from "./packet.ts";
 import type { PeerAddress, PeerSocket } from "./peer_socket.ts";
+import { LinuxFile } from "./linux_udp.ts";
 import { Pacer, QUANTUM_MS } from "./pacer.ts";
 import { SendWindow, type SendWindowOptions } from "./send_window.ts";
 import { TransferError } from "./transfer_error.ts";
@@ -223,6 +224,9 @@ export async function sendFile(
     }
   };
   const file = await Deno.open(path, { read: true });
+  // With the Linux engine the kernel reads chunks straight into the datagrams (opened after Deno
+  // has checked that this path may be read).
+  const direct = socket.sendsFromFiles ? LinuxFile.open(path) : undefined;
   const started = performance.now();
   try {
     // Offer until the peer answers.
@@ -261,19 +265,31 @@ export async function sendFile(
       const batch = allowed > 0 ? sending.due(now, allowed) : [];
       if (batch.length > 0) {
         pacer.spend(batch.length);
-        // New chunks come in order (after resends), so the file is read front to back.
-        // Nothing is awaited between `due` and the send: every chunk of the batch is still due.
-        reader.readThrough(batch[batch.length - 1], sending.base);
-        const seqs = batch;
-        const chunks = batch.map((seq) => reader.chunk(seq));
         // The whole batch in as few system calls as the socket's engine allows, each datagram
         // built where the socket copies it to, not first in a buffer of its own.
         const queueFull = socket.queueFull;
         const perMessage = Math.floor(rate * QUANTUM_MS);
-        const sent = socket.sendRun(peer, { head, seqs, chunks, perMessage });
+        const seqs = batch;
+        let sent: Promise<boolean>;
+        if (direct) {
+          // The kernel reads the chunks into the datagrams itself.
+          sent = socket.sendFileRun(peer, { head, seqs, file: direct, chunk, size, perMessage });
+        } else {
+          // New chunks come in order (after resends), so the file is read front to back.
+          // Nothing is awaited between `due` and the send: every chunk of the batch is still due.
+          reader.readThrough(batch[batch.length - 1], sending.base);
+          const chunks = batch.map((seq) => reader.chunk(seq));
+          sent = socket.sendRun(peer, { head, seqs, chunks, perMessage });
+        }
         const sentAt = performance.now();
         for (const seq of seqs) sending.markSent(seq, sentAt);
         await sent;
+        if (direct?.unreadable) {
+          throw new TransferError(
+            "file_changed",
+            `${options.name} changed while it was being sent (it is shorter now, or unreadable); send it again`,
+          );
+        }
         if (socket.queueFull > queueFull) sending.onQueueFull(performance.now());
         options.onProgress?.(
           Math.min(size, sending.base * chunk),
@@ -327,6 +343,7 @@ export async function sendFile(
   } finally {
     options.signal?.removeEventListener("abort", onCancel);
     file.close();
+    direct?.close();
     unregister();
   }
 }

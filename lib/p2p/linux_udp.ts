@@ -45,6 +45,8 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  preadv: { parameters: ["i32", "buffer", "i32", "i64"], result: "isize" },
   // Waits off the main thread; the socket and the wake-up pipe stay open until it returns.
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
 } as const;
@@ -111,6 +113,9 @@ const GSO_MAX_SEGMENTS = 64;
 const GSO_MAX_BYTES = 65000;
 /** Bytes of datagrams one `sendmmsg` may carry. */
 const SEND_ARENA = 512 * 1024;
+/** At most this many chunks read by one `preadv` (the kernel's IOV_MAX is 1024). */
+const READ_IOVECS = 1024;
+const O_RDONLY = 0;
 const SOCKADDR_IN_SIZE = 16;
 const IOVEC_SIZE = 16;
 /** Bytes per receive slot: room for one byte past the largest datagram, to spot longer ones. */
@@ -253,6 +258,8 @@ class SendTable extends MessageTable {
 /** Datagrams to send, however they are held: how many, each one's length, and its bytes. */
 interface Outgoing {
   readonly count: number;
+  /** Completes the datagrams `write` laid out, before they go; false if it could not. */
+  finish?(): boolean;
   /** The most datagrams one message may carry with segmentation offload (see DataRun). */
   readonly perMessage?: number;
   length(i: number): number;
@@ -409,6 +416,40 @@ export class LinuxUdpTransport implements DatagramTransport {
     });
   }
 
+  /**
+   * Sends the DATA datagrams of `run`, their chunks read by the kernel from `run.file` straight
+   * into the buffer they go out from (`preadv`): no copy through JavaScript, nor a view per chunk.
+   * False if the socket refused, or the file could not be read (it shrank, or failed).
+   */
+  sendFileRun(to: PeerAddress, run: FileRun): Promise<boolean> {
+    const head = run.head.length + 4;
+    const reads = this.#reads;
+    const lengthOf = (i: number) =>
+      Math.max(0, Math.min(run.chunk, run.size - run.seqs[i] * run.chunk));
+    return this.#send(to, {
+      count: run.seqs.length,
+      perMessage: run.perMessage,
+      length: (i) => head + lengthOf(i),
+      write: (i, out, at, length) => {
+        out.set(run.head, at);
+        const seq = run.seqs[i];
+        const seqAt = at + run.head.length;
+        out[seqAt] = seq >>> 24;
+        out[seqAt + 1] = (seq >>> 16) & 0xff;
+        out[seqAt + 2] = (seq >>> 8) & 0xff;
+        out[seqAt + 3] = seq & 0xff;
+        reads.add(
+          this.#outArenaAddress + BigInt(at + head),
+          length - head,
+          run.seqs[i] * run.chunk,
+        );
+      },
+      finish: () => reads.readFrom(run.file),
+    });
+  }
+
+  readonly #reads = new PendingReads();
+
   async #send(to: PeerAddress, datagrams: Outgoing): Promise<boolean> {
     const ip = this.#ipv4(to.hostname);
     if (!ip || this.#closed) return false;
@@ -417,6 +458,7 @@ export class LinuxUdpTransport implements DatagramTransport {
     let fullWaits = 0;
     while (from < datagrams.count) {
       const messages = this.#fillTable(datagrams, from, ip, to.port);
+      if (datagrams.finish && !datagrams.finish()) return false;
       const sent = this.#libc.sendmmsg(this.#fd, this.#out.headers, messages, 0);
       if (sent > 0) {
         for (let m = 0; m < sent; m++) from += this.#segments[m];
@@ -563,5 +605,104 @@ export class LinuxUdpTransport implements DatagramTransport {
     this.#libc.close(this.#fd);
     this.#libc.close(this.#wakeRead);
     this.#libc.close(this.#wakeWrite);
+  }
+}
+
+/** What {@linkcode LinuxUdpTransport.sendFileRun} sends: DATA datagrams whose chunks are read from a file. */
+export interface FileRun {
+  readonly head: Uint8Array;
+  readonly seqs: readonly number[];
+  readonly file: LinuxFile;
+  /** Bytes per chunk, and the file's size (the last chunk may be short). */
+  readonly chunk: number;
+  readonly size: number;
+  /** As DataRun's. */
+  readonly perMessage?: number;
+}
+
+/**
+ * A file opened for reading through libc, for {@linkcode LinuxUdpTransport.sendFileRun}. Open it
+ * only after Deno has opened the same path (its permission check is the one that counts).
+ */
+export class LinuxFile {
+  readonly fd: number;
+  #closed = false;
+  #unreadable = false;
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** Opens `path` read-only, or returns undefined where the Linux engine is not available. */
+  static open(path: string): LinuxFile | undefined {
+    if (!libc) return undefined;
+    const fd = libc.open(new TextEncoder().encode(`${path}\0`), O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? undefined : new LinuxFile(fd);
+  }
+
+  /**
+   * Whether a read came short or failed: the file shrank or broke under the transfer, and its
+   * chunks can no longer be sent.
+   */
+  get unreadable(): boolean {
+    return this.#unreadable;
+  }
+
+  /** Reads `bytes` into `count` iovecs at `iovecs`, from `offset`; false if fewer came. */
+  read(iovecs: Uint8Array, count: number, offset: number, bytes: number): boolean {
+    const read = this.#closed || !libc
+      ? -1
+      : Number(libc.preadv(this.fd, iovecs, count, BigInt(offset)));
+    if (read !== bytes) this.#unreadable = true;
+    return read === bytes;
+  }
+
+  close(): void {
+    if (this.#closed || !libc) return;
+    this.#closed = true;
+    libc.close(this.fd);
+  }
+}
+
+/**
+ * Chunks to read from a file into the send arena before a `sendmmsg`: (address, length, file
+ * offset) in the order laid out. Runs of chunks that follow one another in the file are read by
+ * one `preadv` each.
+ */
+class PendingReads {
+  readonly #iovecs = offHeapBytes(READ_IOVECS * IOVEC_SIZE);
+  readonly #view = new DataView(this.#iovecs.buffer);
+  readonly #addresses: bigint[] = [];
+  readonly #lengths: number[] = [];
+  readonly #offsets: number[] = [];
+
+  add(address: bigint, length: number, offset: number): void {
+    this.#addresses.push(address);
+    this.#lengths.push(length);
+    this.#offsets.push(offset);
+  }
+
+  /** Reads every pending chunk from `file`; false if any came short. Empties the list. */
+  readFrom(file: LinuxFile): boolean {
+    let ok = true;
+    const count = this.#addresses.length;
+    for (let start = 0; start < count && ok;) {
+      let end = start;
+      let bytes = 0;
+      while (
+        end < count && end - start < READ_IOVECS &&
+        (end === start || this.#offsets[end] === this.#offsets[end - 1] + this.#lengths[end - 1])
+      ) {
+        const at = (end - start) * IOVEC_SIZE;
+        this.#view.setBigUint64(at, this.#addresses[end], true);
+        this.#view.setBigUint64(at + 8, BigInt(this.#lengths[end]), true);
+        bytes += this.#lengths[end];
+        end++;
+      }
+      ok = file.read(this.#iovecs, end - start, this.#offsets[start], bytes);
+      start = end;
+    }
+    this.#addresses.length = this.#lengths.length = this.#offsets.length = 0;
+    return ok;
   }
 }

@@ -11,7 +11,7 @@ import {
   type PeerAddress,
   type TransportEngine,
 } from "./datagram_transport.ts";
-import { linuxUdpAvailable, LinuxUdpTransport, parseIpv4 } from "./linux_udp.ts";
+import { type FileRun, linuxUdpAvailable, LinuxUdpTransport, parseIpv4 } from "./linux_udp.ts";
 import {
   datagramToken,
   type DataRun,
@@ -129,6 +129,22 @@ export class PeerSocket implements AsyncDisposable {
   sendRun(peer: PeerAddress, run: DataRun): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     return this.#transport.sendRun(peer, run);
+  }
+
+  /** Whether {@linkcode sendFileRun} may be used: the Linux engine moves this socket's datagrams. */
+  get sendsFromFiles(): boolean {
+    return this.#transport instanceof LinuxUdpTransport;
+  }
+
+  /**
+   * Sends DATA datagrams whose chunks the kernel reads from a file straight into the socket's
+   * buffer (see LinuxUdpTransport.sendFileRun); false if refused, or where the engine is not Linux.
+   */
+  sendFileRun(peer: PeerAddress, run: FileRun): Promise<boolean> {
+    if (this.#closed || !(this.#transport instanceof LinuxUdpTransport)) {
+      return Promise.resolve(false);
+    }
+    return this.#transport.sendFileRun(peer, run);
   }
 
   #route(token: Uint8Array): Route | undefined {

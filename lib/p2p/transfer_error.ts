@@ -10,7 +10,8 @@ export type TransferErrorCode =
   | "hash_mismatch"
   | "aborted"
   | "cancelled"
-  | "not_enabled";
+  | "not_enabled"
+  | "file_changed";
 
 /** A peer-to-peer operation failed; the message is fit for the user. */
 export class TransferError extends Error {

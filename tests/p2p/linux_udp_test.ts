@@ -6,7 +6,13 @@
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { DenoTransport, runDatagrams } from "../../lib/p2p/datagram_transport.ts";
-import { BATCH, linuxUdpAvailable, LinuxUdpTransport, parseIpv4 } from "../../lib/p2p/linux_udp.ts";
+import {
+  BATCH,
+  LinuxFile,
+  linuxUdpAvailable,
+  LinuxUdpTransport,
+  parseIpv4,
+} from "../../lib/p2p/linux_udp.ts";
 import { dataHead, MAX_DATAGRAM } from "../../lib/p2p/packet.ts";
 
 const ignore = !linuxUdpAvailable();
@@ -125,6 +131,44 @@ Deno.test({
       assert(await linux.sendRun(to, { head, seqs, chunks, perMessage }));
       const got = await atDeno.until(before + expected.length);
       assertEquals(got.slice(before).map((a) => a.bytes), expected, `${perMessage} per message`);
+    }
+  },
+});
+
+Deno.test({
+  name: "chunks the kernel reads from the file go out as the datagrams built from them would",
+  ignore,
+  fn: async () => {
+    await using pair = openPair();
+    const { linux, deno, atDeno } = pair;
+    const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });
+    const path = `${dir}/example1.mp4`;
+    const chunk = 1000;
+    const bytes = datagram(1, 9500); // nine whole chunks and a short tenth
+    await Deno.writeFile(path, bytes);
+    const file = LinuxFile.open(path);
+    if (!file) throw new Error("LinuxFile.open failed");
+    try {
+      const head = dataHead(new Uint8Array(16).fill(7), 42);
+      // In order, then resends out of order, then the short last chunk alone.
+      for (const seqs of [[0, 1, 2, 3, 4, 5, 6, 7, 8], [6, 2, 3], [9]]) {
+        const chunks = seqs.map((seq) => bytes.subarray(seq * chunk, (seq + 1) * chunk));
+        const expected = runDatagrams({ head, seqs, chunks });
+        const before = atDeno.arrivals.length;
+        const to = { hostname: "127.0.0.1", port: deno.port };
+        const run = { head, seqs, file, chunk, size: bytes.length, perMessage: 4 };
+        assert(await linux.sendFileRun(to, run));
+        const got = await atDeno.until(before + expected.length);
+        assertEquals(got.slice(before).map((a) => a.bytes), expected, `chunks ${seqs}`);
+      }
+      // A file that shrank under the transfer: nothing is sent from it.
+      await Deno.truncate(path, 5000);
+      const run = { head, seqs: [4, 5], file, chunk, size: bytes.length };
+      assertEquals(await linux.sendFileRun({ hostname: "127.0.0.1", port: deno.port }, run), false);
+      assert(file.unreadable);
+    } finally {
+      file.close();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
