@@ -18,7 +18,7 @@
  */
 
 import type { DatagramSink, DatagramTransport, PeerAddress } from "./datagram_transport.ts";
-import { type DataRun, MAX_DATAGRAM, writeRunDatagram } from "./packet.ts";
+import { type DataRun, MAX_DATAGRAM, writeDataHead, writeRunDatagram } from "./packet.ts";
 
 /** Datagrams per system call. */
 export const BATCH = 64;
@@ -291,6 +291,8 @@ export class LinuxUdpTransport implements DatagramTransport {
   readonly #segments = new Uint8Array(BATCH);
   /** Whether the kernel takes UDP_SEGMENT; off for good after the first refusal. */
   #offload = true;
+  /** Chunks of a file run to read into the arena before it goes (sendFileRun). */
+  readonly #reads = new PendingReads();
   // Receiving: the kernel writes straight into the slots.
   readonly #in = new MessageTable(BATCH);
   readonly #inArena = offHeapBytes(BATCH * RECEIVE_SLOT);
@@ -431,13 +433,7 @@ export class LinuxUdpTransport implements DatagramTransport {
       perMessage: run.perMessage,
       length: (i) => head + lengthOf(i),
       write: (i, out, at, length) => {
-        out.set(run.head, at);
-        const seq = run.seqs[i];
-        const seqAt = at + run.head.length;
-        out[seqAt] = seq >>> 24;
-        out[seqAt + 1] = (seq >>> 16) & 0xff;
-        out[seqAt + 2] = (seq >>> 8) & 0xff;
-        out[seqAt + 3] = seq & 0xff;
+        writeDataHead(run.head, run.seqs[i], out, at);
         reads.add(
           this.#outArenaAddress + BigInt(at + head),
           length - head,
@@ -447,8 +443,6 @@ export class LinuxUdpTransport implements DatagramTransport {
       finish: () => reads.readFrom(run.file),
     });
   }
-
-  readonly #reads = new PendingReads();
 
   async #send(to: PeerAddress, datagrams: Outgoing): Promise<boolean> {
     const ip = this.#ipv4(to.hostname);

@@ -172,12 +172,17 @@ export function writeRunDatagram(
   length: number,
 ): void {
   const head = run.head;
-  out.set(head, at);
-  writeUint32(out, at + head.length, run.seqs[i]);
+  writeDataHead(head, run.seqs[i], out, at);
   const body = head.length + 4;
   const chunk = run.chunks[i];
   // Whole, as nearly always: a view of a view would be one more object per datagram.
   out.set(chunk.length === length - body ? chunk : chunk.subarray(0, length - body), at + body);
+}
+
+/** Writes a DATA datagram's start, `head` and then `seq`, into `out` at `at`. */
+export function writeDataHead(head: Uint8Array, seq: number, out: Uint8Array, at: number): void {
+  out.set(head, at);
+  writeUint32(out, at + head.length, seq);
 }
 
 /** Big-endian, like DataView's, without allocating one per datagram. */
