@@ -212,6 +212,13 @@ export async function sendFile(
       "peer_gone",
       `${options.peerName} stopped responding; the transfer was abandoned`,
     );
+  /** Bytes in chunk `seq` (the last one may be short). */
+  const lengthOf = (seq: number) => Math.min(chunk, size - seq * chunk);
+  const changed = () =>
+    new TransferError(
+      "file_changed",
+      `${options.name} changed while it was being sent (its size, or it became unreadable); send it again`,
+    );
   const checkAbort = () => {
     if (options.signal?.aborted) {
       throw new TransferError("cancelled", `You cancelled sending ${options.name}`);
@@ -279,17 +286,13 @@ export async function sendFile(
           // Nothing is awaited between `due` and the send: every chunk of the batch is still due.
           reader.readThrough(batch[batch.length - 1], sending.base);
           const chunks = batch.map((seq) => reader.chunk(seq));
+          if (chunks.some((bytes, i) => bytes.length !== lengthOf(batch[i]))) throw changed();
           sent = socket.sendRun(peer, { head, seqs, chunks, perMessage });
         }
         const sentAt = performance.now();
         for (const seq of seqs) sending.markSent(seq, sentAt);
         await sent;
-        if (direct?.unreadable) {
-          throw new TransferError(
-            "file_changed",
-            `${options.name} changed while it was being sent (it is shorter now, or unreadable); send it again`,
-          );
-        }
+        if (direct?.unreadable) throw changed();
         if (socket.queueFull > queueFull) sending.onQueueFull(performance.now());
         options.onProgress?.(
           Math.min(size, sending.base * chunk),

@@ -34,7 +34,13 @@ function collect(transport: LinuxUdpTransport | DenoTransport) {
     while (arrivals.length < count && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     return arrivals;
   };
-  return { arrivals, done, until };
+  /** Runs `send` (which must succeed), then the bytes of the `count` datagrams that follow. */
+  const bytesOf = async (send: () => Promise<boolean>, count: number) => {
+    const before = arrivals.length;
+    assert(await send(), "sent");
+    return (await until(before + count)).slice(before).map((a) => a.bytes);
+  };
+  return { arrivals, done, until, bytesOf };
 }
 
 /** A Linux transport and a Deno one on loopback, each collecting; closes both when disposed. */
@@ -125,12 +131,14 @@ Deno.test({
     const chunks = Array.from({ length: 10 }, (_, i) => datagram(i, i === 9 ? 500 : 1400));
     const seqs = chunks.map((_, i) => 100 + i);
     const expected = runDatagrams({ head, seqs, chunks });
+    const to = { hostname: "127.0.0.1", port: deno.port };
     for (const perMessage of [3, 1, 0]) {
-      const before = atDeno.arrivals.length;
-      const to = { hostname: "127.0.0.1", port: deno.port };
-      assert(await linux.sendRun(to, { head, seqs, chunks, perMessage }));
-      const got = await atDeno.until(before + expected.length);
-      assertEquals(got.slice(before).map((a) => a.bytes), expected, `${perMessage} per message`);
+      const send = () => linux.sendRun(to, { head, seqs, chunks, perMessage });
+      assertEquals(
+        await atDeno.bytesOf(send, expected.length),
+        expected,
+        `${perMessage} a message`,
+      );
     }
   },
 });
@@ -151,20 +159,18 @@ Deno.test({
     try {
       const head = dataHead(new Uint8Array(16).fill(7), 42);
       // In order, then resends out of order, then the short last chunk alone.
+      const to = { hostname: "127.0.0.1", port: deno.port };
       for (const seqs of [[0, 1, 2, 3, 4, 5, 6, 7, 8], [6, 2, 3], [9]]) {
         const chunks = seqs.map((seq) => bytes.subarray(seq * chunk, (seq + 1) * chunk));
         const expected = runDatagrams({ head, seqs, chunks });
-        const before = atDeno.arrivals.length;
-        const to = { hostname: "127.0.0.1", port: deno.port };
-        const run = { head, seqs, file, chunk, size: bytes.length, perMessage: 4 };
-        assert(await linux.sendFileRun(to, run));
-        const got = await atDeno.until(before + expected.length);
-        assertEquals(got.slice(before).map((a) => a.bytes), expected, `chunks ${seqs}`);
+        const send = () =>
+          linux.sendFileRun(to, { head, seqs, file, chunk, size: bytes.length, perMessage: 4 });
+        assertEquals(await atDeno.bytesOf(send, expected.length), expected, `chunks ${seqs}`);
       }
-      // A file that shrank under the transfer: nothing is sent from it.
+      // A file that shrank under the transfer: the run is refused, the file marked unreadable.
       await Deno.truncate(path, 5000);
       const run = { head, seqs: [4, 5], file, chunk, size: bytes.length };
-      assertEquals(await linux.sendFileRun({ hostname: "127.0.0.1", port: deno.port }, run), false);
+      assertEquals(await linux.sendFileRun(to, run), false);
       assert(file.unreadable);
     } finally {
       file.close();

@@ -239,39 +239,44 @@ async function hostileDatagramsDropped(engine: TransportEngine): Promise<void> {
   }
 }
 
-Deno.test({
-  name: "a file cut short while it is sent fails the transfer with a clear error (Linux engine)",
-  ignore: skipEngine("linux"),
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });
-    await using a = new PeerSocket(0, "127.0.0.1", "linux");
-    await using b = new PeerSocket(0, "127.0.0.1", "linux");
-    try {
-      const path = await randomFile(dir, 8 * 1024 * 1024);
-      const receiving = acceptNext(b, at(a.port), join(dir, "in"));
-      let cut = false;
-      const sending = sendFile(a, at(b.port), TOKEN, path, {
-        name: "example1.mp4",
-        peerName: "obiwan",
-        onProgress: () => {
-          if (!cut) Deno.truncateSync(path, 4096); // someone overwrote it meanwhile
-          cut = true;
-        },
-      });
-      const error = await assertRejects(() => sending, TransferError);
-      assertEquals(error.code, "file_changed");
-      assertEquals(
-        error.message,
-        "example1.mp4 changed while it was being sent (it is shorter now, or unreadable); send it again",
-      );
-      const received = await assertRejects(async () => (await receiving).result, TransferError);
-      assertEquals(received.code, "aborted", "the receiver was told");
-      assertEquals(await Array.fromAsync(Deno.readDir(join(dir, "in"))), [], "nothing kept");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+for (const engine of ENGINES) {
+  Deno.test({
+    name:
+      `a file cut short while it is sent fails the transfer with a clear error (${engine} engine)`,
+    ignore: skipEngine(engine),
+    fn: () => fileCutShort(engine),
+  });
+}
+
+async function fileCutShort(engine: TransportEngine): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });
+  await using a = new PeerSocket(0, "127.0.0.1", engine);
+  await using b = new PeerSocket(0, "127.0.0.1", engine);
+  try {
+    const path = await randomFile(dir, 8 * 1024 * 1024);
+    const receiving = acceptNext(b, at(a.port), join(dir, "in"));
+    let cut = false;
+    const sending = sendFile(a, at(b.port), TOKEN, path, {
+      name: "example1.mp4",
+      peerName: "obiwan",
+      onProgress: () => {
+        if (!cut) Deno.truncateSync(path, 4096); // someone overwrote it meanwhile
+        cut = true;
+      },
+    });
+    const error = await assertRejects(() => sending, TransferError);
+    assertEquals(error.code, "file_changed");
+    assertEquals(
+      error.message,
+      "example1.mp4 changed while it was being sent (its size, or it became unreadable); send it again",
+    );
+    const received = await assertRejects(async () => (await receiving).result, TransferError);
+    assertEquals(received.code, "aborted", "the receiver was told");
+    assertEquals(await Array.fromAsync(Deno.readDir(join(dir, "in"))), [], "nothing kept");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 Deno.test("if the receiver vanishes, the sender fails within the dead time; nothing partial is kept", async () => {
   const dir = await Deno.makeTempDir({ prefix: "labchat-p2p-" });

@@ -80,9 +80,9 @@ export async function serveHttp1(conn: Deno.Conn, options: Http1Options): Promis
     }
   } catch (error) {
     if (error instanceof HttpError) {
-      // A WebSocket of another version is told the one spoken (RFC 6455 §4.4).
-      const fields = error.status === 426 ? "sec-websocket-version: 13\r\n" : "";
-      await writeAll(conn, errorResponse(error.status, error.message, fields)).catch(() => {});
+      await writeAll(conn, errorResponse(error.status, error.message, error.fields)).catch(
+        () => {},
+      );
     } else if (!isDisconnect(error)) {
       options.log.info(`HTTP connection from ${remoteAddr.hostname} ended: ${error}`);
     }
@@ -170,7 +170,12 @@ function upgradeResponse(head: RequestHead, protocol?: string): { head: Uint8Arr
     throw new HttpError(400, "Not a valid WebSocket upgrade");
   }
   if (fieldValues(head, "sec-websocket-version").join(",") !== "13") {
-    throw new HttpError(426, "Only WebSocket version 13 is spoken");
+    // The version spoken goes with the refusal (RFC 6455 §4.4).
+    throw new HttpError(
+      426,
+      "Only WebSocket version 13 is spoken",
+      "sec-websocket-version: 13\r\n",
+    );
   }
   const accept = createHash("sha1").update(key[0] + WS_GUID).digest("base64");
   const lines = [

@@ -13,11 +13,14 @@ const MAX_HEADER_FIELDS = 100;
 /** A request that cannot be served, with the status that says why. */
 export class HttpError extends Error {
   readonly status: number;
+  /** Header lines the answer carries besides the usual ones, each ending in CR LF. */
+  readonly fields: string;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, fields = "") {
     super(message);
     this.name = "HttpError";
     this.status = status;
+    this.fields = fields;
   }
 }
 
