@@ -8,6 +8,7 @@
 import type { OutboundEvent } from "../protocol/events.ts";
 import { foldName } from "../protocol/names.ts";
 import type { SharedChange } from "./shared_changes.ts";
+import type { ChannelReplication, ChannelService } from "./services/channels.ts";
 import { SessionGroup, type SessionInfo } from "./session_group.ts";
 
 /** A user online somewhere, as WHO shows them. */
@@ -108,6 +109,15 @@ export interface HubSession {
   readonly recipient: Recipient;
 }
 
+/** What of the channel service a cluster's channel log drives. */
+export type ChannelTarget = Pick<ChannelService, "loaded" | "applyLogged" | "snapshots">;
+
+/** A cluster's log of channel operations (see `ChannelService`). */
+export interface ChannelLogPort extends ChannelReplication {
+  /** Hands the channels kept in the cluster, and every operation from then on, to `target`. */
+  attach(target: ChannelTarget): void;
+}
+
 /** Presence and delivery. */
 export interface Hub {
   /**
@@ -180,6 +190,8 @@ export interface Hub {
   share(change: SharedChange): void;
   /** Sets who hears of changes and departures on other nodes. */
   attach(listener: HubListener): void;
+  /** A cluster's log of channel operations, which every node applies in one order. */
+  readonly channelLog?: ChannelLogPort;
 
   /** Leaves: a cluster's node removes its users and closes its connections. */
   close(): Promise<void>;

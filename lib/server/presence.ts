@@ -164,7 +164,9 @@ export async function renameGuest(
   } catch (error) {
     ctx.log.error(`Cannot let go of the name ${old.name}`, error);
   }
-  ctx.channels.rename(old.name, name);
+  await ctx.channels.rename(old.name, name).catch((error) =>
+    ctx.log.error(`Cannot move ${old.name}'s channels to ${name}`, error)
+  );
   ctx.presence.renamed(old.name, name, { ident: client.ident, ip: client.ip });
   return identity;
 }
@@ -218,7 +220,9 @@ export async function logOut(
   }
   if (last) {
     // Leaving the server is leaving its channels; the logout notice says so (IRC's QUIT).
-    ctx.channels.leaveAll(name);
+    ctx.channels.leaveAll(name).catch((error) =>
+      ctx.log.error(`Cannot take ${name} out of their channels`, error)
+    );
     const reason = (client.quitReason ?? LOST).slice(0, MAX_REASON);
     notifyPresence(ctx, name, "logout", { reason, ident: client.ident, ip: client.ip });
   }
@@ -246,6 +250,7 @@ export function sessionsBack(ctx: ServerContext, sessions: readonly HubSession[]
     if (!identity || announced.has(identity.name)) continue;
     announced.add(identity.name);
     notifyPresence(ctx, identity.name, "login");
+    ctx.channels.back(identity.name);
     if (identity.guest) continue;
     recipient.holdsOfflineQueue = true;
     deliverOffline(ctx, recipient, identity).catch((error) =>

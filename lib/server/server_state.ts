@@ -34,7 +34,7 @@ import { foldName } from "../protocol/names.ts";
 import { Client } from "./client.ts";
 import { OutboundEvent } from "../protocol/events.ts";
 import { sessionId } from "./session_group.ts";
-import { everyoneHearing } from "./audience.ts";
+import { everyoneHearing, membersHearing, tell } from "./audience.ts";
 
 /** Most broadcasts read back at once when their deliveries were lost. */
 const MISSED_READ_BACK = 1000;
@@ -82,6 +82,7 @@ export class ServerState implements ServerContext {
     this.authRate = new RateLimiter(config.authRatePerIp);
     this.webSessions = new WebSessionService(store, accounts, clock);
     this.channels = new ChannelService(store);
+    this.channels.report = (text, error) => log.error(text, error);
     if (config.search) {
       const search = new SearchService(
         SearchIndex.openOrRenew(
@@ -122,7 +123,13 @@ export class ServerState implements ServerContext {
     const share = (change: SharedChange) => this.hub.share(change);
     this.accounts.share = this.blocks.share = this.rooms.share = share;
     this.seen.share = this.motd.share = share;
-    this.channels.share = (name, state) => share({ kind: "channel", name, state });
+    const channelLog = this.hub.channelLog;
+    if (channelLog) {
+      this.channels.replicate(channelLog);
+      this.channels.isHere = (user) => this.hub.sessionsOf(user).length > 0;
+      this.channels.rejoined = (user, names) => this.#rejoined(user, names);
+      channelLog.attach(this.channels);
+    }
     this.hub.attach({
       applyChange: (change) => applySharedChange(this, change),
       sessionsBack: (sessions) => sessionsBack(this, sessions),
@@ -138,7 +145,9 @@ export class ServerState implements ServerContext {
       usersGone: (users) => {
         const now = this.clock.now();
         for (const user of users) {
-          this.channels.leaveAll(user.name);
+          this.channels.leaveAll(user.name).catch((error) =>
+            this.log.error(`Cannot take ${user.name} out of their channels`, error)
+          );
           if (!this.shuttingDown) {
             this.presence.announce(user.name, "logout", {
               reason: "Their server stopped answering",
@@ -153,6 +162,14 @@ export class ServerState implements ServerContext {
         }
       },
     });
+  }
+
+  /** A user this node's cluster had taken for gone is back in channels: their members hear. */
+  #rejoined(user: string, names: readonly string[]): void {
+    for (const name of names) {
+      const event = new OutboundEvent({ type: "channel_join", channel: name, user });
+      tell(this.hub, membersHearing(this, this.channels.members(name), user), event);
+    }
   }
 
   /**

@@ -6,7 +6,6 @@
  */
 
 import type { RoomRecord, SeenRecord } from "../store/store.ts";
-import type { ChannelSnapshot } from "./services/channels.ts";
 
 /** One change, as data (it crosses the network as JSON). */
 export type SharedChange =
@@ -21,8 +20,6 @@ export type SharedChange =
   | { readonly kind: "motd"; readonly text: string }
   /** An account changed (password, role, deleted): forget what is cached of it. */
   | { readonly kind: "account"; readonly name: string }
-  /** A channel's whole new state (by folded name); absent when it is empty and gone. */
-  | { readonly kind: "channel"; readonly name: string; readonly state?: ChannelSnapshot }
   /**
    * A user's sessions end (KILL, SESSIONS END, a changed password): the nodes that hold them end
    * them: all, the one of id `only`, or all but the one of id `except`.
@@ -36,9 +33,6 @@ export type SharedChange =
     readonly except?: string;
   };
 
-/** Kinds every node applies, the one that made the change too (see ChannelService.applied). */
-export const APPLIED_BY_SENDER: ReadonlySet<SharedChange["kind"]> = new Set(["channel"]);
-
 /** Where a service reports the changes it made, for the other nodes. */
 export type ShareChange = (change: SharedChange) => void;
 
@@ -49,7 +43,6 @@ export interface ChangeTargets {
   readonly seen: { applied(record: SeenRecord): void };
   readonly motd: { applied(text: string): void };
   readonly accounts: { forget(name: string): void };
-  readonly channels: { applied(name: string, state: ChannelSnapshot | undefined): void };
   /** Ends sessions held here, if any: the user is told `text`, the others `reason`. */
   endLocalSession(
     name: string,
@@ -77,9 +70,6 @@ export function applySharedChange(targets: ChangeTargets, change: SharedChange):
     case "account":
       targets.accounts.forget(change.name);
       break;
-    case "channel":
-      targets.channels.applied(change.name, change.state);
-      break;
     case "kill":
       targets.endLocalSession(String(change.name), String(change.text), String(change.reason), {
         only: typeof change.only === "string" ? change.only : undefined,
@@ -94,5 +84,5 @@ export function isSharedChange(value: unknown): value is SharedChange {
   if (typeof value !== "object" || value === null) return false;
   const kind = (value as { kind?: unknown }).kind;
   return kind === "block" || kind === "room" || kind === "seen" || kind === "motd" ||
-    kind === "account" || kind === "channel" || kind === "kill";
+    kind === "account" || kind === "kill";
 }

@@ -17,7 +17,7 @@ const freeze = async (pid: number, ms: number) => {
   Deno.kill(pid, "SIGCONT");
 };
 
-Deno.test("cluster: a node frozen past its lease claims its users again; they hear and are heard", async () => {
+Deno.test("cluster: a node frozen past its lease claims its users again, in their channels; they hear and are heard", async () => {
   await using redis = await TestRedis.start();
   // The steady node's test server removes the shared directory when it is disposed of.
   const dir = await Deno.makeTempDir({ prefix: "labchat-faults-" });
@@ -27,6 +27,9 @@ Deno.test("cluster: a node frozen past its lease claims its users again; they he
     const watcher = await registered(a.port, "watcher");
     const sleeper = await registered(frozen.port, "sleeper");
     await watcher.waitForEvent((e) => e.type === "login" && e.user === "sleeper");
+    await expectReply(watcher, "JOIN #net", 200);
+    await expectReply(sleeper, "JOIN #net", 200, /^Joined #net: @watcher sleeper/);
+    await watcher.waitForEvent((e) => e.type === "channel_join" && e.user === "sleeper");
     await freeze(frozen.child.pid, FREEZE_MS);
     // The steady node took the frozen one for dead; once awake it claims its user again.
     await watcher.waitForEvent((e) => e.type === "logout" && e.user === "sleeper", 5000);
@@ -40,6 +43,14 @@ Deno.test("cluster: a node frozen past its lease claims its users again; they he
     assertEquals(got.type === "private" && got.text, "are you back?");
     await expectReply(watcher, "BROADCAST welcome back", 200);
     await sleeper.waitForEvent((e) => e.type === "broadcast" && e.text === "welcome back");
+    // Taken out of #net with the logout, sleeper is put back in it: the channel hears of it,
+    // both nodes list both, and what is said there reaches sleeper.
+    await watcher.waitForEvent((e) => e.type === "channel_join" && e.user === "sleeper", 5000);
+    for (const person of [watcher, sleeper]) {
+      await expectReply(person, "NAMES #net", 200, "#net: @watcher sleeper");
+    }
+    await expectReply(watcher, "SAY #net still here?", 200);
+    await sleeper.waitForEvent((e) => e.type === "channel_message" && e.text === "still here?");
     // One person still: a second session on the steady node is listed with the first, once.
     const second = await loggedIn(a.port, "sleeper");
     const who = await expectReply(watcher, "WHO", 200);

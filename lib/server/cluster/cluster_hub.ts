@@ -32,6 +32,7 @@ import {
 } from "../../store/redis_client.ts";
 import { appendCommand, EventLogReader } from "./event_log.ts";
 import { appendChange, CHANGES_LENGTH, CHANGES_STREAM } from "./changes_stream.ts";
+import { ChannelLog } from "./channel_log.ts";
 import { BroadcastOrder } from "./broadcast_order.ts";
 import { entriesOf, type Presence } from "./presence_entries.ts";
 import { KeyedLock } from "../keyed_lock.ts";
@@ -47,7 +48,7 @@ import {
   type ReadBack,
   type Recipient,
 } from "../hub.ts";
-import { APPLIED_BY_SENDER, isSharedChange, type SharedChange } from "../shared_changes.ts";
+import { isSharedChange, type SharedChange } from "../shared_changes.ts";
 
 /** A message on the presence channel. */
 type PresenceMessage =
@@ -360,7 +361,9 @@ export class ClusterHub implements Hub {
     this.#redis = redis;
     this.#subscriber = subscriber;
     this.node = options.node;
+    this.channelLog = new ChannelLog(redis, options.log);
     this.#events = new EventLogReader(reader, [
+      this.channelLog.stream,
       { key: CHANGES_STREAM, length: CHANGES_LENGTH, onEntry: (json) => this.#onChange(json) },
       {
         key: this.#logKey(options.node),
@@ -435,7 +438,9 @@ export class ClusterHub implements Hub {
     // A previous run of this node that was killed may have left users online: they are not.
     this.#leftOver = await this.#reap(this.node, "restart");
     await this.#subscriber.subscribe(this.#presenceChannel, (m) => this.#onPresence(m));
-    // Reading starts after what is there now: nobody of ours was online for the rest.
+    // Reading starts after what is there now: nobody of ours was online for the rest. The
+    // channel operations are read from the start of their stream, after the states kept.
+    await this.channelLog.load();
     await this.#events.start();
     await this.#resync();
     // After an outage: the copy may have missed messages, and a reaper may have removed us.
@@ -798,6 +803,9 @@ export class ClusterHub implements Hub {
    * before the command connection is).
    */
   async #afterReconnect(): Promise<void> {
+    this.channelLog.afterReconnect().catch((error) =>
+      this.#log(`Cannot keep the channels' states again: ${error}`)
+    );
     // The other nodes could not refresh their heartbeats while Redis was away either: none is
     // taken for dead before it has had a lease's time to write again.
     this.#reapAfter = Date.now() + this.#expireMs;
@@ -1252,6 +1260,7 @@ export class ClusterHub implements Hub {
   // ---- shared changes ----
 
   readonly shared = true;
+  readonly channelLog: ChannelLog;
 
   share(change: SharedChange): void {
     const message = JSON.stringify({ node: this.node, change });
@@ -1267,8 +1276,7 @@ export class ClusterHub implements Hub {
     } catch {
       return;
     }
-    if (!isSharedChange(message.change)) return;
-    if (message.node === this.node && !APPLIED_BY_SENDER.has(message.change.kind)) return;
+    if (!isSharedChange(message.change) || message.node === this.node) return;
     this.#listener.applyChange?.(message.change);
   }
 

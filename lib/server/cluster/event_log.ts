@@ -15,12 +15,17 @@ export function appendCommand(key: string, length: number, json: string): string
   return ["XADD", key, "MAXLEN", "~", String(length), "*", "d", json];
 }
 
-/** A stream to read: its key, what to do with each entry's JSON, and how long it is kept. */
+/**
+ * A stream to read: its key, what to do with each entry's JSON (and its ID), and how long it is
+ * kept.
+ */
 export interface LogStream {
   readonly key: string;
-  readonly onEntry: (json: string) => void;
+  readonly onEntry: (json: string, id: string) => void;
   /** The stream's length bound, for the message when entries were trimmed before being read. */
   readonly length: number;
+  /** Read what the stream holds at start too (by default reading starts after it). */
+  readonly fromStart?: boolean;
 }
 
 /** Reads streams in order until closed; see the module documentation. */
@@ -45,12 +50,18 @@ export class EventLogReader {
     this.#log = log;
   }
 
-  /** Starts reading after what each stream holds now. */
+  /** Starts reading after what each stream holds now (from its start, when it says so). */
   async start(): Promise<void> {
     for (const stream of this.#streams) {
       const info = await this.#info(stream.key);
-      this.#lastIds.set(stream.key, String(info.get("last-generated-id") ?? "0-0"));
-      this.#counts.set(stream.key, { base: Number(info.get("entries-added") ?? 0), read: 0 });
+      const added = Number(info.get("entries-added") ?? 0);
+      if (stream.fromStart) {
+        this.#lastIds.set(stream.key, "0-0");
+        this.#counts.set(stream.key, { base: added - Number(info.get("length") ?? 0), read: 0 });
+      } else {
+        this.#lastIds.set(stream.key, String(info.get("last-generated-id") ?? "0-0"));
+        this.#counts.set(stream.key, { base: added, read: 0 });
+      }
     }
     this.#reading = this.#loop();
   }
@@ -106,10 +117,11 @@ export class EventLogReader {
       if (!Array.isArray(entries)) continue;
       for (const entry of entries) {
         if (!Array.isArray(entry) || !Array.isArray(entry[1])) continue;
-        this.#lastIds.set(stream.key, String(entry[0]));
+        const id = String(entry[0]);
+        this.#lastIds.set(stream.key, id);
         const counts = this.#counts.get(stream.key);
         if (counts) counts.read++;
-        stream.onEntry(String(entry[1][1] ?? ""));
+        stream.onEntry(String(entry[1][1] ?? ""), id);
       }
     }
   }

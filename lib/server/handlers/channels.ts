@@ -64,16 +64,16 @@ export const channelHandlers: PartialHandlers<
   | "INVITE"
   | "MODE"
 > = {
-  JOIN(ctx, caller, [name, key]) {
+  async JOIN(ctx, caller, [name, key]) {
     const { identity } = caller;
     const me = identity.name;
-    const joined = ctx.channels.join(me, name, key, maskOf(ctx, me), ctx.clock.now());
+    const joined = await ctx.channels.join(me, name, key, maskOf(ctx, me), ctx.clock.now());
     const channel = joined.channel;
     const data = { kind: "joined", channel, already: joined.already } as const;
-    if (joined.already) return Promise.resolve(okWith(`You are on ${channel.name} already`, data));
+    if (joined.already) return okWith(`You are on ${channel.name} already`, data);
     ctx.log.info(`${me} joined ${channel.name}${joined.created ? " (new)" : ""}`);
     const topic = channel.topic === "" ? "no topic" : `topic: ${channel.topic}`;
-    return Promise.resolve(okWith(
+    return okWith(
       `Joined ${channel.name}: ${memberList(channel)}; ${topic}`,
       data,
       () =>
@@ -83,12 +83,12 @@ export const channelHandlers: PartialHandlers<
           { type: "channel_join", channel: channel.name, user: me },
           caller,
         ),
-    ));
+    );
   },
 
-  PART(ctx, { identity, client }, [name, reason]) {
+  async PART(ctx, { identity, client }, [name, reason]) {
     const me = identity.name;
-    const channel = ctx.channels.part(me, name);
+    const channel = await ctx.channels.part(me, name);
     ctx.log.info(`${me} left ${channel.name}`);
     const event: ChatEvent = {
       type: "channel_part",
@@ -101,7 +101,7 @@ export const channelHandlers: PartialHandlers<
     const outbound = new OutboundEvent(event, ctx.clock.now());
     tell(ctx.hub, members, outbound);
     ctx.hub.echo(me, outbound, client); // the account left it: its other sessions too
-    return Promise.resolve(okWith(`Left ${channel.name}`, { kind: "channel", channel }));
+    return okWith(`Left ${channel.name}`, { kind: "channel", channel });
   },
 
   SAY(ctx, caller, [name, text]) {
@@ -179,11 +179,11 @@ export const channelHandlers: PartialHandlers<
         : `${shown.channel}: ${shown.topic} (set by ${shown.by} at ${formatTimestamp(shown.at)})`;
       return Promise.resolve(okWith(text, { kind: "topic", ...shown }));
     }
-    return Promise.resolve(setTopic(ctx, caller, name, topic));
+    return setTopic(ctx, caller, name, topic);
   },
 
   "TOPIC CLEAR"(ctx, caller, [name]) {
-    return Promise.resolve(setTopic(ctx, caller, name, ""));
+    return setTopic(ctx, caller, name, "");
   },
 
   NAMES(ctx, { identity }, [name]) {
@@ -209,12 +209,10 @@ export const channelHandlers: PartialHandlers<
     return Promise.resolve(okWith(lines, { kind: "channels", channels }));
   },
 
-  KICK(ctx, { identity }, [name, who, reason]) {
+  async KICK(ctx, { identity }, [name, who, reason]) {
     const me = identity.name;
     const target = ctx.hub.find(who)?.name ?? who;
-    const channel = ctx.channels.view(name)?.name ?? name;
-    const members = ctx.channels.members(channel);
-    ctx.channels.kick(name, me, target);
+    const { channel, members } = await ctx.channels.kick(name, me, target);
     ctx.log.info(`${me} kicked ${target} from ${channel}`);
     const event = new OutboundEvent(
       { type: "channel_kick", channel, by: me, user: target, reason: reason ?? me },
@@ -222,13 +220,13 @@ export const channelHandlers: PartialHandlers<
     );
     // The kicked user too, whatever the blocks: a change to who is in the channel.
     tell(ctx.hub, members.filter((member) => member !== me), event);
-    return Promise.resolve(ok(`Kicked ${target} from ${channel}`));
+    return ok(`Kicked ${target} from ${channel}`);
   },
 
-  INVITE(ctx, { identity }, [who, name]) {
+  async INVITE(ctx, { identity }, [who, name]) {
     const me = identity.name;
     const target = onlineUser(ctx, who);
-    const channel = ctx.channels.invite(name, me, target);
+    const channel = await ctx.channels.invite(name, me, target);
     ctx.log.info(`${me} invited ${target} to ${channel}`);
     if (hears(ctx, target, me)) {
       ctx.hub.deliver(
@@ -237,12 +235,15 @@ export const channelHandlers: PartialHandlers<
       );
     }
     const away = ctx.hub.online(target)?.away || undefined;
-    return Promise.resolve(
-      okWith(`Invited ${target} to ${channel}`, { kind: "invited", channel, user: target, away }),
-    );
+    return okWith(`Invited ${target} to ${channel}`, {
+      kind: "invited",
+      channel,
+      user: target,
+      away,
+    });
   },
 
-  MODE(ctx, caller, [name, modesText]) {
+  async MODE(ctx, caller, [name, modesText]) {
     const { identity } = caller;
     const me = identity.name;
     const view = ctx.channels.viewFor(name, me);
@@ -257,15 +258,15 @@ export const channelHandlers: PartialHandlers<
     } as const;
     if (modeString === undefined) {
       const text = `${view.name} ${[view.modes, ...view.modeArgs].join(" ")}`;
-      return Promise.resolve(okWith(text, asked));
+      return okWith(text, asked);
     }
     if (/^[+-]?b$/.test(modeString) && args.length === 0) {
       const bans = ctx.channels.bans(view.name);
       const lines = bans.map((b) => `${b.mask} set by ${b.by} at ${formatTimestamp(b.at)}`);
       lines.push(`${bans.length} ban${bans.length === 1 ? "" : "s"} on ${view.name}`);
-      return Promise.resolve(okWith(lines, { ...asked, bans }));
+      return okWith(lines, { ...asked, bans });
     }
-    const change = ctx.channels.setModes(
+    const change = await ctx.channels.setModes(
       view.name,
       me,
       modeString,
@@ -292,20 +293,25 @@ export const channelHandlers: PartialHandlers<
     const shown = change.modes === ""
       ? "nothing changed"
       : [change.modes, ...change.args].join(" ");
-    return Promise.resolve(okWith(`${view.name}: ${shown}`, {
+    return okWith(`${view.name}: ${shown}`, {
       kind: "modes",
       channel: view.name,
       changed: change.modes,
       changedArgs: change.args,
       view: now,
-    }));
+    });
   },
 };
 
-function setTopic(ctx: ServerContext, caller: Caller<"user">, name: string, topic: string) {
+async function setTopic(
+  ctx: ServerContext,
+  caller: Caller<"user">,
+  name: string,
+  topic: string,
+) {
   const me = caller.identity.name;
   const at = ctx.clock.now();
-  const channel = ctx.channels.setTopic(name, me, topic, at);
+  const channel = await ctx.channels.setTopic(name, me, topic, at);
   ctx.log.info(`${me} set the topic of ${channel}`);
   tellChannel(ctx, channel, { type: "channel_topic", channel, by: me, topic }, caller);
   const text = topic === "" ? `Topic of ${channel} cleared` : `Topic of ${channel} set`;

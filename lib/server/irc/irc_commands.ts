@@ -7,7 +7,7 @@
 import { die, kill, oper, wallops } from "./irc_oper.ts";
 import { foldName } from "../../protocol/names.ts";
 import { settleOfflineHandover } from "../presence.ts";
-import { maskMatches } from "../services/channels.ts";
+import { maskMatches } from "../services/channel.ts";
 import { byteLength } from "../../protocol/names.ts";
 import { invite, join, kick, list, mode, names, part, topic } from "./irc_channels.ts";
 import { serviceNotice } from "./irc_common.ts";

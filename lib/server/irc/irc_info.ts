@@ -6,12 +6,8 @@
  */
 
 import { MAX_CHANNEL_BYTES, MAX_USERNAME_BYTES } from "../../protocol/names.ts";
-import {
-  MAX_BANS,
-  MAX_CHANNELS_PER_USER,
-  MAX_KEY_LENGTH,
-  MAX_TOPIC_LENGTH,
-} from "../services/channels.ts";
+import { maskMatches, MAX_BANS, MAX_KEY_LENGTH, MAX_TOPIC_LENGTH } from "../services/channel.ts";
+import { MAX_CHANNELS_PER_USER } from "../services/channels.ts";
 import type { OnlineUser } from "../hub.ts";
 import type { IrcMessage } from "./irc_message.ts";
 import { nameOfNick, nickOf } from "../../protocol/nicks.ts";
@@ -21,7 +17,6 @@ import { isLab, labMembers, roomIdOf, roomMembers } from "./irc_views.ts";
 import { Numeric } from "./numerics.ts";
 import { IRC_VERSION } from "./irc_common.ts";
 import type { MemberView } from "../../protocol/reply_data.ts";
-import { maskMatches } from "../services/channels.ts";
 
 /** Most targets one PRIVMSG, NOTICE, JOIN, PART, WHOIS, KICK or ISON names. */
 export const MAX_TARGETS = 4;

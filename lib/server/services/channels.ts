@@ -5,10 +5,28 @@
  * history). The first member is its operator. Modes: `o` and `v` ranks, bans (`b`), a key
  * (`k`), a member limit (`l`), invite only (`i`), moderated (`m`), no messages from outside
  * (`n`), secret (`s`), topic for operators only (`t`).
+ *
+ * Every change is an operation ({@linkcode ChannelOp}). A server alone applies it at once. In a
+ * cluster the node puts it in one Redis stream, every node applies every operation in the
+ * stream's order (its own too, and only then), and the node that made it answers with what it
+ * came to: two nodes that make or change the same channel at the same moment end with the same
+ * channel, as one server would have made it.
  * @module
  */
 
 import { type StoredEntry, whenStored } from "./messages.ts";
+import {
+  type Ban,
+  Channel,
+  type ChannelSnapshot,
+  FLAGS,
+  maskMatches,
+  MAX_BANS,
+  MAX_KEY_LENGTH,
+  MAX_TOPIC_LENGTH,
+  normalizeMask,
+} from "./channel.ts";
+import type { ChannelOp, LoggedOp, Place } from "./channel_ops.ts";
 import { Reply } from "../../protocol/codes.ts";
 import {
   BROADCAST_CHANNEL,
@@ -17,6 +35,7 @@ import {
   foldName,
 } from "../../protocol/names.ts";
 import { ProtocolError } from "../../protocol/protocol_error.ts";
+import { StoreUnavailableError } from "../../store/store_unavailable.ts";
 import type {
   ChannelStore,
   HistoryQuery,
@@ -24,153 +43,35 @@ import type {
   RequestKey,
   StoredMessage,
 } from "../../store/store.ts";
-import type { ChannelView, MemberView } from "../../protocol/reply_data.ts";
+import type { ChannelView } from "../../protocol/reply_data.ts";
 
 /** Channels one user may be in at once. */
 export const MAX_CHANNELS_PER_USER = 50;
-/** Bans one channel keeps. */
-export const MAX_BANS = 64;
-/** Longest topic, in characters. */
-export const MAX_TOPIC_LENGTH = 390;
-/** Longest channel key. */
-export const MAX_KEY_LENGTH = 32;
 
-/** Flag modes, in the order they are shown. */
-const FLAGS = "imnst";
-/** New channels start with these. */
-const DEFAULT_FLAGS = "nt";
+/**
+ * How long a cluster's node waits for an operation it made to come back through the stream
+ * applied, before it tells the user the outcome is not known (Redis is away, say).
+ */
+export const APPLY_WAIT_MS = 10_000;
 
-/** A ban mask with who set it and when. */
-export interface Ban {
-  readonly mask: string;
-  readonly by: string;
-  readonly at: number;
+/**
+ * How long after the cluster has a user here online again an operation of another node that
+ * took them out of their channels (read late) still puts them back.
+ */
+const BACK_WINDOW_MS = 30_000;
+
+/** What a JOIN came to. */
+export interface Joined {
+  readonly channel: ChannelView;
+  readonly created: boolean;
+  /** The user was on the channel already: nothing changed. */
+  readonly already: boolean;
 }
 
-interface Member {
-  readonly name: string;
-  op: boolean;
-  voice: boolean;
-}
-
-/** A channel's whole state as data (what a cluster's nodes pass each other). */
-export interface ChannelSnapshot {
-  readonly name: string;
-  readonly createdAt: number;
-  readonly topic: string;
-  readonly topicBy: string;
-  readonly topicAt: number;
-  readonly flags: string;
-  readonly key?: string;
-  readonly limit?: number;
-  readonly bans: readonly Ban[];
-  readonly invited: readonly string[];
-  readonly members: readonly {
-    readonly name: string;
-    readonly op: boolean;
-    readonly voice: boolean;
-  }[];
-}
-
-/** One channel's state. */
-class Channel {
-  readonly name: string;
-  readonly createdAt: number;
-  topic = "";
-  topicBy = "";
-  topicAt = 0;
-  readonly flags = new Set<string>(DEFAULT_FLAGS);
-  key: string | undefined;
-  limit: number | undefined;
-  readonly bans: Ban[] = [];
-  /** Folded names of users invited since they last joined. */
-  readonly invited = new Set<string>();
-  /** By canonical user name, in joining order. */
-  readonly members = new Map<string, Member>();
-
-  constructor(name: string, createdAt: number) {
-    this.name = name;
-    this.createdAt = createdAt;
-  }
-
-  isOp(user: string): boolean {
-    return this.members.get(user)?.op ?? false;
-  }
-
-  /** The whole state as data, for the other nodes of a cluster. */
-  snapshot(): ChannelSnapshot {
-    return {
-      name: this.name,
-      createdAt: this.createdAt,
-      topic: this.topic,
-      topicBy: this.topicBy,
-      topicAt: this.topicAt,
-      flags: [...this.flags].join(""),
-      key: this.key,
-      limit: this.limit,
-      bans: [...this.bans],
-      invited: [...this.invited],
-      members: [...this.members.values()].map((m) => ({ ...m })),
-    };
-  }
-
-  /** A channel with the state of a snapshot. */
-  static from(snapshot: ChannelSnapshot): Channel {
-    const channel = new Channel(snapshot.name, snapshot.createdAt);
-    channel.topic = snapshot.topic;
-    channel.topicBy = snapshot.topicBy;
-    channel.topicAt = snapshot.topicAt;
-    channel.flags.clear();
-    for (const flag of snapshot.flags) if (FLAGS.includes(flag)) channel.flags.add(flag);
-    channel.key = snapshot.key;
-    channel.limit = snapshot.limit;
-    channel.bans.push(...snapshot.bans.slice(0, MAX_BANS));
-    for (const name of snapshot.invited) channel.invited.add(name);
-    for (const m of snapshot.members) {
-      channel.members.set(m.name, { name: m.name, op: m.op === true, voice: m.voice === true });
-    }
-    return channel;
-  }
-
-  view(): ChannelView {
-    const flags = [...FLAGS].filter((f) => this.flags.has(f)).join("");
-    const withArgs: [string, string][] = [];
-    if (this.key !== undefined) withArgs.push(["k", this.key]);
-    if (this.limit !== undefined) withArgs.push(["l", String(this.limit)]);
-    const members: MemberView[] = [...this.members.values()].map((m) => ({ ...m }));
-    return {
-      name: this.name,
-      createdAt: this.createdAt,
-      topic: this.topic,
-      topicBy: this.topicBy,
-      topicAt: this.topicAt,
-      members,
-      modes: `+${flags}${withArgs.map(([m]) => m).join("")}`,
-      modeArgs: withArgs.map(([, a]) => a),
-      secret: this.flags.has("s"),
-    };
-  }
-}
-
-const error = (
-  code: number,
-  text: string,
-  reason: NonNullable<ProtocolError["reason"]>,
-): ProtocolError => new ProtocolError(code, text, { reason });
-
-/** Whether `text` matches an IRC-style mask: `*` any run, `?` one character, ASCII case folded. */
-export function maskMatches(mask: string, text: string): boolean {
-  const pattern = [...foldChannel(mask)].map((c) =>
-    c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
-  ).join("");
-  return new RegExp(`^${pattern}$`, "s").test(foldChannel(text));
-}
-
-/** Completes a ban mask the way IRC servers do: `nick` → `nick!*@*`, `u@h` → `*!u@h`. */
-export function normalizeMask(mask: string): string {
-  if (mask.includes("!")) return mask.includes("@") ? mask : `${mask}@*`;
-  if (mask.includes("@")) return `*!${mask}`;
-  return `${mask}!*@*`;
+/** What a KICK came to: the channel's name and who was in it just before. */
+export interface Kicked {
+  readonly channel: string;
+  readonly members: readonly string[];
 }
 
 /** A change of modes as applied: `+o-v` and the arguments in order. */
@@ -181,47 +82,217 @@ export interface ModeChange {
   readonly unknown: readonly string[];
 }
 
-/** The channels of one server, and what is said in them. */
+/** Where a cluster's node puts its channel operations in the one order (its hub). */
+export interface ChannelReplication {
+  /** Appends an operation to the stream every node applies. Rejects when it cannot. */
+  append(entry: LoggedOp): Promise<void>;
+  /**
+   * Keeps a channel's state as it is after stream entry `version` (`undefined`: gone), for
+   * nodes that start later.
+   */
+  save(name: string, version: string, snapshot: ChannelSnapshot | undefined): void;
+}
+
+type Outcome = Joined | ChannelView | Kicked | ModeChange | string | string[];
+
+interface Waiter {
+  readonly resolve: (outcome: Outcome) => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** One mode change a MODE asks for, checked and not yet made. */
+interface ModeStep {
+  readonly sign: "+" | "-";
+  readonly mode: string;
+  readonly arg?: string;
+}
+
+const error = (
+  code: number,
+  text: string,
+  reason: NonNullable<ProtocolError["reason"]>,
+): ProtocolError => new ProtocolError(code, text, { reason });
+
+const NEVER = () => false;
+
+/** Whether a mode character takes an argument when set (`add`) or unset. */
+function takesArgument(mode: string, add: boolean): boolean {
+  return mode === "o" || mode === "v" || mode === "k" || mode === "b" || (mode === "l" && add);
+}
+
+/** The channels of one server (or of one cluster), and what is said in them. */
 export class ChannelService {
   readonly #store: ChannelStore;
   readonly #channels = new Map<string, Channel>();
   /** Folded channel names each user is in. */
   readonly #joined = new Map<string, Set<string>>();
 
-  /**
-   * Tells the other nodes of a cluster a channel's new state (`undefined`: nobody is in it any
-   * more). Unset on a single server, where no snapshot is made.
-   */
-  share: ((name: string, snapshot: ChannelSnapshot | undefined) => void) | undefined;
+  #replication: ChannelReplication | undefined;
+  /** What this process's operations' ids start with. */
+  readonly #origin = crypto.randomUUID();
+  #made = 0;
+  /** This node's operations not applied yet, by id: who waits for their outcome. */
+  readonly #waiting = new Map<string, Waiter>();
+  /** This node's operations not applied yet, counted by the user who made them. */
+  readonly #inFlight = new Map<string, number>();
+  /** While a logged operation is applied: the channels whose state is newer than it. */
+  #skip: (key: string) => boolean = NEVER;
+  /** While a logged operation is applied: whether another node made it. */
+  #foreign = false;
+  /** The channels the operation being applied changed. */
+  readonly #touched = new Set<string>();
+  /** Users here another node took out of channels, and where they were (see back). */
+  readonly #takenOut = new Map<string, Place[]>();
+  /** Users here lately back online after the cluster took them for gone, and since when. */
+  readonly #back = new Map<string, number>();
+
+  /** Whether `user` has a session on this node (a cluster puts such users back; see rejoin). */
+  isHere: (user: string) => boolean = NEVER;
+  /** Told when a user was put back in channels after a split, so their members hear of it. */
+  rejoined: (user: string, channels: readonly string[]) => void = () => {};
+  /** Told of an operation that failed for a reason other than its rules (a defect). */
+  report: (text: string, error: unknown) => void = () => {};
 
   constructor(store: ChannelStore) {
     this.#store = store;
   }
 
-  #changed(channel: Channel): void {
-    if (!this.share) return;
-    const key = foldChannel(channel.name);
-    this.share(key, this.#channels.has(key) ? channel.snapshot() : undefined);
+  /** From now on, changes go through the cluster's stream (see the module documentation). */
+  replicate(replication: ChannelReplication): void {
+    this.#replication = replication;
+  }
+
+  /** Takes the channels' states kept in the cluster (read at start, before any operation). */
+  loaded(states: Iterable<readonly [string, unknown]>): void {
+    for (const [key, state] of states) {
+      const channel = Channel.from(state);
+      if (!channel || foldChannel(channel.name) !== key) continue;
+      this.#channels.set(key, channel);
+      for (const member of channel.members.keys()) this.#joinedBy(member).add(key);
+    }
+  }
+
+  /** Every channel's state, by folded name (what a cluster keeps for nodes that start later). */
+  snapshots(): [string, ChannelSnapshot][] {
+    return [...this.#channels].map(([key, channel]) => [key, channel.snapshot()]);
   }
 
   /**
-   * Takes a channel's state from the cluster (every node applies every snapshot in the order
-   * Redis passed them, its own included, so all end with the same state).
+   * Applies an operation read from the cluster's stream at entry `version` (every node applies
+   * every one, in order). Channels for which `skip` says so are left as they are: their state,
+   * read at start, is newer than the entry. The node that made the operation answers its user.
    */
-  applied(name: string, snapshot: ChannelSnapshot | undefined): void {
-    const old = this.#channels.get(name);
-    for (const member of old?.members.keys() ?? []) this.#joined.get(member)?.delete(name);
-    if (snapshot === undefined || snapshot.members.length === 0) {
-      this.#channels.delete(name);
-      return;
+  applyLogged(entry: LoggedOp, version: string, skip: (key: string) => boolean = NEVER): void {
+    const mine = entry.id.startsWith(`${this.#origin}:`);
+    this.#skip = skip;
+    this.#foreign = !mine;
+    this.#touched.clear();
+    let outcome: Outcome | undefined;
+    let failure: unknown;
+    try {
+      outcome = this.#apply(entry.op, true);
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.#skip = NEVER;
+      this.#foreign = false;
     }
-    const channel = Channel.from(snapshot);
-    this.#channels.set(name, channel);
-    for (const member of channel.members.keys()) {
-      let mine = this.#joined.get(member);
-      if (!mine) this.#joined.set(member, mine = new Set());
-      mine.add(name);
+    if (mine) {
+      this.#landed(entry.op.user);
+      for (const key of this.#touched) {
+        this.#replication?.save(key, version, this.#channels.get(key)?.snapshot());
+      }
     }
+    const waiter = this.#waiting.get(entry.id);
+    if (waiter) {
+      this.#waiting.delete(entry.id);
+      clearTimeout(waiter.timer);
+      if (failure === undefined && outcome !== undefined) waiter.resolve(outcome);
+      else waiter.reject(failure);
+    } else if (failure !== undefined && !(failure instanceof ProtocolError)) {
+      this.report(`Cannot apply a channel operation (${entry.op.op})`, failure);
+    }
+  }
+
+  /**
+   * Carries out an operation: at once on a server alone; in a cluster, through the stream,
+   * answering once it is applied. A request that cannot succeed as things stand here is
+   * refused at once, unless the user has operations of their own still under way.
+   */
+  #commit(op: ChannelOp): Promise<Outcome> {
+    const replication = this.#replication;
+    try {
+      if (!replication) return Promise.resolve(this.#apply(op, true) as Outcome);
+      if (!this.#inFlight.has(op.user)) {
+        const early = this.#apply(op, false);
+        if (early !== undefined) return Promise.resolve(early);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = `${this.#origin}:${++this.#made}`;
+    this.#inFlight.set(op.user, (this.#inFlight.get(op.user) ?? 0) + 1);
+    return new Promise<Outcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new StoreUnavailableError(new Error("not applied in time"), "unknown"));
+      }, APPLY_WAIT_MS);
+      this.#waiting.set(id, { resolve, reject, timer });
+      replication.append({ id, op }).catch((error) => {
+        const waiter = this.#waiting.get(id);
+        if (!waiter) return;
+        this.#waiting.delete(id);
+        clearTimeout(waiter.timer);
+        this.#landed(op.user);
+        reject(error);
+      });
+    });
+  }
+
+  /** One operation of `user`'s is applied (or was never appended). */
+  #landed(user: string): void {
+    const count = (this.#inFlight.get(user) ?? 0) - 1;
+    if (count > 0) this.#inFlight.set(user, count);
+    else this.#inFlight.delete(user);
+  }
+
+  /**
+   * Checks an operation against the channels and, with `mutate`, makes it. Without `mutate` it
+   * only throws what applying it would throw, and returns the outcome when there is nothing to
+   * change (`undefined` otherwise).
+   */
+  #apply(op: ChannelOp, mutate: boolean): Outcome | undefined {
+    switch (op.op) {
+      case "join":
+        return this.#join(op, mutate);
+      case "part":
+        return this.#part(op, mutate);
+      case "leave_all":
+        return this.#leaveAll(op.user, mutate);
+      case "rename":
+        return mutate ? this.#rename(op.user, op.to) : undefined;
+      case "rejoin":
+        return mutate ? this.#rejoin(op) : undefined;
+      case "topic":
+        return this.#setTopic(op, mutate);
+      case "kick":
+        return this.#kick(op, mutate);
+      case "invite":
+        return this.#invite(op, mutate);
+      case "modes":
+        return this.#setModes(op, mutate);
+    }
+  }
+
+  #joinedBy(user: string): Set<string> {
+    let mine = this.#joined.get(user);
+    if (!mine) this.#joined.set(user, mine = new Set());
+    return mine;
+  }
+
+  #touch(key: string): void {
+    this.#touched.add(key);
   }
 
   /**
@@ -321,32 +392,38 @@ export class ChannelService {
     key: string | undefined,
     mask: string,
     now: number,
-  ): { channel: ChannelView; created: boolean; already: boolean } {
+  ): Promise<Joined> {
+    const op: ChannelOp = { op: "join", user, channel: name, mask, at: now };
+    return this.#commit(key === undefined ? op : { ...op, key }) as Promise<Joined>;
+  }
+
+  #join(op: Extract<ChannelOp, { op: "join" }>, mutate: boolean): Joined | undefined {
+    const { user, channel: name, key } = op;
     const problem = channelNameProblem(name);
     if (problem) throw error(Reply.INVALID_VALUE, problem, "bad_channel_name");
-    if (foldChannel(name) === BROADCAST_CHANNEL) {
+    const folded = foldChannel(name);
+    if (folded === BROADCAST_CHANNEL) {
       throw error(
         Reply.NOT_ALLOWED,
         `${BROADCAST_CHANNEL} is the broadcast stream: use BROADCAST`,
         "bad_channel_name",
       );
     }
-    const folded = foldChannel(name);
+    if (this.#skip(folded)) return undefined;
     let channel = this.#channels.get(folded);
     if (channel?.members.has(user)) {
       return { channel: channel.view(), created: false, already: true };
     }
-    const mine = this.#joined.get(user) ?? new Set<string>();
-    if (mine.size >= MAX_CHANNELS_PER_USER) {
+    const mine = this.#joined.get(user);
+    if ((mine?.size ?? 0) >= MAX_CHANNELS_PER_USER) {
       throw error(
         Reply.NOT_ALLOWED,
         `You are in ${MAX_CHANNELS_PER_USER} channels already`,
         "too_many_channels",
       );
     }
-    const created = channel === undefined;
+    const invited = channel?.invited.has(foldName(user)) ?? false;
     if (channel) {
-      const invited = channel.invited.has(foldName(user));
       if (channel.key !== undefined && key !== channel.key) {
         throw error(Reply.NOT_ALLOWED, `Cannot join ${channel.name}: wrong key (+k)`, "bad_key");
       }
@@ -364,55 +441,132 @@ export class ChannelService {
           "invite_only",
         );
       }
-      if (!invited && channel.bans.some((b) => maskMatches(b.mask, mask))) {
+      if (!invited && channel.bans.some((b) => maskMatches(b.mask, op.mask))) {
         throw error(
           Reply.NOT_ALLOWED,
           `Cannot join ${channel.name}: you are banned (+b)`,
           "banned",
         );
       }
+    }
+    if (!mutate) return undefined;
+    const created = channel === undefined;
+    if (channel) {
       channel.invited.delete(foldName(user));
     } else {
-      channel = new Channel(name, now);
+      channel = new Channel(name, op.at);
       this.#channels.set(folded, channel);
     }
     channel.members.set(user, { name: user, op: created, voice: false });
-    mine.add(folded);
-    this.#joined.set(user, mine);
-    this.#changed(channel);
+    this.#joinedBy(user).add(folded);
+    this.#touch(folded);
     return { channel: channel.view(), created, already: false };
   }
 
-  /** Takes `user` out of the channel. @throws {ProtocolError} when not in it. */
-  part(user: string, name: string): ChannelView {
-    const channel = this.#asMember(name, user);
+  /**
+   * Takes `user` out of the channel; answers with the channel as it was.
+   * @throws {ProtocolError} when not in it.
+   */
+  part(user: string, name: string): Promise<ChannelView> {
+    return this.#commit({ op: "part", user, channel: name }) as Promise<ChannelView>;
+  }
+
+  #part(op: Extract<ChannelOp, { op: "part" }>, mutate: boolean): ChannelView | undefined {
+    if (this.#skip(foldChannel(op.channel))) return undefined;
+    const channel = this.#asMember(op.channel, op.user);
+    if (!mutate) return undefined;
     const view = channel.view();
-    this.#remove(channel, user);
-    this.#changed(channel);
+    this.#remove(channel, op.user);
     return view;
   }
 
-  /** Takes `user` out of every channel (logged out); returns the channels it was in. */
-  leaveAll(user: string): string[] {
+  /** Takes `user` out of every channel (logged out); answers with the channels it was in. */
+  leaveAll(user: string): Promise<string[]> {
+    return this.#commit({ op: "leave_all", user }) as Promise<string[]>;
+  }
+
+  #leaveAll(user: string, mutate: boolean): string[] | undefined {
+    const keys = [...this.#joined.get(user) ?? []].filter((key) => !this.#skip(key));
+    if (!mutate) return keys.length === 0 ? [] : undefined;
     const names: string[] = [];
-    for (const key of this.#joined.get(user) ?? []) {
+    const places: Place[] = [];
+    for (const key of keys) {
       const channel = this.#channels.get(key);
-      if (!channel) continue;
+      const member = channel?.members.get(user);
+      if (!channel || !member) continue;
       names.push(channel.name);
+      places.push({ channel: channel.name, op: member.op, voice: member.voice });
       this.#remove(channel, user);
-      this.#changed(channel);
     }
-    this.#joined.delete(user);
+    if (!this.#foreign) {
+      this.#takenOut.delete(user);
+      this.#back.delete(user);
+    } else if (places.length > 0 && this.isHere(user)) {
+      // This node was cut off (frozen, or away from Redis) and the cluster took its users for
+      // gone: they go back once the cluster has them online again (see back).
+      const since = this.#back.get(user);
+      this.#back.delete(user);
+      if (since !== undefined && Date.now() - since < BACK_WINDOW_MS) this.#putBack(user, places);
+      else this.#takenOut.set(user, places);
+    }
+    return names;
+  }
+
+  /**
+   * The cluster has `user`'s sessions here online again after it took them for gone (this node
+   * was cut off): they are put back in the channels another node took them out of meanwhile,
+   * now or when that node's operation comes through, and the channels hear them join again.
+   */
+  back(user: string): void {
+    const places = this.#takenOut.get(user);
+    this.#takenOut.delete(user);
+    if (places) {
+      this.#putBack(user, places);
+      return;
+    }
+    const now = Date.now();
+    for (const [name, at] of this.#back) if (now - at >= BACK_WINDOW_MS) this.#back.delete(name);
+    this.#back.set(user, now);
+  }
+
+  #putBack(user: string, places: readonly Place[]): void {
+    this.#commit({ op: "rejoin", user, places, at: Date.now() }).then(
+      (names) => {
+        if (Array.isArray(names) && names.length > 0) this.rejoined(user, names);
+      },
+      (error) => this.report(`Cannot put ${user} back in their channels`, error),
+    );
+  }
+
+  #rejoin(op: Extract<ChannelOp, { op: "rejoin" }>): string[] {
+    const names: string[] = [];
+    for (const place of op.places.slice(0, MAX_CHANNELS_PER_USER)) {
+      if (channelNameProblem(place.channel)) continue;
+      const key = foldChannel(place.channel);
+      if (key === BROADCAST_CHANNEL || this.#skip(key)) continue;
+      let channel = this.#channels.get(key);
+      if (channel?.members.has(op.user)) continue;
+      if (!channel) this.#channels.set(key, channel = new Channel(place.channel, op.at));
+      const first = channel.members.size === 0;
+      channel.members.set(op.user, { name: op.user, op: place.op || first, voice: place.voice });
+      this.#joinedBy(op.user).add(key);
+      this.#touch(key);
+      names.push(channel.name);
+    }
     return names;
   }
 
   /**
    * `user` is now called `name` (a guest's NICK): the same place in each channel, rank kept,
-   * and its membership under the new name. Returns the channels it is in.
+   * and its membership under the new name. Answers with the channels it is in.
    */
-  rename(user: string, name: string): string[] {
+  rename(user: string, name: string): Promise<string[]> {
+    return this.#commit({ op: "rename", user, to: name }) as Promise<string[]>;
+  }
+
+  #rename(user: string, name: string): string[] {
     const names: string[] = [];
-    const keys = this.#joined.get(user) ?? new Set<string>();
+    const keys = [...this.#joined.get(user) ?? []].filter((key) => !this.#skip(key));
     for (const key of keys) {
       const channel = this.#channels.get(key);
       if (!channel) continue;
@@ -427,18 +581,22 @@ export class ChannelService {
         });
       }
       if (channel.invited.delete(foldName(user))) channel.invited.add(foldName(name));
-      this.#changed(channel);
+      this.#joined.get(user)?.delete(key);
+      this.#joinedBy(name).add(key);
+      this.#touch(key);
     }
-    this.#joined.delete(user);
-    if (keys.size > 0) this.#joined.set(name, keys);
+    if (this.#joined.get(user)?.size === 0) this.#joined.delete(user);
     return names;
   }
 
   #remove(channel: Channel, user: string): void {
     channel.members.delete(user);
     const key = foldChannel(channel.name);
-    this.#joined.get(user)?.delete(key);
+    const mine = this.#joined.get(user);
+    mine?.delete(key);
+    if (mine?.size === 0) this.#joined.delete(user);
     if (channel.members.size === 0) this.#channels.delete(key);
+    this.#touch(key);
   }
 
   /**
@@ -488,57 +646,78 @@ export class ChannelService {
     return { channel: view.name, topic: view.topic, by: view.topicBy, at: view.topicAt };
   }
 
-  /** Sets (or with "", clears) the topic. @throws {ProtocolError} when `user` may not. */
-  setTopic(name: string, user: string, topic: string, at: number): string {
-    const channel = this.#asMember(name, user);
-    if (channel.flags.has("t") && !channel.isOp(user)) {
+  /**
+   * Sets (or with "", clears) the topic; answers with the channel's name.
+   * @throws {ProtocolError} when `user` may not.
+   */
+  setTopic(name: string, user: string, topic: string, at: number): Promise<string> {
+    return this.#commit({ op: "topic", user, channel: name, topic, at }) as Promise<string>;
+  }
+
+  #setTopic(op: Extract<ChannelOp, { op: "topic" }>, mutate: boolean): string | undefined {
+    if (this.#skip(foldChannel(op.channel))) return undefined;
+    const channel = this.#asMember(op.channel, op.user);
+    if (channel.flags.has("t") && !channel.isOp(op.user)) {
       throw error(
         Reply.NOT_ALLOWED,
         `Only operators of ${channel.name} may set its topic (+t)`,
         "chanop_needed",
       );
     }
-    channel.topic = topic.slice(0, MAX_TOPIC_LENGTH);
-    channel.topicBy = user;
-    channel.topicAt = at;
-    this.#changed(channel);
+    if (!mutate) return undefined;
+    channel.topic = op.topic.slice(0, MAX_TOPIC_LENGTH);
+    channel.topicBy = op.user;
+    channel.topicAt = op.at;
+    this.#touch(foldChannel(channel.name));
     return channel.name;
   }
 
   /** An operator puts `target` out of the channel. */
-  kick(name: string, by: string, target: string): string {
-    const channel = this.#asOperator(name, by);
-    if (!channel.members.has(target)) {
+  kick(name: string, by: string, target: string): Promise<Kicked> {
+    return this.#commit({ op: "kick", user: by, channel: name, target }) as Promise<Kicked>;
+  }
+
+  #kick(op: Extract<ChannelOp, { op: "kick" }>, mutate: boolean): Kicked | undefined {
+    if (this.#skip(foldChannel(op.channel))) return undefined;
+    const channel = this.#asOperator(op.channel, op.user);
+    if (!channel.members.has(op.target)) {
       throw error(
         Reply.NOT_FOUND,
-        `${target} is not on ${channel.name}`,
+        `${op.target} is not on ${channel.name}`,
         "user_not_on_channel",
       );
     }
-    this.#remove(channel, target);
-    this.#changed(channel);
-    return channel.name;
+    if (!mutate) return undefined;
+    const members = [...channel.members.keys()];
+    this.#remove(channel, op.target);
+    return { channel: channel.name, members };
   }
 
   /** A member invites `target` (an operator, when the channel is invite only). */
-  invite(name: string, by: string, target: string): string {
-    const channel = this.#asMember(name, by);
-    if (channel.flags.has("i") && !channel.isOp(by)) {
+  invite(name: string, by: string, target: string): Promise<string> {
+    return this.#commit({ op: "invite", user: by, channel: name, target }) as Promise<string>;
+  }
+
+  #invite(op: Extract<ChannelOp, { op: "invite" }>, mutate: boolean): string | undefined {
+    if (this.#skip(foldChannel(op.channel))) return undefined;
+    const channel = this.#asMember(op.channel, op.user);
+    if (channel.flags.has("i") && !channel.isOp(op.user)) {
       throw error(
         Reply.NOT_ALLOWED,
         `Only operators of ${channel.name} may invite to it (+i)`,
         "chanop_needed",
       );
     }
-    if (channel.members.has(target)) {
+    if (channel.members.has(op.target)) {
       throw error(
         Reply.ALREADY_EXISTS,
-        `${target} is already on ${channel.name}`,
+        `${op.target} is already on ${channel.name}`,
         "already_on_channel",
       );
     }
-    channel.invited.add(foldName(target));
-    this.#changed(channel);
+    if (!mutate) return undefined;
+    channel.invited.add(foldName(op.target));
+    this.#touch(foldChannel(channel.name));
     return channel.name;
   }
 
@@ -550,8 +729,10 @@ export class ChannelService {
   /**
    * Applies a mode string (`+o-v alice bob`, `+k secret`, `-l`) from an operator. Each change
    * that would change nothing is left out; unknown mode characters are reported, not applied.
+   * `canonical` names the online user an `o` or `v` argument stands for.
    *
-   * @throws {ProtocolError} when `by` may not, or a named member is not in the channel.
+   * @throws {ProtocolError} when `by` may not, or a named member is not in the channel (then
+   * nothing is changed).
    */
   setModes(
     name: string,
@@ -560,83 +741,147 @@ export class ChannelService {
     args: readonly string[],
     canonical: (user: string) => string | undefined,
     at: number,
-  ): ModeChange {
-    const channel = this.#asOperator(name, by);
-    const queue = [...args];
-    const applied: { sign: "+" | "-"; mode: string; arg?: string }[] = [];
-    const unknown: string[] = [];
-    let sign: "+" | "-" = "+";
+  ): Promise<ModeChange> {
+    const members: (string | null)[] = args.map(() => null);
+    let add = true;
+    let next = 0;
     for (const mode of modeString) {
-      if (mode === "+" || mode === "-") {
-        sign = mode;
-        continue;
-      }
-      const add = sign === "+";
-      if (FLAGS.includes(mode)) {
-        if (channel.flags.has(mode) === add) continue;
-        if (add) channel.flags.add(mode);
-        else channel.flags.delete(mode);
-        applied.push({ sign, mode });
-      } else if (mode === "o" || mode === "v") {
-        const who = queue.shift();
-        if (who === undefined) continue;
-        const user = canonical(who);
-        const member = user === undefined ? undefined : channel.members.get(user);
-        if (!member) {
-          throw error(
-            Reply.NOT_FOUND,
-            `${who} is not on ${channel.name}`,
-            user === undefined ? "no_such_user" : "user_not_on_channel",
-          );
-        }
-        const rank = mode === "o" ? "op" : "voice";
-        if (member[rank] === add) continue;
-        member[rank] = add;
-        applied.push({ sign, mode, arg: member.name });
-      } else if (mode === "k") {
-        const key = queue.shift();
-        if (add) {
-          if (key === undefined || key === "" || /[\s,]/.test(key)) continue;
-          channel.key = key.slice(0, MAX_KEY_LENGTH);
-          applied.push({ sign, mode, arg: channel.key });
-        } else if (channel.key !== undefined) {
-          channel.key = undefined;
-          applied.push({ sign, mode, arg: "*" });
-        }
-      } else if (mode === "l") {
-        if (add) {
-          const limit = Number(queue.shift());
-          if (!Number.isInteger(limit) || limit < 1) continue;
-          channel.limit = limit;
-          applied.push({ sign, mode, arg: String(limit) });
-        } else if (channel.limit !== undefined) {
-          channel.limit = undefined;
-          applied.push({ sign, mode });
-        }
-      } else if (mode === "b") {
-        const given = queue.shift();
-        if (given === undefined) continue; // a listing, answered by the caller
-        const mask = normalizeMask(given);
-        const at_ = channel.bans.findIndex((b) => foldChannel(b.mask) === foldChannel(mask));
-        if (add && at_ === -1 && channel.bans.length < MAX_BANS) {
-          channel.bans.push({ mask, by, at });
-          applied.push({ sign, mode, arg: mask });
-        } else if (!add && at_ !== -1) {
-          channel.bans.splice(at_, 1);
-          applied.push({ sign, mode, arg: mask });
-        }
-      } else if (!unknown.includes(mode)) {
-        unknown.push(mode);
+      if (mode === "+" || mode === "-") add = mode === "+";
+      else if (takesArgument(mode, add) && next < args.length) {
+        if (mode === "o" || mode === "v") members[next] = canonical(args[next]) ?? null;
+        next++;
       }
     }
+    const op: ChannelOp = {
+      op: "modes",
+      user: by,
+      channel: name,
+      modes: modeString,
+      args: [...args],
+      members,
+      at,
+    };
+    return this.#commit(op) as Promise<ModeChange>;
+  }
+
+  #setModes(op: Extract<ChannelOp, { op: "modes" }>, mutate: boolean): ModeChange | undefined {
+    if (this.#skip(foldChannel(op.channel))) return undefined;
+    const channel = this.#asOperator(op.channel, op.user);
+    const { steps, unknown } = this.#modeSteps(channel, op);
+    if (!mutate) return steps.length === 0 ? { modes: "", args: [], unknown } : undefined;
+    const applied = steps.flatMap((step) => this.#modeStep(channel, step, op) ?? []);
     let modes = "";
     let last = "";
     for (const change of applied) {
       if (change.sign !== last) modes += last = change.sign;
       modes += change.mode;
     }
-    if (applied.length > 0) this.#changed(channel);
+    if (applied.length > 0) this.#touch(foldChannel(channel.name));
     const changedArgs = applied.flatMap((c) => c.arg === undefined ? [] : [c.arg]);
     return { modes, args: changedArgs, unknown };
+  }
+
+  /**
+   * The changes a MODE asks for, in order, its arguments taken as IRC takes them.
+   * @throws {ProtocolError} when an `o` or `v` names someone not in the channel.
+   */
+  #modeSteps(
+    channel: Channel,
+    op: Extract<ChannelOp, { op: "modes" }>,
+  ): { steps: ModeStep[]; unknown: string[] } {
+    const steps: ModeStep[] = [];
+    const unknown: string[] = [];
+    let sign: "+" | "-" = "+";
+    let next = 0;
+    for (const mode of op.modes) {
+      if (mode === "+" || mode === "-") {
+        sign = mode;
+        continue;
+      }
+      if (!FLAGS.includes(mode) && !takesArgument(mode, true)) {
+        if (!unknown.includes(mode)) unknown.push(mode);
+        continue;
+      }
+      if (!takesArgument(mode, sign === "+")) {
+        steps.push({ sign, mode });
+        continue;
+      }
+      const index = next++;
+      const arg = op.args[index];
+      if (arg === undefined) {
+        if (mode === "k" && sign === "-") steps.push({ sign, mode });
+        continue; // `b` alone is a listing, answered by the caller
+      }
+      if (mode === "o" || mode === "v") {
+        const user = op.members[index] ?? undefined;
+        if (user === undefined || !channel.members.has(user)) {
+          throw error(
+            Reply.NOT_FOUND,
+            `${arg} is not on ${channel.name}`,
+            user === undefined ? "no_such_user" : "user_not_on_channel",
+          );
+        }
+        steps.push({ sign, mode, arg: user });
+      } else {
+        steps.push({ sign, mode, arg });
+      }
+    }
+    return { steps, unknown };
+  }
+
+  /** Makes one mode change; answers with it as made, or `undefined` when it changes nothing. */
+  #modeStep(
+    channel: Channel,
+    step: ModeStep,
+    op: { user: string; at: number },
+  ): ModeStep | undefined {
+    const add = step.sign === "+";
+    const { sign, mode, arg } = step;
+    if (FLAGS.includes(mode)) {
+      if (channel.flags.has(mode) === add) return undefined;
+      if (add) channel.flags.add(mode);
+      else channel.flags.delete(mode);
+      return { sign, mode };
+    }
+    if (mode === "o" || mode === "v") {
+      const member = arg === undefined ? undefined : channel.members.get(arg);
+      const rank = mode === "o" ? "op" : "voice";
+      if (!member || member[rank] === add) return undefined;
+      member[rank] = add;
+      return { sign, mode, arg: member.name };
+    }
+    if (mode === "k") {
+      if (add) {
+        if (arg === undefined || arg === "" || /[\s,]/.test(arg)) return undefined;
+        channel.key = arg.slice(0, MAX_KEY_LENGTH);
+        return { sign, mode, arg: channel.key };
+      }
+      if (channel.key === undefined) return undefined;
+      channel.key = undefined;
+      return { sign, mode, arg: "*" };
+    }
+    if (mode === "l") {
+      if (add) {
+        const limit = Number(arg);
+        if (!Number.isInteger(limit) || limit < 1) return undefined;
+        channel.limit = limit;
+        return { sign, mode, arg: String(limit) };
+      }
+      if (channel.limit === undefined) return undefined;
+      channel.limit = undefined;
+      return { sign, mode };
+    }
+    // mode === "b"
+    const mask = normalizeMask(arg ?? "");
+    const at = channel.bans.findIndex((b) => foldChannel(b.mask) === foldChannel(mask));
+    if (add && at === -1 && channel.bans.length < MAX_BANS) {
+      channel.bans.push({ mask, by: op.user, at: op.at });
+      return { sign, mode, arg: mask };
+    }
+    if (!add && at !== -1) {
+      channel.bans.splice(at, 1);
+      return { sign, mode, arg: mask };
+    }
+    return undefined;
   }
 }
