@@ -4,10 +4,11 @@
  * - Every acknowledged message is in the history exactly once; nothing is there twice.
  * - No reply contradicts what happened: a message every try of which was told "not carried
  *   out" is nowhere (not in the history, not received by anyone).
- * - Live broadcasts: every session receives them in one order (any two sessions agree on the
- *   order of what both received; numbers mostly increase, but one whose delivery was held up,
- *   its node cut off for a while, comes late rather than never), never one twice, and misses none
- *   acknowledged between the first and the last it received, but for the sessions of a node the cluster took for gone while they stayed
+ * - Live broadcasts, and live messages in the channel every user joins: every session receives
+ *   them in one order (any two sessions agree on the order of what both received; numbers mostly
+ *   increase, but one whose delivery was held up, its node cut off for a while, comes late rather
+ *   than never), never one twice, and misses none acknowledged between the first and the last it
+ *   received, but for the sessions of a node the cluster took for gone while they stayed
  *   connected to it (frozen, cut off from Redis): those miss what was said until the fault
  *   ended and a moment more (HISTORY has it).
  * - Every acknowledged private message reaches its recipient (live or offline), never twice in
@@ -17,7 +18,13 @@
  * @module
  */
 
-import type { HistorySnapshot, RunRecord, SentMessage } from "./records.ts";
+import type {
+  HistorySnapshot,
+  ReceivedBroadcast,
+  RunRecord,
+  SentMessage,
+  Session,
+} from "./records.ts";
 
 /** How long presence may take to settle after a fault, ms. */
 export const CONVERGE_WITHIN_MS = 5000;
@@ -59,25 +66,24 @@ export function checkRun(run: RunRecord, history: HistorySnapshot): Verdict {
   const add = (kind: Violation["kind"], detail: string) => violations.push({ kind, detail });
 
   // The history: each text at most once; where each one is.
-  const broadcastCount = new Map<string, number>();
-  for (const b of history.broadcasts) {
-    broadcastCount.set(b.text, (broadcastCount.get(b.text) ?? 0) + 1);
-  }
+  const broadcastCount = countTexts(history.broadcasts);
+  const channelCount = countTexts(history.channel);
   const sentCount = new Map<string, number>();
   for (const [owner, box] of history.mailboxes) {
     for (const m of box) {
       if (m.from === owner) sentCount.set(m.text, (sentCount.get(m.text) ?? 0) + 1);
     }
   }
-  for (const [text, n] of [...broadcastCount, ...sentCount]) {
+  for (const [text, n] of [...broadcastCount, ...channelCount, ...sentCount]) {
     if (n > 1) add("stored twice", `"${text}" is in the history ${n} times`);
   }
+  const countOf = { broadcast: broadcastCount, channel: channelCount, private: sentCount };
 
   // What was received, anywhere.
   const receivedBy = new Map<string, number>();
   let deliveries = 0;
   for (const s of run.sessions) {
-    for (const r of [...s.broadcasts, ...s.privates]) {
+    for (const r of [...s.broadcasts, ...s.privates, ...s.channel]) {
       receivedBy.set(r.text, (receivedBy.get(r.text) ?? 0) + 1);
       deliveries++;
     }
@@ -87,7 +93,7 @@ export function checkRun(run: RunRecord, history: HistorySnapshot): Verdict {
   let refused = 0;
   let unknown = 0;
   for (const m of run.messages) {
-    const stored = (m.kind === "broadcast" ? broadcastCount : sentCount).get(m.id) ?? 0;
+    const stored = countOf[m.kind].get(m.id) ?? 0;
     if (acknowledged(m)) {
       acked++;
       if (stored === 0) add("acknowledged, lost", `${m.kind} "${m.id}" was acknowledged`);
@@ -102,45 +108,9 @@ export function checkRun(run: RunRecord, history: HistorySnapshot): Verdict {
     }
   }
 
-  // Live broadcasts: in order, and none acknowledged missed inside a session's window.
-  const ackedAt = new Map<string, number>();
-  for (const m of run.messages) {
-    const ok = m.attempts.find((a) => a.outcome === "ok");
-    if (m.kind === "broadcast" && ok) ackedAt.set(m.id, ok.at);
-  }
-  const missable = (node: string, text: string) => {
-    const at = ackedAt.get(text) ?? 0;
-    return node === run.cutOff && at >= run.faultStart && at <= run.faultEnd + CUT_OFF_GRACE_MS;
-  };
-  const positions = run.sessions.map((s) => new Map(s.broadcasts.map((b, i) => [b.number, i])));
-  for (const [i, s] of run.sessions.entries()) {
-    if (positions[i].size < s.broadcasts.length) {
-      add("delivered twice", `${s.user} on ${s.node} got a broadcast twice`);
-    }
-    for (let j = i + 1; j < run.sessions.length; j++) {
-      const disagreement = firstDisagreement(s.broadcasts.map((b) => b.number), positions[j]);
-      if (disagreement) {
-        const other = run.sessions[j];
-        add(
-          "out of order",
-          `${s.user} on ${s.node} got #${disagreement[0]} before #${
-            disagreement[1]
-          }, ${other.user} on ${other.node} the other way`,
-        );
-      }
-    }
-    const numbers = s.broadcasts.map((b) => b.number);
-    if (numbers.length < 2) continue;
-    const [first, last] = [Math.min(...numbers), Math.max(...numbers)];
-    const got = new Set(s.broadcasts.map((b) => b.text));
-    for (const b of history.broadcasts) {
-      if (
-        b.number > first && b.number < last && b.from !== s.user && ackedAt.has(b.text) &&
-        !got.has(b.text) && !missable(s.node, b.text)
-      ) {
-        add("live broadcast missed", `${s.user} on ${s.node} missed #${b.number} "${b.text}"`);
-      }
-    }
+  // Live broadcasts and channel messages: in order, none acknowledged missed in a session's window.
+  for (const kind of ["broadcast", "channel"] as const) {
+    checkLive(run, kind, history[kind === "broadcast" ? "broadcasts" : "channel"], add);
   }
 
   // Private messages: each acknowledged one reaches its recipient, never twice in a session.
@@ -175,6 +145,69 @@ export function checkRun(run: RunRecord, history: HistorySnapshot): Verdict {
     );
   }
   return { violations, acknowledged: acked, refused, unknown, deliveries };
+}
+
+function countTexts(messages: readonly ReceivedBroadcast[]): Map<string, number> {
+  const count = new Map<string, number>();
+  for (const m of messages) count.set(m.text, (count.get(m.text) ?? 0) + 1);
+  return count;
+}
+
+/**
+ * One numbered stream (broadcasts, or the channel) as the sessions received it live: one order,
+ * nothing twice, and nothing acknowledged missed between the first and the last a session got
+ * (but by a cut-off node's sessions during the fault).
+ */
+function checkLive(
+  run: RunRecord,
+  kind: "broadcast" | "channel",
+  stored: readonly ReceivedBroadcast[],
+  add: (kind: Violation["kind"], detail: string) => void,
+): void {
+  const received = (s: Session) => kind === "broadcast" ? s.broadcasts : s.channel;
+  const ackedAt = new Map<string, number>();
+  for (const m of run.messages) {
+    const ok = m.attempts.find((a) => a.outcome === "ok");
+    if (m.kind === kind && ok) ackedAt.set(m.id, ok.at);
+  }
+  const missable = (node: string, text: string) => {
+    const at = ackedAt.get(text) ?? 0;
+    return node === run.cutOff && at >= run.faultStart && at <= run.faultEnd + CUT_OFF_GRACE_MS;
+  };
+  const positions = run.sessions.map((s) => new Map(received(s).map((b, i) => [b.number, i])));
+  for (const [i, s] of run.sessions.entries()) {
+    const mine = received(s);
+    if (positions[i].size < mine.length) {
+      add("delivered twice", `${s.user} on ${s.node} got a ${kind} message twice`);
+    }
+    for (let j = i + 1; j < run.sessions.length; j++) {
+      const disagreement = firstDisagreement(mine.map((b) => b.number), positions[j]);
+      if (disagreement) {
+        const other = run.sessions[j];
+        add(
+          "out of order",
+          `${s.user} on ${s.node} got ${kind} #${disagreement[0]} before #${
+            disagreement[1]
+          }, ${other.user} on ${other.node} the other way`,
+        );
+      }
+    }
+    const numbers = mine.map((b) => b.number);
+    if (numbers.length < 2) continue;
+    const [first, last] = [Math.min(...numbers), Math.max(...numbers)];
+    const got = new Set(mine.map((b) => b.text));
+    for (const b of stored) {
+      if (
+        b.number > first && b.number < last && b.from !== s.user && ackedAt.has(b.text) &&
+        !got.has(b.text) && !missable(s.node, b.text)
+      ) {
+        add(
+          "live broadcast missed",
+          `${s.user} on ${s.node} missed ${kind} #${b.number} "${b.text}"`,
+        );
+      }
+    }
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * What a fault run records: every message a user tried to send and what each try was told,
- * every login session and what it received, samples of who was online, and the history read
- * back at the end. The checker (checks.ts) reads only these.
+ * What a fault run records: every message a user tried to send (broadcasts, private messages,
+ * and messages to the channel every user joins) and what each try was told, every login session
+ * and what it received, samples of who was online, and the history read back at the end. The
+ * checker (checks.ts) reads only these.
  * @module
  */
 
@@ -27,13 +28,13 @@ export interface Attempt {
 export interface SentMessage {
   /** The request id, which is also the message's text: unique in the run. */
   readonly id: string;
-  readonly kind: "broadcast" | "private";
+  readonly kind: "broadcast" | "private" | "channel";
   readonly from: string;
   readonly to?: string;
   readonly attempts: Attempt[];
 }
 
-/** A broadcast as a session received it. */
+/** A broadcast (or channel message: numbered per channel) as a session received it. */
 export interface ReceivedBroadcast {
   readonly number: number;
   readonly text: string;
@@ -55,6 +56,8 @@ export interface Session {
   end?: number;
   readonly broadcasts: ReceivedBroadcast[];
   readonly privates: ReceivedPrivate[];
+  /** Messages to the run's channel, which the session joins after its login. */
+  readonly channel: ReceivedBroadcast[];
 }
 
 /** A look at WHO on one node. */
@@ -67,6 +70,8 @@ export interface WhoSample {
 /** What the stores hold at the end. */
 export interface HistorySnapshot {
   readonly broadcasts: readonly ReceivedBroadcast[];
+  /** What was said in the run's channel. */
+  readonly channel: readonly ReceivedBroadcast[];
   /** Each user's mailbox: what they sent and received. */
   readonly mailboxes: ReadonlyMap<string, readonly { from: string; to: string; text: string }[]>;
 }

@@ -99,7 +99,7 @@ function timed<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Reads a whole log through HISTORY pages (`target`: `b` or `p`). */
+/** Reads a whole log through HISTORY pages (`target`: `b`, `p` or a channel). */
 async function readAll(
   ask: (line: string) => Promise<ChatReply | undefined>,
   target: string,
@@ -119,13 +119,20 @@ async function readAll(
   }
 }
 
-/** What the stores hold: every broadcast, and every user's mailbox. */
-async function snapshot(workload: Workload): Promise<HistorySnapshot> {
-  const broadcasts: ReceivedBroadcast[] = [];
-  for (const line of await readAll((l) => workload.ask(l), "b")) {
+/** Every numbered message of a log: broadcasts, or what was said in a channel. */
+async function numbered(workload: Workload, target: string): Promise<ReceivedBroadcast[]> {
+  const out: ReceivedBroadcast[] = [];
+  for (const line of await readAll((l) => workload.ask(l), target)) {
     const m = /^(\d+); [^;]+; ([^;]+); (.*)$/.exec(line);
-    if (m) broadcasts.push({ number: Number(m[1]), from: m[2], text: m[3] });
+    if (m) out.push({ number: Number(m[1]), from: m[2], text: m[3] });
   }
+  return out;
+}
+
+/** What the stores hold: every broadcast, the channel, and every user's mailbox. */
+async function snapshot(workload: Workload): Promise<HistorySnapshot> {
+  const broadcasts = await numbered(workload, "b");
+  const channel = await numbered(workload, workload.channel);
   const mailboxes = new Map<string, { from: string; to: string; text: string }[]>();
   for (const name of workload.names) {
     const box: { from: string; to: string; text: string }[] = [];
@@ -135,7 +142,7 @@ async function snapshot(workload: Workload): Promise<HistorySnapshot> {
     }
     mailboxes.set(name, box);
   }
-  return { broadcasts, mailboxes };
+  return { broadcasts, channel, mailboxes };
 }
 
 /**

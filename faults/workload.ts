@@ -1,8 +1,9 @@
 /**
- * The fault suite's users: each one logged in on a node, sending broadcasts and private messages
- * with request ids at a steady rate, recording what every try was told and everything each of
- * its sessions received. A user whose connection ends logs in again on any node that answers
- * (its own first), and sends again, with the same id, what it could not learn the fate of.
+ * The fault suite's users: each one logged in on a node and in the run's channel, sending
+ * broadcasts, private messages and messages to the channel with request ids at a steady rate,
+ * recording what every try was told and everything each of its sessions received. A user whose
+ * connection ends logs in again on any node that answers (its own first), joins the channel
+ * again, and sends again, with the same id, what it could not learn the fate of.
  * @module
  */
 
@@ -32,13 +33,17 @@ const RETRIES = 5;
 class User {
   readonly name: string;
   readonly home: string;
+  readonly channel: string;
   #chat: ChatConnection | undefined;
   #session: Session | undefined;
   #connecting: Promise<boolean> | undefined;
+  /** Whether this session's JOIN of the channel succeeded. */
+  #inChannel = false;
 
-  constructor(name: string, home: string) {
+  constructor(name: string, home: string, channel: string) {
     this.name = name;
     this.home = home;
+    this.channel = channel;
   }
 
   get loggedIn(): boolean {
@@ -86,11 +91,14 @@ class User {
         start: Date.now(),
         broadcasts: [],
         privates: [],
+        channel: [],
       };
       sessions.push(session);
       this.#chat = chat;
       this.#session = session;
+      this.#inChannel = false;
       void this.#pump(chat, session);
+      await this.#join(chat);
       return true;
     }
     return false;
@@ -102,12 +110,25 @@ class User {
     session.end = Date.now();
   }
 
+  /** Joins the run's channel; whether the session is in it. */
+  async #join(chat: ChatConnection): Promise<boolean> {
+    const reply = await withTimeout(chat.request(`JOIN ${this.channel}`), 15_000)
+      .catch(() => undefined);
+    if (this.#chat === chat) this.#inChannel = reply?.code === 200;
+    return reply?.code === 200;
+  }
+
   /** Sends one try of `message`; what it was told. */
   async send(message: SentMessage): Promise<Attempt | undefined> {
     const chat = this.#chat;
     if (!chat || chat.isClosed) return undefined;
+    if (message.kind === "channel" && !this.#inChannel && !(await this.#join(chat))) {
+      return { outcome: "not_done", at: Date.now(), reply: `cannot join ${this.channel}` };
+    }
     const line = message.kind === "broadcast"
       ? `@id=${message.id} BROADCAST ${message.id}`
+      : message.kind === "channel"
+      ? `@id=${message.id} SAY ${this.channel} ${message.id}`
       : `@id=${message.id} MSG ${message.to} ${message.id}`;
     try {
       const reply = await withTimeout(chat.request(line), 15_000);
@@ -146,6 +167,8 @@ function record(session: Session, event: ChatEvent): void {
     session.privates.push({ text: event.text, from: event.from, offline: false });
   } else if (event.type === "private_offline") {
     session.privates.push({ text: event.text, from: event.from, offline: true });
+  } else if (event.type === "channel_message") {
+    session.channel.push({ number: event.number, text: event.text, from: event.from });
   }
 }
 
@@ -165,7 +188,7 @@ export interface WorkloadOptions {
   readonly users: number;
   /** Requests per second of each user. */
   readonly rate: number;
-  /** A name that keeps this run's users and texts apart from others'. */
+  /** A name that keeps this run's users, channel and texts apart from others'. */
   readonly tag: string;
 }
 
@@ -194,7 +217,7 @@ export class Workload {
     const names = nodes.nodeNames;
     const users = Array.from(
       { length: options.users },
-      (_, i) => new User(`${options.tag}${i}`, names[i % names.length]),
+      (_, i) => new User(`${options.tag}${i}`, names[i % names.length], `#${options.tag}`),
     );
     const workload = new Workload(nodes, users, options);
     for (const user of users) {
@@ -246,7 +269,7 @@ export class Workload {
         if (!this.#running) break;
         const others = this.#users.filter((u) => u !== user);
         const to = others[(index + count) % others.length];
-        const kind = count % 2 === 0 ? "broadcast" : "private";
+        const kind = (["broadcast", "private", "channel"] as const)[count % 3];
         message = {
           id: `${this.#tag}-${user.name}-${count++}`,
           kind,
@@ -286,6 +309,11 @@ export class Workload {
         await sleep(200);
       }
     }
+  }
+
+  /** The channel every user joins. */
+  get channel(): string {
+    return `#${this.#tag}`;
   }
 
   /** The users' names. */

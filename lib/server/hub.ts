@@ -110,7 +110,10 @@ export interface HubSession {
 }
 
 /** What of the channel service a cluster's channel log drives. */
-export type ChannelTarget = Pick<ChannelService, "loaded" | "applyLogged" | "snapshots">;
+export type ChannelTarget = Pick<
+  ChannelService,
+  "loaded" | "applyLogged" | "snapshots" | "snapshotOf"
+>;
 
 /** A cluster's log of channel operations (see `ChannelService`). */
 export interface ChannelLogPort extends ChannelReplication {

@@ -15,6 +15,7 @@ function session(
   node: string,
   broadcasts: number[],
   privates: string[] = [],
+  channel: number[] = [],
 ): Session {
   return {
     user,
@@ -23,6 +24,7 @@ function session(
     end: at + 10_000,
     broadcasts: broadcasts.map((n) => ({ number: n, text: `b${n}`, from: "x" })),
     privates: privates.map((text) => ({ text, from: "x", offline: false })),
+    channel: channel.map((n) => ({ number: n, text: `c${n}`, from: "x" })),
   };
 }
 
@@ -50,8 +52,21 @@ const broadcast = (n: number, ...attempts: SentMessage["attempts"]): SentMessage
   attempts,
 });
 
-const history = (numbers: number[], mail: [string, string, string][] = []): HistorySnapshot => ({
+/** A message to the run's channel, numbered in it. */
+const said = (n: number, ...attempts: SentMessage["attempts"]): SentMessage => ({
+  id: `c${n}`,
+  kind: "channel",
+  from: "x",
+  attempts,
+});
+
+const history = (
+  numbers: number[],
+  mail: [string, string, string][] = [],
+  channel: number[] = [],
+): HistorySnapshot => ({
   broadcasts: numbers.map((n) => ({ number: n, text: `b${n}`, from: "x" })),
+  channel: channel.map((n) => ({ number: n, text: `c${n}`, from: "x" })),
   mailboxes: new Map(
     ["x", "u1", "u2"].map((user) => [
       user,
@@ -68,14 +83,17 @@ const kinds = (violations: readonly Violation[]) => [...new Set(violations.map((
 
 Deno.test("a clean run has no violations", () => {
   const verdict = checkRun(
-    run([broadcast(1, ok()), broadcast(2, ok()), broadcast(3, ok())], [
-      session("u1", "a", [1, 2, 3]),
-      session("u2", "b", [1, 2, 3]),
-    ]),
-    history([1, 2, 3]),
+    run(
+      [broadcast(1, ok()), broadcast(2, ok()), broadcast(3, ok()), said(1, ok()), said(2, ok())],
+      [
+        session("u1", "a", [1, 2, 3], [], [1, 2]),
+        session("u2", "b", [1, 2, 3], [], [1, 2]),
+      ],
+    ),
+    history([1, 2, 3], [], [1, 2]),
   );
   assertEquals(verdict.violations, []);
-  assertEquals(verdict.acknowledged, 3);
+  assertEquals(verdict.acknowledged, 5);
 });
 
 Deno.test("the checker catches each kind of violation", () => {
@@ -129,6 +147,36 @@ Deno.test("the checker catches each kind of violation", () => {
       "two sessions",
     ],
     ["never settled", run([], [], { convergedMs: undefined }), history([]), "presence diverged"],
+    // The channel's messages are held to the same rules as broadcasts.
+    ["channel: lost", run([said(1, ok())], []), history([]), "acknowledged, lost"],
+    ["channel: twice", run([said(1, ok())], []), history([], [], [1, 1]), "stored twice"],
+    [
+      "channel: refused yet received",
+      run([said(1, refused)], [session("u1", "a", [], [], [1])]),
+      history([]),
+      "refused, then done",
+    ],
+    [
+      "channel: two orders",
+      run([said(1, ok()), said(2, ok())], [
+        session("u1", "a", [], [], [1, 2]),
+        session("u2", "b", [], [], [2, 1]),
+      ]),
+      history([], [], [1, 2]),
+      "out of order",
+    ],
+    [
+      "channel: missed",
+      run([said(1, ok()), said(2, ok()), said(3, ok())], [session("u1", "a", [], [], [1, 3])]),
+      history([], [], [1, 2, 3]),
+      "live broadcast missed",
+    ],
+    [
+      "channel: a message twice in one session",
+      run([said(1, ok()), said(2, ok())], [session("u1", "a", [], [], [1, 1, 2])]),
+      history([], [], [1, 2]),
+      "delivered twice",
+    ],
   ];
   for (const [name, record, snapshot, kind] of cases) {
     assertEquals(kinds(checkRun(record, snapshot).violations), [kind], name);

@@ -24,6 +24,8 @@ class Stream {
   #next = 1;
   /** Appended, not yet applied by every node. */
   #unread = 0;
+  /** The entry being applied. */
+  #current = "0-0";
 
   node(here: (user: string) => boolean = () => false): ChannelService {
     const node = new ChannelService(noMessages);
@@ -34,7 +36,9 @@ class Stream {
         this.#unread++;
         return Promise.resolve();
       },
-      save: (name, version, snapshot) => this.saved.set(name, { version, snapshot }),
+      // What the cluster's log writes after a while, as of the entry applied last.
+      changed: (name) =>
+        this.saved.set(name, { version: this.#current, snapshot: node.snapshotOf(name) }),
     });
     this.nodes.push(node);
     return node;
@@ -45,7 +49,10 @@ class Stream {
     while (this.#unread > 0) {
       const batch = this.entries.slice(this.entries.length - this.#unread);
       this.#unread = 0;
-      for (const { id, entry } of batch) for (const node of this.nodes) node.applyLogged(entry, id);
+      for (const { id, entry } of batch) {
+        this.#current = id;
+        for (const node of this.nodes) node.applyLogged(entry);
+      }
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
@@ -172,7 +179,7 @@ Deno.test("channels in a cluster: a node that starts later takes the kept states
   const late = new ChannelService(noMessages);
   late.loaded([...kept].flatMap(([key, { snapshot }]) => snapshot ? [[key, snapshot]] : []));
   for (const { id, entry } of stream.entries) {
-    late.applyLogged(entry, id, (key) => {
+    late.applyLogged(entry, (key) => {
       const version = kept.get(key)?.version;
       return version !== undefined && Number.parseInt(version) >= Number.parseInt(id);
     });
@@ -186,7 +193,7 @@ Deno.test("channels in a cluster: an operation not applied in time, or not appen
   const node = new ChannelService(noMessages);
   node.replicate({
     append: () => Promise.reject(new Error("Redis is away")),
-    save: () => {},
+    changed: () => {},
   });
   await assertRejects(() => node.join("yoda", "#dev", undefined, "yoda!y@a", 1), Error, "away");
   assertEquals(node.view("#dev"), undefined);

@@ -496,6 +496,15 @@ Deno.test("cluster: channels outlast a Redis that restarts without its data: JOI
       if (joined !== 200) await new Promise((r) => setTimeout(r, 50));
     }
     assertEquals(joined, 200, "the node reconnected");
+    // The node has written #kept again (a node started before that would not know it).
+    const direct = await connectRedis({ url: redis.url, role: "test", log: () => {} });
+    try {
+      for (let i = 0; i < 100 && !await direct.hExists("labchat:channel-states", "#kept"); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await closeQuietly(direct);
+    }
     const late = await startTestServer({ cluster: redis.url, node: "late" }, a.dataDir);
     nodes.push(late);
     const hans = await registered(late.port, "hans");

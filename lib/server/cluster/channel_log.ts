@@ -4,11 +4,12 @@
  * that a node that starts later begins where the others are. A node starting reads the hash,
  * then the whole stream, skipping for each channel the entries its kept state already holds.
  *
- * The node that made an operation writes the state it led to, only over an older one (a Lua
- * script compares the stream IDs). A channel that emptied is kept as a marker with no state, so
+ * Each node writes the states of the channels that changed, as of the last entry it applied, at
+ * most every {@linkcode SAVE_DELAY_MS}, and only over an older state (a Lua script compares the
+ * stream IDs). A channel that emptied is kept as a marker with no state, so
  * older entries of it are not applied again; a marker older than the stream's first entry is
- * dropped by the next node that starts. After Redis comes back without its data, each node
- * writes what it holds again.
+ * dropped by the next node that starts. Whenever Redis comes back each node writes what it holds
+ * again, over older states only, in case Redis lost its data.
  * @module
  */
 
@@ -23,6 +24,9 @@ export const CHANNEL_OPS_STREAM = "labchat:channel-ops";
 
 /** Entries the stream keeps (a node away for longer than these take reads the states again). */
 export const CHANNEL_OPS_LENGTH = 10_000;
+
+/** How long a node gathers changed channels before it writes their states. */
+export const SAVE_DELAY_MS = 100;
 
 /** The hash of channel states: folded name → `ID\n` and the state's JSON (none: gone). */
 export const CHANNEL_STATES = "labchat:channel-states";
@@ -57,6 +61,9 @@ export class ChannelLog implements ChannelLogPort {
   #early: [string, string][] = [];
   /** The last entry applied here. */
   #lastApplied = "0-0";
+  /** Channels changed since their states were last written. */
+  readonly #dirty = new Set<string>();
+  #saveTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(redis: RedisClient, log: (line: string) => void) {
     this.#redis = redis;
@@ -151,7 +158,7 @@ export class ChannelLog implements ChannelLogPort {
       const version = this.#versions.get(key);
       return version !== undefined && compareIds(version, id) >= 0;
     };
-    target.applyLogged(entry, id, skip);
+    target.applyLogged(entry, skip);
   }
 
   append(entry: LoggedOp): Promise<void> {
@@ -159,10 +166,32 @@ export class ChannelLog implements ChannelLogPort {
     return redisCall(() => this.#redis.sendCommand(command)).then(() => {});
   }
 
-  save(name: string, version: string, snapshot: ChannelSnapshot | undefined): void {
-    this.#write(name, version, snapshot).catch((error) =>
-      this.#log(`Cannot keep the state of channel ${name}: ${error}`)
+  changed(name: string): void {
+    this.#dirty.add(name);
+    this.#saveTimer ??= setTimeout(() => void this.#save(), SAVE_DELAY_MS);
+  }
+
+  /** Writes the states of the channels changed since the last time, as they are now. */
+  async #save(): Promise<void> {
+    this.#saveTimer = undefined;
+    const target = this.#target;
+    if (!target || this.#dirty.size === 0) return;
+    const version = this.#lastApplied;
+    const states = [...this.#dirty].map((name) => [name, target.snapshotOf(name)] as const);
+    this.#dirty.clear();
+    await Promise.all(
+      states.map(([name, snapshot]) =>
+        this.#write(name, version, snapshot).catch((error) =>
+          this.#log(`Cannot keep the state of channel ${name}: ${error}`)
+        )
+      ),
     );
+  }
+
+  /** Writes what is waiting to be written (the node is leaving). */
+  async close(): Promise<void> {
+    clearTimeout(this.#saveTimer);
+    await this.#save();
   }
 
   async #write(name: string, version: string, snapshot: ChannelSnapshot | undefined) {
@@ -174,14 +203,18 @@ export class ChannelLog implements ChannelLogPort {
   }
 
   /**
-   * After Redis came back: when it lost the kept states (restarted without its data), writes
-   * every channel this node holds, as of the last entry it applied.
+   * After Redis came back (perhaps without its data: restarted, or a replica promoted that had
+   * not caught up): writes every channel this node holds, as of the last entry it applied, over
+   * older states only.
    */
   async afterReconnect(): Promise<void> {
     const target = this.#target;
-    if (!target || this.#lastApplied === "0-0") return;
-    if (await redisCall(() => this.#redis.exists(CHANNEL_STATES)) > 0) return;
-    const version = this.#lastApplied;
-    for (const [key, snapshot] of target.snapshots()) await this.#write(key, version, snapshot);
+    if (!target) return;
+    const names = target.snapshots().map(([key]) => key);
+    for (const name of names) this.#dirty.add(name);
+    await this.#save();
+    if (names.length > 0) {
+      this.#log(`Kept the state of ${names.length} channel(s) again after Redis came back`);
+    }
   }
 }

@@ -1304,6 +1304,7 @@ export class ClusterHub implements Hub {
       // Redis is gone: the heartbeat expires and another node removes our users
     }
     await this.#events.close();
+    await this.channelLog.close().catch(() => {});
     for (const client of [this.#subscriber, this.#redis]) await closeQuietly(client);
   }
 }

@@ -86,11 +86,8 @@ export interface ModeChange {
 export interface ChannelReplication {
   /** Appends an operation to the stream every node applies. Rejects when it cannot. */
   append(entry: LoggedOp): Promise<void>;
-  /**
-   * Keeps a channel's state as it is after stream entry `version` (`undefined`: gone), for
-   * nodes that start later.
-   */
-  save(name: string, version: string, snapshot: ChannelSnapshot | undefined): void;
+  /** A channel changed: its state is to be kept for nodes that start later. */
+  changed(name: string): void;
 }
 
 type Outcome = Joined | ChannelView | Kicked | ModeChange | string | string[];
@@ -178,12 +175,17 @@ export class ChannelService {
     return [...this.#channels].map(([key, channel]) => [key, channel.snapshot()]);
   }
 
+  /** One channel's state by folded name; `undefined` when nobody is in it. */
+  snapshotOf(key: string): ChannelSnapshot | undefined {
+    return this.#channels.get(key)?.snapshot();
+  }
+
   /**
-   * Applies an operation read from the cluster's stream at entry `version` (every node applies
-   * every one, in order). Channels for which `skip` says so are left as they are: their state,
-   * read at start, is newer than the entry. The node that made the operation answers its user.
+   * Applies an operation read from the cluster's stream (every node applies every one, in
+   * order). Channels for which `skip` says so are left as they are: their state, read at start,
+   * is newer than the entry. The node that made the operation answers its user.
    */
-  applyLogged(entry: LoggedOp, version: string, skip: (key: string) => boolean = NEVER): void {
+  applyLogged(entry: LoggedOp, skip: (key: string) => boolean = NEVER): void {
     const mine = entry.id.startsWith(`${this.#origin}:`);
     this.#skip = skip;
     this.#foreign = !mine;
@@ -198,12 +200,8 @@ export class ChannelService {
       this.#skip = NEVER;
       this.#foreign = false;
     }
-    if (mine) {
-      this.#landed(entry.op.user);
-      for (const key of this.#touched) {
-        this.#replication?.save(key, version, this.#channels.get(key)?.snapshot());
-      }
-    }
+    if (mine) this.#landed(entry.op.user);
+    for (const key of this.#touched) this.#replication?.changed(key);
     const waiter = this.#waiting.get(entry.id);
     if (waiter) {
       this.#waiting.delete(entry.id);
