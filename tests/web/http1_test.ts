@@ -150,6 +150,24 @@ Deno.test("a WebSocket handshake of another version is refused with 426 and the 
   }
 });
 
+Deno.test("a plain request to the WebSocket's path gets 426 naming the protocol to upgrade to", async () => {
+  await using t = await startWebServer({});
+  const port = must(t.server.httpAddr, "web").port;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+    ));
+    const answer = await readAll(conn);
+    assertMatch(answer, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
+    assertMatch(answer, /\r\nupgrade: websocket\r\n/);
+    assertMatch(answer, /\r\nconnection: close, upgrade\r\n/);
+    assertMatch(answer, /connect with a WebSocket client$/);
+  } finally {
+    closeQuietly(conn);
+  }
+});
+
 Deno.test("a request body that stops arriving is cut off after the idle time, as a half-sent head is", async () => {
   await using t = await startWebServer({ httpIdleMs: 300 });
   const port = must(t.server.httpAddr, "web").port;

@@ -323,12 +323,14 @@ function renderOne(
       send(quitMessage(session, event.user, at, event));
       return;
     case "nick": {
-      // Only to those shown the user: in #lab (while it lists everyone) or a shared channel.
+      // Only to those shown the user: in #lab (while it lists everyone) or a shared channel
+      // (under the new name, or still the old one: another node may not have moved it yet).
       const me = session.me;
+      const channels = session.ctx.channels;
       const shown = (session.inLab && !labIsLarge(session)) ||
         (me !== undefined &&
-          session.ctx.channels.channelsOf(event.name).some((channel) =>
-            session.ctx.channels.isMember(channel, me)
+          [...channels.channelsOf(event.name), ...channels.channelsOf(event.user)].some((c) =>
+            channels.isMember(c, me)
           ));
       if (!shown) return;
       const host = `${identOf(event.ident ?? event.user)}@${event.ip ?? session.serverName}`;

@@ -65,10 +65,10 @@ function fromOwnOrigin(request: Request): boolean {
   return origin === null || origin === new URL(request.url).origin;
 }
 
-const text = (status: number, body: string) =>
+const text = (status: number, body: string, headers: Record<string, string> = {}) =>
   new Response(body, {
     status,
-    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" },
+    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...headers },
   });
 
 /** The request handler of the web front end. */
@@ -172,7 +172,10 @@ export function webHandler(
 
   function upgrade(request: Request, info: WebRequestInfo): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return text(426, "This is labchat's WebSocket: connect with a WebSocket client");
+      // RFC 9110 15.5.22: a 426 names the protocol to upgrade to.
+      return text(426, "This is labchat's WebSocket: connect with a WebSocket client", {
+        upgrade: "websocket",
+      });
     }
     const { hostname: ip, port } = info.remoteAddr;
     const refusal = host.admit(ip);

@@ -200,7 +200,9 @@ async function writeResponse(
   const headers = new Headers(response.headers);
   headers.delete("transfer-encoding");
   headers.delete("connection");
-  if (close) headers.set("connection", "close");
+  // An answer that names a protocol to upgrade to says so in Connection too (RFC 9110 7.8).
+  const options = [...(close ? ["close"] : []), ...(headers.has("upgrade") ? ["upgrade"] : [])];
+  if (options.length > 0) headers.set("connection", options.join(", "));
   const body = response.body?.getReader();
   // A short body is read whole first, so it goes out with its length in one write.
   const buffered: Uint8Array[] = [];
