@@ -28,6 +28,9 @@ export const CHANNEL_OPS_LENGTH = 10_000;
 /** How long a node gathers changed channels before it writes their states. */
 export const SAVE_DELAY_MS = 100;
 
+/** How long a node waits before it writes again states it could not write. */
+export const SAVE_RETRY_MS = 1000;
+
 /** The hash of channel states: folded name → `ID\n` and the state's JSON (none: gone). */
 export const CHANNEL_STATES = "labchat:channel-states";
 
@@ -64,6 +67,7 @@ export class ChannelLog implements ChannelLogPort {
   /** Channels changed since their states were last written. */
   readonly #dirty = new Set<string>();
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   constructor(redis: RedisClient, log: (line: string) => void) {
     this.#redis = redis;
@@ -171,7 +175,10 @@ export class ChannelLog implements ChannelLogPort {
     this.#saveTimer ??= setTimeout(() => void this.#save(), SAVE_DELAY_MS);
   }
 
-  /** Writes the states of the channels changed since the last time, as they are now. */
+  /**
+   * Writes the states of the channels changed since the last time, as they are now. A state that
+   * cannot be written (Redis away) is tried again a second later, as it is then.
+   */
   async #save(): Promise<void> {
     this.#saveTimer = undefined;
     const target = this.#target;
@@ -179,18 +186,21 @@ export class ChannelLog implements ChannelLogPort {
     const version = this.#lastApplied;
     const states = [...this.#dirty].map((name) => [name, target.snapshotOf(name)] as const);
     this.#dirty.clear();
+    const failed: string[] = [];
     await Promise.all(
       states.map(([name, snapshot]) =>
-        this.#write(name, version, snapshot).catch((error) =>
-          this.#log(`Cannot keep the state of channel ${name}: ${error}`)
-        )
+        this.#write(name, version, snapshot).catch(() => failed.push(name))
       ),
     );
+    if (failed.length === 0 || this.#closed) return;
+    for (const name of failed) this.#dirty.add(name);
+    this.#saveTimer ??= setTimeout(() => void this.#save(), SAVE_RETRY_MS);
   }
 
-  /** Writes what is waiting to be written (the node is leaving). */
+  /** Writes what is waiting to be written, once (the node is leaving). */
   async close(): Promise<void> {
     clearTimeout(this.#saveTimer);
+    this.#closed = true;
     await this.#save();
   }
 
@@ -207,14 +217,14 @@ export class ChannelLog implements ChannelLogPort {
    * not caught up): writes every channel this node holds, as of the last entry it applied, over
    * older states only.
    */
-  async afterReconnect(): Promise<void> {
+  afterReconnect(): void {
     const target = this.#target;
     if (!target) return;
     const names = target.snapshots().map(([key]) => key);
+    if (names.length === 0) return;
     for (const name of names) this.#dirty.add(name);
-    await this.#save();
-    if (names.length > 0) {
-      this.#log(`Kept the state of ${names.length} channel(s) again after Redis came back`);
-    }
+    clearTimeout(this.#saveTimer);
+    void this.#save();
+    this.#log(`Keeping the state of ${names.length} channel(s) again after Redis came back`);
   }
 }

@@ -803,9 +803,7 @@ export class ClusterHub implements Hub {
    * before the command connection is).
    */
   async #afterReconnect(): Promise<void> {
-    this.channelLog.afterReconnect().catch((error) =>
-      this.#log(`Cannot keep the channels' states again: ${error}`)
-    );
+    this.channelLog.afterReconnect();
     // The other nodes could not refresh their heartbeats while Redis was away either: none is
     // taken for dead before it has had a lease's time to write again.
     this.#reapAfter = Date.now() + this.#expireMs;
