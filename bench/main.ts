@@ -25,6 +25,7 @@
  *   --rounds 2            turns of each server in the same-receiver run
  *   --scenarios LIST      which to run (default all): io-turns, fanout, native, same-receiver, write-threads,
  *                         sessions, websocket, irc, irc-register, cluster, idle, rooms, persistence, logins,
+ *                         round (request round trips, native and IRC beside ngircd),
  *                         register-flood, forum, p2p, search, web
  * @module
  */
@@ -39,6 +40,7 @@ import { ioTurns } from "./scenarios/io_turns.ts";
 import { ircFanout } from "./scenarios/irc.ts";
 import { ircRegister } from "./scenarios/irc_register.ts";
 import { logins } from "./scenarios/logins.ts";
+import { roundTrips } from "./scenarios/round_trip.ts";
 import { nativeFanout } from "./scenarios/native_fanout.ts";
 import { sameReceiver } from "./scenarios/same_receiver.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
@@ -53,7 +55,7 @@ import { writeThreads } from "./scenarios/write_threads.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const ALL =
-  "io-turns,fanout,sessions,native,same-receiver,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins," +
+  "io-turns,fanout,sessions,native,same-receiver,write-threads,websocket,irc,irc-register,cluster,idle,rooms,persistence,logins,round," +
   "register-flood,forum,p2p,search,web";
 
 function printTable(rows: Row[]): void {
@@ -191,6 +193,7 @@ if (import.meta.main) {
   await run("rooms", () => roomThroughput(100, Number(values.messages)));
   await run("persistence", () => persistence(Number(values.messages)));
   await run("logins", () => logins(Number(values.logins)));
+  await run("round trips", () => roundTrips());
   await run(
     "register-flood",
     () => registerFlood(Number(values.attackers), Math.max(4, Number(values.seconds) * 2)),

@@ -251,8 +251,9 @@ export class IrcSession implements ClientOutput, LineHandler {
   handleLine: (session: IrcSession, line: string) => Promise<void> = ignoreLine;
 
   /** The request pipeline hands this session each line the client sent. */
-  line(text: string): Promise<void> {
-    return this.handleLine(this, text);
+  async line(text: string): Promise<void> {
+    await this.handleLine(this, text);
+    this.#answered();
   }
 
   /** A line too long or unreadable: the client hears why and goes on. */
@@ -306,7 +307,14 @@ export class IrcSession implements ClientOutput, LineHandler {
     const onReply = this.#waiting.shift();
     const lines = typeof text === "string" ? [text] : text;
     onReply?.({ code, lines, detail });
+    this.#answered();
     return Promise.resolve();
+  }
+
+  /** What answers a command leaves now, not at the flush timer: the client waits for it. */
+  #answered(): void {
+    this.#handOver();
+    this.connection.flushNow();
   }
 
   stream(): Promise<void> {

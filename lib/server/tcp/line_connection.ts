@@ -101,6 +101,11 @@ export class LineConnection implements ClientOutput, OutboundOwner {
     return this.#outbound.send(bytes);
   }
 
+  /** Writes what is queued now rather than at the flush timer (an answer someone waits for). */
+  flushNow(): void {
+    this.#outbound.kick();
+  }
+
   /** Resolves once the queue is at most half full: paced sending of a long backlog. */
   waitForRoom(): Promise<void> {
     return this.#outbound.waitForSpace(this.#outbound.maxBytes / 2);
@@ -114,15 +119,19 @@ export class LineConnection implements ClientOutput, OutboundOwner {
     }
   }
 
+  /**
+   * Queues a reply and writes it at once, with the events queued before it (they wait for the
+   * flush timer otherwise): someone waits for each reply, events are gathered across clients.
+   */
   async reply(code: number, text: string | readonly string[]): Promise<void> {
     const wire = formatReply(code, text);
     if (wire.length <= LARGE_REPLY_BYTES / 3) {
-      this.#outbound.send(encoder.encode(wire)); // at most 3 bytes per UTF-16 unit
+      this.#outbound.send(encoder.encode(wire), true); // at most 3 bytes per UTF-16 unit
       return;
     }
     const bytes = encoder.encode(wire);
     if (bytes.length <= LARGE_REPLY_BYTES) {
-      this.#outbound.send(bytes);
+      this.#outbound.send(bytes, true);
       return;
     }
     await this.#writeDirect(async (write) => {

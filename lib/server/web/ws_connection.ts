@@ -203,6 +203,7 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
     }
   }
 
+  /** Queues a reply and sends it at once, with the events before it: someone waits for it. */
   reply(code: number, text: string | readonly string[], detail?: ReplyDetail): Promise<void> {
     if (!this.#options.json) this.#queue(formatReply(code, text).replace(/\n$/, ""));
     else {
@@ -210,6 +211,7 @@ export class WsConnection implements ClientOutput, SocketListener, Flushable {
       const oneLine = lines.map((line) => line.replace(/\r\n|[\r\n]/g, " "));
       this.#queue(JSON.stringify({ kind: "reply", code, lines: oneLine, ...detail }));
     }
+    this.kick();
     return Promise.resolve();
   }
 
