@@ -44,6 +44,7 @@ export class FlushScheduler {
   readonly #poll = new SocketPoll();
   #dirty = new Set<Flushable>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
   /**
    * Chunks joined lately, by their first chunk. A fan-out queues the same chunks for every
    * recipient, so connections written in the same turn usually take the same run of chunks: it
@@ -64,13 +65,22 @@ export class FlushScheduler {
     });
   }
 
-  /** Lets go of the socket the gate's turns use; what is scheduled still flushes. */
+  /**
+   * Lets go of the socket the gate's turns use. What is scheduled is flushed now, and anything
+   * scheduled later at once: no timer outlives the server.
+   */
   close(): void {
+    this.#closed = true;
+    this.flush();
     this.#poll.close();
   }
 
-  /** Asks for `outbound` to be drained at the next flush. */
+  /** Asks for `outbound` to be drained at the next flush (at once once closed). */
   schedule(outbound: Flushable): void {
+    if (this.#closed) {
+      outbound.kick();
+      return;
+    }
     this.#dirty.add(outbound);
     this.#timer ??= setTimeout(() => this.flush(), this.#delayMs);
   }
