@@ -122,6 +122,11 @@ export class ChannelService {
   #skip: (key: string) => boolean = NEVER;
   /** While a logged operation is applied: whether another node made it. */
   #foreign = false;
+  /**
+   * While a logged operation is applied: nobody here waits for its outcome, so what only the
+   * answer needs (a view of a channel of thousands) is not made.
+   */
+  #unheard = false;
   /** The channels the operation being applied changed. */
   readonly #touched = new Set<string>();
   /** Users here another node took out of channels, and where they were (see back). */
@@ -174,6 +179,7 @@ export class ChannelService {
     const mine = entry.id.startsWith(`${this.#origin}:`);
     this.#skip = skip;
     this.#foreign = !mine;
+    this.#unheard = !this.#waiting.has(entry.id);
     this.#touched.clear();
     let outcome: Outcome | undefined;
     let failure: unknown;
@@ -184,6 +190,7 @@ export class ChannelService {
     } finally {
       this.#skip = NEVER;
       this.#foreign = false;
+      this.#unheard = false;
     }
     if (mine) this.#landed(entry.op.user);
     for (const key of this.#touched) this.#replication?.changed(key);
@@ -443,6 +450,7 @@ export class ChannelService {
     channel.members.set(user, { name: user, op: created, voice: false });
     this.#joinedBy(user).add(folded);
     this.#touch(folded);
+    if (this.#unheard) return undefined;
     return { channel: channel.view(), created, already: false };
   }
 
@@ -458,7 +466,7 @@ export class ChannelService {
     if (this.#skip(foldChannel(op.channel))) return undefined;
     const channel = this.#asMember(op.channel, op.user);
     if (!mutate) return undefined;
-    const view = channel.view();
+    const view = this.#unheard ? undefined : channel.view();
     this.#remove(channel, op.user);
     return view;
   }
@@ -671,9 +679,9 @@ export class ChannelService {
       );
     }
     if (!mutate) return undefined;
-    const members = [...channel.members.keys()];
+    const members = this.#unheard ? [] : [...channel.members.keys()];
     this.#remove(channel, op.target);
-    return { channel: channel.name, members };
+    return this.#unheard ? undefined : { channel: channel.name, members };
   }
 
   /** A member invites `target` (an operator, when the channel is invite only). */
