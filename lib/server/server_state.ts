@@ -127,6 +127,7 @@ export class ServerState implements ServerContext {
     if (channelLog) {
       this.channels.replicate(channelLog);
       this.channels.isHere = (user) => this.hub.sessionsOf(user).length > 0;
+      this.channels.isOnline = (user) => this.hub.online(user) !== undefined;
       this.channels.rejoined = (user, names) => this.#rejoined(user, names);
       channelLog.attach(this.channels);
     }

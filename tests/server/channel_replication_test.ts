@@ -9,6 +9,7 @@ import type { ChannelSnapshot } from "../../lib/server/services/channel.ts";
 import type { LoggedOp } from "../../lib/server/services/channel_ops.ts";
 import { ProtocolError } from "../../lib/protocol/protocol_error.ts";
 import type { ChannelStore } from "../../lib/store/store.ts";
+import { StoreUnavailableError } from "../../lib/store/store_unavailable.ts";
 
 /** The channels never store a message in these tests. */
 const noMessages: ChannelStore = {
@@ -27,11 +28,15 @@ class Stream {
   /** The entry being applied. */
   #current = "0-0";
 
+  /** While set, appends fail as they do while Redis is away. */
+  away = false;
+
   node(here: (user: string) => boolean = () => false): ChannelService {
     const node = new ChannelService(noMessages);
     node.isHere = here;
     node.replicate({
       append: (entry) => {
+        if (this.away) return Promise.reject(new StoreUnavailableError(new Error("away")));
         this.entries.push({ id: `${this.#next++}-0`, entry: structuredClone(entry) });
         this.#unread++;
         return Promise.resolve();
@@ -197,4 +202,22 @@ Deno.test("channels in a cluster: an operation not applied in time, or not appen
   });
   await assertRejects(() => node.join("yoda", "#dev", undefined, "yoda!y@a", 1), Error, "away");
   assertEquals(node.view("#dev"), undefined);
+});
+
+Deno.test("channels in a cluster: a logout made while Redis is away is made again once operations flow, unless the user is back online", async () => {
+  const stream = new Stream();
+  const a = stream.node();
+  const online = new Set<string>();
+  a.isOnline = (user) => online.has(user);
+  for (const user of ["yoda", "hans", "luke"]) a.join(user, "#dev", undefined, `${user}!u@a`, 1);
+  await stream.deliver();
+  stream.away = true;
+  await assertRejects(() => a.leaveAll("hans"), StoreUnavailableError);
+  await assertRejects(() => a.leaveAll("luke"), StoreUnavailableError);
+  assertEquals(names(a, "#dev"), "@yoda hans luke", "nothing changed while Redis was away");
+  stream.away = false;
+  online.add("luke"); // luke logged in again meanwhile: the channel is theirs again
+  a.setTopic("#dev", "yoda", "back", 2);
+  await stream.deliver();
+  assertEquals(names(a, "#dev"), "@yoda luke");
 });

@@ -220,6 +220,7 @@ export class ChannelLog implements ChannelLogPort {
   afterReconnect(): void {
     const target = this.#target;
     if (!target) return;
+    target.retryOwed();
     const names = target.snapshots().map(([key]) => key);
     if (names.length === 0) return;
     for (const name of names) this.#dirty.add(name);

@@ -133,9 +133,13 @@ export class ChannelService {
   readonly #takenOut = new Map<string, Place[]>();
   /** Users here lately back online after the cluster took them for gone, and since when. */
   readonly #back = new Map<string, number>();
+  /** Users whose logout could not be made (Redis away): see leaveAll. */
+  readonly #owedLeaves = new Set<string>();
 
   /** Whether `user` has a session on this node (a cluster puts such users back; see rejoin). */
   isHere: (user: string) => boolean = NEVER;
+  /** Whether `user` is online on any node (an owed logout is dropped then; see leaveAll). */
+  isOnline: (user: string) => boolean = NEVER;
   /** Told when a user was put back in channels after a split, so their members hear of it. */
   rejoined: (user: string, channels: readonly string[]) => void = () => {};
   /** Told of an operation that failed for a reason other than its rules (a defect). */
@@ -194,6 +198,7 @@ export class ChannelService {
     }
     if (mine) this.#landed(entry.op.user);
     for (const key of this.#touched) this.#replication?.changed(key);
+    if (this.#owedLeaves.size > 0) this.retryOwed();
     const waiter = this.#waiting.get(entry.id);
     if (waiter) {
       this.#waiting.delete(entry.id);
@@ -471,9 +476,29 @@ export class ChannelService {
     return view;
   }
 
-  /** Takes `user` out of every channel (logged out); answers with the channels it was in. */
+  /**
+   * Takes `user` out of every channel (logged out); answers with the channels it was in. In a
+   * cluster, one that fails because Redis is away is owed: it is made again once operations flow
+   * again, unless the user is online by then.
+   */
   leaveAll(user: string): Promise<string[]> {
-    return this.#commit({ op: "leave_all", user }) as Promise<string[]>;
+    const leaving = this.#commit({ op: "leave_all", user }) as Promise<string[]>;
+    leaving.catch((error) => {
+      if (error instanceof StoreUnavailableError) this.#owedLeaves.add(user);
+    });
+    return leaving;
+  }
+
+  /** Makes again the logouts Redis was away for (see leaveAll). */
+  retryOwed(): void {
+    const owed = [...this.#owedLeaves];
+    this.#owedLeaves.clear();
+    for (const user of owed) {
+      if (this.isOnline(user)) continue;
+      this.leaveAll(user).catch((error) =>
+        this.report(`Cannot take ${user} out of their channels`, error)
+      );
+    }
   }
 
   #leaveAll(user: string, mutate: boolean): string[] | undefined {
