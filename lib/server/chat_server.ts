@@ -300,6 +300,7 @@ export class ChatServer implements AsyncDisposable {
     await ctx.forum.collect().catch((error) => ctx.log.error("Cannot collect threads", error));
     await ctx.search?.close();
     await ctx.hub.close().catch((error) => ctx.log.error("Cannot leave the cluster", error));
+    ctx.channels.close();
     await ctx.store.close();
     this.#lock.release();
     this.#finished.resolve(reason);

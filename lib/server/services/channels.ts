@@ -149,6 +149,18 @@ export class ChannelService {
     this.#store = store;
   }
 
+  /**
+   * The server is leaving: operations still under way are answered as of unknown outcome, and
+   * no timer of theirs outlives it.
+   */
+  close(): void {
+    for (const [id, waiter] of this.#waiting) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new StoreUnavailableError(new Error("the server is shutting down"), "unknown"));
+      this.#waiting.delete(id);
+    }
+  }
+
   /** From now on, changes go through the cluster's stream (see the module documentation). */
   replicate(replication: ChannelReplication): void {
     this.#replication = replication;
