@@ -112,7 +112,7 @@ export interface HubSession {
 /** What of the channel service a cluster's channel log drives. */
 export type ChannelTarget = Pick<
   ChannelService,
-  "loaded" | "applyLogged" | "snapshots" | "snapshotOf" | "retryOwed"
+  "loaded" | "applyLogged" | "names" | "snapshotOf" | "retryOwed"
 >;
 
 /** A cluster's log of channel operations (see `ChannelService`). */

@@ -221,7 +221,7 @@ export class ChannelLog implements ChannelLogPort {
     const target = this.#target;
     if (!target) return;
     target.retryOwed();
-    const names = target.snapshots().map(([key]) => key);
+    const names = target.names();
     if (names.length === 0) return;
     for (const name of names) this.#dirty.add(name);
     clearTimeout(this.#saveTimer);

@@ -176,12 +176,10 @@ export class ChannelService {
     }
   }
 
-  /** Every channel's state, by folded name (what a cluster keeps for nodes that start later). */
-  snapshots(): [string, ChannelSnapshot][] {
-    return [...this.#channels].map(([key, channel]) => [key, channel.snapshot()]);
-  }
-
-  /** One channel's state by folded name; `undefined` when nobody is in it. */
+  /**
+   * One channel's state by folded name (what a cluster keeps for nodes that start later);
+   * `undefined` when nobody is in it.
+   */
   snapshotOf(key: string): ChannelSnapshot | undefined {
     return this.#channels.get(key)?.snapshot();
   }
@@ -298,8 +296,9 @@ export class ChannelService {
     return mine;
   }
 
+  /** Notes a channel a logged operation changed (a server alone keeps no states: no note). */
   #touch(key: string): void {
-    this.#touched.add(key);
+    if (this.#replication) this.#touched.add(key);
   }
 
   /**
