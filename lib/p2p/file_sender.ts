@@ -345,6 +345,7 @@ export async function sendFile(
     throw error;
   } finally {
     options.signal?.removeEventListener("abort", onCancel);
+    wake.stop();
     file.close();
     direct?.close();
     unregister();
