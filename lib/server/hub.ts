@@ -67,6 +67,11 @@ export interface HubHold {
 export interface HubListener {
   /** Another node changed state every node keeps in memory. */
   applyChange?(change: SharedChange): void;
+  /**
+   * This node is back in the cluster after losing Redis: changes the others made meanwhile may
+   * never have been told, so what is kept in memory is read again from the store.
+   */
+  reconnected?(): void;
   /** These users were on a node that died; they are offline now. */
   usersGone?(users: readonly OnlineUser[]): void;
   /**

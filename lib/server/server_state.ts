@@ -133,6 +133,7 @@ export class ServerState implements ServerContext {
     }
     this.hub.attach({
       applyChange: (change) => applySharedChange(this, change),
+      reconnected: () => this.#reloadShared(),
       sessionsBack: (sessions) => sessionsBack(this, sessions),
       keptDelivered,
       sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
@@ -163,6 +164,27 @@ export class ServerState implements ServerContext {
         }
       },
     });
+    // A change another node stored after the services were loaded here, but told before this
+    // listener was attached, reached nobody.
+    this.#reloadShared();
+  }
+
+  /**
+   * Reads again from the store what every node keeps in memory and learns of through the stream
+   * of shared changes (blocks, rooms, messages of the day): after an outage, a change may have
+   * been stored but never told (its node lost Redis between the two, or a failover lost the
+   * stream's newest entries). Accounts are only cached for seconds.
+   */
+  #reloadShared(): void {
+    for (
+      const [what, reload] of [
+        ["blocks", () => this.blocks.reload()],
+        ["rooms", () => this.rooms.reload()],
+        ["messages of the day", () => this.motd.reload()],
+      ] as const
+    ) {
+      reload().catch((error) => this.log.error(`Cannot read the ${what} again`, error));
+    }
   }
 
   /** A user this node's cluster had taken for gone is back in channels: their members hear. */

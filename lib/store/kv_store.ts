@@ -352,6 +352,10 @@ export class KvStore implements Store {
     else await this.#kv.delete(key);
   }
 
+  async isBlocked(blocker: string, blocked: string): Promise<boolean> {
+    return (await this.#kv.get(["block", blocker, blocked])).value !== null;
+  }
+
   // ---- messages ----
 
   appendBroadcast(

@@ -536,6 +536,11 @@ export class RedisStore implements Store {
     else await this.#write((r) => r.sRem(key, pair));
   }
 
+  async isBlocked(blocker: string, blocked: string): Promise<boolean> {
+    const pair = `${blocker}\n${blocked}`;
+    return Number(await this.#call((r) => r.sIsMember(this.#key("block"), pair))) === 1;
+  }
+
   // ---- numbered messages ----
 
   /**

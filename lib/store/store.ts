@@ -219,6 +219,8 @@ export interface BlockStore {
   /** Every block: blocker → the users they blocked. */
   loadBlocks(): Promise<Map<string, Set<string>>>;
   setBlocked(blocker: string, blocked: string, on: boolean): Promise<void>;
+  /** Whether `blocker` has blocked `blocked`, as stored now. */
+  isBlocked(blocker: string, blocked: string): Promise<boolean>;
 }
 
 /** Broadcasts, private messages and offline queues. */

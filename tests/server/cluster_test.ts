@@ -204,6 +204,38 @@ Deno.test("cluster: blocks, rooms and lockout made on one node hold on the other
   }
 });
 
+Deno.test("cluster: a block stored but never told to a node reaches it once its Redis connection is back", async () => {
+  await using redis = await TestRedis.start();
+  const [a, b] = await cluster(redis, 2);
+  const admin = await connectRedis({ url: redis.url, role: "test", log: () => {} });
+  try {
+    const yoda = await registered(a.port, "yoda");
+    const hans = await registered(b.port, "hans");
+    // hans's block of yoda is stored, but node 1 is never told (its node lost Redis between the
+    // two, or a failover lost the stream's newest entry).
+    await admin.sendCommand(["SADD", "labchat:block", "hans\nyoda"]);
+    await expectReply(yoda, "MSG hans before", 200);
+    await hans.waitForEvent((e) => e.type === "private" && e.text === "before");
+    // Node 1 loses its connection to Redis and gets it back: it reads the blocks again.
+    const list = String(await admin.sendCommand(["CLIENT", "LIST"]));
+    for (const line of list.split("\n")) {
+      if (!/ name=labchat:n1:presence /.test(line)) continue;
+      const id = /^id=(\d+)/.exec(line)?.[1];
+      if (id) await admin.sendCommand(["CLIENT", "KILL", "ID", id]);
+    }
+    let refused = false;
+    for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline;) {
+      refused = (await yoda.request("MSG hans after")).code === 405;
+      if (!refused) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert(refused, "node 1 learnt of the block after its reconnect");
+    await Promise.all([quit(yoda), quit(hans)]);
+  } finally {
+    await closeQuietly(admin);
+    await stopAll([a, b]);
+  }
+});
+
 Deno.test("cluster: a channel is one channel across nodes: members, messages, the topic and its +t", async () => {
   await using redis = await TestRedis.start();
   const [a, b] = await cluster(redis, 2);

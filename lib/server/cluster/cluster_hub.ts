@@ -811,6 +811,7 @@ export class ClusterHub implements Hub {
       try {
         await this.#rejoin();
         if (this.#owed.size > 0) this.#flushSoon(); // what the outage held up
+        this.#listener.reconnected?.();
         return;
       } catch (error) {
         this.#log(`Cannot rejoin the cluster yet (trying again in ${wait} ms): ${error}`);

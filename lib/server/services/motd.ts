@@ -64,4 +64,10 @@ export class MotdService {
   applied(text: string): void {
     this.#messages.push(text);
   }
+
+  /** Reads the messages again (after an outage, when one added elsewhere may have gone untold). */
+  async reload(): Promise<void> {
+    const messages = await this.#store.listMotd();
+    if (messages.length > 0) this.#messages.splice(0, this.#messages.length, ...messages);
+  }
 }

@@ -58,6 +58,11 @@ export class RoomService {
     this.#rooms.set(room.id, room);
   }
 
+  /** Reads every room again (after an outage, when rooms made elsewhere may have gone untold). */
+  async reload(): Promise<void> {
+    for (const room of await this.#store.listRooms()) this.#rooms.set(room.id, room);
+  }
+
   /** Stores a room message (once per request id, when there is one). */
   say(
     room: number,
