@@ -53,10 +53,12 @@ let nextClientId = 1;
 
 /** Offline messages handed to a client and not yet known to have reached it. */
 export interface OfflineHandover {
-  /** The newest offline message number written. */
-  readonly upTo: number;
-  /** True once the messages have all been written to the transport. */
-  written: boolean;
+  /** The newest offline message number whose bytes were written to the transport (0: none). */
+  written: number;
+  /** The newest one the client acknowledged (dropped from the queue). */
+  settled: number;
+  /** True once no page follows: every message waiting at login has been handed over. */
+  complete: boolean;
 }
 
 /** A settled promise: where every client's chain of replies starts (one for all of them). */

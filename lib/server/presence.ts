@@ -9,7 +9,7 @@ import { type ChatEvent, OutboundEvent } from "../protocol/events.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { formatTimestamp } from "../protocol/timestamp.ts";
 import type { UserRecord } from "../store/store.ts";
-import { Client } from "./client.ts";
+import { Client, type OfflineHandover } from "./client.ts";
 import type { ServerContext } from "./context.ts";
 import type { HubSession } from "./hub.ts";
 import { Identity } from "./identity.ts";
@@ -280,14 +280,18 @@ export function sessionsLost(
 
 /**
  * Hands the user's offline messages to the client, a page at a time at the client's pace. They
- * stay queued until the client sends a request after they were all written (see dispatch): at
- * least once, never zero times.
+ * stay queued until the client sends a request after they were written (see dispatch): at least
+ * once, never zero times. Each page counts as written once its bytes are out, before the next
+ * page is read: a client that answers the first page while the store reads the next (a PING, for
+ * an IRC client) has acknowledged that page.
  */
 export async function deliverOffline(
   ctx: ServerContext,
   client: Client,
   identity: Identity,
 ): Promise<void> {
+  const handover: OfflineHandover = { written: 0, settled: 0, complete: false };
+  client.offlineHandover = handover;
   let after = 0;
   while (true) {
     const page = await ctx.messages.offline(identity.name, after, OFFLINE_PAGE);
@@ -305,15 +309,16 @@ export async function deliverOffline(
     await client.output.eventsPaced(events);
     after = page[page.length - 1].number;
     if (client.identity !== identity || client.output.isClosed) return;
+    await client.output.flushed();
+    if (client.offlineHandover !== handover || client.output.isClosed) return;
+    handover.written = after;
   }
-  if (after === 0) {
+  handover.complete = true;
+  // Nothing waited, or a request after the last page settled it while the store said no more.
+  if (handover.settled === after) {
+    client.offlineHandover = undefined;
     client.holdsOfflineQueue = false;
-    return;
   }
-  const handover = { upTo: after, written: false };
-  client.offlineHandover = handover;
-  await client.output.flushed();
-  if (client.offlineHandover === handover && !client.output.isClosed) handover.written = true;
 }
 
 /**
@@ -341,10 +346,16 @@ export function passOfflineQueue(ctx: ServerContext, name: string): void {
 export function settleOfflineHandover(ctx: ServerContext, client: Client): Promise<void> {
   const handover = client.offlineHandover;
   const user = client.identity?.name;
-  if (!handover?.written || user === undefined) return Promise.resolve();
-  client.offlineHandover = undefined;
-  client.holdsOfflineQueue = false;
-  return ctx.messages.delivered(user, handover.upTo).catch((error) =>
+  if (!handover || handover.written <= handover.settled || user === undefined) {
+    return Promise.resolve();
+  }
+  const upTo = handover.settled = handover.written;
+  // Once every page is out this ends the handover; before, this session still holds the queue.
+  if (handover.complete) {
+    client.offlineHandover = undefined;
+    client.holdsOfflineQueue = false;
+  }
+  return ctx.messages.delivered(user, upTo).catch((error) =>
     ctx.log.error(`Cannot drop delivered offline messages of ${user}`, error)
   );
 }

@@ -69,6 +69,42 @@ Deno.test("IRC: PRIVMSG nick is MSG; 401 for nobody; offline delivery carries it
   await quit(sender);
 });
 
+Deno.test("IRC: a line after the first page of a long offline backlog acknowledges that page", async () => {
+  await using server = await startIrcServer({ requestRate: 0 });
+  await quit(await registered(server.port, "hans"));
+  const sender = await registered(server.port, "obiwan");
+  const total = 250; // three pages of 100
+  for (let i = 0; i < total; i++) {
+    await expectReply(sender, `MSG hans queued ${i}`, 200, /offline/);
+  }
+  const texts = async (client: IrcTestClient) => {
+    await client.send("PING :counted");
+    await client.expect("PONG");
+    // Without server-time, an offline message's text starts with when it was sent.
+    return client.log.flatMap((line) =>
+      /PRIVMSG hans :(?:\[[^\]]*\] )?(queued \d+)$/.exec(line)?.[1] ?? []
+    );
+  };
+  await using first = await IrcTestClient.connect(server.ircPort);
+  await first.send("PASS hans-secret", "NICK hans", "USER hans 0 * :Hans");
+  const { message } = await first.expect("PRIVMSG");
+  assertMatch(message.params[1], /\bqueued 0$/);
+  // A PING the moment the first message shows, while later pages are still being read; then the
+  // connection dies (a QUIT settles nothing more for IRC).
+  await first.send("PING :saw-it");
+  await first.expect("PONG");
+  await first.close();
+  await new Promise((r) => setTimeout(r, 100)); // the dead session is logged out
+  await using second = await IrcTestClient.connect(server.ircPort);
+  await second.register("hans", "hans-secret");
+  await second.drain(300);
+  const again = await texts(second);
+  const from = total - again.length;
+  assert(from >= 100, `${again.length} of ${total} handed over again`);
+  assertEquals(again, Array.from({ length: again.length }, (_, i) => `queued ${from + i}`));
+  await quit(sender);
+});
+
 Deno.test("IRC: channels shared with TCP users: join, names, say, topic, modes, kick", async () => {
   await using server = await startIrcServer();
   await using op = await ircUser(server.ircPort, "yoda");
