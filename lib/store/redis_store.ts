@@ -12,7 +12,7 @@ import { NO_FAILURES } from "../auth/lockout.ts";
 import type { PasswordHash } from "../auth/password.ts";
 import { foldName } from "../protocol/names.ts";
 import { type ChangedLog, type FeedChanges, feedMember, parseFeedMember } from "./change_feed.ts";
-import { closeQuietly, redisCall, type RedisClient } from "./redis_client.ts";
+import { closeQuietly, redisCall, type RedisClient, REPLY_TIMEOUT_MS } from "./redis_client.ts";
 import { StoreUnavailableError } from "./store_unavailable.ts";
 import type {
   FileItem,
@@ -259,6 +259,8 @@ export interface RedisStoreOptions {
 export class RedisStore implements Store {
   readonly #redis: RedisClient;
   readonly #prefix: string;
+  /** Aborted by {@linkcode close}: calls under way end then. */
+  readonly #closing = new AbortController();
   readonly #acks: number;
   readonly #ackTimeoutMs: number;
   readonly #onClose: (() => Promise<void>) | undefined;
@@ -303,30 +305,38 @@ export class RedisStore implements Store {
    */
   async #script(name: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
     let sent = 0;
-    const result = await redisCall(async () => {
-      const sha = this.#scripts.get(name) ?? "";
-      try {
-        sent = ++this.#writesSent;
-        return await this.#redis.evalSha(sha, { keys, arguments: args });
-      } catch (error) {
-        if (!String(error).includes("NOSCRIPT")) throw error;
-        sent = ++this.#writesSent;
-        return await this.#redis.eval(SCRIPTS[name], { keys, arguments: args });
-      }
-    });
+    const result = await redisCall(
+      async () => {
+        const sha = this.#scripts.get(name) ?? "";
+        try {
+          sent = ++this.#writesSent;
+          return await this.#redis.evalSha(sha, { keys, arguments: args });
+        } catch (error) {
+          if (!String(error).includes("NOSCRIPT")) throw error;
+          sent = ++this.#writesSent;
+          return await this.#redis.eval(SCRIPTS[name], { keys, arguments: args });
+        }
+      },
+      REPLY_TIMEOUT_MS,
+      this.#closing.signal,
+    );
     if (name !== "changes") await this.#replicated(sent);
     return result;
   }
 
   /** Runs commands that read. */
   #call<T>(call: (redis: RedisClient) => Promise<T>): Promise<T> {
-    return redisCall(() => call(this.#redis));
+    return redisCall(() => call(this.#redis), REPLY_TIMEOUT_MS, this.#closing.signal);
   }
 
   /** Runs commands that write: done once the replicas asked for have them. */
   async #write<T>(call: (redis: RedisClient) => Promise<T>): Promise<T> {
     const sent = ++this.#writesSent;
-    const result = await redisCall(() => call(this.#redis));
+    const result = await redisCall(
+      () => call(this.#redis),
+      REPLY_TIMEOUT_MS,
+      this.#closing.signal,
+    );
     await this.#replicated(sent);
     return result;
   }
@@ -343,8 +353,10 @@ export class RedisStore implements Store {
     if (wait === undefined || wait.covers < sent) {
       const acks = this.#acks;
       const covers = this.#writesSent;
-      const done = redisCall(() =>
-        this.#redis.sendCommand(["WAIT", String(acks), String(this.#ackTimeoutMs)])
+      const done = redisCall(
+        () => this.#redis.sendCommand(["WAIT", String(acks), String(this.#ackTimeoutMs)]),
+        REPLY_TIMEOUT_MS,
+        this.#closing.signal,
       ).catch((error) => {
         // The writes it waits for were carried out: whatever became of the WAIT, they may stay.
         if (error instanceof StoreUnavailableError && error.outcome === "not_done") {
@@ -1023,6 +1035,8 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Calls still under way (a background read, say) end now, their timers with them.
+    this.#closing.abort();
     await closeQuietly(this.#redis);
     await this.#onClose?.();
   }

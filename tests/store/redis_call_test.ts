@@ -18,3 +18,21 @@ Deno.test("a Redis error tells whether the request was carried out: not when not
   const refused = new Error("WRONGTYPE Operation against a key holding the wrong kind of value");
   assertEquals(await assertRejects(failing(refused)), refused);
 });
+
+Deno.test("a call under way when its owner closes ends at once, its timer with it; one after is not sent", async () => {
+  const closing = new AbortController();
+  let sent = 0;
+  // A reply that never comes (Redis away, the client waiting to reconnect).
+  const never = () => {
+    sent++;
+    return new Promise<string>(() => {});
+  };
+  const underWay = redisCall(never, 60_000, closing.signal);
+  closing.abort();
+  const ended = await assertRejects(() => underWay, StoreUnavailableError);
+  assertEquals(ended.outcome, "unknown");
+  const after = await assertRejects(() => redisCall(never, 60_000, closing.signal));
+  assertEquals((after as StoreUnavailableError).outcome, "not_done");
+  assertEquals(sent, 1, "nothing sent after the close");
+  // Deno's sanitizer fails this test if either 60 s timer were still set.
+});

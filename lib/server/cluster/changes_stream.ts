@@ -5,7 +5,7 @@
  * @module
  */
 
-import { redisCall, type RedisClient } from "../../store/redis_client.ts";
+import { redisCall, type RedisClient, REPLY_TIMEOUT_MS } from "../../store/redis_client.ts";
 import { appendCommand } from "./event_log.ts";
 
 /** The stream of shared changes. */
@@ -14,7 +14,15 @@ export const CHANGES_STREAM = "labchat:changes";
 /** Entries the stream keeps. */
 export const CHANGES_LENGTH = 1000;
 
-/** Appends a change to the stream every node reads. */
-export async function appendChange(redis: RedisClient, message: string): Promise<void> {
-  await redisCall(() => redis.sendCommand(appendCommand(CHANGES_STREAM, CHANGES_LENGTH, message)));
+/** Appends a change to the stream every node reads (ended at once when `closing` aborts). */
+export async function appendChange(
+  redis: RedisClient,
+  message: string,
+  closing?: AbortSignal,
+): Promise<void> {
+  await redisCall(
+    () => redis.sendCommand(appendCommand(CHANGES_STREAM, CHANGES_LENGTH, message)),
+    REPLY_TIMEOUT_MS,
+    closing,
+  );
 }

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { redisCall, type RedisClient } from "../../store/redis_client.ts";
+import { redisCall, type RedisClient, REPLY_TIMEOUT_MS } from "../../store/redis_client.ts";
 import type { ChannelSnapshot } from "../services/channel.ts";
 import type { ChannelLogPort, ChannelTarget } from "../hub.ts";
 import { type LoggedOp, parseLoggedOp } from "../services/channel_ops.ts";
@@ -69,9 +69,17 @@ export class ChannelLog implements ChannelLogPort {
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(redis: RedisClient, log: (line: string) => void) {
+  /** Aborted when the node leaves: calls under way end then (the connection is the hub's). */
+  readonly #closing: AbortSignal;
+
+  constructor(redis: RedisClient, log: (line: string) => void, closing: AbortSignal) {
     this.#redis = redis;
     this.#log = log;
+    this.#closing = closing;
+  }
+
+  #call<T>(call: () => Promise<T>): Promise<T> {
+    return redisCall(call, REPLY_TIMEOUT_MS, this.#closing);
   }
 
   /** The stream as the event log reader reads it: from its start. */
@@ -93,14 +101,14 @@ export class ChannelLog implements ChannelLogPort {
   async load(): Promise<void> {
     const info = new Map(
       fieldsOf(
-        await redisCall(() => this.#redis.sendCommand(["XINFO", "STREAM", CHANNEL_OPS_STREAM]))
+        await this.#call(() => this.#redis.sendCommand(["XINFO", "STREAM", CHANNEL_OPS_STREAM]))
           .catch(() => null),
       ),
     );
     const firstEntry = info.get("first-entry");
     const first = Array.isArray(firstEntry) ? String(firstEntry[0]) : undefined;
     const all = fieldsOf(
-      await redisCall(() => this.#redis.sendCommand(["HGETALL", CHANNEL_STATES])),
+      await this.#call(() => this.#redis.sendCommand(["HGETALL", CHANNEL_STATES])),
     );
     const stale: string[] = [];
     for (const [key, raw] of all) {
@@ -123,7 +131,7 @@ export class ChannelLog implements ChannelLogPort {
     }
     this.#lastApplied = this.#newestVersion;
     if (stale.length > 0) {
-      await redisCall(() => this.#redis.sendCommand(["HDEL", CHANNEL_STATES, ...stale]))
+      await this.#call(() => this.#redis.sendCommand(["HDEL", CHANNEL_STATES, ...stale]))
         .catch((error) => this.#log(`Cannot drop old channel markers: ${error}`));
     }
   }
@@ -167,7 +175,7 @@ export class ChannelLog implements ChannelLogPort {
 
   append(entry: LoggedOp): Promise<void> {
     const command = appendCommand(CHANNEL_OPS_STREAM, CHANNEL_OPS_LENGTH, JSON.stringify(entry));
-    return redisCall(() => this.#redis.sendCommand(command)).then(() => {});
+    return this.#call(() => this.#redis.sendCommand(command)).then(() => {});
   }
 
   changed(name: string): void {
@@ -207,7 +215,7 @@ export class ChannelLog implements ChannelLogPort {
   async #write(name: string, version: string, snapshot: ChannelSnapshot | undefined) {
     const [ms, seq] = version.split("-");
     const value = `${version}\n${snapshot === undefined ? "" : JSON.stringify(snapshot)}`;
-    await redisCall(() =>
+    await this.#call(() =>
       this.#redis.eval(SAVE_SCRIPT, { keys: [CHANNEL_STATES], arguments: [name, ms, seq, value] })
     );
   }

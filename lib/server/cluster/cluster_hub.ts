@@ -29,6 +29,7 @@ import {
   isRefusedForNow,
   redisCall,
   type RedisClient,
+  REPLY_TIMEOUT_MS,
 } from "../../store/redis_client.ts";
 import { appendCommand, EventLogReader } from "./event_log.ts";
 import { appendChange, CHANGES_LENGTH, CHANGES_STREAM } from "./changes_stream.ts";
@@ -291,6 +292,8 @@ export class ClusterHub implements Hub {
   readonly #heartbeatMs: number;
   readonly #expireMs: number;
   readonly #shas = new Map<keyof typeof SCRIPTS, string>();
+  /** Aborted when the node leaves: calls under way end then, their timers with them. */
+  readonly #closing = new AbortController();
   /** Everyone online on any node, by canonical name (the copy of the shared hash). */
   readonly #online = new Map<string, Person>();
   /** Names of the online users (any node) with the admin role. */
@@ -361,7 +364,7 @@ export class ClusterHub implements Hub {
     this.#redis = redis;
     this.#subscriber = subscriber;
     this.node = options.node;
-    this.channelLog = new ChannelLog(redis, options.log);
+    this.channelLog = new ChannelLog(redis, options.log, this.#closing.signal);
     this.#events = new EventLogReader(reader, [
       this.channelLog.stream,
       { key: CHANGES_STREAM, length: CHANGES_LENGTH, onEntry: (json) => this.#onChange(json) },
@@ -480,7 +483,7 @@ export class ClusterHub implements Hub {
   }
 
   async #script(name: keyof typeof SCRIPTS, keys: string[], args: string[]): Promise<unknown> {
-    return await redisCall(async () => {
+    return await this.#call(async () => {
       try {
         return await this.#redis.evalSha(this.#shas.get(name) ?? "", { keys, arguments: args });
       } catch (error) {
@@ -845,7 +848,7 @@ export class ClusterHub implements Hub {
     const shared: (string | null)[] = [];
     for (let i = 0; i < locals.length; i += 1000) {
       const names = locals.slice(i, i + 1000).map(([name]) => foldName(name));
-      shared.push(...await redisCall(() => this.#redis.hmGet(this.#key("online"), names)));
+      shared.push(...await this.#call(() => this.#redis.hmGet(this.#key("online"), names)));
     }
     const back: HubSession[] = [];
     const lost: HubSession[] = [];
@@ -898,14 +901,14 @@ export class ClusterHub implements Hub {
   /** Refreshes this node's lease; a lease that had run out (a freeze) is taken again. */
   async #heartbeat(): Promise<boolean> {
     const key = this.#heartbeatKey(this.node);
-    const kept = await redisCall(() =>
+    const kept = await this.#call(() =>
       this.#redis.set(key, this.#run, { XX: true, PX: this.#expireMs })
     );
     if (kept !== null) {
       this.#beatAt = Date.now();
       return true;
     }
-    await redisCall(() => this.#redis.set(key, this.#run, { PX: this.#expireMs }));
+    await this.#call(() => this.#redis.set(key, this.#run, { PX: this.#expireMs }));
     this.#leaseRegainedAt = this.#beatAt = Date.now();
     return false;
   }
@@ -1256,6 +1259,11 @@ export class ClusterHub implements Hub {
     return taken;
   }
 
+  /** A Redis call that ends, at the latest, when the node leaves. */
+  #call<T>(call: () => Promise<T>): Promise<T> {
+    return redisCall(call, REPLY_TIMEOUT_MS, this.#closing.signal);
+  }
+
   // ---- shared changes ----
 
   readonly shared = true;
@@ -1263,7 +1271,7 @@ export class ClusterHub implements Hub {
 
   share(change: SharedChange): void {
     const message = JSON.stringify({ node: this.node, change });
-    appendChange(this.#redis, message).catch((error) => {
+    appendChange(this.#redis, message, this.#closing.signal).catch((error) => {
       this.#log(`Cannot tell the cluster of a ${change.kind} change: ${error}`);
     });
   }
@@ -1304,6 +1312,8 @@ export class ClusterHub implements Hub {
     }
     await this.#events.close();
     await this.channelLog.close().catch(() => {});
+    // Calls still under way (a heartbeat, a change told) end now, their timers with them.
+    this.#closing.abort();
     for (const client of [this.#subscriber, this.#redis]) await closeQuietly(client);
   }
 }
