@@ -31,6 +31,7 @@ export class RotatingLog implements AsyncDisposable {
   #writing: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #closing = false;
 
   private constructor(path: string, file: Deno.FsFile, size: number, options: RotatingLogOptions) {
     this.#path = path;
@@ -57,6 +58,8 @@ export class RotatingLog implements AsyncDisposable {
   write(line: string): void {
     if (this.#closed) return;
     this.#pending.push(line + "\n");
+    // While closing, the close writes it: no timer may outlive the file.
+    if (this.#closing) return;
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       void this.flush();
@@ -94,9 +97,12 @@ export class RotatingLog implements AsyncDisposable {
 
   /** Flushes and closes. Idempotent. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
     clearTimeout(this.#timer);
-    await this.flush();
+    this.#timer = undefined;
+    // Lines written while a flush is under way are flushed too.
+    do await this.flush(); while (this.#pending.length > 0);
     this.#closed = true;
     this.#file.close();
   }

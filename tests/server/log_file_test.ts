@@ -26,6 +26,22 @@ Deno.test("the log file rotates by size and keeps the newest files", async () =>
   }
 });
 
+Deno.test("a line logged while the log closes is written, and leaves no timer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "labchat-log-" });
+  try {
+    const log = await RotatingLog.open(dir);
+    log.write("before the close");
+    const closing = log.close();
+    log.write("during the close"); // a shutdown's last words
+    await closing;
+    log.write("after the close"); // dropped: the file is shut
+    const text = await Deno.readTextFile(join(dir, "server.log"));
+    assertEquals(text, "before the close\nduring the close\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("log lines show what users sent as escapes, never as terminal control", () => {
   assertEquals(escapeLogLine("a\u001b[2Jb\u0007c\u202ed"), "a\\u{1b}[2Jb\\u{7}c\\u{202e}d");
   assertEquals(escapeLogLine("plain ünïcode"), "plain ünïcode");

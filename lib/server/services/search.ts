@@ -106,6 +106,9 @@ export class SearchService {
    * stored meanwhile), so searching never has to read it back from the store.
    */
   note(entry: StoredEntry): void {
+    // Stored after the index closed (a request finishing during shutdown): the next start's
+    // catch-up indexes it, and no timer outlives the close.
+    if (this.#closed) return;
     // Gathered for a moment: one transaction for many messages is much cheaper (the full-text
     // index writes a segment per transaction), and a search flushes what is waiting first.
     if (this.#queued.length >= FLUSH_AT) this.#flushQueued();
