@@ -179,6 +179,8 @@ export class ChannelLog implements ChannelLogPort {
   }
 
   changed(name: string): void {
+    // Applied after the node left (its last save is done): nothing is kept, no timer is set.
+    if (this.#closed) return;
     this.#dirty.add(name);
     this.#saveTimer ??= setTimeout(() => void this.#save(), SAVE_DELAY_MS);
   }
