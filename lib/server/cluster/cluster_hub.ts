@@ -1132,6 +1132,7 @@ export class ClusterHub implements Hub {
       else this.#owed.set(node, deliveries);
       this.#owedCount += deliveries.length;
     }
+    if (this.#closed) return; // leaving: nothing is retried, no timer outlives the close
     this.#retryOwed ??= setTimeout(() => {
       this.#retryOwed = undefined;
       this.#flushSoon();
@@ -1146,6 +1147,7 @@ export class ClusterHub implements Hub {
 
   /** Says, at most once a second, how many deliveries an outage dropped. */
   #reportDropped(): void {
+    if (this.#closed) return;
     this.#droppedReport ??= setTimeout(() => {
       this.#droppedReport = undefined;
       this.#log(`Redis is unreachable: ${this.#dropped} deliveries were not passed on`);

@@ -116,6 +116,8 @@ export class ChannelService {
   #made = 0;
   /** This node's operations not applied yet, by id: who waits for their outcome. */
   readonly #waiting = new Map<string, Waiter>();
+  /** Closed (the server is shutting down): no operation goes through the stream any more. */
+  #closed = false;
   /** This node's operations not applied yet, counted by the user who made them. */
   readonly #inFlight = new Map<string, number>();
   /** While a logged operation is applied: the channels whose state is newer than it. */
@@ -154,6 +156,7 @@ export class ChannelService {
    * no timer of theirs outlives it.
    */
   close(): void {
+    this.#closed = true;
     for (const [id, waiter] of this.#waiting) {
       clearTimeout(waiter.timer);
       waiter.reject(new StoreUnavailableError(new Error("the server is shutting down"), "unknown"));
@@ -229,6 +232,10 @@ export class ChannelService {
     const replication = this.#replication;
     try {
       if (!replication) return Promise.resolve(this.#apply(op, true) as Outcome);
+      if (this.#closed) {
+        // Nobody would answer it, and its timer would outlive the server.
+        throw new StoreUnavailableError(new Error("the server is shutting down"), "not_done");
+      }
       if (!this.#inFlight.has(op.user)) {
         const early = this.#apply(op, false);
         if (early !== undefined) return Promise.resolve(early);
