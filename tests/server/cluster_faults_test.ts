@@ -129,3 +129,107 @@ Deno.test("cluster: a message acknowledged for a user on a node that dies is not
     await victim.close();
   }
 });
+
+/**
+ * A TCP relay to Redis that, once armed, cuts the connection carrying the next EXEC: before
+ * passing it on (`"request"`: the transaction is never carried out) or after, instead of passing
+ * its reply back (`"reply"`: carried out, unbeknown to the client). Either way the client only sees
+ * its connection close under way, an outcome it cannot know, as when Redis is SIGTERMed.
+ */
+class ExecCutter implements AsyncDisposable {
+  readonly #listener: Deno.TcpListener;
+  readonly #conns = new Set<Deno.TcpConn>();
+  readonly #pipes: Promise<void>[] = [];
+  readonly #accepting: Promise<void>;
+  armed: "request" | "reply" | undefined;
+  cuts = 0;
+
+  constructor(redisPort: number) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#listener = listener;
+    this.#accepting = (async () => {
+      for await (const client of listener) {
+        const server = await Deno.connect({ hostname: "127.0.0.1", port: redisPort });
+        this.#conns.add(client).add(server);
+        const pair = { cutReply: false };
+        this.#pipes.push(this.#pipe(client, server, pair, true), this.#pipe(server, client, pair));
+      }
+    })().catch(() => {});
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+  }
+
+  async #pipe(
+    from: Deno.TcpConn,
+    to: Deno.TcpConn,
+    pair: { cutReply: boolean },
+    upstream = false,
+  ): Promise<void> {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
+        const chunk = buffer.subarray(0, n);
+        if (!upstream && pair.cutReply) break;
+        if (upstream && this.armed && new TextDecoder().decode(chunk).includes("EXEC\r\n")) {
+          const mode = this.armed;
+          this.armed = undefined;
+          this.cuts++;
+          if (mode === "request") break;
+          pair.cutReply = true;
+        }
+        for (let at = 0; at < n;) at += await to.write(chunk.subarray(at));
+      }
+    } catch {
+      // the other side went
+    }
+    for (const conn of [from, to]) {
+      if (this.#conns.delete(conn)) conn.close();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#listener.close();
+    await this.#accepting;
+    for (const conn of this.#conns) conn.close();
+    this.#conns.clear();
+    await Promise.all(this.#pipes);
+  }
+}
+
+Deno.test("cluster: a private message whose delivery was cut off under way still reaches its online recipient", async () => {
+  await using redis = await TestRedis.start();
+  await using cutter = new ExecCutter(redis.port);
+  const dir = await Deno.makeTempDir({ prefix: "labchat-cluster-" });
+  const a = await startTestServer({ cluster: cutter.url, node: "n1" }, dir);
+  const b = await startTestServer({ cluster: redis.url, node: "n2" }, dir);
+  try {
+    const yoda = await registered(a.port, "yoda");
+    const hans = await registered(b.port, "hans");
+    await new Promise((r) => setTimeout(r, 300)); // presence has travelled
+    const privates = async (count: number) => {
+      const texts: string[] = [];
+      while (texts.length < count) {
+        const event = await hans.waitForEvent((e) => e.type === "private", 10_000);
+        if (event.type === "private") texts.push(event.text);
+      }
+      return texts;
+    };
+    // The MSG is stored; the transaction passing it to node 2 is cut before Redis ran it.
+    cutter.armed = "request";
+    await expectReply(yoda, "MSG hans through the cut", 200);
+    assertEquals(await privates(1), ["through the cut"]);
+    // Cut after Redis ran it: passed on again, and the session that has it passes over the repeat.
+    cutter.armed = "reply";
+    await expectReply(yoda, "MSG hans once only", 200);
+    await expectReply(yoda, "MSG hans and then", 200);
+    assertEquals(await privates(2), ["once only", "and then"]);
+    assertEquals(cutter.cuts, 2, "both transactions were cut");
+    await Promise.all([quit(yoda), quit(hans)]);
+  } finally {
+    await a.server.shutdown();
+    await b.server.shutdown();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

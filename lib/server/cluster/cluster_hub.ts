@@ -150,7 +150,12 @@ const MAX_OWED = 20_000;
 function isStoredMessage(delivery: Delivery): boolean {
   const type = delivery.event.type;
   return type === "broadcast" || type === "room" || type === "channel_message" ||
-    (type === "private" && delivery.kept !== undefined);
+    isKeptPrivate(delivery);
+}
+
+/** A private message kept in its recipient's offline queue until a session takes it. */
+function isKeptPrivate(delivery: Delivery): boolean {
+  return delivery.event.type === "private" && delivery.kept !== undefined;
 }
 
 /** Deliveries per node, in order; an open segment belongs to a hold not yet released. */
@@ -1105,13 +1110,21 @@ export class ClusterHub implements Hub {
       if (this.#closed) return;
       // Refused whole (Redis still loading its data, or gone before the MULTI left): nothing was
       // appended, so the stored messages among them are owed still. Cut off half-way, they may
-      // have been: passing them on again could give them twice, so they are not.
+      // have been: passing them on again could give them twice, so only the private messages
+      // kept in their recipients' offline queues are (a session that got one already passes
+      // over the repeat). Dropped, one reached an online recipient only at their next login.
       const notDone = isRefusedForNow(error) || /EXECABORT|LOADING/.test(String(error)) ||
         (isConnectionError(error) && !String(error).match(/ECONNRESET|closed unexpectedly/i));
       if (notDone) {
         this.#oweAgain(ready);
         return;
       }
+      const kept = new Map<string, Delivery[]>();
+      for (const [node, deliveries] of ready) {
+        const privates = deliveries.filter(isKeptPrivate);
+        if (privates.length > 0) kept.set(node, privates);
+      }
+      if (kept.size > 0) this.#oweAgain(kept);
       this.#log(`Cannot pass events to the cluster: ${error}`);
     });
   }
