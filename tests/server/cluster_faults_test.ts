@@ -198,7 +198,7 @@ class ExecCutter implements AsyncDisposable {
   }
 }
 
-Deno.test("cluster: a private message whose delivery was cut off under way still reaches its online recipient", async () => {
+Deno.test("cluster: a private or channel message whose delivery was cut off under way still reaches its online recipients, once", async () => {
   await using redis = await TestRedis.start();
   await using cutter = new ExecCutter(redis.port);
   const dir = await Deno.makeTempDir({ prefix: "labchat-cluster-" });
@@ -225,7 +225,15 @@ Deno.test("cluster: a private message whose delivery was cut off under way still
     await expectReply(yoda, "MSG hans once only", 200);
     await expectReply(yoda, "MSG hans and then", 200);
     assertEquals(await privates(2), ["once only", "and then"]);
-    assertEquals(cutter.cuts, 2, "both transactions were cut");
+    // A channel's message: numbered, so handed out once however often it is passed on.
+    await expectReply(hans, "JOIN #cut", 200);
+    await expectReply(yoda, "JOIN #cut", 200);
+    await new Promise((r) => setTimeout(r, 300));
+    cutter.armed = "request";
+    await expectReply(yoda, "SAY #cut said through the cut", 200);
+    const said = await hans.waitForEvent((e) => e.type === "channel_message", 10_000);
+    assertEquals(said.type === "channel_message" && said.text, "said through the cut");
+    assertEquals(cutter.cuts, 3, "every transaction armed for was cut");
     await Promise.all([quit(yoda), quit(hans)]);
   } finally {
     await a.server.shutdown();

@@ -1110,9 +1110,10 @@ export class ClusterHub implements Hub {
       if (this.#closed) return;
       // Refused whole (Redis still loading its data, or gone before the MULTI left): nothing was
       // appended, so the stored messages among them are owed still. Cut off half-way, they may
-      // have been: passing them on again could give them twice, so only the private messages
-      // kept in their recipients' offline queues are (a session that got one already passes
-      // over the repeat). Dropped, one reached an online recipient only at their next login.
+      // have been, so only what cannot arrive twice is passed on again: numbered messages (a
+      // node hands each number out once) and private messages kept in their recipients' offline
+      // queues (a session that got one passes over the repeat). Dropped, a private message
+      // reached an online recipient only at their next login, a channel's only in its history.
       const notDone = isRefusedForNow(error) || /EXECABORT|LOADING/.test(String(error)) ||
         (isConnectionError(error) && !String(error).match(/ECONNRESET|closed unexpectedly/i));
       if (notDone) {
@@ -1121,8 +1122,10 @@ export class ClusterHub implements Hub {
       }
       const kept = new Map<string, Delivery[]>();
       for (const [node, deliveries] of ready) {
-        const privates = deliveries.filter(isKeptPrivate);
-        if (privates.length > 0) kept.set(node, privates);
+        const once = deliveries.filter((d) =>
+          isKeptPrivate(d) || numberedKey(d.event) !== undefined
+        );
+        if (once.length > 0) kept.set(node, once);
       }
       if (kept.size > 0) this.#oweAgain(kept);
       this.#log(`Cannot pass events to the cluster: ${error}`);
