@@ -313,6 +313,7 @@ export async function deliverOffline(
     if (client.offlineHandover !== handover || client.output.isClosed) return;
     handover.written = after;
   }
+  if (client.offlineHandover !== handover) return; // signed out meanwhile
   handover.complete = true;
   // Nothing waited, or a request after the last page settled it while the store said no more.
   if (handover.settled === after) {
