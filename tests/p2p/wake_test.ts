@@ -24,23 +24,35 @@ Deno.test("wake: a poke with no waiter is kept for the next wait", async () => {
 });
 
 Deno.test("wake: a timer left by a poked wait serves a wait with the same deadline, not a later one", async () => {
+  const realSetTimeout = globalThis.setTimeout;
+  let timersSet = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    timersSet++;
+    return realSetTimeout(...args);
+  }) as typeof setTimeout;
   const wake = new Wake();
-  const first = wake.wait(40);
-  wake.poke();
-  await first;
-  // Same deadline (within half a millisecond): the timer already set ends this wait.
-  const started = performance.now();
-  await wake.wait(40 - (performance.now() - started));
-  const reused = performance.now() - started;
-  assert(reused < 1_000, `reused timer fired after ${reused} ms`);
-  // A much later deadline is not cut short by an earlier timer left behind.
-  const second = wake.wait(20);
-  wake.poke();
-  await second;
-  const later = performance.now();
-  await wake.wait(120);
-  assert(performance.now() - later >= 119, "the earlier timer did not end the later wait");
-  wake.stop();
+  try {
+    const armedAt = performance.now();
+    const first = wake.wait(40);
+    wake.poke();
+    await first;
+    assertEquals(timersSet, 1);
+    // Same deadline (within half a millisecond): the timer already set ends this wait.
+    await wake.wait(40 - (performance.now() - armedAt));
+    assertEquals(timersSet, 1, "no timer of its own");
+    assert(performance.now() - armedAt >= 39, "it ended at the shared deadline");
+    // A much later deadline is not cut short by an earlier timer left behind.
+    const second = wake.wait(20);
+    wake.poke();
+    await second;
+    const later = performance.now();
+    await wake.wait(120);
+    assert(performance.now() - later >= 119, "the earlier timer did not end the later wait");
+    assertEquals(timersSet, 3, "the later wait set its own");
+  } finally {
+    wake.stop();
+    globalThis.setTimeout = realSetTimeout;
+  }
 });
 
 Deno.test("wake: stop clears the timer and wakes a waiter (no timer outlives it)", async () => {

@@ -7,7 +7,7 @@ import { downloadFile, uploadFile } from "../../lib/client/transfers.ts";
 import { IrcTestClient } from "../../testing/irc_client.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
 import { spawnServer } from "../../testing/server_process.ts";
-import { closeQuietly, connectRedis } from "../../lib/store/redis_client.ts";
+import { closeQuietly, connectRedis, type RedisClient } from "../../lib/store/redis_client.ts";
 
 /** Nodes of one cluster on loopback, sharing a Redis and one data directory (the blobs). */
 async function cluster(redis: TestRedis, count: number, dataDir?: string): Promise<TestServer[]> {
@@ -23,6 +23,17 @@ async function cluster(redis: TestRedis, count: number, dataDir?: string): Promi
 async function stopAll(nodes: TestServer[]): Promise<void> {
   for (const node of nodes) await node.server.shutdown();
   await Deno.remove(nodes[0].dataDir, { recursive: true }).catch(() => {});
+}
+
+/** Cuts every connection to Redis named `name` (`labchat:NODE:ROLE`); returns how many. */
+async function cutConnections(admin: RedisClient, name: string): Promise<number> {
+  let cut = 0;
+  for (const line of String(await admin.sendCommand(["CLIENT", "LIST"])).split("\n")) {
+    if (!line.includes(` name=${name} `)) continue;
+    const id = /^id=(\d+)/.exec(line)?.[1];
+    if (id) cut += Number(await admin.sendCommand(["CLIENT", "KILL", "ID", id]));
+  }
+  return cut;
 }
 
 const broadcastNumbers = (events: readonly ChatEvent[]) =>
@@ -217,12 +228,7 @@ Deno.test("cluster: a block stored but never told to a node reaches it once its 
     await expectReply(yoda, "MSG hans before", 200);
     await hans.waitForEvent((e) => e.type === "private" && e.text === "before");
     // Node 1 loses its connection to Redis and gets it back: it reads the blocks again.
-    const list = String(await admin.sendCommand(["CLIENT", "LIST"]));
-    for (const line of list.split("\n")) {
-      if (!/ name=labchat:n1:presence /.test(line)) continue;
-      const id = /^id=(\d+)/.exec(line)?.[1];
-      if (id) await admin.sendCommand(["CLIENT", "KILL", "ID", id]);
-    }
+    assertEquals(await cutConnections(admin, "labchat:n1:presence"), 1);
     let refused = false;
     for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline;) {
       refused = (await yoda.request("MSG hans after")).code === 405;
@@ -425,12 +431,7 @@ Deno.test("cluster: events sent while a node's connection to Redis is down wait 
     let cutting = true;
     const cutter = (async () => {
       while (cutting) {
-        const list = String(await admin.sendCommand(["CLIENT", "LIST"]));
-        for (const line of list.split("\n")) {
-          if (!/ name=labchat:n2:events /.test(line)) continue;
-          const id = /^id=(\d+)/.exec(line)?.[1];
-          if (id) cuts += Number(await admin.sendCommand(["CLIENT", "KILL", "ID", id]));
-        }
+        cuts += await cutConnections(admin, "labchat:n2:events");
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
