@@ -68,10 +68,11 @@ export interface HubListener {
   /** Another node changed state every node keeps in memory. */
   applyChange?(change: SharedChange): void;
   /**
-   * This node is back in the cluster after losing Redis: changes the others made meanwhile may
-   * never have been told, so what is kept in memory is read again from the store.
+   * Changes the other nodes made may not have reached this node: it is back in the cluster after
+   * losing Redis, or it stalled (froze) long enough for the stream of changes to be trimmed past
+   * what it had read. What is kept in memory is read again from the store.
    */
-  reconnected?(): void;
+  missedChanges?(): void;
   /** These users were on a node that died; they are offline now. */
   usersGone?(users: readonly OnlineUser[]): void;
   /**

@@ -133,7 +133,7 @@ export class ServerState implements ServerContext {
     }
     this.hub.attach({
       applyChange: (change) => applySharedChange(this, change),
-      reconnected: () => this.#reloadShared(),
+      missedChanges: () => this.#reloadShared(),
       sessionsBack: (sessions) => sessionsBack(this, sessions),
       keptDelivered,
       sessionsLost: (sessions, reason) => sessionsLost(this, sessions, reason),
@@ -173,7 +173,8 @@ export class ServerState implements ServerContext {
    * Reads again from the store what every node keeps in memory and learns of through the stream
    * of shared changes (blocks, rooms, messages of the day): after an outage, a change may have
    * been stored but never told (its node lost Redis between the two, or a failover lost the
-   * stream's newest entries). Accounts are only cached for seconds.
+   * stream's newest entries); after a stall, told but trimmed from the stream unread. Accounts
+   * are only cached for seconds.
    */
   #reloadShared(): void {
     for (

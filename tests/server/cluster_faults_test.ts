@@ -1,12 +1,15 @@
 /**
  * The cluster under ordinary faults: a node frozen longer than its lease (SIGSTOP, as a long GC
  * pause, swapping or a VM migration does) comes back whole, and a user who logged in elsewhere
- * meanwhile keeps that session.
+ * meanwhile keeps that session; a node frozen while more shared changes passed than their stream
+ * keeps reads them from the store.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { connect, expectReply, loggedIn, quit, registered, startTestServer } from "../helpers.ts";
 import { TestRedis } from "../../testing/redis_server.ts";
 import { spawnServer } from "../../testing/server_process.ts";
+import { closeQuietly, connectRedis } from "../../lib/store/redis_client.ts";
+import { appendChange, CHANGES_LENGTH } from "../../lib/server/cluster/changes_stream.ts";
 
 /** A node's lease runs out 4 s after its last heartbeat; a freeze outlasts it. */
 const FREEZE_MS = 6000;
@@ -239,5 +242,47 @@ Deno.test("cluster: a private or channel message whose delivery was cut off unde
     await a.server.shutdown();
     await b.server.shutdown();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("cluster: a node frozen while more shared changes passed than their stream keeps learns of a block trimmed unread", async () => {
+  await using redis = await TestRedis.start();
+  const dir = await Deno.makeTempDir({ prefix: "labchat-faults-" });
+  await using a = await startTestServer({ cluster: redis.url, node: "steady" }, dir);
+  await using frozen = await spawnServer(dir, ["--cluster", redis.url, "--node", "frozen"]);
+  const admin = await connectRedis({ url: redis.url, role: "test", log: () => {} });
+  try {
+    const hans = await registered(a.port, "hans");
+    const yoda = await registered(frozen.port, "yoda");
+    await hans.waitForEvent((e) => e.type === "login" && e.user === "yoda");
+    // Another node's change that only makes a node forget a cached account.
+    const harmless = JSON.stringify({ node: "other", change: { kind: "account", name: "nobody" } });
+    // Shorter than the lease: the cluster does not take the node for gone.
+    Deno.kill(frozen.child.pid, "SIGSTOP");
+    try {
+      // The first change after the freeze began ends the frozen node's blocked read: it waits
+      // in its socket. The block after it is trimmed from the stream before the node wakes.
+      await appendChange(admin, harmless);
+      await expectReply(hans, "BLOCK yoda", 200);
+      for (let i = 0; i < CHANGES_LENGTH + 200; i += 100) {
+        await Promise.all(Array.from({ length: 100 }, () => appendChange(admin, harmless)));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    } finally {
+      Deno.kill(frozen.child.pid, "SIGCONT");
+    }
+    let refused = false;
+    for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline;) {
+      refused = (await yoda.request("MSG hans after")).code === 405;
+      if (!refused) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(refused, "the frozen node learnt of the block once awake");
+    assertMatch(
+      frozen.output.join("\n"),
+      /This node stalled for \d+\.\d s: reading shared state again/,
+    );
+    await Promise.all([quit(hans), quit(yoda)]);
+  } finally {
+    await closeQuietly(admin);
   }
 });

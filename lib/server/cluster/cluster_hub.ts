@@ -164,6 +164,12 @@ interface Segment {
   open: boolean;
 }
 
+/**
+ * Heartbeats' time between two firings of the heartbeat timer that means this node stalled and
+ * reads what every node keeps in memory again.
+ */
+const STALL_BEATS = 2.5;
+
 /** Options of {@linkcode ClusterHub.open}. */
 export interface ClusterHubOptions {
   /** This node's name, unique in the cluster. */
@@ -344,6 +350,8 @@ export class ClusterHub implements Hub {
   #leaseRegainedAt = 0;
   /** When this node last refreshed its lease (epoch ms). */
   #beatAt = Date.now();
+  /** When the heartbeat timer last fired (monotonic ms), to notice a stall in between. */
+  #tickedAt = performance.now();
 
   /**
    * Broadcasts stored since when may have been meant for this node's users: since it last took
@@ -453,6 +461,7 @@ export class ClusterHub implements Hub {
     await this.#resync();
     // After an outage: the copy may have missed messages, and a reaper may have removed us.
     this.#subscriber.on("ready", () => void this.#afterReconnect());
+    this.#tickedAt = performance.now();
     this.#timer = setInterval(() => void this.#tick(), this.#heartbeatMs);
   }
 
@@ -819,7 +828,7 @@ export class ClusterHub implements Hub {
       try {
         await this.#rejoin();
         if (this.#owed.size > 0) this.#flushSoon(); // what the outage held up
-        this.#listener.reconnected?.();
+        this.#listener.missedChanges?.();
         return;
       } catch (error) {
         this.#log(`Cannot rejoin the cluster yet (trying again in ${wait} ms): ${error}`);
@@ -923,7 +932,19 @@ export class ClusterHub implements Hub {
    * then (at once after a lapsed lease) checks this node's users against the shared hash.
    */
   async #tick(): Promise<void> {
+    const now = performance.now();
+    const stalledMs = now - this.#tickedAt;
+    this.#tickedAt = now;
     if (this.#closed || !this.#redis.isReady) return;
+    if (stalledMs > STALL_BEATS * this.#heartbeatMs) {
+      // Frozen (SIGSTOP, swapping, a VM migration) or starved: the stream of shared changes may
+      // have been trimmed past what this node had read meanwhile (after a lost connection, the
+      // reconnect reads them again instead).
+      this.#log(
+        `This node stalled for ${(stalledMs / 1000).toFixed(1)} s: reading shared state again`,
+      );
+      this.#listener.missedChanges?.();
+    }
     try {
       const leaseKept = await this.#heartbeat();
       if (!leaseKept) this.#log("This node's lease had run out (it froze?): rejoining the cluster");
