@@ -171,7 +171,7 @@ export class ServerState implements ServerContext {
 
   /**
    * Reads again from the store what every node keeps in memory and learns of through the stream
-   * of shared changes (blocks, rooms, messages of the day): after an outage, a change may have
+   * of shared changes (blocks, rooms, messages of the day, last logins): after an outage, a change may have
    * been stored but never told (its node lost Redis between the two, or a failover lost the
    * stream's newest entries); after a stall, told but trimmed from the stream unread. Accounts
    * are only cached for seconds.
@@ -182,6 +182,7 @@ export class ServerState implements ServerContext {
         ["blocks", () => this.blocks.reload()],
         ["rooms", () => this.rooms.reload()],
         ["messages of the day", () => this.motd.reload()],
+        ["last logins and logouts", () => this.seen.reload()],
       ] as const
     ) {
       reload().catch((error) => this.log.error(`Cannot read the ${what} again`, error));

@@ -245,7 +245,7 @@ Deno.test("cluster: a private or channel message whose delivery was cut off unde
   }
 });
 
-Deno.test("cluster: a node frozen while more shared changes passed than their stream keeps learns of a block trimmed unread", async () => {
+Deno.test("cluster: a node frozen while more shared changes passed than their stream keeps learns of a block and a login trimmed unread", async () => {
   await using redis = await TestRedis.start();
   const dir = await Deno.makeTempDir({ prefix: "labchat-faults-" });
   await using a = await startTestServer({ cluster: redis.url, node: "steady" }, dir);
@@ -264,6 +264,7 @@ Deno.test("cluster: a node frozen while more shared changes passed than their st
       // in its socket. The block after it is trimmed from the stream before the node wakes.
       await appendChange(admin, harmless);
       await expectReply(hans, "BLOCK yoda", 200);
+      await quit(await registered(a.port, "leia"));
       for (let i = 0; i < CHANGES_LENGTH + 200; i += 100) {
         await Promise.all(Array.from({ length: 100 }, () => appendChange(admin, harmless)));
       }
@@ -277,6 +278,8 @@ Deno.test("cluster: a node frozen while more shared changes passed than their st
       if (!refused) await new Promise((r) => setTimeout(r, 100));
     }
     assert(refused, "the frozen node learnt of the block once awake");
+    // And of a login and logout the stream told while it was frozen.
+    await expectReply(yoda, "WHOELSE 600", 200, /leia/);
     assertMatch(
       frozen.output.join("\n"),
       /This node stalled for \d+\.\d s: reading shared state again/,

@@ -63,6 +63,17 @@ export class SeenService {
     await this.#store.setSeen(record);
   }
 
+  /**
+   * Reads every record from the store again (see `ServerState`'s reload after a stall or an
+   * outage): a record newer here (a login or logout recorded meanwhile) is kept.
+   */
+  async reload(): Promise<void> {
+    for (const record of (await this.#store.loadSeen()).values()) {
+      const here = this.#seen.get(record.name);
+      if (!here || latest(record) > latest(here)) this.#seen.set(record.name, record);
+    }
+  }
+
   /** Learns of a login or logout on another node. */
   applied(record: SeenRecord): void {
     this.#seen.set(record.name, record);
@@ -72,4 +83,9 @@ export class SeenService {
   async udpPortReported(login: number, udpPort: number): Promise<void> {
     await this.#store.setLoginUdpPort(login, udpPort);
   }
+}
+
+/** When a record last changed: its login or its logout, whichever came later. */
+function latest(record: SeenRecord): number {
+  return Math.max(record.lastLogin, record.lastLogout);
 }
