@@ -4,10 +4,12 @@
  * operation (and one system call) per datagram. Runs of equal datagrams (a transfer's chunks) go
  * out as one message each with segmentation offload (UDP GSO): the kernel, or the network card,
  * cuts them apart, so the stack is walked once per run instead of once per datagram; where the
- * kernel refuses it, the socket falls back to one message per datagram. Only IPv4. The socket
- * asks for 16 MiB buffers, which the kernel caps at `net.core.rmem_max`/`wmem_max` (or grants
- * outright to root): a receiver's pause for the disk or the garbage collector must not overflow
- * them at line rate.
+ * kernel refuses it, the socket falls back to one message per datagram. Receiving, the socket
+ * takes runs the kernel joined (UDP GRO: on loopback and across a veth as they were sent, from a
+ * network card that joins them) as one message each, and cuts them apart here. Only IPv4. The
+ * socket asks for 16 MiB buffers, which the kernel caps at `net.core.rmem_max`/`wmem_max` (or
+ * grants outright to root): a receiver's pause for the disk or the garbage collector must not
+ * overflow them at line rate.
  *
  * Waiting is `poll` run off the main thread (a non-blocking FFI call) on the socket and on a pipe
  * that {@linkcode LinuxUdpTransport.close} writes to, so closing never waits for traffic.
@@ -67,6 +69,7 @@ const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
 const SOL_UDP = 17;
 const UDP_SEGMENT = 103;
+const UDP_GRO = 104;
 const EINTR = 4;
 const EIO = 5;
 const EAGAIN = 11;
@@ -120,6 +123,16 @@ const SOCKADDR_IN_SIZE = 16;
 const IOVEC_SIZE = 16;
 /** Bytes per receive slot: room for one byte past the largest datagram, to spot longer ones. */
 const RECEIVE_SLOT = 2048;
+/**
+ * Bytes per receive slot with receive offload (UDP GRO): a run of datagrams the kernel joined is
+ * at most an IP packet's 64 KiB.
+ */
+const RECEIVE_SLOT_GRO = 65536;
+/** Slots per `recvmmsg` with receive offload (each may hold up to 44 datagrams). */
+const RECEIVE_BATCH_GRO = 32;
+/** One `cmsghdr` carrying a 32-bit value (UDP_GRO's segment size): CMSG_SPACE(4), CMSG_LEN(4). */
+const CMSG_SPACE_I32 = 24;
+const CMSG_LEN_I32 = 20;
 
 /**
  * The C library, or null when this is not Linux or FFI is not allowed. Deno's pointer functions,
@@ -254,7 +267,55 @@ class SendTable extends MessageTable {
   }
 }
 
-/** A Linux UDP socket moving datagrams in batches. */
+/**
+ * A receive table whose messages may each carry a UDP_GRO control message: the size of the
+ * datagrams the kernel joined into it.
+ */
+class ReceiveTable extends MessageTable {
+  readonly #controls: Uint8Array;
+  readonly #controlsView: DataView;
+  readonly #count: number;
+
+  constructor(count: number) {
+    super(count);
+    this.#count = count;
+    this.#controls = offHeapBytes(count * CMSG_SPACE_I32);
+    this.#controlsView = new DataView(this.#controls.buffer);
+    const controlsAddress = address(this.#controls);
+    for (let i = 0; i < count; i++) {
+      this.view.setBigUint64(
+        i * MMSG_SIZE + MSG_CONTROL,
+        controlsAddress + BigInt(i * CMSG_SPACE_I32),
+        true,
+      );
+    }
+  }
+
+  /** Makes every message ready for the next `recvmmsg` (the kernel shrinks the lengths). */
+  reset(): void {
+    for (let i = 0; i < this.#count; i++) {
+      this.view.setUint32(i * MMSG_SIZE + MSG_NAMELEN, SOCKADDR_IN_SIZE, true);
+      this.view.setBigUint64(i * MMSG_SIZE + MSG_CONTROLLEN, BigInt(CMSG_SPACE_I32), true);
+    }
+  }
+
+  /**
+   * The size of the datagrams the kernel joined into message `i`, or 0 when it holds one
+   * datagram (no UDP_GRO control message, or one that makes no sense).
+   */
+  segmentSize(i: number): number {
+    const controlLength = Number(this.view.getBigUint64(i * MMSG_SIZE + MSG_CONTROLLEN, true));
+    if (controlLength < CMSG_LEN_I32) return 0;
+    const at = i * CMSG_SPACE_I32;
+    const view = this.#controlsView;
+    if (Number(view.getBigUint64(at, true)) < CMSG_LEN_I32) return 0;
+    if (view.getInt32(at + 8, true) !== SOL_UDP || view.getInt32(at + 12, true) !== UDP_GRO) {
+      return 0;
+    }
+    return Math.max(0, view.getInt32(at + 16, true));
+  }
+}
+
 /** Datagrams to send, however they are held: how many, each one's length, and its bytes. */
 interface Outgoing {
   readonly count: number;
@@ -267,6 +328,7 @@ interface Outgoing {
   write(i: number, out: Uint8Array, at: number, length: number): void;
 }
 
+/** A Linux UDP socket moving datagrams in batches. */
 export class LinuxUdpTransport implements DatagramTransport {
   readonly engine = "linux";
   readonly port: number;
@@ -293,9 +355,14 @@ export class LinuxUdpTransport implements DatagramTransport {
   #offload = true;
   /** Chunks of a file run to read into the arena before it goes (sendFileRun). */
   readonly #reads = new PendingReads();
-  // Receiving: the kernel writes straight into the slots.
-  readonly #in = new MessageTable(BATCH);
-  readonly #inArena = offHeapBytes(BATCH * RECEIVE_SLOT);
+  // Receiving: the kernel writes straight into the slots; with receive offload (UDP GRO) a slot
+  // may hold a run of datagrams it joined, told by a control message.
+  readonly #in: ReceiveTable;
+  readonly #inArena: Uint8Array;
+  readonly #inSlots: number;
+  readonly #inSlot: number;
+  /** Datagrams that arrived joined with others (UDP GRO). */
+  #joined = 0;
   /** The text form of the last sender's address, reused while the same one keeps sending. */
   #lastFrom = -1;
   #lastFromPort = -1;
@@ -334,7 +401,14 @@ export class LinuxUdpTransport implements DatagramTransport {
       this.#setBuffer(SO_SNDBUFFORCE, SO_SNDBUF);
       // Without it the kernel hides that this host's own interface queue dropped a datagram
       // (ENOBUFS): the send looks done and the loss shows only an RTT later, as if on the wire.
-      lib.setsockopt(fd, IPPROTO_IP, IP_RECVERR, new Uint8Array(new Int32Array([1]).buffer), 4);
+      const on = new Uint8Array(new Int32Array([1]).buffer);
+      lib.setsockopt(fd, IPPROTO_IP, IP_RECVERR, on, 4);
+      // Receive offload (Linux 5.0+): runs of datagrams arrive joined, one message each, as a
+      // transfer's segmented sends left the sender (on loopback) or as the network card or the
+      // stack's GRO joined them; the kernel says the datagrams' size.
+      const gro = lib.setsockopt(fd, SOL_UDP, UDP_GRO, on, 4) === 0;
+      this.#inSlots = gro ? RECEIVE_BATCH_GRO : BATCH;
+      this.#inSlot = gro ? RECEIVE_SLOT_GRO : RECEIVE_SLOT;
       const name = new Uint8Array(SOCKADDR_IN_SIZE);
       const nameView = new DataView(name.buffer);
       writeSockaddr(nameView, 0, ip, port);
@@ -346,9 +420,13 @@ export class LinuxUdpTransport implements DatagramTransport {
       this.#closeFds();
       throw error;
     }
+    this.#in = new ReceiveTable(this.#inSlots);
+    this.#inArena = offHeapBytes(this.#inSlots * this.#inSlot);
     const arena = address(this.#inArena);
-    for (let i = 0; i < BATCH; i++) {
-      this.#in.setData(i, arena + BigInt(i * RECEIVE_SLOT), MAX_DATAGRAM + 1);
+    // Without offload, a slot takes one byte past the largest datagram, to spot longer ones.
+    const slotLength = this.#inSlot === RECEIVE_SLOT ? MAX_DATAGRAM + 1 : this.#inSlot;
+    for (let i = 0; i < this.#inSlots; i++) {
+      this.#in.setData(i, arena + BigInt(i * this.#inSlot), slotLength);
     }
     for (const [fds, events] of [[this.#pollIn, POLLIN], [this.#pollOut, POLLOUT]] as const) {
       const view = new DataView(fds.buffer);
@@ -398,6 +476,16 @@ export class LinuxUdpTransport implements DatagramTransport {
 
   get queueFull(): number {
     return this.#queueFull;
+  }
+
+  /** Whether runs of datagrams may arrive joined (UDP GRO): the kernel took the option. */
+  get receiveOffload(): boolean {
+    return this.#inSlot === RECEIVE_SLOT_GRO;
+  }
+
+  /** Datagrams received so far that arrived joined with others in one message (UDP GRO). */
+  get joined(): number {
+    return this.#joined;
   }
 
   send(to: PeerAddress, datagrams: readonly Uint8Array[]): Promise<boolean> {
@@ -534,8 +622,7 @@ export class LinuxUdpTransport implements DatagramTransport {
     if (this.#receiving) throw new Error("already receiving");
     this.#receiving = true;
     const table = this.#in;
-    const view = table.view;
-    const names = table.namesView;
+    const slots = this.#inSlots;
     try {
       while (!this.#closed) {
         await this.#wait(this.#pollIn);
@@ -543,34 +630,52 @@ export class LinuxUdpTransport implements DatagramTransport {
         // Drain what is queued, a batch per call, then wait again (that is also when other
         // work gets its turn).
         for (let round = 0; round < 4 && !this.#closed; round++) {
-          for (let i = 0; i < BATCH; i++) view.setUint32(i * MMSG_SIZE + MSG_NAMELEN, 16, true);
-          const count = this.#libc.recvmmsg(this.#fd, table.headers, BATCH, 0, null);
+          table.reset();
+          const count = this.#libc.recvmmsg(this.#fd, table.headers, slots, 0, null);
           if (count < 0) this.#dropErrors();
           if (count <= 0) break;
-          for (let i = 0; i < count && !this.#closed; i++) {
-            const length = Math.min(
-              view.getUint32(i * MMSG_SIZE + MSG_LEN, true),
-              MAX_DATAGRAM + 1,
-            );
-            const nameAt = i * SOCKADDR_IN_SIZE;
-            if (names.getUint16(nameAt, true) !== AF_INET) continue;
-            const port = names.getUint16(nameAt + 2, false);
-            const ip = names.getUint32(nameAt + 4, false);
-            if (ip !== this.#lastFrom || port !== this.#lastFromPort) {
-              this.#lastFrom = ip;
-              this.#lastFromPort = port;
-              this.#lastFromText = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${
-                ip & 255
-              }`;
-            }
-            const start = i * RECEIVE_SLOT;
-            sink(this.#inArena.subarray(start, start + length), this.#lastFromText, port);
-          }
-          if (count < BATCH) break;
+          for (let i = 0; i < count && !this.#closed; i++) this.#deliver(i, sink);
+          if (count < slots) break;
         }
       }
     } finally {
       this.#receiving = false;
+    }
+  }
+
+  /**
+   * Hands message `i` of the receive table to `sink`: one datagram, or each datagram of a run the
+   * kernel joined. A piece is never handed over longer than one byte past the largest datagram,
+   * so a longer one is still seen as too long.
+   */
+  #deliver(i: number, sink: DatagramSink): void {
+    const table = this.#in;
+    const names = table.namesView;
+    const nameAt = i * SOCKADDR_IN_SIZE;
+    if (names.getUint16(nameAt, true) !== AF_INET) return;
+    const port = names.getUint16(nameAt + 2, false);
+    const ip = names.getUint32(nameAt + 4, false);
+    if (ip !== this.#lastFrom || port !== this.#lastFromPort) {
+      this.#lastFrom = ip;
+      this.#lastFromPort = port;
+      this.#lastFromText = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+    }
+    const start = i * this.#inSlot;
+    const length = Math.min(table.view.getUint32(i * MMSG_SIZE + MSG_LEN, true), this.#inSlot);
+    const end = start + length;
+    const segment = table.segmentSize(i);
+    if (segment === 0 || segment >= length) {
+      sink(
+        this.#inArena.subarray(start, Math.min(end, start + MAX_DATAGRAM + 1)),
+        this.#lastFromText,
+        port,
+      );
+      return;
+    }
+    this.#joined += Math.ceil(length / segment);
+    for (let at = start; at < end && !this.#closed; at += segment) {
+      const piece = Math.min(end, at + segment, at + MAX_DATAGRAM + 1);
+      sink(this.#inArena.subarray(at, piece), this.#lastFromText, port);
     }
   }
 
@@ -580,7 +685,7 @@ export class LinuxUdpTransport implements DatagramTransport {
    */
   #dropErrors(): void {
     const flags = MSG_ERRQUEUE | MSG_DONTWAIT;
-    while (this.#libc.recvmmsg(this.#fd, this.#in.headers, BATCH, flags, null) > 0) {
+    while (this.#libc.recvmmsg(this.#fd, this.#in.headers, this.#inSlots, flags, null) > 0) {
       // read and dropped
     }
   }

@@ -122,6 +122,36 @@ Deno.test({
 });
 
 Deno.test({
+  name: "runs the kernel hands over joined (UDP GRO) arrive one by one, whole and in order",
+  ignore,
+  fn: async () => {
+    const sender = new LinuxUdpTransport(0, "127.0.0.1");
+    const receiver = new LinuxUdpTransport(0, "127.0.0.1");
+    const at = collect(receiver);
+    try {
+      assert(receiver.receiveOffload, "this kernel takes UDP_GRO (Linux 5.0+)");
+      // On loopback a segmented message reaches a socket with UDP_GRO as it was sent: joined.
+      // Runs of equal datagrams ending with a shorter one, and a lone datagram between them.
+      const out = [
+        ...Array.from({ length: 44 }, (_, i) => datagram(i, MAX_DATAGRAM)),
+        datagram(44, 700),
+        datagram(45, 33),
+        ...Array.from({ length: 30 }, (_, i) => datagram(46 + i, 1000)),
+      ];
+      assert(await sender.send({ hostname: "127.0.0.1", port: receiver.port }, out));
+      const got = await at.until(out.length);
+      assertEquals(got.map((a) => a.bytes), out);
+      assertEquals([got[0].hostname, got[0].port], ["127.0.0.1", sender.port]);
+      assert(receiver.joined >= 70, `${receiver.joined} of ${out.length} arrived joined`);
+    } finally {
+      sender.close();
+      receiver.close();
+      await at.done;
+    }
+  },
+});
+
+Deno.test({
   name: "a run sent a few datagrams per message (a shaper's burst) arrives whole and in order",
   ignore,
   fn: async () => {
