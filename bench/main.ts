@@ -45,6 +45,7 @@ import { nativeFanout } from "./scenarios/native_fanout.ts";
 import { sameReceiver } from "./scenarios/same_receiver.ts";
 import { p2pTransfer } from "./scenarios/p2p.ts";
 import { netlabTransfers } from "./scenarios/netlab.ts";
+import { p2pFloor } from "./scenarios/p2p_floor.ts";
 import { persistence } from "./scenarios/persistence.ts";
 import { registerFlood } from "./scenarios/register_flood.ts";
 import { roomThroughput } from "./scenarios/rooms.ts";
@@ -201,6 +202,7 @@ if (import.meta.main) {
   await run("forum transfer", () => forumTransfer(Number(values["file-mib"])));
   await run("p2p transfer", () => p2pTransfer(Number(values["p2p-mib"])));
   await run("p2p on the test bed", () => netlabTransfers(Number(values["p2p-mib"])));
+  await run("p2p floor", () => p2pFloor(Number(values["p2p-mib"])));
   await run("search index", () => searchScale(Number(values["search-messages"])));
   await run("search under load", () => searchUnderLoad(Number(values.messages)));
   await run(

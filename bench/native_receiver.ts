@@ -12,12 +12,16 @@ import { sampleStride } from "./common.ts";
 const SOURCE = new URL("./native/epoll_receiver.c", import.meta.url).pathname;
 
 /** The receiver built into `dir`, or `undefined` when no C compiler is found. */
-export async function buildNativeReceiver(dir: string): Promise<string | undefined> {
-  const out = join(dir, "epoll_receiver");
+export function buildNativeReceiver(dir: string): Promise<string | undefined> {
+  return buildC(SOURCE, join(dir, "epoll_receiver"));
+}
+
+/** Builds the C program `source` into `out`; `undefined` when no C compiler is found. */
+export async function buildC(source: string, out: string): Promise<string | undefined> {
   for (const compiler of ["cc", "gcc", "clang"]) {
     try {
       const { success } = await new Deno.Command(compiler, {
-        args: ["-O2", "-o", out, SOURCE],
+        args: ["-O2", "-o", out, source],
         stdout: "null",
         stderr: "inherit",
       }).output();
