@@ -275,7 +275,11 @@ export async function sendFile(
         // The whole batch in as few system calls as the socket's engine allows, each datagram
         // built where the socket copies it to, not first in a buffer of its own.
         const queueFull = socket.queueFull;
-        const perMessage = Math.floor(rate * QUANTUM_MS);
+        // A message carries at most a quantum's worth at the estimated bandwidth, not at the
+        // pacing rate (up to 2.9 times it while starting): a shaper whose burst is shorter than
+        // a message cuts it apart and drops the pieces it has no room for without a word, where
+        // a whole message refused is reported (ENOBUFS) and sent again without counting as lost.
+        const perMessage = Math.floor((sending.bandwidth || rate) * QUANTUM_MS);
         const seqs = batch;
         let sent: Promise<boolean>;
         if (direct) {
