@@ -171,10 +171,10 @@ export class ServerState implements ServerContext {
 
   /**
    * Reads again from the store what every node keeps in memory and learns of through the stream
-   * of shared changes (blocks, rooms, messages of the day, last logins): after an outage, a change may have
-   * been stored but never told (its node lost Redis between the two, or a failover lost the
-   * stream's newest entries); after a stall, told but trimmed from the stream unread. Accounts
-   * are only cached for seconds.
+   * of shared changes (blocks, rooms, messages of the day, last logins): after an outage, a
+   * change may have been stored but never told (its node lost Redis between the two, or a
+   * failover lost the stream's newest entries); after a stall, told but trimmed from the stream
+   * unread. Accounts are only cached for seconds.
    */
   #reloadShared(): void {
     for (
