@@ -172,7 +172,9 @@ async function openStore(
     checkNotLocked(database);
   }
   try {
-    hold(await DataDirLock.acquire(dataDir, "exclusive", "admin"));
+    const lock = await DataDirLock.acquire(dataDir, "exclusive", "admin");
+    hold(lock);
+    if (lock.notice) io.err(`Warning: ${lock.notice}`);
   } catch (error) {
     if (!(error instanceof DataDirInUse)) throw error; // a server runs: see above
   }

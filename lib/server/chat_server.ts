@@ -92,6 +92,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     throw error;
   }
   const { store, hub, warnings } = opened;
+  if (lock.notice) warnings.unshift(lock.notice);
   let serving: ServerState | undefined;
   try {
     const fdCap = connectionsForFdLimit(config);

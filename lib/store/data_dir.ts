@@ -1,6 +1,7 @@
 /**
  * The data directory holds password hashes and private messages: it is created 0700 and every
- * file in it 0600, whatever the umask, and a directory found wider than that is reported.
+ * file in it 0600, whatever the umask; a directory found wider than that is narrowed and
+ * reported (or only reported, when it cannot be changed).
  * @module
  */
 
@@ -12,8 +13,9 @@ export const PRIVATE_FILE_MODE = 0o600;
 const isPosix = Deno.build.os !== "windows";
 
 /**
- * Creates `dir` (and missing parents) readable by the owner only. Returns a warning when it
- * already existed with access for group or others, or `undefined`.
+ * Creates `dir` (and missing parents) readable by the owner only. One that already existed with
+ * access for group or others (a fresh checkout's `data/` is 755) is made owner-only too: returns
+ * a notice saying so, or a warning when it cannot be changed (not ours); else `undefined`.
  */
 export async function ensurePrivateDir(dir: string): Promise<string | undefined> {
   let existing: Deno.FileInfo | undefined;
@@ -26,9 +28,13 @@ export async function ensurePrivateDir(dir: string): Promise<string | undefined>
     if (!existing.isDirectory) throw new Error(`Cannot use "${dir}" as a directory: it is a file`);
     const mode = existing.mode ?? 0;
     if (isPosix && (mode & 0o077) !== 0) {
-      return `Data directory ${dir} is accessible to other users (mode ${
-        (mode & 0o777).toString(8)
-      }); run: chmod 700 ${dir}`;
+      const was = (mode & 0o777).toString(8);
+      try {
+        await Deno.chmod(dir, PRIVATE_DIR_MODE);
+      } catch {
+        return `Data directory ${dir} is accessible to other users (mode ${was}); run: chmod 700 ${dir}`;
+      }
+      return `Data directory ${dir} was open to other users (mode ${was}); it is now 700, owner only`;
     }
     return undefined;
   }

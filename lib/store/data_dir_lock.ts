@@ -49,9 +49,12 @@ export type LockMode = "exclusive" | "shared";
 /** A held lock on a data directory; `release()` (or `using`) gives it back. Idempotent. */
 export class DataDirLock implements Disposable {
   #file: Deno.FsFile | undefined;
+  /** What was found wrong with the directory's mode and done about it, for the log. */
+  readonly notice: string | undefined;
 
-  private constructor(file: Deno.FsFile) {
+  private constructor(file: Deno.FsFile, notice: string | undefined) {
     this.#file = file;
+    this.notice = notice;
   }
 
   /**
@@ -60,7 +63,7 @@ export class DataDirLock implements Disposable {
    * @throws {DataDirInUse} when another process holds it in a way that excludes `mode`
    */
   static async acquire(dataDir: string, mode: LockMode, program: string): Promise<DataDirLock> {
-    await ensurePrivateDir(dataDir);
+    const notice = await ensurePrivateDir(dataDir);
     const path = join(dataDir, LOCK_FILE);
     const file = await Deno.open(path, {
       read: true,
@@ -78,7 +81,7 @@ export class DataDirLock implements Disposable {
         const holder: LockHolder = { program, pid: Deno.pid, since: Date.now() };
         await file.write(new TextEncoder().encode(`${JSON.stringify(holder)}\n`));
       }
-      return new DataDirLock(file);
+      return new DataDirLock(file, notice);
     } catch (error) {
       file.close();
       throw error;

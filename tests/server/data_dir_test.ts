@@ -43,14 +43,15 @@ Deno.test("the data directory is 0700 and every file in it 0600, whatever the um
   }
 });
 
-Deno.test("a data directory open to others is reported at start", async () => {
+Deno.test("a data directory open to others (a fresh checkout's data/) is made owner-only at start, saying so", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "labchat-wide-" });
   try {
     await Deno.chmod(dataDir, 0o755);
     await using server = await spawnServer(dataDir, ["--quiet"]);
     await server.waitForLine(
-      /Warning: Data directory .* is accessible to other users \(mode 755\)/,
+      /Warning: Data directory .* was open to other users \(mode 755\); it is now 700, owner only/,
     );
+    assertEquals(await modeOf(dataDir), 0o700);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
