@@ -203,6 +203,29 @@ const ENDPOINT = [
   `${ROOT}scripts/p2p_endpoint.ts`,
 ];
 
+/**
+ * Reads a program's output until it printed "ready" (it listens): what it printed, or undefined
+ * when it ended first.
+ */
+export async function readUntilReady(
+  lines: ReadableStreamDefaultReader<string>,
+): Promise<string | undefined> {
+  let out = "";
+  while (!out.includes("ready\n")) {
+    const { value, done } = await lines.read();
+    if (done) return undefined;
+    out += value;
+  }
+  return out;
+}
+
+/** The rest of a program's output, until it ends. */
+export async function readToEnd(lines: ReadableStreamDefaultReader<string>): Promise<string> {
+  let out = "";
+  for (let chunk = await lines.read(); !chunk.done; chunk = await lines.read()) out += chunk.value;
+  return out;
+}
+
 /** What one transfer across the lab measured. */
 export interface TransferAcross {
   readonly seconds: number;
@@ -259,14 +282,9 @@ export async function transferAcross(
   const receiverErr = new Response(receiver.stderr).text();
   // The receiver binds first (its first start may type-check for seconds).
   const lines = receiver.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("ready\n")) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    out += value;
-  }
+  let out = (await readUntilReady(lines)) ?? "";
   const sent = await lab.exec(lab.a, Deno.execPath(), [...ENDPOINT, ...senderArgs]);
-  for (let chunk = await lines.read(); !chunk.done; chunk = await lines.read()) out += chunk.value;
+  out += await readToEnd(lines);
   const status = await receiver.status;
   if (sent.code !== 0 || !status.success) {
     throw new Error(`transfer failed: ${sent.stderr} ${await receiverErr}`);
@@ -308,12 +326,7 @@ export async function roundTrips(
   ]);
   const lines = echo.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    let out = "";
-    while (!out.includes("ready\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error("the echo end did not start");
-      out += value;
-    }
+    if ((await readUntilReady(lines)) === undefined) throw new Error("the echo end did not start");
     const load = during?.();
     // With a load, probe once it is under way (its processes start and type-check first).
     if (load) await new Promise((r) => setTimeout(r, 1500));

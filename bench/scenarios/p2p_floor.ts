@@ -10,7 +10,13 @@
 
 import process from "node:process";
 import { join } from "node:path";
-import { NetLab, netLabUnavailable, transferAcross } from "../../testing/netlab.ts";
+import {
+  NetLab,
+  netLabUnavailable,
+  readToEnd,
+  readUntilReady,
+  transferAcross,
+} from "../../testing/netlab.ts";
 import type { Link } from "../../testing/netlab.ts";
 import { writeRandomFile } from "../../testing/random_bytes.ts";
 import { hashFile } from "../../lib/fs/hash_file.ts";
@@ -38,11 +44,8 @@ async function floorSend(
 ): Promise<number> {
   const sink = lab.spawn(lab.b, binary, ["sink", lab.addressB, "41000", String(size)]);
   const lines = sink.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("ready\n")) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    out += value;
+  if ((await readUntilReady(lines)) === undefined) {
+    throw new Error("the floor's sink did not start");
   }
   const sent = await lab.exec(lab.a, binary, [
     "send",
@@ -51,7 +54,7 @@ async function floorSend(
     path,
     String(Math.round(rate)),
   ]);
-  for (let chunk = await lines.read(); !chunk.done; chunk = await lines.read()) out += chunk.value;
+  await readToEnd(lines);
   await sink.status;
   if (sent.code !== 0) throw new Error(`the floor sender failed: ${sent.stderr}`);
   const [, , , user, system] = sent.stdout.trim().split(" ");
